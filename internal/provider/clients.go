@@ -2,6 +2,8 @@ package provider
 
 import (
 	"fmt"
+	"net"
+	"strings"
 	"sync"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
@@ -57,7 +59,7 @@ func (c *clients) Directory() (*directory.Client, error) {
 			BaseDN:             l.BaseDN,
 			DomainControllers:  l.DomainControllers,
 			AllowedSearchBases: l.AllowedSearchBases,
-			ProtectedComputers: c.settings.Servers,
+			ProtectedComputers: computerNames(c.settings.Servers),
 			Timeout:            l.Timeout,
 		}
 		if k := l.Kerberos; k != nil {
@@ -66,6 +68,20 @@ func (c *clients) Directory() (*directory.Client, error) {
 		c.directory, c.directoryErr = directory.New(cfg)
 	})
 	return c.directory, c.directoryErr
+}
+
+// computerNames turns server host names into the computer names the directory guards against disabling; servers
+// given by IP address have no name to guard.
+func computerNames(hosts []string) []string {
+	var names []string
+	for _, host := range hosts {
+		if net.ParseIP(host) != nil {
+			continue
+		}
+		label, _, _ := strings.Cut(host, ".")
+		names = append(names, strings.ToUpper(label))
+	}
+	return names
 }
 
 // server returns the WinRM client of one Remote Access server, creating it on first use.
@@ -116,5 +132,5 @@ func (c *clients) Cluster(servers []string) (*remoteaccess.Cluster, error) {
 		}
 		runners[name] = client
 	}
-	return remoteaccess.NewCluster(runners), nil
+	return remoteaccess.NewCluster(runners)
 }

@@ -94,7 +94,10 @@ func (p *remoteAccessProvider) Configure(ctx context.Context, req provider.Confi
 }
 
 func (p *remoteAccessProvider) Resources(context.Context) []func() resource.Resource {
-	return nil
+	return []func() resource.Resource{
+		newBlockedDeviceResource,
+		newBlockedUserResource,
+	}
 }
 
 func (p *remoteAccessProvider) DataSources(context.Context) []func() datasource.DataSource {

@@ -38,7 +38,7 @@ func TestAccProviderConfig_invalid(t *testing.T) {
     bind_username = "svc@corp.example"
   }
 }`,
-			want: `(?s)Invalid LDAP URL scheme.*with ldap.urls\[0\].*"https://dc1.corp.example" must start with ldaps://`,
+			want: `(?s)Invalid LDAP URL scheme.*urls\s+= \["https://dc1.corp.example"\].*must\s+start\s+with\s+ldaps://`,
 		},
 		"password together with kerberos keytab": {
 			config: `provider "remoteaccess" {
@@ -52,7 +52,7 @@ func TestAccProviderConfig_invalid(t *testing.T) {
     }
   }
 }`,
-			want: `(?s)Conflicting Kerberos credentials.*with winrm.password.*either the keytab or the password`,
+			want: `(?s)Conflicting Kerberos credentials.*password = "secret".*either\s+the\s+keytab\s+or\s+the\s+password`,
 		},
 		"plaintext LDAP without opt-in": {
 			config: `provider "remoteaccess" {
@@ -61,7 +61,7 @@ func TestAccProviderConfig_invalid(t *testing.T) {
     bind_username = "svc@corp.example"
   }
 }`,
-			want: `(?s)Plaintext LDAP refused.*with ldap.urls\[0\].*allow_plaintext = true`,
+			want: `(?s)Plaintext LDAP refused.*urls\s+= \["ldap://dc1.corp.example"\].*allow_plaintext\s+=\s+true`,
 		},
 		"negative timeout": {
 			config: `provider "remoteaccess" {
@@ -69,13 +69,13 @@ func TestAccProviderConfig_invalid(t *testing.T) {
     timeout = "-5s"
   }
 }`,
-			want: `(?s)Invalid duration.*with winrm.timeout.*must be positive, got "-5s"`,
+			want: `(?s)Invalid duration.*timeout = "-5s".*must\s+be\s+positive`,
 		},
 		"empty server name": {
 			config: `provider "remoteaccess" {
   servers = ["ras1.corp.example", ""]
 }`,
-			want: `(?s)Invalid server name.*with servers\[1\].*Remote Access server 2: the name is empty`,
+			want: `(?s)Invalid server name.*servers = \["ras1.corp.example", ""\].*Remote\s+Access\s+server\s+2:\s+the\s+name\s+is\s+empty`,
 		},
 		"basic authentication over HTTP": {
 			config: `provider "remoteaccess" {
@@ -84,7 +84,7 @@ func TestAccProviderConfig_invalid(t *testing.T) {
     auth      = "basic"
   }
 }`,
-			want: `(?s)Basic authentication needs HTTPS.*with winrm.auth`,
+			want: `(?s)Basic authentication needs HTTPS.*auth\s+= "basic"`,
 		},
 		"unknown authentication": {
 			config: `provider "remoteaccess" {

@@ -1,0 +1,102 @@
+package directory
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// Kind is the type of account.
+type Kind string
+
+const (
+	KindComputer Kind = "computer"
+	KindUser     Kind = "user"
+)
+
+// userAccountControl flags this package reads.
+const (
+	UFAccountDisable        uint32 = 0x2
+	UFNormalAccount         uint32 = 0x200
+	UFWorkstationTrust      uint32 = 0x1000
+	UFServerTrustAccount    uint32 = 0x2000     // a domain controller
+	UFPartialSecretsAccount uint32 = 0x04000000 // a read-only domain controller
+)
+
+// Well-known relative identifiers that must never be disabled.
+const (
+	ridAdministrator = 500
+	ridKrbtgt        = 502
+)
+
+// Account is a computer or user account as read from the directory.
+type Account struct {
+	Kind                   Kind
+	DN                     string
+	SAMAccountName         string // NAME$ for computers
+	UserPrincipalName      string
+	DNSHostName            string
+	DisplayName            string
+	ObjectGUID             string // canonical lowercase 8-4-4-4-12
+	ObjectSID              string // S-1-5-21-...
+	UserAccountControl     uint32
+	MemberOf               []string
+	IsCriticalSystemObject bool
+}
+
+// Enabled reports whether ACCOUNTDISABLE is clear.
+func (a Account) Enabled() bool { return a.UserAccountControl&UFAccountDisable == 0 }
+
+// Name is the account name without the trailing "$" of computer accounts.
+func (a Account) Name() string { return strings.TrimSuffix(a.SAMAccountName, "$") }
+
+var accountAttributes = []string{
+	"objectClass", "sAMAccountName", "userPrincipalName", "dNSHostName", "displayName",
+	"objectGUID", "objectSid", "userAccountControl", "memberOf", "isCriticalSystemObject",
+}
+
+// kindFilter selects one kind of account. Computers are users too (objectClass computer derives from user),
+// so the user filter excludes them.
+func kindFilter(kind Kind) (string, error) {
+	switch kind {
+	case KindComputer:
+		return "(objectClass=computer)", nil
+	case KindUser:
+		return "(&(objectClass=user)(!(objectClass=computer)))", nil
+	}
+	return "", &ValidationError{Field: "account kind", Value: string(kind), Reason: `want "computer" or "user"`}
+}
+
+func parseAccount(e *ldap.Entry) (Account, error) {
+	a := Account{
+		Kind:                   KindUser,
+		DN:                     e.DN,
+		SAMAccountName:         e.GetAttributeValue("sAMAccountName"),
+		UserPrincipalName:      e.GetAttributeValue("userPrincipalName"),
+		DNSHostName:            e.GetAttributeValue("dNSHostName"),
+		DisplayName:            e.GetAttributeValue("displayName"),
+		MemberOf:               e.GetAttributeValues("memberOf"),
+		IsCriticalSystemObject: strings.EqualFold(e.GetAttributeValue("isCriticalSystemObject"), "TRUE"),
+	}
+	for _, class := range e.GetAttributeValues("objectClass") {
+		if strings.EqualFold(class, "computer") {
+			a.Kind = KindComputer
+		}
+	}
+	var err error
+	if a.ObjectGUID, err = decodeGUID(e.GetRawAttributeValue("objectGUID")); err != nil {
+		return a, fmt.Errorf("directory: %s: %w", e.DN, err)
+	}
+	if a.ObjectSID, err = decodeSID(e.GetRawAttributeValue("objectSid")); err != nil {
+		return a, fmt.Errorf("directory: %s: %w", e.DN, err)
+	}
+	// userAccountControl is a signed 32-bit integer in the schema: 0x80000000 and above arrive negative.
+	uac, err := strconv.ParseInt(e.GetAttributeValue("userAccountControl"), 10, 64)
+	if err != nil {
+		return a, fmt.Errorf("directory: %s: userAccountControl: %w", e.DN, err)
+	}
+	a.UserAccountControl = uint32(uac)
+	return a, nil
+}

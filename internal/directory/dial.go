@@ -1,0 +1,180 @@
+package directory
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/go-ldap/ldap/v3/gssapi"
+	krbclient "github.com/jcmturner/gokrb5/v8/client"
+	krbconfig "github.com/jcmturner/gokrb5/v8/config"
+	"github.com/jcmturner/gokrb5/v8/keytab"
+)
+
+// dialer opens authenticated connections with the configured TLS and bind settings.
+type dialer struct {
+	cfg *validated
+
+	krbMu sync.Mutex // gokrb5's client and gssapi's context state are not meant for concurrent binds
+	krb   *krbclient.Client
+}
+
+func newDialer(cfg *validated) (*dialer, error) {
+	d := &dialer{cfg: cfg}
+	if k := cfg.Kerberos; k != nil {
+		conf, err := krbconfig.Load(k.Krb5ConfPath)
+		if err != nil {
+			return nil, invalidConfig("Kerberos.Krb5ConfPath", k.Krb5ConfPath, err.Error())
+		}
+		user := principalName(cfg.BindUsername)
+		// Active Directory KDCs do not offer FAST; without this gokrb5 insists on it.
+		noFAST := krbclient.DisablePAFXFAST(true)
+		if k.KeytabPath != "" {
+			kt, err := keytab.Load(k.KeytabPath)
+			if err != nil {
+				return nil, invalidConfig("Kerberos.KeytabPath", k.KeytabPath, err.Error())
+			}
+			d.krb = krbclient.NewWithKeytab(user, k.Realm, kt, conf, noFAST)
+		} else {
+			d.krb = krbclient.NewWithPassword(user, k.Realm, cfg.BindPassword, conf, noFAST)
+		}
+	}
+	return d, nil
+}
+
+// principalName strips a realm or down-level domain from a Kerberos user name.
+func principalName(user string) string {
+	if _, after, ok := strings.Cut(user, `\`); ok {
+		user = after
+	}
+	name, _, _ := strings.Cut(user, "@")
+	return name
+}
+
+// dialAny tries the URLs in order and returns the first authenticated connection. Only failures to
+// reach a server move on to the next URL; a refused bind is returned at once, since another
+// domain controller of the same domain would refuse it too (and retrying locks accounts out).
+func (d *dialer) dialAny(ctx context.Context, urls []*url.URL) (*ldap.Conn, error) {
+	var errs []error
+	for _, u := range urls {
+		conn, err := d.dial(ctx, u)
+		if err == nil {
+			return conn, nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil || !isUnreachable(err) {
+			break
+		}
+	}
+	return nil, errors.Join(errs...)
+}
+
+// dial connects, secures and binds one connection. Every step is bounded by ctx and DialTimeout.
+func (d *dialer) dial(ctx context.Context, u *url.URL) (conn *ldap.Conn, err error) {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.DialTimeout)
+	defer cancel()
+	nd := net.Dialer{}
+	raw, err := nd.DialContext(ctx, "tcp", u.Host)
+	if err != nil {
+		return nil, fmt.Errorf("directory: connect %s: %w", u.Redacted(), ldap.NewError(ldap.ErrorNetwork, err))
+	}
+	// The deadline bounds the TLS handshake, StartTLS and bind, which have no context of their own;
+	// closing on cancellation makes a Ctrl-C effective at once.
+	deadline, _ := ctx.Deadline()
+	_ = raw.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { _ = raw.Close() })
+	defer func() {
+		stop()
+		if err != nil {
+			if conn != nil {
+				_ = conn.Close()
+			}
+			_ = raw.Close()
+			err = atDeadline(ctx, err)
+		}
+	}()
+
+	tlsConfig := &tls.Config{
+		ServerName:         u.Hostname(),
+		RootCAs:            d.cfg.roots,
+		InsecureSkipVerify: d.cfg.Insecure, //nolint:gosec // explicit opt-in for labs
+		MinVersion:         tls.VersionTLS12,
+	}
+	if u.Scheme == "ldaps" {
+		tc := tls.Client(raw, tlsConfig)
+		if err = tc.HandshakeContext(ctx); err != nil {
+			return nil, fmt.Errorf("directory: TLS with %s: %w", u.Redacted(), err)
+		}
+		conn = ldap.NewConn(tc, true)
+	} else {
+		conn = ldap.NewConn(raw, false)
+	}
+	conn.Start()
+	if u.Scheme == "ldap" && d.cfg.StartTLS {
+		if err = conn.StartTLS(tlsConfig); err != nil {
+			return nil, fmt.Errorf("directory: StartTLS with %s: %w", u.Redacted(), err)
+		}
+	}
+	if err = d.bind(conn, u); err != nil {
+		return nil, fmt.Errorf("directory: bind to %s as %s: %w", u.Redacted(), d.cfg.BindUsername, err)
+	}
+	_ = raw.SetDeadline(time.Time{})
+	return conn, nil
+}
+
+func (d *dialer) bind(conn *ldap.Conn, u *url.URL) error {
+	if d.krb == nil {
+		_, err := conn.SimpleBind(ldap.NewSimpleBindRequest(d.cfg.BindUsername, d.cfg.BindPassword, nil))
+		return err
+	}
+	spn, err := d.servicePrincipal(conn, u)
+	if err != nil {
+		return err
+	}
+	d.krbMu.Lock()
+	defer d.krbMu.Unlock()
+	if err := d.krb.AffirmLogin(); err != nil {
+		return fmt.Errorf("kerberos login: %w", err)
+	}
+	// A fresh gssapi.Client per bind: it keeps the context's session keys in its fields.
+	err = conn.GSSAPIBind(&gssapi.Client{Client: d.krb}, spn, "")
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultStrongAuthRequired) {
+		// The GSSAPI bind offers no SASL signing layer and relies on TLS instead, which Windows accepts;
+		// Samba does only with "ldap server require strong auth = allow_sasl_over_tls".
+		return fmt.Errorf("the server wants a SASL signing layer, which this client relies on TLS for: %w", err)
+	}
+	return err
+}
+
+// servicePrincipal names the directory service to ask a ticket for. Tickets are issued for host
+// names, so an IP address in the URL is replaced by the server's own dnsHostName, which the root
+// DSE gives to anyone before a bind.
+func (d *dialer) servicePrincipal(conn *ldap.Conn, u *url.URL) (string, error) {
+	if spn := d.cfg.Kerberos.SPN; spn != "" {
+		return spn, nil
+	}
+	host := u.Hostname()
+	if net.ParseIP(host) != nil {
+		res, err := conn.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+			"(objectClass=*)", []string{"dnsHostName"}, nil))
+		if err != nil || len(res.Entries) == 0 || res.Entries[0].GetAttributeValue("dnsHostName") == "" {
+			return "", fmt.Errorf("cannot derive the service principal of %s; set Kerberos.SPN: %w", host, err)
+		}
+		host = res.Entries[0].GetAttributeValue("dnsHostName")
+	}
+	return "ldap/" + host, nil
+}
+
+// isUnreachable reports failures to reach a server at all, as opposed to a server's refusal.
+func isUnreachable(err error) bool {
+	var netErr net.Error
+	return ldap.IsErrorAnyOf(err, ldap.ErrorNetwork, ldap.LDAPResultUnavailable, ldap.LDAPResultBusy) ||
+		errors.As(err, &netErr)
+}

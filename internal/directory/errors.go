@@ -1,0 +1,56 @@
+package directory
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// ErrNotFound reports that no account matched. Test with errors.Is.
+var ErrNotFound = errors.New("directory: account not found")
+
+// ValidationError reports a name or setting rejected before anything was sent to the directory.
+type ValidationError struct {
+	Field  string // what was checked: "computer name", "user name", "Config.URLs[0]", ...
+	Value  string
+	Reason string
+}
+
+func (e *ValidationError) Error() string {
+	if e.Value == "" {
+		return fmt.Sprintf("directory: invalid %s: %s", e.Field, e.Reason)
+	}
+	return fmt.Sprintf("directory: invalid %s %q: %s", e.Field, e.Value, e.Reason)
+}
+
+func invalidConfig(field, value, reason string) error {
+	return &ValidationError{Field: "Config." + field, Value: value, Reason: reason}
+}
+
+// GuardError reports an account that this package refuses to disable, and why.
+type GuardError struct {
+	DN     string
+	Reason string
+}
+
+func (e *GuardError) Error() string {
+	return fmt.Sprintf("directory: refusing to disable %s: %s", e.DN, e.Reason)
+}
+
+// VisibilityError reports the domain controllers that did not show a change before the deadline.
+type VisibilityError struct {
+	DN      string
+	Lagging []string // domain controller URLs
+	Last    map[string]error
+}
+
+func (e *VisibilityError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "directory: change to %s not visible on %s before the deadline", e.DN, strings.Join(e.Lagging, ", "))
+	for _, dc := range e.Lagging {
+		if err := e.Last[dc]; err != nil {
+			fmt.Fprintf(&b, "; %s: %v", dc, err)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,79 @@
+package directory
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// FindComputer finds a computer account by its NetBIOS name (sAMAccountName without the "$").
+func (c *Client) FindComputer(ctx context.Context, name string) (Account, error) {
+	n, err := normalizeComputerName(name)
+	if err != nil {
+		return Account{}, err
+	}
+	kind, _ := kindFilter(KindComputer)
+	return c.findOne(ctx, "(&"+kind+"(sAMAccountName="+ldap.EscapeFilter(n+"$")+"))", fmt.Sprintf("computer %q", n))
+}
+
+// FindUser finds a user account by sAMAccountName, or by userPrincipalName when name contains "@".
+func (c *Client) FindUser(ctx context.Context, name string) (Account, error) {
+	if err := validateUserName(name); err != nil {
+		return Account{}, err
+	}
+	attr := "sAMAccountName"
+	if strings.Contains(name, "@") {
+		attr = "userPrincipalName"
+	}
+	kind, _ := kindFilter(KindUser)
+	return c.findOne(ctx, "(&"+kind+"("+attr+"="+ldap.EscapeFilter(name)+"))", fmt.Sprintf("user %q", name))
+}
+
+// FindByGUID finds an account of the given kind by objectGUID (canonical string form).
+func (c *Client) FindByGUID(ctx context.Context, kind Kind, guid string) (Account, error) {
+	kf, err := kindFilter(kind)
+	if err != nil {
+		return Account{}, err
+	}
+	raw, err := encodeGUID(guid)
+	if err != nil {
+		return Account{}, err
+	}
+	return c.findOne(ctx, "(&"+kf+"(objectGUID="+escapeBytes(raw)+"))", fmt.Sprintf("%s with objectGUID %s", kind, guid))
+}
+
+func (c *Client) findOne(ctx context.Context, filter, what string) (Account, error) {
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	dom, err := c.Domain(ctx)
+	if err != nil {
+		return Account{}, err
+	}
+	entries, err := c.search(ctx, ldap.NewSearchRequest(dom.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
+		0, 0, false, filter, accountAttributes, nil))
+	if err != nil {
+		return Account{}, fmt.Errorf("directory: looking up %s under %s: %w", what, dom.BaseDN, err)
+	}
+	switch len(entries) {
+	case 0:
+		return Account{}, fmt.Errorf("%w: %s under %s", ErrNotFound, what, dom.BaseDN)
+	case 1:
+		return parseAccount(entries[0])
+	}
+	return Account{}, fmt.Errorf("directory: %s matches %d accounts under %s", what, len(entries), dom.BaseDN)
+}
+
+// readAccount re-reads one account by DN on conn.
+func readAccount(conn *ldap.Conn, dn string) (Account, error) {
+	res, err := conn.Search(ldap.NewSearchRequest(dn, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=user)", accountAttributes, nil))
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) || (err == nil && len(res.Entries) == 0) {
+		return Account{}, fmt.Errorf("%w: %s", ErrNotFound, dn)
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("directory: reading %s: %w", dn, err)
+	}
+	return parseAccount(res.Entries[0])
+}

@@ -1,0 +1,332 @@
+// Package cluster emulates a Windows Server Remote Access cluster for the offline lab: NLB nodes, DirectAccess
+// clients with their IPsec security associations, Always On VPN connections and their statistics. It answers the
+// provider's PowerShell scripts (see executor.go) the way the cmdlets they call are documented to behave; every
+// emulated behaviour names the fact it rests on (FACTS.md part 5), because the lab is the only Windows the tests see.
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// NodeState is the State that Get-NlbClusterNode reports.
+type NodeState string
+
+// The node states the lab knows.
+const (
+	Converged NodeState = "Converged"
+	Draining  NodeState = "Draining"
+	Stopped   NodeState = "Stopped"
+	Suspended NodeState = "Suspended"
+)
+
+// AccountChecker tells whether a directory account (user "alice" or computer "CLIENT1$") is enabled.
+// NewLDAPChecker implements it over LDAP.
+type AccountChecker interface {
+	AccountEnabled(ctx context.Context, sAMAccountName string) (bool, error)
+}
+
+// Options configure a Cluster. Nodes are the NLB node names, which are also the server names; the clients come
+// from a Seed (Seed.Options).
+type Options struct {
+	Nodes        []string
+	Domain       Domain
+	DirectAccess []DirectAccessClient
+	VPN          []VPNClient
+	// Directory decides whether purged clients come back. Nil means every account is enabled.
+	Directory AccountChecker
+	// ReestablishDelay is how long a purged or dropped client takes to connect again.
+	ReestablishDelay time.Duration
+	// MinuteDuration is the length of one "minute" of a drain timeout (default time.Minute), so that tests can
+	// drain a node in milliseconds.
+	MinuteDuration time.Duration
+	// Clock returns the current time (default time.Now).
+	Clock func() time.Time
+}
+
+// Cluster is the shared state of one lab's Remote Access servers. All methods are safe for concurrent use.
+type Cluster struct {
+	opts Options
+
+	mu       sync.Mutex
+	nodes    []*node
+	sessions []*session // DirectAccess: one per client and server
+	vpn      []*vpnConn
+	lastSA   int // main-mode SA names are increasing numbers, as on Windows
+	lastPool int // last VPN address handed out
+}
+
+type node struct {
+	name      string
+	priority  int
+	state     NodeState
+	drainEnds time.Time // zero while not draining or when the drain has no timeout
+}
+
+// link is what a client keeps up by itself: a DirectAccess tunnel or a VPN connection.
+type link struct {
+	up       bool
+	since    time.Time // when it last came up or went down
+	accounts []string  // sAMAccountNames that must be enabled for the client to bring it back
+}
+
+func (l *link) drop(at time.Time) {
+	if l.up {
+		l.up = false
+		l.since = at
+	}
+}
+
+// New builds a cluster in which every seeded client is connected.
+func New(opts Options) (*Cluster, error) {
+	if err := opts.validate(); err != nil {
+		return nil, fmt.Errorf("cluster options: %w", err)
+	}
+	if opts.MinuteDuration <= 0 {
+		opts.MinuteDuration = time.Minute
+	}
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	c := &Cluster{opts: opts}
+	for i, name := range opts.Nodes {
+		c.nodes = append(c.nodes, &node{name: name, priority: i + 1, state: Converged})
+	}
+	now := opts.Clock()
+	for i, seed := range opts.DirectAccess {
+		client := newDAClient(seed, i, opts.Domain)
+		for _, server := range seed.Servers {
+			s := &session{client: client, server: c.node(server).name, tunnels: client.newTunnels(opts.Domain)}
+			for _, t := range s.tunnels {
+				c.raiseTunnel(t, now.Add(-time.Duration(i+1)*7*time.Minute))
+			}
+			c.sessions = append(c.sessions, s)
+		}
+	}
+	for i, seed := range opts.VPN {
+		v := newVPNConn(seed, i, opts.Domain)
+		v.server = c.node(seed.Server).name
+		c.raiseVPN(v, now.Add(-time.Duration(i+1)*11*time.Minute))
+		c.vpn = append(c.vpn, v)
+	}
+	return c, nil
+}
+
+// SetNodeState forces a node into a state, as an administrator on the node's console would (fault injection).
+// Stopping or suspending a node drops the connections it carries.
+func (c *Cluster) SetNodeState(name string, state NodeState) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.node(name)
+	if n == nil {
+		return fmt.Errorf("no node %q", name)
+	}
+	n.state, n.drainEnds = state, time.Time{}
+	if state == Stopped || state == Suspended {
+		c.dropLinksOn(n.name, c.opts.Clock())
+	}
+	return nil
+}
+
+// node finds a node by its case-insensitive name, or nil.
+func (c *Cluster) node(name string) *node {
+	for _, n := range c.nodes {
+		if strings.EqualFold(n.name, name) {
+			return n
+		}
+	}
+	return nil
+}
+
+func (c *Cluster) raiseTunnel(t *tunnel, at time.Time) {
+	c.lastSA++
+	t.up, t.since = true, at
+	t.mainMode = fmt.Sprint(c.lastSA)
+	// Each DirectAccess tunnel carries two quick-mode SAs (one per direction) under its main-mode SA.
+	t.quickMode = 2
+}
+
+func (c *Cluster) raiseVPN(v *vpnConn, at time.Time) {
+	c.lastPool++
+	v.up, v.since = true, at
+	v.address = fmt.Sprintf("10.10.%d.%d", c.lastPool/250, 10+c.lastPool%250)
+}
+
+// dropLinksOn drops every connection carried by a server.
+func (c *Cluster) dropLinksOn(server string, at time.Time) {
+	for _, s := range c.sessions {
+		if s.server == server {
+			for _, t := range s.tunnels {
+				t.drop(at)
+			}
+		}
+	}
+	for _, v := range c.vpn {
+		if v.server == server {
+			v.drop(at)
+		}
+	}
+}
+
+func (c *Cluster) hasLinksOn(server string) bool {
+	for _, s := range c.sessions {
+		if s.server == server && s.anyUp() {
+			return true
+		}
+	}
+	return slices.ContainsFunc(c.vpn, func(v *vpnConn) bool { return v.server == server && v.up })
+}
+
+// advance brings the model up to the current time: drains that ended, then clients that re-establish. The model is
+// evaluated lazily, when a script reads or changes it, so a test that controls the clock sees a deterministic lab.
+func (c *Cluster) advance(ctx context.Context) error {
+	c.mu.Lock()
+	now := c.opts.Clock()
+	c.finishDrains(now)
+	var accounts []string
+	c.forDueLinks(now, func(l *link) { accounts = append(accounts, l.accounts...) })
+	c.mu.Unlock()
+
+	// The directory is asked without holding the lock: it is a network call.
+	enabled, err := c.checkAccounts(ctx, accounts)
+	if err != nil {
+		return err
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reestablish(c.opts.Clock(), enabled)
+	return nil
+}
+
+// finishDrains stops the draining nodes whose connections are gone or whose timeout has passed. FACTS part 5:
+// Stop-NlbClusterNode -Drain -Timeout drains then stops, and connections left at the timeout are dropped.
+func (c *Cluster) finishDrains(now time.Time) {
+	for _, n := range c.nodes {
+		if n.state != Draining {
+			continue
+		}
+		if !n.drainEnds.IsZero() && !now.Before(n.drainEnds) {
+			n.state = Stopped
+			c.dropLinksOn(n.name, n.drainEnds)
+			n.drainEnds = time.Time{}
+		} else if !c.hasLinksOn(n.name) {
+			n.state, n.drainEnds = Stopped, time.Time{}
+		}
+	}
+}
+
+// forDueLinks calls fn for every link that is down long enough for its client to try again.
+func (c *Cluster) forDueLinks(now time.Time, fn func(*link)) {
+	for _, s := range c.sessions {
+		if s.client.off {
+			continue
+		}
+		for _, t := range s.tunnels {
+			if c.due(&t.link, now) {
+				fn(&t.link)
+			}
+		}
+	}
+	for _, v := range c.vpn {
+		if !v.off && c.due(&v.link, now) {
+			fn(&v.link)
+		}
+	}
+}
+
+// due reports whether a link is down long enough for its client to try again.
+func (c *Cluster) due(l *link, now time.Time) bool {
+	return !l.up && !now.Before(l.since.Add(c.opts.ReestablishDelay))
+}
+
+func (c *Cluster) checkAccounts(ctx context.Context, accounts []string) (map[string]bool, error) {
+	enabled := map[string]bool{}
+	for _, a := range accounts {
+		if _, done := enabled[a]; done {
+			continue
+		}
+		if c.opts.Directory == nil {
+			enabled[a] = true
+			continue
+		}
+		ok, err := c.opts.Directory.AccountEnabled(ctx, a)
+		if err != nil {
+			return nil, fmt.Errorf("lab directory: account %q: %w", a, err)
+		}
+		enabled[a] = ok
+	}
+	return enabled, nil
+}
+
+// reestablish brings back the due links whose accounts are all enabled. FACTS part 5: a purged client whose
+// account and certificate are still valid re-establishes its SAs within seconds; a disabled account can no longer
+// authenticate (computer NTLM and user Kerberos for DirectAccess, the user or machine for VPN), so it stays out.
+// Clients reach the cluster through NLB, which sends new connections to Converged nodes only: a client whose server
+// is draining or stopped comes back through another Converged node.
+func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
+	allowed := func(l *link) bool {
+		for _, a := range l.accounts {
+			if !enabled[a] {
+				return false
+			}
+		}
+		return true
+	}
+	for _, s := range c.sessions {
+		for _, t := range s.tunnels {
+			if s.client.off || !c.due(&t.link, now) || !allowed(&t.link) {
+				continue
+			}
+			if !c.placeSession(s) {
+				break
+			}
+			c.raiseTunnel(t, now)
+		}
+	}
+	for _, v := range c.vpn {
+		if v.off || !c.due(&v.link, now) || !allowed(&v.link) {
+			continue
+		}
+		if n := c.node(v.server); n.state != Converged {
+			target := c.firstConverged(func(string) bool { return true })
+			if target == "" {
+				continue
+			}
+			v.server = target
+		}
+		c.raiseVPN(v, now)
+	}
+}
+
+// placeSession makes sure a session's server takes new connections, moving a session that has no tunnel left
+// to a Converged node that does not already carry this client. It reports false when no node can take it.
+func (c *Cluster) placeSession(s *session) bool {
+	if c.node(s.server).state == Converged {
+		return true
+	}
+	if s.anyUp() {
+		return false // the client still talks to its draining server
+	}
+	target := c.firstConverged(func(name string) bool {
+		return !slices.ContainsFunc(c.sessions, func(o *session) bool { return o.client == s.client && o.server == name })
+	})
+	if target == "" {
+		return false
+	}
+	s.server = target
+	return true
+}
+
+func (c *Cluster) firstConverged(accept func(string) bool) string {
+	for _, n := range c.nodes {
+		if n.state == Converged && accept(n.name) {
+			return n.name
+		}
+	}
+	return ""
+}

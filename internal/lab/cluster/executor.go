@@ -1,0 +1,93 @@
+package cluster
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
+)
+
+// The lab does not import the provider: it recognises the bootstrap and the scripts by their first lines and the
+// payload by its separator (CONTRACT.md section 1).
+const (
+	bootstrapLine    = "# remoteaccess-bootstrap/v1"
+	scriptLinePrefix = "# remoteaccess-script: "
+	payloadSeparator = "\x00\x00\x00\x00"
+)
+
+// Executor returns the lab's "PowerShell host" for one server: it runs the provider's scripts against this
+// cluster as that server would.
+func (c *Cluster) Executor(serverName string) wsman.Executor {
+	return wsman.ExecutorFunc(func(ctx context.Context, req wsman.ExecRequest) wsman.ExecResult {
+		stdout, exitCode := c.runBootstrap(ctx, serverName, req.EncodedScript, req.Stdin)
+		return wsman.ExecResult{Stdout: stdout, ExitCode: exitCode}
+	})
+}
+
+// runBootstrap executes one bootstrap invocation on a server: encodedScript is the decoded -EncodedCommand text and stdin is
+// SCRIPT_TEXT + four NULs + base64(JSON input). It returns what the script prints and its exit code: 0 with
+// {"result":...}, or 1 with {"error":{...}} when the script fails, is unknown to the lab or its payload is malformed.
+func (c *Cluster) runBootstrap(ctx context.Context, server, encodedScript string, stdin []byte) (stdout []byte, exitCode int) {
+	result, err := c.dispatch(ctx, server, encodedScript, stdin)
+	if err != nil {
+		se, ok := err.(*scriptError)
+		if !ok {
+			se = &scriptError{Category: "ResourceUnavailable", Message: err.Error(), Target: server}
+		}
+		return document(map[string]any{"error": se}), 1
+	}
+	return document(map[string]any{"result": result}), 0
+}
+
+// dispatch checks the payload and runs the emulation of the script it carries.
+func (c *Cluster) dispatch(ctx context.Context, server, encodedScript string, stdin []byte) (any, error) {
+	if firstLine(encodedScript) != bootstrapLine {
+		return nil, &scriptError{Category: "NotImplemented", Target: "command line",
+			Message: "the lab runs only the remoteaccess bootstrap (-EncodedCommand starting with " + bootstrapLine + ")"}
+	}
+	script, encodedInput, found := bytes.Cut(stdin, []byte(payloadSeparator))
+	if !found {
+		return nil, invalidArgument("stdin", "stdin has no separator between the script and its input")
+	}
+	name, ok := strings.CutPrefix(firstLine(string(script)), scriptLinePrefix)
+	if !ok {
+		return nil, &scriptError{Category: "NotImplemented", Target: "script",
+			Message: "the script does not start with a " + strings.TrimSpace(scriptLinePrefix) + " line"}
+	}
+	op, ok := operations[name]
+	if !ok {
+		return nil, &scriptError{Category: "NotImplemented", Target: name, Message: "the lab does not emulate script " + name}
+	}
+	input, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(encodedInput)))
+	if err != nil {
+		return nil, invalidArgument("InputJson", "the input is not base64: %v", err)
+	}
+	if c.node(server) == nil {
+		return nil, &scriptError{Category: "ObjectNotFound", Target: server, Message: "the lab has no Remote Access server " + server}
+	}
+	if err := c.advance(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return op(c, call{server: c.node(server).name, now: c.opts.Clock(), input: input})
+}
+
+// firstLine returns the first line of a text without its line ending or a byte-order mark.
+func firstLine(text string) string {
+	line, _, _ := strings.Cut(strings.TrimPrefix(text, "\uFEFF"), "\n")
+	return strings.TrimSuffix(line, "\r")
+}
+
+// document writes one compressed JSON document as ConvertTo-Json -Compress prints it, with PowerShell's CRLF.
+func document(v any) []byte {
+	data, err := json.Marshal(v)
+	if err != nil {
+		data = fmt.Appendf(nil, `{"error":{"category":"InvalidOperation","message":%q,"target":"output"}}`, err.Error())
+	}
+	return append(data, '\r', '\n')
+}

@@ -1,0 +1,124 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// accountDisable is the ACCOUNTDISABLE bit of userAccountControl (FACTS part 4).
+const accountDisable = 0x2
+
+// defaultLDAPTimeout bounds a check whose context has no deadline.
+const defaultLDAPTimeout = 10 * time.Second
+
+// LDAPChecker reads userAccountControl over LDAP. The same code serves the lab's embedded directory and a real
+// Samba AD DC: LDAPS (ldaps://) or StartTLS (ldap://), a simple bind, a search under the root DSE's
+// defaultNamingContext. It opens one connection per check: clients re-establish rarely.
+type LDAPChecker struct {
+	url      string
+	startTLS bool
+	tls      *tls.Config
+	bindUser string
+	password string
+}
+
+// NewLDAPChecker prepares a checker. caPEM is the CA that signed the directory's certificate (nil: the system
+// roots); bindUser may be a DN, user@REALM or DOMAIN\user.
+func NewLDAPChecker(rawURL string, caPEM []byte, bindUser, password string) (*LDAPChecker, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("directory URL: %w", err)
+	}
+	if u.Scheme != "ldaps" && u.Scheme != "ldap" {
+		return nil, fmt.Errorf("directory URL %q: scheme must be ldaps or ldap (StartTLS)", rawURL)
+	}
+	cfg := &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
+	if len(caPEM) > 0 {
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(caPEM) {
+			return nil, errors.New("directory CA: no certificate in PEM")
+		}
+	}
+	return &LDAPChecker{url: rawURL, startTLS: u.Scheme == "ldap", tls: cfg, bindUser: bindUser, password: password}, nil
+}
+
+// AccountEnabled reports whether the account exists and its ACCOUNTDISABLE bit is clear. An account that does not
+// exist cannot authenticate, so it is reported as not enabled.
+func (l *LDAPChecker) AccountEnabled(ctx context.Context, sAMAccountName string) (bool, error) {
+	conn, err := l.dial(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer func() { _ = conn.Close() }()
+	// Cancellation reaches the network: closing the connection fails the request in flight.
+	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
+	defer stop()
+
+	base, err := defaultNamingContext(conn)
+	if err != nil {
+		return false, err
+	}
+	res, err := conn.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false,
+		"(sAMAccountName="+ldap.EscapeFilter(sAMAccountName)+")", []string{"userAccountControl"}, nil))
+	if err != nil {
+		return false, fmt.Errorf("search %q: %w", sAMAccountName, err)
+	}
+	switch len(res.Entries) {
+	case 0:
+		return false, nil
+	case 1:
+	default:
+		return false, fmt.Errorf("search %q: %d accounts share the name", sAMAccountName, len(res.Entries))
+	}
+	uac, err := strconv.ParseUint(res.Entries[0].GetAttributeValue("userAccountControl"), 10, 32)
+	if err != nil {
+		return false, fmt.Errorf("account %q: userAccountControl: %w", sAMAccountName, err)
+	}
+	return uac&accountDisable == 0, nil
+}
+
+func (l *LDAPChecker) dial(ctx context.Context) (*ldap.Conn, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(defaultLDAPTimeout)
+	}
+	timeout := time.Until(deadline)
+	dialer := &net.Dialer{Timeout: timeout}
+	conn, err := ldap.DialURL(l.url, ldap.DialWithDialer(dialer), ldap.DialWithTLSConfig(l.tls))
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", l.url, err)
+	}
+	conn.SetTimeout(timeout)
+	if l.startTLS {
+		if err := conn.StartTLS(l.tls); err != nil {
+			_ = conn.Close()
+			return nil, fmt.Errorf("StartTLS %s: %w", l.url, err)
+		}
+	}
+	if err := conn.Bind(l.bindUser, l.password); err != nil {
+		_ = conn.Close()
+		return nil, fmt.Errorf("bind to %s as %s: %w", l.url, l.bindUser, err)
+	}
+	return conn, nil
+}
+
+func defaultNamingContext(conn *ldap.Conn) (string, error) {
+	res, err := conn.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=*)", []string{"defaultNamingContext"}, nil))
+	if err != nil {
+		return "", fmt.Errorf("read root DSE: %w", err)
+	}
+	if len(res.Entries) != 1 || res.Entries[0].GetAttributeValue("defaultNamingContext") == "" {
+		return "", errors.New("root DSE has no defaultNamingContext")
+	}
+	return res.Entries[0].GetAttributeValue("defaultNamingContext"), nil
+}

@@ -1,0 +1,155 @@
+package wsman
+
+import (
+	"context"
+	"encoding/base64"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ntlm"
+)
+
+// NTLM over HTTP authenticates the connection, not the request (as HTTP.sys does for WinRM): the challenge is
+// kept with the connection that asked for it, and once the AUTHENTICATE message verifies, later requests on that
+// connection need no Authorization header. Go's NTLM client relies on this: it first sends every request
+// without credentials and only negotiates when it gets 401.
+type connState struct {
+	mu        sync.Mutex
+	challenge *ntlm.Challenge
+	user      string
+}
+
+type connStateKey struct{}
+
+func withConnState(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, connStateKey{}, &connState{})
+}
+
+func connStateOf(r *http.Request) *connState {
+	if cs, ok := r.Context().Value(connStateKey{}).(*connState); ok {
+		return cs
+	}
+	return &connState{} // a request served outside Start (httptest): no connection memory
+}
+
+type account struct {
+	name     string // DOMAIN\user, what the executor sees
+	password string
+}
+
+// accountKey reduces "user", "DOMAIN\user" and "user@domain.example" to the account name, and reports
+// whether the domain part (if any) is this server's domain.
+func (s *Server) accountKey(name, domain string) (string, bool) {
+	if domain == "" {
+		name, domain = splitAccount(name)
+	}
+	if domain != "" && s.opts.Domain != "" {
+		firstLabel, _, _ := strings.Cut(domain, ".")
+		if !strings.EqualFold(domain, s.opts.Domain) && !strings.EqualFold(firstLabel, s.opts.Domain) {
+			return "", false
+		}
+	}
+	return strings.ToLower(name), name != ""
+}
+
+func splitAccount(name string) (user, domain string) {
+	if before, after, ok := strings.Cut(name, `\`); ok {
+		return after, before
+	}
+	if i := strings.LastIndex(name, "@"); i > 0 {
+		return name[:i], name[i+1:]
+	}
+	return name, ""
+}
+
+func (s *Server) lookup(name, domain string) (account, bool) {
+	key, ok := s.accountKey(name, domain)
+	if !ok {
+		return account{}, false
+	}
+	a, ok := s.users[key]
+	return a, ok
+}
+
+// authenticate returns the caller's account name, or writes a 401 answer and returns false.
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, bool) {
+	cs := connStateOf(r)
+	if s.faults.authFailure.Load() {
+		s.refuse(w, true)
+		return "", false
+	}
+	scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	switch strings.ToLower(scheme) {
+	case "":
+		cs.mu.Lock()
+		user := cs.user
+		cs.mu.Unlock()
+		if user != "" {
+			return user, true
+		}
+		s.refuse(w, false)
+	case "basic":
+		name, password, _ := r.BasicAuth()
+		if a, ok := s.lookup(name, ""); ok && a.password == password {
+			return a.name, true
+		}
+		s.refuse(w, true)
+	case "negotiate", "ntlm":
+		return s.negotiate(w, cs, scheme, token)
+	default:
+		s.refuse(w, true)
+	}
+	return "", false
+}
+
+func (s *Server) negotiate(w http.ResponseWriter, cs *connState, scheme, token string) (string, bool) {
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token))
+	if err != nil {
+		s.refuse(w, true)
+		return "", false
+	}
+	typ, err := ntlm.MessageType(raw)
+	if err != nil { // a Kerberos or SPNEGO token: the lab has no KDC
+		s.refuse(w, true)
+		return "", false
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	switch typ {
+	case ntlm.TypeNegotiate:
+		challenge, err := ntlm.NewChallenge(s.opts.Domain, s.opts.Name)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return "", false
+		}
+		cs.challenge, cs.user = challenge, ""
+		w.Header().Set("WWW-Authenticate", scheme+" "+base64.StdEncoding.EncodeToString(challenge.Marshal()))
+		w.WriteHeader(http.StatusUnauthorized)
+		return "", false
+	case ntlm.TypeAuthenticate:
+		challenge := cs.challenge
+		cs.challenge = nil // a challenge answers one logon only
+		msg, err := ntlm.ParseAuthenticate(raw)
+		if err == nil && challenge != nil {
+			if a, ok := s.lookup(msg.User, msg.Domain); ok && challenge.Verify(msg, a.password) == nil {
+				cs.user = a.name
+				return a.name, true
+			}
+		}
+	}
+	s.refuse(w, true)
+	return "", false
+}
+
+// refuse answers 401 with the schemes WinRM offers. The body is empty, so the client can reuse the connection
+// for the next leg of the handshake.
+func (s *Server) refuse(w http.ResponseWriter, credentialsOffered bool) {
+	if credentialsOffered {
+		s.counters.authFailures.Add(1)
+	}
+	w.Header().Add("WWW-Authenticate", "Negotiate")
+	w.Header().Add("WWW-Authenticate", `Basic realm="WSMAN"`)
+	w.WriteHeader(http.StatusUnauthorized)
+}

@@ -1,0 +1,123 @@
+package wsman
+
+import (
+	"sync/atomic"
+	"time"
+)
+
+// Faults are the misbehaviours a test or a demo can switch on at run time. Every setter is safe for concurrent
+// use with the requests in flight; a zero value of any setting turns that fault off.
+type Faults struct {
+	requestLatency    atomic.Int64 // nanoseconds added before every HTTP request is handled
+	startLatency      atomic.Int64 // nanoseconds a command waits before it starts, as powershell.exe takes to load
+	quotaEvery        atomic.Int64 // every Nth SOAP request fails with the quota fault
+	quotaNext         atomic.Int64 // the next N SOAP requests fail with the quota fault
+	hangCommands      atomic.Bool  // commands never finish until signalled, deleted or shut down
+	dropConnections   atomic.Bool  // every HTTP request has its connection closed without an answer
+	wrongContentType  atomic.Bool  // answers carry text/html instead of application/soap+xml
+	authFailure       atomic.Bool  // every request is refused with 401, even with the right password
+	soapRequestNumber atomic.Int64
+}
+
+// SetRequestLatency delays every HTTP request, handshakes included, by d.
+func (f *Faults) SetRequestLatency(d time.Duration) { f.requestLatency.Store(int64(d)) }
+
+// SetStartLatency delays the start of every command by d (powershell.exe start-up time).
+func (f *Faults) SetStartLatency(d time.Duration) { f.startLatency.Store(int64(d)) }
+
+// SetQuotaEvery makes every nth authenticated SOAP request fail with the quota fault (0 turns it off).
+func (f *Faults) SetQuotaEvery(n int) { f.quotaEvery.Store(int64(n)) }
+
+// SetQuotaNext makes the next n authenticated SOAP requests fail with the quota fault.
+func (f *Faults) SetQuotaNext(n int) { f.quotaNext.Store(int64(n)) }
+
+// SetHangCommands makes new and running commands wait until they are signalled, deleted or the server closes.
+func (f *Faults) SetHangCommands(on bool) { f.hangCommands.Store(on) }
+
+// SetDropConnections closes the connection of every HTTP request without answering it.
+func (f *Faults) SetDropConnections(on bool) { f.dropConnections.Store(on) }
+
+// SetWrongContentType answers with Content-Type text/html, as a proxy's error page would.
+func (f *Faults) SetWrongContentType(on bool) { f.wrongContentType.Store(on) }
+
+// SetAuthFailure refuses every request with 401 Unauthorized.
+func (f *Faults) SetAuthFailure(on bool) { f.authFailure.Store(on) }
+
+// Reset turns every fault off.
+func (f *Faults) Reset() {
+	f.SetRequestLatency(0)
+	f.SetStartLatency(0)
+	f.SetQuotaEvery(0)
+	f.SetQuotaNext(0)
+	f.SetHangCommands(false)
+	f.SetDropConnections(false)
+	f.SetWrongContentType(false)
+	f.SetAuthFailure(false)
+}
+
+// quotaNow says whether this SOAP request gets the injected quota fault.
+func (f *Faults) quotaNow() bool {
+	n := f.soapRequestNumber.Add(1)
+	for {
+		next := f.quotaNext.Load()
+		if next <= 0 {
+			break
+		}
+		if f.quotaNext.CompareAndSwap(next, next-1) {
+			return true
+		}
+	}
+	every := f.quotaEvery.Load()
+	return every > 0 && n%every == 0
+}
+
+// Counters is a snapshot of what the server has seen.
+type Counters struct {
+	HTTPRequests       int64            // every HTTP request, authentication handshakes included
+	AuthFailures       int64            // requests answered 401 after credentials were offered
+	OpenShells         int64            // shells created and not yet deleted
+	RunningCommands    int64            // commands started and not yet finished
+	MaxRunningCommands int64            // the most commands that ever ran at once
+	CommandsStarted    int64            // commands handed to the executor (or hung) since the start
+	Actions            map[string]int64 // authenticated SOAP requests by action: Create, Command, Send, Receive, Signal, Delete
+}
+
+type counters struct {
+	httpRequests, authFailures, openShells, running, maxRunning, started atomic.Int64
+	actions                                                              map[string]*atomic.Int64
+}
+
+func newCounters() *counters {
+	c := &counters{actions: map[string]*atomic.Int64{}}
+	for _, name := range actionNames {
+		c.actions[name] = new(atomic.Int64)
+	}
+	return c
+}
+
+func (c *counters) commandStarted() {
+	c.started.Add(1)
+	n := c.running.Add(1)
+	for {
+		peak := c.maxRunning.Load()
+		if n <= peak || c.maxRunning.CompareAndSwap(peak, n) {
+			return
+		}
+	}
+}
+
+func (c *counters) snapshot() Counters {
+	s := Counters{
+		HTTPRequests:       c.httpRequests.Load(),
+		AuthFailures:       c.authFailures.Load(),
+		OpenShells:         c.openShells.Load(),
+		RunningCommands:    c.running.Load(),
+		MaxRunningCommands: c.maxRunning.Load(),
+		CommandsStarted:    c.started.Load(),
+		Actions:            make(map[string]int64, len(c.actions)),
+	}
+	for name, n := range c.actions {
+		s.Actions[name] = n.Load()
+	}
+	return s
+}

@@ -1,0 +1,361 @@
+// Package wsman is the lab's WS-Management server: the subset of Windows Remote Shell (WinRS) over SOAP 1.2 that
+// WinRM clients use to run a command (Create, Command, Send, Receive, Signal, Delete), with Basic and NTLM
+// authentication, HTTPS from a private CA, per-user shell quotas, and faults that tests switch on at run time.
+// Commands are handed to an Executor; the server itself runs nothing.
+//
+// What it imitates, and the Windows behaviour it rests on:
+//   - answers are HTTP 200 with Content-Type application/soap+xml;charset=UTF-8; faults are HTTP 500 with an
+//     s:Fault carrying a wsmanfault:WSManFault Code (2150858843 unknown shell, 2150859174 quota,
+//     2150858793 operation timeout), as in the captures in masterzen/winrm's fixture_test.go;
+//   - Create returns the shell id both in the ResourceCreated selector set and in rsp:Shell/rsp:ShellId;
+//   - Receive is long-polled: it answers when the command is done, or with the OperationTimeout fault after the
+//     shorter of the request's OperationTimeout and Options.ReceiveWait, and the client polls again;
+//   - MaxShellsPerUser (30 by default on Windows) is enforced per account;
+//   - NTLM authenticates the connection (see auth.go).
+package wsman
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Options configure a Server.
+type Options struct {
+	Name             string            // computer name: ExecRequest.Server, NTLM target, fault Machine attribute
+	Domain           string            // NetBIOS domain name, e.g. CORP; "" accepts any domain in user names
+	Users            map[string]string // account -> password; keys may be "user", `DOMAIN\user` or "user@domain"
+	Executor         Executor
+	TLS              bool          // serve HTTPS with a certificate from a private CA (see CACertPEM)
+	ExtraDNSNames    []string      // DNS names added to the certificate besides localhost, 127.0.0.1 and ::1
+	MaxShellsPerUser int           // default 30, as Windows
+	ReceiveWait      time.Duration // longest a Receive waits for a command to finish; default 5s
+}
+
+const maxRequestBytes = 1 << 20 // well above the 512 KB MaxEnvelopeSizekb of current Windows
+
+// Server is a WS-Management endpoint at /wsman.
+type Server struct {
+	opts     Options
+	users    map[string]account
+	certs    *certificates
+	faults   Faults
+	counters *counters
+
+	ctx    context.Context // parent of every command; cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup // running commands
+
+	mu       sync.Mutex
+	shells   map[string]*shell
+	http     *http.Server
+	listener net.Listener
+}
+
+// NewServer checks the options and prepares the certificates; Start begins serving.
+func NewServer(opts Options) (*Server, error) {
+	if opts.Executor == nil {
+		return nil, errors.New("wsman: an Executor is required")
+	}
+	if opts.Name == "" {
+		opts.Name = "localhost"
+	}
+	if opts.MaxShellsPerUser <= 0 {
+		opts.MaxShellsPerUser = 30
+	}
+	if opts.ReceiveWait <= 0 {
+		opts.ReceiveWait = 5 * time.Second
+	}
+	s := &Server{opts: opts, users: map[string]account{}, counters: newCounters(), shells: map[string]*shell{}}
+	for name, password := range opts.Users {
+		key, ok := s.accountKey(name, "")
+		if !ok {
+			return nil, fmt.Errorf("wsman: user %q is not in domain %q", name, opts.Domain)
+		}
+		display, _ := splitAccount(name)
+		if opts.Domain != "" {
+			display = opts.Domain + `\` + display
+		}
+		s.users[key] = account{name: display, password: password}
+	}
+	if opts.TLS {
+		certs, err := newCertificates(opts.Name, opts.ExtraDNSNames)
+		if err != nil {
+			return nil, fmt.Errorf("wsman: %w", err)
+		}
+		s.certs = certs
+	}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	return s, nil
+}
+
+// Start listens on addr (such as "127.0.0.1:0") and serves in the background.
+func (s *Server) Start(addr string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener != nil {
+		return errors.New("wsman: already started")
+	}
+	l, err := (&net.ListenConfig{}).Listen(s.ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("wsman: %w", err)
+	}
+	if s.certs != nil {
+		l = tls.NewListener(l, &tls.Config{
+			MinVersion:   tls.VersionTLS12,
+			Certificates: []tls.Certificate{s.certs.server},
+			NextProtos:   []string{"http/1.1"}, // NTLM needs HTTP/1.1 connections
+		})
+	}
+	s.listener = l
+	s.http = &http.Server{
+		Handler: s, ConnContext: withConnState, ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog: log.New(io.Discard, "", 0), // refused TLS handshakes are what fault tests provoke
+	}
+	go func() { _ = s.http.Serve(l) }()
+	return nil
+}
+
+// Endpoint returns the address the server listens on.
+func (s *Server) Endpoint() (host string, port int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.listener == nil {
+		return "", 0
+	}
+	h, p, _ := net.SplitHostPort(s.listener.Addr().String())
+	port, _ = strconv.Atoi(p)
+	return h, port
+}
+
+// URL returns the endpoint URL, e.g. https://127.0.0.1:5986/wsman.
+func (s *Server) URL() string {
+	host, port := s.Endpoint()
+	scheme := "http"
+	if s.certs != nil {
+		scheme = "https"
+	}
+	return (&url.URL{Scheme: scheme, Host: net.JoinHostPort(host, strconv.Itoa(port)), Path: "/wsman"}).String()
+}
+
+// CACertPEM returns the PEM certificate of the CA that signed the server certificate (nil without TLS).
+func (s *Server) CACertPEM() []byte {
+	if s.certs == nil {
+		return nil
+	}
+	return append([]byte(nil), s.certs.caPEM...)
+}
+
+// Faults returns the server's fault switches.
+func (s *Server) Faults() *Faults { return &s.faults }
+
+// Counters returns a snapshot of the server's counters.
+func (s *Server) Counters() Counters { return s.counters.snapshot() }
+
+// ExpireShells forgets every shell and terminates its commands, as a restart of the WinRM service or the
+// shell idle timeout would: clients holding a shell id get the invalid-shell fault (2150858843) next time.
+func (s *Server) ExpireShells() {
+	s.mu.Lock()
+	shells := make([]*shell, 0, len(s.shells))
+	for _, sh := range s.shells {
+		shells = append(shells, sh)
+	}
+	s.mu.Unlock()
+	for _, sh := range shells {
+		s.deleteShell(s.ctx, sh)
+	}
+}
+
+// Close stops serving, cancels every command and waits for them to return.
+func (s *Server) Close() error {
+	s.cancel()
+	s.mu.Lock()
+	srv := s.http
+	s.mu.Unlock()
+	var err error
+	if srv != nil {
+		err = srv.Close()
+	}
+	s.wg.Wait()
+	return err
+}
+
+// ServeHTTP handles one WS-Management request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.counters.httpRequests.Add(1)
+	if d := time.Duration(s.faults.requestLatency.Load()); d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	if s.faults.dropConnections.Load() {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+	}
+	if r.URL.Path != "/wsman" {
+		http.NotFound(w, r)
+		return
+	}
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRequestBytes))
+	if err != nil {
+		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+		return
+	}
+	user, ok := s.authenticate(w, r)
+	if !ok {
+		return
+	}
+	if !strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "application/soap+xml") {
+		http.Error(w, "unsupported media type", http.StatusUnsupportedMediaType)
+		return
+	}
+	req, err := parseRequest(body)
+	if err != nil {
+		s.reply(w, "", "", "", invalidRequestFault("%v", err))
+		return
+	}
+	if name, ok := actionNames[req.Header.Action]; ok {
+		s.counters.actions[name].Add(1)
+	}
+	if s.faults.quotaNow() {
+		s.reply(w, req.Header.MessageID, "", "", quotaFault(s.opts.MaxShellsPerUser))
+		return
+	}
+	action, out, fault := s.dispatch(r, user, req)
+	s.reply(w, req.Header.MessageID, action, out, fault)
+}
+
+// dispatch runs one action and returns the response action and body, or a fault.
+func (s *Server) dispatch(r *http.Request, user string, req *request) (string, string, *Fault) {
+	shellID := req.selector("ShellId")
+	switch req.Header.Action {
+	case actionCreate:
+		id, fault := s.createShell(user)
+		if fault != nil {
+			return "", "", fault
+		}
+		return actionCreate + "Response", s.createdBody(r, user, id), nil
+	case actionCommand:
+		if req.Body.CommandLine == nil {
+			return "", "", invalidRequestFault("the Command request has no rsp:CommandLine")
+		}
+		line := strings.Join(append([]string{req.Body.CommandLine.Command}, req.Body.CommandLine.Arguments...), " ")
+		cmd, fault := s.newCommand(user, shellID, line)
+		if fault != nil {
+			return "", "", fault
+		}
+		return actionCommand + "Response", `<rsp:CommandResponse><rsp:CommandId>` + cmd.id + `</rsp:CommandId></rsp:CommandResponse>`, nil
+	case actionSend:
+		return s.handleSend(user, shellID, req)
+	case actionReceive:
+		if req.Body.Receive == nil {
+			return "", "", invalidRequestFault("the Receive request has no rsp:Receive")
+		}
+		cmd, fault := s.commandFor(user, shellID, req.Body.Receive.DesiredStream.CommandID)
+		if fault != nil {
+			return "", "", fault
+		}
+		wait := s.opts.ReceiveWait
+		if t := req.operationTimeout(); t > 0 && t < wait {
+			wait = t
+		}
+		out, fault := s.receive(r.Context(), cmd, wait)
+		return actionReceive + "Response", out, fault
+	case actionSignal:
+		if req.Body.Signal == nil {
+			return "", "", invalidRequestFault("the Signal request has no rsp:Signal")
+		}
+		sh, fault := s.shellFor(user, shellID)
+		if fault != nil {
+			return "", "", fault
+		}
+		if cmd, fault := s.commandFor(user, shellID, req.Body.Signal.CommandID); fault == nil {
+			s.terminate(r.Context(), sh, cmd) // terminate, ctrl_c and ctrl_break all end the command here
+		}
+		return actionSignal + "Response", `<rsp:SignalResponse/>`, nil
+	case actionDelete:
+		sh, fault := s.shellFor(user, shellID)
+		if fault != nil {
+			return "", "", fault
+		}
+		s.deleteShell(r.Context(), sh)
+		return actionDelete + "Response", "", nil
+	default:
+		return "", "", &Fault{Code: codeActionNotFound, Subcode: "a:ActionNotSupported", Sender: true,
+			Message: "The WS-Management service cannot process the request because the action " + req.Header.Action + " is not supported."}
+	}
+}
+
+func (s *Server) handleSend(user, shellID string, req *request) (string, string, *Fault) {
+	if req.Body.Send == nil {
+		return "", "", invalidRequestFault("the Send request has no rsp:Send")
+	}
+	for _, st := range req.Body.Send.Streams {
+		if st.Name != "stdin" {
+			return "", "", invalidRequestFault("the shell has no input stream %q", st.Name)
+		}
+		cmd, fault := s.commandFor(user, shellID, st.CommandID)
+		if fault != nil {
+			return "", "", fault
+		}
+		data, err := base64.StdEncoding.DecodeString(strings.TrimSpace(st.Data))
+		if err != nil {
+			return "", "", invalidRequestFault("the stdin stream is not base64: %v", err)
+		}
+		s.sendInput(cmd, data, st.End == "true")
+	}
+	return actionSend + "Response", `<rsp:SendResponse/>`, nil
+}
+
+func (s *Server) createdBody(r *http.Request, user, id string) string {
+	clientIP, _, _ := net.SplitHostPort(r.RemoteAddr)
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	address := scheme + "://" + r.Host + "/wsman"
+	return `<x:ResourceCreated><a:Address>` + esc(address) + `</a:Address><a:ReferenceParameters>` +
+		`<w:ResourceURI>` + resourceURIShellCmd + `</w:ResourceURI><w:SelectorSet><w:Selector Name="ShellId">` + id +
+		`</w:Selector></w:SelectorSet></a:ReferenceParameters></x:ResourceCreated>` +
+		`<rsp:Shell xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell"><rsp:ShellId>` + id + `</rsp:ShellId>` +
+		`<rsp:ResourceUri>` + resourceURIShellCmd + `</rsp:ResourceUri><rsp:Owner>` + esc(user) + `</rsp:Owner>` +
+		`<rsp:ClientIP>` + esc(clientIP) + `</rsp:ClientIP><rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut>` +
+		`<rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>`
+}
+
+// reply writes a response envelope, or the fault with status 500.
+func (s *Server) reply(w http.ResponseWriter, relatesTo, action, body string, fault *Fault) {
+	contentType := soapContentType
+	if s.faults.wrongContentType.Load() {
+		contentType = "text/html; charset=utf-8"
+	}
+	w.Header().Set("Content-Type", contentType)
+	if fault != nil {
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = io.WriteString(w, fault.render(s.opts.Name, relatesTo)) //nolint:gosec // XML-escaped SOAP, not HTML
+		return
+	}
+	_, _ = io.WriteString(w, envelope(action, relatesTo, body))
+}

@@ -1,0 +1,291 @@
+package wsman_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf16"
+
+	"github.com/masterzen/winrm"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
+)
+
+// recorder is an executor that answers with what it was given.
+type recorder struct{ requests chan wsman.ExecRequest }
+
+func (r recorder) Execute(_ context.Context, req wsman.ExecRequest) wsman.ExecResult {
+	r.requests <- req
+	return wsman.ExecResult{Stdout: []byte("out:" + string(req.Stdin)), Stderr: []byte("err"), ExitCode: 7}
+}
+
+func start(t *testing.T, opts wsman.Options) *wsman.Server {
+	t.Helper()
+	if opts.Users == nil {
+		opts.Users = map[string]string{"admin@corp.example": "S3cret!"}
+	}
+	if opts.Executor == nil {
+		opts.Executor = recorder{requests: make(chan wsman.ExecRequest, 10)}
+	}
+	opts.Name, opts.Domain = "RAS1", "CORP"
+	srv, err := wsman.NewServer(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+// libraryClient is the pinned client with its own transports: NTLM (ClientNTLM) or, by default, Basic.
+func libraryClient(t *testing.T, srv *wsman.Server, user, password string, ntlm bool) *winrm.Client {
+	t.Helper()
+	host, port := srv.Endpoint()
+	endpoint := winrm.NewEndpoint(host, port, srv.CACertPEM() != nil, false, srv.CACertPEM(), nil, nil, 10*time.Second)
+	params := winrm.NewParameters("PT5S", "en-US", 153600)
+	if ntlm {
+		params.TransportDecorator = func() winrm.Transporter { return &winrm.ClientNTLM{} }
+	}
+	c, err := winrm.NewClientWithParameters(endpoint, user, password, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func encoded(script string) string {
+	units := utf16.Encode([]rune(script))
+	raw := make([]byte, 2*len(units))
+	for i, u := range units {
+		binary.LittleEndian.PutUint16(raw[2*i:], u)
+	}
+	return base64.StdEncoding.EncodeToString(raw)
+}
+
+func TestLibraryTransportsAndAccountForms(t *testing.T) {
+	rec := recorder{requests: make(chan wsman.ExecRequest, 10)}
+	srv := start(t, wsman.Options{TLS: true, Executor: rec})
+	for _, tc := range []struct {
+		name, user string
+		ntlm       bool
+	}{
+		{"NTLM down-level name", `CORP\admin`, true},
+		{"NTLM UPN", "admin@corp.example", true},
+		{"NTLM bare name", "Admin", true},
+		{"Basic down-level name", `corp\ADMIN`, false},
+		{"Basic UPN", "admin@CORP.example", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := libraryClient(t, srv, tc.user, "S3cret!", tc.ntlm)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			stdout, stderr, code, err := c.RunWithContextWithString(ctx, "powershell.exe -EncodedCommand "+encoded("$x = $input | Out-String"), "stdin data")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if stdout != "out:stdin data" || stderr != "err" || code != 7 {
+				t.Errorf("got stdout %q, stderr %q, exit %d", stdout, stderr, code)
+			}
+			req := <-rec.requests
+			if req.User != `CORP\admin` || req.Server != "RAS1" || req.EncodedScript != "$x = $input | Out-String" {
+				t.Errorf("executor saw %+v", req)
+			}
+		})
+	}
+	t.Run("wrong domain", func(t *testing.T) {
+		c := libraryClient(t, srv, `OTHER\admin`, "S3cret!", true)
+		if _, err := c.CreateShell(); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("CreateShell = %v, want HTTP 401", err)
+		}
+	})
+	if n := srv.Counters().AuthFailures; n != 1 {
+		t.Errorf("AuthFailures = %d, want 1", n)
+	}
+}
+
+func TestCommandWithoutStdinStartsAtOnce(t *testing.T) {
+	rec := recorder{requests: make(chan wsman.ExecRequest, 1)}
+	srv := start(t, wsman.Options{Executor: rec})
+	c := libraryClient(t, srv, "admin", "S3cret!", false)
+	stdout, _, code, err := c.RunCmdWithContext(context.Background(), "hostname")
+	if err != nil || stdout != "out:" || code != 7 {
+		t.Fatalf("RunCmd = %q, %d, %v", stdout, code, err)
+	}
+	if req := <-rec.requests; req.CommandLine != "hostname" || req.EncodedScript != "" {
+		t.Errorf("executor saw %+v", req)
+	}
+	counters := srv.Counters()
+	for action, want := range map[string]int64{"Create": 1, "Command": 1, "Signal": 1, "Delete": 1} {
+		if counters.Actions[action] != want {
+			t.Errorf("%s requests = %d, want %d", action, counters.Actions[action], want)
+		}
+	}
+	if counters.OpenShells != 0 || counters.RunningCommands != 0 || counters.CommandsStarted != 1 {
+		t.Errorf("counters = %+v", counters)
+	}
+}
+
+func TestFaults(t *testing.T) {
+	srv := start(t, wsman.Options{TLS: true, MaxShellsPerUser: 2})
+	c := libraryClient(t, srv, "admin", "S3cret!", true)
+	t.Run("unknown shell", func(t *testing.T) {
+		_, err := c.NewShell("NO-SUCH-SHELL").ExecuteWithContext(context.Background(), "hostname")
+		wantFault(t, err, "2150858843")
+	})
+	t.Run("shells per user", func(t *testing.T) {
+		for range 2 {
+			if _, err := c.CreateShell(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := c.CreateShell()
+		wantFault(t, err, "2150859174")
+		srv.ExpireShells()
+		if n := srv.Counters().OpenShells; n != 0 {
+			t.Errorf("OpenShells = %d after ExpireShells", n)
+		}
+	})
+	t.Run("injected quota every 2nd request", func(t *testing.T) {
+		srv.Faults().SetQuotaEvery(2)
+		defer srv.Faults().SetQuotaEvery(0)
+		var failures int
+		for range 4 {
+			if s, err := c.CreateShell(); err != nil {
+				failures++
+			} else {
+				_ = s.Close()
+			}
+		}
+		if failures == 0 {
+			t.Error("no request failed")
+		}
+	})
+	t.Run("wrong content type", func(t *testing.T) {
+		srv.Faults().SetWrongContentType(true)
+		defer srv.Faults().SetWrongContentType(false)
+		if _, err := c.CreateShell(); err == nil || !strings.Contains(err.Error(), "invalid content type") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("authentication failure", func(t *testing.T) {
+		srv.Faults().SetAuthFailure(true)
+		defer srv.Faults().SetAuthFailure(false)
+		if _, err := c.CreateShell(); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("err = %v", err)
+		}
+	})
+	t.Run("request latency", func(t *testing.T) {
+		srv.ExpireShells() // shells whose Delete met the injected quota are still open
+		srv.Faults().SetRequestLatency(50 * time.Millisecond)
+		defer srv.Faults().SetRequestLatency(0)
+		begin := time.Now()
+		s, err := c.CreateShell()
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = s.Close()
+		if time.Since(begin) < 50*time.Millisecond {
+			t.Error("the request was not delayed")
+		}
+	})
+}
+
+// wantFault checks a fault as the library reports it: it reads HTTP 500 SOAP faults as replies, so the fault
+// arrives as an ExecuteCommandError carrying the envelope.
+func wantFault(t *testing.T, err error, code string) {
+	t.Helper()
+	var fault *winrm.ExecuteCommandError
+	if !errors.As(err, &fault) || !strings.Contains(fault.Body, `Code="`+code+`"`) || !strings.Contains(fault.Body, "<s:Fault>") {
+		t.Fatalf("err = %v, want the WS-Management fault %s", err, code)
+	}
+}
+
+func TestReceiveLongPollEndsWithOperationTimeout(t *testing.T) {
+	srv := start(t, wsman.Options{ReceiveWait: 50 * time.Millisecond})
+	srv.Faults().SetHangCommands(true)
+	c := libraryClient(t, srv, "admin", "S3cret!", false)
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	// The library polls again on the timeout fault until the context ends and it signals the command.
+	_, _, _, err := c.RunCmdWithContext(ctx, "hostname")
+	if err == nil {
+		t.Fatal("a hung command finished")
+	}
+	counters := srv.Counters()
+	if counters.Actions["Receive"] < 2 || counters.RunningCommands != 0 {
+		t.Errorf("Receive requests = %d, running = %d; want several polls and the command terminated",
+			counters.Actions["Receive"], counters.RunningCommands)
+	}
+}
+
+func TestHTTPErrors(t *testing.T) {
+	srv := start(t, wsman.Options{})
+	base := strings.TrimSuffix(srv.URL(), "/wsman")
+	for _, tc := range []struct {
+		method, path, contentType string
+		want                      int
+	}{
+		{http.MethodGet, "/wsman", "", http.StatusMethodNotAllowed},
+		{http.MethodPost, "/other", "", http.StatusNotFound},
+		{http.MethodPost, "/wsman", "application/soap+xml;charset=UTF-8", http.StatusUnauthorized},
+	} {
+		req, _ := http.NewRequest(tc.method, base+tc.path, strings.NewReader("<x/>"))
+		req.Header.Set("Content-Type", tc.contentType)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s %s = %d, want %d", tc.method, tc.path, resp.StatusCode, tc.want)
+		}
+		if tc.want == http.StatusUnauthorized && len(resp.Header.Values("WWW-Authenticate")) != 2 {
+			t.Errorf("401 offers %q, want Negotiate and Basic", resp.Header.Values("WWW-Authenticate"))
+		}
+	}
+}
+
+func TestDecodeEncodedCommand(t *testing.T) {
+	script := "# remoteaccess-bootstrap/v1\n$payload = $input | Out-String\n"
+	for _, line := range []string{
+		"powershell.exe -NoProfile -EncodedCommand " + encoded(script),
+		"PowerShell -enc " + encoded(script),
+		"powershell.exe -e " + encoded("\ufeff"+script),
+		"powershell -EC " + encoded(script),
+	} {
+		got, err := wsman.DecodeEncodedCommand(line)
+		if err != nil || got != script {
+			t.Errorf("DecodeEncodedCommand(%.40q) = %q, %v", line, got, err)
+		}
+	}
+	if got, err := wsman.DecodeEncodedCommand("cmd /c dir"); got != "" || err != nil {
+		t.Errorf("plain command = %q, %v", got, err)
+	}
+	if _, err := wsman.DecodeEncodedCommand("powershell -EncodedCommand !!!"); err == nil {
+		t.Error("bad base64 was accepted")
+	}
+}
+
+func TestOptions(t *testing.T) {
+	if _, err := wsman.NewServer(wsman.Options{}); err == nil {
+		t.Error("a server without an executor was created")
+	}
+	_, err := wsman.NewServer(wsman.Options{Domain: "CORP", Users: map[string]string{`OTHER\x`: "p"}, Executor: recorder{}})
+	if err == nil {
+		t.Error("a user of another domain was accepted")
+	}
+	srv := start(t, wsman.Options{TLS: true, ExtraDNSNames: []string{"ras1.corp.example"}})
+	if !strings.HasPrefix(srv.URL(), "https://127.0.0.1:") || !strings.Contains(string(srv.CACertPEM()), "BEGIN CERTIFICATE") {
+		t.Errorf("URL %s, CA %q", srv.URL(), srv.CACertPEM())
+	}
+	if err := srv.Start("127.0.0.1:0"); err == nil {
+		t.Error("a second Start succeeded")
+	}
+}

@@ -1,0 +1,62 @@
+package provider
+
+import (
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+)
+
+type blockedUserModel struct {
+	blockModel
+	UserName          types.String `tfsdk:"user_name"`
+	UserPrincipalName types.String `tfsdk:"user_principal_name"`
+	DisplayName       types.String `tfsdk:"display_name"`
+}
+
+func (m *blockedUserModel) common() *blockModel        { return &m.blockModel }
+func (m *blockedUserModel) accountName() types.String  { return m.UserName }
+func (m *blockedUserModel) shutdownViaManageOut() bool { return false }
+func (m *blockedUserModel) setImportDefaults()         {}
+
+func (m *blockedUserModel) setAccount(acct directory.Account) {
+	m.UserPrincipalName = types.StringValue(acct.UserPrincipalName)
+	m.DisplayName = types.StringValue(acct.DisplayName)
+	if m.UserName.IsNull() || m.UserName.IsUnknown() {
+		m.UserName = types.StringValue(acct.SAMAccountName)
+	}
+}
+
+func newBlockedUserResource() resource.Resource {
+	computed := func(description string) schema.StringAttribute {
+		return schema.StringAttribute{
+			Computed: true, MarkdownDescription: description,
+			PlanModifiers: []planmodifier.String{stringplanmodifier.UseStateForUnknown()},
+		}
+	}
+	return &blockResource[blockedUserModel, *blockedUserModel]{kind: blockKind{
+		typeSuffix: "blocked_user",
+		kind:       directory.KindUser,
+		nameAttr:   "user_name",
+		noun:       "user",
+		description: "Blocks a user: disables the user account in Active Directory, disconnects the user's VPN connections " +
+			"on every Remote Access server (as `Disconnect-VpnUser -UserName`) and purges the DirectAccess intranet-tunnel " +
+			"security associations authenticated as that user. Destroying the block re-enables the account only if it was " +
+			"enabled before.",
+		nameSchema: schema.StringAttribute{
+			Required:      true,
+			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
+			Validators:    []validator.String{accountNameValidator{kind: directory.KindUser}},
+			MarkdownDescription: "The user's sAMAccountName (such as `alice`) or user principal name (`alice@corp.example`). " +
+				"Changing it blocks another user.",
+		},
+		extra: map[string]schema.Attribute{
+			"user_principal_name": computed("userPrincipalName of the account."),
+			"display_name":        computed("displayName of the account."),
+		},
+	}}
+}

@@ -1,0 +1,97 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
+)
+
+// hostValidator accepts a DNS name or an IP address, as the provider's servers list does.
+type hostValidator struct{}
+
+func (hostValidator) Description(context.Context) string {
+	return "must be a DNS name or an IP address, without a port"
+}
+
+func (v hostValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+
+func (hostValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := checkHost(req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid server name", err.Error()+".")
+	}
+}
+
+// accountNameValidator checks a name against Active Directory's naming rules at plan time, with the same rules the
+// directory client applies before it sends anything.
+type accountNameValidator struct {
+	kind directory.Kind
+}
+
+func (v accountNameValidator) Description(context.Context) string {
+	if v.kind == directory.KindComputer {
+		return "must be a computer name (sAMAccountName without the trailing $): 1 to 15 characters, none of \\ / : * ? \" < > |"
+	}
+	return "must be a sAMAccountName (up to 20 characters, none of \" / \\ [ ] : ; | = , + * ? < > @) or a user principal name"
+}
+
+func (v accountNameValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (v accountNameValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
+		return
+	}
+	if err := directory.ValidateName(v.kind, req.ConfigValue.ValueString()); err != nil {
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid account name", err.Error())
+	}
+}
+
+var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// isGUID tells an objectGUID from an account name in import IDs.
+func isGUID(s string) bool { return guidPattern.MatchString(s) }
+
+// timeoutsAttrTypes is the object type of the timeouts block (create, update, delete).
+var timeoutsAttrTypes = map[string]attr.Type{
+	"create": types.StringType,
+	"update": types.StringType,
+	"delete": types.StringType,
+}
+
+// addDirectoryError turns an error of a block into a diagnostic that says what failed and what to do next.
+func addDirectoryError(diags *diag.Diagnostics, noun, name string, err error) {
+	if err == nil {
+		return
+	}
+	var guard *directory.GuardError
+	var invalid *directory.ValidationError
+	var remote *winrm.Error
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		diags.AddError(fmt.Sprintf("No %s named %q", noun, name),
+			fmt.Sprintf("Active Directory has no %s account %q under the search base. Check the spelling, the provider's "+
+				"ldap.base_dn and ldap.allowed_search_bases.", noun, name))
+	case errors.As(err, &guard):
+		diags.AddError(fmt.Sprintf("Refusing to block the %s %q", noun, name), guard.Error()+
+			"\n\nThe provider never disables domain controllers, critical system accounts or the Remote Access servers themselves.")
+	case errors.As(err, &invalid):
+		diags.AddError(fmt.Sprintf("Invalid %s name %q", noun, name), invalid.Error())
+	case errors.As(err, &remote):
+		diags.AddError(fmt.Sprintf("Remote Access operation for %s %q failed", noun, name), err.Error())
+	default:
+		diags.AddError(fmt.Sprintf("Blocking the %s %q failed", noun, name), err.Error())
+	}
+}

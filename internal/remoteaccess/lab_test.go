@@ -1,0 +1,348 @@
+package remoteaccess_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
+)
+
+// These tests run every operation the way the provider does: the real winrm client, over HTTPS and NTLM, to the
+// lab's WS-Management servers, whose executor is the emulated cluster, whose clients ask the lab's directory.
+
+const (
+	reestablishDelay = 300 * time.Millisecond
+	labMinute        = 200 * time.Millisecond
+)
+
+type lab struct {
+	cluster *remoteaccess.Cluster
+	clients map[string]*winrm.Client
+	servers map[string]*wsman.Server
+	dir     *ldapserver.Directory
+}
+
+func newLab(t *testing.T) *lab {
+	t.Helper()
+	dirSeed, err := ldapserver.LoadSeed("../lab/testdata/seed.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, err := ldapserver.New(dirSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dir.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dir.Close() })
+	admin := dir.AdminCredentials()
+	checker, err := cluster.NewLDAPChecker(dir.LDAPSURL(), dir.CACertPEM(), admin.UPN, admin.Password)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	seed, err := cluster.LoadSeed("../lab/cluster/testdata/cluster.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := seed.Options()
+	opts.Directory, opts.ReestablishDelay, opts.MinuteDuration = checker, reestablishDelay, labMinute
+	emulated, err := cluster.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	l := &lab{clients: map[string]*winrm.Client{}, servers: map[string]*wsman.Server{}, dir: dir}
+	runners := map[string]remoteaccess.Runner{}
+	for _, name := range seed.Nodes {
+		srv, err := wsman.NewServer(wsman.Options{
+			Name: name, Domain: "CORP", Users: map[string]string{admin.DownLevel: admin.Password},
+			Executor: emulated.Executor(name), TLS: true, ReceiveWait: time.Second,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := srv.Start("127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = srv.Close() })
+		host, port := srv.Endpoint()
+		client, err := winrm.NewClient(winrm.Config{
+			Host: host, Port: port, HTTPS: true, CACertPEM: srv.CACertPEM(),
+			Username: admin.DownLevel, Password: admin.Password,
+			Timeout: 15 * time.Second, Retry: winrm.RetryPolicy{Attempts: 1},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = client.Close() })
+		l.servers[name], l.clients[name], runners[name] = srv, client, client
+	}
+	if l.cluster, err = remoteaccess.NewCluster(runners); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// disable sets ACCOUNTDISABLE on an account over LDAP, as the provider's directory side does before a purge.
+func (l *lab) disable(t *testing.T, sAMAccountName string) {
+	t.Helper()
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(l.dir.CACertPEM())
+	conn, err := ldap.DialURL(l.dir.LDAPSURL(), ldap.DialWithTLSConfig(&tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS12}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = conn.Close() }()
+	admin := l.dir.AdminCredentials()
+	if err := conn.Bind(admin.UPN, admin.Password); err != nil {
+		t.Fatal(err)
+	}
+	res, err := conn.Search(ldap.NewSearchRequest(l.dir.BaseDN(), ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 1, 0, false,
+		"(sAMAccountName="+ldap.EscapeFilter(sAMAccountName)+")", []string{"userAccountControl"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("find %s: %v", sAMAccountName, err)
+	}
+	uac, err := strconv.Atoi(res.Entries[0].GetAttributeValue("userAccountControl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mod := ldap.NewModifyRequest(res.Entries[0].DN, nil)
+	mod.Replace("userAccountControl", []string{strconv.Itoa(uac | 0x2)})
+	if err := conn.Modify(mod); err != nil {
+		t.Fatalf("disable %s: %v", sAMAccountName, err)
+	}
+}
+
+func deadline(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+var client1 = remoteaccess.DeviceIdentities("CORP", "CLIENT1", "client1.corp.example")
+
+func TestLabReadOperations(t *testing.T) {
+	l := newLab(t)
+	ctx := deadline(t, 30*time.Second)
+
+	views, err := l.cluster.GetNodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for server, nodes := range views {
+		want := []remoteaccess.Node{
+			{Name: "RAS1", State: remoteaccess.NodeConverged, HostPriority: 1, IsLocal: server == "RAS1"},
+			{Name: "RAS2", State: remoteaccess.NodeConverged, HostPriority: 2, IsLocal: server == "RAS2"},
+		}
+		if !slices.Equal(nodes, want) {
+			t.Errorf("nodes seen from %s = %+v, want %+v", server, nodes, want)
+		}
+	}
+
+	conns, err := l.cluster.GetConnections(ctx, remoteaccess.ConnectionFilter{HostName: "client1.corp.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conns["RAS1"]) != 1 || len(conns["RAS2"]) != 0 {
+		t.Fatalf("connections of client1.corp.example = %+v; want one on RAS1 (and not CLIENT10's)", conns)
+	}
+	c := conns["RAS1"][0]
+	if c.ConnectionType != "DirectAccess" || c.TransitionTechnology != "IPHTTPS" || !slices.Equal(c.UserNames, []string{`CORP\alice`}) ||
+		c.Server != "RAS1" || c.ConnectionDurationSeconds <= 0 || c.TotalBytesIn <= 0 {
+		t.Errorf("CLIENT1's connection = %+v", c)
+	}
+	if _, err := time.Parse(time.RFC3339, c.ConnectionStartTime); err != nil {
+		t.Errorf("connection start time %q: %v", c.ConnectionStartTime, err)
+	}
+	// A non-ASCII user travels through JSON, stdin and stdout intact.
+	mallory, err := remoteaccess.GetConnections(ctx, l.clients["RAS2"], remoteaccess.ConnectionFilter{HostName: "laptop-äö.corp.example"})
+	if err != nil || len(mallory) != 1 || mallory[0].UserNames[0] != `CORP\mallory` {
+		t.Errorf("LAPTOP-ÄÖ's connection = %+v, %v", mallory, err)
+	}
+
+	sas, err := l.cluster.GetIPsecSAs(ctx, client1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sas["RAS1"]; len(got.MainMode) != 2 || got.QuickModeCount != 4 || len(sas["RAS2"].MainMode) != 0 {
+		t.Errorf("SAs of CLIENT1 = %+v", sas)
+	}
+}
+
+func TestLabBlockDevice(t *testing.T) {
+	l := newLab(t)
+	ctx := deadline(t, 30*time.Second)
+	l.disable(t, "CLIENT1$")
+
+	purged, err := l.cluster.PurgeDevice(ctx, client1, "client1.corp.example", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]remoteaccess.PurgeDeviceResult{"RAS1": {MainModeRemoved: 2, QuickModeRemoved: 4}, "RAS2": {}}
+	if fmt.Sprint(purged) != fmt.Sprint(want) {
+		t.Errorf("PurgeDevice CLIENT1 = %+v, want %+v", purged, want)
+	}
+	if remaining, err := l.cluster.WaitNoSAs(ctx, client1, 50*time.Millisecond); err != nil || remaining != nil {
+		t.Errorf("WaitNoSAs = %q, %v", remaining, err)
+	}
+	// The account is disabled: the client cannot authenticate, so nothing comes back during the window.
+	if seen, err := l.cluster.WatchSAs(deadline(t, 4*reestablishDelay), client1, 100*time.Millisecond); err != nil || len(seen) != 0 {
+		t.Errorf("WatchSAs after blocking CLIENT1 = %q, %v; want no SA back", seen, err)
+	}
+	client10, err := l.cluster.GetIPsecSAs(ctx, remoteaccess.DeviceIdentities("CORP", "CLIENT10", "client10.corp.example"))
+	if err != nil || len(client10["RAS1"].MainMode) != 2 {
+		t.Errorf("CLIENT10 after purging CLIENT1 = %+v, %v; exact matching must leave it alone", client10, err)
+	}
+}
+
+func TestLabPurgedDeviceWithEnabledAccountComesBack(t *testing.T) {
+	l := newLab(t)
+	ctx := deadline(t, 30*time.Second)
+	client10 := remoteaccess.DeviceIdentities("CORP", "CLIENT10", "client10.corp.example")
+	if _, err := l.cluster.PurgeDevice(ctx, client10, "", false); err != nil {
+		t.Fatal(err)
+	}
+	seen, err := l.cluster.WatchSAs(deadline(t, 6*reestablishDelay), client10, 100*time.Millisecond)
+	if err != nil || !slices.Equal(seen, []string{"RAS1"}) {
+		t.Errorf("WatchSAs after purging an enabled CLIENT10 = %q, %v; want its SAs back on RAS1", seen, err)
+	}
+}
+
+func TestLabDeviceConnectedThroughBothServers(t *testing.T) {
+	l := newLab(t)
+	ctx := deadline(t, 30*time.Second)
+	l.disable(t, "CLIENT2$")
+	purged, err := l.cluster.PurgeDevice(ctx, remoteaccess.DeviceIdentities("CORP", "CLIENT2", "client2.corp.example"), "client2.corp.example", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]remoteaccess.PurgeDeviceResult{
+		"RAS1": {MainModeRemoved: 2, QuickModeRemoved: 4},
+		"RAS2": {MainModeRemoved: 2, QuickModeRemoved: 4, VPNDeviceTunnelsDisconnected: 1},
+	}
+	if fmt.Sprint(purged) != fmt.Sprint(want) {
+		t.Errorf("PurgeDevice CLIENT2 = %+v, want %+v", purged, want)
+	}
+}
+
+func TestLabPurgeUserAndDisconnectVPN(t *testing.T) {
+	l := newLab(t)
+	ctx := deadline(t, 30*time.Second)
+	// carol is disabled in the directory seed but still connected, as after a block whose purge never ran.
+	purged, err := l.cluster.PurgeUser(ctx, remoteaccess.UserIdentities("CORP", "carol", "carol@corp.example"), `CORP\carol`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]remoteaccess.PurgeUserResult{
+		"RAS1": {MainModeRemoved: 1, QuickModeRemoved: 2},
+		"RAS2": {MainModeRemoved: 1, QuickModeRemoved: 2, VPNConnectionsDisconnected: 1},
+	}
+	if fmt.Sprint(purged) != fmt.Sprint(want) {
+		t.Errorf("PurgeUser carol = %+v, want %+v", purged, want)
+	}
+
+	disconnected, err := l.cluster.DisconnectVPN(ctx, remoteaccess.ByUser(`CORP\bob`))
+	if err != nil || !slices.Equal(disconnected["RAS2"], []string{`CORP\bob`}) || len(disconnected["RAS1"]) != 0 {
+		t.Fatalf("DisconnectVPN bob = %q, %v", disconnected, err)
+	}
+	// bob is enabled: Always On VPN reconnects him, with a new tunnel address.
+	var address string
+	for address == "" {
+		time.Sleep(reestablishDelay / 2)
+		conns, err := remoteaccess.GetConnections(ctx, l.clients["RAS2"], remoteaccess.ConnectionFilter{UserName: `CORP\bob`})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range conns {
+			if c.ConnectionType == "Vpn" {
+				address = c.ClientIPAddress
+			}
+		}
+	}
+	byAddress, err := remoteaccess.DisconnectVPN(ctx, l.clients["RAS2"], remoteaccess.ByHostIP(address))
+	if err != nil || !slices.Equal(byAddress, []string{address}) {
+		t.Errorf("DisconnectVPN %s = %q, %v", address, byAddress, err)
+	}
+	if _, err := l.cluster.DisconnectVPN(ctx, remoteaccess.VPNTarget{UserName: `CORP\bob`, HostIPAddress: address}); !errors.Is(err, remoteaccess.ErrInvalidArgument) {
+		t.Errorf("DisconnectVPN with both a user and an address: %v", err)
+	}
+}
+
+func TestLabDrainAndResume(t *testing.T) {
+	l := newLab(t)
+	ctx := deadline(t, 30*time.Second)
+	ras1 := l.clients["RAS1"]
+	node, err := remoteaccess.DrainNode(ctx, ras1, "RAS1", time.Minute)
+	if err != nil || node.State != remoteaccess.NodeDraining || !node.IsLocal {
+		t.Fatalf("DrainNode = %+v, %v", node, err)
+	}
+	// The lab's minute is short: the node stops at the timeout, dropping the connections left.
+	for node.State == remoteaccess.NodeDraining {
+		time.Sleep(labMinute / 4)
+		nodes, err := remoteaccess.GetNodes(ctx, l.clients["RAS2"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		node = nodes[0]
+	}
+	if node.State != remoteaccess.NodeStopped || node.IsLocal {
+		t.Errorf("RAS1 after the drain, seen from RAS2 = %+v, want Stopped", node)
+	}
+	if conns, err := remoteaccess.GetConnections(ctx, ras1, remoteaccess.ConnectionFilter{}); err != nil || len(conns) != 0 {
+		t.Errorf("connections on the stopped RAS1 = %+v, %v", conns, err)
+	}
+	node, err = remoteaccess.ResumeNode(ctx, ras1, "RAS1")
+	if err != nil || node.State != remoteaccess.NodeConverged {
+		t.Errorf("ResumeNode = %+v, %v", node, err)
+	}
+}
+
+func TestLabStopComputer(t *testing.T) {
+	l := newLab(t)
+	ctx := deadline(t, 30*time.Second)
+	if err := remoteaccess.StopComputer(ctx, l.clients["RAS1"], "client1.corp.example"); err != nil {
+		t.Fatal(err)
+	}
+	err := remoteaccess.StopComputer(ctx, l.clients["RAS1"], "client1.corp.example")
+	var we *winrm.Error
+	if !errors.As(err, &we) || we.Kind != winrm.KindScript || we.Category != "ResourceUnavailable" || we.Script != "stop-computer/v1" {
+		t.Errorf("stopping a computer that is off: %v; want a script error ResourceUnavailable", err)
+	}
+}
+
+func TestLabScriptErrorAndPartialFailure(t *testing.T) {
+	l := newLab(t)
+	ctx := deadline(t, 30*time.Second)
+	_, err := remoteaccess.ResumeNode(ctx, l.clients["RAS1"], "RAS9")
+	var we *winrm.Error
+	if !errors.As(err, &we) || we.Kind != winrm.KindScript || we.Category != "ObjectNotFound" || we.Target != "RAS9" {
+		t.Errorf("ResumeNode of an unknown node: %v; want a script error ObjectNotFound on RAS9", err)
+	}
+
+	if err := l.servers["RAS2"].Close(); err != nil {
+		t.Fatal(err)
+	}
+	sas, err := l.cluster.GetIPsecSAs(ctx, client1)
+	if len(sas["RAS1"].MainMode) != 2 {
+		t.Errorf("RAS1's answer was lost in the partial failure: %+v", sas)
+	}
+	if !slices.Equal(remoteaccess.FailedServers(err), []string{"RAS2"}) || !errors.As(err, &we) || we.Kind != winrm.KindUnreachable {
+		t.Errorf("GetIPsecSAs with RAS2 down: %v; want RAS2 named as unreachable", err)
+	}
+}

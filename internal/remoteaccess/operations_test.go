@@ -1,0 +1,187 @@
+package remoteaccess
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
+)
+
+// fakeRunner records what it is asked to run and answers with a canned result.
+type fakeRunner struct {
+	mu     sync.Mutex
+	calls  []fakeCall
+	result func(script string) (string, error) // JSON of the result object
+}
+
+type fakeCall struct {
+	script string
+	input  string
+}
+
+func (f *fakeRunner) Run(_ context.Context, s winrm.Script, input, output any) error {
+	data, err := json.Marshal(input)
+	if err != nil {
+		return err
+	}
+	f.mu.Lock()
+	f.calls = append(f.calls, fakeCall{script: s.Name, input: string(data)})
+	f.mu.Unlock()
+	res, err := f.result(s.Name)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal([]byte(res), output)
+}
+
+func (f *fakeRunner) sent() []fakeCall {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]fakeCall(nil), f.calls...)
+}
+
+func answer(res string) *fakeRunner {
+	return &fakeRunner{result: func(string) (string, error) { return res, nil }}
+}
+
+func TestEveryScriptIsEmbeddedAndIdentified(t *testing.T) {
+	files, err := filepath.Glob("scripts/*.ps1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts := Scripts()
+	if len(scripts) != len(files) || len(scripts) != 9 {
+		t.Fatalf("%d scripts registered, %d files; want the 9 operations of the contract, each once", len(scripts), len(files))
+	}
+	for _, s := range scripts {
+		file := "scripts/" + strings.TrimSuffix(s.Name, "/v1") + ".ps1"
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Errorf("%s: %v", s.Name, err)
+			continue
+		}
+		text := string(data)
+		for _, must := range []string{"param([string]$InputJson)", "$ErrorActionPreference = 'Stop'", "ConvertTo-Json -Compress -Depth 8", "exit 1", "https://learn.microsoft.com/"} {
+			if !strings.Contains(text, must) {
+				t.Errorf("%s does not contain %q", file, must)
+			}
+		}
+		// Identities are compared by exact equality: a wildcard or regex operator would let client1 match client10.
+		for _, banned := range []string{"-like", "-match", "-notlike", "-notmatch", "Invoke-Expression", "iex "} {
+			if strings.Contains(strings.ToLower(text), strings.ToLower(banned)) {
+				t.Errorf("%s uses %s", file, banned)
+			}
+		}
+	}
+}
+
+func TestOperationsSendTheContractInput(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		op     func(Runner) error
+		script string
+		input  string
+	}{
+		{"get nodes", func(r Runner) error { _, err := GetNodes(ctx, r); return err }, "get-nodes/v1", `{}`},
+		{"connections", func(r Runner) error {
+			_, err := GetConnections(ctx, r, ConnectionFilter{UserName: `CORP\alice`})
+			return err
+		},
+			"get-connections/v1", `{"user_name":"CORP\\alice"}`},
+		{"all SAs", func(r Runner) error { _, err := GetIPsecSAs(ctx, r, nil); return err }, "get-ipsec-sas/v1", `{"identities":null}`},
+		{"purge device", func(r Runner) error {
+			_, err := PurgeDevice(ctx, r, []string{`CORP\CLIENT1$`}, "CLIENT1", true)
+			return err
+		}, "purge-device/v1", `{"identities":["CORP\\CLIENT1$"],"computer_name":"CLIENT1","disconnect_vpn":true}`},
+		{"purge user", func(r Runner) error {
+			_, err := PurgeUser(ctx, r, []string{"alice@corp.example"}, `CORP\alice`)
+			return err
+		},
+			"purge-user/v1", `{"identities":["alice@corp.example"],"user_name":"CORP\\alice"}`},
+		{"disconnect user", func(r Runner) error { _, err := DisconnectVPN(ctx, r, ByUser(`CORP\bob`)); return err },
+			"disconnect-vpn/v1", `{"user_name":"CORP\\bob"}`},
+		{"disconnect address", func(r Runner) error { _, err := DisconnectVPN(ctx, r, ByHostIP("10.10.0.11")); return err },
+			"disconnect-vpn/v1", `{"host_ip_address":"10.10.0.11"}`},
+		{"stop computer", func(r Runner) error { return StopComputer(ctx, r, "client1.corp.example") },
+			"stop-computer/v1", `{"computer_name":"client1.corp.example"}`},
+		{"drain rounds up to minutes", func(r Runner) error { _, err := DrainNode(ctx, r, "RAS1", 90*time.Second); return err },
+			"drain-node/v1", `{"node_name":"RAS1","timeout_minutes":2}`},
+		{"resume", func(r Runner) error { _, err := ResumeNode(ctx, r, "RAS1"); return err }, "resume-node/v1", `{"node_name":"RAS1"}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := answer(`{}`)
+			if err := tt.op(r); err != nil {
+				t.Fatal(err)
+			}
+			if got := r.sent(); len(got) != 1 || got[0] != (fakeCall{script: tt.script, input: tt.input}) {
+				t.Errorf("sent %+v, want one %s with %s", got, tt.script, tt.input)
+			}
+		})
+	}
+}
+
+func TestInvalidArgumentsAreRefusedBeforeSending(t *testing.T) {
+	ctx := context.Background()
+	tests := map[string]func(Runner) error{
+		"disconnect neither": func(r Runner) error { _, err := DisconnectVPN(ctx, r, VPNTarget{}); return err },
+		"disconnect both": func(r Runner) error {
+			_, err := DisconnectVPN(ctx, r, VPNTarget{UserName: "CORP\\bob", HostIPAddress: "10.0.0.1"})
+			return err
+		},
+		"disconnect bad address":    func(r Runner) error { _, err := DisconnectVPN(ctx, r, ByHostIP("10.0.0")); return err },
+		"purge without identity":    func(r Runner) error { _, err := PurgeDevice(ctx, r, nil, "", false); return err },
+		"purge empty identity":      func(r Runner) error { _, err := PurgeDevice(ctx, r, []string{""}, "", false); return err },
+		"purge padded identity":     func(r Runner) error { _, err := PurgeDevice(ctx, r, []string{" CORP\\X$"}, "", false); return err },
+		"purge control character":   func(r Runner) error { _, err := PurgeDevice(ctx, r, []string{"CORP\\X$\n"}, "", false); return err },
+		"purge user without anyone": func(r Runner) error { _, err := PurgeUser(ctx, r, nil, ""); return err },
+		"stop without a name":       func(r Runner) error { return StopComputer(ctx, r, "") },
+		"drain under a minute":      func(r Runner) error { _, err := DrainNode(ctx, r, "RAS1", 30*time.Second); return err },
+		"drain without a node":      func(r Runner) error { _, err := DrainNode(ctx, r, "", time.Minute); return err },
+		"resume without a node":     func(r Runner) error { _, err := ResumeNode(ctx, r, ""); return err },
+		"connections bad filter":    func(r Runner) error { _, err := GetConnections(ctx, r, ConnectionFilter{HostName: "a\tb"}); return err },
+	}
+	for name, op := range tests {
+		r := answer(`{}`)
+		if err := op(r); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: error %v, want ErrInvalidArgument", name, err)
+		}
+		if sent := r.sent(); len(sent) != 0 {
+			t.Errorf("%s: sent %+v although the argument is invalid", name, sent)
+		}
+	}
+}
+
+func TestResultsAreDecoded(t *testing.T) {
+	r := answer(`{"main_mode_removed":2,"quick_mode_removed":4,"vpn_device_tunnels_disconnected":1}`)
+	got, err := PurgeDevice(context.Background(), r, []string{`CORP\CLIENT1$`}, "", true)
+	if err != nil || got != (PurgeDeviceResult{MainModeRemoved: 2, QuickModeRemoved: 4, VPNDeviceTunnelsDisconnected: 1}) {
+		t.Errorf("PurgeDevice = %+v, %v", got, err)
+	}
+	nodes, err := GetNodes(context.Background(), answer(`{"nodes":[{"name":"RAS1","state":"Draining","host_priority":1,"is_local":true}]}`))
+	if err != nil || len(nodes) != 1 || nodes[0] != (Node{Name: "RAS1", State: NodeDraining, HostPriority: 1, IsLocal: true}) {
+		t.Errorf("GetNodes = %+v, %v", nodes, err)
+	}
+}
+
+func TestIdentityHelpers(t *testing.T) {
+	got := DeviceIdentities("CORP", "CLIENT1", "client1.corp.example")
+	want := []string{`CORP\CLIENT1$`, "client1.corp.example", "CLIENT1$@corp.example"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("DeviceIdentities = %q, want %q", got, want)
+	}
+	if got := DeviceIdentities("CORP", "CLIENT1$", ""); len(got) != 1 || got[0] != `CORP\CLIENT1$` {
+		t.Errorf("DeviceIdentities without DNS name = %q", got)
+	}
+	if got := UserIdentities("CORP", "alice", "alice@corp.example"); strings.Join(got, "|") != `CORP\alice|alice@corp.example` {
+		t.Errorf("UserIdentities = %q", got)
+	}
+}

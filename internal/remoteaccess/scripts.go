@@ -1,0 +1,51 @@
+package remoteaccess
+
+import (
+	"embed"
+	"fmt"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
+)
+
+// The scripts are static files: their input is one JSON document on stdin, never text spliced into them.
+//
+//go:embed scripts/*.ps1
+var scriptFiles embed.FS
+
+// One script per operation. A script that does not parse is a build defect: mustScript panics when the package
+// loads, and the package tests load it.
+var (
+	scriptGetNodes       = mustScript("get-nodes")
+	scriptGetConnections = mustScript("get-connections")
+	scriptGetIPsecSAs    = mustScript("get-ipsec-sas")
+	scriptPurgeDevice    = mustScript("purge-device")
+	scriptPurgeUser      = mustScript("purge-user")
+	scriptDisconnectVPN  = mustScript("disconnect-vpn")
+	scriptStopComputer   = mustScript("stop-computer")
+	scriptDrainNode      = mustScript("drain-node")
+	scriptResumeNode     = mustScript("resume-node")
+)
+
+// Scripts returns every script this package runs.
+func Scripts() []winrm.Script {
+	return []winrm.Script{
+		scriptGetNodes, scriptGetConnections, scriptGetIPsecSAs, scriptPurgeDevice, scriptPurgeUser,
+		scriptDisconnectVPN, scriptStopComputer, scriptDrainNode, scriptResumeNode,
+	}
+}
+
+// mustScript loads scripts/<name>.ps1 and checks that its identifier line names it <name>/v1.
+func mustScript(name string) winrm.Script {
+	text, err := scriptFiles.ReadFile("scripts/" + name + ".ps1")
+	if err != nil {
+		panic(fmt.Sprintf("remoteaccess: embedded script %s: %v", name, err))
+	}
+	s, err := winrm.ParseScript(string(text))
+	if err != nil {
+		panic(fmt.Sprintf("remoteaccess: embedded script %s: %v", name, err))
+	}
+	if s.Name != name+"/v1" {
+		panic(fmt.Sprintf("remoteaccess: scripts/%s.ps1 identifies itself as %s", name, s.Name))
+	}
+	return s
+}

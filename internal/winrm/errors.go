@@ -1,0 +1,184 @@
+package winrm
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"syscall"
+)
+
+// Kind sorts failures by what the user can do about them.
+type Kind string
+
+// Kinds of Error.
+const (
+	KindAuth            Kind = "authentication failed"
+	KindTLS             Kind = "TLS verification failed"
+	KindUnreachable     Kind = "server unreachable"
+	KindTimeout         Kind = "timed out"
+	KindCanceled        Kind = "canceled"
+	KindQuota           Kind = "WinRM quota exceeded"
+	KindShell           Kind = "remote shell lost"
+	KindProtocol        Kind = "unexpected WinRM reply"
+	KindScript          Kind = "script failed"
+	KindMalformedOutput Kind = "script output is not the expected JSON"
+)
+
+// hints say what to check next, per kind.
+var hints = map[Kind]string{
+	KindAuth:        "check the user name, password and authentication method, and that the account may use WinRM",
+	KindTLS:         "check the CA certificate and the TLS server name, or that the port speaks HTTPS",
+	KindUnreachable: "check the host name, port, firewall and that the WinRM service is running",
+	KindQuota:       "the server refused more shells or operations (MaxShellsPerUser, MaxConcurrentOperationsPerUser): lower the concurrency or retry later",
+}
+
+// Error is every failure Client.Run returns.
+type Error struct {
+	Kind   Kind
+	Server string
+	Script string // identifier of the script, e.g. purge-device/v1
+
+	// From the script's {"error": {...}} document (KindScript).
+	Category, Message, Target string
+	ExitCode                  int
+	Stderr                    string // PowerShell's error stream, CLIXML decoded
+
+	Err error // the underlying cause, if any
+
+	attemptTimeout bool // a timeout of one attempt while the caller's deadline still had time
+}
+
+const maxStderrInError = 2000
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "winrm %s", e.Server)
+	if e.Script != "" {
+		fmt.Fprintf(&b, ": %s", e.Script)
+	}
+	fmt.Fprintf(&b, ": %s", e.Kind)
+	if e.Category != "" {
+		fmt.Fprintf(&b, " (%s)", e.Category)
+	}
+	if e.Target != "" {
+		fmt.Fprintf(&b, " on %s", e.Target)
+	}
+	if e.Message != "" {
+		fmt.Fprintf(&b, ": %s", e.Message)
+	}
+	if e.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	if e.Kind == KindScript || e.Kind == KindMalformedOutput {
+		fmt.Fprintf(&b, " (exit code %d)", e.ExitCode)
+	}
+	if e.Stderr != "" {
+		stderr := e.Stderr
+		if len(stderr) > maxStderrInError {
+			stderr = stderr[:maxStderrInError] + "..."
+		}
+		fmt.Fprintf(&b, "; stderr: %s", stderr)
+	}
+	if hint, ok := hints[e.Kind]; ok {
+		fmt.Fprintf(&b, " (%s)", hint)
+	}
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// IsTransient says whether trying again may succeed: the server could not be reached, refused for quota,
+// lost the shell, or one attempt timed out while the caller still had time. Authentication, TLS, script and
+// output errors are never transient.
+func IsTransient(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	switch e.Kind {
+	case KindUnreachable, KindQuota, KindShell:
+		return true
+	case KindTimeout:
+		return e.attemptTimeout
+	default:
+		return false
+	}
+}
+
+// Windows fault codes (WSManFault Code) the client tells apart.
+const (
+	codeInvalidShell     = 2150858843
+	codeShellQuota       = 2150859173
+	codeOperationQuota   = 2150859174
+	codeOperationTimeout = 2150858793
+)
+
+// classify turns a transport or protocol error into an *Error. parent is the caller's context: a timeout is
+// only worth retrying if it has time left.
+func classify(parent context.Context, err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	e = &Error{Err: err}
+	var fault *wsmanFault
+	var status *httpStatusError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &fault):
+		switch fault.Code {
+		case codeShellQuota, codeOperationQuota:
+			e.Kind = KindQuota
+		case codeInvalidShell:
+			e.Kind = KindShell
+		default:
+			e.Kind = KindProtocol
+		}
+	case errors.As(err, &status) && status.StatusCode == http.StatusUnauthorized, errors.Is(err, errKerberos):
+		e.Kind = KindAuth
+	case errors.Is(err, context.Canceled):
+		e.Kind = KindCanceled
+	case errors.Is(err, context.DeadlineExceeded):
+		e.Kind = KindTimeout
+		e.attemptTimeout = parent.Err() == nil
+	case isTLSError(err):
+		e.Kind = KindTLS
+	case isUnreachable(err):
+		e.Kind = KindUnreachable
+	case errors.As(err, &netErr) && netErr.Timeout():
+		e.Kind = KindTimeout
+		e.attemptTimeout = parent.Err() == nil
+	default:
+		e.Kind = KindProtocol
+	}
+	return e
+}
+
+func isTLSError(err error) bool {
+	var (
+		verification *tls.CertificateVerificationError
+		unknownCA    x509.UnknownAuthorityError
+		hostname     x509.HostnameError
+		invalid      x509.CertificateInvalidError
+		record       tls.RecordHeaderError
+		alert        tls.AlertError
+	)
+	return errors.As(err, &verification) || errors.As(err, &unknownCA) || errors.As(err, &hostname) ||
+		errors.As(err, &invalid) || errors.As(err, &record) || errors.As(err, &alert)
+}
+
+func isUnreachable(err error) bool {
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	return errors.As(err, &dnsErr) ||
+		errors.As(err, &opErr) && opErr.Op == "dial" ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
+		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
+		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) // dropped mid-request
+}

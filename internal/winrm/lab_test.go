@@ -1,0 +1,493 @@
+package winrm_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
+)
+
+const (
+	testUser     = `CORP\admin`
+	testPassword = "Pa$$w0rd-'quoted'"
+)
+
+// echoExecutor plays the part of powershell.exe running the bootstrap: it splits stdin as the bootstrap does and
+// behaves according to the script's identifier.
+type echoExecutor struct{}
+
+type echoResult struct {
+	Script string          `json:"script"`
+	User   string          `json:"user"`
+	Input  json.RawMessage `json:"input"`
+}
+
+const clixmlSample = "#< CLIXML\r\n<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">" +
+	"<Obj S=\"progress\" RefId=\"0\"><TN RefId=\"0\"><T>System.Management.Automation.PSCustomObject</T><T>System.Object</T></TN>" +
+	"<MS><I64 N=\"SourceId\">1</I64><PR N=\"Record\"><AV>Preparing modules for first use.</AV><AI>0</AI><Nil /><PI>-1</PI>" +
+	"<PC>-1</PC><T>Completed</T><SR>-1</SR><SD> </SD></PR></MS></Obj>" +
+	"<S S=\"Error\">Get-NetIPsecMainModeSA : Access is denied. _x000D__x000A_</S>" +
+	"<S S=\"Error\">At line:1 char:1_x000D__x000A_</S>" +
+	"<S S=\"Error\">+ Get-NetIPsecMainModeSA_x000D__x000A_</S>" +
+	"<S S=\"Error\">    + CategoryInfo          : PermissionDenied: (MSFT_NetMainModeSA:root/standardcimv2/MSFT_NetMainModeSA) [Get-NetIPsecMainModeSA], CimException_x000D__x000A_</S>" +
+	"</Objs>"
+
+func (echoExecutor) Execute(ctx context.Context, req wsman.ExecRequest) wsman.ExecResult {
+	if !strings.HasPrefix(req.EncodedScript, "# remoteaccess-bootstrap/v1\n") {
+		return wsman.ExecResult{Stderr: []byte("not the bootstrap"), ExitCode: 2}
+	}
+	script, encoded, ok := strings.Cut(string(req.Stdin), "\x00\x00\x00\x00")
+	if !ok {
+		return wsman.ExecResult{Stderr: []byte("no separator"), ExitCode: 2}
+	}
+	input, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		return wsman.ExecResult{Stderr: []byte(err.Error()), ExitCode: 2}
+	}
+	first, _, _ := strings.Cut(script, "\n")
+	switch name := strings.TrimPrefix(first, "# remoteaccess-script: "); name {
+	case "fail/v1":
+		return wsman.ExecResult{
+			Stdout:   []byte(`{"error":{"category":"ObjectNotFound","message":"no main-mode SA for CLIENT1","target":"CLIENT1"}}` + "\r\n"),
+			Stderr:   []byte(clixmlSample),
+			ExitCode: 1,
+		}
+	case "crash/v1":
+		return wsman.ExecResult{Stderr: []byte(clixmlSample), ExitCode: 1}
+	case "garbage/v1":
+		return wsman.ExecResult{Stdout: []byte("WARNING: not JSON\r\n")}
+	case "slow/v1":
+		select {
+		case <-time.After(30 * time.Millisecond):
+		case <-ctx.Done():
+		}
+		fallthrough
+	default:
+		out, _ := json.Marshal(map[string]echoResult{"result": {Script: name, User: req.User, Input: input}})
+		return wsman.ExecResult{Stdout: append(out, '\r', '\n')}
+	}
+}
+
+func newLab(t *testing.T, tlsOn bool) *wsman.Server {
+	t.Helper()
+	srv, err := wsman.NewServer(wsman.Options{
+		Name: "RAS1", Domain: "CORP", Users: map[string]string{testUser: testPassword},
+		Executor: echoExecutor{}, TLS: tlsOn, ReceiveWait: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = srv.Close() })
+	return srv
+}
+
+func labConfig(srv *wsman.Server) winrm.Config {
+	host, port := srv.Endpoint()
+	return winrm.Config{
+		Host: host, Port: port, HTTPS: srv.CACertPEM() != nil, CACertPEM: srv.CACertPEM(),
+		Username: testUser, Password: testPassword,
+		Timeout: 10 * time.Second, Retry: winrm.RetryPolicy{Attempts: 1},
+	}
+}
+
+func newClient(t *testing.T, cfg winrm.Config) *winrm.Client {
+	t.Helper()
+	c, err := winrm.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+func script(t *testing.T, name string) winrm.Script {
+	t.Helper()
+	s, err := winrm.ParseScript("# remoteaccess-script: " + name + "\nparam([string]$InputJson)\n$ErrorActionPreference = 'Stop'\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func runEcho(t *testing.T, c *winrm.Client, input any) echoResult {
+	t.Helper()
+	var got echoResult
+	if err := c.Run(context.Background(), script(t, "echo/v1"), input, &got); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	return got
+}
+
+func wantKind(t *testing.T, err error, kind winrm.Kind) {
+	t.Helper()
+	_ = kindError(t, err, kind)
+}
+
+// kindError checks err as wantKind does and returns it for a closer look.
+func kindError(t *testing.T, err error, kind winrm.Kind) *winrm.Error {
+	t.Helper()
+	var e *winrm.Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error = %v (%T), want a *winrm.Error of kind %q", err, err, kind)
+	}
+	if e.Kind != kind {
+		t.Fatalf("kind = %q, want %q; error: %v", e.Kind, kind, err)
+	}
+	if strings.Contains(err.Error(), testPassword) {
+		t.Fatalf("the error message contains the password: %v", err)
+	}
+	return e
+}
+
+func TestRunOverNTLMAndBasic(t *testing.T) {
+	srv := newLab(t, true)
+	input := map[string]any{"identities": []string{`CORP\CLIENT1$`, "client1.corp.example"}, "note": "O'Brien; $x `n \" é ü 日本"}
+	for _, auth := range []winrm.Auth{winrm.AuthNTLM, winrm.AuthBasic} {
+		t.Run(string(auth), func(t *testing.T) {
+			cfg := labConfig(srv)
+			cfg.Auth = auth
+			got := runEcho(t, newClient(t, cfg), input)
+			want, _ := json.Marshal(input)
+			if !bytes.Equal(got.Input, want) {
+				t.Errorf("the script got input %s, want %s", got.Input, want)
+			}
+			if got.Script != "echo/v1" || got.User != testUser {
+				t.Errorf("script, user = %q, %q; want echo/v1, %s", got.Script, got.User, testUser)
+			}
+		})
+	}
+}
+
+func TestLargeStdinTravelsOutsideTheCommandLine(t *testing.T) {
+	srv := newLab(t, true)
+	big := strings.Repeat("0123456789abcdef", 200<<10/16) // 200 KB
+	var got echoResult
+	if err := newClient(t, labConfig(srv)).Run(context.Background(), script(t, "echo/v1"), map[string]string{"blob": big}, &got); err != nil {
+		t.Fatal(err)
+	}
+	var echoed map[string]string
+	if err := json.Unmarshal(got.Input, &echoed); err != nil || echoed["blob"] != big {
+		t.Fatalf("the 200 KB input did not come back intact (err %v, %d bytes)", err, len(echoed["blob"]))
+	}
+	if sends := srv.Counters().Actions["Send"]; sends < 3 {
+		t.Errorf("Send requests = %d, want the input split over several envelopes", sends)
+	}
+}
+
+func TestAuthAndConnectionFailures(t *testing.T) {
+	srv := newLab(t, true)
+	closedHost, closedPort := closedPort(t)
+	for _, tc := range []struct {
+		name   string
+		modify func(*winrm.Config)
+		want   winrm.Kind
+	}{
+		{"wrong password over NTLM", func(c *winrm.Config) { c.Password = "wrong" }, winrm.KindAuth},
+		{"wrong password over Basic", func(c *winrm.Config) { c.Password, c.Auth = "wrong", winrm.AuthBasic }, winrm.KindAuth},
+		{"unknown user", func(c *winrm.Config) { c.Username = `CORP\nobody` }, winrm.KindAuth},
+		{"no CA certificate", func(c *winrm.Config) { c.CACertPEM = nil }, winrm.KindTLS},
+		{"wrong TLS server name", func(c *winrm.Config) { c.TLSServerName = "ras9.corp.example" }, winrm.KindTLS},
+		{"closed port", func(c *winrm.Config) { c.Host, c.Port = closedHost, closedPort }, winrm.KindUnreachable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := labConfig(srv)
+			tc.modify(&cfg)
+			err := newClient(t, cfg).Run(context.Background(), script(t, "echo/v1"), nil, nil)
+			e := kindError(t, err, tc.want)
+			if e.Server != cfg.Host || e.Script != "echo/v1" {
+				t.Errorf("error names server %q and script %q", e.Server, e.Script)
+			}
+			if winrm.IsTransient(err) != (tc.want == winrm.KindUnreachable) {
+				t.Errorf("IsTransient = %v for %s", winrm.IsTransient(err), tc.want)
+			}
+		})
+	}
+	t.Run("insecure skips verification", func(t *testing.T) {
+		cfg := labConfig(srv)
+		cfg.CACertPEM, cfg.Insecure = nil, true
+		runEcho(t, newClient(t, cfg), nil)
+	})
+}
+
+func closedPort(t *testing.T) (string, int) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().(*net.TCPAddr)
+	_ = l.Close()
+	return addr.IP.String(), addr.Port
+}
+
+func TestHungCommandIsSignalledAtTheDeadline(t *testing.T) {
+	srv := newLab(t, true)
+	c := newClient(t, labConfig(srv))
+	runEcho(t, c, nil) // warm up: the hung run below reuses this shell
+	srv.Faults().SetHangCommands(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := c.Run(ctx, script(t, "echo/v1"), nil, nil)
+	wantKind(t, err, winrm.KindTimeout)
+	if winrm.IsTransient(err) {
+		t.Error("a timeout of the caller's own deadline is reported as transient")
+	}
+	counters := srv.Counters()
+	if counters.RunningCommands != 0 || counters.Actions["Signal"] < 2 {
+		t.Errorf("after the deadline: %d commands still run, %d Signal requests; want 0 and the terminate signal",
+			counters.RunningCommands, counters.Actions["Signal"])
+	}
+	srv.Faults().SetHangCommands(false)
+	runEcho(t, c, nil) // the client recovers
+}
+
+func TestCancelStopsTheRemoteCommand(t *testing.T) {
+	srv := newLab(t, false)
+	srv.Faults().SetHangCommands(true)
+	c := newClient(t, labConfig(srv))
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for srv.Counters().RunningCommands == 0 {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
+	err := c.Run(ctx, script(t, "echo/v1"), nil, nil)
+	wantKind(t, err, winrm.KindCanceled)
+	if n := srv.Counters().RunningCommands; n != 0 {
+		t.Errorf("%d commands still run after the cancellation", n)
+	}
+}
+
+func TestQuotaFaults(t *testing.T) {
+	srv := newLab(t, true)
+	t.Run("without retries", func(t *testing.T) {
+		srv.Faults().SetQuotaNext(1)
+		err := newClient(t, labConfig(srv)).Run(context.Background(), script(t, "echo/v1"), nil, nil)
+		wantKind(t, err, winrm.KindQuota)
+		if !winrm.IsTransient(err) {
+			t.Error("a quota fault is not transient")
+		}
+	})
+	t.Run("with retries", func(t *testing.T) {
+		srv.Faults().SetQuotaNext(2)
+		cfg := labConfig(srv)
+		cfg.Retry = winrm.RetryPolicy{Attempts: 4, Base: time.Millisecond, Max: 10 * time.Millisecond}
+		c := newClient(t, cfg)
+		runEcho(t, c, nil)
+		if r := c.Stats().Retries; r != 2 {
+			t.Errorf("retries = %d, want 2", r)
+		}
+	})
+	t.Run("no retry past the deadline", func(t *testing.T) {
+		srv.Faults().SetQuotaEvery(1)
+		defer srv.Faults().SetQuotaEvery(0)
+		cfg := labConfig(srv)
+		cfg.Retry = winrm.RetryPolicy{Attempts: 10, Base: time.Hour, Max: time.Hour}
+		c := newClient(t, cfg)
+		wantKind(t, c.Run(context.Background(), script(t, "echo/v1"), nil, nil), winrm.KindQuota)
+		if r := c.Stats().Retries; r != 0 {
+			t.Errorf("retries = %d, want none: the backoff outlasts the deadline", r)
+		}
+	})
+}
+
+func TestShellQuotaPerUser(t *testing.T) {
+	srv, err := wsman.NewServer(wsman.Options{
+		Name: "RAS1", Domain: "CORP", Users: map[string]string{testUser: testPassword},
+		Executor: echoExecutor{}, MaxShellsPerUser: 1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Close() }()
+	first := newClient(t, labConfig(srv))
+	runEcho(t, first, nil) // keeps its shell open
+	err = newClient(t, labConfig(srv)).Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	wantKind(t, err, winrm.KindQuota)
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	runEcho(t, newClient(t, labConfig(srv)), nil)
+}
+
+func TestScriptErrors(t *testing.T) {
+	srv := newLab(t, true)
+	c := newClient(t, labConfig(srv))
+	t.Run("error document", func(t *testing.T) {
+		err := c.Run(context.Background(), script(t, "fail/v1"), nil, nil)
+		e := kindError(t, err, winrm.KindScript)
+		if e.Category != "ObjectNotFound" || e.Target != "CLIENT1" || e.Message != "no main-mode SA for CLIENT1" || e.ExitCode != 1 {
+			t.Errorf("got category %q, target %q, message %q, exit %d", e.Category, e.Target, e.Message, e.ExitCode)
+		}
+		if !strings.Contains(err.Error(), "Access is denied.") || winrm.IsTransient(err) {
+			t.Errorf("error %q lacks the decoded stderr, or is transient", err)
+		}
+	})
+	t.Run("PowerShell error on stderr only", func(t *testing.T) {
+		e := kindError(t, c.Run(context.Background(), script(t, "crash/v1"), nil, nil), winrm.KindScript)
+		if !strings.HasPrefix(e.Stderr, "Get-NetIPsecMainModeSA : Access is denied.") {
+			t.Errorf("stderr = %q", e.Stderr)
+		}
+	})
+	t.Run("output that is not JSON", func(t *testing.T) {
+		err := c.Run(context.Background(), script(t, "garbage/v1"), nil, nil)
+		wantKind(t, err, winrm.KindMalformedOutput)
+		if winrm.IsTransient(err) {
+			t.Error("malformed output is transient")
+		}
+	})
+	t.Run("result of the wrong shape", func(t *testing.T) {
+		var out struct{ Script int }
+		wantKind(t, c.Run(context.Background(), script(t, "echo/v1"), nil, &out), winrm.KindMalformedOutput)
+	})
+}
+
+func TestProtocolFaults(t *testing.T) {
+	srv := newLab(t, true)
+	c := newClient(t, labConfig(srv))
+	t.Run("wrong content type", func(t *testing.T) {
+		srv.Faults().SetWrongContentType(true)
+		defer srv.Faults().SetWrongContentType(false)
+		err := c.Run(context.Background(), script(t, "echo/v1"), nil, nil)
+		wantKind(t, err, winrm.KindProtocol)
+		if winrm.IsTransient(err) {
+			t.Error("a wrong content type is transient")
+		}
+	})
+	t.Run("dropped connections", func(t *testing.T) {
+		srv.Faults().SetDropConnections(true)
+		defer srv.Faults().SetDropConnections(false)
+		err := c.Run(context.Background(), script(t, "echo/v1"), nil, nil)
+		wantKind(t, err, winrm.KindUnreachable)
+	})
+	t.Run("forced authentication failure", func(t *testing.T) {
+		srv.Faults().SetAuthFailure(true)
+		defer srv.Faults().SetAuthFailure(false)
+		wantKind(t, newClient(t, labConfig(srv)).Run(context.Background(), script(t, "echo/v1"), nil, nil), winrm.KindAuth)
+	})
+	runEcho(t, c, nil) // and the client recovers once the faults are gone
+}
+
+func TestConcurrencyLimit(t *testing.T) {
+	srv := newLab(t, true)
+	srv.Faults().SetStartLatency(20 * time.Millisecond)
+	cfg := labConfig(srv)
+	cfg.MaxConcurrency = 2
+	c := newClient(t, cfg)
+	errs := make(chan error, 8)
+	for range cap(errs) {
+		go func() { errs <- c.Run(context.Background(), script(t, "slow/v1"), nil, nil) }()
+	}
+	for range cap(errs) {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if peak := srv.Counters().MaxRunningCommands; peak > 2 || peak < 1 {
+		t.Errorf("the server ran up to %d commands at once, want at most MaxConcurrency=2", peak)
+	}
+	if opened := c.Stats().ShellsOpened; opened > 2 {
+		t.Errorf("%d shells opened for 2 concurrent slots", opened)
+	}
+}
+
+func TestShellReuseSavesRoundTrips(t *testing.T) {
+	srv := newLab(t, true)
+	c := newClient(t, labConfig(srv))
+	before := c.Stats().HTTPRequests
+	runEcho(t, c, nil)
+	cold := c.Stats().HTTPRequests - before
+	before = c.Stats().HTTPRequests
+	runEcho(t, c, nil)
+	warm := c.Stats().HTTPRequests - before
+	if warm >= cold {
+		t.Errorf("a run on a reused shell took %d HTTP requests, a cold one %d: want fewer", warm, cold)
+	}
+	stats := c.Stats()
+	if stats.ShellsOpened != 1 || stats.ShellsReused != 1 || stats.Commands != 2 {
+		t.Errorf("stats = %+v, want 1 shell opened, 1 reuse, 2 commands", stats)
+	}
+	if n := srv.Counters().OpenShells; n != 1 {
+		t.Errorf("server has %d open shells, want the 1 pooled", n)
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Counters().OpenShells; n != 0 {
+		t.Errorf("server has %d open shells after Close, want 0", n)
+	}
+	t.Logf("HTTP requests: cold run %d, warm run %d", cold, warm)
+}
+
+func TestExpiredShellIsReplaced(t *testing.T) {
+	srv := newLab(t, true)
+	c := newClient(t, labConfig(srv)) // retries off: the replacement must not need one
+	runEcho(t, c, nil)
+	srv.ExpireShells()
+	runEcho(t, c, nil)
+	if s := c.Stats(); s.ShellsOpened != 2 || s.Retries != 0 {
+		t.Errorf("stats = %+v, want a second shell opened without a retry", s)
+	}
+}
+
+func TestBasicNeedsHTTPS(t *testing.T) {
+	_, err := winrm.NewClient(winrm.Config{Host: "ras1", Username: "u", Password: "p", Auth: winrm.AuthBasic})
+	if err == nil || !strings.Contains(err.Error(), "HTTPS") {
+		t.Fatalf("NewClient accepted Basic over HTTP: %v", err)
+	}
+}
+
+func TestRunOverPlainHTTPWithNTLM(t *testing.T) {
+	srv := newLab(t, false)
+	got := runEcho(t, newClient(t, labConfig(srv)), map[string]int{"n": 1})
+	if string(got.Input) != `{"n":1}` {
+		t.Errorf("input = %s", got.Input)
+	}
+}
+
+func Example() {
+	srv, _ := wsman.NewServer(wsman.Options{Name: "RAS1", Users: map[string]string{"admin": "pw"}, Executor: echoExecutor{}, TLS: true})
+	_ = srv.Start("127.0.0.1:0")
+	defer func() { _ = srv.Close() }()
+	host, port := srv.Endpoint()
+	c, _ := winrm.NewClient(winrm.Config{Host: host, Port: port, HTTPS: true, CACertPEM: srv.CACertPEM(), Username: "admin", Password: "pw"})
+	defer func() { _ = c.Close() }()
+	s, _ := winrm.ParseScript("# remoteaccess-script: echo/v1\nparam([string]$InputJson)\n")
+	var out struct{ Input map[string]string }
+	err := c.Run(context.Background(), s, map[string]string{"node_name": "RAS1"}, &out)
+	fmt.Println(out.Input["node_name"], err)
+	// Output: RAS1 <nil>
+}
+
+func TestKerberosLogonFailureIsAnAuthError(t *testing.T) {
+	srv := newLab(t, true)
+	kdcHost, kdcPort := closedPort(t)
+	conf := t.TempDir() + "/krb5.conf"
+	text := fmt.Sprintf("[libdefaults]\n default_realm = CORP.EXAMPLE\n dns_lookup_kdc = false\n udp_preference_limit = 1\n"+
+		"[realms]\n CORP.EXAMPLE = {\n  kdc = %s:%d\n }\n", kdcHost, kdcPort)
+	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := labConfig(srv)
+	cfg.Auth, cfg.Username = winrm.AuthKerberos, "admin"
+	cfg.Kerberos = &winrm.KerberosConfig{Realm: "CORP.EXAMPLE", Krb5ConfPath: conf}
+	err := newClient(t, cfg).Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	wantKind(t, err, winrm.KindAuth)
+}
