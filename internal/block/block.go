@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
@@ -191,7 +192,8 @@ func (b *Blocker) purge(ctx context.Context, target Target, servers []string) (m
 	return counts, err
 }
 
-// verify watches every server for the verify window and fails naming the servers where an SA came back.
+// verify watches every server for the whole verify window and fails naming the servers where an SA came back: a
+// purged client whose account still works re-establishes its SAs within seconds (FACTS part 5).
 func (b *Blocker) verify(ctx context.Context, target Target, opts Options) error {
 	cluster, err := b.Cluster(opts.Servers)
 	if err != nil {
@@ -201,17 +203,21 @@ func (b *Blocker) verify(ctx context.Context, target Target, opts Options) error
 	if interval <= 0 {
 		interval = time.Second
 	}
-	// The window must end before the caller's own deadline, so that its failure is reported, not the deadline's.
 	window, cancel := context.WithTimeout(ctx, opts.Verify)
 	defer cancel()
-	remaining, err := cluster.WaitNoSAs(window, target.Identities, interval)
-	if err == nil || ctx.Err() != nil {
-		return err
+	returned, err := cluster.WatchSAs(window, target.Identities, interval)
+	if ctx.Err() != nil {
+		return fmt.Errorf("verify window cut short: %w", ctx.Err())
 	}
-	if len(remaining) == 0 && errors.Is(err, context.DeadlineExceeded) {
-		return nil
+	if len(returned) > 0 {
+		return fmt.Errorf("IPsec SAs of %s came back on %s during the %s verify window: the account may still "+
+			"authenticate (replication not finished, or a certificate-only path)", target.Account.SAMAccountName,
+			strings.Join(returned, ", "), opts.Verify)
 	}
-	return err
+	if err != nil {
+		return fmt.Errorf("could not watch every server during the verify window: %w", err)
+	}
+	return nil
 }
 
 // shutdown asks the first server that answers to shut the device down through its manage-out path.

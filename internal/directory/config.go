@@ -2,6 +2,7 @@ package directory
 
 import (
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -135,8 +136,9 @@ func validate(cfg Config) (*validated, error) {
 	}
 	for i, name := range cfg.ProtectedComputers {
 		n, err := normalizeComputerName(name)
-		if err != nil {
-			return nil, invalidConfig(fmt.Sprintf("ProtectedComputers[%d]", i), name, err.(*ValidationError).Reason)
+		var invalid *ValidationError
+		if errors.As(err, &invalid) {
+			return nil, invalidConfig(fmt.Sprintf("ProtectedComputers[%d]", i), name, invalid.Reason)
 		}
 		v.protected[strings.ToUpper(n)] = true
 	}

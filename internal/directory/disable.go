@@ -48,7 +48,7 @@ func (c *Client) SetDisabled(ctx context.Context, acct Account, disabled bool) (
 		}
 		mod := ldap.NewModifyRequest(cur.DN, nil)
 		// The attribute is a signed 32-bit integer: write it as such.
-		mod.Replace("userAccountControl", []string{strconv.FormatInt(int64(int32(want)), 10)})
+		mod.Replace("userAccountControl", []string{strconv.FormatInt(int64(int32(want)), 10)}) //nolint:gosec // signed on the wire
 		if err := conn.Modify(mod); err != nil {
 			return fmt.Errorf("directory: setting userAccountControl of %s to %#x: %w", cur.DN, want, err)
 		}

@@ -45,7 +45,7 @@ func (e *ServerError) Error() string { return e.Server + ": " + e.Err.Error() }
 
 func (e *ServerError) Unwrap() error { return e.Err }
 
-// FailedServers returns the servers named by the ServerErrors joined in err, sorted.
+// FailedServers returns the servers named by the ServerErrors in err, sorted.
 func FailedServers(err error) []string {
 	var names []string
 	for _, se := range serverErrors(err) {
@@ -239,17 +239,16 @@ func (c *Cluster) serversIn(marked map[string]bool) []string {
 
 // serverErrors lists the ServerErrors in err's tree, outermost first.
 func serverErrors(err error) []*ServerError {
-	switch e := err.(type) {
-	case *ServerError:
-		return []*ServerError{e}
-	case interface{ Unwrap() []error }:
+	if joined, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walks a joined error's branches
 		var list []*ServerError
-		for _, inner := range e.Unwrap() {
+		for _, inner := range joined.Unwrap() {
 			list = append(list, serverErrors(inner)...)
 		}
 		return list
-	case interface{ Unwrap() error }:
-		return serverErrors(e.Unwrap())
+	}
+	var se *ServerError
+	if errors.As(err, &se) {
+		return []*ServerError{se}
 	}
 	return nil
 }

@@ -137,7 +137,7 @@ func (t VPNTarget) validate() error {
 		return requiredName("user_name", t.UserName)
 	}
 	if _, err := netip.ParseAddr(t.HostIPAddress); err != nil {
-		return fmt.Errorf("%w: host IP address %q: %v", ErrInvalidArgument, t.HostIPAddress, err)
+		return fmt.Errorf("%w: host IP address %q: %w", ErrInvalidArgument, t.HostIPAddress, err)
 	}
 	return nil
 }

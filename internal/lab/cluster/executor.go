@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -34,8 +35,8 @@ func (c *Cluster) Executor(serverName string) wsman.Executor {
 func (c *Cluster) runBootstrap(ctx context.Context, server, encodedScript string, stdin []byte) (stdout []byte, exitCode int) {
 	result, err := c.dispatch(ctx, server, encodedScript, stdin)
 	if err != nil {
-		se, ok := err.(*scriptError)
-		if !ok {
+		var se *scriptError
+		if !errors.As(err, &se) {
 			se = &scriptError{Category: "ResourceUnavailable", Message: err.Error(), Target: server}
 		}
 		return document(map[string]any{"error": se}), 1

@@ -1,0 +1,46 @@
+# The demo: a laptop, CLIENT1, is reported stolen. Block it against the built-in lab (`make demo` starts the lab and
+# writes .lab/info.json with its endpoints and credentials).
+terraform {
+  required_providers {
+    remoteaccess = {
+      source = "remoteaccess-iac/remoteaccess"
+    }
+  }
+}
+
+locals {
+  lab = jsondecode(file("${path.module}/.lab/info.json"))
+}
+
+provider "remoteaccess" {
+  servers = local.lab.server_addresses
+
+  winrm {
+    port           = local.lab.winrm_port
+    ca_certificate = local.lab.ca_certificate_pem
+    username       = local.lab.winrm_username
+    password       = local.lab.winrm_password
+  }
+
+  ldap {
+    urls           = [local.lab.ldaps_url]
+    ca_certificate = local.lab.ca_certificate_pem
+    bind_username  = local.lab.ldap_bind_username
+    bind_password  = local.lab.ldap_bind_password
+  }
+}
+
+resource "remoteaccess_blocked_device" "stolen_laptop" {
+  computer_name  = "CLIENT1"
+  reason         = "DEMO-1: reported stolen"
+  verify_seconds = 5
+}
+
+output "blocked" {
+  value = {
+    account     = remoteaccess_blocked_device.stolen_laptop.distinguished_name
+    was_enabled = remoteaccess_blocked_device.stolen_laptop.was_enabled
+    identities  = remoteaccess_blocked_device.stolen_laptop.identities
+    purged      = remoteaccess_blocked_device.stolen_laptop.purged
+  }
+}

@@ -1,0 +1,4 @@
+# Import a block made by hand, by computer name or by objectGUID. Importing changes nothing; destroying an
+# imported block leaves the account disabled, because the provider did not disable it.
+terraform import remoteaccess_blocked_device.laptop_0042 LAPTOP-0042
+terraform import remoteaccess_blocked_device.laptop_0042 3f2504e0-4f89-11d3-9a0c-0305e82c3301

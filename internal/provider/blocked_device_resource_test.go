@@ -1,0 +1,246 @@
+package provider
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+)
+
+const deviceAddr = "remoteaccess_blocked_device.test"
+
+func blockedDeviceConfig(name string) string {
+	return fmt.Sprintf(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name  = %q
+  reason         = "INC-1: reported stolen"
+  verify_seconds = 1
+}
+`, name)
+}
+
+// identitiesOf are a lab device's exact IPsec identities, as the lab's clients present them.
+func identitiesOf(name string) []string {
+	return []string{`CORP\` + name + `$`}
+}
+
+func checkAccountEnabled(l *testLab, t *testing.T, sam string, want bool) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		if got := l.accountEnabled(t, sam); got != want {
+			return fmt.Errorf("%s enabled = %v in the directory, want %v", sam, got, want)
+		}
+		return nil
+	}
+}
+
+// checkSAs compares the number of main-mode SAs each server holds for a device with want (server address -> count);
+// a nil want means "at least one on some server".
+func checkSAs(l *testLab, t *testing.T, device string, want map[string]int) resource.TestCheckFunc {
+	return func(*terraform.State) error {
+		got := l.mainModeSAs(t, identitiesOf(device)...)
+		if want == nil {
+			total := 0
+			for _, n := range got {
+				total += n
+			}
+			if total == 0 {
+				return fmt.Errorf("%s has no main-mode SA left on any server, want it still connected", device)
+			}
+			return nil
+		}
+		for server, n := range want {
+			if got[server] != n {
+				return fmt.Errorf("%s has %d main-mode SAs on %s, want %d (all: %v)", device, got[server], server, n, got)
+			}
+		}
+		return nil
+	}
+}
+
+func atLeastOne(value string) error {
+	n, err := strconv.Atoi(value)
+	if err != nil || n < 1 {
+		return fmt.Errorf("got %q, want at least 1", value)
+	}
+	return nil
+}
+
+func TestAccBlockedDevice_lifecycle(t *testing.T) {
+	l := startLab(t)
+	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
+	config := l.providerConfig(blockedDeviceConfig("CLIENT1"))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT1$", true),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr(deviceAddr, "was_enabled", "true"),
+					resource.TestCheckResourceAttr(deviceAddr, "account_enabled", "false"),
+					resource.TestCheckResourceAttr(deviceAddr, "distinguished_name", "CN=CLIENT1,OU=Workstations,DC=corp,DC=example"),
+					resource.TestCheckResourceAttr(deviceAddr, "dns_host_name", "client1.corp.example"),
+					resource.TestCheckTypeSetElemAttr(deviceAddr, "identities.*", `CORP\CLIENT1$`),
+					resource.TestMatchResourceAttr(deviceAddr, "object_guid", regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)),
+					resource.TestMatchResourceAttr(deviceAddr, "object_sid", regexp.MustCompile(`^S-1-5-21-\d+-\d+-\d+-\d+$`)),
+					resource.TestMatchResourceAttr(deviceAddr, "blocked_at", regexp.MustCompile(`^\d{4}-\d\d-\d\dT`)),
+					resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "0"),
+					resource.TestCheckResourceAttr(deviceAddr, "purged.%", "2"),
+					resource.TestCheckResourceAttrWith(deviceAddr, "purged."+ras1+".main_mode_sas", atLeastOne),
+					resource.TestCheckResourceAttrWith(deviceAddr, "purged."+ras1+".quick_mode_sas", atLeastOne),
+					resource.TestCheckResourceAttr(deviceAddr, "purged."+ras2+".main_mode_sas", "0"),
+					checkAccountEnabled(l, t, "CLIENT1$", false),
+					checkSAs(l, t, "CLIENT1", map[string]int{ras1: 0, ras2: 0}),
+					// An exact match: client10 shares client1's prefix and stays connected.
+					checkSAs(l, t, "CLIENT10", nil),
+					checkAccountEnabled(l, t, "CLIENT10$", true),
+				),
+			},
+			{
+				// Someone re-enables the account out of band: the plan shows it.
+				PreConfig:          func() { l.setEnabled(t, "CLIENT1$", true) },
+				Config:             config,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				// The next apply blocks again, and remembers that the account was enabled before the first block.
+				Config: config,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					checkAccountEnabled(l, t, "CLIENT1$", false),
+					resource.TestCheckResourceAttr(deviceAddr, "account_enabled", "false"),
+					resource.TestCheckResourceAttr(deviceAddr, "was_enabled", "true"),
+				),
+			},
+			{
+				ResourceName:      deviceAddr,
+				ImportState:       true,
+				ImportStateId:     "CLIENT1",
+				ImportStateVerify: true,
+				// What the provider did and why cannot be read back from the directory.
+				ImportStateVerifyIgnore: []string{"reason", "was_enabled", "blocked_at", "purged", "verify_seconds"},
+			},
+		},
+	})
+}
+
+func TestAccBlockedDevice_alreadyDisabledStaysDisabled(t *testing.T) {
+	l := startLab(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "RETIRED1$", false),
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(blockedDeviceConfig("RETIRED1")),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttr(deviceAddr, "was_enabled", "false"),
+				checkAccountEnabled(l, t, "RETIRED1$", false),
+			),
+		}},
+	})
+}
+
+func TestAccBlockedDevice_purgedFromEveryServer(t *testing.T) {
+	l := startLab(t)
+	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			// CLIENT2 is connected through both servers, with a VPN device tunnel on the second.
+			Config: l.providerConfig(blockedDeviceConfig("CLIENT2")),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttrWith(deviceAddr, "purged."+ras1+".main_mode_sas", atLeastOne),
+				resource.TestCheckResourceAttrWith(deviceAddr, "purged."+ras2+".main_mode_sas", atLeastOne),
+				resource.TestCheckResourceAttr(deviceAddr, "purged."+ras2+".vpn_connections", "1"),
+				checkSAs(l, t, "CLIENT2", map[string]int{ras1: 0, ras2: 0}),
+			),
+		}},
+	})
+}
+
+func TestAccBlockedDevice_serverFailureIsCompletedByTheNextApply(t *testing.T) {
+	l := startLab(t)
+	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
+	config := l.providerConfig(blockedDeviceConfig("CLIENT2"))
+	failing := l.Server("RAS2")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				PreConfig:   func() { failing.Faults().SetAuthFailure(true) },
+				Config:      config,
+				ExpectError: regexp.MustCompile(`(?s)is disabled, but the block is\s+not complete.*` + regexp.QuoteMeta(ras2)),
+			},
+			{
+				PreConfig: func() { failing.Faults().Reset() },
+				Config:    config,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "0"),
+					resource.TestCheckResourceAttr(deviceAddr, "was_enabled", "true"),
+					checkAccountEnabled(l, t, "CLIENT2$", false),
+					checkSAs(l, t, "CLIENT2", map[string]int{ras1: 0, ras2: 0}),
+				),
+			},
+		},
+	})
+}
+
+func TestAccBlockedDevice_namesAreCheckedOrMatchedLiterally(t *testing.T) {
+	l := startLab(t)
+	cases := map[string]string{
+		`CLIENT"1`: `(?s)Invalid account name.*contains`,
+		`CLIENT*`:  `(?s)Invalid account name.*contains`,
+		`CLI$ENT1`: `(?s)Invalid account name.*contains "\$"`,
+		"CLI`ENT1": "No computer named",
+		`CLI;ENT1`: "No computer named",
+		`CLIENT1 `: "No computer named",
+	}
+	for name, want := range cases {
+		t.Run(name, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProviders,
+				Steps: []resource.TestStep{{
+					Config:      l.providerConfig(blockedDeviceConfig(name)),
+					ExpectError: regexp.MustCompile(want),
+				}},
+			})
+		})
+	}
+	// Nothing else was touched by those attempts.
+	for _, sam := range []string{"CLIENT1$", "CLIENT10$", "CLIENT2$"} {
+		if !l.accountEnabled(t, sam) {
+			t.Errorf("%s was disabled by an attempt with another name", sam)
+		}
+	}
+}
+
+func TestAccBlockedDevice_nonASCIIName(t *testing.T) {
+	l := startLab(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "LAPTOP-ÄÖ$", true),
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(blockedDeviceConfig("LAPTOP-ÄÖ")),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkAccountEnabled(l, t, "LAPTOP-ÄÖ$", false),
+				checkSAs(l, t, "LAPTOP-ÄÖ", map[string]int{l.info.ServerAddresses[1]: 0}),
+			),
+		}},
+	})
+}
+
+func TestAccBlockedDevice_refusesGuardedAccounts(t *testing.T) {
+	l := startLab(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config:      l.providerConfig(blockedDeviceConfig("DC1")),
+			ExpectError: regexp.MustCompile(`Refusing to block the computer "DC1"`),
+		}},
+	})
+	if !l.accountEnabled(t, "DC1$") {
+		t.Error("the domain controller's account was disabled")
+	}
+}
