@@ -404,6 +404,7 @@ func (r *blockResource[T, PT]) Update(ctx context.Context, req resource.UpdateRe
 	reblock := before.AccountEnabled.ValueBool()
 	// Copy what the plan left unknown from the prior state; the steps below overwrite what they change.
 	m.Purged, m.BlockedAt, m.PendingServers, m.Identities = before.Purged, before.BlockedAt, before.PendingServers, before.Identities
+	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: before.ObjectGUID})...)
 	if !reblock && len(pending) == 0 {
 		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 		return

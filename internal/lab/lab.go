@@ -1,0 +1,441 @@
+package lab
+
+import (
+	"context"
+	_ "embed" // the default seeds
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
+)
+
+// The default seeds. cluster.json is a copy of internal/lab/cluster/testdata/cluster.json (go:embed cannot reach
+// into another package's directory); a test keeps the two equal.
+var (
+	//go:embed testdata/seed.json
+	defaultDirectorySeed []byte
+	//go:embed testdata/cluster.json
+	defaultClusterSeed []byte
+)
+
+// Defaults of Config.
+const (
+	DefaultFirstAddress     = "127.0.0.11"
+	DefaultDirectoryAddress = "127.0.0.1"
+	DefaultReestablishDelay = 2 * time.Second
+	DefaultUser             = "labadmin" // in the directory's NetBIOS domain: CORP\labadmin
+	DefaultPassword         = "Lab-WinRM-Passw0rd!"
+)
+
+// externalProbeTimeout bounds the first check that an external directory answers.
+const externalProbeTimeout = 15 * time.Second
+
+// Config describes a lab. The zero value is the standard lab: RAS1 and RAS2 on 127.0.0.11 and 127.0.0.12 with a
+// free port, the embedded directory on 127.0.0.1 with free ports, and the seeds in testdata/.
+type Config struct {
+	// Servers are the emulated Remote Access servers, which are also the NLB nodes. Each listens on its own loopback
+	// address (FirstAddress, then the next ones) on the SAME port, because the provider has one WinRM port for all
+	// its servers. Default: the cluster seed's nodes (RAS1, RAS2).
+	Servers []string `json:"servers,omitempty"`
+	// Port is the WinRM HTTPS port of every server; 0 picks one that is free on every address.
+	Port int `json:"port,omitempty"`
+	// FirstAddress is the IPv4 loopback address of the first server (default 127.0.0.11).
+	FirstAddress string `json:"first_address,omitempty"`
+	// DirectorySeed is the path of an ldapserver seed; default: the embedded testdata/seed.json.
+	DirectorySeed string `json:"directory_seed,omitempty"`
+	// ClusterSeed is the path of a cluster seed; default: the embedded testdata/cluster.json.
+	ClusterSeed string `json:"cluster_seed,omitempty"`
+	// DirectoryAddress is where the embedded directory listens: 127.0.0.1 (the default) or ::1, the only addresses
+	// its certificate names. LDAPSPort and LDAPPort (StartTLS) default to free ports.
+	DirectoryAddress string `json:"directory_address,omitempty"`
+	LDAPSPort        int    `json:"ldaps_port,omitempty"`
+	LDAPPort         int    `json:"ldap_port,omitempty"`
+	// ExternalDirectory, when set, points the emulated clients at a real directory (e.g. Samba AD) instead of
+	// starting the embedded one. Its domain must be the cluster seed's.
+	ExternalDirectory *ExternalDirectory `json:"external_directory,omitempty"`
+	// ReestablishDelay is how long a purged client takes to come back while its accounts are enabled (default 2s).
+	ReestablishDelay time.Duration `json:"-"`
+	// MinuteDuration is the length of one minute of a drain timeout (default time.Minute), so that a test can
+	// drain a node in moments.
+	MinuteDuration time.Duration `json:"-"`
+	// Username and Password are the WinRM account (default CORP\labadmin and DefaultPassword).
+	Username string `json:"username,omitempty"`
+	Password string `json:"password,omitempty"`
+	// Logger, when set, records every command the servers run.
+	Logger *slog.Logger `json:"-"`
+}
+
+// ExternalDirectory is a directory the lab does not run.
+type ExternalDirectory struct {
+	URL           string // ldaps://host[:port] or ldap://host[:port] (StartTLS)
+	CACertPEM     []byte // the CA of the directory's certificate; nil trusts the system roots
+	BindUsername  string // DN, user@realm or DOMAIN\user
+	BindPassword  string
+	NetBIOSDomain string // default: the cluster seed's; must match it
+}
+
+// Info is what a client of the lab needs, printed as JSON by the command.
+type Info struct {
+	Servers         []ServerInfo `json:"servers"`
+	ServerAddresses []string     `json:"server_addresses"` // in order, for the provider's `servers`
+	WinRMPort       int          `json:"winrm_port"`
+	WinRMUsername   string       `json:"winrm_username"`
+	WinRMPassword   string       `json:"winrm_password"`
+	// CACertificatePEM verifies every WinRM server and the directory.
+	CACertificatePEM string `json:"ca_certificate_pem"`
+	// CACertificateFile is where the command wrote CACertificatePEM, if it did.
+	CACertificateFile string `json:"ca_certificate_file,omitempty"`
+	LDAPSURL          string `json:"ldaps_url,omitempty"`
+	LDAPURL           string `json:"ldap_url,omitempty"` // plain LDAP that accepts StartTLS
+	LDAPBindUsername  string `json:"ldap_bind_username"`
+	LDAPBindPassword  string `json:"ldap_bind_password"`
+	BaseDN            string `json:"base_dn"`
+	Domain            string `json:"domain"` // DNS name: corp.example
+	NetBIOSDomain     string `json:"netbios_domain"`
+}
+
+// ServerInfo is one WinRM endpoint.
+type ServerInfo struct {
+	Name    string `json:"name"`
+	Address string `json:"address"`
+	Port    int    `json:"port"`
+	URL     string `json:"url"`
+}
+
+// Lab is a running lab. Close stops it.
+type Lab struct {
+	info      Info
+	cluster   *cluster.Cluster
+	directory *ldapserver.Directory
+	servers   []*wsman.Server // in the order of Info.Servers
+	fronts    []*front
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Start starts the directory (unless external), the emulated cluster and one WinRM server per cluster node.
+func Start(cfg Config) (*Lab, error) {
+	clusterSeed, err := loadClusterSeed(cfg.ClusterSeed)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err = cfg.withDefaults(clusterSeed)
+	if err != nil {
+		return nil, err
+	}
+	addresses, err := consecutiveAddresses(cfg.FirstAddress, len(cfg.Servers))
+	if err != nil {
+		return nil, err
+	}
+	ca, err := newAuthority()
+	if err != nil {
+		return nil, err
+	}
+	l := &Lab{info: Info{WinRMUsername: cfg.Username, WinRMPassword: cfg.Password, CACertificatePEM: string(ca.certPEM)}}
+	if err := l.start(cfg, clusterSeed, addresses, ca); err != nil {
+		return nil, errors.Join(err, l.Close())
+	}
+	return l, nil
+}
+
+func (l *Lab) start(cfg Config, clusterSeed cluster.Seed, addresses []net.IP, ca *authority) error {
+	var checker cluster.AccountChecker
+	var err error
+	if cfg.ExternalDirectory != nil {
+		checker, err = l.useExternalDirectory(*cfg.ExternalDirectory, clusterSeed.Domain)
+	} else {
+		checker, err = l.startDirectory(cfg, clusterSeed.Domain, ca)
+	}
+	if err != nil {
+		return err
+	}
+	opts := clusterSeed.Options()
+	opts.Nodes, opts.Directory = cfg.Servers, checker
+	opts.ReestablishDelay, opts.MinuteDuration = cfg.ReestablishDelay, cfg.MinuteDuration
+	if l.cluster, err = cluster.New(opts); err != nil {
+		return fmt.Errorf("lab cluster: %w", err)
+	}
+	return l.startServers(cfg, addresses, ca)
+}
+
+// startDirectory starts the embedded directory with a certificate from the lab CA.
+func (l *Lab) startDirectory(cfg Config, domain cluster.Domain, ca *authority) (cluster.AccountChecker, error) {
+	seed, err := loadDirectorySeed(cfg.DirectorySeed)
+	if err != nil {
+		return nil, err
+	}
+	if !strings.EqualFold(seed.Domain.DNSName, domain.DNSName) || !strings.EqualFold(seed.Domain.NetBIOSName, domain.NetBIOSName) {
+		return nil, fmt.Errorf("lab seeds: the directory's domain %s (%s) is not the cluster's %s (%s)",
+			seed.Domain.DNSName, seed.Domain.NetBIOSName, domain.DNSName, domain.NetBIOSName)
+	}
+	if l.directory, err = ldapserver.New(seed, ldapserver.WithCA(ca.cert, ca.key)); err != nil {
+		return nil, fmt.Errorf("lab directory: %w", err)
+	}
+	err = l.directory.StartListeners(
+		net.JoinHostPort(cfg.DirectoryAddress, strconv.Itoa(cfg.LDAPSPort)),
+		net.JoinHostPort(cfg.DirectoryAddress, strconv.Itoa(cfg.LDAPPort)))
+	if err != nil {
+		return nil, fmt.Errorf("lab directory: %w", err)
+	}
+	admin := l.directory.AdminCredentials()
+	l.info.LDAPSURL, l.info.LDAPURL = l.directory.LDAPSURL(), l.directory.LDAPURL()
+	l.info.LDAPBindUsername, l.info.LDAPBindPassword = admin.UPN, admin.Password
+	l.info.BaseDN, l.info.Domain, l.info.NetBIOSDomain = l.directory.BaseDN(), seed.Domain.DNSName, seed.Domain.NetBIOSName
+	checker, err := cluster.NewLDAPChecker(l.info.LDAPSURL, ca.certPEM, admin.UPN, admin.Password)
+	if err != nil {
+		return nil, fmt.Errorf("lab directory: %w", err)
+	}
+	return checker, nil
+}
+
+// useExternalDirectory checks that the directory answers with these credentials before any client depends on it.
+func (l *Lab) useExternalDirectory(ext ExternalDirectory, domain cluster.Domain) (cluster.AccountChecker, error) {
+	if ext.NetBIOSDomain != "" && !strings.EqualFold(ext.NetBIOSDomain, domain.NetBIOSName) {
+		return nil, fmt.Errorf("external directory: NetBIOS domain %s is not the cluster seed's %s", ext.NetBIOSDomain, domain.NetBIOSName)
+	}
+	checker, err := cluster.NewLDAPChecker(ext.URL, ext.CACertPEM, ext.BindUsername, ext.BindPassword)
+	if err != nil {
+		return nil, fmt.Errorf("external directory: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), externalProbeTimeout)
+	defer cancel()
+	// Any name will do: a missing account is an answer, only a failure to connect, bind or search is an error.
+	if _, err := checker.AccountEnabled(ctx, "krbtgt"); err != nil {
+		return nil, fmt.Errorf("external directory: %w", err)
+	}
+	if strings.HasPrefix(ext.URL, "ldaps:") {
+		l.info.LDAPSURL = ext.URL
+	} else {
+		l.info.LDAPURL = ext.URL
+	}
+	l.info.LDAPBindUsername, l.info.LDAPBindPassword = ext.BindUsername, ext.BindPassword
+	l.info.Domain, l.info.NetBIOSDomain = domain.DNSName, domain.NetBIOSName
+	// An AD domain's naming context is its DNS name as DC= components.
+	l.info.BaseDN = "DC=" + strings.Join(strings.Split(domain.DNSName, "."), ",DC=")
+	if len(ext.CACertPEM) > 0 {
+		l.info.CACertificatePEM += string(ext.CACertPEM)
+	}
+	return checker, nil
+}
+
+// startServers starts one wsman server per node on 127.0.0.1 and its HTTPS front on the node's address.
+func (l *Lab) startServers(cfg Config, addresses []net.IP, ca *authority) error {
+	listeners, err := listenOnSamePort(addresses, cfg.Port)
+	if err != nil {
+		return err
+	}
+	for i, name := range cfg.Servers {
+		if err := l.startServer(cfg, name, listeners[i], ca); err != nil {
+			for _, ln := range listeners[i:] {
+				_ = ln.Close()
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *Lab) startServer(cfg Config, name string, ln net.Listener, ca *authority) error {
+	srv, err := wsman.NewServer(wsman.Options{
+		Name:     name,
+		Domain:   l.info.NetBIOSDomain,
+		Users:    map[string]string{cfg.Username: cfg.Password},
+		Executor: logCommands(cfg.Logger, l.cluster.Executor(name)),
+	})
+	if err != nil {
+		return fmt.Errorf("lab server %s: %w", name, err)
+	}
+	if err := srv.Start("127.0.0.1:0"); err != nil {
+		return fmt.Errorf("lab server %s: %w", name, err)
+	}
+	l.servers = append(l.servers, srv)
+	host, port := srv.Endpoint()
+	addr := ln.Addr().(*net.TCPAddr)
+	lower := strings.ToLower(name)
+	tlsConfig, err := ca.serverTLS(lower+"."+l.info.Domain, []string{lower + "." + l.info.Domain, lower}, addr.IP)
+	if err != nil {
+		return fmt.Errorf("lab server %s: %w", name, err)
+	}
+	l.fronts = append(l.fronts, serveFront(ln, net.JoinHostPort(host, strconv.Itoa(port)), tlsConfig))
+	l.info.Servers = append(l.info.Servers, ServerInfo{
+		Name: name, Address: addr.IP.String(), Port: addr.Port,
+		URL: (&url.URL{Scheme: "https", Host: addr.String(), Path: "/wsman"}).String(),
+	})
+	l.info.ServerAddresses = append(l.info.ServerAddresses, addr.IP.String())
+	l.info.WinRMPort = addr.Port
+	return nil
+}
+
+// Info describes the running lab.
+func (l *Lab) Info() Info {
+	info := l.info
+	info.Servers = slices.Clone(info.Servers)
+	info.ServerAddresses = slices.Clone(info.ServerAddresses)
+	return info
+}
+
+// Server returns the WS-Management server of a node (case-insensitive), for its Faults and Counters; nil if there
+// is none. Its own Endpoint is the plain-HTTP backend on 127.0.0.1: clients use Info's URLs.
+func (l *Lab) Server(name string) *wsman.Server {
+	for i, s := range l.info.Servers {
+		if strings.EqualFold(s.Name, name) {
+			return l.servers[i]
+		}
+	}
+	return nil
+}
+
+// Cluster returns the emulated cluster, for fault injection such as SetNodeState.
+func (l *Lab) Cluster() *cluster.Cluster { return l.cluster }
+
+// Directory returns the embedded directory, or nil when the lab uses an external one.
+func (l *Lab) Directory() *ldapserver.Directory { return l.directory }
+
+// Close hangs up every client, stops the servers (cancelling the commands they run) and the directory. Closing
+// twice returns the first result.
+func (l *Lab) Close() error {
+	l.closeOnce.Do(func() {
+		var errs []error
+		for _, f := range l.fronts {
+			if err := f.close(); err != nil && !errors.Is(err, net.ErrClosed) {
+				errs = append(errs, err)
+			}
+		}
+		for _, s := range l.servers {
+			errs = append(errs, s.Close())
+		}
+		if l.directory != nil {
+			errs = append(errs, l.directory.Close())
+		}
+		l.closeErr = errors.Join(errs...)
+	})
+	return l.closeErr
+}
+
+func loadClusterSeed(path string) (cluster.Seed, error) {
+	if path == "" {
+		return cluster.ParseSeed(defaultClusterSeed)
+	}
+	return cluster.LoadSeed(path)
+}
+
+func loadDirectorySeed(path string) (ldapserver.Seed, error) {
+	if path == "" {
+		return ldapserver.ParseSeed(defaultDirectorySeed)
+	}
+	return ldapserver.LoadSeed(path)
+}
+
+func (cfg Config) withDefaults(seed cluster.Seed) (Config, error) {
+	if len(cfg.Servers) == 0 {
+		cfg.Servers = seed.Nodes
+	}
+	if cfg.Port < 0 || cfg.Port > 65535 || cfg.LDAPSPort < 0 || cfg.LDAPSPort > 65535 || cfg.LDAPPort < 0 || cfg.LDAPPort > 65535 {
+		return cfg, errors.New("lab config: ports must be between 0 (any free port) and 65535")
+	}
+	if cfg.FirstAddress == "" {
+		cfg.FirstAddress = DefaultFirstAddress
+	}
+	if cfg.DirectoryAddress == "" {
+		cfg.DirectoryAddress = DefaultDirectoryAddress
+	}
+	// ldapserver issues its certificate for 127.0.0.1, ::1 and its DNS names only, and the provider verifies the
+	// address it dials: any other address would fail verification.
+	if ip := net.ParseIP(cfg.DirectoryAddress); ip == nil || !ip.Equal(net.IPv4(127, 0, 0, 1)) && !ip.Equal(net.IPv6loopback) {
+		return cfg, fmt.Errorf("lab config: directory_address %q: the embedded directory's certificate names only 127.0.0.1 and ::1", cfg.DirectoryAddress)
+	}
+	if cfg.ReestablishDelay <= 0 {
+		cfg.ReestablishDelay = DefaultReestablishDelay
+	}
+	if cfg.MinuteDuration <= 0 {
+		cfg.MinuteDuration = time.Minute
+	}
+	if cfg.Username == "" {
+		cfg.Username = seed.Domain.NetBIOSName + `\` + DefaultUser
+	}
+	if cfg.Password == "" {
+		cfg.Password = DefaultPassword
+	}
+	if cfg.ExternalDirectory != nil && cfg.ExternalDirectory.URL == "" {
+		return cfg, errors.New("lab config: external_directory needs a url")
+	}
+	return cfg, nil
+}
+
+// consecutiveAddresses returns n IPv4 loopback addresses from first on.
+func consecutiveAddresses(first string, n int) ([]net.IP, error) {
+	addr, err := netip.ParseAddr(first)
+	if err != nil || !addr.Is4() || !addr.IsLoopback() {
+		return nil, fmt.Errorf("lab config: first_address %q is not an IPv4 loopback address", first)
+	}
+	if int(addr.As4()[3])+n-1 > 254 {
+		return nil, fmt.Errorf("lab config: %d servers do not fit after %s", n, first)
+	}
+	addresses := make([]net.IP, n)
+	for i := range addresses {
+		addresses[i] = net.IP(addr.AsSlice())
+		addr = addr.Next()
+	}
+	return addresses, nil
+}
+
+// portAttempts bounds the search for a port that is free on every address.
+const portAttempts = 20
+
+// listenOnSamePort listens on the same TCP port on every address. With port 0 the first address picks a free port
+// and the others follow; when one of them has it taken, it starts over.
+func listenOnSamePort(addresses []net.IP, port int) ([]net.Listener, error) {
+	for attempt := 1; ; attempt++ {
+		listeners, err := listenAll(addresses, port)
+		if err == nil || port != 0 || attempt == portAttempts {
+			return listeners, err
+		}
+	}
+}
+
+func listenAll(addresses []net.IP, port int) ([]net.Listener, error) {
+	var listeners []net.Listener
+	for _, ip := range addresses {
+		ln, err := (&net.ListenConfig{}).Listen(context.Background(), "tcp", net.JoinHostPort(ip.String(), strconv.Itoa(port)))
+		if err != nil {
+			for _, open := range listeners {
+				_ = open.Close()
+			}
+			return nil, fmt.Errorf("lab servers: listen: %w", err)
+		}
+		listeners = append(listeners, ln)
+		port = ln.Addr().(*net.TCPAddr).Port
+	}
+	return listeners, nil
+}
+
+// scriptLinePrefix starts the first line of every provider script (CONTRACT section 1).
+const scriptLinePrefix = "# remoteaccess-script: "
+
+// logCommands records each command a server ran: which script, for whom, and how it ended.
+func logCommands(logger *slog.Logger, next wsman.Executor) wsman.Executor {
+	if logger == nil {
+		return next
+	}
+	return wsman.ExecutorFunc(func(ctx context.Context, req wsman.ExecRequest) wsman.ExecResult {
+		started := time.Now()
+		res := next.Execute(ctx, req)
+		firstLine, _, _ := strings.Cut(string(req.Stdin), "\n")
+		script, _ := strings.CutPrefix(strings.TrimSpace(firstLine), scriptLinePrefix)
+		logger.Info("command", "server", req.Server, "user", req.User, "script", script,
+			"exit_code", res.ExitCode, "duration", time.Since(started).Round(time.Millisecond))
+		return res
+	})
+}
