@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/labtls"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
 )
@@ -143,14 +144,14 @@ func Start(cfg Config) (*Lab, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &Lab{info: Info{WinRMUsername: cfg.Username, WinRMPassword: cfg.Password, CACertificatePEM: string(ca.certPEM)}}
+	l := &Lab{info: Info{WinRMUsername: cfg.Username, WinRMPassword: cfg.Password, CACertificatePEM: string(ca.CertPEM())}}
 	if err := l.start(cfg, clusterSeed, addresses, ca); err != nil {
 		return nil, errors.Join(err, l.Close())
 	}
 	return l, nil
 }
 
-func (l *Lab) start(cfg Config, clusterSeed cluster.Seed, addresses []net.IP, ca *authority) error {
+func (l *Lab) start(cfg Config, clusterSeed cluster.Seed, addresses []net.IP, ca *labtls.CA) error {
 	var checker cluster.AccountChecker
 	var err error
 	if cfg.ExternalDirectory != nil {
@@ -171,7 +172,7 @@ func (l *Lab) start(cfg Config, clusterSeed cluster.Seed, addresses []net.IP, ca
 }
 
 // startDirectory starts the embedded directory with a certificate from the lab CA.
-func (l *Lab) startDirectory(cfg Config, domain cluster.Domain, ca *authority) (cluster.AccountChecker, error) {
+func (l *Lab) startDirectory(cfg Config, domain cluster.Domain, ca *labtls.CA) (cluster.AccountChecker, error) {
 	seed, err := loadDirectorySeed(cfg.DirectorySeed)
 	if err != nil {
 		return nil, err
@@ -180,7 +181,7 @@ func (l *Lab) startDirectory(cfg Config, domain cluster.Domain, ca *authority) (
 		return nil, fmt.Errorf("lab seeds: the directory's domain %s (%s) is not the cluster's %s (%s)",
 			seed.Domain.DNSName, seed.Domain.NetBIOSName, domain.DNSName, domain.NetBIOSName)
 	}
-	if l.directory, err = ldapserver.New(seed, ldapserver.WithCA(ca.cert, ca.key)); err != nil {
+	if l.directory, err = ldapserver.New(seed, ldapserver.WithCA(ca.Certificate(), ca.Signer())); err != nil {
 		return nil, fmt.Errorf("lab directory: %w", err)
 	}
 	err = l.directory.StartListeners(
@@ -193,7 +194,7 @@ func (l *Lab) startDirectory(cfg Config, domain cluster.Domain, ca *authority) (
 	l.info.LDAPSURL, l.info.LDAPURL = l.directory.LDAPSURL(), l.directory.LDAPURL()
 	l.info.LDAPBindUsername, l.info.LDAPBindPassword = admin.UPN, admin.Password
 	l.info.BaseDN, l.info.Domain, l.info.NetBIOSDomain = l.directory.BaseDN(), seed.Domain.DNSName, seed.Domain.NetBIOSName
-	checker, err := cluster.NewLDAPChecker(l.info.LDAPSURL, ca.certPEM, admin.UPN, admin.Password)
+	checker, err := cluster.NewLDAPChecker(l.info.LDAPSURL, ca.CertPEM(), admin.UPN, admin.Password)
 	if err != nil {
 		return nil, fmt.Errorf("lab directory: %w", err)
 	}
@@ -231,7 +232,7 @@ func (l *Lab) useExternalDirectory(ext ExternalDirectory, domain cluster.Domain)
 }
 
 // startServers starts one wsman server per node on 127.0.0.1 and its HTTPS front on the node's address.
-func (l *Lab) startServers(cfg Config, addresses []net.IP, ca *authority) error {
+func (l *Lab) startServers(cfg Config, addresses []net.IP, ca *labtls.CA) error {
 	listeners, err := listenOnSamePort(addresses, cfg.Port)
 	if err != nil {
 		return err
@@ -247,7 +248,7 @@ func (l *Lab) startServers(cfg Config, addresses []net.IP, ca *authority) error 
 	return nil
 }
 
-func (l *Lab) startServer(cfg Config, name string, ln net.Listener, ca *authority) error {
+func (l *Lab) startServer(cfg Config, name string, ln net.Listener, ca *labtls.CA) error {
 	srv, err := wsman.NewServer(wsman.Options{
 		Name:     name,
 		Domain:   l.info.NetBIOSDomain,
@@ -264,7 +265,7 @@ func (l *Lab) startServer(cfg Config, name string, ln net.Listener, ca *authorit
 	host, port := srv.Endpoint()
 	addr := ln.Addr().(*net.TCPAddr)
 	lower := strings.ToLower(name)
-	tlsConfig, err := ca.serverTLS(lower+"."+l.info.Domain, []string{lower + "." + l.info.Domain, lower}, addr.IP)
+	tlsConfig, err := serverTLS(ca, lower+"."+l.info.Domain, []string{lower + "." + l.info.Domain, lower}, addr.IP)
 	if err != nil {
 		return fmt.Errorf("lab server %s: %w", name, err)
 	}

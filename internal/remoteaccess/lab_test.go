@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
@@ -135,7 +137,14 @@ func deadline(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-var client1 = remoteaccess.DeviceIdentities("CORP", "CLIENT1", "client1.corp.example")
+// deviceIdentities are a lab device's exact identities, as the provider computes them from the directory.
+func deviceIdentities(name string) []string {
+	return directory.DeviceIdentities(
+		directory.Account{Kind: directory.KindComputer, SAMAccountName: name + "$", DNSHostName: strings.ToLower(name) + ".corp.example"},
+		directory.DomainInfo{NetBIOSName: "CORP", DNSRoot: "corp.example"})
+}
+
+var client1 = deviceIdentities("CLIENT1")
 
 func TestLabReadOperations(t *testing.T) {
 	l := newLab(t)
@@ -205,7 +214,7 @@ func TestLabBlockDevice(t *testing.T) {
 	if seen, err := l.cluster.WatchSAs(deadline(t, 4*reestablishDelay), client1, 100*time.Millisecond); err != nil || len(seen) != 0 {
 		t.Errorf("WatchSAs after blocking CLIENT1 = %q, %v; want no SA back", seen, err)
 	}
-	client10, err := l.cluster.GetIPsecSAs(ctx, remoteaccess.DeviceIdentities("CORP", "CLIENT10", "client10.corp.example"))
+	client10, err := l.cluster.GetIPsecSAs(ctx, deviceIdentities("CLIENT10"))
 	if err != nil || len(client10["RAS1"].MainMode) != 2 {
 		t.Errorf("CLIENT10 after purging CLIENT1 = %+v, %v; exact matching must leave it alone", client10, err)
 	}
@@ -214,7 +223,7 @@ func TestLabBlockDevice(t *testing.T) {
 func TestLabPurgedDeviceWithEnabledAccountComesBack(t *testing.T) {
 	l := newLab(t)
 	ctx := deadline(t, 30*time.Second)
-	client10 := remoteaccess.DeviceIdentities("CORP", "CLIENT10", "client10.corp.example")
+	client10 := deviceIdentities("CLIENT10")
 	if _, err := l.cluster.PurgeDevice(ctx, client10, "", false); err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +237,7 @@ func TestLabDeviceConnectedThroughBothServers(t *testing.T) {
 	l := newLab(t)
 	ctx := deadline(t, 30*time.Second)
 	l.disable(t, "CLIENT2$")
-	purged, err := l.cluster.PurgeDevice(ctx, remoteaccess.DeviceIdentities("CORP", "CLIENT2", "client2.corp.example"), "client2.corp.example", true)
+	purged, err := l.cluster.PurgeDevice(ctx, deviceIdentities("CLIENT2"), "client2.corp.example", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,7 +254,9 @@ func TestLabPurgeUserAndDisconnectVPN(t *testing.T) {
 	l := newLab(t)
 	ctx := deadline(t, 30*time.Second)
 	// carol is disabled in the directory seed but still connected, as after a block whose purge never ran.
-	purged, err := l.cluster.PurgeUser(ctx, remoteaccess.UserIdentities("CORP", "carol", "carol@corp.example"), `CORP\carol`)
+	purged, err := l.cluster.PurgeUser(ctx, directory.UserIdentities(
+		directory.Account{Kind: directory.KindUser, SAMAccountName: "carol", UserPrincipalName: "carol@corp.example"},
+		directory.DomainInfo{NetBIOSName: "CORP", DNSRoot: "corp.example"}), `CORP\carol`)
 	if err != nil {
 		t.Fatal(err)
 	}

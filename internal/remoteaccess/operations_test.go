@@ -171,17 +171,3 @@ func TestResultsAreDecoded(t *testing.T) {
 		t.Errorf("GetNodes = %+v, %v", nodes, err)
 	}
 }
-
-func TestIdentityHelpers(t *testing.T) {
-	got := DeviceIdentities("CORP", "CLIENT1", "client1.corp.example")
-	want := []string{`CORP\CLIENT1$`, "client1.corp.example", "CLIENT1$@corp.example"}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Errorf("DeviceIdentities = %q, want %q", got, want)
-	}
-	if got := DeviceIdentities("CORP", "CLIENT1$", ""); len(got) != 1 || got[0] != `CORP\CLIENT1$` {
-		t.Errorf("DeviceIdentities without DNS name = %q", got)
-	}
-	if got := UserIdentities("CORP", "alice", "alice@corp.example"); strings.Join(got, "|") != `CORP\alice|alice@corp.example` {
-		t.Errorf("UserIdentities = %q", got)
-	}
-}

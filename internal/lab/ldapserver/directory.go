@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/labtls"
 )
 
 // Directory is an AD-like domain served over LDAP by one emulated domain
@@ -15,7 +17,7 @@ import (
 type Directory struct {
 	dom      domainInfo
 	store    *store
-	ca       *authority
+	ca       *labtls.CA
 	dc       DomainController
 	bindUser string
 
@@ -270,4 +272,4 @@ func (d *Directory) BaseDN() string { return d.dom.baseDN }
 func (d *Directory) DNSHostName() string { return d.dom.dcHostName(d.dc.Name) }
 
 // CACertPEM is the PEM of the CA that issued the server certificate.
-func (d *Directory) CACertPEM() []byte { return d.ca.certPEM }
+func (d *Directory) CACertPEM() []byte { return d.ca.CertPEM() }

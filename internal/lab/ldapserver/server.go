@@ -44,7 +44,7 @@ func (d *Directory) StartListeners(ldapsAddr, ldapAddr string) (err error) {
 	if len(d.endpoints) > 0 {
 		return errors.New("start directory: already started")
 	}
-	tlsConfig, err := d.ca.serverTLS(d.DNSHostName(), d.dom.dnsName)
+	tlsConfig, err := serverTLS(d.ca, d.DNSHostName(), d.dom.dnsName)
 	if err != nil {
 		return fmt.Errorf("start directory: %w", err)
 	}
