@@ -28,8 +28,9 @@ import (
 const reestablishDelay = 300 * time.Millisecond
 
 var (
-	client1  = remoteaccess.DeviceIdentities("CORP", "CLIENT1", "client1.corp.example")
-	client10 = remoteaccess.DeviceIdentities("CORP", "CLIENT10", "client10.corp.example")
+	// The identities the lab's clients present in their main-mode SAs (computer NTLM).
+	client1  = []string{`CORP\CLIENT1$`}
+	client10 = []string{`CORP\CLIENT10$`}
 )
 
 func startLab(t *testing.T, cfg lab.Config) *lab.Lab {
