@@ -94,7 +94,7 @@ func (b *Blocker) Resolve(ctx context.Context, kind directory.Kind, name string)
 	if err != nil {
 		return Target{}, err
 	}
-	return b.target(ctx, acct)
+	return b.TargetFor(ctx, acct)
 }
 
 // ResolveGUID finds an account by its objectGUID.
@@ -103,10 +103,11 @@ func (b *Blocker) ResolveGUID(ctx context.Context, kind directory.Kind, guid str
 	if err != nil {
 		return Target{}, err
 	}
-	return b.target(ctx, acct)
+	return b.TargetFor(ctx, acct)
 }
 
-func (b *Blocker) target(ctx context.Context, acct directory.Account) (Target, error) {
+// TargetFor refuses guarded accounts and works out the exact identities of an account already looked up.
+func (b *Blocker) TargetFor(ctx context.Context, acct directory.Account) (Target, error) {
 	if err := b.Directory.Guard(acct); err != nil {
 		return Target{}, err
 	}

@@ -499,6 +499,13 @@ func (r *blockResource[T, PT]) ImportState(ctx context.Context, req resource.Imp
 	}
 	var imported T
 	state := PT(&imported)
+	r.importedState(ctx, state, target, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: state.common().ObjectGUID})...)
+}
+
+// importedState is the state of a block discovered in the directory rather than created by the provider.
+func (r *blockResource[T, PT]) importedState(ctx context.Context, state PT, target block.Target, diags *diag.Diagnostics) {
 	m := state.common()
 	state.setImportDefaults()
 	r.setAccount(state, target.Account)
@@ -506,13 +513,13 @@ func (r *blockResource[T, PT]) ImportState(ctx context.Context, req resource.Imp
 	m.PurgeSessions = types.BoolValue(true)
 	m.VerifySeconds = types.Int64Value(defaultVerifySeconds)
 	m.Servers = types.ListNull(types.StringType)
-	// An imported block did not disable the account itself: destroying it leaves the account as it is.
+	// The provider did not disable the account itself: destroying the block leaves the account as it is.
 	m.WasEnabled = types.BoolValue(false)
 	m.BlockedAt = types.StringNull()
-	m.Identities, _ = types.ListValueFrom(ctx, types.StringType, target.Identities)
+	ids, d := types.ListValueFrom(ctx, types.StringType, target.Identities)
+	diags.Append(d...)
+	m.Identities = ids
 	m.Purged = types.MapValueMust(purgedType, map[string]attr.Value{})
 	m.PendingServers = types.ListValueMust(types.StringType, []attr.Value{})
 	m.Timeouts = timeouts.Value{Object: types.ObjectNull(timeoutsAttrTypes)}
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
-	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: m.ObjectGUID})...)
 }

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -36,7 +37,11 @@ func (m *blockedDeviceModel) setImportDefaults() {
 	m.ShutdownViaManageOut = types.BoolValue(false)
 }
 
-func newBlockedDeviceResource() resource.Resource {
+func newBlockedDeviceResource() resource.Resource { return newBlockedDevice() }
+
+func newBlockedDeviceListResource() list.ListResource { return newBlockedDevice() }
+
+func newBlockedDevice() *blockResource[blockedDeviceModel, *blockedDeviceModel] {
 	return &blockResource[blockedDeviceModel, *blockedDeviceModel]{kind: blockKind{
 		typeSuffix: "blocked_device",
 		kind:       directory.KindComputer,

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
@@ -31,7 +32,11 @@ func (m *blockedUserModel) setAccount(acct directory.Account) {
 	}
 }
 
-func newBlockedUserResource() resource.Resource {
+func newBlockedUserResource() resource.Resource { return newBlockedUser() }
+
+func newBlockedUserListResource() list.ListResource { return newBlockedUser() }
+
+func newBlockedUser() *blockResource[blockedUserModel, *blockedUserModel] {
 	computed := func(description string) schema.StringAttribute {
 		return schema.StringAttribute{
 			Computed: true, MarkdownDescription: description,

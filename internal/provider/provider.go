@@ -111,7 +111,10 @@ func (p *remoteAccessProvider) Actions(context.Context) []func() action.Action {
 }
 
 func (p *remoteAccessProvider) ListResources(context.Context) []func() list.ListResource {
-	return nil
+	return []func() list.ListResource{
+		newBlockedDeviceListResource,
+		newBlockedUserListResource,
+	}
 }
 
 // clientsFrom takes the provider's clients out of a Configure request; nil while the provider is not configured yet.
