@@ -7,7 +7,11 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 )
 
 const deviceAddr = "remoteaccess_blocked_device.test"
@@ -243,4 +247,30 @@ func TestAccBlockedDevice_refusesGuardedAccounts(t *testing.T) {
 	if !l.accountEnabled(t, "DC1$") {
 		t.Error("the domain controller's account was disabled")
 	}
+}
+
+func TestAccBlockedDevice_importByIdentity(t *testing.T) {
+	l := startLab(t)
+	config := l.providerConfig(blockedDeviceConfig("CLIENT10"))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		// Resource identities arrived in Terraform 1.12 and OpenTofu 1.12: the OpenTofu run covers this test.
+		TerraformVersionChecks: []tfversion.TerraformVersionCheck{tfversion.SkipBelow(tfversion.Version1_12_0)},
+		Steps: []resource.TestStep{
+			{Config: config},
+			{
+				Config:          config,
+				ResourceName:    deviceAddr,
+				ImportState:     true,
+				ImportStateKind: resource.ImportBlockWithResourceIdentity,
+				// The import finds the block by its object GUID; only the arguments that live in configuration alone
+				// (reason, verify_seconds) are left to update.
+				ExpectNonEmptyPlan: true,
+				ImportPlanChecks: resource.ImportPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("computer_name"), knownvalue.StringExact("CLIENT10")),
+				}},
+			},
+		},
+	})
 }
