@@ -40,6 +40,22 @@ func checkAccountEnabled(l *testLab, t *testing.T, sam string, want bool) resour
 	}
 }
 
+// terraformState is the state a check function receives.
+type terraformState = terraform.State
+
+// expectSAs checks that no server holds a main-mode SA for the identities (wantGone) or that some server does.
+func expectSAs(l *testLab, t *testing.T, identities []string, wantGone bool) error {
+	total := 0
+	counts := l.mainModeSAs(t, identities...)
+	for _, n := range counts {
+		total += n
+	}
+	if gone := total == 0; gone != wantGone {
+		return fmt.Errorf("main-mode SAs for %q: %v, want gone=%v", identities, counts, wantGone)
+	}
+	return nil
+}
+
 // checkSAs compares the number of main-mode SAs each server holds for a device with want (server address -> count);
 // a nil want means "at least one on some server".
 func checkSAs(l *testLab, t *testing.T, device string, want map[string]int) resource.TestCheckFunc {

@@ -1,0 +1,103 @@
+package provider
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/samba"
+)
+
+// startSambaLab starts a Samba AD domain controller and a lab whose emulated clients check their accounts in it, so
+// that the blocks run against real Active Directory semantics.
+func startSambaLab(t *testing.T) *testLab {
+	t.Helper()
+	dc := samba.Start(t)
+	l, err := lab.Start(lab.Config{
+		ClusterSeed:      filepath.Join("testdata", "cluster-samba.json"),
+		ReestablishDelay: 300 * time.Millisecond,
+		ExternalDirectory: &lab.ExternalDirectory{
+			URL: dc.LDAPSURL, CACertPEM: dc.CACertPEM, BindUsername: dc.AdminUPN, BindPassword: dc.AdminPassword,
+			NetBIOSDomain: dc.NetBIOSDomain,
+		},
+	})
+	if err != nil {
+		t.Fatalf("starting the lab against Samba: %v", err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	info := l.Info()
+	if err := os.WriteFile(caFile, []byte(info.CACertificatePEM), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return &testLab{Lab: l, info: info, caFile: caFile}
+}
+
+func TestAccBlockedDevice_samba(t *testing.T) {
+	l := startSambaLab(t)
+	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
+	config := l.providerConfig(blockedDeviceConfig("CLIENT1"))
+	sambaIDs := func(name string) []string { return []string{`SAMBATEST\` + name + `$`} }
+	checkGone := func(name string, wantGone bool) resource.TestCheckFunc {
+		return func(_ *terraformState) error {
+			return expectSAs(l, t, sambaIDs(name), wantGone)
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT1$", true),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr(deviceAddr, "was_enabled", "true"),
+					resource.TestCheckResourceAttr(deviceAddr, "distinguished_name", "CN=CLIENT1,OU=Laptops,DC=samba,DC=test"),
+					resource.TestCheckTypeSetElemAttr(deviceAddr, "identities.*", `SAMBATEST\CLIENT1$`),
+					resource.TestCheckResourceAttrWith(deviceAddr, "purged."+ras1+".main_mode_sas", atLeastOne),
+					resource.TestCheckResourceAttrWith(deviceAddr, "purged."+ras2+".main_mode_sas", atLeastOne),
+					resource.TestCheckResourceAttr(deviceAddr, "purged."+ras2+".vpn_connections", "1"),
+					checkAccountEnabled(l, t, "CLIENT1$", false),
+					checkGone("CLIENT1", true),
+					checkGone("CLIENT10", false),
+				),
+			},
+			{
+				PreConfig:          func() { l.setEnabled(t, "CLIENT1$", true) },
+				Config:             config,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config,
+				Check:  checkAccountEnabled(l, t, "CLIENT1$", false),
+			},
+			{
+				ResourceName:            deviceAddr,
+				ImportState:             true,
+				ImportStateId:           "CLIENT1",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"reason", "was_enabled", "blocked_at", "purged", "verify_seconds"},
+			},
+		},
+	})
+}
+
+func TestAccBlockedUser_samba(t *testing.T) {
+	l := startSambaLab(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "alice", true),
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(blockedUserConfig("alice")),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttr(userAddr, "was_enabled", "true"),
+				checkAccountEnabled(l, t, "alice", false),
+				func(_ *terraformState) error { return expectSAs(l, t, []string{`SAMBATEST\alice`}, true) },
+			),
+		}},
+	})
+}
