@@ -35,8 +35,8 @@ const (
 	DefaultFirstAddress     = "127.0.0.11"
 	DefaultDirectoryAddress = "127.0.0.1"
 	DefaultReestablishDelay = 2 * time.Second
-	DefaultUser             = "labadmin" // in the directory's NetBIOS domain: CORP\labadmin
-	DefaultPassword         = "Lab-WinRM-Passw0rd!"
+	DefaultUser             = "labadmin"            // in the directory's NetBIOS domain: CORP\labadmin
+	DefaultPassword         = "Lab-WinRM-Passw0rd!" //nolint:gosec // the offline lab's published demo password
 )
 
 // externalProbeTimeout bounds the first check that an external directory answers.

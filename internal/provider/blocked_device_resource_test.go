@@ -210,12 +210,12 @@ func TestAccBlockedDevice_serverFailureIsCompletedByTheNextApply(t *testing.T) {
 func TestAccBlockedDevice_namesAreCheckedOrMatchedLiterally(t *testing.T) {
 	l := startLab(t)
 	cases := map[string]string{
-		`CLIENT"1`: `(?s)Invalid account name.*contains`,
-		`CLIENT*`:  `(?s)Invalid account name.*contains`,
-		`CLI$ENT1`: `(?s)Invalid account name.*contains "\$"`,
-		"CLI`ENT1": "No computer named",
-		`CLI;ENT1`: "No computer named",
-		`CLIENT1 `: "No computer named",
+		`CLIENT"1`:  `(?s)Invalid account name.*contains`,
+		`CLIENT*`:   `(?s)Invalid account name.*contains`,
+		`CLI$ENT1`:  `(?s)Invalid account name.*contains "\$"`,
+		"CLI`ENT1":  "No computer named",
+		`CLI;ENT1`:  "No computer named",
+		"CLIENT1\t": "No computer named",
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {

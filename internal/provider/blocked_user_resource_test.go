@@ -26,6 +26,48 @@ func checkUserSessions(l *testLab, t *testing.T, user string, wantConnected bool
 	return func(*terraform.State) error { return expectSAs(l, t, []string{`CORP\` + user}, !wantConnected) }
 }
 
+func TestAccBlockedUser_lifecycle(t *testing.T) {
+	l := startLab(t)
+	config := l.providerConfig(blockedUserConfig("alice"))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "alice", true),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr(userAddr, "was_enabled", "true"),
+					resource.TestCheckResourceAttr(userAddr, "account_enabled", "false"),
+					resource.TestCheckResourceAttr(userAddr, "user_principal_name", "alice@corp.example"),
+					resource.TestCheckTypeSetElemAttr(userAddr, "identities.*", `CORP\alice`),
+					resource.TestCheckResourceAttr(userAddr, "pending_servers.#", "0"),
+					checkAccountEnabled(l, t, "alice", false),
+					checkUserSessions(l, t, "alice", false),
+					// Her computer's own tunnel is not the user's: the device stays connected.
+					checkSAs(l, t, "CLIENT1", nil),
+				),
+			},
+			{
+				PreConfig:          func() { l.setEnabled(t, "alice", true) },
+				Config:             config,
+				PlanOnly:           true,
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: config,
+				Check:  checkAccountEnabled(l, t, "alice", false),
+			},
+			{
+				ResourceName:            userAddr,
+				ImportState:             true,
+				ImportStateId:           "alice@corp.example",
+				ImportStateVerify:       true,
+				ImportStateVerifyIgnore: []string{"reason", "was_enabled", "blocked_at", "purged", "verify_seconds"},
+			},
+		},
+	})
+}
+
 func TestAccBlockedUser_refusesCriticalAccounts(t *testing.T) {
 	l := startLab(t)
 	for _, name := range []string{"Administrator", "krbtgt"} {

@@ -84,7 +84,7 @@ func (p *remoteAccessProvider) Configure(ctx context.Context, req provider.Confi
 	}
 	tflog.Debug(ctx, "configured remoteaccess provider", map[string]any{
 		"servers":    settings.Servers,
-		"winrm_auth": string(settings.WinRM.Auth),
+		"winrm_auth": settings.WinRM.Auth,
 		"ldap_urls":  settings.LDAP.URLs,
 	})
 	resp.ResourceData = clients

@@ -441,13 +441,16 @@ func checkHost(host string) error {
 		if label == "" || len(label) > 63 || strings.HasPrefix(label, "-") || strings.HasSuffix(label, "-") {
 			return fmt.Errorf("%q is not a valid host name", host)
 		}
-		for _, c := range label {
-			if !(c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-				return fmt.Errorf("%q is not a valid host name (give a DNS name or an IP address, without a port)", host)
-			}
+		if strings.IndexFunc(label, notHostChar) >= 0 {
+			return fmt.Errorf("%q is not a valid host name (give a DNS name or an IP address, without a port)", host)
 		}
 	}
 	return nil
+}
+
+// notHostChar reports a character that DNS host names cannot contain.
+func notHostChar(c rune) bool {
+	return c != '-' && (c < '0' || c > '9') && (c < 'a' || c > 'z') && (c < 'A' || c > 'Z')
 }
 
 // checkCertificates requires at least one PEM certificate and nothing unparseable.
