@@ -215,7 +215,7 @@ func TestAccBlockedDevice_namesAreCheckedOrMatchedLiterally(t *testing.T) {
 		`CLI$ENT1`:  `(?s)Invalid account name.*contains "\$"`,
 		"CLI`ENT1":  "No computer named",
 		`CLI;ENT1`:  "No computer named",
-		"CLIENT1\t": "No computer named",
+		"CLIENT1\t": `(?s)Invalid account name.*control character`,
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {
