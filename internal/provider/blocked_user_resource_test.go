@@ -1,12 +1,16 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
 )
 
 const userAddr = "remoteaccess_blocked_user.test"
@@ -84,4 +88,34 @@ func TestAccBlockedUser_refusesCriticalAccounts(t *testing.T) {
 	if !l.accountEnabled(t, "Administrator") {
 		t.Error("Administrator was disabled")
 	}
+}
+
+func TestAccBlockedUser_disconnectsVPN(t *testing.T) {
+	l := startLab(t)
+	ras2 := l.info.ServerAddresses[1]
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			// bob has a VPN connection on the second server and a DirectAccess user tunnel on the first.
+			Config: l.providerConfig(blockedUserConfig("bob")),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttr(userAddr, "purged."+ras2+".vpn_connections", "1"),
+				checkUserSessions(l, t, "bob", false),
+				func(*terraform.State) error {
+					ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+					defer cancel()
+					conns, err := l.cluster(t).GetConnections(ctx, remoteaccess.ConnectionFilter{UserName: `CORP\bob`})
+					if err != nil {
+						return err
+					}
+					for server, list := range conns {
+						if len(list) > 0 {
+							return fmt.Errorf("bob still has %d connections on %s", len(list), server)
+						}
+					}
+					return nil
+				},
+			),
+		}},
+	})
 }
