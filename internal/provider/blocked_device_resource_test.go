@@ -88,6 +88,36 @@ func atLeastOne(value string) error {
 	return nil
 }
 
+// driftAndImportSteps are the steps every block goes through after its creation: someone re-enables the account out of
+// band and the plan shows it; the next apply blocks again and keeps was_enabled from the first block; an import by
+// importID finds the same block.
+func driftAndImportSteps(l *testLab, t *testing.T, addr, config, sam, importID string) []resource.TestStep {
+	return []resource.TestStep{
+		{
+			PreConfig:          func() { l.setEnabled(t, sam, true) },
+			Config:             config,
+			PlanOnly:           true,
+			ExpectNonEmptyPlan: true,
+		},
+		{
+			Config: config,
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkAccountEnabled(l, t, sam, false),
+				resource.TestCheckResourceAttr(addr, "account_enabled", "false"),
+				resource.TestCheckResourceAttr(addr, "was_enabled", "true"),
+			),
+		},
+		{
+			ResourceName:      addr,
+			ImportState:       true,
+			ImportStateId:     importID,
+			ImportStateVerify: true,
+			// What the provider did and why cannot be read back from the directory.
+			ImportStateVerifyIgnore: []string{"reason", "was_enabled", "blocked_at", "purged", "verify_seconds"},
+		},
+	}
+}
+
 func TestAccBlockedDevice_lifecycle(t *testing.T) {
 	l := startLab(t)
 	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
@@ -95,7 +125,7 @@ func TestAccBlockedDevice_lifecycle(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT1$", true),
-		Steps: []resource.TestStep{
+		Steps: append([]resource.TestStep{
 			{
 				Config: config,
 				Check: resource.ComposeAggregateTestCheckFunc(
@@ -119,31 +149,7 @@ func TestAccBlockedDevice_lifecycle(t *testing.T) {
 					checkAccountEnabled(l, t, "CLIENT10$", true),
 				),
 			},
-			{
-				// Someone re-enables the account out of band: the plan shows it.
-				PreConfig:          func() { l.setEnabled(t, "CLIENT1$", true) },
-				Config:             config,
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
-			},
-			{
-				// The next apply blocks again, and remembers that the account was enabled before the first block.
-				Config: config,
-				Check: resource.ComposeAggregateTestCheckFunc(
-					checkAccountEnabled(l, t, "CLIENT1$", false),
-					resource.TestCheckResourceAttr(deviceAddr, "account_enabled", "false"),
-					resource.TestCheckResourceAttr(deviceAddr, "was_enabled", "true"),
-				),
-			},
-			{
-				ResourceName:      deviceAddr,
-				ImportState:       true,
-				ImportStateId:     "CLIENT1",
-				ImportStateVerify: true,
-				// What the provider did and why cannot be read back from the directory.
-				ImportStateVerifyIgnore: []string{"reason", "was_enabled", "blocked_at", "purged", "verify_seconds"},
-			},
-		},
+		}, driftAndImportSteps(l, t, deviceAddr, config, "CLIENT1$", "CLIENT1")...),
 	})
 }
 

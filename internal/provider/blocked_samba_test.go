@@ -50,7 +50,7 @@ func TestAccBlockedDevice_samba(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT1$", true),
-		Steps: []resource.TestStep{
+		Steps: append([]resource.TestStep{
 			{
 				Config: config,
 				Check: resource.ComposeAggregateTestCheckFunc(
@@ -65,24 +65,7 @@ func TestAccBlockedDevice_samba(t *testing.T) {
 					checkGone("CLIENT10", false),
 				),
 			},
-			{
-				PreConfig:          func() { l.setEnabled(t, "CLIENT1$", true) },
-				Config:             config,
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
-			},
-			{
-				Config: config,
-				Check:  checkAccountEnabled(l, t, "CLIENT1$", false),
-			},
-			{
-				ResourceName:            deviceAddr,
-				ImportState:             true,
-				ImportStateId:           "CLIENT1",
-				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"reason", "was_enabled", "blocked_at", "purged", "verify_seconds"},
-			},
-		},
+		}, driftAndImportSteps(l, t, deviceAddr, config, "CLIENT1$", "CLIENT1")...),
 	})
 }
 

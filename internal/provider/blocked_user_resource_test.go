@@ -36,7 +36,7 @@ func TestAccBlockedUser_lifecycle(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy:             checkAccountEnabled(l, t, "alice", true),
-		Steps: []resource.TestStep{
+		Steps: append([]resource.TestStep{
 			{
 				Config: config,
 				Check: resource.ComposeAggregateTestCheckFunc(
@@ -51,24 +51,7 @@ func TestAccBlockedUser_lifecycle(t *testing.T) {
 					checkSAs(l, t, "CLIENT1", nil),
 				),
 			},
-			{
-				PreConfig:          func() { l.setEnabled(t, "alice", true) },
-				Config:             config,
-				PlanOnly:           true,
-				ExpectNonEmptyPlan: true,
-			},
-			{
-				Config: config,
-				Check:  checkAccountEnabled(l, t, "alice", false),
-			},
-			{
-				ResourceName:            userAddr,
-				ImportState:             true,
-				ImportStateId:           "alice@corp.example",
-				ImportStateVerify:       true,
-				ImportStateVerifyIgnore: []string{"reason", "was_enabled", "blocked_at", "purged", "verify_seconds"},
-			},
-		},
+		}, driftAndImportSteps(l, t, userAddr, config, "alice", "alice@corp.example")...),
 	})
 }
 
