@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -294,5 +295,53 @@ func TestAccBlockedDevice_importByIdentity(t *testing.T) {
 				}},
 			},
 		},
+	})
+}
+
+func TestAccBlockedDevice_shutdownViaManageOut(t *testing.T) {
+	l := startLab(t)
+	config := l.providerConfig(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name           = "CLIENT10"
+  shutdown_via_manage_out = true
+  verify_seconds          = 1
+}
+`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		// A device that was shut down does not come back when its account is enabled again, unlike a purged one.
+		CheckDestroy: resource.ComposeAggregateTestCheckFunc(
+			checkAccountEnabled(l, t, "CLIENT10$", true),
+			func(*terraform.State) error {
+				time.Sleep(3 * 300 * time.Millisecond) // several re-establish delays of the lab's clients
+				return expectSAs(l, t, identitiesOf("CLIENT10"), true)
+			},
+		),
+		Steps: []resource.TestStep{{
+			Config: config,
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttr(deviceAddr, "shutdown_via_manage_out", "true"),
+				checkSAs(l, t, "CLIENT10", map[string]int{l.info.ServerAddresses[0]: 0}),
+			),
+		}},
+	})
+}
+
+func TestAccBlockedDevice_purgedDeviceReturnsAfterUnblock(t *testing.T) {
+	l := startLab(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		// Without a shutdown, destroying the block lets the device reconnect on its own.
+		CheckDestroy: func(*terraform.State) error {
+			deadline := time.Now().Add(10 * time.Second)
+			for {
+				err := expectSAs(l, t, identitiesOf("CLIENT10"), false)
+				if err == nil || time.Now().After(deadline) {
+					return err
+				}
+				time.Sleep(200 * time.Millisecond)
+			}
+		},
+		Steps: []resource.TestStep{{Config: l.providerConfig(blockedDeviceConfig("CLIENT10"))}},
 	})
 }
