@@ -322,6 +322,8 @@ func (r *blockResource[T, PT]) Read(ctx context.Context, req resource.ReadReques
 	}
 	state := PT(&current)
 	m := state.common()
+	// The object GUID never changes: the identity holds whatever the directory answers.
+	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: m.ObjectGUID})...)
 	dir, err := r.directory()
 	if err != nil {
 		resp.Diagnostics.AddError("Active Directory is not configured", err.Error())
@@ -341,7 +343,6 @@ func (r *blockResource[T, PT]) Read(ctx context.Context, req resource.ReadReques
 	}
 	r.setAccount(state, acct)
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
-	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: m.ObjectGUID})...)
 }
 
 func (r *blockResource[T, PT]) directory() (*directory.Client, error) {

@@ -14,7 +14,7 @@ import (
 
 // startSambaLab starts a Samba AD domain controller and a lab whose emulated clients check their accounts in it, so
 // that the blocks run against real Active Directory semantics.
-func startSambaLab(t *testing.T) *testLab {
+func startSambaLab(t *testing.T) (*testLab, *samba.Instance) {
 	t.Helper()
 	dc := samba.Start(t)
 	l, err := lab.Start(lab.Config{
@@ -34,11 +34,11 @@ func startSambaLab(t *testing.T) *testLab {
 	if err := os.WriteFile(caFile, []byte(info.CACertificatePEM), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &testLab{Lab: l, info: info, caFile: caFile}
+	return &testLab{Lab: l, info: info, caFile: caFile}, dc
 }
 
 func TestAccBlockedDevice_samba(t *testing.T) {
-	l := startSambaLab(t)
+	l, _ := startSambaLab(t)
 	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
 	config := l.providerConfig(blockedDeviceConfig("CLIENT1"))
 	sambaIDs := func(name string) []string { return []string{`SAMBATEST\` + name + `$`} }
@@ -70,7 +70,7 @@ func TestAccBlockedDevice_samba(t *testing.T) {
 }
 
 func TestAccBlockedUser_samba(t *testing.T) {
-	l := startSambaLab(t)
+	l, _ := startSambaLab(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy:             checkAccountEnabled(l, t, "alice", true),
@@ -82,5 +82,23 @@ func TestAccBlockedUser_samba(t *testing.T) {
 				func(_ *terraformState) error { return expectSAs(l, t, []string{`SAMBATEST\alice`}, true) },
 			),
 		}},
+	})
+}
+
+func TestAccBlockedDevice_deletedComputerStaysInStateUntilDestroyed(t *testing.T) {
+	l, dc := startSambaLab(t)
+	config := l.providerConfig(blockedDeviceConfig("KIOSK7"))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: config, Check: checkAccountEnabled(l, t, "KIOSK7$", false)},
+			{
+				// The computer object is deleted while blocked: refresh warns and keeps the block, nothing to plan.
+				PreConfig: func() { dc.SambaTool("computer", "delete", "KIOSK7") },
+				Config:    config,
+				PlanOnly:  true,
+			},
+			// Destroy (run by the framework after the last step) has no account left to re-enable and must not fail.
+		},
 	})
 }
