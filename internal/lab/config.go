@@ -1,12 +1,12 @@
 package lab
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/strictjson"
 )
 
 // configFile is the JSON form of Config: durations are strings ("300ms", "2s") and the external directory's CA is
@@ -29,9 +29,7 @@ type externalDirectoryFile struct {
 // ParseConfig decodes the JSON form of a Config. Unknown fields are errors, so that a typo is not ignored.
 func ParseConfig(data []byte) (Config, error) {
 	var f configFile
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	if err := strictjson.Decode(data, &f); err != nil {
 		return Config{}, fmt.Errorf("lab config: %w", err)
 	}
 	cfg := f.Config

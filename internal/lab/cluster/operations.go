@@ -1,12 +1,12 @@
 package cluster
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/strictjson"
 )
 
 // operation emulates one script on one server. It runs with the cluster locked and the model advanced to now.
@@ -47,9 +47,7 @@ func invalidArgument(target, format string, args ...any) error {
 // decodeInput reads a script's JSON input strictly, so that a field the provider misspells is an error here rather
 // than a silently ignored value.
 func decodeInput(input []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(input))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := strictjson.Decode(input, v); err != nil {
 		return invalidArgument("InputJson", "cannot read the input document: %v", err)
 	}
 	return nil

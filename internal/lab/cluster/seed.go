@@ -1,12 +1,12 @@
 package cluster
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/strictjson"
 )
 
 // Seed is the lab file that describes a Remote Access cluster: its NLB nodes and the clients connected through
@@ -55,9 +55,7 @@ func LoadSeed(path string) (Seed, error) {
 // a client.
 func ParseSeed(data []byte) (Seed, error) {
 	var s Seed
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := strictjson.Decode(data, &s); err != nil {
 		return Seed{}, fmt.Errorf("decode cluster seed: %w", err)
 	}
 	if err := s.validate(); err != nil {

@@ -1,14 +1,14 @@
 package ldapserver
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/strictjson"
 )
 
 // Seed describes the domain the directory starts with. It is read from JSON
@@ -108,9 +108,7 @@ func LoadSeed(path string) (Seed, error) {
 // that a typo in a seed file does not silently drop an account.
 func ParseSeed(data []byte) (Seed, error) {
 	var s Seed
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
+	if err := strictjson.Decode(data, &s); err != nil {
 		return Seed{}, fmt.Errorf("decode seed: %w", err)
 	}
 	if err := s.validate(); err != nil {
