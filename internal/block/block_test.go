@@ -10,7 +10,7 @@ import (
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
-	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 )
 
 // lagging is a directory whose writes never reach the domain controller the Remote Access servers authenticate
@@ -22,17 +22,10 @@ func (lagging) SetDisabled(context.Context, directory.Account, bool) (bool, erro
 func newBlocker(t *testing.T, l *lab.Lab, dir block.Directory) *block.Blocker {
 	t.Helper()
 	info := l.Info()
+	clients := labclient.Clients(t, info)
 	runners := map[string]remoteaccess.Runner{}
-	for _, addr := range info.ServerAddresses {
-		c, err := winrm.NewClient(winrm.Config{
-			Host: addr, Port: info.WinRMPort, HTTPS: true, CACertPEM: []byte(info.CACertificatePEM),
-			Username: info.WinRMUsername, Password: info.WinRMPassword, Auth: winrm.AuthNTLM, Timeout: 20 * time.Second,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		runners[addr] = c
+	for _, s := range info.Servers {
+		runners[s.Address] = clients[s.Name]
 	}
 	return &block.Blocker{
 		Directory: dir,

@@ -13,12 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-ldap/ldap/v3"
-
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
 
@@ -47,66 +46,19 @@ func startLab(t *testing.T, cfg lab.Config) *lab.Lab {
 	return l
 }
 
-// connect builds the provider's view of the lab: one winrm client per server, configured from Info only.
+// connect opens the WinRM clients of every server and their fan-out, keyed by server name.
 func connect(t *testing.T, info lab.Info) (*remoteaccess.Cluster, map[string]*winrm.Client) {
 	t.Helper()
-	clients := map[string]*winrm.Client{}
+	clients := labclient.Clients(t, info)
 	runners := map[string]remoteaccess.Runner{}
-	for _, s := range info.Servers {
-		c, err := winrm.NewClient(winrm.Config{
-			Host: s.Address, Port: info.WinRMPort, HTTPS: true, CACertPEM: []byte(info.CACertificatePEM),
-			Username: info.WinRMUsername, Password: info.WinRMPassword, Auth: winrm.AuthNTLM,
-			Timeout: 20 * time.Second, Retry: winrm.RetryPolicy{Attempts: 1},
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = c.Close() })
-		clients[s.Name], runners[s.Name] = c, c
+	for name, c := range clients {
+		runners[name] = c
 	}
 	ra, err := remoteaccess.NewCluster(runners)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ra, clients
-}
-
-// bindLDAPS connects to Info's LDAPS URL, verifying the certificate with Info's CA bundle, and binds as Info's admin.
-func bindLDAPS(t *testing.T, info lab.Info) *ldap.Conn {
-	t.Helper()
-	roots := x509.NewCertPool()
-	if !roots.AppendCertsFromPEM([]byte(info.CACertificatePEM)) {
-		t.Fatal("Info.CACertificatePEM holds no certificate")
-	}
-	conn, err := ldap.DialURL(info.LDAPSURL, ldap.DialWithTLSConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = conn.Close() })
-	if err := conn.Bind(info.LDAPBindUsername, info.LDAPBindPassword); err != nil {
-		t.Fatal(err)
-	}
-	return conn
-}
-
-// disableAccount sets ACCOUNTDISABLE (0x2) by read-modify-write of userAccountControl, as the provider does.
-func disableAccount(t *testing.T, info lab.Info, sAMAccountName string) {
-	t.Helper()
-	conn := bindLDAPS(t, info)
-	res, err := conn.Search(ldap.NewSearchRequest(info.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false,
-		"(sAMAccountName="+ldap.EscapeFilter(sAMAccountName)+")", []string{"userAccountControl"}, nil))
-	if err != nil || len(res.Entries) != 1 {
-		t.Fatalf("find %s under %s: %d entries, %v", sAMAccountName, info.BaseDN, len(res.Entries), err)
-	}
-	uac, err := strconv.Atoi(res.Entries[0].GetAttributeValue("userAccountControl"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	mod := ldap.NewModifyRequest(res.Entries[0].DN, nil)
-	mod.Replace("userAccountControl", []string{strconv.Itoa(uac | 0x2)})
-	if err := conn.Modify(mod); err != nil {
-		t.Fatalf("disable %s: %v", sAMAccountName, err)
-	}
 }
 
 func deadline(t *testing.T, d time.Duration) context.Context {
@@ -256,7 +208,7 @@ func TestLabPurgedClientStaysOutOnlyOnceItsAccountIsDisabled(t *testing.T) {
 		t.Errorf("SAs after re-establishment %q reuse the purged ones %q", saNames(back), saNames(before))
 	}
 
-	disableAccount(t, info, "CLIENT1$")
+	labclient.SetEnabled(t, info, "CLIENT1$", false)
 	purged, err = ra.PurgeDevice(ctx, client1, "client1.corp.example", true)
 	if err != nil || purged["RAS1"].MainModeRemoved != 2 {
 		t.Fatalf("second PurgeDevice CLIENT1 = %+v, %v", purged, err)
@@ -298,8 +250,8 @@ func TestLabWithExternalDirectory(t *testing.T) {
 		t.Errorf("Info with an external directory = %+v", info)
 	}
 
-	disableAccount(t, info, "CLIENT10$") // verifies the external directory with Info's bundle
-	ra, _ := connect(t, info)            // and the WinRM servers with the same bundle
+	labclient.SetEnabled(t, info, "CLIENT10$", false) // verifies the external directory with Info's bundle
+	ra, _ := connect(t, info)                         // and the WinRM servers with the same bundle
 	ctx := deadline(t, 30*time.Second)
 	if _, err := ra.PurgeDevice(ctx, client10, "", false); err != nil {
 		t.Fatal(err)
