@@ -166,6 +166,8 @@ for u in seed.get("users", []):
     tool(*args)
     if not u.get("enabled", True):
         tool("user", "disable", u["name"])
+    for spn in u.get("spns", []):  # a service account, e.g. the shared HTTP/ name of the WinRM servers
+        tool("spn", "add", spn, u["name"])
 for g in seed.get("groups", []):
     tool("group", "add", g["name"])
     if g.get("members"):

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +15,8 @@ import (
 	krbclient "github.com/jcmturner/gokrb5/v8/client"
 	krbconfig "github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/keytab"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/kerberos"
 )
 
 // dialer opens authenticated connections with the configured TLS and bind settings.
@@ -33,29 +34,15 @@ func newDialer(cfg *validated) (*dialer, error) {
 		if err != nil {
 			return nil, invalidConfig("Kerberos.Krb5ConfPath", k.Krb5ConfPath, err.Error())
 		}
-		user := principalName(cfg.BindUsername)
-		// Active Directory KDCs do not offer FAST; without this gokrb5 insists on it.
-		noFAST := krbclient.DisablePAFXFAST(true)
+		var kt *keytab.Keytab
 		if k.KeytabPath != "" {
-			kt, err := keytab.Load(k.KeytabPath)
-			if err != nil {
+			if kt, err = keytab.Load(k.KeytabPath); err != nil {
 				return nil, invalidConfig("Kerberos.KeytabPath", k.KeytabPath, err.Error())
 			}
-			d.krb = krbclient.NewWithKeytab(user, k.Realm, kt, conf, noFAST)
-		} else {
-			d.krb = krbclient.NewWithPassword(user, k.Realm, cfg.BindPassword, conf, noFAST)
 		}
+		d.krb = kerberos.NewClient(cfg.BindUsername, k.Realm, cfg.BindPassword, kt, conf)
 	}
 	return d, nil
-}
-
-// principalName strips a realm or down-level domain from a Kerberos user name.
-func principalName(user string) string {
-	if _, after, ok := strings.Cut(user, `\`); ok {
-		user = after
-	}
-	name, _, _ := strings.Cut(user, "@")
-	return name
 }
 
 // dialAny tries the URLs in order and returns the first authenticated connection. Only failures to

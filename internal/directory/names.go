@@ -55,6 +55,9 @@ func validateUserName(name string) error {
 	if name == "" {
 		return fail("empty")
 	}
+	if domain, user, ok := strings.Cut(name, `\`); ok && domain != "" && user != "" {
+		return fail(fmt.Sprintf(`is a down-level logon name: give the sAMAccountName %q or the user principal name`, user))
+	}
 	if strings.Contains(name, "@") {
 		local, domain, _ := strings.Cut(name, "@")
 		switch {

@@ -51,7 +51,7 @@ func ParseConfig(data []byte) (Config, error) {
 	return cfg, nil
 }
 
-// LoadConfig reads a JSON config file. Relative seed paths in it are relative to the file.
+// LoadConfig reads a JSON config file. Relative seed and keytab paths in it are relative to the file.
 func LoadConfig(path string) (Config, error) {
 	data, err := os.ReadFile(filepath.Clean(path))
 	if err != nil {
@@ -62,7 +62,11 @@ func LoadConfig(path string) (Config, error) {
 		return Config{}, fmt.Errorf("%s: %w", path, err)
 	}
 	dir := filepath.Dir(path)
-	for _, p := range []*string{&cfg.DirectorySeed, &cfg.ClusterSeed} {
+	paths := []*string{&cfg.DirectorySeed, &cfg.ClusterSeed}
+	if cfg.Kerberos != nil {
+		paths = append(paths, &cfg.Kerberos.Keytab)
+	}
+	for _, p := range paths {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

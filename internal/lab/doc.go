@@ -17,6 +17,9 @@
 //     (FACTS part 5). Disabling an account over LDAP is therefore what keeps a purged client out.
 //   - With ExternalDirectory (e.g. a Samba AD DC) the embedded directory is not started and the cluster asks the
 //     external one; its domain must be the cluster seed's.
+//   - With Kerberos, the servers also accept tickets from that real domain's KDC for one service principal they
+//     share (as the nodes of an NLB cluster share their cluster name's SPN), with the keys the domain exported into a
+//     keytab. The lab has no KDC of its own, so Kerberos goes with an external directory.
 //
 // The lab imports nothing of the provider (internal/winrm, internal/remoteaccess, internal/directory, ...); its
 // tests drive it with the provider's own clients.

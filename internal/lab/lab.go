@@ -15,6 +15,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jcmturner/gokrb5/v8/keytab"
+
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/labtls"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
@@ -65,6 +67,9 @@ type Config struct {
 	// ExternalDirectory, when set, points the emulated clients at a real directory (e.g. Samba AD) instead of
 	// starting the embedded one. Its domain must be the cluster seed's.
 	ExternalDirectory *ExternalDirectory `json:"external_directory,omitempty"`
+	// Kerberos, when set, lets the servers accept Kerberos logons as well. The lab has no KDC of its own: this goes
+	// with an ExternalDirectory that is a real domain, whose KDC issues the tickets and which exported the keytab.
+	Kerberos *Kerberos `json:"kerberos,omitempty"`
 	// ReestablishDelay is how long a purged client takes to come back while its accounts are enabled (default 2s).
 	ReestablishDelay time.Duration `json:"-"`
 	// MinuteDuration is the length of one minute of a drain timeout (default time.Minute), so that a test can
@@ -86,6 +91,16 @@ type ExternalDirectory struct {
 	NetBIOSDomain string // default: the cluster seed's; must match it
 }
 
+// Kerberos is the service side of WinRM Kerberos: the keys of one service principal that every server shares, as
+// the servers of an NLB cluster share the SPN of its virtual name (HTTP/<cluster name>, on a service account).
+type Kerberos struct {
+	// Keytab is the path of a keytab with the service principal's keys, e.g. from
+	// `samba-tool domain exportkeytab FILE --principal=HTTP/remoteaccess.samba.test`.
+	Keytab string `json:"keytab"`
+	// Realm is the domain's Kerberos realm, e.g. SAMBA.TEST.
+	Realm string `json:"realm"`
+}
+
 // Info is what a client of the lab needs, printed as JSON by the command.
 type Info struct {
 	Servers         []ServerInfo `json:"servers"`
@@ -93,6 +108,9 @@ type Info struct {
 	WinRMPort       int          `json:"winrm_port"`
 	WinRMUsername   string       `json:"winrm_username"`
 	WinRMPassword   string       `json:"winrm_password"`
+	// WinRMKerberosSPN is the service principal to ask tickets for, when the lab accepts Kerberos.
+	WinRMKerberosSPN string `json:"winrm_kerberos_spn,omitempty"`
+	KerberosRealm    string `json:"kerberos_realm,omitempty"`
 	// CACertificatePEM verifies every WinRM server and the directory.
 	CACertificatePEM string `json:"ca_certificate_pem"`
 	// CACertificateFile is where the command wrote CACertificatePEM, if it did.
@@ -162,13 +180,37 @@ func (l *Lab) start(cfg Config, clusterSeed cluster.Seed, addresses []net.IP, ca
 	if err != nil {
 		return err
 	}
+	kerberos, err := l.loadKerberos(cfg.Kerberos)
+	if err != nil {
+		return err
+	}
 	opts := clusterSeed.Options()
 	opts.Nodes, opts.Directory = cfg.Servers, checker
 	opts.ReestablishDelay, opts.MinuteDuration = cfg.ReestablishDelay, cfg.MinuteDuration
 	if l.cluster, err = cluster.New(opts); err != nil {
 		return fmt.Errorf("lab cluster: %w", err)
 	}
-	return l.startServers(cfg, addresses, ca)
+	return l.startServers(cfg, addresses, ca, kerberos)
+}
+
+// loadKerberos reads the service keys and names their principal in Info; nil without Kerberos.
+func (l *Lab) loadKerberos(k *Kerberos) (*wsman.KerberosOptions, error) {
+	if k == nil {
+		return nil, nil
+	}
+	if k.Keytab == "" || k.Realm == "" {
+		return nil, errors.New("lab config: kerberos needs a keytab and a realm")
+	}
+	kt, err := keytab.Load(k.Keytab)
+	if err != nil {
+		return nil, fmt.Errorf("lab config: kerberos keytab %s: %w", k.Keytab, err)
+	}
+	if len(kt.Entries) == 0 {
+		return nil, fmt.Errorf("lab config: kerberos keytab %s has no keys", k.Keytab)
+	}
+	l.info.WinRMKerberosSPN = strings.Join(kt.Entries[0].Principal.Components, "/")
+	l.info.KerberosRealm = strings.ToUpper(k.Realm)
+	return &wsman.KerberosOptions{Keytab: kt, Realm: k.Realm}, nil
 }
 
 // startDirectory starts the embedded directory with a certificate from the lab CA.
@@ -232,13 +274,13 @@ func (l *Lab) useExternalDirectory(ext ExternalDirectory, domain cluster.Domain)
 }
 
 // startServers starts one wsman server per node on 127.0.0.1 and its HTTPS front on the node's address.
-func (l *Lab) startServers(cfg Config, addresses []net.IP, ca *labtls.CA) error {
+func (l *Lab) startServers(cfg Config, addresses []net.IP, ca *labtls.CA, kerberos *wsman.KerberosOptions) error {
 	listeners, err := listenOnSamePort(addresses, cfg.Port)
 	if err != nil {
 		return err
 	}
 	for i, name := range cfg.Servers {
-		if err := l.startServer(cfg, name, listeners[i], ca); err != nil {
+		if err := l.startServer(cfg, name, listeners[i], ca, kerberos); err != nil {
 			for _, ln := range listeners[i:] {
 				_ = ln.Close()
 			}
@@ -248,11 +290,12 @@ func (l *Lab) startServers(cfg Config, addresses []net.IP, ca *labtls.CA) error 
 	return nil
 }
 
-func (l *Lab) startServer(cfg Config, name string, ln net.Listener, ca *labtls.CA) error {
+func (l *Lab) startServer(cfg Config, name string, ln net.Listener, ca *labtls.CA, kerberos *wsman.KerberosOptions) error {
 	srv, err := wsman.NewServer(wsman.Options{
 		Name:     name,
 		Domain:   l.info.NetBIOSDomain,
 		Users:    map[string]string{cfg.Username: cfg.Password},
+		Kerberos: kerberos,
 		Executor: logCommands(cfg.Logger, l.cluster.Executor(name)),
 	})
 	if err != nil {

@@ -6,6 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -305,6 +307,8 @@ func TestStartRefusesAWrongConfig(t *testing.T) {
 		"missing cluster seed":         {lab.Config{ClusterSeed: "testdata/no-such-file.json"}, "no-such-file"},
 		"port out of range":            {lab.Config{Port: 70000}, "port"},
 		"external directory sans url":  {lab.Config{ExternalDirectory: &lab.ExternalDirectory{}}, "url"},
+		"kerberos sans realm":          {lab.Config{Kerberos: &lab.Kerberos{Keytab: "http.keytab"}}, "realm"},
+		"kerberos keytab missing":      {lab.Config{Kerberos: &lab.Kerberos{Keytab: "testdata/no-such.keytab", Realm: "SAMBA.TEST"}}, "no-such.keytab"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -351,6 +355,15 @@ func TestLoadConfig(t *testing.T) {
 	if err != nil || external.ExternalDirectory == nil || string(external.ExternalDirectory.CACertPEM) != "-----BEGIN CERTIFICATE-----\n" ||
 		external.ExternalDirectory.BindUsername != `SAMBATEST\Administrator` {
 		t.Errorf("external directory config = %+v, %v", external.ExternalDirectory, err)
+	}
+
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "lab.json"), []byte(`{"kerberos": {"keytab": "http.keytab", "realm": "SAMBA.TEST"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	withKerberos, err := lab.LoadConfig(filepath.Join(dir, "lab.json"))
+	if err != nil || withKerberos.Kerberos == nil || withKerberos.Kerberos.Keytab != filepath.Join(dir, "http.keytab") {
+		t.Errorf("kerberos config = %+v, %v; want the keytab next to the file", withKerberos.Kerberos, err)
 	}
 
 	for _, bad := range []string{`{"prot": 5986}`, `{"reestablish_delay": "soon"}`, `{"servers": "RAS1"}`} {

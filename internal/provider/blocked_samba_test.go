@@ -16,15 +16,37 @@ import (
 // that the blocks run against real Active Directory semantics.
 func startSambaLab(t *testing.T) (*testLab, *samba.Instance) {
 	t.Helper()
+	l, dc, _ := startSambaLabWith(t, false)
+	return l, dc
+}
+
+// startSambaKerberosLab is startSambaLab where the provider logs on with Kerberos everywhere: the lab's servers
+// accept tickets for the HTTP/ service principal seeded in Samba, with the keys Samba exports for it.
+func startSambaKerberosLab(t *testing.T) (*testLab, *samba.Instance) {
+	t.Helper()
+	l, dc, operator := startSambaLabWith(t, true)
+	l.kerberos = &testKerberos{krb5Conf: dc.Krb5Conf, winrmKeytab: dc.ExportKeytab(operator.Name + "@" + dc.Realm)}
+	return l, dc
+}
+
+func startSambaLabWith(t *testing.T, kerberos bool) (*testLab, *samba.Instance, samba.SeedAccount) {
+	t.Helper()
 	dc := samba.Start(t)
-	l, err := lab.Start(lab.Config{
+	cfg := lab.Config{
 		ClusterSeed:      filepath.Join("testdata", "cluster-samba.json"),
 		ReestablishDelay: 300 * time.Millisecond,
 		ExternalDirectory: &lab.ExternalDirectory{
 			URL: dc.LDAPSURL, CACertPEM: dc.CACertPEM, BindUsername: dc.AdminUPN, BindPassword: dc.AdminPassword,
 			NetBIOSDomain: dc.NetBIOSDomain,
 		},
-	})
+	}
+	operator := samba.SeedUser(t, "svc-remoteaccess")
+	if kerberos {
+		service := samba.SeedUser(t, "svc-winrm-http")
+		cfg.Kerberos = &lab.Kerberos{Keytab: dc.ExportKeytab(service.SPNs[0]), Realm: dc.Realm}
+		cfg.Username, cfg.Password = operator.Name, operator.Password
+	}
+	l, err := lab.Start(cfg)
 	if err != nil {
 		t.Fatalf("starting the lab against Samba: %v", err)
 	}
@@ -34,7 +56,7 @@ func startSambaLab(t *testing.T) (*testLab, *samba.Instance) {
 	if err := os.WriteFile(caFile, []byte(info.CACertificatePEM), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return &testLab{Lab: l, info: info, caFile: caFile}, dc
+	return &testLab{Lab: l, info: info, caFile: caFile}, dc, operator
 }
 
 func TestAccBlockedDevice_samba(t *testing.T) {
@@ -69,8 +91,10 @@ func TestAccBlockedDevice_samba(t *testing.T) {
 	})
 }
 
-func TestAccBlockedUser_samba(t *testing.T) {
-	l, _ := startSambaLab(t)
+// The user block runs with Kerberos for WinRM (keytab) and for LDAP (GSSAPI with a password): tickets from
+// Samba's KDC, checked by the lab's servers and by Samba's LDAP server.
+func TestAccBlockedUser_sambaKerberos(t *testing.T) {
+	l, _ := startSambaKerberosLab(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy:             checkAccountEnabled(l, t, "alice", true),
@@ -80,6 +104,7 @@ func TestAccBlockedUser_samba(t *testing.T) {
 				resource.TestCheckResourceAttr(userAddr, "was_enabled", "true"),
 				checkAccountEnabled(l, t, "alice", false),
 				func(_ *terraformState) error { return expectSAs(l, t, []string{`SAMBATEST\alice`}, true) },
+				l.checkKerberosLogons(),
 			),
 		}},
 	})

@@ -102,3 +102,19 @@ func TestAccBlockedUser_disconnectsVPN(t *testing.T) {
 		}},
 	})
 }
+
+// A down-level logon name (DOMAIN\user) is refused when the plan is made, with the name to write instead.
+func TestAccBlockedUser_downLevelNameIsRefusedAtPlan(t *testing.T) {
+	l := startLab(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config:      l.providerConfig(blockedUserConfig(`CORP\alice`)),
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)down-level logon name.*sAMAccountName\s+"alice"`),
+		}},
+	})
+	if !l.accountEnabled(t, "alice") {
+		t.Error("alice was disabled by a refused plan")
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
@@ -17,8 +19,15 @@ import (
 // testLab is a running lab and the provider configuration that reaches it.
 type testLab struct {
 	*lab.Lab
-	info   lab.Info
-	caFile string
+	info     lab.Info
+	caFile   string
+	kerberos *testKerberos // nil: NTLM and a simple bind
+}
+
+// testKerberos makes the provider log on with Kerberos to both WinRM (keytab) and LDAP (GSSAPI, password).
+type testKerberos struct {
+	krb5Conf    string
+	winrmKeytab string
 }
 
 // startLab starts an emulated Remote Access cluster with its directory, reached by the provider only over the network.
@@ -37,11 +46,38 @@ func startLab(t *testing.T) *testLab {
 	return &testLab{Lab: l, info: info, caFile: caFile}
 }
 
+// checkKerberosLogons checks that every server authenticated the provider by Kerberos tickets.
+func (l *testLab) checkKerberosLogons() resource.TestCheckFunc {
+	return func(*terraformState) error {
+		for _, s := range l.info.Servers {
+			if n := l.Server(s.Name).Counters().KerberosLogons; n == 0 {
+				return fmt.Errorf("server %s counted no Kerberos logon", s.Name)
+			}
+		}
+		return nil
+	}
+}
+
 // providerConfig is the provider block for the lab, followed by the given resources.
 func (l *testLab) providerConfig(resources string) string {
 	quoted := make([]string, len(l.info.ServerAddresses))
 	for i, s := range l.info.ServerAddresses {
 		quoted[i] = fmt.Sprintf("%q", s)
+	}
+	winrmAuth := fmt.Sprintf("password       = %q", l.info.WinRMPassword)
+	var ldapKerberos string
+	if k := l.kerberos; k != nil {
+		winrmAuth = fmt.Sprintf(`auth           = "kerberos"
+    kerberos {
+      realm     = %q
+      krb5_conf = %q
+      keytab    = %q
+      spn       = %q
+    }`, l.info.KerberosRealm, k.krb5Conf, k.winrmKeytab, l.info.WinRMKerberosSPN)
+		ldapKerberos = fmt.Sprintf(`kerberos {
+      realm     = %q
+      krb5_conf = %q
+    }`, l.info.KerberosRealm, k.krb5Conf)
 	}
 	return fmt.Sprintf(`
 provider "remoteaccess" {
@@ -50,17 +86,18 @@ provider "remoteaccess" {
     port           = %d
     ca_certificate = file(%q)
     username       = %q
-    password       = %q
+    %s
   }
   ldap {
     urls           = [%q]
     ca_certificate = file(%q)
     bind_username  = %q
     bind_password  = %q
+    %s
   }
 }
-%s`, strings.Join(quoted, ", "), l.info.WinRMPort, l.caFile, l.info.WinRMUsername, l.info.WinRMPassword,
-		l.info.LDAPSURL, l.caFile, l.info.LDAPBindUsername, l.info.LDAPBindPassword, resources)
+%s`, strings.Join(quoted, ", "), l.info.WinRMPort, l.caFile, l.info.WinRMUsername, winrmAuth,
+		l.info.LDAPSURL, l.caFile, l.info.LDAPBindUsername, l.info.LDAPBindPassword, ldapKerberos, resources)
 }
 
 // accountEnabled reports whether an account is enabled in the lab's directory.

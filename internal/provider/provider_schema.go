@@ -121,7 +121,7 @@ func providerSchema() schema.Schema {
 					},
 				},
 				Blocks: map[string]schema.Block{
-					"kerberos": kerberosBlock("WinRM", envWinRMKerberosPrefix, "`HTTP/<server>`"),
+					"kerberos": kerberosBlock("WinRM", envWinRMKerberosPrefix, "`HTTP/<server>`; set it when the servers share the principal of their cluster name (on a service account)"),
 				},
 			},
 			"ldap": schema.SingleNestedBlock{

@@ -10,6 +10,8 @@ import (
 	krbconfig "github.com/jcmturner/gokrb5/v8/config"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/jcmturner/gokrb5/v8/spnego"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/kerberos"
 )
 
 // errKerberos marks Kerberos failures (log-on, service ticket) so that they classify as KindAuth.
@@ -39,15 +41,13 @@ func newKerberosAuth(cfg Config) (*kerberosAuth, error) {
 	if auth.spn == "" {
 		auth.spn = "HTTP/" + cfg.Host
 	}
+	var kt *keytab.Keytab
 	if k.KeytabPath != "" {
-		kt, err := keytab.Load(k.KeytabPath)
-		if err != nil {
+		if kt, err = keytab.Load(k.KeytabPath); err != nil {
 			return nil, fmt.Errorf("winrm: loading keytab %s: %w", k.KeytabPath, err)
 		}
-		auth.cl = krbclient.NewWithKeytab(cfg.Username, k.Realm, kt, conf, krbclient.DisablePAFXFAST(true))
-	} else {
-		auth.cl = krbclient.NewWithPassword(cfg.Username, k.Realm, cfg.Password, conf, krbclient.DisablePAFXFAST(true))
 	}
+	auth.cl = kerberos.NewClient(cfg.Username, k.Realm, cfg.Password, kt, conf)
 	return auth, nil
 }
 

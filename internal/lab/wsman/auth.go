@@ -36,7 +36,7 @@ func connStateOf(r *http.Request) *connState {
 
 type account struct {
 	name     string // DOMAIN\user, what the executor sees
-	password string
+	password string // "" for an account that may log on with Kerberos only
 }
 
 // accountKey reduces "user", "DOMAIN\user" and "user@domain.example" to the account name, and reports
@@ -92,12 +92,17 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 		s.refuse(w, false)
 	case "basic":
 		name, password, _ := r.BasicAuth()
-		if a, ok := s.lookup(name, ""); ok && a.password == password {
+		if a, ok := s.lookup(name, ""); ok && a.password != "" && a.password == password {
 			return a.name, true
 		}
 		s.refuse(w, true)
 	case "negotiate", "ntlm":
 		return s.negotiate(w, cs, scheme, token)
+	case "kerberos":
+		if raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(token)); err == nil && s.kerberos != nil {
+			return s.kerberosLogon(w, raw)
+		}
+		s.refuse(w, true)
 	default:
 		s.refuse(w, true)
 	}
@@ -111,7 +116,10 @@ func (s *Server) negotiate(w http.ResponseWriter, cs *connState, scheme, token s
 		return "", false
 	}
 	typ, err := ntlm.MessageType(raw)
-	if err != nil { // a Kerberos or SPNEGO token: the lab has no KDC
+	if err != nil { // not NTLM: a SPNEGO or Kerberos token
+		if s.kerberos != nil {
+			return s.kerberosLogon(w, raw)
+		}
 		s.refuse(w, true)
 		return "", false
 	}
@@ -133,10 +141,27 @@ func (s *Server) negotiate(w http.ResponseWriter, cs *connState, scheme, token s
 		cs.challenge = nil // a challenge answers one logon only
 		msg, err := ntlm.ParseAuthenticate(raw)
 		if err == nil && challenge != nil {
-			if a, ok := s.lookup(msg.User, msg.Domain); ok && challenge.Verify(msg, a.password) == nil {
+			if a, ok := s.lookup(msg.User, msg.Domain); ok && a.password != "" && challenge.Verify(msg, a.password) == nil {
 				cs.user = a.name
 				return a.name, true
 			}
+		}
+	}
+	s.refuse(w, true)
+	return "", false
+}
+
+// kerberosLogon authenticates one request by its Kerberos ticket; unlike NTLM, every request carries its own.
+// The ticket proves who the caller is, and the account list says who may use WinRM, as WinRM's RootSDDL does.
+func (s *Server) kerberosLogon(w http.ResponseWriter, token []byte) (string, bool) {
+	logon, err := s.kerberos.accept(token)
+	if err == nil {
+		if a, ok := s.users[strings.ToLower(logon.user)]; ok {
+			s.counters.kerberosLogons.Add(1)
+			if logon.netBIOSDomain != "" {
+				return logon.netBIOSDomain + `\` + logon.user, true
+			}
+			return a.name, true
 		}
 	}
 	s.refuse(w, true)
@@ -150,6 +175,9 @@ func (s *Server) refuse(w http.ResponseWriter, credentialsOffered bool) {
 		s.counters.authFailures.Add(1)
 	}
 	w.Header().Add("WWW-Authenticate", "Negotiate")
+	if s.kerberos != nil {
+		w.Header().Add("WWW-Authenticate", "Kerberos")
+	}
 	w.Header().Add("WWW-Authenticate", `Basic realm="WSMAN"`)
 	w.WriteHeader(http.StatusUnauthorized)
 }

@@ -75,6 +75,7 @@ func (f *Faults) quotaNow() bool {
 type Counters struct {
 	HTTPRequests       int64            // every HTTP request, authentication handshakes included
 	AuthFailures       int64            // requests answered 401 after credentials were offered
+	KerberosLogons     int64            // requests authenticated by a Kerberos ticket
 	OpenShells         int64            // shells created and not yet deleted
 	RunningCommands    int64            // commands started and not yet finished
 	MaxRunningCommands int64            // the most commands that ever ran at once
@@ -83,8 +84,8 @@ type Counters struct {
 }
 
 type counters struct {
-	httpRequests, authFailures, openShells, running, maxRunning, started atomic.Int64
-	actions                                                              map[string]*atomic.Int64
+	httpRequests, authFailures, kerberosLogons, openShells, running, maxRunning, started atomic.Int64
+	actions                                                                              map[string]*atomic.Int64
 }
 
 func newCounters() *counters {
@@ -110,6 +111,7 @@ func (c *counters) snapshot() Counters {
 	s := Counters{
 		HTTPRequests:       c.httpRequests.Load(),
 		AuthFailures:       c.authFailures.Load(),
+		KerberosLogons:     c.kerberosLogons.Load(),
 		OpenShells:         c.openShells.Load(),
 		RunningCommands:    c.running.Load(),
 		MaxRunningCommands: c.maxRunning.Load(),

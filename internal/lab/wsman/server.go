@@ -1,6 +1,7 @@
 // Package wsman is the lab's WS-Management server: the subset of Windows Remote Shell (WinRS) over SOAP 1.2 that
-// WinRM clients use to run a command (Create, Command, Send, Receive, Signal, Delete), with Basic and NTLM
-// authentication, HTTPS from a private CA, per-user shell quotas, and faults that tests switch on at run time.
+// WinRM clients use to run a command (Create, Command, Send, Receive, Signal, Delete), with Basic, NTLM and
+// Kerberos authentication (the last with a keytab from a real domain, see KerberosOptions), HTTPS from a private
+// CA, per-user shell quotas, and faults that tests switch on at run time.
 // Commands are handed to an Executor; the server itself runs nothing.
 //
 // What it imitates, and the Windows behaviour it rests on:
@@ -11,7 +12,8 @@
 //   - Receive is long-polled: it answers when the command is done, or with the OperationTimeout fault after the
 //     shorter of the request's OperationTimeout and Options.ReceiveWait, and the client polls again;
 //   - MaxShellsPerUser (30 by default on Windows) is enforced per account;
-//   - NTLM authenticates the connection (see auth.go).
+//   - NTLM authenticates the connection, Kerberos each request (see auth.go);
+//   - a Kerberos caller is named as its ticket's PAC names it (NETBIOS\user).
 package wsman
 
 import (
@@ -33,9 +35,12 @@ import (
 
 // Options configure a Server.
 type Options struct {
-	Name             string            // computer name: ExecRequest.Server, NTLM target, fault Machine attribute
-	Domain           string            // NetBIOS domain name, e.g. CORP; "" accepts any domain in user names
-	Users            map[string]string // account -> password; keys may be "user", `DOMAIN\user` or "user@domain"
+	Name   string // computer name: ExecRequest.Server, NTLM target, fault Machine attribute
+	Domain string // NetBIOS domain name, e.g. CORP; "" accepts any domain in user names
+	// Users are the accounts that may use WinRM: account -> password; keys may be "user", `DOMAIN\user` or
+	// "user@domain". An empty password admits the account through Kerberos only.
+	Users            map[string]string
+	Kerberos         *KerberosOptions // accept Kerberos logons too; nil: NTLM and Basic only
 	Executor         Executor
 	TLS              bool          // serve HTTPS with a certificate from a private CA (see CACertPEM)
 	ExtraDNSNames    []string      // DNS names added to the certificate besides localhost, 127.0.0.1 and ::1
@@ -50,6 +55,7 @@ type Server struct {
 	opts     Options
 	users    map[string]account
 	certs    *certificates
+	kerberos *kerberosAcceptor // nil without Options.Kerberos
 	faults   Faults
 	counters *counters
 
@@ -88,6 +94,13 @@ func NewServer(opts Options) (*Server, error) {
 			display = opts.Domain + `\` + display
 		}
 		s.users[key] = account{name: display, password: password}
+	}
+	if opts.Kerberos != nil {
+		k, err := newKerberosAcceptor(*opts.Kerberos)
+		if err != nil {
+			return nil, err
+		}
+		s.kerberos = k
 	}
 	if opts.TLS {
 		certs, err := newCertificates(opts.Name, opts.ExtraDNSNames)

@@ -6,11 +6,14 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf16"
 
+	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
+	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/masterzen/winrm"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
@@ -287,5 +290,59 @@ func TestOptions(t *testing.T) {
 	}
 	if err := srv.Start("127.0.0.1:0"); err == nil {
 		t.Error("a second Start succeeded")
+	}
+	for name, k := range map[string]*wsman.KerberosOptions{
+		"no keytab": {Realm: "CORP.EXAMPLE"},
+		"no realm":  {Keytab: oneKeyKeytab(t)},
+	} {
+		if _, err := wsman.NewServer(wsman.Options{Executor: recorder{}, Kerberos: k}); err == nil {
+			t.Errorf("Kerberos with %s was accepted", name)
+		}
+	}
+}
+
+// oneKeyKeytab is a keytab with one made-up key for HTTP/ras1.corp.example.
+func oneKeyKeytab(t *testing.T) *keytab.Keytab {
+	t.Helper()
+	kt := keytab.New()
+	if err := kt.AddEntry("HTTP/ras1.corp.example", "CORP.EXAMPLE", "not-a-real-key", time.Now(), 1, etypeID.AES256_CTS_HMAC_SHA1_96); err != nil {
+		t.Fatal(err)
+	}
+	return kt
+}
+
+// Tokens that are neither NTLM nor a verifiable Kerberos AP-REQ are refused (the real path, with tickets from
+// Samba's KDC, is tested in internal/winrm and internal/provider). Without Kerberos options the scheme is not offered.
+func TestKerberosRefusesWhatDoesNotVerify(t *testing.T) {
+	plain := start(t, wsman.Options{})
+	kerberos := start(t, wsman.Options{Kerberos: &wsman.KerberosOptions{Keytab: oneKeyKeytab(t), Realm: "CORP.EXAMPLE"}})
+	for _, tc := range []struct {
+		name   string
+		srv    *wsman.Server
+		header string
+	}{
+		{"Kerberos scheme without Kerberos", plain, "Kerberos " + base64.StdEncoding.EncodeToString([]byte("token"))},
+		{"not a SPNEGO or Kerberos token", kerberos, "Negotiate " + base64.StdEncoding.EncodeToString([]byte("\x60\x03garbage"))},
+		{"bare Kerberos scheme with garbage", kerberos, "Kerberos " + base64.StdEncoding.EncodeToString([]byte("garbage"))},
+		{"not base64", kerberos, "Kerberos !!!"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := tc.srv.Counters().AuthFailures
+			req, _ := http.NewRequest(http.MethodPost, tc.srv.URL(), strings.NewReader("<x/>"))
+			req.Header.Set("Content-Type", "application/soap+xml;charset=UTF-8")
+			req.Header.Set("Authorization", tc.header)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusUnauthorized || tc.srv.Counters().AuthFailures != before+1 {
+				t.Errorf("status %d, auth failures %d -> %d; want a counted 401", resp.StatusCode, before, tc.srv.Counters().AuthFailures)
+			}
+			offersKerberos := slices.Contains(resp.Header.Values("WWW-Authenticate"), "Kerberos")
+			if offersKerberos != (tc.srv == kerberos) {
+				t.Errorf("401 offers %q", resp.Header.Values("WWW-Authenticate"))
+			}
+		})
 	}
 }

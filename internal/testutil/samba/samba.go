@@ -141,6 +141,35 @@ func scriptPath() string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "..", "scripts", "samba-ad.sh")
 }
 
+// SeedAccount is a user of scripts/samba-seed.json, for tests that log on as it.
+type SeedAccount struct {
+	Name     string   `json:"name"`
+	Password string   `json:"password"`
+	SPNs     []string `json:"spns"`
+}
+
+// SeedUser returns the seeded user name, failing the test when the seed has no such user.
+func SeedUser(t testing.TB, name string) SeedAccount {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(scriptPath()), "samba-seed.json"))
+	if err != nil {
+		t.Fatalf("samba: %v", err)
+	}
+	var seed struct {
+		Users []SeedAccount `json:"users"`
+	}
+	if err := json.Unmarshal(data, &seed); err != nil {
+		t.Fatalf("samba: samba-seed.json: %v", err)
+	}
+	for _, u := range seed.Users {
+		if u.Name == name {
+			return u
+		}
+	}
+	t.Fatalf("samba: samba-seed.json has no user %q", name)
+	return SeedAccount{}
+}
+
 // reserveAddress picks a loopback address no other test process uses: an flock on a file per address
 // (released by the kernel if the process dies) plus a check that nothing listens on its LDAPS port.
 func reserveAddress() (string, *os.File, error) {
