@@ -5,6 +5,7 @@ package directory
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"strings"
@@ -57,16 +58,33 @@ func (c *Client) withTimeout(ctx context.Context) (context.Context, context.Canc
 
 // search runs one search on a pooled connection. Continuation references (referrals to other
 // partitions, returned by subtree searches from a domain root) are ignored.
+// search runs one search, paged unless it reads a single object, and returns its entries.
+//
+// Continuation references are not chased: below a domain's root they lead to the Configuration partition, the DNS
+// application partitions or child domains, none of which holds the accounts of the configured domain. A base that
+// the server does not hold at all is answered with a referral (result 10), which becomes an error saying so rather
+// than an empty result.
 func (c *Client) search(ctx context.Context, req *ldap.SearchRequest) ([]*ldap.Entry, error) {
 	var entries []*ldap.Entry
 	err := c.pool.do(ctx, func(conn *ldap.Conn) error {
-		res, err := conn.Search(req)
+		var res *ldap.SearchResult
+		var err error
+		if req.Scope == ldap.ScopeBaseObject {
+			res, err = conn.Search(req)
+		} else {
+			res, err = conn.SearchWithPaging(req, pageSize)
+		}
 		if err != nil {
 			return err
 		}
 		entries = res.Entries
 		return nil
 	})
+	var lerr *ldap.Error
+	if errors.As(err, &lerr) && lerr.ResultCode == ldap.LDAPResultReferral {
+		return nil, &ValidationError{Field: "search base", Value: req.BaseDN,
+			Reason: fmt.Sprintf("is not in a naming context of this directory, which referred the search elsewhere (%v); use a base in the configured domain", lerr.Err)}
+	}
 	return entries, err
 }
 

@@ -30,17 +30,8 @@ func (c *Client) ListDisabled(ctx context.Context, kind Kind, base string) ([]Ac
 	var accounts []Account
 	seen := map[string]bool{}
 	for _, b := range bases {
-		var entries []*ldap.Entry
-		err := c.pool.do(ctx, func(conn *ldap.Conn) error {
-			req := ldap.NewSearchRequest(b, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-				"(&"+kf+disabledFilter+")", accountAttributes, nil)
-			res, err := conn.SearchWithPaging(req, pageSize)
-			if err != nil {
-				return err
-			}
-			entries = res.Entries
-			return nil
-		})
+		entries, err := c.search(ctx, ldap.NewSearchRequest(b, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+			"(&"+kf+disabledFilter+")", accountAttributes, nil))
 		if err != nil {
 			return nil, fmt.Errorf("directory: listing disabled %s accounts under %s: %w", kind, b, err)
 		}

@@ -349,6 +349,14 @@ func names(accts []directory.Account) []string {
 }
 
 func (e *env) testListDisabled(t *testing.T) {
+	// Below the domain's root Samba, like AD, returns a continuation reference to the Configuration partition:
+	// the listing leaves it unchased instead of failing or following it.
+	raw, err := e.dc.AdminConn().SearchWithPaging(ldap.NewSearchRequest(e.dc.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		"(userAccountControl:1.2.840.113556.1.4.803:=2)", []string{"dn"}, nil), 100)
+	if err != nil || len(raw.Referrals) == 0 {
+		t.Fatalf("a raw subtree search from the root returned referrals %q, %v; want a continuation reference", raw.Referrals, err)
+	}
+
 	c := e.client(t)
 	comps, err := c.ListDisabled(ctx(t), directory.KindComputer, "")
 	if err != nil {

@@ -94,6 +94,23 @@ func parentDN(ndn string) string {
 	return ""
 }
 
+// dnsNameOf returns the DNS name spelled by the trailing DC= components of a DN ("" when it ends in none).
+func dnsNameOf(dn string) string {
+	parsed, err := ldap.ParseDN(dn)
+	if err != nil {
+		return ""
+	}
+	var labels []string
+	for i := len(parsed.RDNs) - 1; i >= 0; i-- {
+		attrs := parsed.RDNs[i].Attributes
+		if len(attrs) != 1 || !strings.EqualFold(attrs[0].Type, "dc") {
+			break
+		}
+		labels = append([]string{attrs[0].Value}, labels...)
+	}
+	return strings.Join(labels, ".")
+}
+
 // isUnder reports whether normalized DN ndn equals base or lies below it.
 func isUnder(ndn, base string) bool {
 	if base == "" {

@@ -49,6 +49,15 @@ func errNoSuchObject(matchedDN string) *resultError {
 	}
 }
 
+// errReferral is AD's answer to a search based in a domain it does not hold. gldap cannot encode the referral
+// URL of the LDAPResult, so the access point is in the message only, where AD names it too.
+func errReferral(domain string) *resultError {
+	return &resultError{
+		code:    gldap.ResultReferral,
+		message: fmt.Sprintf("0000202B: RefErr: DSID-0310082F, data 0, 1 access points\n\tref 1: '%s'\n", domain),
+	}
+}
+
 func errInvalidDN(dn string) *resultError {
 	return &resultError{code: gldap.ResultInvalidDNSyntax, message: fmt.Sprintf("00002081: NameErr: DSID-03100225, problem 2003 (BAD_NAME), data 8350, best match of:\n\t'%s'\n", dn)}
 }

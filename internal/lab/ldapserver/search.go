@@ -125,7 +125,9 @@ func checkCriticalControls(controls []gldap.Control) error {
 }
 
 // findBase resolves a search base; a missing one is reported with the
-// closest existing ancestor, as AD does.
+// closest existing ancestor, as AD does. A base outside every naming context
+// the server holds is referred to the domain its DC= components name, as AD
+// refers a search for another domain.
 func (d *Directory) findBase(dn string) (*entry, error) {
 	ndn, err := normalizeDN(dn)
 	if err != nil {
@@ -138,6 +140,9 @@ func (d *Directory) findBase(dn string) (*entry, error) {
 		if e, ok := d.store.byNDN(p); ok {
 			return nil, errNoSuchObject(e.dn)
 		}
+	}
+	if domain := dnsNameOf(ndn); domain != "" {
+		return nil, errReferral(domain)
 	}
 	return nil, errNoSuchObject("")
 }

@@ -114,6 +114,11 @@ func TestScopesAndNamingContexts(t *testing.T) {
 	}
 	_, err := c.Search(ldap.NewSearchRequest("OU=Nowhere,"+d.BaseDN(), ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", nil, nil))
 	wantLDAPError(t, err, ldap.LDAPResultNoSuchObject, "DC=corp,DC=example")
+	// Another domain's base is referred there, as AD refers it; a base in no domain at all is simply missing.
+	_, err = c.Search(ldap.NewSearchRequest("OU=Laptops,DC=Other,DC=Example", ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", nil, nil))
+	wantLDAPError(t, err, ldap.LDAPResultReferral, "ref 1: 'other.example'")
+	_, err = c.Search(ldap.NewSearchRequest("O=Nowhere", ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, "(objectClass=*)", nil, nil))
+	wantLDAPError(t, err, ldap.LDAPResultNoSuchObject, "")
 }
 
 func TestAttributeSelection(t *testing.T) {

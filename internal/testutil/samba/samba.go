@@ -237,16 +237,38 @@ func (i *Instance) start() {
 
 // bind proves the server ready: an LDAPS connection verified with the CA and an administrator bind.
 func (i *Instance) bind() error {
+	conn, err := i.dialAdmin(2 * time.Second)
+	if err == nil {
+		_ = conn.Close()
+	}
+	return err
+}
+
+// AdminConn is a go-ldap connection bound as the administrator over LDAPS, for raw requests; closed by t.Cleanup.
+func (i *Instance) AdminConn() *ldap.Conn {
+	i.t.Helper()
+	conn, err := i.dialAdmin(10 * time.Second)
+	if err != nil {
+		i.t.Fatalf("samba: %v", err)
+	}
+	i.t.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
+func (i *Instance) dialAdmin(timeout time.Duration) (*ldap.Conn, error) {
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(i.CACertPEM)
-	conn, err := ldap.DialURL(i.LDAPSURL, ldap.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}),
+	conn, err := ldap.DialURL(i.LDAPSURL, ldap.DialWithDialer(&net.Dialer{Timeout: timeout}),
 		ldap.DialWithTLSConfig(&tls.Config{RootCAs: roots, ServerName: i.Address, MinVersion: tls.VersionTLS12}))
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer func() { _ = conn.Close() }()
-	conn.SetTimeout(2 * time.Second)
-	return conn.Bind(i.AdminUPN, i.AdminPassword)
+	conn.SetTimeout(timeout)
+	if err := conn.Bind(i.AdminUPN, i.AdminPassword); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 func (i *Instance) logTail() string {
