@@ -47,16 +47,7 @@ func startLab(t *testing.T) (*lab.Lab, *directory.Client) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = l.Close() })
-	info := l.Info()
-	dir, err := directory.New(directory.Config{
-		URLs: []string{info.LDAPSURL}, CACertPEM: []byte(info.CACertificatePEM),
-		BindUsername: info.LDAPBindUsername, BindPassword: info.LDAPBindPassword,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = dir.Close() })
-	return l, dir
+	return l, labclient.Directory(t, l.Info())
 }
 
 func TestVerifyWindowNamesTheServersWhereSAsCameBack(t *testing.T) {

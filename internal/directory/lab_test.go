@@ -4,10 +4,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 )
 
 // A base in another domain is referred elsewhere by the directory, as AD does (Samba answers "no such object"
@@ -19,14 +19,7 @@ func TestListDisabledInAnotherDomainIsAClearError(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = l.Close() })
 	info := l.Info()
-	c, err := directory.New(directory.Config{
-		URLs: []string{info.LDAPSURL}, CACertPEM: []byte(info.CACertificatePEM),
-		BindUsername: info.LDAPBindUsername, BindPassword: info.LDAPBindPassword, Timeout: 10 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
+	c := labclient.Directory(t, info)
 
 	if got, err := c.ListDisabled(ctx(t), directory.KindComputer, "OU=Workstations,"+info.BaseDN); err != nil || len(got) == 0 {
 		t.Fatalf("ListDisabled in the lab's domain = %v, %v; want its disabled computers", names(got), err)

@@ -1,5 +1,6 @@
 // Package labclient reaches a running lab the way an administrator would, for tests: the real WinRM client to each
-// emulated Remote Access server, and an LDAP connection to its directory to look at or flip accounts out of band.
+// emulated Remote Access server, the provider's directory client, and an LDAP connection to its directory to look
+// at or flip accounts out of band.
 package labclient
 
 import (
@@ -12,6 +13,7 @@ import (
 
 	"github.com/go-ldap/ldap/v3"
 
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
@@ -32,6 +34,20 @@ func Clients(t testing.TB, info lab.Info) map[string]*winrm.Client {
 		clients[s.Name] = c
 	}
 	return clients
+}
+
+// Directory is the provider's directory client for the lab's directory (LDAPS with the lab's CA, simple bind).
+func Directory(t testing.TB, info lab.Info) *directory.Client {
+	t.Helper()
+	dir, err := directory.New(directory.Config{
+		URLs: []string{info.LDAPSURL}, CACertPEM: []byte(info.CACertificatePEM),
+		BindUsername: info.LDAPBindUsername, BindPassword: info.LDAPBindPassword, Timeout: 30 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dir.Close() })
+	return dir
 }
 
 // LDAP connects to the lab's LDAPS URL, verifying it with the lab's CA bundle, and binds as the directory admin.
