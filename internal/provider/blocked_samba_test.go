@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -46,17 +45,7 @@ func startSambaLabWith(t *testing.T, kerberos bool) (*testLab, *samba.Instance, 
 		cfg.Kerberos = &lab.Kerberos{Keytab: dc.ExportKeytab(service.SPNs[0]), Realm: dc.Realm}
 		cfg.Username, cfg.Password = operator.Name, operator.Password
 	}
-	l, err := lab.Start(cfg)
-	if err != nil {
-		t.Fatalf("starting the lab against Samba: %v", err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	caFile := filepath.Join(t.TempDir(), "ca.pem")
-	info := l.Info()
-	if err := os.WriteFile(caFile, []byte(info.CACertificatePEM), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return &testLab{Lab: l, info: info, caFile: caFile}, dc, operator
+	return startLabWith(t, cfg), dc, operator
 }
 
 func TestAccBlockedDevice_samba(t *testing.T) {
