@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/labtls"
 )
 
 // enableWatch records, from the lab's directory itself, every value an account's userAccountControl took during a
@@ -356,5 +359,35 @@ func TestProtectionOfServersGivenByAddress(t *testing.T) {
 	c.settings.ProtectedComputers = []string{"RAS3"}
 	if _, unresolved := c.protection(context.Background(), []string{"10.0.0.9"}); len(unresolved) != 0 {
 		t.Errorf("with protected_computers set, unresolved = %v; want none", unresolved)
+	}
+}
+
+// A directory whose certificate the configured CA does not sign is named as an ldap.ca_certificate problem, with
+// no doubled "directory:" prefixes, and nothing is changed.
+func TestAccBlockedDevice_ldapTLSErrorNamesTheSetting(t *testing.T) {
+	l := startLab(t)
+	other, err := labtls.NewCA("not the lab's CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongCA := filepath.Join(t.TempDir(), "other-ca.pem")
+	if err := os.WriteFile(wrongCA, other.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	config := strings.Replace(l.providerConfig(blockedDeviceConfig("CLIENT1")),
+		fmt.Sprintf("urls           = [%q]\n    ca_certificate = file(%q)", l.info.LDAPSURL, l.caFile),
+		fmt.Sprintf("urls           = [%q]\n    ca_certificate = file(%q)", l.info.LDAPSURL, wrongCA), 1)
+	if !strings.Contains(config, wrongCA) {
+		t.Fatal("the test could not swap the LDAP CA in the configuration")
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config:      config,
+			ExpectError: regexp.MustCompile(`(?s)Cannot reach Active Directory securely.*ldap\.ca_certificate`),
+		}},
+	})
+	if !l.accountEnabled(t, "CLIENT1$") {
+		t.Fatal("CLIENT1 was disabled")
 	}
 }
