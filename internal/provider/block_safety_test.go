@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -390,4 +391,68 @@ func TestAccBlockedDevice_ldapTLSErrorNamesTheSetting(t *testing.T) {
 	if !l.accountEnabled(t, "CLIENT1$") {
 		t.Fatal("CLIENT1 was disabled")
 	}
+}
+
+// A pending server that leaves the configuration leaves pending_servers too, so that an incomplete block can always
+// be completed or destroyed without editing state.
+func TestAccBlockedDevice_pendingFollowsTheConfiguration(t *testing.T) {
+	l := startLab(t)
+	ras1 := l.info.ServerAddresses[0]
+	withServers := func(servers string) string {
+		return l.providerConfig(fmt.Sprintf(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name  = "CLIENT2"
+  verify_seconds = 0
+  servers        = %s
+}
+`, servers))
+	}
+	both := fmt.Sprintf("[%q, %q]", ras1, l.info.ServerAddresses[1])
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT2$", true),
+		Steps: []resource.TestStep{
+			{
+				PreConfig:          func() { l.Server("RAS2").Faults().SetDropConnections(true) },
+				Config:             withServers(both),
+				Check:              resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "1"),
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: withServers(fmt.Sprintf("[%q]", ras1)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "0"),
+					checkAccountEnabled(l, t, "CLIENT2$", false)),
+			},
+		},
+	})
+}
+
+// A domain controller that does not answer does not hold up the block: the purge runs while the controllers are
+// read back, the read-back ends at ldap.timeout naming the controller, and the block completes.
+func TestAccBlockedDevice_unreachableDomainControllerDoesNotHoldUpThePurge(t *testing.T) {
+	l := startLab(t)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadDC := "ldaps://" + closed.Addr().String()
+	_ = closed.Close()
+	config := strings.Replace(l.providerConfig(blockedDeviceConfig("CLIENT1")), "  ldap {\n",
+		fmt.Sprintf("  ldap {\n    domain_controllers = [%q, %q]\n    timeout            = \"2s\"\n", l.info.LDAPSURL, deadDC), 1)
+	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT1$", true),
+		Steps: []resource.TestStep{{
+			Config: config,
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "0"),
+				checkAccountEnabled(l, t, "CLIENT1$", false),
+				checkSAs(l, t, "CLIENT1", map[string]int{ras1: 0, ras2: 0}),
+			),
+		}},
+	})
 }
