@@ -76,7 +76,11 @@ type Counters struct {
 	HTTPRequests       int64            // every HTTP request, authentication handshakes included
 	AuthFailures       int64            // requests answered 401 after credentials were offered
 	KerberosLogons     int64            // requests authenticated by a Kerberos ticket
-	OpenShells         int64            // shells created and not yet deleted
+	OpenShells         int64            // shells created and not yet deleted or expired
+	PeakShellsPerUser  int64            // the most shells one account held at once
+	ShellsExpired      int64            // shells deleted by their idle timeout
+	NTLMLogons         int64            // NTLM handshakes that verified (each authenticates one connection)
+	BasicLogons        int64            // requests authenticated with Basic (local accounts only)
 	RunningCommands    int64            // commands started and not yet finished
 	MaxRunningCommands int64            // the most commands that ever ran at once
 	CommandsStarted    int64            // commands handed to the executor (or hung) since the start
@@ -84,8 +88,10 @@ type Counters struct {
 }
 
 type counters struct {
-	httpRequests, authFailures, kerberosLogons, openShells, running, maxRunning, started atomic.Int64
-	actions                                                                              map[string]*atomic.Int64
+	httpRequests, authFailures, kerberosLogons, ntlmLogons, basicLogons atomic.Int64
+	openShells, peakShellsPerUser, shellsExpired                        atomic.Int64
+	running, maxRunning, started                                        atomic.Int64
+	actions                                                             map[string]*atomic.Int64
 }
 
 func newCounters() *counters {
@@ -98,10 +104,14 @@ func newCounters() *counters {
 
 func (c *counters) commandStarted() {
 	c.started.Add(1)
-	n := c.running.Add(1)
+	raise(&c.maxRunning, c.running.Add(1))
+}
+
+// raise sets peak to n if n is larger.
+func raise(peak *atomic.Int64, n int64) {
 	for {
-		peak := c.maxRunning.Load()
-		if n <= peak || c.maxRunning.CompareAndSwap(peak, n) {
+		old := peak.Load()
+		if n <= old || peak.CompareAndSwap(old, n) {
 			return
 		}
 	}
@@ -113,6 +123,10 @@ func (c *counters) snapshot() Counters {
 		AuthFailures:       c.authFailures.Load(),
 		KerberosLogons:     c.kerberosLogons.Load(),
 		OpenShells:         c.openShells.Load(),
+		PeakShellsPerUser:  c.peakShellsPerUser.Load(),
+		ShellsExpired:      c.shellsExpired.Load(),
+		NTLMLogons:         c.ntlmLogons.Load(),
+		BasicLogons:        c.basicLogons.Load(),
 		RunningCommands:    c.running.Load(),
 		MaxRunningCommands: c.maxRunning.Load(),
 		CommandsStarted:    c.started.Load(),
