@@ -141,31 +141,51 @@ func TestSequentialRunsStayUnderTheShellQuota(t *testing.T) {
 	}
 }
 
-// Concurrent runs with an idle period short enough that the reaper deletes shells while others are created: the
-// account never holds more shells than MaxConcurrency.
-func TestConcurrentRunsNeverHoldMoreShellsThanMaxConcurrency(t *testing.T) {
-	srv := newLab(t, true)
-	cfg := labConfig(srv)
-	cfg.MaxConcurrency, cfg.ShellIdle = 3, time.Millisecond
-	c := newClient(t, cfg)
-	var wg sync.WaitGroup
-	for i := range 24 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			time.Sleep(time.Duration(i%6) * 5 * time.Millisecond) // spread the starts over the reaper's work
-			runEcho(t, c, nil)
-		}()
-	}
-	wg.Wait()
-	waitFor(t, "the lab has no open shell", func() bool { return srv.Counters().OpenShells == 0 })
-	counters, stats := srv.Counters(), c.Stats()
-	if counters.PeakShellsPerUser > 3 {
-		t.Errorf("the account held %d shells at once, want at most MaxConcurrency = 3", counters.PeakShellsPerUser)
-	}
-	if stats.ShellsDeleted != stats.ShellsOpened {
-		t.Errorf("stats = %+v: every shell opened should be deleted", stats)
-	}
+// The account never holds more shells than MaxConcurrency: not under a burst of runs with an idle period short enough
+// that shells are deleted while others are created, and not while a slow Delete of an idle shell is still in flight
+// when new runs start (a shell being deleted still counts on the server).
+func TestRunsNeverHoldMoreShellsThanMaxConcurrency(t *testing.T) {
+	t.Run("burst", func(t *testing.T) {
+		srv := newLab(t, true)
+		cfg := labConfig(srv)
+		cfg.MaxConcurrency, cfg.ShellIdle = 3, time.Millisecond
+		c := newClient(t, cfg)
+		var wg sync.WaitGroup
+		for i := range 24 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				time.Sleep(time.Duration(i%6) * 5 * time.Millisecond) // spread the starts over the reaper's work
+				runEcho(t, c, nil)
+			}()
+		}
+		wg.Wait()
+		waitFor(t, "the lab has no open shell", func() bool { return srv.Counters().OpenShells == 0 })
+		if peak := srv.Counters().PeakShellsPerUser; peak > 3 {
+			t.Errorf("the account held %d shells at once, want at most MaxConcurrency = 3", peak)
+		}
+		if stats := c.Stats(); stats.ShellsDeleted != stats.ShellsOpened {
+			t.Errorf("stats = %+v: every shell opened should be deleted", stats)
+		}
+	})
+	t.Run("slow delete", func(t *testing.T) {
+		srv := newLab(t, true)
+		cfg := labConfig(srv)
+		cfg.MaxConcurrency, cfg.ShellIdle = 2, 20*time.Millisecond
+		c := newClient(t, cfg)
+		runEcho(t, c, nil)
+		srv.Faults().SetActionLatency("Delete", 300*time.Millisecond)
+		waitFor(t, "the idle shell's Delete is under way", func() bool { return srv.Counters().Actions["Delete"] == 1 })
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() { defer wg.Done(); runEcho(t, c, nil) }()
+		}
+		wg.Wait()
+		if peak := srv.Counters().PeakShellsPerUser; peak > 2 {
+			t.Errorf("the account held %d shells at once, want at most MaxConcurrency = 2", peak)
+		}
+	})
 }
 
 func TestClientAsksTheServerForAShortIdleTimeout(t *testing.T) {

@@ -1,6 +1,7 @@
 package wsman
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -17,6 +18,9 @@ type Faults struct {
 	wrongContentType  atomic.Bool  // answers carry text/html instead of application/soap+xml
 	authFailure       atomic.Bool  // every request is refused with 401, even with the right password
 	soapRequestNumber atomic.Int64
+
+	mu            sync.Mutex
+	actionLatency map[string]time.Duration // by action name (Create, Delete, ...)
 }
 
 // SetRequestLatency delays every HTTP request, handshakes included, by d.
@@ -24,6 +28,27 @@ func (f *Faults) SetRequestLatency(d time.Duration) { f.requestLatency.Store(int
 
 // SetStartLatency delays the start of every command by d (powershell.exe start-up time).
 func (f *Faults) SetStartLatency(d time.Duration) { f.startLatency.Store(int64(d)) }
+
+// SetActionLatency delays the handling of every authenticated request of one action (Create, Command, Send,
+// Receive, Signal or Delete) by d, after it is counted, e.g. a slow Delete; 0 turns it off.
+func (f *Faults) SetActionLatency(action string, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.actionLatency == nil {
+		f.actionLatency = map[string]time.Duration{}
+	}
+	if d <= 0 {
+		delete(f.actionLatency, action)
+		return
+	}
+	f.actionLatency[action] = d
+}
+
+func (f *Faults) latencyOf(action string) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.actionLatency[action]
+}
 
 // SetQuotaEvery makes every nth authenticated SOAP request fail with the quota fault (0 turns it off).
 func (f *Faults) SetQuotaEvery(n int) { f.quotaEvery.Store(int64(n)) }
@@ -53,6 +78,9 @@ func (f *Faults) Reset() {
 	f.SetDropConnections(false)
 	f.SetWrongContentType(false)
 	f.SetAuthFailure(false)
+	f.mu.Lock()
+	f.actionLatency = nil
+	f.mu.Unlock()
 }
 
 // quotaNow says whether this SOAP request gets the injected quota fault.

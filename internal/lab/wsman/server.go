@@ -226,14 +226,8 @@ func (s *Server) Close() error {
 // ServeHTTP handles one WS-Management request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.counters.httpRequests.Add(1)
-	if d := time.Duration(s.faults.requestLatency.Load()); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !sleep(r.Context(), time.Duration(s.faults.requestLatency.Load())) {
+		return
 	}
 	if s.faults.dropConnections.Load() {
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
@@ -270,6 +264,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if name, ok := actionNames[req.Header.Action]; ok {
 		s.counters.actions[name].Add(1)
+		if !sleep(r.Context(), s.faults.latencyOf(name)) {
+			return
+		}
 	}
 	if s.faults.quotaNow() {
 		s.reply(w, req.Header.MessageID, "", "", quotaFault(s.opts.MaxShellsPerUser))
@@ -399,4 +396,19 @@ func (s *Server) reply(w http.ResponseWriter, relatesTo, action, body string, fa
 		return
 	}
 	_, _ = io.WriteString(w, envelope(action, relatesTo, body))
+}
+
+// sleep waits d (nothing for d <= 0) and reports whether ctx is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
