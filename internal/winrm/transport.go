@@ -272,4 +272,3 @@ func (o *opTransport) setContext(ctx context.Context) {
 	o.ctx = ctx
 	o.mu.Unlock()
 }
-
