@@ -83,6 +83,38 @@ func (f *Faults) Reset() {
 	f.mu.Unlock()
 }
 
+// FaultSettings is what the fault switches are set to.
+type FaultSettings struct {
+	RequestLatency, StartLatency time.Duration
+	QuotaEvery, QuotaNext        int
+	HangCommands                 bool
+	DropConnections              bool
+	WrongContentType             bool
+	AuthFailure                  bool
+	ActionLatency                map[string]time.Duration // by action name; only the actions that have one
+}
+
+// Settings returns the current fault settings.
+func (f *Faults) Settings() FaultSettings {
+	s := FaultSettings{
+		RequestLatency:   time.Duration(f.requestLatency.Load()),
+		StartLatency:     time.Duration(f.startLatency.Load()),
+		QuotaEvery:       int(f.quotaEvery.Load()),
+		QuotaNext:        int(f.quotaNext.Load()),
+		HangCommands:     f.hangCommands.Load(),
+		DropConnections:  f.dropConnections.Load(),
+		WrongContentType: f.wrongContentType.Load(),
+		AuthFailure:      f.authFailure.Load(),
+		ActionLatency:    map[string]time.Duration{},
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for action, d := range f.actionLatency {
+		s.ActionLatency[action] = d
+	}
+	return s
+}
+
 // quotaNow says whether this SOAP request gets the injected quota fault.
 func (f *Faults) quotaNow() bool {
 	n := f.soapRequestNumber.Add(1)
@@ -101,18 +133,18 @@ func (f *Faults) quotaNow() bool {
 
 // Counters is a snapshot of what the server has seen.
 type Counters struct {
-	HTTPRequests       int64            // every HTTP request, authentication handshakes included
-	AuthFailures       int64            // requests answered 401 after credentials were offered
-	KerberosLogons     int64            // requests authenticated by a Kerberos ticket
-	OpenShells         int64            // shells created and not yet deleted or expired
-	PeakShellsPerUser  int64            // the most shells one account held at once
-	ShellsExpired      int64            // shells deleted by their idle timeout
-	NTLMLogons         int64            // NTLM handshakes that verified (each authenticates one connection)
-	BasicLogons        int64            // requests authenticated with Basic (local accounts only)
-	RunningCommands    int64            // commands started and not yet finished
-	MaxRunningCommands int64            // the most commands that ever ran at once
-	CommandsStarted    int64            // commands handed to the executor (or hung) since the start
-	Actions            map[string]int64 // authenticated SOAP requests by action: Create, Command, Send, Receive, Signal, Delete
+	HTTPRequests       int64            `json:"http_requests"`        // every HTTP request, authentication handshakes included
+	AuthFailures       int64            `json:"auth_failures"`        // requests answered 401 after credentials were offered
+	KerberosLogons     int64            `json:"kerberos_logons"`      // requests authenticated by a Kerberos ticket
+	OpenShells         int64            `json:"open_shells"`          // shells created and not yet deleted or expired
+	PeakShellsPerUser  int64            `json:"peak_shells_per_user"` // the most shells one account held at once
+	ShellsExpired      int64            `json:"shells_expired"`       // shells deleted by their idle timeout
+	NTLMLogons         int64            `json:"ntlm_logons"`          // NTLM handshakes that verified (each authenticates one connection)
+	BasicLogons        int64            `json:"basic_logons"`         // requests authenticated with Basic (local accounts only)
+	RunningCommands    int64            `json:"running_commands"`     // commands started and not yet finished
+	MaxRunningCommands int64            `json:"max_running_commands"` // the most commands that ever ran at once
+	CommandsStarted    int64            `json:"commands_started"`     // commands handed to the executor (or hung) since the start
+	Actions            map[string]int64 `json:"actions"`              // authenticated SOAP requests by action: Create, Command, Send, Receive, Signal, Delete
 }
 
 type counters struct {
