@@ -8,10 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -179,8 +178,8 @@ func (l *Lab) startStatus(cfg Config, ca *labtls.CA) error {
 		return fmt.Errorf("lab status: %w", err)
 	}
 	s := &statusServer{lab: l, username: cfg.Username, password: cfg.Password}
-	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: log.New(io.Discard, "", 0)}
-	s.url = (&url.URL{Scheme: "https", Host: ln.Addr().String(), Path: "/status"}).String()
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
+	s.url = "https://" + ln.Addr().String() + "/status"
 	l.status, l.info.StatusURL = s, s.url
 	go func() { _ = s.http.Serve(tls.NewListener(ln, tlsConfig)) }()
 	return nil

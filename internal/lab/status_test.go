@@ -11,6 +11,7 @@ import (
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
 
@@ -91,16 +92,12 @@ func TestStatusEndpointShowsCountersAndSetsFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	var st labStatus
-	deadlineAt := time.Now().Add(10 * time.Second)
-	for {
+	poll.Until(t, "the status shows the forgotten shell expired", func() bool {
 		if code := call(t, hc, info, http.MethodGet, "/status", "", user, password, &st); code != http.StatusOK {
 			t.Fatalf("GET /status: %d", code)
 		}
-		if st.Servers[s.Name].Counters.ShellsExpired == 1 || time.Now().After(deadlineAt) {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return st.Servers[s.Name].Counters.ShellsExpired == 1
+	})
 	ras1 := st.Servers[s.Name]
 	if ras1.Counters.ShellsExpired != 1 || ras1.Counters.OpenShells != 0 || ras1.Counters.CommandsStarted != 1 ||
 		ras1.Counters.HTTPRequests == 0 || ras1.Counters.Actions["Command"] != 1 {

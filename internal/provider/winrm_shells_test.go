@@ -7,8 +7,8 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
-	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
 
@@ -23,10 +23,7 @@ func TestAccWinRMShellsAreDeleted(t *testing.T) {
 	})
 	for _, s := range l.info.Servers {
 		srv := l.Server(s.Name)
-		deadline := time.Now().Add(15 * time.Second)
-		for srv.Counters().OpenShells > 0 && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
+		poll.Until(t, s.Name+" has no open shell", func() bool { return srv.Counters().OpenShells == 0 })
 		c := srv.Counters()
 		if c.OpenShells != 0 || c.ShellsExpired != 0 || c.Actions["Create"] == 0 {
 			t.Errorf("%s: %d shells open, %d expired, %d created; want every shell the provider created deleted by it",
@@ -40,12 +37,8 @@ func TestAccWinRMShellsAreDeleted(t *testing.T) {
 
 // CloseWinRMClients, which main calls when Terraform stops the plugin, deletes the shells every client still pools.
 func TestCloseWinRMClientsDeletesPooledShells(t *testing.T) {
-	l, err := lab.Start(lab.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	info := l.Info()
+	l := startLab(t)
+	info := l.info
 	for _, s := range info.Servers {
 		c, err := winrm.NewClient(winrm.Config{
 			Host: s.Address, Port: s.Port, HTTPS: true, CACertPEM: []byte(info.CACertificatePEM),

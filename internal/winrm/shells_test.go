@@ -11,23 +11,12 @@ import (
 	masterzen "github.com/masterzen/winrm"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
 
 // These tests count shells on the lab's side: a shell the client forgets is still open there, and the lab, like
 // Windows, allows an account 30 of them.
-
-// waitFor polls cond until it holds or a generous deadline passes; it asserts an outcome, never a duration.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
 
 // shortIdle is labConfig with pooled shells deleted after a short pause.
 func shortIdle(srv *wsman.Server) winrm.Config {
@@ -49,7 +38,7 @@ func TestIdleShellsAreDeletedAfterAPause(t *testing.T) {
 	}
 	wg.Wait()
 	runEcho(t, c, nil)
-	waitFor(t, "the lab has no open shell", func() bool { return srv.Counters().OpenShells == 0 })
+	poll.Until(t, "the lab has no open shell", func() bool { return srv.Counters().OpenShells == 0 })
 	stats, counters := c.Stats(), srv.Counters()
 	if stats.ShellsDeleted != stats.ShellsOpened || counters.Actions["Delete"] != stats.ShellsOpened || counters.ShellsExpired != 0 {
 		t.Errorf("client %+v, lab %+v: want every shell the client opened deleted by the client", stats, counters)
@@ -68,7 +57,7 @@ func TestCancelledRunDeletesItsShellAndSignalsTheCommand(t *testing.T) {
 	srv.Faults().SetHangCommands(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		waitFor(t, "the command runs", func() bool { return srv.Counters().RunningCommands == 1 })
+		poll.Until(t, "the command runs", func() bool { return srv.Counters().RunningCommands == 1 })
 		cancel()
 	}()
 	wantKind(t, c.Run(ctx, script(t, "echo/v1"), nil, nil), winrm.KindCanceled)
@@ -134,7 +123,7 @@ func TestSequentialRunsStayUnderTheShellQuota(t *testing.T) {
 		if err := c.Run(context.Background(), script(t, "echo/v1"), nil, nil); err != nil {
 			t.Fatalf("run %d: %v", i+1, err)
 		}
-		waitFor(t, "the run's shell is deleted", func() bool { return srv.Counters().OpenShells == 0 })
+		poll.Until(t, "the run's shell is deleted", func() bool { return srv.Counters().OpenShells == 0 })
 	}
 	if c := srv.Counters(); c.PeakShellsPerUser != 1 || c.Actions["Delete"] != 40 {
 		t.Errorf("peak shells per user %d, Delete requests %d; want 1 and 40", c.PeakShellsPerUser, c.Actions["Delete"])
@@ -160,7 +149,7 @@ func TestRunsNeverHoldMoreShellsThanMaxConcurrency(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		waitFor(t, "the lab has no open shell", func() bool { return srv.Counters().OpenShells == 0 })
+		poll.Until(t, "the lab has no open shell", func() bool { return srv.Counters().OpenShells == 0 })
 		if peak := srv.Counters().PeakShellsPerUser; peak > 3 {
 			t.Errorf("the account held %d shells at once, want at most MaxConcurrency = 3", peak)
 		}
@@ -175,7 +164,7 @@ func TestRunsNeverHoldMoreShellsThanMaxConcurrency(t *testing.T) {
 		c := newClient(t, cfg)
 		runEcho(t, c, nil)
 		srv.Faults().SetActionLatency("Delete", 300*time.Millisecond)
-		waitFor(t, "the idle shell's Delete is under way", func() bool { return srv.Counters().Actions["Delete"] == 1 })
+		poll.Until(t, "the idle shell's Delete is under way", func() bool { return srv.Counters().Actions["Delete"] == 1 })
 		var wg sync.WaitGroup
 		for range 2 {
 			wg.Add(1)
@@ -197,7 +186,7 @@ func TestClientAsksTheServerForAShortIdleTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	runEcho(t, c, nil)
-	waitFor(t, "the server expires the forgotten shell", func() bool { return srv.Counters().ShellsExpired == 1 })
+	poll.Until(t, "the server expires the forgotten shell", func() bool { return srv.Counters().ShellsExpired == 1 })
 	if n := srv.Counters().OpenShells; n != 0 {
 		t.Errorf("%d shells open, want 0", n)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 )
 
 // createShell sends a Create as a client that asks for idleTimeOut ("" asks for none) and returns the HTTP status
@@ -70,18 +71,6 @@ func TestShellIdleTimeoutIsTheSmallerOfRequestAndSetting(t *testing.T) {
 	}
 }
 
-// waitFor polls cond until it holds or a generous deadline passes; it asserts an outcome, not a duration.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting: %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestIdleShellsExpire(t *testing.T) {
 	t.Run("at the server's setting when the client asks for nothing", func(t *testing.T) {
 		srv := start(t, wsman.Options{ShellIdleTimeout: 100 * time.Millisecond})
@@ -90,7 +79,7 @@ func TestIdleShellsExpire(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "the idle shell expires", func() bool { return srv.Counters().OpenShells == 0 })
+		poll.Until(t, "the idle shell expires", func() bool { return srv.Counters().OpenShells == 0 })
 		if n := srv.Counters().ShellsExpired; n != 1 {
 			t.Errorf("ShellsExpired = %d, want 1", n)
 		}
@@ -102,7 +91,7 @@ func TestIdleShellsExpire(t *testing.T) {
 		if status, body := createShell(t, srv, "PT0.1S"); status != http.StatusOK {
 			t.Fatalf("Create: %d %s", status, body)
 		}
-		waitFor(t, "the shell expires at the requested timeout", func() bool { return srv.Counters().ShellsExpired == 1 })
+		poll.Until(t, "the shell expires at the requested timeout", func() bool { return srv.Counters().ShellsExpired == 1 })
 	})
 	t.Run("not while a command runs", func(t *testing.T) {
 		srv := start(t, wsman.Options{ShellIdleTimeout: 50 * time.Millisecond, ReceiveWait: time.Second})

@@ -398,17 +398,15 @@ func (s *Server) reply(w http.ResponseWriter, relatesTo, action, body string, fa
 	_, _ = io.WriteString(w, envelope(action, relatesTo, body))
 }
 
-// sleep waits d (nothing for d <= 0) and reports whether ctx is still live.
+// sleep waits d (nothing for d <= 0) and reports whether ctx, the client's request, is still live.
 func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
+	if d > 0 {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		}
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	return ctx.Err() == nil
 }
