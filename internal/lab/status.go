@@ -59,7 +59,7 @@ func countCommands(counts *scriptCounts, next wsman.Executor) wsman.Executor {
 	})
 }
 
-// scriptOf is the name on the first line of the script a command received on stdin (CONTRACT section 1).
+// scriptOf is the name on the first line of the script a command received on stdin ("# remoteaccess-script: NAME").
 func scriptOf(req wsman.ExecRequest) string {
 	firstLine, _, _ := strings.Cut(string(req.Stdin), "\n")
 	script, _ := strings.CutPrefix(strings.TrimSpace(firstLine), scriptLinePrefix)

@@ -11,7 +11,7 @@ import (
 )
 
 // The shell pool. Windows keeps a shell until it is deleted or stays idle for its IdleTimeout (two hours on many
-// servers) and allows an account 30 of them (MaxShellsPerUser; FACTS.md part 5): shells that are never deleted lock
+// servers) and allows an account 30 of them (MaxShellsPerUser, MS-WSMV 2.2.4.42): shells that are never deleted lock
 // the account out. So every shell this client opens is deleted again:
 //   - a run that fails or is cancelled deletes its shell at once (with a clean-up context);
 //   - a shell left idle for Config.ShellIdle is deleted by the reaper;

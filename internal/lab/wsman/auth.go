@@ -116,8 +116,8 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 		s.refuse(w, false)
 	case "basic":
 		// "You can supply UserName and Password for a domain account when using negotiate or Kerberos
-		// authentication, or for a local account with Basic authentication" (WinRM ConnectionOptions.UserName;
-		// FACTS.md part 5): a domain account is refused over Basic, in any spelling, like a wrong password.
+		// authentication, or for a local account with Basic authentication" (Microsoft's WinRM scripting API,
+		// ConnectionOptions.UserName): a domain account is refused over Basic, in any spelling, like a wrong password.
 		name, password, _ := r.BasicAuth()
 		if a, ok := s.lookupLocal(name, ""); ok && a.password == password {
 			s.counters.basicLogons.Add(1)

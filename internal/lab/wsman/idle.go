@@ -8,8 +8,8 @@ import (
 )
 
 // DefaultShellIdleTimeout is the idle timeout of a shell whose client asked for none: `winrm get winrm/config/winrs`
-// on Windows Server commonly shows IdleTimeout = 7200000 ms (two hours; the MS-WSMV 2.2.4.42 schema default is
-// 180000 ms; FACTS.md part 5).
+// on Windows Server commonly shows IdleTimeout = 7200000 ms (two hours), although the MS-WSMV 2.2.4.42 WinrsType
+// schema gives 180000 ms as its default.
 const DefaultShellIdleTimeout = 2 * time.Hour
 
 // Shells expire when idle, as on Windows:

@@ -72,7 +72,8 @@ type command struct {
 }
 
 // createShell opens a shell for user unless the user already holds MaxShellsPerUser of them: Windows then refuses
-// with the quota fault (w:QuotaLimit, 2150859174) until one is deleted or expires (FACTS.md part 5), which is how
+// with the quota fault (w:QuotaLimit, 2150859174) until one is deleted or expires (MS-WSMV 2.2.4.42 WinrsType,
+// MaxShellsPerUser, default 30), which is how
 // a client that never deletes its shells locks its account out.
 func (s *Server) createShell(user string, idleTimeout time.Duration) (string, *Fault) {
 	s.mu.Lock()
