@@ -71,10 +71,9 @@ type command struct {
 	sentStderr int
 }
 
-// createShell opens a shell for user unless the user already holds MaxShellsPerUser of them: Windows then refuses
-// with the quota fault (w:QuotaLimit, 2150859174) until one is deleted or expires (MS-WSMV 2.2.4.42 WinrsType,
-// MaxShellsPerUser, default 30), which is how
-// a client that never deletes its shells locks its account out.
+// createShell opens a shell for user unless the user already holds MaxShellsPerUser of them (MS-WSMV 2.2.4.42
+// WinrsType, default 30): Windows then refuses with the quota fault (w:QuotaLimit, 2150859174) until one is deleted
+// or expires, which is how a client that never deletes its shells locks its account out.
 func (s *Server) createShell(user string, idleTimeout time.Duration) (string, *Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
