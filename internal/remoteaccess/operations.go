@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
@@ -220,6 +221,9 @@ func requiredName(field, value string) error {
 	switch {
 	case value == "":
 		return fmt.Errorf("%w: %s must not be empty", ErrInvalidArgument, field)
+	case !utf8.ValidString(value):
+		// JSON would carry each stray byte as U+FFFD, and the script would match a name that was never given.
+		return fmt.Errorf("%w: %s %q is not valid UTF-8", ErrInvalidArgument, field, value)
 	case len(value) > maxNameLength:
 		return fmt.Errorf("%w: %s is longer than %d bytes", ErrInvalidArgument, field, maxNameLength)
 	case strings.TrimSpace(value) != value:
