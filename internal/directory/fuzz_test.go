@@ -46,7 +46,7 @@ func population(name string) []fuzzAccount {
 	local, _, _ := strings.Cut(name, "@")
 	var variants []string
 	for _, v := range []string{name, bare, local} {
-		variants = append(variants, v, strings.ToUpper(v), strings.ToLower(v), v+"0", "x"+v, trimLast(v))
+		variants = append(variants, v, strings.ToUpper(v), strings.ToLower(v), v+"0", "x"+v, trimLast(v), strings.TrimSpace(v))
 	}
 	accounts := []fuzzAccount{
 		{computer: true, sam: "CLIENT1$"}, {computer: true, sam: "CLIENT10$"}, {computer: true, sam: "DC1$"},
