@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"maps"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -83,7 +84,8 @@ func mustInt(s string) int64 {
 // Names that Active Directory accepts but that break code splicing them into PowerShell or LDAP filter text are
 // blocked and unblocked with the real CLI against Samba AD: exactly those accounts are disabled and carry the block
 // record, every other account of the domain keeps its userAccountControl, info and description, and destroying the
-// blocks gives every account back exactly what it had (one of them was disabled before and stays so).
+// blocks gives every account back exactly what it had (one of them was disabled before and stays so). A padded
+// name, which Samba would match to the account without the spaces, is refused at plan time.
 func TestAccBlock_hostileNamesOnSamba(t *testing.T) {
 	l, dc := startSambaLab(t)
 	longUPN := strings.Repeat("l", 200) + ".o'brien-`$x@" + dc.DNSRoot
@@ -143,6 +145,11 @@ func TestAccBlock_hostileNamesOnSamba(t *testing.T) {
 			return nil
 		},
 		Steps: []resource.TestStep{
+			{
+				// Samba ignores the spaces around a name it compares: "alice " would find and block alice.
+				Config:      l.providerConfig(blockedUserConfig("alice ")),
+				ExpectError: regexp.MustCompile(`(?s)user_name.*leading or trailing spaces`),
+			},
 			{
 				Config:            cfg,
 				ConfigPlanChecks:  resource.ConfigPlanChecks{PreApply: planChecks},
