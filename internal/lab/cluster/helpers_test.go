@@ -67,8 +67,8 @@ type lab struct {
 }
 
 const (
-	testDelay  = 5 * time.Second
-	testMinute = 10 * time.Second
+	testDelay       = 5 * time.Second
+	testConvergence = 3 * time.Second
 )
 
 // newLab builds the cluster of testdata/cluster.json with a fake directory and a manual clock.
@@ -81,7 +81,7 @@ func newLab(t *testing.T) *lab {
 	l := &lab{dir: &fakeDirectory{}, clock: &manualClock{now: time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)}}
 	opts := seed.Options()
 	opts.Directory, opts.Clock = l.dir, l.clock.Now
-	opts.ReestablishDelay, opts.MinuteDuration = testDelay, testMinute
+	opts.ReestablishDelay, opts.ConvergenceDelay = testDelay, testConvergence
 	l.Cluster, err = New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -158,8 +158,8 @@ type purgeResult struct {
 	VPNConnectionsDisconnected   int `json:"vpn_connections_disconnected"`
 }
 
-type nodeResult struct {
-	Node nodeView `json:"node"`
+type nodesResult struct {
+	Nodes []nodeView `json:"nodes"`
 }
 
 func (l *lab) sas(t *testing.T, server string, identities ...string) sasResult {

@@ -12,10 +12,12 @@ import (
 // Seed is the lab file that describes a Remote Access cluster: its NLB nodes and the clients connected through
 // them. The account names must exist in the lab's directory seed (internal/lab/testdata/seed.json).
 type Seed struct {
-	Domain       Domain               `json:"domain"`
-	Nodes        []string             `json:"nodes"`
-	DirectAccess []DirectAccessClient `json:"directaccess"`
-	VPN          []VPNClient          `json:"vpn"`
+	Domain Domain   `json:"domain"`
+	Nodes  []string `json:"nodes"`
+	// NLBInterfaces are the interfaces NLB is bound to on every node, e.g. ["Internet", "Corpnet"] (default one).
+	NLBInterfaces []string             `json:"nlb_interfaces,omitempty"`
+	DirectAccess  []DirectAccessClient `json:"directaccess"`
+	VPN           []VPNClient          `json:"vpn"`
 }
 
 // Domain names the Active Directory domain the clients belong to.
@@ -66,7 +68,7 @@ func ParseSeed(data []byte) (Seed, error) {
 
 // Options returns the cluster options for this seed; the caller adds the directory and the time settings.
 func (s Seed) Options() Options {
-	return Options{Nodes: s.Nodes, Domain: s.Domain, DirectAccess: s.DirectAccess, VPN: s.VPN}
+	return Options{Nodes: s.Nodes, Interfaces: s.NLBInterfaces, Domain: s.Domain, DirectAccess: s.DirectAccess, VPN: s.VPN}
 }
 
 func (s Seed) validate() error {
@@ -83,6 +85,13 @@ func (o Options) validate() error {
 			return fmt.Errorf("node name %q is empty or repeated", n)
 		}
 		known[strings.ToUpper(n)] = true
+	}
+	interfaces := map[string]bool{}
+	for _, i := range o.Interfaces {
+		if i == "" || interfaces[strings.ToUpper(i)] {
+			return fmt.Errorf("NLB interface name %q is empty or repeated", i)
+		}
+		interfaces[strings.ToUpper(i)] = true
 	}
 	if (len(o.DirectAccess) > 0 || len(o.VPN) > 0) && (o.Domain.DNSName == "" || o.Domain.NetBIOSName == "") {
 		return errors.New("domain.dns_name and domain.netbios_name are required when there are clients")
