@@ -410,7 +410,9 @@ func (drainTimeoutValidator) Description(context.Context) string {
 	return fmt.Sprintf("must be a duration such as \"90s\" or \"5m\", from 1s to %s", maxDrainTimeout)
 }
 
-func (v drainTimeoutValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v drainTimeoutValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
 
 func (v drainTimeoutValidator) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {

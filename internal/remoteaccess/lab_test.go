@@ -33,9 +33,9 @@ const (
 type lab struct {
 	cluster  *remoteaccess.Cluster
 	emulated *cluster.Cluster // the lab's model, to check what the operations did
-	clients map[string]*winrm.Client
-	servers map[string]*wsman.Server
-	dir     *ldapserver.Directory
+	clients  map[string]*winrm.Client
+	servers  map[string]*wsman.Server
+	dir      *ldapserver.Directory
 }
 
 func newLab(t *testing.T) *lab {

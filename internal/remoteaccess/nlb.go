@@ -24,7 +24,9 @@ func (s NodeState) Converged() bool { return s.hasPrefix(string(NodeConverged)) 
 func (s NodeState) Draining() bool { return s.hasPrefix("Drain") }
 
 // Out reports a node object that handles no cluster traffic: Stopped or Suspended.
-func (s NodeState) Out() bool { return s.hasPrefix(string(NodeStopped)) || s.hasPrefix(string(NodeSuspended)) }
+func (s NodeState) Out() bool {
+	return s.hasPrefix(string(NodeStopped)) || s.hasPrefix(string(NodeSuspended))
+}
 
 // NodeStatus is one node of the NLB cluster with its node objects, one per interface NLB is bound to.
 type NodeStatus struct {

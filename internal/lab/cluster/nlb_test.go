@@ -244,4 +244,3 @@ func TestANodeOutOfTheExternalPoolGetsNoNewClients(t *testing.T) {
 		t.Errorf("get-nodes = %+v", nodes)
 	}
 }
-
