@@ -49,7 +49,7 @@ func (r *nodeDrainResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 		if needsDrain = !prior.Drained.ValueBool(); needsDrain {
 			// Interrupted, or drifted: the update drains again.
 			plan.Drained = types.BoolUnknown()
-			plan.LoadBalancerStateAft, plan.SessionsAtEnd, plan.DrainedAt = types.StringUnknown(), types.Int64Unknown(), types.StringUnknown()
+			plan.LoadBalancerStateAfter, plan.SessionsAtEnd, plan.DrainedAt = types.StringUnknown(), types.Int64Unknown(), types.StringUnknown()
 		}
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)

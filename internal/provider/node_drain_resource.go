@@ -53,22 +53,22 @@ var (
 var drainSerial sync.Mutex
 
 type nodeDrainModel struct {
-	ID                   types.String   `tfsdk:"id"`
-	Node                 types.String   `tfsdk:"node"`
-	LoadBalancer         types.String   `tfsdk:"load_balancer"`
-	DrainTimeout         types.String   `tfsdk:"drain_timeout"`
-	DisconnectSessions   types.Bool     `tfsdk:"disconnect_sessions"`
-	WaitForZeroSessions  types.Bool     `tfsdk:"wait_for_zero_sessions"`
-	AllowLastNode        types.Bool     `tfsdk:"allow_last_node"`
-	MinNodesInRotation   types.Int64    `tfsdk:"min_nodes_in_rotation"`
-	Server               types.String   `tfsdk:"server"`
-	Drained              types.Bool     `tfsdk:"drained"`
-	LoadBalancerStateBef types.String   `tfsdk:"load_balancer_state_before"`
-	LoadBalancerStateAft types.String   `tfsdk:"load_balancer_state_after"`
-	SessionsAtStart      types.Int64    `tfsdk:"sessions_at_start"`
-	SessionsAtEnd        types.Int64    `tfsdk:"sessions_at_end"`
-	DrainedAt            types.String   `tfsdk:"drained_at"`
-	Timeouts             timeouts.Value `tfsdk:"timeouts"`
+	ID                      types.String   `tfsdk:"id"`
+	Node                    types.String   `tfsdk:"node"`
+	LoadBalancer            types.String   `tfsdk:"load_balancer"`
+	DrainTimeout            types.String   `tfsdk:"drain_timeout"`
+	DisconnectSessions      types.Bool     `tfsdk:"disconnect_sessions"`
+	WaitForZeroSessions     types.Bool     `tfsdk:"wait_for_zero_sessions"`
+	AllowLastNode           types.Bool     `tfsdk:"allow_last_node"`
+	MinNodesInRotation      types.Int64    `tfsdk:"min_nodes_in_rotation"`
+	Server                  types.String   `tfsdk:"server"`
+	Drained                 types.Bool     `tfsdk:"drained"`
+	LoadBalancerStateBefore types.String   `tfsdk:"load_balancer_state_before"`
+	LoadBalancerStateAfter  types.String   `tfsdk:"load_balancer_state_after"`
+	SessionsAtStart         types.Int64    `tfsdk:"sessions_at_start"`
+	SessionsAtEnd           types.Int64    `tfsdk:"sessions_at_end"`
+	DrainedAt               types.String   `tfsdk:"drained_at"`
+	Timeouts                timeouts.Value `tfsdk:"timeouts"`
 }
 
 type nodeDrainResource struct {
@@ -178,6 +178,20 @@ func (r *nodeDrainResource) cluster(diags *diag.Diagnostics) *remoteaccess.Clust
 	return c
 }
 
+// prepare bounds ctx by the operation's timeout (limit, with its default) and returns the fan-out over the servers;
+// the cluster is nil after an error diagnostic.
+func (r *nodeDrainResource) prepare(ctx context.Context, limit func(context.Context, time.Duration) (time.Duration, diag.Diagnostics),
+	defaultLimit time.Duration, diags *diag.Diagnostics,
+) (context.Context, context.CancelFunc, *remoteaccess.Cluster) {
+	timeout, d := limit(ctx, defaultLimit)
+	diags.Append(d...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	if diags.HasError() {
+		return ctx, cancel, nil
+	}
+	return ctx, cancel, r.cluster(diags)
+}
+
 func (m *nodeDrainModel) options() remoteaccess.DrainOptions {
 	timeout, _ := time.ParseDuration(m.DrainTimeout.ValueString()) // validated at plan time
 	return remoteaccess.DrainOptions{
@@ -196,11 +210,8 @@ func (r *nodeDrainResource) Create(ctx context.Context, req resource.CreateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, diags := plan.Timeouts.Create(ctx, defaultDrainCreate)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, c := r.prepare(ctx, plan.Timeouts.Create, defaultDrainCreate, &resp.Diagnostics)
 	defer cancel()
-	c := r.cluster(&resp.Diagnostics)
 	if c == nil {
 		return
 	}
@@ -253,8 +264,8 @@ func (r *nodeDrainResource) drain(ctx context.Context, c *remoteaccess.Cluster, 
 	}
 	tflog.Info(ctx, "draining node", map[string]any{"node": node, "server": server, "load_balancer": string(opts.Balancer)})
 	res, err := c.Drain(ctx, server, node, opts)
-	if res.StateBefore != "" && (m.LoadBalancerStateBef.IsNull() || m.LoadBalancerStateBef.IsUnknown()) {
-		m.LoadBalancerStateBef = types.StringValue(res.StateBefore)
+	if res.StateBefore != "" && (m.LoadBalancerStateBefore.IsNull() || m.LoadBalancerStateBefore.IsUnknown()) {
+		m.LoadBalancerStateBefore = types.StringValue(res.StateBefore)
 	}
 	if m.SessionsAtStart.IsNull() || m.SessionsAtStart.IsUnknown() {
 		m.SessionsAtStart = types.Int64Null()
@@ -262,7 +273,7 @@ func (r *nodeDrainResource) drain(ctx context.Context, c *remoteaccess.Cluster, 
 			m.SessionsAtStart = types.Int64Value(int64(res.SessionsAtStart))
 		}
 	}
-	m.LoadBalancerStateAft = types.StringValue(res.StateAfter)
+	m.LoadBalancerStateAfter = types.StringValue(res.StateAfter)
 	m.SessionsAtEnd = types.Int64Null()
 	if res.SessionsAtEnd >= 0 {
 		m.SessionsAtEnd = types.Int64Value(int64(res.SessionsAtEnd))
@@ -285,11 +296,8 @@ func (r *nodeDrainResource) Read(ctx context.Context, req resource.ReadRequest, 
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, diags := state.Timeouts.Read(ctx, defaultDrainReadLimit)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, c := r.prepare(ctx, state.Timeouts.Read, defaultDrainReadLimit, &resp.Diagnostics)
 	defer cancel()
-	c := r.cluster(&resp.Diagnostics)
 	if c == nil {
 		return
 	}
@@ -308,7 +316,7 @@ func (r *nodeDrainResource) drift(ctx context.Context, c *remoteaccess.Cluster, 
 	if remoteaccess.Balancer(m.LoadBalancer.ValueString()) == remoteaccess.BalancerNLB {
 		topo, err := c.Topology(ctx)
 		if status, ok := topo.Node(node); ok {
-			m.LoadBalancerStateAft = types.StringValue(status.State())
+			m.LoadBalancerStateAfter = types.StringValue(status.State())
 			if status.BackInRotation() {
 				reasons = append(reasons, "back in rotation ("+status.State()+")")
 			}
@@ -332,16 +340,13 @@ func (r *nodeDrainResource) Update(ctx context.Context, req resource.UpdateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	timeout, diags := plan.Timeouts.Update(ctx, defaultDrainCreate)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	plan.copyOutcome(&prior)
 	if prior.Drained.ValueBool() {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		return
 	}
-	c := r.cluster(&resp.Diagnostics)
+	ctx, cancel, c := r.prepare(ctx, plan.Timeouts.Update, defaultDrainCreate, &resp.Diagnostics)
+	defer cancel()
 	if c == nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...) // the update response starts as the plan: keep drained = false
 		return
@@ -365,7 +370,7 @@ func (r *nodeDrainResource) Update(ctx context.Context, req resource.UpdateReque
 // copyOutcome takes what the plan left unknown from the prior state; a drain overwrites what it changes.
 func (m *nodeDrainModel) copyOutcome(prior *nodeDrainModel) {
 	m.ID, m.Server, m.Drained = prior.ID, prior.Server, prior.Drained
-	m.LoadBalancerStateBef, m.LoadBalancerStateAft = prior.LoadBalancerStateBef, prior.LoadBalancerStateAft
+	m.LoadBalancerStateBefore, m.LoadBalancerStateAfter = prior.LoadBalancerStateBefore, prior.LoadBalancerStateAfter
 	m.SessionsAtStart, m.SessionsAtEnd, m.DrainedAt = prior.SessionsAtStart, prior.SessionsAtEnd, prior.DrainedAt
 }
 
@@ -383,11 +388,8 @@ func (r *nodeDrainResource) Delete(ctx context.Context, req resource.DeleteReque
 				"pool again to end the maintenance window.")
 		return
 	}
-	timeout, diags := state.Timeouts.Delete(ctx, defaultResumeTimeout)
-	resp.Diagnostics.Append(diags...)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel, c := r.prepare(ctx, state.Timeouts.Delete, defaultResumeTimeout, &resp.Diagnostics)
 	defer cancel()
-	c := r.cluster(&resp.Diagnostics)
 	if c == nil {
 		return
 	}

@@ -91,47 +91,43 @@ func (n *node) draining() bool {
 // (fault injection, or a node started out of band). Stopping or suspending a node drops the connections it carries:
 // "client connections that are already in progress are interrupted" (Stop-NlbClusterNode).
 func (c *Cluster) SetNodeState(name string, state NodeState) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.node(name)
-	if n == nil {
-		return fmt.Errorf("no node %q", name)
-	}
-	for _, b := range n.bindings {
-		b.state, b.drainEnds, b.converged = state, time.Time{}, time.Time{}
-	}
-	if state == Stopped || state == Suspended {
-		c.dropLinksOn(n.name, c.opts.Clock())
-	}
-	return nil
+	return c.withNode(name, func(n *node) {
+		for _, b := range n.bindings {
+			b.state, b.drainEnds, b.converged = state, time.Time{}, time.Time{}
+		}
+		if state == Stopped || state == Suspended {
+			c.dropLinksOn(n.name, c.opts.Clock())
+		}
+	})
 }
 
 // SetInExternalPool puts a node in or out of the pool of an external load balancer (one managed elsewhere, such as
 // a hardware balancer): out of the pool, the node keeps its connections but gets no new ones.
 func (c *Cluster) SetInExternalPool(name string, in bool) error {
+	return c.withNode(name, func(n *node) { n.outOfPool = !in })
+}
+
+// NodeStates returns a node's state per interface, for tests that check the lab's model directly.
+func (c *Cluster) NodeStates(name string) (map[string]NodeState, error) {
+	states := map[string]NodeState{}
+	err := c.withNode(name, func(n *node) {
+		for _, b := range n.bindings {
+			states[b.iface] = b.state
+		}
+	})
+	return states, err
+}
+
+// withNode runs fn on a node with the cluster locked.
+func (c *Cluster) withNode(name string, fn func(*node)) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := c.node(name)
 	if n == nil {
 		return fmt.Errorf("no node %q", name)
 	}
-	n.outOfPool = !in
+	fn(n)
 	return nil
-}
-
-// NodeStates returns a node's state per interface, for tests that check the lab's model directly.
-func (c *Cluster) NodeStates(name string) (map[string]NodeState, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.node(name)
-	if n == nil {
-		return nil, fmt.Errorf("no node %q", name)
-	}
-	states := map[string]NodeState{}
-	for _, b := range n.bindings {
-		states[b.iface] = b.state
-	}
-	return states, nil
 }
 
 // ConnectionsOn lists the connections a server carries now as TYPE:HOST:USERS, for tests that check the lab's
