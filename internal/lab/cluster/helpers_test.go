@@ -103,7 +103,10 @@ func payload(t *testing.T, script string, input any) []byte {
 // execute runs a script through the server's wsman.Executor and returns its exit code and output document.
 func (l *lab) execute(t *testing.T, server, script string, input any) (int, outputDoc) {
 	t.Helper()
-	res := l.Executor(server).Execute(context.Background(), wsman.ExecRequest{
+	// A bound on every script: an emulation that waits (drain-node) must not hang a test that expects an answer.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res := l.Executor(server).Execute(ctx, wsman.ExecRequest{
 		Server: server, EncodedScript: testBootstrap, Stdin: payload(t, script, input),
 	})
 	var doc outputDoc
