@@ -117,8 +117,10 @@ func TestAccNodeDrain_sessionsMoveDriftAndResume(t *testing.T) {
 				),
 			},
 			{
-				// Someone starts the node from its console: the plan drains it again in place.
+				// Someone starts the node from its console: the plan drains it again in place. CLIENT2, whose session
+				// on RAS2 would come back by itself, is disabled first, so that only the NLB state tells the drift.
 				PreConfig: func() {
+					l.setEnabled(t, "CLIENT2$", false)
 					if err := l.Cluster().SetNodeState("RAS2", cluster.Converged); err != nil {
 						t.Fatal(err)
 					}
@@ -271,4 +273,43 @@ func TestDrainImpactListsSessionsAndTakers(t *testing.T) {
 	if len(diags) != 1 || diags[0].Summary() != "Draining RAS2: impact not shown" || !strings.Contains(diags[0].Detail(), "did not answer") {
 		t.Errorf("impact with RAS2 refusing logons = %v", diags)
 	}
+}
+
+// TestAccNodeDrain_timeoutLeavesStateTheNextApplyCompletes: the create timeout ends the wait for zero sessions
+// (sessions are not disconnected, and the lab's clients never leave by themselves); the drain is recorded with
+// drained = false, and the next apply, allowed to disconnect them, completes it in place.
+func TestAccNodeDrain_timeoutLeavesStateTheNextApplyCompletes(t *testing.T) {
+	l := startDrainLab(t)
+	if err := l.Cluster().SetInExternalPool("RAS2", false); err != nil {
+		t.Fatal(err)
+	}
+	external := `load_balancer = "external"`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: l.providerConfig(nodeDrainConfig("RAS2", "1s", external, "disconnect_sessions = false",
+					"timeouts {\n    create = \"4s\"\n  }")),
+				ExpectNonEmptyPlan: true,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(drainAddr, tfjsonpath.New("drained"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue(drainAddr, tfjsonpath.New("sessions_at_start"), knownvalue.Int64Exact(5)),
+				},
+				Check: checkConnections(l, "RAS2", 5),
+			},
+			{
+				Config: l.providerConfig(nodeDrainConfig("RAS2", "1s", external)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(drainAddr, plancheck.ResourceActionUpdate),
+				}},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(drainAddr, tfjsonpath.New("drained"), knownvalue.Bool(true)),
+					// sessions_at_start keeps the count of the first attempt: the window's start.
+					statecheck.ExpectKnownValue(drainAddr, tfjsonpath.New("sessions_at_start"), knownvalue.Int64Exact(5)),
+					statecheck.ExpectKnownValue(drainAddr, tfjsonpath.New("sessions_at_end"), knownvalue.Int64Exact(0)),
+				},
+				Check: checkConnections(l, "RAS2", 0),
+			},
+		},
+	})
 }
