@@ -121,9 +121,7 @@ func (c *Cluster) PurgeDevice(ctx context.Context, identities []string, computer
 	if err != nil {
 		return nil, err
 	}
-	return FanOut(ctx, c, func(ctx context.Context, r Runner) (PurgeDeviceResult, error) {
-		return run[PurgeDeviceResult](ctx, r, scriptPurgeDevice, in)
-	})
+	return FanOut(ctx, c, func(ctx context.Context, r Runner) (PurgeDeviceResult, error) { return purgeDevice(ctx, r, in) })
 }
 
 // PurgeUser purges a user on every server at once (see PurgeUser).
@@ -132,9 +130,7 @@ func (c *Cluster) PurgeUser(ctx context.Context, identities []string, userName s
 	if err != nil {
 		return nil, err
 	}
-	return FanOut(ctx, c, func(ctx context.Context, r Runner) (PurgeUserResult, error) {
-		return run[PurgeUserResult](ctx, r, scriptPurgeUser, in)
-	})
+	return FanOut(ctx, c, func(ctx context.Context, r Runner) (PurgeUserResult, error) { return purgeUser(ctx, r, in) })
 }
 
 // DisconnectVPN disconnects a user or a tunnel address on every server at once.

@@ -103,7 +103,40 @@ func PurgeDevice(ctx context.Context, r Runner, identities []string, computerNam
 	if err != nil {
 		return PurgeDeviceResult{}, err
 	}
-	return run[PurgeDeviceResult](ctx, r, scriptPurgeDevice, in)
+	return purgeDevice(ctx, r, in)
+}
+
+func purgeDevice(ctx context.Context, r Runner, in purgeDeviceInput) (PurgeDeviceResult, error) {
+	out, err := run[struct {
+		PurgeDeviceResult
+		Failures []ItemFailure `json:"vpn_disconnect_failures"`
+	}](ctx, r, scriptPurgeDevice, in)
+	if err != nil {
+		return out.PurgeDeviceResult, err
+	}
+	return out.PurgeDeviceResult, itemsError("disconnecting the VPN device tunnels", out.Failures)
+}
+
+// ItemsError lists the names or addresses an operation could not act on. It acted on the others: one failure
+// does not hide or stop the rest.
+type ItemsError struct {
+	Action   string
+	Failures []ItemFailure
+}
+
+func (e *ItemsError) Error() string {
+	parts := make([]string, len(e.Failures))
+	for i, f := range e.Failures {
+		parts[i] = fmt.Sprintf("%s: %s (%s)", f.Target, f.Message, f.Category)
+	}
+	return e.Action + " failed for " + strings.Join(parts, "; ")
+}
+
+func itemsError(action string, failures []ItemFailure) error {
+	if len(failures) == 0 {
+		return nil
+	}
+	return &ItemsError{Action: action, Failures: failures}
 }
 
 type purgeUserInput struct {
@@ -120,13 +153,26 @@ func newPurgeUserInput(identities []string, userName string) (purgeUserInput, er
 }
 
 // PurgeUser removes, on one server, the DirectAccess intranet-tunnel SAs whose user identity (RemoteSecondId) is
-// one of identities or userName, and disconnects the user's VPN connections.
+// one of identities or userName, and disconnects the user's VPN connections. VPN statistics print a user as
+// NETBIOS\user or dns.domain\user: identities must hold both (directory.VPNUserNames). Names it could not
+// disconnect are an *ItemsError, after the others were disconnected.
 func PurgeUser(ctx context.Context, r Runner, identities []string, userName string) (PurgeUserResult, error) {
 	in, err := newPurgeUserInput(identities, userName)
 	if err != nil {
 		return PurgeUserResult{}, err
 	}
-	return run[PurgeUserResult](ctx, r, scriptPurgeUser, in)
+	return purgeUser(ctx, r, in)
+}
+
+func purgeUser(ctx context.Context, r Runner, in purgeUserInput) (PurgeUserResult, error) {
+	out, err := run[struct {
+		PurgeUserResult
+		Failures []ItemFailure `json:"vpn_disconnect_failures"`
+	}](ctx, r, scriptPurgeUser, in)
+	if err != nil {
+		return out.PurgeUserResult, err
+	}
+	return out.PurgeUserResult, itemsError("disconnecting the VPN connections", out.Failures)
 }
 
 func (t VPNTarget) validate() error {
@@ -143,7 +189,8 @@ func (t VPNTarget) validate() error {
 }
 
 // DisconnectVPN disconnects, on one server, the VPN connections of a user or of a tunnel address, and returns the
-// names or addresses disconnected (none when nothing matched).
+// names or addresses disconnected (none when nothing matched). Names or addresses it could not disconnect are an
+// *ItemsError, returned with the list of those it did disconnect.
 func DisconnectVPN(ctx context.Context, r Runner, target VPNTarget) ([]string, error) {
 	if err := target.validate(); err != nil {
 		return nil, err
@@ -153,19 +200,44 @@ func DisconnectVPN(ctx context.Context, r Runner, target VPNTarget) ([]string, e
 
 func disconnectVPN(ctx context.Context, r Runner, target VPNTarget) ([]string, error) {
 	out, err := run[struct {
-		Disconnected []string `json:"disconnected"`
+		Disconnected []string      `json:"disconnected"`
+		Failures     []ItemFailure `json:"failures"`
 	}](ctx, r, scriptDisconnectVPN, target)
-	return out.Disconnected, err
+	if err != nil {
+		return out.Disconnected, err
+	}
+	return out.Disconnected, itemsError("Disconnect-VpnUser", out.Failures)
 }
 
-// StopComputer asks the server to shut a DirectAccess client down through manage-out (Stop-Computer -Force).
+type stopComputerInput struct {
+	ComputerName string      `json:"computer_name"`
+	Credential   *Credential `json:"credential,omitempty"`
+}
+
+// StopComputer asks the server to shut a DirectAccess client down through manage-out (Stop-Computer -Force),
+// without a credential. The command runs in a WinRM session, so reaching the client is a second hop that Windows
+// refuses with the session's own logon: the server refuses up front, with a script error PermissionDenied on
+// "credential" that says why. StopComputerAs passes a credential explicitly.
 func StopComputer(ctx context.Context, r Runner, computerName string) error {
-	if err := requiredName("computer_name", computerName); err != nil {
+	return stopComputer(ctx, r, stopComputerInput{ComputerName: computerName})
+}
+
+// StopComputerAs is StopComputer with an explicit credential for Stop-Computer -Credential. The password travels
+// in the script's JSON input on stdin, never on a command line.
+func StopComputerAs(ctx context.Context, r Runner, computerName string, cred Credential) error {
+	if requiredName("credential user name", cred.UserName) != nil || cred.Password == "" {
+		return fmt.Errorf("%w: a credential needs a user name and a password", ErrInvalidArgument)
+	}
+	return stopComputer(ctx, r, stopComputerInput{ComputerName: computerName, Credential: &cred})
+}
+
+func stopComputer(ctx context.Context, r Runner, in stopComputerInput) error {
+	if err := requiredName("computer_name", in.ComputerName); err != nil {
 		return err
 	}
 	_, err := run[struct {
 		Requested bool `json:"requested"`
-	}](ctx, r, scriptStopComputer, map[string]string{"computer_name": computerName})
+	}](ctx, r, scriptStopComputer, in)
 	return err
 }
 

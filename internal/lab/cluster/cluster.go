@@ -37,10 +37,17 @@ type Options struct {
 	Domain       Domain
 	DirectAccess []DirectAccessClient
 	VPN          []VPNClient
+	// RevokedCertificates are the computers whose machine certificate is revoked from the start.
+	RevokedCertificates []string
+	// Captured adds the rows of captures of real servers (LoadCapture) to those servers.
+	Captured map[string]capturedRows
 	// Directory decides whether purged clients come back. Nil means every account is enabled.
 	Directory AccountChecker
 	// ReestablishDelay is how long a purged or dropped client takes to connect again.
 	ReestablishDelay time.Duration
+	// StatisticsLinger is how long a disconnected VPN connection's row stays in Get-RemoteAccessConnectionStatistics
+	// (0: it goes at once). See Cluster.disconnect.
+	StatisticsLinger time.Duration
 	// MinuteDuration is the length of one "minute" of a drain timeout (default time.Minute), so that tests can
 	// drain a node in milliseconds.
 	MinuteDuration time.Duration
@@ -58,6 +65,11 @@ type Cluster struct {
 	vpn      []*vpnConn
 	lastSA   int // main-mode SA names are increasing numbers, as on Windows
 	lastPool int // last VPN address handed out
+
+	revoked        map[string]bool // upper-case computer names whose certificate is revoked
+	lingering      []lingeringRow  // VPN statistics rows that outlive their disconnect
+	captured       map[string]capturedRows
+	failDisconnect map[string]bool // lower-case names or addresses Disconnect-VpnUser fails on (fault injection)
 }
 
 type node struct {
@@ -72,6 +84,9 @@ type link struct {
 	up       bool
 	since    time.Time // when it last came up or went down
 	accounts []string  // sAMAccountNames that must be enabled for the client to bring it back
+	// certificate is the computer whose machine certificate the link authenticates with; a revoked certificate
+	// keeps it out (RRAS enforcing revocation for IKEv2 is assumed; see WINDOWS.md, device tunnels).
+	certificate string
 }
 
 func (l *link) drop(at time.Time) {
@@ -92,7 +107,13 @@ func New(opts Options) (*Cluster, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	c := &Cluster{opts: opts}
+	c := &Cluster{opts: opts, revoked: map[string]bool{}, captured: map[string]capturedRows{}, failDisconnect: map[string]bool{}}
+	for _, computer := range opts.RevokedCertificates {
+		c.revoked[strings.ToUpper(computer)] = true
+	}
+	for server, rows := range opts.Captured {
+		c.captured[c.node(server).name] = rows
+	}
 	for i, name := range opts.Nodes {
 		c.nodes = append(c.nodes, &node{name: name, priority: i + 1, state: Converged})
 	}
@@ -114,6 +135,21 @@ func New(opts Options) (*Cluster, error) {
 		c.vpn = append(c.vpn, v)
 	}
 	return c, nil
+}
+
+// SetCertificateRevoked revokes (or reinstates) a computer's machine certificate, as a CA administrator would; the
+// revocation takes effect at the client's next attempt to connect.
+func (c *Cluster) SetCertificateRevoked(computer string, revoked bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.revoked[strings.ToUpper(computer)] = revoked
+}
+
+// FailDisconnect makes Disconnect-VpnUser fail for one user name or address (fault injection).
+func (c *Cluster) FailDisconnect(target string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failDisconnect[strings.ToLower(target)] = true
 }
 
 // SetNodeState forces a node into a state, as an administrator on the node's console would (fault injection).
@@ -270,6 +306,9 @@ func (c *Cluster) checkAccounts(ctx context.Context, accounts []string) (map[str
 // is draining or stopped comes back through another Converged node.
 func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
 	allowed := func(l *link) bool {
+		if l.certificate != "" && c.revoked[strings.ToUpper(l.certificate)] {
+			return false
+		}
 		for _, a := range l.accounts {
 			if !enabled[a] {
 				return false
