@@ -111,11 +111,11 @@ func New(opts Options) (*Cluster, error) {
 	for _, computer := range opts.RevokedCertificates {
 		c.revoked[strings.ToUpper(computer)] = true
 	}
-	for server, rows := range opts.Captured {
-		c.captured[c.node(server).name] = rows
-	}
 	for i, name := range opts.Nodes {
 		c.nodes = append(c.nodes, &node{name: name, priority: i + 1, state: Converged})
+	}
+	for server, rows := range opts.Captured {
+		c.captured[c.node(server).name] = rows
 	}
 	now := opts.Clock()
 	for i, seed := range opts.DirectAccess {

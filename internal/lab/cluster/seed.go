@@ -113,6 +113,11 @@ func (o Options) validate() error {
 		}
 		known[strings.ToUpper(n)] = true
 	}
+	for server := range o.Captured {
+		if !known[strings.ToUpper(server)] {
+			return fmt.Errorf("captured rows for unknown server %q", server)
+		}
+	}
 	if (len(o.DirectAccess) > 0 || len(o.VPN) > 0) && (o.Domain.DNSName == "" || o.Domain.NetBIOSName == "") {
 		return errors.New("domain.dns_name and domain.netbios_name are required when there are clients")
 	}
