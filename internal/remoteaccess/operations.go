@@ -50,10 +50,30 @@ func GetConnections(ctx context.Context, r Runner, filter ConnectionFilter) ([]C
 	return getConnections(ctx, r, filter)
 }
 
-func getConnections(ctx context.Context, r Runner, filter ConnectionFilter) ([]Connection, error) {
-	out, err := run[struct {
+// The outputs of the scripts, as scripts/CONTRACT.md documents them.
+type (
+	connectionsOutput struct {
 		Connections []Connection `json:"connections"`
-	}](ctx, r, scriptGetConnections, filter)
+	}
+	purgeDeviceOutput struct {
+		PurgeDeviceResult
+		Failures []ItemFailure `json:"vpn_disconnect_failures"`
+	}
+	purgeUserOutput struct {
+		PurgeUserResult
+		Failures []ItemFailure `json:"vpn_disconnect_failures"`
+	}
+	disconnectOutput struct {
+		Disconnected []string      `json:"disconnected"`
+		Failures     []ItemFailure `json:"failures"`
+	}
+	stopComputerOutput struct {
+		Requested bool `json:"requested"`
+	}
+)
+
+func getConnections(ctx context.Context, r Runner, filter ConnectionFilter) ([]Connection, error) {
+	out, err := run[connectionsOutput](ctx, r, scriptGetConnections, filter)
 	return out.Connections, err
 }
 
@@ -107,10 +127,7 @@ func PurgeDevice(ctx context.Context, r Runner, identities []string, computerNam
 }
 
 func purgeDevice(ctx context.Context, r Runner, in purgeDeviceInput) (PurgeDeviceResult, error) {
-	out, err := run[struct {
-		PurgeDeviceResult
-		Failures []ItemFailure `json:"vpn_disconnect_failures"`
-	}](ctx, r, scriptPurgeDevice, in)
+	out, err := run[purgeDeviceOutput](ctx, r, scriptPurgeDevice, in)
 	if err != nil {
 		return out.PurgeDeviceResult, err
 	}
@@ -165,10 +182,7 @@ func PurgeUser(ctx context.Context, r Runner, identities []string, userName stri
 }
 
 func purgeUser(ctx context.Context, r Runner, in purgeUserInput) (PurgeUserResult, error) {
-	out, err := run[struct {
-		PurgeUserResult
-		Failures []ItemFailure `json:"vpn_disconnect_failures"`
-	}](ctx, r, scriptPurgeUser, in)
+	out, err := run[purgeUserOutput](ctx, r, scriptPurgeUser, in)
 	if err != nil {
 		return out.PurgeUserResult, err
 	}
@@ -199,10 +213,7 @@ func DisconnectVPN(ctx context.Context, r Runner, target VPNTarget) ([]string, e
 }
 
 func disconnectVPN(ctx context.Context, r Runner, target VPNTarget) ([]string, error) {
-	out, err := run[struct {
-		Disconnected []string      `json:"disconnected"`
-		Failures     []ItemFailure `json:"failures"`
-	}](ctx, r, scriptDisconnectVPN, target)
+	out, err := run[disconnectOutput](ctx, r, scriptDisconnectVPN, target)
 	if err != nil {
 		return out.Disconnected, err
 	}
@@ -235,9 +246,7 @@ func stopComputer(ctx context.Context, r Runner, in stopComputerInput) error {
 	if err := requiredName("computer_name", in.ComputerName); err != nil {
 		return err
 	}
-	_, err := run[struct {
-		Requested bool `json:"requested"`
-	}](ctx, r, scriptStopComputer, in)
+	_, err := run[stopComputerOutput](ctx, r, scriptStopComputer, in)
 	return err
 }
 
