@@ -194,7 +194,7 @@ func (b *Blocker) purge(ctx context.Context, target Target, servers []string) (m
 }
 
 // verify watches every server for the whole verify window and fails naming the servers where an SA came back: a
-// purged client whose account still works re-establishes its SAs within seconds (FACTS part 5).
+// purged client whose account still works re-establishes its SAs within seconds (internal/lab/WINDOWS.md, DirectAccess tunnels).
 func (b *Blocker) verify(ctx context.Context, target Target, opts Options) error {
 	cluster, err := b.Cluster(opts.Servers)
 	if err != nil {

@@ -164,7 +164,7 @@ func (c *Cluster) WaitNoSAs(ctx context.Context, identities []string, interval t
 }
 
 // WatchSAs is a verify window: it polls every server, every interval, until ctx ends (ctx must have a deadline),
-// and returns the servers where a main-mode SA for the identities was seen at any poll, sorted. FACTS part 5: a
+// and returns the servers where a main-mode SA for the identities was seen at any poll, sorted. internal/lab/WINDOWS.md, DirectAccess tunnels: a
 // purged client whose accounts are still valid re-establishes its SAs within seconds, so SAs that come back mean
 // the block did not take (an account still enabled, or a domain controller not yet replicated). The end of ctx is
 // the normal end of the window; the error names only the servers that could not be asked.

@@ -58,12 +58,12 @@ func newDAClient(seed DirectAccessClient, index int, d Domain) *daClient {
 
 func (c *daClient) computerAccount() string { return c.seed.Computer + "$" }
 
-// newTunnels returns the client's tunnels, down. FACTS part 5: DirectAccess clients build two tunnels, the
-// infrastructure tunnel (computer certificate + computer NTLM) and the intranet tunnel (computer certificate +
-// user Kerberos); identities are DOMAIN\NAME$ for the computer and DOMAIN\user for the user.
-// With sa_identity "certificate" the computer side is the certificate's subject (FACTS, unverified: no captured
-// output is public), so only the infrastructure tunnel's NTLM identity names the account and the intranet tunnel is
-// found by the endpoint it shares; with "unreadable" the SAs carry no identity, which the scripts must fail closed on.
+// newTunnels returns the client's tunnels, down (WINDOWS.md, DirectAccess tunnels): the infrastructure tunnel
+// (computer certificate + computer NTLM) and the intranet tunnel (computer certificate + user Kerberos);
+// identities are DOMAIN\NAME$ for the computer and DOMAIN\user for the user. With sa_identity "certificate" the
+// computer side is the certificate's subject (unverified), so only the infrastructure tunnel's NTLM identity names
+// the account and the intranet tunnel is found by the endpoint it shares; with "unreadable" the SAs carry no
+// identity, which the scripts must fail closed on.
 func (c *daClient) newTunnels(d Domain) []*tunnel {
 	computerName := d.NetBIOSName + `\` + c.computerAccount()
 	computer := identity{Identity: computerName, AuthenticationMethod: "ComputerCert"}
@@ -147,9 +147,9 @@ func newVPNConn(seed VPNClient, index int, d Domain) *vpnConn {
 		v.userName = d.NetBIOSName + `\` + seed.User
 		v.accounts = []string{seed.User}
 	} else {
-		// FACTS: an Always On VPN device tunnel authenticates with the machine certificate on the RRAS server, with
-		// no NPS and no Active Directory check, so the computer account's state does not matter: only a revoked
-		// certificate keeps it out. Its name is the computer's FQDN (the certificate's subject).
+		// WINDOWS.md, Always On VPN device tunnels: a device tunnel authenticates with the machine certificate on
+		// the RRAS server, with no NPS and no Active Directory check, so the computer account's state does not
+		// matter: only a revoked certificate keeps it out. Its name is the computer's FQDN (the certificate's subject).
 		v.hostName = strings.ToLower(seed.Computer) + "." + d.DNSName
 		v.userName = v.hostName
 		v.certificate = seed.Computer

@@ -1,7 +1,7 @@
 // Package cluster emulates a Windows Server Remote Access cluster for the offline lab: NLB nodes, DirectAccess
 // clients with their IPsec security associations, Always On VPN connections and their statistics. It answers the
 // provider's PowerShell scripts (see executor.go) the way the cmdlets they call are documented to behave; every
-// emulated behaviour names the fact it rests on (FACTS.md part 5), because the lab is the only Windows the tests see.
+// emulated behaviour names the fact it rests on (internal/lab/WINDOWS.md), because the lab is the only Windows the tests see.
 package cluster
 
 import (
@@ -239,7 +239,7 @@ func (c *Cluster) advance(ctx context.Context) error {
 	return nil
 }
 
-// finishDrains stops the draining nodes whose connections are gone or whose timeout has passed. FACTS part 5:
+// finishDrains stops the draining nodes whose connections are gone or whose timeout has passed. WINDOWS.md, NLB:
 // Stop-NlbClusterNode -Drain -Timeout drains then stops, and connections left at the timeout are dropped.
 func (c *Cluster) finishDrains(now time.Time) {
 	for _, n := range c.nodes {
@@ -299,7 +299,7 @@ func (c *Cluster) checkAccounts(ctx context.Context, accounts []string) (map[str
 	return enabled, nil
 }
 
-// reestablish brings back the due links whose accounts are all enabled. FACTS part 5: a purged client whose
+// reestablish brings back the due links whose accounts are all enabled. WINDOWS.md, DirectAccess tunnels: a purged client whose
 // account and certificate are still valid re-establishes its SAs within seconds; a disabled account can no longer
 // authenticate (computer NTLM and user Kerberos for DirectAccess, the user or machine for VPN), so it stays out.
 // Clients reach the cluster through NLB, which sends new connections to Converged nodes only: a client whose server

@@ -13,7 +13,7 @@ import (
 )
 
 // The lab does not import the provider: it recognises the bootstrap and the scripts by their first lines and the
-// payload by its separator (CONTRACT.md section 1).
+// payload by its separator (internal/remoteaccess/scripts/CONTRACT.md, section 1).
 const (
 	bootstrapLine    = "# remoteaccess-bootstrap/v1"
 	scriptLinePrefix = "# remoteaccess-script: "

@@ -95,7 +95,7 @@ func TestUnreadableIdentitiesMakeTheVerdictIndeterminate(t *testing.T) {
 	}
 }
 
-// FACTS: an Always On VPN device tunnel authenticates with the device's certificate, not its computer account: it
+// WINDOWS.md, Always On VPN device tunnels: a device tunnel authenticates with the device's certificate, not its computer account: it
 // comes back after a purge while the certificate is valid, whatever the account's state, and stays out once the
 // certificate is revoked.
 func TestDeviceTunnelComesBackUntilItsCertificateIsRevoked(t *testing.T) {

@@ -54,7 +54,7 @@ func decodeInput(input []byte, v any) error {
 }
 
 // identitySet compares identities exactly and case-insensitively, like the scripts' OrdinalIgnoreCase HashSet.
-// FACTS part 5: never a substring, since *client1* also matches client10.
+// WINDOWS.md, Identities: never a substring, since *client1* also matches client10.
 type identitySet map[string]bool
 
 func newIdentitySet(ids []string) identitySet {
@@ -106,7 +106,7 @@ func (c *Cluster) findNode(name string) (*node, error) {
 }
 
 // drainNode emulates Stop-NlbClusterNode -Drain -Timeout <minutes>: the node takes no new connections, keeps its
-// existing ones, and stops when they are gone or at the timeout, dropping those left (FACTS part 5). The lab answers
+// existing ones, and stops when they are gone or at the timeout, dropping those left (WINDOWS.md, NLB). The lab answers
 // at once with the node Draining; a timeout of 0 drains until the connections end.
 func drainNode(c *Cluster, call call) (any, error) {
 	var in struct {

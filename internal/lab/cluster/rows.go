@@ -121,7 +121,7 @@ func (r statRow) withTraffic(start, now time.Time, index int) statRow {
 func (v *vpnConn) row(now time.Time) statRow {
 	auth := authEapTLS
 	if v.seed.User == "" {
-		auth = authMachineCertificate // FACTS: a device tunnel authenticates with the machine certificate
+		auth = authMachineCertificate // WINDOWS.md, Always On VPN device tunnels
 	}
 	return statRow{
 		userNames: []string{v.userName}, hostName: v.hostName, addresses: []string{v.address},
@@ -164,7 +164,7 @@ type selection struct {
 
 // selectDevice mirrors purge-device.ps1 and get-ipsec-sas.ps1: SAs by exact identity; the SAs that share an IPv6
 // remote endpoint with one of them (certificate-authenticated DirectAccess: the intranet tunnel may carry a
-// certificate subject, FACTS); and fail closed when no SA carries a readable identity or when the target's
+// certificate subject, WINDOWS.md, DirectAccess tunnels); and fail closed when no SA carries a readable identity or when the target's
 // DirectAccess address is on SAs that match none of its identities. IPv4 endpoints are never grouped: clients
 // behind one NAT share them, and DirectAccess speaks IPv6 only.
 func selectDevice(sas []saRow, stats []statRow, ids, hostNames identitySet) selection {

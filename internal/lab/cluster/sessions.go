@@ -322,7 +322,7 @@ func disconnectVPN(c *Cluster, call call) (any, error) {
 }
 
 // stopComputer emulates stop-computer.ps1. The script runs in a WinRM session, where Stop-Computer (WMI over DCOM
-// in Windows PowerShell 5.1) reaching the client is a second hop Windows refuses (FACTS): without an explicit
+// in Windows PowerShell 5.1) reaching the client is a second hop Windows refuses (WINDOWS.md, Manage-out shutdown): without an explicit
 // credential the script refuses up front. With one, the server reaches a DirectAccess client over its
 // infrastructure tunnel, so the client must be connected; a client shut down stays off: its tunnels and device
 // tunnel do not come back. The lab does not check the credential's password (documentation silent on what a wrong

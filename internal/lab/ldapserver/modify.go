@@ -80,7 +80,7 @@ func setValues(raw []string) ([]string, error) {
 // rules for a single-valued, mandatory integer attribute. Deleting a value
 // that is not there fails (noSuchAttribute) unless the permissive-modify
 // control is present, which makes delete-old + add-new a compare-and-swap as
-// on Windows (Samba is laxer, FACTS part 4).
+// on Windows (Samba is laxer, internal/lab/WINDOWS.md, Active Directory).
 func applyUserAccountControl(cur *entry, changes []change, permissive bool, now time.Time) (*entry, error) {
 	values := slices.Clone(cur.get(attrUserAccountControl))
 	for _, c := range changes {
