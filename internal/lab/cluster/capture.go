@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,13 +39,14 @@ func isCapture(data []byte) bool {
 	var probe struct {
 		Format string `json:"format"`
 	}
-	return json.Unmarshal(data, &probe) == nil && probe.Format == CaptureFormat
+	return json.Unmarshal(bytes.TrimPrefix(data, []byte("\uFEFF")), &probe) == nil && probe.Format == CaptureFormat
 }
 
 // ParseCapture turns a capture into a cluster seed: the NLB nodes (or the captured server alone), and the
 // captured rows on the captured server. Captured rows have no client behind them: the lab serves and removes them
 // with the scripts' own rules, and nothing brings them back.
 func ParseCapture(data []byte) (Seed, error) {
+	data = bytes.TrimPrefix(data, []byte("\uFEFF"))
 	var c Capture
 	if err := json.Unmarshal(data, &c); err != nil {
 		return Seed{}, fmt.Errorf("decode capture: %w", err)
