@@ -12,8 +12,9 @@
 # a letter) in every other text value by a pseudonym such as name7, except in the properties whose values are fixed
 # keywords (ConnectionType, AuthMethod, State, ...). The same word or address always gets the same replacement,
 # whatever its case, so CORP\CLIENT1$ and client1.corp.example stay recognisably the same computer. Check the file
-# before you share it. The lab loads it as a cluster seed (go run ./internal/lab/cmd/remoteaccess-lab -config FILE);
-# its format is "remoteaccess-capture/v1" (internal/lab/cluster/capture.go).
+# before you share it. The lab loads it as a cluster seed: name it as "cluster_seed" in a lab configuration
+# (internal/lab/testdata/lab.json shows one) whose directory seed has the capture's (sanitised) domain. Its format
+# is "remoteaccess-capture/v1" (internal/lab/cluster/capture.go).
 param(
     [Parameter(Mandatory = $true)][string]$Path
 )
@@ -135,6 +136,7 @@ $capture = [ordered]@{
     source        = 'scripts/capture-remoteaccess.ps1, sanitised'
     captured_at   = [datetime]::UtcNow.ToString('o', [System.Globalization.CultureInfo]::InvariantCulture)
     computer_name = Protect-Text $env:COMPUTERNAME
+    domain        = [ordered]@{ dns_name = Protect-Text ([string]$env:USERDNSDOMAIN).ToLowerInvariant(); netbios_name = Protect-Text ([string]$env:USERDOMAIN) }
     windows       = $windows
     main_mode_sas = $mainMode
     connections   = $connections

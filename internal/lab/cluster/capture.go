@@ -22,10 +22,12 @@ type Capture struct {
 	Source       string           `json:"source"` // how the file was made
 	CapturedAt   string           `json:"captured_at"`
 	ComputerName string           `json:"computer_name"` // the server the capture ran on
+	Domain       Domain           `json:"domain"`        // the server's domain, sanitised like every name
 	Windows      map[string]any   `json:"windows"`       // ProductName, CurrentBuild, UBR, DisplayVersion
 	MainModeSAs  []CapturedSA     `json:"main_mode_sas"`
 	Connections  []map[string]any `json:"connections"`
 	NLBNodes     []map[string]any `json:"nlb_nodes"`
+	Warnings     []string         `json:"warnings"` // what the capture could not record
 }
 
 // CapturedSA is one main-mode SA and the quick-mode SAs associated with it.
@@ -57,7 +59,7 @@ func ParseCapture(data []byte) (Seed, error) {
 	if c.ComputerName == "" {
 		return Seed{}, errors.New("capture: computer_name is required")
 	}
-	seed := Seed{captured: map[string]capturedRows{}}
+	seed := Seed{Domain: c.Domain, captured: map[string]capturedRows{}}
 	for _, n := range c.NLBNodes {
 		if name := text(n["Name"]); name != "" {
 			seed.Nodes = append(seed.Nodes, name)

@@ -1,7 +1,9 @@
 package cluster
 
 import (
+	"os"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -30,7 +32,7 @@ func TestDocumentedExampleAsSeed(t *testing.T) {
 	for _, n := range nodes {
 		names = append(names, n.Name)
 	}
-	if !slices.Equal(names, []string{"node1", "node2", "Node01"}) {
+	if !slices.Equal(names, []string{"node1", "node2", "Node01"}) || l.opts.Domain.NetBIOSName != "CORP" {
 		t.Errorf("nodes of the documented examples = %q", names)
 	}
 	conns := l.connections(t, "node1")
@@ -90,5 +92,39 @@ func TestCaptureValidation(t *testing.T) {
 		if _, err := ParseSeed([]byte(doc)); err == nil {
 			t.Errorf("%s: ParseSeed accepted %s", name, doc)
 		}
+	}
+}
+
+func TestCaptureWithByteOrderMark(t *testing.T) {
+	data, err := os.ReadFile("testdata/capture-documented.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seed, err := ParseSeed(append([]byte("\uFEFF"), data...)); err != nil || len(seed.Nodes) != 3 {
+		t.Errorf("ParseSeed of a capture with a BOM = %+v, %v", seed, err)
+	}
+}
+
+// The bootstrap detects Constrained Language Mode before it builds the script block, and the lab answers as the
+// bootstrap does.
+func TestConstrainedLanguageModeIsNamed(t *testing.T) {
+	bootstrap, err := os.ReadFile("../../winrm/bootstrap.ps1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(bootstrap)
+	detect := strings.Index(text, "$ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage'")
+	if detect < 0 || detect > strings.Index(text, "[ScriptBlock]::Create") || detect > strings.Index(text, "[Console]") ||
+		!strings.Contains(text, "category = 'SecurityError'; target = 'LanguageMode'") {
+		t.Fatalf("the bootstrap does not detect Constrained Language Mode first:\n%s", text)
+	}
+	l := newLab(t)
+	l.SetLanguageMode("RAS2", "ConstrainedLanguage")
+	e := fail(t, l, "RAS2", "get-ipsec-sas/v1", map[string]any{})
+	if e.Category != "SecurityError" || e.Target != "LanguageMode" || !strings.Contains(e.Message, "ConstrainedLanguage") {
+		t.Errorf("a script on a constrained server: %+v", e)
+	}
+	if got := l.sas(t, "RAS1"); len(got.MainMode) == 0 {
+		t.Errorf("RAS1 is not constrained: %+v", got)
 	}
 }

@@ -70,6 +70,7 @@ type Cluster struct {
 	lingering      []lingeringRow  // VPN statistics rows that outlive their disconnect
 	captured       map[string]capturedRows
 	failDisconnect map[string]bool // lower-case names or addresses Disconnect-VpnUser fails on (fault injection)
+	languageModes  map[string]string
 }
 
 type node struct {
@@ -107,7 +108,8 @@ func New(opts Options) (*Cluster, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	c := &Cluster{opts: opts, revoked: map[string]bool{}, captured: map[string]capturedRows{}, failDisconnect: map[string]bool{}}
+	c := &Cluster{opts: opts, revoked: map[string]bool{}, captured: map[string]capturedRows{}, failDisconnect: map[string]bool{},
+		languageModes: map[string]string{}}
 	for _, computer := range opts.RevokedCertificates {
 		c.revoked[strings.ToUpper(computer)] = true
 	}
@@ -150,6 +152,23 @@ func (c *Cluster) FailDisconnect(target string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.failDisconnect[strings.ToLower(target)] = true
+}
+
+// SetLanguageMode puts a server's PowerShell in a language mode (ConstrainedLanguage, as WDAC or AppLocker would;
+// FullLanguage by default): the bootstrap then refuses to run any script (fault injection).
+func (c *Cluster) SetLanguageMode(server, mode string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.languageModes[strings.ToUpper(server)] = mode
+}
+
+func (c *Cluster) languageMode(server string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if mode := c.languageModes[strings.ToUpper(server)]; mode != "" {
+		return mode
+	}
+	return "FullLanguage"
 }
 
 // SetNodeState forces a node into a state, as an administrator on the node's console would (fault injection).
