@@ -115,6 +115,11 @@ func (c *Cluster) GetIPsecSAs(ctx context.Context, identities []string) (map[str
 	})
 }
 
+// GetDeviceSAs lists a device's SAs and VPN connections on every server (see GetDeviceSAs).
+func (c *Cluster) GetDeviceSAs(ctx context.Context, identities []string) (map[string]IPsecSAs, error) {
+	return FanOut(ctx, c, func(ctx context.Context, r Runner) (IPsecSAs, error) { return GetDeviceSAs(ctx, r, identities) })
+}
+
 // PurgeDevice purges a device on every server at once (see PurgeDevice).
 func (c *Cluster) PurgeDevice(ctx context.Context, identities []string, computerName string, disconnectVPN bool) (map[string]PurgeDeviceResult, error) {
 	in, err := newPurgeDeviceInput(identities, computerName, disconnectVPN)

@@ -389,7 +389,7 @@ func TestLabDeviceTunnelComesBackAndIsNamed(t *testing.T) {
 	var back []string
 	for len(back) == 0 && ctx.Err() == nil {
 		time.Sleep(reestablishDelay / 2)
-		sas, err := l.cluster.GetIPsecSAs(ctx, client2)
+		sas, err := l.cluster.GetDeviceSAs(ctx, client2)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -448,6 +448,26 @@ func TestLabIndeterminateVerdict(t *testing.T) {
 	users, err := l.cluster.PurgeUser(ctx, []string{`CORP\alice`}, "")
 	if err != nil || !users["RAS1"].Indeterminate {
 		t.Errorf("PurgeUser = %+v, %v; want RAS1 indeterminate", users, err)
+	}
+}
+
+// Certificate-authenticated DirectAccess, from a capture: the device's intranet tunnel is found by the endpoint it
+// shares with its infrastructure tunnel, and a user's query never takes the device's tunnel.
+func TestLabDeviceSAsByEndpoint(t *testing.T) {
+	l := newLabWith(t, "../lab/cluster/testdata/capture-synthetic.json")
+	ctx := deadline(t, 30*time.Second)
+	host1 := l.clients["HOST1"]
+	device, err := remoteaccess.GetDeviceSAs(ctx, host1, []string{`DOMAIN1\HOST2$`, "host2.domain1.example"})
+	if err != nil || len(device.MainMode) != 2 || device.MainMode[1].MatchedBy != remoteaccess.MatchedByEndpoint || device.QuickModeCount != 3 {
+		t.Errorf("GetDeviceSAs HOST2 = %+v, %v", device, err)
+	}
+	user, err := remoteaccess.GetIPsecSAs(ctx, host1, []string{`DOMAIN1\user1`})
+	if err != nil || len(user.MainMode) != 1 || user.MainMode[0].RemoteFirstID != "CN=host2.domain1.example" {
+		t.Errorf("GetIPsecSAs user1 = %+v, %v; want the intranet tunnel only", user, err)
+	}
+	purged, err := remoteaccess.PurgeDevice(ctx, host1, []string{`DOMAIN1\HOST2$`}, "HOST2", false)
+	if err != nil || purged.MainModeRemoved != 2 || purged.MainModeMatchedByEndpoint != 1 {
+		t.Errorf("PurgeDevice HOST2 = %+v, %v", purged, err)
 	}
 }
 

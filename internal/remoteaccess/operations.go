@@ -82,7 +82,8 @@ func (f ConnectionFilter) validate() error {
 }
 
 // GetIPsecSAs lists the server's main-mode SAs whose first or second remote identity is one of identities
-// (exact, case-insensitive); no identities lists them all.
+// (exact, case-insensitive), and the VPN connections of those identities; no identities lists them all. For a
+// device, GetDeviceSAs also finds the SAs that share its endpoint.
 func GetIPsecSAs(ctx context.Context, r Runner, identities []string) (IPsecSAs, error) {
 	in, err := newIdentitiesInput(identities, false)
 	if err != nil {
@@ -93,6 +94,21 @@ func GetIPsecSAs(ctx context.Context, r Runner, identities []string) (IPsecSAs, 
 
 type identitiesInput struct {
 	Identities []string `json:"identities"`
+	// Device applies the device rules (GetDeviceSAs).
+	Device bool `json:"device,omitempty"`
+}
+
+// GetDeviceSAs is GetIPsecSAs for a device: SAs that share an IPv6 remote endpoint with one that matched by identity
+// are the device's too (certificate-authenticated DirectAccess, MatchedByEndpoint), and the device's DirectAccess
+// address on SAs that match none of its identities makes the verdict Indeterminate. Never use it for a user: a
+// user's intranet tunnel shares its endpoint with the device's infrastructure tunnel.
+func GetDeviceSAs(ctx context.Context, r Runner, identities []string) (IPsecSAs, error) {
+	in, err := newIdentitiesInput(identities, true)
+	if err != nil {
+		return IPsecSAs{}, err
+	}
+	in.Device = true
+	return run[IPsecSAs](ctx, r, scriptGetIPsecSAs, in)
 }
 
 func newIdentitiesInput(identities []string, required bool) (identitiesInput, error) {

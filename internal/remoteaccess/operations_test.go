@@ -91,6 +91,8 @@ func TestOperationsSendTheContractInput(t *testing.T) {
 		},
 			"get-connections/v1", `{"user_name":"CORP\\alice"}`},
 		{"all SAs", func(r Runner) error { _, err := GetIPsecSAs(ctx, r, nil); return err }, "get-ipsec-sas/v1", `{"identities":null}`},
+		{"device SAs", func(r Runner) error { _, err := GetDeviceSAs(ctx, r, []string{`CORP\CLIENT1$`}); return err },
+			"get-ipsec-sas/v1", `{"identities":["CORP\\CLIENT1$"],"device":true}`},
 		{"purge device", func(r Runner) error {
 			_, err := PurgeDevice(ctx, r, []string{`CORP\CLIENT1$`}, "CLIENT1", true)
 			return err
@@ -138,10 +140,14 @@ func TestInvalidArgumentsAreRefusedBeforeSending(t *testing.T) {
 		"purge control character":   func(r Runner) error { _, err := PurgeDevice(ctx, r, []string{"CORP\\X$\n"}, "", false); return err },
 		"purge user without anyone": func(r Runner) error { _, err := PurgeUser(ctx, r, nil, ""); return err },
 		"stop without a name":       func(r Runner) error { return StopComputer(ctx, r, "") },
-		"drain under a minute":      func(r Runner) error { _, err := DrainNode(ctx, r, "RAS1", 30*time.Second); return err },
-		"drain without a node":      func(r Runner) error { _, err := DrainNode(ctx, r, "", time.Minute); return err },
-		"resume without a node":     func(r Runner) error { _, err := ResumeNode(ctx, r, ""); return err },
-		"connections bad filter":    func(r Runner) error { _, err := GetConnections(ctx, r, ConnectionFilter{HostName: "a\tb"}); return err },
+		"stop with half a credential": func(r Runner) error {
+			return StopComputerAs(ctx, r, "client1", Credential{UserName: `CORP\admin`})
+		},
+		"device SAs without identity": func(r Runner) error { _, err := GetDeviceSAs(ctx, r, nil); return err },
+		"drain under a minute":        func(r Runner) error { _, err := DrainNode(ctx, r, "RAS1", 30*time.Second); return err },
+		"drain without a node":        func(r Runner) error { _, err := DrainNode(ctx, r, "", time.Minute); return err },
+		"resume without a node":       func(r Runner) error { _, err := ResumeNode(ctx, r, ""); return err },
+		"connections bad filter":      func(r Runner) error { _, err := GetConnections(ctx, r, ConnectionFilter{HostName: "a\tb"}); return err },
 	}
 	for name, op := range tests {
 		r := answer(`{}`)

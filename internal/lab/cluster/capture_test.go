@@ -60,7 +60,7 @@ func TestCaptureAsSeed(t *testing.T) {
 		t.Fatalf("captured SAs = %+v", all)
 	}
 	host2 := map[string]any{"identities": []string{`DOMAIN1\HOST2$`, "host2.domain1.example"}, "computer_name": "HOST2", "disconnect_vpn": true}
-	got := succeed[sasVerdict](t, l, "HOST1", "get-ipsec-sas/v1", map[string]any{"identities": host2["identities"]})
+	got := succeed[sasVerdict](t, l, "HOST1", "get-ipsec-sas/v1", map[string]any{"identities": host2["identities"], "device": true})
 	if len(got.MainMode) != 2 || got.MainMode[1].MatchedBy != "endpoint" || got.Indeterminate {
 		t.Errorf("HOST2's captured SAs = %+v", got)
 	}

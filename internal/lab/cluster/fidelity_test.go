@@ -54,13 +54,18 @@ func TestCertificateDirectAccessSAsAreFoundByTheirSharedEndpoint(t *testing.T) {
 	l := newLabFrom(t, `{`+domain+`,"nodes":["RAS1"],"directaccess":[
 		{"computer":"CLIENT3","user":"dave","servers":["RAS1"],"transition_technology":"IPHttps","sa_identity":"certificate"},
 		{"computer":"CLIENT30","user":"erin","servers":["RAS1"],"transition_technology":"IPHttps","sa_identity":"certificate"}]}`)
-	got := succeed[sasVerdict](t, l, "RAS1", "get-ipsec-sas/v1", map[string]any{"identities": device("CLIENT3")["identities"]})
+	got := succeed[sasVerdict](t, l, "RAS1", "get-ipsec-sas/v1", map[string]any{"identities": device("CLIENT3")["identities"], "device": true})
 	var by []string
 	for _, sa := range got.MainMode {
 		by = append(by, sa.MatchedBy+":"+sa.RemoteSecondID)
 	}
 	if !slices.Equal(by, []string{`identity:CORP\CLIENT3$`, `endpoint:CORP\dave`}) || got.Indeterminate {
 		t.Fatalf("SAs of CLIENT3 = %q (indeterminate %v %q); want the infrastructure tunnel by identity and the intranet tunnel by endpoint", by, got.Indeterminate, got.Reason)
+	}
+	// A user's SAs are never grouped by endpoint: dave's query must not take CLIENT3's infrastructure tunnel.
+	dave := succeed[sasVerdict](t, l, "RAS1", "get-ipsec-sas/v1", map[string]any{"identities": []string{`CORP\dave`}})
+	if len(dave.MainMode) != 1 || dave.MainMode[0].MatchedBy != "identity" || dave.MainMode[0].RemoteSecondID != `CORP\dave` {
+		t.Errorf("SAs of the user dave = %+v; want his intranet tunnel only", dave.MainMode)
 	}
 	l.dir.disable("CLIENT3$")
 	purged := succeed[verdictResult](t, l, "RAS1", "purge-device/v1", device("CLIENT3"))
@@ -86,11 +91,11 @@ func TestUnreadableIdentitiesMakeTheVerdictIndeterminate(t *testing.T) {
 	if got := succeed[sasVerdict](t, l, "RAS1", "get-ipsec-sas/v1", map[string]any{"identities": []string{`CORP\CLIENT9$`}}); !got.Indeterminate {
 		t.Errorf("get-ipsec-sas on that server = %+v; want indeterminate", got)
 	}
-	byAddress := succeed[sasVerdict](t, l, "RAS2", "get-ipsec-sas/v1", map[string]any{"identities": device("CLIENT5")["identities"]})
+	byAddress := succeed[sasVerdict](t, l, "RAS2", "get-ipsec-sas/v1", map[string]any{"identities": device("CLIENT5")["identities"], "device": true})
 	if !byAddress.Indeterminate || !strings.Contains(byAddress.Reason, "2001:0:cb00:7100::2") || len(byAddress.MainMode) != 0 {
 		t.Errorf("get-ipsec-sas CLIENT5 = %+v; want indeterminate naming its address", byAddress)
 	}
-	if other := succeed[sasVerdict](t, l, "RAS2", "get-ipsec-sas/v1", map[string]any{"identities": device("CLIENT6")["identities"]}); other.Indeterminate || len(other.MainMode) != 1 {
+	if other := succeed[sasVerdict](t, l, "RAS2", "get-ipsec-sas/v1", map[string]any{"identities": device("CLIENT6")["identities"], "device": true}); other.Indeterminate || len(other.MainMode) != 1 {
 		t.Errorf("get-ipsec-sas CLIENT6 = %+v; a readable device on the same server can be told", other)
 	}
 }

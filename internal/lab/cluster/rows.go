@@ -204,12 +204,31 @@ func selectDevice(sas []saRow, stats []statRow, ids, hostNames identitySet) sele
 	}
 	switch {
 	case len(sas) > 0 && readable == 0:
-		sel.reason = fmt.Sprintf("none of the %d main-mode SAs on this server carries a readable remote identity", len(sas))
+		sel.reason = noReadableIdentity(len(sas))
 	case len(unexplained) > 0:
 		sel.reason = fmt.Sprintf("the DirectAccess address %s is on %d main-mode SA(s) that match none of the identities",
 			unexplained[0].remoteEndpoint, len(unexplained))
 	}
 	return sel
+}
+
+// selectByIdentity is the rule for users: SAs by exact identity, and fail closed only when no SA carries a
+// readable identity.
+func selectByIdentity(sas []saRow, ids identitySet) selection {
+	var sel selection
+	for _, r := range sas {
+		if ids.has(r.first.Identity) || ids.has(r.second.Identity) {
+			sel.byIdentity = append(sel.byIdentity, r)
+		}
+	}
+	if len(sas) > 0 && !slices.ContainsFunc(sas, saRow.readable) {
+		sel.reason = noReadableIdentity(len(sas))
+	}
+	return sel
+}
+
+func noReadableIdentity(n int) string {
+	return fmt.Sprintf("none of the %d main-mode SAs on this server carries a readable remote identity", n)
 }
 
 // removeSA emulates Remove-NetIPsecQuickModeSA for the SA's quick-mode SAs, then Remove-NetIPsecMainModeSA.

@@ -110,6 +110,7 @@ type vpnView struct {
 func getIPsecSAs(c *Cluster, call call) (any, error) {
 	var in struct {
 		Identities []string `json:"identities"`
+		Device     bool     `json:"device"`
 	}
 	if err := decodeInput(call.input, &in); err != nil {
 		return nil, err
@@ -123,6 +124,9 @@ func getIPsecSAs(c *Cluster, call call) (any, error) {
 		}
 	} else {
 		sel := selectDevice(sas, stats, ids, ids)
+		if !in.Device { // a user's SAs are never grouped by endpoint: the device's tunnels share it
+			sel = selectByIdentity(sas, ids)
+		}
 		reason = sel.reason
 		for _, r := range sas { // in the order Get-NetIPsecMainModeSA lists them
 			switch {
@@ -268,7 +272,7 @@ func purgeUser(c *Cluster, call call) (any, error) {
 	sas := c.mainModeSAs(call.server)
 	reason := ""
 	if len(sas) > 0 && !slices.ContainsFunc(sas, saRow.readable) {
-		reason = fmt.Sprintf("none of the %d main-mode SAs on this server carries a readable remote identity", len(sas))
+		reason = noReadableIdentity(len(sas))
 	}
 	mainRemoved, quickRemoved := 0, 0
 	for _, r := range sas {

@@ -2,14 +2,16 @@
 #
 # Lists what THIS server holds for a device or a user. Contract: internal/remoteaccess/scripts/CONTRACT.md, section
 # get-ipsec-sas. Main-mode SAs whose RemoteFirstId or RemoteSecondId identity is one of the given identities (all SAs
-# when none are given), each with the number of quick-mode SAs under it and how it matched ("identity", or
-# "endpoint" for an SA that shares an IPv6 remote endpoint with one that matched by identity); and the VPN
-# connections whose user name or host name is one of the identities (a device tunnel authenticates with a machine
-# certificate: AuthMethod "Machine Certificate", so it can come back whatever the computer account's state).
+# when none are given), each with the number of quick-mode SAs under it and how it matched; and the VPN connections
+# whose user name or host name is one of the identities (a device tunnel authenticates with a machine certificate:
+# AuthMethod "Machine Certificate", so it can come back whatever the computer account's state).
+# With "device", the device rules of purge-device apply: an SA that shares an IPv6 remote endpoint with one that
+# matched by identity is the device's too (matched_by "endpoint": certificate-authenticated DirectAccess), and the
+# device's DirectAccess address on SAs that match none of its identities makes the verdict indeterminate. A user's
+# SAs are never grouped by endpoint: the device's own tunnels share it.
 # Identities are compared exactly and case-insensitively through a HashSet: never a wildcard or substring.
-# Fails closed like purge-device: "indeterminate" is set when the server lists SAs but none carries a readable
-# identity, or when an address of the target's DirectAccess connection is on SAs that matched by no identity.
-# Input:  {"identities":["CORP\\CLIENT1$","client1.corp.example"]?}
+# Fails closed: "indeterminate" is also set when the server lists SAs but none carries a readable identity.
+# Input:  {"identities":["CORP\\CLIENT1$","client1.corp.example"]?,"device":true?}
 # Output: {"result":{"main_mode":[{"name",...,"matched_by":"identity","quick_mode_count":2}],"quick_mode_count":2,
 #          "vpn_connections":[{"user_names":[..],"host_name",...,"device_tunnel":true}],
 #          "indeterminate":false,"indeterminate_reason":""}}
@@ -29,6 +31,7 @@ try {
     $ids = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
     foreach ($id in @($in.identities)) { if ($id) { [void]$ids.Add([string]$id) } }
     $all = $ids.Count -eq 0
+    $device = [bool]$in.device -and -not $all
 
     function Get-RowAddresses($row) {
         $list = [System.Collections.Generic.List[string]]::new()
@@ -47,7 +50,7 @@ try {
     $vpn = @(foreach ($c in $rows) {
         $users = @(foreach ($u in @($c.UserName)) { if ($u) { [string]$u } })
         $byName = @($users | Where-Object { $ids.Contains($_) }).Count -gt 0
-        if ([string]$c.ConnectionType -eq 'DirectAccess' -and $ids.Contains([string]$c.HostName)) {
+        if ($device -and [string]$c.ConnectionType -eq 'DirectAccess' -and $ids.Contains([string]$c.HostName)) {
             foreach ($a in (Get-RowAddresses $c)) { [void]$targetAddresses.Add($a) }
         }
         if ([string]$c.ConnectionType -ne 'Vpn' -or -not ($all -or $byName -or $ids.Contains([string]$c.HostName))) { continue }
@@ -77,7 +80,7 @@ try {
     }
     $endpoints = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
     foreach ($mm in $sas) {
-        if ($matchedBy.ContainsKey([string]$mm.Name) -and (Test-IPv6 ([string]$mm.RemoteEndpoint))) { [void]$endpoints.Add([string]$mm.RemoteEndpoint) }
+        if ($device -and $matchedBy.ContainsKey([string]$mm.Name) -and (Test-IPv6 ([string]$mm.RemoteEndpoint))) { [void]$endpoints.Add([string]$mm.RemoteEndpoint) }
     }
     $unexplained = 0
     $unexplainedAddress = ''
