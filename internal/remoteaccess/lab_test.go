@@ -494,3 +494,30 @@ func TestLabDisconnectFailureIsPerItem(t *testing.T) {
 		t.Errorf("disconnecting an address nobody holds: %v; want an empty success", err)
 	}
 }
+
+// One poll for several targets (as the verify windows share them) is split per target with For: a device whose
+// address is on SAs without identity is indeterminate, its neighbour on the same server is not.
+func TestLabOnePollForManyTargets(t *testing.T) {
+	l := newLabWith(t, "testdata/cluster-mixed.json")
+	ctx := deadline(t, 30*time.Second)
+	client2 := deviceIdentities("CLIENT2")
+	carol := []string{`CORP\carol`}
+	union := append(append(slices.Clone(client1), client2...), carol...)
+	poll, err := remoteaccess.GetDeviceSAs(ctx, l.clients["RAS1"], union)
+	if err != nil || !poll.Indeterminate || !slices.Equal(poll.IndeterminateHostNames, []string{"client1.corp.example"}) {
+		t.Fatalf("the union poll = %+v, %v; want indeterminate for client1.corp.example only", poll, err)
+	}
+	if got := poll.For(client1, true); !got.Indeterminate || len(got.MainMode) != 0 {
+		t.Errorf("CLIENT1 from the union poll = %+v; want indeterminate", got)
+	}
+	if got := poll.For(client2, true); got.Indeterminate || len(got.MainMode) != 2 || got.QuickModeCount != 4 {
+		t.Errorf("CLIENT2 from the union poll = %+v; want its two tunnels, determinate", got)
+	}
+	if got := poll.For(carol, false); got.Indeterminate || len(got.MainMode) != 1 || got.MainMode[0].RemoteSecondID != `CORP\carol` {
+		t.Errorf("carol from the union poll = %+v; want her intranet tunnel only", got)
+	}
+	all, err := remoteaccess.GetDeviceSAs(ctx, l.clients["RAS2"], union)
+	if err != nil || all.Indeterminate || len(all.MainMode) != 0 {
+		t.Errorf("RAS2, which holds nothing = %+v, %v", all, err)
+	}
+}

@@ -171,3 +171,32 @@ func TestResultsAreDecoded(t *testing.T) {
 		t.Errorf("GetNodes = %+v, %v", nodes, err)
 	}
 }
+
+func TestForSplitsAPollPerTarget(t *testing.T) {
+	poll := IPsecSAs{
+		MainMode: []MainModeSA{
+			{Name: "1", RemoteEndpoint: "2001:db8::1", RemoteSecondID: `CORP\PC1$`, MatchedBy: MatchedByIdentity, QuickModeCount: 2},
+			{Name: "2", RemoteEndpoint: "2001:db8::1", RemoteSecondID: `CORP\ann`, MatchedBy: MatchedByIdentity, QuickModeCount: 2},
+			{Name: "3", RemoteEndpoint: "2001:db8::2", RemoteFirstID: "CN=pc2.corp.example", MatchedBy: MatchedByEndpoint, QuickModeCount: 1},
+			{Name: "4", RemoteEndpoint: "2001:db8::2", RemoteSecondID: `CORP\PC2$`, MatchedBy: MatchedByIdentity, QuickModeCount: 2},
+			{Name: "5", RemoteEndpoint: "2001:db8::1", RemoteFirstID: "CN=pc1.corp.example", MatchedBy: MatchedByEndpoint},
+		},
+		VPNConnections: []VPNConnection{{HostName: "pc2.corp.example", DeviceTunnel: true}, {UserNames: []string{`corp.example\ann`}}},
+		Verdict:        Verdict{Indeterminate: true, IndeterminateReason: "none readable"},
+	}
+	pc2 := poll.For([]string{`CORP\PC2$`, "pc2.corp.example"}, true)
+	if len(pc2.MainMode) != 2 || pc2.MainMode[1].Name != "3" || pc2.QuickModeCount != 3 || len(pc2.DeviceTunnels()) != 1 || !pc2.Indeterminate {
+		t.Errorf("PC2 = %+v; want SAs 4 and 3 (by endpoint), its device tunnel, and the server-wide verdict", pc2)
+	}
+	// A user never takes SAs by endpoint, and a device only those sharing an endpoint with its own.
+	if ann := poll.For([]string{`CORP\ann`, `corp.example\ann`}, false); len(ann.MainMode) != 1 || len(ann.VPNConnections) != 1 {
+		t.Errorf("ann = %+v; want SA 2 and her VPN connection", ann)
+	}
+	if pc1 := poll.For([]string{`CORP\PC1$`}, true); len(pc1.MainMode) != 2 || pc1.MainMode[0].Name != "1" || pc1.MainMode[1].Name != "5" {
+		t.Errorf("PC1 = %+v; want SA 1, and SA 5 by its endpoint", pc1)
+	}
+	poll.IndeterminateHostNames = []string{"pc2.corp.example"}
+	if pc1 := poll.For([]string{`CORP\PC1$`, "pc1.corp.example"}, true); pc1.Indeterminate {
+		t.Errorf("PC1 = %+v; the verdict concerns PC2 only", pc1)
+	}
+}

@@ -1,5 +1,10 @@
 package remoteaccess
 
+import (
+	"slices"
+	"strings"
+)
+
 // NodeState is an NLB node state as Get-NlbClusterNode reports it.
 type NodeState string
 
@@ -98,6 +103,51 @@ type IPsecSAs struct {
 	QuickModeCount int             `json:"quick_mode_count"`
 	VPNConnections []VPNConnection `json:"vpn_connections"`
 	Verdict
+	// IndeterminateHostNames are the devices an Indeterminate verdict concerns (their DirectAccess address is on
+	// SAs that match none of their identities); empty when it concerns every target.
+	IndeterminateHostNames []string `json:"indeterminate_host_names"`
+}
+
+// For picks out of one poll for many targets (identities of several devices and users at once) what concerns one
+// target: the SAs that name one of its identities, for a device also those found by the endpoint they share with
+// one of those, its VPN connections, and the verdict when it concerns this target.
+func (s IPsecSAs) For(identities []string, device bool) IPsecSAs {
+	ids := map[string]bool{}
+	for _, id := range identities {
+		ids[strings.ToLower(id)] = true
+	}
+	var out IPsecSAs
+	endpoints := map[string]bool{}
+	for _, sa := range s.MainMode {
+		if ids[strings.ToLower(sa.RemoteFirstID)] || ids[strings.ToLower(sa.RemoteSecondID)] {
+			sa.MatchedBy = MatchedByIdentity
+			out.MainMode = append(out.MainMode, sa)
+			endpoints[strings.ToLower(sa.RemoteEndpoint)] = device
+		}
+	}
+	for _, sa := range s.MainMode {
+		if sa.MatchedBy == MatchedByEndpoint && endpoints[strings.ToLower(sa.RemoteEndpoint)] &&
+			!ids[strings.ToLower(sa.RemoteFirstID)] && !ids[strings.ToLower(sa.RemoteSecondID)] {
+			out.MainMode = append(out.MainMode, sa)
+		}
+	}
+	for _, sa := range out.MainMode {
+		out.QuickModeCount += sa.QuickModeCount
+	}
+	for _, c := range s.VPNConnections {
+		if ids[strings.ToLower(c.HostName)] || slices.ContainsFunc(c.UserNames, func(n string) bool { return ids[strings.ToLower(n)] }) {
+			out.VPNConnections = append(out.VPNConnections, c)
+		}
+	}
+	for _, host := range s.IndeterminateHostNames {
+		if ids[strings.ToLower(host)] {
+			out.IndeterminateHostNames = append(out.IndeterminateHostNames, host)
+		}
+	}
+	if s.Indeterminate && (len(s.IndeterminateHostNames) == 0 || len(out.IndeterminateHostNames) > 0) {
+		out.Verdict = s.Verdict
+	}
+	return out
 }
 
 // DeviceTunnels returns the VPN device tunnels among the connections.
@@ -114,7 +164,7 @@ func (s IPsecSAs) DeviceTunnels() []VPNConnection {
 // PurgeDeviceResult counts what purging a device removed on one server.
 type PurgeDeviceResult struct {
 	MainModeRemoved              int `json:"main_mode_removed"`
-	MainModeMatchedByEndpoint    int `json:"main_mode_matched_by_endpoint"` // among those removed
+	MainModeMatchedByEndpoint    int `json:"main_mode_matched_by_endpoint"` // of those found, found by shared endpoint
 	QuickModeRemoved             int `json:"quick_mode_removed"`
 	VPNDeviceTunnelsDisconnected int `json:"vpn_device_tunnels_disconnected"`
 	Verdict

@@ -159,7 +159,8 @@ func (r saRow) readable() bool { return r.first.Identity != "" || r.second.Ident
 // selection is what the device rules of purge-device and get-ipsec-sas find on one server.
 type selection struct {
 	byIdentity, byEndpoint []saRow
-	reason                 string // why the server cannot tell; empty when it can
+	reason                 string   // why the server cannot tell; empty when it can
+	hosts                  []string // the devices the address rule concerns
 }
 
 // selectDevice mirrors purge-device.ps1 and get-ipsec-sas.ps1: SAs by exact identity; the SAs that share an IPv6
@@ -169,11 +170,11 @@ type selection struct {
 // behind one NAT share them, and DirectAccess speaks IPv6 only.
 func selectDevice(sas []saRow, stats []statRow, ids, hostNames identitySet) selection {
 	var sel selection
-	addresses := map[string]bool{}
+	addresses := map[string]string{} // address -> host name
 	for _, r := range stats {
 		if r.connectionType == connectionTypeDirectAccess && hostNames.has(r.hostName) {
 			for _, a := range r.addresses {
-				addresses[strings.ToLower(a)] = true
+				addresses[strings.ToLower(a)] = r.hostName
 			}
 		}
 	}
@@ -198,13 +199,16 @@ func selectDevice(sas []saRow, stats []statRow, ids, hostNames identitySet) sele
 		switch key := strings.ToLower(r.remoteEndpoint); {
 		case endpoints[key]:
 			sel.byEndpoint = append(sel.byEndpoint, r)
-		case addresses[key]:
+		case addresses[key] != "":
 			unexplained = append(unexplained, r)
+			if !slices.Contains(sel.hosts, addresses[key]) {
+				sel.hosts = append(sel.hosts, addresses[key])
+			}
 		}
 	}
 	switch {
 	case len(sas) > 0 && readable == 0:
-		sel.reason = noReadableIdentity(len(sas))
+		sel.reason, sel.hosts = noReadableIdentity(len(sas)), nil // the verdict concerns every target
 	case len(unexplained) > 0:
 		sel.reason = fmt.Sprintf("the DirectAccess address %s is on %d main-mode SA(s) that match none of the identities",
 			unexplained[0].remoteEndpoint, len(unexplained))

@@ -117,7 +117,7 @@ func getIPsecSAs(c *Cluster, call call) (any, error) {
 	}
 	ids := newIdentitySet(in.Identities)
 	sas, stats := c.mainModeSAs(call.server), c.statistics(call.server, call.now)
-	mainMode, quick, reason := []mainModeSA{}, 0, ""
+	mainMode, quick, reason, hosts := []mainModeSA{}, 0, "", []string{}
 	if len(ids) == 0 {
 		for _, r := range sas {
 			mainMode, quick = append(mainMode, r.view("identity")), quick+r.quickMode
@@ -128,6 +128,7 @@ func getIPsecSAs(c *Cluster, call call) (any, error) {
 			sel = selectByIdentity(sas, ids)
 		}
 		reason = sel.reason
+		hosts = append(hosts, sel.hosts...)
 		for _, r := range sas { // in the order Get-NetIPsecMainModeSA lists them
 			switch {
 			case slices.ContainsFunc(sel.byIdentity, func(o saRow) bool { return o.name == r.name }):
@@ -148,7 +149,7 @@ func getIPsecSAs(c *Cluster, call call) (any, error) {
 			DeviceTunnel: strings.EqualFold(r.authMethod, authMachineCertificate)})
 	}
 	return map[string]any{"main_mode": mainMode, "quick_mode_count": quick, "vpn_connections": vpn,
-		"indeterminate": reason != "", "indeterminate_reason": reason}, nil
+		"indeterminate": reason != "", "indeterminate_reason": reason, "indeterminate_host_names": hosts}, nil
 }
 
 func requireIdentities(ids identitySet) error {

@@ -14,7 +14,7 @@
 # Input:  {"identities":["CORP\\CLIENT1$","client1.corp.example"]?,"device":true?}
 # Output: {"result":{"main_mode":[{"name",...,"matched_by":"identity","quick_mode_count":2}],"quick_mode_count":2,
 #          "vpn_connections":[{"user_names":[..],"host_name",...,"device_tunnel":true}],
-#          "indeterminate":false,"indeterminate_reason":""}}
+#          "indeterminate":false,"indeterminate_reason":"","indeterminate_host_names":[]}}
 # Microsoft documentation of the cmdlets used:
 #   Get-NetIPsecMainModeSA   https://learn.microsoft.com/powershell/module/netsecurity/get-netipsecmainmodesa
 #     (MSFT_NetMainModeSA: Name, LocalEndpoint, RemoteEndpoint, RemoteFirstId/RemoteSecondId with .Identity and
@@ -47,10 +47,12 @@ try {
 
     $rows = @(Get-RemoteAccessConnectionStatistics)
     $targetAddresses = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
+    $targetRows = [System.Collections.Generic.List[object]]::new()
     $vpn = @(foreach ($c in $rows) {
         $users = @(foreach ($u in @($c.UserName)) { if ($u) { [string]$u } })
         $byName = @($users | Where-Object { $ids.Contains($_) }).Count -gt 0
         if ($device -and [string]$c.ConnectionType -eq 'DirectAccess' -and $ids.Contains([string]$c.HostName)) {
+            $targetRows.Add(@{ host = [string]$c.HostName; addresses = (Get-RowAddresses $c) })
             foreach ($a in (Get-RowAddresses $c)) { [void]$targetAddresses.Add($a) }
         }
         if ([string]$c.ConnectionType -ne 'Vpn' -or -not ($all -or $byName -or $ids.Contains([string]$c.HostName))) { continue }
@@ -84,6 +86,7 @@ try {
     }
     $unexplained = 0
     $unexplainedAddress = ''
+    $unexplainedEndpoints = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
     foreach ($mm in $sas) {
         if ($matchedBy.ContainsKey([string]$mm.Name)) { continue }
         if ($endpoints.Contains([string]$mm.RemoteEndpoint)) {
@@ -91,11 +94,17 @@ try {
         } elseif ($targetAddresses.Contains([string]$mm.RemoteEndpoint)) {
             $unexplained++
             $unexplainedAddress = [string]$mm.RemoteEndpoint
+            [void]$unexplainedEndpoints.Add($unexplainedAddress)
         }
     }
+    # The devices the address rule concerns, so that a poll for several targets can tell whom it cannot tell about.
+    $indeterminateHosts = @(foreach ($t in $targetRows) {
+            if (@($t.addresses | Where-Object { $unexplainedEndpoints.Contains($_) }).Count -gt 0) { $t.host }
+        })
     $reason = ''
     if (-not $all -and $sas.Count -gt 0 -and $readable -eq 0) {
         $reason = "none of the $($sas.Count) main-mode SAs on this server carries a readable remote identity"
+        $indeterminateHosts = @() # the verdict concerns every target
     } elseif ($unexplained -gt 0) {
         $reason = "the DirectAccess address $unexplainedAddress is on $unexplained main-mode SA(s) that match none of the identities"
     }
@@ -122,11 +131,12 @@ try {
         }
     })
     $result = @{
-        main_mode            = $mainMode
-        quick_mode_count     = $total
-        vpn_connections      = $vpn
-        indeterminate        = [bool]$reason
-        indeterminate_reason = $reason
+        main_mode                = $mainMode
+        quick_mode_count         = $total
+        vpn_connections          = $vpn
+        indeterminate            = [bool]$reason
+        indeterminate_reason     = $reason
+        indeterminate_host_names = @($indeterminateHosts)
     }
     @{ result = $result } | ConvertTo-Json -Compress -Depth 8
 } catch {
