@@ -128,3 +128,13 @@ func TestConstrainedLanguageModeIsNamed(t *testing.T) {
 		t.Errorf("RAS1 is not constrained: %+v", got)
 	}
 }
+
+// Every address of the flattened array names the connection: the example's IPv6 tunnel address disconnects it too.
+func TestDocumentedExampleDisconnectsByEitherAddress(t *testing.T) {
+	l := newLabFromFile(t, "testdata/capture-documented.json")
+	v6 := "2002:836b:2:2000:7407:f734:9281:f9a3"
+	got := succeed[struct{ Disconnected []string }](t, l, "node1", "disconnect-vpn/v1", map[string]any{"host_ip_address": v6})
+	if !slices.Equal(got.Disconnected, []string{v6}) || len(l.connections(t, "node1")) != 0 {
+		t.Errorf("Disconnect-VpnUser -HostIPAddress %s = %q", v6, got.Disconnected)
+	}
+}

@@ -198,14 +198,14 @@ func (c *Cluster) disconnectRows(server string, rows []statRow, targets []string
 	return done, failures
 }
 
-// vpnTargets lists, without repeats, the addresses (or the user names) of the VPN rows that select accepts.
+// vpnTargets lists, without repeats, the first address (or the user names) of the VPN rows that accept accepts.
 func vpnTargets(rows []statRow, byName bool, accept func(statRow) bool) []string {
 	var targets []string
 	for _, r := range rows {
 		if r.connectionType != connectionTypeVpn || !accept(r) {
 			continue
 		}
-		values := r.addresses
+		values := r.addresses[:min(1, len(r.addresses))] // one address per connection, as the scripts do
 		if byName {
 			values = r.userNames
 		}
@@ -314,8 +314,19 @@ func disconnectVPN(c *Cluster, call call) (any, error) {
 	}
 	stats := c.statistics(call.server, call.now)
 	want := newIdentitySet([]string{in.UserName, in.HostIPAddress})
-	targets := vpnTargets(stats, in.UserName != "", func(r statRow) bool { return want.hasAny(r.userNames) || want.hasAny(r.addresses) })
-	targets = slices.DeleteFunc(targets, func(t string) bool { return !want.has(t) })
+	// Only names or addresses that are connected, each as the statistics print it.
+	var targets []string
+	for _, r := range stats {
+		values := r.userNames
+		if in.HostIPAddress != "" {
+			values = r.addresses
+		}
+		for _, v := range values {
+			if r.connectionType == connectionTypeVpn && want.has(v) && !slices.Contains(targets, v) {
+				targets = append(targets, v)
+			}
+		}
+	}
 	done, failures := c.disconnectRows(call.server, stats, targets, call.now)
 	if done == nil {
 		done = []string{}

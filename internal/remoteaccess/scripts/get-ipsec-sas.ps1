@@ -33,12 +33,13 @@ try {
     $all = $ids.Count -eq 0
     $device = [bool]$in.device -and -not $all
 
+    # Every address property of a statistics row as single strings, written one by one (@() collects them).
     function Get-RowAddresses($row) {
         $list = [System.Collections.Generic.List[string]]::new()
         foreach ($value in @($row.ClientIPAddress) + @($row.ClientIPv4Address) + @($row.ClientIPv6Address)) {
             foreach ($a in @($value)) { if ($a -and -not $list.Contains([string]$a)) { $list.Add([string]$a) } }
         }
-        , $list.ToArray()
+        $list.ToArray()
     }
     function Test-IPv6([string]$text) {
         $ip = $null
@@ -52,8 +53,8 @@ try {
         $users = @(foreach ($u in @($c.UserName)) { if ($u) { [string]$u } })
         $byName = @($users | Where-Object { $ids.Contains($_) }).Count -gt 0
         if ($device -and [string]$c.ConnectionType -eq 'DirectAccess' -and $ids.Contains([string]$c.HostName)) {
-            $targetRows.Add(@{ host = [string]$c.HostName; addresses = (Get-RowAddresses $c) })
-            foreach ($a in (Get-RowAddresses $c)) { [void]$targetAddresses.Add($a) }
+            $targetRows.Add(@{ host = [string]$c.HostName; addresses = @(Get-RowAddresses $c) })
+            foreach ($a in @(Get-RowAddresses $c)) { [void]$targetAddresses.Add($a) }
         }
         if ([string]$c.ConnectionType -ne 'Vpn' -or -not ($all -or $byName -or $ids.Contains([string]$c.HostName))) { continue }
         $started = ''

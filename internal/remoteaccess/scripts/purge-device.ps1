@@ -42,13 +42,13 @@ try {
     if ($computerName) { [void]$hostNames.Add($computerName) }
     $ignoreCase = [System.StringComparison]::OrdinalIgnoreCase
 
-    # Every address property of a statistics row, as single strings.
+    # Every address property of a statistics row as single strings, written one by one (@() collects them).
     function Get-RowAddresses($row) {
         $list = [System.Collections.Generic.List[string]]::new()
         foreach ($value in @($row.ClientIPAddress) + @($row.ClientIPv4Address) + @($row.ClientIPv6Address)) {
             foreach ($a in @($value)) { if ($a -and -not $list.Contains([string]$a)) { $list.Add([string]$a) } }
         }
-        , $list.ToArray()
+        $list.ToArray()
     }
     function Test-IPv6([string]$text) {
         $ip = $null
@@ -59,7 +59,7 @@ try {
     $deviceAddresses = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
     foreach ($c in $rows) {
         if ([string]$c.ConnectionType -eq 'DirectAccess' -and $hostNames.Contains([string]$c.HostName)) {
-            foreach ($a in (Get-RowAddresses $c)) { [void]$deviceAddresses.Add($a) }
+            foreach ($a in @(Get-RowAddresses $c)) { [void]$deviceAddresses.Add($a) }
         }
     }
 
@@ -110,7 +110,9 @@ try {
             $byName = @(@($c.UserName) | Where-Object { $_ -and $ids.Contains([string]$_) }).Count -gt 0
             $byHost = $hostNames.Contains([string]$c.HostName)
             if ($byName -or $byHost) {
-                foreach ($a in (Get-RowAddresses $c)) { if (-not $addresses.Contains($a)) { $addresses.Add($a) } }
+                # One address per connection: its other addresses name the same tunnel, gone once it is disconnected.
+                $first = @(Get-RowAddresses $c) | Select-Object -First 1
+                if ($first -and -not $addresses.Contains([string]$first)) { $addresses.Add([string]$first) }
             }
         }
         foreach ($a in $addresses) {
