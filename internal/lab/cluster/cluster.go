@@ -71,6 +71,8 @@ type Cluster struct {
 	captured       map[string]capturedRows
 	failDisconnect map[string]bool // lower-case names or addresses Disconnect-VpnUser fails on (fault injection)
 	languageModes  map[string]string
+	// expireBeforeRemoval: the SAs a script lists expire before it removes them (fault injection).
+	expireBeforeRemoval map[string]bool
 }
 
 type node struct {
@@ -109,7 +111,7 @@ func New(opts Options) (*Cluster, error) {
 		opts.Clock = time.Now
 	}
 	c := &Cluster{opts: opts, revoked: map[string]bool{}, captured: map[string]capturedRows{}, failDisconnect: map[string]bool{},
-		languageModes: map[string]string{}}
+		languageModes: map[string]string{}, expireBeforeRemoval: map[string]bool{}}
 	for _, computer := range opts.RevokedCertificates {
 		c.revoked[strings.ToUpper(computer)] = true
 	}
@@ -152,6 +154,13 @@ func (c *Cluster) FailDisconnect(target string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.failDisconnect[strings.ToLower(target)] = true
+}
+
+// ExpireBeforeRemoval makes the SAs a purge lists on a server expire before it removes them (fault injection).
+func (c *Cluster) ExpireBeforeRemoval(server string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.expireBeforeRemoval[strings.ToUpper(server)] = true
 }
 
 // SetLanguageMode puts a server's PowerShell in a language mode (ConstrainedLanguage, as WDAC or AppLocker would;

@@ -165,3 +165,18 @@ func TestOneFailedDisconnectDoesNotHideTheOthers(t *testing.T) {
 		t.Errorf("purge with one failing address = %+v; want the other disconnected and the failure named", got)
 	}
 }
+
+// An SA that expires between the listing and the removal is gone, which is what the purge wanted: neither counted
+// as removed nor a failure.
+func TestSAsThatVanishBeforeRemovalAreNoFailure(t *testing.T) {
+	l := newLab(t)
+	l.dir.disable("CLIENT1$")
+	l.ExpireBeforeRemoval("RAS1")
+	got := succeed[verdictResult](t, l, "RAS1", "purge-device/v1", device("CLIENT1"))
+	if got.MainModeRemoved != 0 || got.QuickModeRemoved != 0 || got.Indeterminate {
+		t.Errorf("purge-device while the SAs expire = %+v; want nothing counted, no failure", got)
+	}
+	if left := l.sas(t, "RAS1", `CORP\CLIENT1$`); len(left.MainMode) != 0 {
+		t.Errorf("CLIENT1's SAs after they expired = %+v", left.MainMode)
+	}
+}

@@ -235,6 +235,17 @@ func noReadableIdentity(n int) string {
 	return fmt.Sprintf("none of the %d main-mode SAs on this server carries a readable remote identity", n)
 }
 
+// removeListedSA removes an SA the script listed a moment before. With ExpireBeforeRemoval set on the server the SA
+// (and its quick-mode SAs) expired in between, as SAs do when their lifetime ends or the client leaves: the removal
+// finds nothing (ObjectNotFound), which the scripts count neither as removed nor as a failure.
+func (c *Cluster) removeListedSA(server string, r saRow, now time.Time) (quick, removed int) {
+	if c.expireBeforeRemoval[strings.ToUpper(server)] {
+		c.removeSA(server, r, now)
+		return 0, 0
+	}
+	return c.removeSA(server, r, now), 1
+}
+
 // removeSA emulates Remove-NetIPsecQuickModeSA for the SA's quick-mode SAs, then Remove-NetIPsecMainModeSA.
 func (c *Cluster) removeSA(server string, r saRow, now time.Time) (quick int) {
 	if r.tunnel != nil {

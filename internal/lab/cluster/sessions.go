@@ -236,8 +236,9 @@ func purgeDevice(c *Cluster, call call) (any, error) {
 	sel := selectDevice(c.mainModeSAs(call.server), stats, ids, hostNames)
 	mainRemoved, quickRemoved := 0, 0
 	for _, r := range append(sel.byIdentity, sel.byEndpoint...) {
-		quickRemoved += c.removeSA(call.server, r, call.now)
-		mainRemoved++
+		quick, removed := c.removeListedSA(call.server, r, call.now)
+		quickRemoved += quick
+		mainRemoved += removed
 	}
 	tunnels, failures := 0, []itemFailure{}
 	if in.DisconnectVPN {
@@ -278,8 +279,9 @@ func purgeUser(c *Cluster, call call) (any, error) {
 	mainRemoved, quickRemoved := 0, 0
 	for _, r := range sas {
 		if ids.has(r.second.Identity) {
-			quickRemoved += c.removeSA(call.server, r, call.now)
-			mainRemoved++
+			quick, removed := c.removeListedSA(call.server, r, call.now)
+			quickRemoved += quick
+			mainRemoved += removed
 		}
 	}
 	stats := c.statistics(call.server, call.now)
