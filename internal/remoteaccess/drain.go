@@ -50,8 +50,9 @@ type DrainOptions struct {
 	WaitForZeroSessions bool
 	// Interval is the poll interval of every wait.
 	Interval time.Duration
-	// QuietWindow is how long a node behind an external balancer must then stay without new sessions. FACTS.md
-	// part 5: purged clients re-establish within seconds, so a node still in the pool shows sessions again soon.
+	// QuietWindow is how long a node behind an external balancer must then stay without new sessions
+	// (internal/lab/WINDOWS.md, DirectAccess tunnels: purged clients re-establish within seconds, so a node still in
+	// the pool shows sessions again soon).
 	QuietWindow time.Duration
 	// Progress, when set, gets every poll of every wait.
 	Progress func(Progress)
@@ -135,7 +136,7 @@ func (c *Cluster) LocalStatus(ctx context.Context, server string) (NodeStatus, e
 // EndSessions ends every session of one server: it purges each main-mode SA (its quick-mode SAs first) through the
 // exact identities the SAs present, then disconnects each VPN connection by the tunnel address the server assigned
 // (Disconnect-VpnUser -HostIPAddress, exactly one connection each). Clients whose accounts are valid reconnect
-// within seconds (FACTS.md part 5), through whichever nodes the balancer sends them to.
+// within seconds (internal/lab/WINDOWS.md, DirectAccess tunnels), through whichever nodes the balancer sends them to.
 func (c *Cluster) EndSessions(ctx context.Context, server string) (EndedSessions, error) {
 	var ended EndedSessions
 	r, err := c.runner(server)

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// hasPrefix compares NLB states by prefix, case-insensitively (FACTS.md part 5): Converged(default) is converged,
+// hasPrefix compares NLB states by prefix, case-insensitively (internal/lab/WINDOWS.md, NLB): Converged(default) is converged,
 // and draining states may carry more text than "Draining".
 func (s NodeState) hasPrefix(prefix string) bool {
 	return len(s) >= len(prefix) && strings.EqualFold(string(s[:len(prefix)]), prefix)
@@ -129,8 +129,8 @@ func (t Topology) Node(name string) (NodeStatus, bool) {
 	return NodeStatus{}, false
 }
 
-// ServerOf returns the server that is the named node: the drain and resume scripts must run there (FACTS.md part
-// 5: the WMI DrainStop method fails on a remote node). name may also be the server's own name in the provider's
+// ServerOf returns the server that is the named node: the drain and resume scripts must run there (internal/lab/WINDOWS.md,
+// NLB: the WMI DrainStop method fails on a remote node). name may also be the server's own name in the provider's
 // list.
 func (t Topology) ServerOf(name string) (server, node string, ok bool) {
 	for _, s := range slices.Sorted(maps.Keys(t.Local)) {
@@ -193,7 +193,7 @@ type nodesOutput struct {
 	Nodes []Node `json:"nodes"`
 }
 
-// drainInput is drain-node's input. FACTS.md part 5: Stop-NlbClusterNode -Timeout counts seconds.
+// drainInput is drain-node's input. internal/lab/WINDOWS.md, NLB: Stop-NlbClusterNode -Timeout counts seconds.
 type drainInput struct {
 	NodeName       string `json:"node_name"`
 	TimeoutSeconds int64  `json:"timeout_seconds"`

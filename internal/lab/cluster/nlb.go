@@ -10,7 +10,7 @@ import (
 // NodeState is the State that Get-NlbClusterNode reports for one node on one interface.
 type NodeState string
 
-// The node states the lab knows. FACTS.md part 5: the documented states include Converged, Converged(default),
+// The node states the lab knows. WINDOWS.md, NLB: the documented states include Converged, Converged(default),
 // Converging, Stopped, Suspended and draining states, so the provider compares them by prefix; the lab prints
 // Converged(default) for the default host (see defaultHostState).
 const (
@@ -37,7 +37,7 @@ const drainPoll = 50 * time.Millisecond
 type node struct {
 	name     string
 	priority int
-	// bindings are the node's NLB node objects, one per interface NLB is bound to. FACTS.md part 5: a Remote Access
+	// bindings are the node's NLB node objects, one per interface NLB is bound to. WINDOWS.md, NLB: a Remote Access
 	// cluster can have NLB on more than one interface, so one host shows several node objects.
 	bindings []*binding
 	// outOfPool marks a node an administrator took out of an external load balancer's pool (SetInExternalPool):
@@ -139,8 +139,8 @@ func (c *Cluster) ConnectionsOn(ctx context.Context, server string) ([]string, e
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var names []string
-	for _, conn := range c.connectionsOn(server, c.opts.Clock()) {
-		names = append(names, conn.ConnectionType+":"+conn.HostName+":"+strings.Join(conn.UserNames, ","))
+	for _, row := range c.statistics(server, c.opts.Clock()) {
+		names = append(names, row.connectionType+":"+row.hostName+":"+strings.Join(row.userNames, ","))
 	}
 	return names, nil
 }
@@ -205,7 +205,7 @@ func (c *Cluster) viewsOf(server string, nodes []*node) []nodeView {
 
 // printedState is the State text of a node object. NLB marks the default host, the converged host with the highest
 // priority (lowest host priority number), as Converged(default) (Get-NlbClusterNode's example prints
-// "node1 Converged(default)" for host 1); FACTS.md part 5 lists it among the states to compare by prefix.
+// "node1 Converged(default)" for host 1); WINDOWS.md, NLB lists it among the states to compare by prefix.
 func (c *Cluster) printedState(n *node, i int) NodeState {
 	state := n.bindings[i].state
 	if state != Converged {
@@ -229,7 +229,7 @@ func getNodes(c *Cluster, call call) (any, error) {
 }
 
 // localNode finds the node a drain or resume names and refuses one that is not the answering server: the WMI
-// DrainStop method "will fail if called on an instance ... that represents a remote node" (FACTS.md part 5), so the
+// DrainStop method "will fail if called on an instance ... that represents a remote node" (WINDOWS.md, NLB), so the
 // scripts act on the node itself only.
 func (c *Cluster) localNode(server, name string) (*node, error) {
 	if name == "" {
@@ -247,7 +247,7 @@ func (c *Cluster) localNode(server, name string) (*node, error) {
 }
 
 // drainNode emulates Stop-NlbClusterNode -Drain -Timeout <seconds> on every node object of the local node.
-// FACTS.md part 5: the timeout counts seconds, and the cmdlet waits for the drain to end, so this emulation runs
+// WINDOWS.md, NLB: the timeout counts seconds, and the cmdlet waits for the drain to end, so this emulation runs
 // until the node stopped (its connections gone, or the timeout passed) and answers with it Stopped. Node objects
 // already stopped or suspended are left alone, as the script does. When the command is cancelled (the client's
 // Signal, its deadline, Ctrl-C), the drain goes on without a timeout: see finishDrain.

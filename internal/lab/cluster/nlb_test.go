@@ -105,7 +105,7 @@ func TestDrainWaitsSecondsThenStopsTheNodeAndClientsMove(t *testing.T) {
 	l := newLab(t)
 	done := l.drain(t, context.Background(), "RAS1", map[string]any{"node_name": "ras1", "timeout_seconds": 30})
 	l.waitStates(t, "RAS1", Draining)
-	// The timeout counts seconds (FACTS.md part 5): at 29 s the cmdlet still waits and RAS1 still serves its clients.
+	// The timeout counts seconds (WINDOWS.md, NLB): at 29 s the cmdlet still waits and RAS1 still serves its clients.
 	l.clock.Advance(29 * time.Second)
 	stillRunning(t, done)
 	if n := len(l.modelConnections(t, "RAS1")); n != 3 {

@@ -2,7 +2,7 @@
 #
 # Drains THIS server's NLB node on every interface NLB is bound to: the node takes no new connections, keeps serving
 # the existing ones, and stops when they are gone or when timeout_seconds have passed (connections still in progress
-# then are interrupted). FACTS.md part 5, from Microsoft's documentation:
+# then are interrupted). internal/lab/WINDOWS.md, NLB, from Microsoft's documentation:
 #   - Stop-NlbClusterNode -Drain -Timeout counts SECONDS ("the number of seconds to wait for the drain operation").
 #   - The cmdlet waits for the drain to end (its example returns the node Stopped): this is a long-running command,
 #     and the caller's deadline must outlast timeout_seconds for every interface.

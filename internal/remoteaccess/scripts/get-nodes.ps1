@@ -2,9 +2,9 @@
 #
 # Lists the NLB node objects this server sees: every node of every NLB cluster bound on this host, one object per
 # node and interface. A Remote Access cluster may have NLB bound on more than one interface (internal and external),
-# so one host can show several node objects (FACTS.md part 5); is_local marks those of the server that answered.
+# so one host can show several node objects (internal/lab/WINDOWS.md, NLB); is_local marks those of the server that answered.
 # States are passed on as NLB prints them (Converged, Converged(default), Converging, Draining..., Stopped,
-# Suspended): the provider compares them by prefix (FACTS.md part 5).
+# Suspended): the provider compares them by prefix (internal/lab/WINDOWS.md, NLB).
 # Input:  {}
 # Output: {"result":{"nodes":[{"name":"RAS1","interface_name":"Internet","state":"Converged(default)","host_priority":1,"is_local":true}]}}
 # Microsoft documentation of the cmdlets used:

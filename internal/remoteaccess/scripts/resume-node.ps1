@@ -3,7 +3,7 @@
 # Brings THIS server's NLB node back into the cluster on every interface NLB is bound to, after a drain or a
 # suspension: a Suspended node object is resumed first (which leaves it Stopped), then every node object that is
 # neither converged nor converging is started. It does not wait for convergence: the caller polls get-nodes until
-# every interface reports a Converged state. FACTS.md part 5: drain and resume run on the node itself (the WMI
+# every interface reports a Converged state. internal/lab/WINDOWS.md, NLB: drain and resume run on the node itself (the WMI
 # methods fail on a remote node), so a node_name that is not this computer is refused; a host may have NLB on more
 # than one interface, so every node object of this host is handled; states compare by prefix (Converged,
 # Converged(default), Converging, Stopped, Suspended).
