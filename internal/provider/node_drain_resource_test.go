@@ -313,3 +313,92 @@ func TestAccNodeDrain_timeoutLeavesStateTheNextApplyCompletes(t *testing.T) {
 		},
 	})
 }
+
+// TestAccNodeDrain_sessionsReturningAreDrift: behind an external balancer, RAS2 goes back into the pool out of band
+// and RAS1 stops, so clients land on RAS2 again: Read reports the returned sessions, the plan shows an in-place update,
+// and the apply says that the node still receives new sessions.
+func TestAccNodeDrain_sessionsReturningAreDrift(t *testing.T) {
+	l := startDrainLab(t)
+	if err := l.Cluster().SetInExternalPool("RAS2", false); err != nil {
+		t.Fatal(err)
+	}
+	config := l.providerConfig(nodeDrainConfig("RAS2", "1s", `load_balancer = "external"`, "allow_last_node = true"))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check:  checkConnections(l, "RAS2", 0),
+			},
+			{
+				PreConfig: func() {
+					if err := l.Cluster().SetInExternalPool("RAS2", true); err != nil {
+						t.Fatal(err)
+					}
+					if err := l.Cluster().SetNodeState("RAS1", cluster.Stopped); err != nil {
+						t.Fatal(err)
+					}
+					if err := checkConnections(l, "RAS2", -1, `DirectAccess:client1.corp.example:CORP\alice`)(nil); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(drainAddr, plancheck.ResourceActionUpdate),
+				}},
+				ExpectError: regexp.MustCompile(`still receives new sessions`),
+			},
+		},
+	})
+}
+
+// TestAccNodeDrain_twoDrainsInOneApply: both drains pass the plan (both nodes are in rotation then), but the apply
+// runs them one after the other and the second one's guard sees the first node out: only one node is drained.
+func TestAccNodeDrain_twoDrainsInOneApply(t *testing.T) {
+	l := startDrainLab(t)
+	config := l.providerConfig(`
+resource "remoteaccess_node_drain" "one" {
+  node          = "RAS1"
+  drain_timeout = "1s"
+}
+
+resource "remoteaccess_node_drain" "two" {
+  node          = "RAS2"
+  drain_timeout = "1s"
+}
+`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				Config:      config,
+				ExpectError: regexp.MustCompile(`RAS[12] is the last node in rotation`),
+			},
+			{
+				// Exactly one node is out in the lab's model; the plan now refuses the other drain by itself.
+				PreConfig: func() {
+					stopped := 0
+					for _, n := range []string{"RAS1", "RAS2"} {
+						if checkNode(l, n, cluster.Stopped)(nil) == nil {
+							stopped++
+						}
+					}
+					if stopped != 1 {
+						t.Errorf("%d nodes stopped after two drains in one apply, want 1", stopped)
+					}
+				},
+				Config:      config,
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`RAS[12] is the last node in rotation`),
+			},
+		},
+		CheckDestroy: func(*terraform.State) error {
+			for _, n := range []string{"RAS1", "RAS2"} {
+				if err := checkNode(l, n, cluster.Converged)(nil); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+}
