@@ -78,10 +78,10 @@ func FuzzScriptInputs(f *testing.F) {
 	}
 	var commandLine string
 
-	f.Fuzz(func(t *testing.T, user, computer, identity string, minutes uint8) {
+	f.Fuzz(func(t *testing.T, user, computer, identity string, seconds uint8) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		for _, op := range fuzzOps(ctx, client, user, computer, identity, minutes) {
+		for _, op := range fuzzOps(ctx, client, user, computer, identity, seconds) {
 			err := op.run()
 			reqs := exec.take()
 			if errors.Is(err, remoteaccess.ErrInvalidArgument) {
@@ -122,7 +122,7 @@ func FuzzScriptInputs(f *testing.F) {
 	})
 }
 
-func fuzzOps(ctx context.Context, r remoteaccess.Runner, user, computer, identity string, minutes uint8) []fuzzOp {
+func fuzzOps(ctx context.Context, r remoteaccess.Runner, user, computer, identity string, seconds uint8) []fuzzOp {
 	drop := func(m map[string]any) map[string]any {
 		for k, v := range m {
 			if v == "" {
@@ -144,14 +144,19 @@ func fuzzOps(ctx context.Context, r remoteaccess.Runner, user, computer, identit
 		}, drop(map[string]any{"user_name": user, "host_name": computer})},
 		{"get-ipsec-sas/v1", func() error { _, err := remoteaccess.GetIPsecSAs(ctx, r, []string{identity}); return err },
 			map[string]any{"identities": []any{identity}}},
+		{"get-ipsec-sas/v1", func() error { _, err := remoteaccess.GetDeviceSAs(ctx, r, []string{identity, computer}); return err },
+			map[string]any{"identities": []any{identity, computer}, "device": true}},
 		{"disconnect-vpn/v1", func() error { _, err := remoteaccess.DisconnectVPN(ctx, r, remoteaccess.ByUser(user)); return err },
 			map[string]any{"user_name": user}},
 		{"stop-computer/v1", func() error { return remoteaccess.StopComputer(ctx, r, computer) },
 			map[string]any{"computer_name": computer}},
+		{"stop-computer/v1", func() error {
+			return remoteaccess.StopComputerAs(ctx, r, computer, remoteaccess.Credential{UserName: user, Password: identity})
+		}, map[string]any{"computer_name": computer, "credential": map[string]any{"user_name": user, "password": identity}}},
 		{"drain-node/v1", func() error {
-			_, err := remoteaccess.DrainNode(ctx, r, computer, time.Duration(minutes)*time.Minute)
+			_, err := remoteaccess.DrainNode(ctx, r, computer, time.Duration(seconds)*time.Second)
 			return err
-		}, map[string]any{"node_name": computer, "timeout_minutes": float64(minutes)}},
+		}, map[string]any{"node_name": computer, "timeout_seconds": float64(seconds)}},
 		{"resume-node/v1", func() error { _, err := remoteaccess.ResumeNode(ctx, r, computer); return err },
 			map[string]any{"node_name": computer}},
 	}

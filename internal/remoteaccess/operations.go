@@ -247,6 +247,9 @@ func StopComputerAs(ctx context.Context, r Runner, computerName string, cred Cre
 	if requiredName("credential user name", cred.UserName) != nil || cred.Password == "" {
 		return fmt.Errorf("%w: a credential needs a user name and a password", ErrInvalidArgument)
 	}
+	if !utf8.ValidString(cred.Password) {
+		return fmt.Errorf("%w: the credential's password is not valid UTF-8: it would arrive changed", ErrInvalidArgument)
+	}
 	return stopComputer(ctx, r, stopComputerInput{ComputerName: computerName, Credential: &cred})
 }
 
