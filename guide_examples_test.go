@@ -39,6 +39,7 @@ func testCACertificate(t *testing.T) []byte {
 // every attribute they set exists with the type they give it, and every expression evaluates. A pipeline script
 // next to one is valid bash.
 func TestAccGuideExamplesValidate(t *testing.T) {
+	t.Parallel()
 	cli := os.Getenv("TF_ACC_TERRAFORM_PATH")
 	if os.Getenv("TF_ACC") == "" || cli == "" {
 		t.Skip("runs the real CLI: set TF_ACC=1 and TF_ACC_TERRAFORM_PATH")
