@@ -188,3 +188,55 @@ func TestTroubleshootingGuideCoversEveryDiagnostic(t *testing.T) {
 		}
 	}
 }
+
+// commandToken is a PowerShell command name (Verb-Noun) in a script.
+var commandToken = regexp.MustCompile(`\b[A-Z][a-z]+-[A-Z][A-Za-z]+\b`)
+
+// The least-privilege guide lists every command the provider's scripts run on the Remote Access servers (the
+// bootstrap and every script, less the functions they define), so that the rights it asks for stay complete.
+func TestLeastPrivilegeGuideListsEveryCmdlet(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("internal", "remoteaccess", "scripts", "*.ps1"))
+	if err != nil || len(files) < 5 {
+		t.Fatalf("found %d scripts: %v", len(files), err)
+	}
+	files = append(files, filepath.Join("internal", "winrm", "bootstrap.ps1"))
+	commands, functions := map[string]bool{}, map[string]bool{}
+	defines := regexp.MustCompile(`(?m)^\s*function\s+([A-Za-z]+-[A-Za-z]+)`)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range defines.FindAllStringSubmatch(string(data), -1) {
+			functions[m[1]] = true
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "#") {
+				continue // comments name cmdlets' documentation and parameters
+			}
+			for _, c := range commandToken.FindAllString(line, -1) {
+				commands[c] = true
+			}
+		}
+	}
+	guide, err := os.ReadFile(filepath.Join("templates", "guides", "least-privilege.md.tmpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for c := range commands {
+		if functions[c] {
+			continue
+		}
+		checked++
+		if !strings.Contains(string(guide), "`"+c+"`") {
+			t.Errorf("the scripts run %s, which the least-privilege guide's table does not list", c)
+		}
+		if !strings.Contains(string(guide), "'"+c+"'") {
+			t.Errorf("the scripts run %s, which the guide's JEA role capability file does not list", c)
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("found only %d commands in the scripts: the extraction is broken", checked)
+	}
+}
