@@ -29,6 +29,9 @@ var operations = map[string]operation{
 	"stop-computer/v1":   stopComputer,
 	"drain-node/v1":      drainNode,
 	"resume-node/v1":     resumeNode,
+
+	"disconnect-vpn-users/v1": disconnectVPNUsers,
+	"purge-sas/v1":            purgeSAs,
 }
 
 // scriptError is the {"error":{...}} document a script writes before exiting with code 1.
