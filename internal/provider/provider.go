@@ -103,6 +103,11 @@ func (p *remoteAccessProvider) Resources(context.Context) []func() resource.Reso
 func (p *remoteAccessProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		newClientConfigDataSource,
+		newClusterDataSource,
+		newConnectionsDataSource,
+		newDeviceDataSource,
+		newSecurityAssociationsDataSource,
+		newUserDataSource,
 	}
 }
 
