@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"encoding/json"
+	"math"
 	"fmt"
 	"slices"
 	"strings"
@@ -56,6 +58,19 @@ func strs(v any) []string {
 		out = append(out, s)
 	}
 	return out
+}
+
+// num reads a number of the JSON state, which terraform-json decodes as json.Number; NaN for anything else.
+func num(v any) float64 {
+	n, ok := v.(json.Number)
+	if !ok {
+		return math.NaN()
+	}
+	f, err := n.Float64()
+	if err != nil {
+		return math.NaN()
+	}
+	return f
 }
 
 // serverAddress is the provider's name (the address) of a lab server.
