@@ -112,7 +112,10 @@ func (p *remoteAccessProvider) DataSources(context.Context) []func() datasource.
 }
 
 func (p *remoteAccessProvider) Actions(context.Context) []func() action.Action {
-	return nil
+	return []func() action.Action{
+		newDisconnectVPNUsersAction,
+		newPurgeSecurityAssociationsAction,
+	}
 }
 
 func (p *remoteAccessProvider) ListResources(context.Context) []func() list.ListResource {

@@ -93,3 +93,9 @@ func (l *testLab) breakServer(t *testing.T, name string) {
 	l.Server(name).Faults().SetDropConnections(true)
 	t.Cleanup(func() { l.Server(name).Faults().SetDropConnections(false) })
 }
+
+// Short names of the lab model's rows.
+type (
+	clusterVPN = cluster.VPNSnapshot
+	clusterDA  = cluster.DirectAccessSnapshot
+)
