@@ -24,7 +24,9 @@ func (exactNameValidator) Description(context.Context) string {
 	return "must be an exact name: not empty, no leading or trailing spaces, no control character, no * or ?"
 }
 
-func (v exactNameValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v exactNameValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
 
 func (v exactNameValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
@@ -42,7 +44,9 @@ func (ipAddressValidator) Description(context.Context) string {
 	return "must be an IPv4 or IPv6 address"
 }
 
-func (v ipAddressValidator) MarkdownDescription(ctx context.Context) string { return v.Description(ctx) }
+func (v ipAddressValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
 
 func (ipAddressValidator) ValidateString(_ context.Context, req validator.StringRequest, resp *validator.StringResponse) {
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {

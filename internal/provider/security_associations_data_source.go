@@ -42,7 +42,9 @@ type saRow struct {
 	QuickModeCount   types.Int64  `tfsdk:"quick_mode_count"`
 }
 
-func newSecurityAssociationsDataSource() datasource.DataSource { return &securityAssociationsDataSource{} }
+func newSecurityAssociationsDataSource() datasource.DataSource {
+	return &securityAssociationsDataSource{}
+}
 
 func (d *securityAssociationsDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
 	resp.TypeName = req.ProviderTypeName + "_security_associations"

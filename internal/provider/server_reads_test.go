@@ -3,8 +3,8 @@ package provider
 import (
 	"context"
 	"encoding/json"
-	"math"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
