@@ -5,94 +5,130 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
-	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 )
 
-// accountModel holds what remoteaccess_device and remoteaccess_user read from Active Directory alike.
-type accountModel struct {
-	DistinguishedName types.String `tfsdk:"distinguished_name"`
-	ObjectGUID        types.String `tfsdk:"object_guid"`
-	ObjectSID         types.String `tfsdk:"object_sid"`
-	SAMAccountName    types.String `tfsdk:"sam_account_name"`
-	DisplayName       types.String `tfsdk:"display_name"`
-	Enabled           types.Bool   `tfsdk:"enabled"`
-	Blocked           types.Bool   `tfsdk:"blocked"`
-	MemberOf          []string     `tfsdk:"member_of"`
-	Identities        []string     `tfsdk:"identities"`
+var _ datasource.DataSourceWithConfigure = (*accountDataSource)(nil)
+
+// accountKind describes what differs between remoteaccess_device and remoteaccess_user.
+type accountKind struct {
+	typeSuffix      string
+	kind            directory.Kind
+	description     string
+	nameAttr        string // the name the configuration gives
+	nameDescription string
+	// extraAttr is the attribute only this kind has (dns_host_name, user_principal_name), read by extra.
+	extraAttr        string
+	extraDescription string
+	extra            func(directory.Account) string
 }
 
-// accountAttributes are the schema of accountModel's attributes; noun is "computer" or "user".
-func accountAttributes(noun string) map[string]schema.Attribute {
+// accountDataSource looks a computer or user account up in Active Directory. It asks the directory only.
+type accountDataSource struct {
+	dataSourceClients
+	kind accountKind
+}
+
+func (d *accountDataSource) Metadata(_ context.Context, req datasource.MetadataRequest, resp *datasource.MetadataResponse) {
+	resp.TypeName = req.ProviderTypeName + "_" + d.kind.typeSuffix
+}
+
+func (d *accountDataSource) Schema(_ context.Context, _ datasource.SchemaRequest, resp *datasource.SchemaResponse) {
+	noun := string(d.kind.kind)
 	computed := func(description string) schema.StringAttribute {
 		return schema.StringAttribute{Computed: true, MarkdownDescription: description}
 	}
-	return map[string]schema.Attribute{
-		"distinguished_name": computed("Distinguished name of the " + noun + " account."),
-		"object_guid":        computed("objectGUID of the account, as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`."),
-		"object_sid":         computed("objectSid of the account, as `S-1-5-...`."),
-		"sam_account_name":   computed("sAMAccountName of the account."),
-		"display_name":       computed("displayName of the account; null when it has none."),
-		"enabled": schema.BoolAttribute{Computed: true,
-			MarkdownDescription: "Whether the account is enabled (ACCOUNTDISABLE clear in userAccountControl)."},
-		"blocked": schema.BoolAttribute{Computed: true,
-			MarkdownDescription: "Whether a block holds the account, which a block leaves disabled: `true` when the " +
-				"account is disabled, whoever disabled it."},
-		"member_of": schema.ListAttribute{Computed: true, ElementType: types.StringType,
-			MarkdownDescription: "Distinguished names of the groups the account is a direct member of (memberOf)."},
-		"identities": schema.ListAttribute{Computed: true, ElementType: types.StringType,
-			MarkdownDescription: "The exact identities under which the " + noun + " appears in IPsec SAs and VPN " +
-				"connections, for `remoteaccess_security_associations` and the actions."},
+	resp.Schema = schema.Schema{
+		MarkdownDescription: d.kind.description + " Reading it asks the directory only.",
+		Attributes: map[string]schema.Attribute{
+			d.kind.nameAttr: schema.StringAttribute{
+				Required:            true,
+				Validators:          []validator.String{accountNameValidator{kind: d.kind.kind}},
+				MarkdownDescription: d.kind.nameDescription,
+			},
+			d.kind.extraAttr:     computed(d.kind.extraDescription),
+			"distinguished_name": computed("Distinguished name of the " + noun + " account."),
+			"object_guid":        computed("objectGUID of the account, as `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`."),
+			"object_sid":         computed("objectSid of the account, as `S-1-5-...`."),
+			"sam_account_name":   computed("sAMAccountName of the account."),
+			"display_name":       computed("displayName of the account; null when it has none."),
+			"enabled": schema.BoolAttribute{Computed: true,
+				MarkdownDescription: "Whether the account is enabled (ACCOUNTDISABLE clear in userAccountControl)."},
+			"blocked": schema.BoolAttribute{Computed: true,
+				MarkdownDescription: "Whether a block holds the account, which a block leaves disabled: `true` when the " +
+					"account is disabled, whoever disabled it."},
+			"member_of": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "Distinguished names of the groups the account is a direct member of (memberOf)."},
+			"identities": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "The exact identities under which the " + noun + " appears in IPsec SAs and VPN " +
+					"connections, for `remoteaccess_security_associations` and the actions."},
+		},
 	}
 }
 
-// lookupAccount finds the account of the given kind by name and fills the model; nil after an error.
-func lookupAccount(ctx context.Context, c *clients, kind directory.Kind, name string, m *accountModel, diags *diag.Diagnostics) *directory.Account {
-	if c == nil {
-		diags.AddError("Provider not configured", "The provider configuration is not known yet.")
-		return nil
+func (d *accountDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
+	var name types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(d.kind.nameAttr), &name)...)
+	if resp.Diagnostics.HasError() {
+		return
 	}
-	dir, err := c.Directory()
+	if d.clients == nil {
+		resp.Diagnostics.AddError("Provider not configured", "The provider configuration is not known yet.")
+		return
+	}
+	dir, err := d.clients.Directory()
 	if err != nil {
-		diags.AddError("Active Directory is not configured", err.Error())
-		return nil
+		resp.Diagnostics.AddError("Active Directory is not configured", err.Error())
+		return
 	}
 	var acct directory.Account
-	if kind == directory.KindComputer {
-		acct, err = dir.FindComputer(ctx, name)
+	if d.kind.kind == directory.KindComputer {
+		acct, err = dir.FindComputer(ctx, name.ValueString())
 	} else {
-		acct, err = dir.FindUser(ctx, name)
+		acct, err = dir.FindUser(ctx, name.ValueString())
 	}
 	var dom directory.DomainInfo
 	if err == nil {
 		dom, err = dir.Domain(ctx)
 	}
 	if err != nil {
-		summary := fmt.Sprintf("Looking up the %s %q failed", kind, name)
+		summary := fmt.Sprintf("Looking up the %s %q failed", d.kind.kind, name.ValueString())
 		if errors.Is(err, directory.ErrNotFound) {
-			summary = fmt.Sprintf("No %s named %q", kind, name)
+			summary = fmt.Sprintf("No %s named %q", d.kind.kind, name.ValueString())
 		}
-		diags.AddError(summary, err.Error())
-		return nil
+		resp.Diagnostics.AddError(summary, err.Error())
+		return
 	}
 	ids := directory.UserIdentities(acct, dom)
-	if kind == directory.KindComputer {
+	if d.kind.kind == directory.KindComputer {
 		ids = directory.DeviceIdentities(acct, dom)
 	}
-	*m = accountModel{
-		DistinguishedName: types.StringValue(acct.DN),
-		ObjectGUID:        types.StringValue(acct.ObjectGUID),
-		ObjectSID:         types.StringValue(acct.ObjectSID),
-		SAMAccountName:    types.StringValue(acct.SAMAccountName),
-		DisplayName:       optionalString(acct.DisplayName),
-		Enabled:           types.BoolValue(acct.Enabled()),
+	memberOf, diags := types.ListValueFrom(ctx, types.StringType, append([]string{}, acct.MemberOf...))
+	resp.Diagnostics.Append(diags...)
+	identities, diags := types.ListValueFrom(ctx, types.StringType, ids)
+	resp.Diagnostics.Append(diags...)
+	values := map[string]attr.Value{
+		d.kind.nameAttr:      name,
+		d.kind.extraAttr:     optionalString(d.kind.extra(acct)),
+		"distinguished_name": types.StringValue(acct.DN),
+		"object_guid":        types.StringValue(acct.ObjectGUID),
+		"object_sid":         types.StringValue(acct.ObjectSID),
+		"sam_account_name":   types.StringValue(acct.SAMAccountName),
+		"display_name":       optionalString(acct.DisplayName),
+		"enabled":            types.BoolValue(acct.Enabled()),
 		// No block record exists in the directory yet: a block leaves its account disabled, so disabled is held.
-		Blocked:    types.BoolValue(!acct.Enabled()),
-		MemberOf:   append([]string{}, acct.MemberOf...),
-		Identities: ids,
+		"blocked":    types.BoolValue(!acct.Enabled()),
+		"member_of":  memberOf,
+		"identities": identities,
 	}
-	return &acct
+	for attribute, v := range values {
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attribute), v)...)
+	}
 }

@@ -29,31 +29,12 @@ func actionServersAttribute(what string) schema.ListAttribute {
 	}
 }
 
-// actionRun is one invocation across Remote Access servers: the context bounded by timeouts.invoke and the cluster.
-type actionRun struct {
-	ctx     context.Context
-	cancel  context.CancelFunc
-	cluster *remoteaccess.Cluster
-}
-
-// startAction builds the fan-out over servers (the provider's when empty) with the invoke deadline; nil after an error.
-func startAction(ctx context.Context, c *clients, t timeouts.Value, servers []string, diags *diag.Diagnostics) *actionRun {
-	if c == nil {
-		diags.AddError("Provider not configured", "The provider configuration is not known yet.")
-		return nil
-	}
+// startAction starts an action's run on servers (the provider's when none), bounded by timeouts.invoke; nil after
+// an error.
+func startAction(ctx context.Context, c *clients, t timeouts.Value, servers []string, diags *diag.Diagnostics) *fanOut {
 	timeout, d := t.Invoke(ctx, defaultActionTimeout)
 	diags.Append(d...)
-	if diags.HasError() {
-		return nil
-	}
-	cluster, err := c.Cluster(servers)
-	if err != nil {
-		diags.AddError("Cannot reach the Remote Access servers", err.Error())
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	return &actionRun{ctx: ctx, cancel: cancel, cluster: cluster}
+	return startFanOut(ctx, c, timeout, servers, diags)
 }
 
 // report sends one progress message per server that answered, in server order, with what it did (or none when it

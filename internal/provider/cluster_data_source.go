@@ -17,7 +17,7 @@ var _ datasource.DataSourceWithConfigure = (*clusterDataSource)(nil)
 
 // clusterDataSource shows the NLB nodes of the Remote Access cluster, their load-balancer state and their load.
 type clusterDataSource struct {
-	clients *clients
+	dataSourceClients
 }
 
 type clusterModel struct {
@@ -92,10 +92,6 @@ func (d *clusterDataSource) Schema(ctx context.Context, _ datasource.SchemaReque
 		Attributes: attrs,
 		Blocks:     serverReadBlocks(ctx),
 	}
-}
-
-func (d *clusterDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	d.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 func (d *clusterDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {

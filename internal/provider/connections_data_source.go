@@ -21,7 +21,7 @@ var _ datasource.DataSourceWithConfigure = (*connectionsDataSource)(nil)
 
 // connectionsDataSource lists who is connected: Get-RemoteAccessConnectionStatistics on every server.
 type connectionsDataSource struct {
-	clients *clients
+	dataSourceClients
 }
 
 type connectionsModel struct {
@@ -114,10 +114,6 @@ func (d *connectionsDataSource) Schema(ctx context.Context, _ datasource.SchemaR
 		Attributes: attrs,
 		Blocks:     serverReadBlocks(ctx),
 	}
-}
-
-func (d *connectionsDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	d.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 func (d *connectionsDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {

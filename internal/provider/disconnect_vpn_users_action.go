@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/action/timeouts"
@@ -25,7 +26,7 @@ var (
 // disconnectVPNUsersAction is Disconnect-VpnUser made safe: exact names or tunnel addresses, every server at once,
 // and what each server disconnected reported as progress, also when another fails.
 type disconnectVPNUsersAction struct {
-	clients *clients
+	actionClients
 }
 
 type disconnectVPNUsersModel struct {
@@ -76,10 +77,6 @@ func (a *disconnectVPNUsersAction) ConfigValidators(context.Context) []action.Co
 	}
 }
 
-func (a *disconnectVPNUsersAction) Configure(_ context.Context, req action.ConfigureRequest, resp *action.ConfigureResponse) {
-	a.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
-}
-
 func (a *disconnectVPNUsersAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {
 	var m disconnectVPNUsersModel
 	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
@@ -103,7 +100,7 @@ func (a *disconnectVPNUsersAction) Invoke(ctx context.Context, req action.Invoke
 	results, err := run.cluster.DisconnectVPNUsers(run.ctx, sel)
 	report(resp, run.cluster.Servers(), results, err, "disconnected", "no matching VPN connection", func(d remoteaccess.DisconnectedVPN) string {
 		who := strings.Join(d.UserNames, ", ")
-		if d.HostName != "" {
+		if d.HostName != "" && !slices.ContainsFunc(d.UserNames, func(u string) bool { return strings.EqualFold(u, d.HostName) }) {
 			who += " on " + d.HostName
 		}
 		return fmt.Sprintf("%s (tunnel address %s)", who, d.Address)

@@ -73,7 +73,7 @@ func TestDisconnectVPNUsers_byAddressOnOneServer(t *testing.T) {
 	progress, errs := invokeAction(t, server, disconnectAction, map[string]tftypes.Value{
 		"host_ip_addresses": strList(device.Address), "servers": strList(ras2),
 	})
-	want := ras2 + ": disconnected client2.corp.example on client2.corp.example (tunnel address " + device.Address + ")"
+	want := ras2 + ": disconnected client2.corp.example (tunnel address " + device.Address + ")"
 	if len(errs) > 0 || !slices.Equal(progress, []string{want}) {
 		t.Errorf("progress %q, errors %q; want only %q", progress, errs, want)
 	}

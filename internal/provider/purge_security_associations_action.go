@@ -24,7 +24,7 @@ var (
 // purgeSecurityAssociationsAction removes IPsec SAs: every SA of one server, or those of exact identities on every
 // server, and reports what each server removed.
 type purgeSecurityAssociationsAction struct {
-	clients *clients
+	actionClients
 }
 
 type purgeSecurityAssociationsModel struct {
@@ -73,10 +73,6 @@ func (a *purgeSecurityAssociationsAction) ConfigValidators(context.Context) []ac
 		actionvalidator.ExactlyOneOf(path.MatchRoot("identities"), path.MatchRoot("all_on_server")),
 		actionvalidator.Conflicting(path.MatchRoot("all_on_server"), path.MatchRoot("servers")),
 	}
-}
-
-func (a *purgeSecurityAssociationsAction) Configure(_ context.Context, req action.ConfigureRequest, resp *action.ConfigureResponse) {
-	a.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 func (a *purgeSecurityAssociationsAction) Invoke(ctx context.Context, req action.InvokeRequest, resp *action.InvokeResponse) {

@@ -19,7 +19,7 @@ var _ datasource.DataSourceWithConfigure = (*securityAssociationsDataSource)(nil
 
 // securityAssociationsDataSource lists the IPsec main-mode SAs of every server, with their quick-mode SA counts.
 type securityAssociationsDataSource struct {
-	clients *clients
+	dataSourceClients
 }
 
 type securityAssociationsModel struct {
@@ -86,10 +86,6 @@ func (d *securityAssociationsDataSource) Schema(ctx context.Context, _ datasourc
 		Attributes: attrs,
 		Blocks:     serverReadBlocks(ctx),
 	}
-}
-
-func (d *securityAssociationsDataSource) Configure(_ context.Context, req datasource.ConfigureRequest, resp *datasource.ConfigureResponse) {
-	d.clients = clientsFrom(req.ProviderData, &resp.Diagnostics)
 }
 
 func (d *securityAssociationsDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {

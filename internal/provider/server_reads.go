@@ -56,24 +56,19 @@ func serverReadBlocks(ctx context.Context) map[string]schema.Block {
 	return map[string]schema.Block{"timeouts": timeouts.Block(ctx)}
 }
 
-// serverRead is one read across the Remote Access servers: the cluster to ask and the context bounded by timeouts.read.
-type serverRead struct {
+// fanOut is one run across Remote Access servers, by a data source or an action: the cluster to ask and the
+// context bounded by the configured timeout.
+type fanOut struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	cluster *remoteaccess.Cluster
 }
 
-// startServerRead builds the fan-out over the configured servers with the read deadline; nil after an error.
-func startServerRead(ctx context.Context, c *clients, m *serverReadModel, diags *diag.Diagnostics) *serverRead {
+// startFanOut builds the fan-out over servers (the provider's when none) with a deadline; nil after an error.
+func startFanOut(ctx context.Context, c *clients, timeout time.Duration, servers []string, diags *diag.Diagnostics) *fanOut {
 	if c == nil {
 		diags.AddError("Provider not configured", "The provider configuration is not known yet.")
 		return nil
-	}
-	timeout, d := m.Timeouts.Read(ctx, defaultServerReadTimeout)
-	diags.Append(d...)
-	var servers []string
-	if !m.Servers.IsNull() {
-		diags.Append(m.Servers.ElementsAs(ctx, &servers, false)...)
 	}
 	if diags.HasError() {
 		return nil
@@ -84,13 +79,24 @@ func startServerRead(ctx context.Context, c *clients, m *serverReadModel, diags 
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
-	return &serverRead{ctx: ctx, cancel: cancel, cluster: cluster}
+	return &fanOut{ctx: ctx, cancel: cancel, cluster: cluster}
+}
+
+// startServerRead starts a data source's read of the servers, bounded by timeouts.read; nil after an error.
+func startServerRead(ctx context.Context, c *clients, m *serverReadModel, diags *diag.Diagnostics) *fanOut {
+	timeout, d := m.Timeouts.Read(ctx, defaultServerReadTimeout)
+	diags.Append(d...)
+	var servers []string
+	if !m.Servers.IsNull() {
+		diags.Append(m.Servers.ElementsAs(ctx, &servers, false)...)
+	}
+	return startFanOut(ctx, c, timeout, servers, diags)
 }
 
 // finish sorts out the failures of the fan-outs of one read: servers that did not answer fail it unless the
 // configuration tolerates them (then they are recorded in missing_servers, with a warning); any other failure fails
 // it. what names what was read, for the messages.
-func (r *serverRead) finish(m *serverReadModel, what string, diags *diag.Diagnostics, errs ...error) {
+func (r *fanOut) finish(m *serverReadModel, what string, diags *diag.Diagnostics, errs ...error) {
 	r.cancel()
 	missing := map[string]bool{}
 	for _, err := range errs {
