@@ -2,7 +2,11 @@ package block_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +21,9 @@ import (
 // against, as during a replication delay: the account stays enabled there.
 type lagging struct{ *directory.Client }
 
-func (lagging) SetDisabled(context.Context, directory.Account, bool) (bool, error) { return true, nil }
+func (l lagging) Hold(_ context.Context, acct directory.Account, _ directory.HoldRequest) (directory.HoldResult, error) {
+	return directory.HoldResult{PriorEnabled: true, Account: acct}, nil
+}
 
 func newBlocker(t *testing.T, l *lab.Lab, dir block.Directory) *block.Blocker {
 	t.Helper()
@@ -36,7 +42,7 @@ func newBlocker(t *testing.T, l *lab.Lab, dir block.Directory) *block.Blocker {
 			}
 			return remoteaccess.NewCluster(subset)
 		},
-		VerifyInterval: 100 * time.Millisecond,
+		Verify: &remoteaccess.VerifyHub{Interval: 100 * time.Millisecond},
 	}
 }
 
@@ -55,7 +61,7 @@ func TestVerifyWindowNamesTheServersWhereSAsCameBack(t *testing.T) {
 	b := newBlocker(t, l, lagging{dir})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2")
+	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2", directory.GuardOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +76,9 @@ func TestVerifyWindowNamesTheServersWhereSAsCameBack(t *testing.T) {
 			t.Errorf("the error does not name %s: %v", s, err)
 		}
 	}
-	if !out.Disabled || len(out.Pending) != 0 || len(out.Purged) != 2 {
-		t.Errorf("outcome = %+v, want the disable and both purges recorded", out)
+	// The servers where SAs came back stay pending, so that the next apply purges them again.
+	if !out.Disabled || len(out.Pending) != 2 || len(out.Purged) != 2 {
+		t.Errorf("outcome = %+v, want the disable and both purges recorded, both servers pending", out)
 	}
 }
 
@@ -80,12 +87,12 @@ func TestBlockWithAServerDownRecordsWhatIsPending(t *testing.T) {
 	b := newBlocker(t, l, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2")
+	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2", directory.GuardOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	servers := l.Info().ServerAddresses
-	l.Server("RAS2").Faults().SetAuthFailure(true)
+	l.Server("RAS2").Faults().SetDropConnections(true)
 	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: time.Second})
 	if err == nil || !out.Disabled {
 		t.Fatalf("Block = %+v, %v; want the account disabled and an error", out, err)
@@ -109,7 +116,7 @@ func TestUnblockLeavesAnAccountThatWasDisabledBefore(t *testing.T) {
 	b := newBlocker(t, l, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "RETIRED1")
+	target, err := b.Resolve(ctx, directory.KindComputer, "RETIRED1", directory.GuardOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,11 +124,120 @@ func TestUnblockLeavesAnAccountThatWasDisabledBefore(t *testing.T) {
 	if err != nil || out.WasEnabled {
 		t.Fatalf("Block = %+v, %v; want was_enabled false", out, err)
 	}
-	if err := b.Unblock(ctx, directory.KindComputer, target.Account.ObjectGUID, out.WasEnabled); err != nil {
+	if _, err := b.Unblock(ctx, directory.KindComputer, target.Account.ObjectGUID, "", out.WasEnabled, false); err != nil {
 		t.Fatal(err)
 	}
 	acct, err := dir.FindComputer(ctx, "RETIRED1")
 	if err != nil || acct.Enabled() {
 		t.Fatalf("RETIRED1 enabled=%v (%v) after unblock, want it still disabled", acct.Enabled(), err)
+	}
+}
+
+// A server that refuses the provider's logon is a configuration error: the block stops before the account is
+// touched, and says which settings to check.
+func TestWrongWinRMSettingsChangeNothing(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT1", directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Server("RAS2").Faults().SetAuthFailure(true)
+	out, err := b.Block(ctx, target, block.Options{Servers: l.Info().ServerAddresses, Purge: true, Record: true,
+		Hold: directory.Hold{ID: "h1", Since: time.Now()}})
+	var config *block.ConfigurationError
+	if !errors.As(err, &config) || out.Disabled || !strings.Contains(err.Error(), "winrm.username") {
+		t.Fatalf("Block = %+v, %v; want a configuration error naming winrm.username and nothing disabled", out, err)
+	}
+	if !labclient.Enabled(t, l.Info(), "CLIENT1$") {
+		t.Fatal("CLIENT1 was disabled although the preflight failed")
+	}
+}
+
+// Ten blocks watched at once cost one poll per server per interval, not one per block.
+func TestVerifyWindowsShareOnePollPerServer(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	var mu sync.Mutex
+	polls, blocksPerPoll := map[string]int{}, map[string]int{}
+	b.Verify.OnPoll = func(server string, blocks int, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		polls[server]++
+		blocksPerPoll[server] = max(blocksPerPoll[server], blocks)
+	}
+	b.Verify.Interval = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cluster, err := b.Cluster(l.Info().ServerAddresses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			verdicts, err := b.Verify.Watch(ctx, cluster, []string{fmt.Sprintf(`CORP\\NOBODY%d$`, i)}, time.Second)
+			if err != nil {
+				t.Error(err)
+			}
+			for server, v := range verdicts {
+				if !v.Verified() {
+					t.Errorf("block %d on %s: %+v; want verified", i, server, v)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for server, n := range polls {
+		// About 1 s / 300 ms polls for all ten blocks together; one poll per block would be ten times that.
+		if n > 8 {
+			t.Errorf("%s was polled %d times for ten blocks in one second", server, n)
+		}
+		if blocksPerPoll[server] < 2 {
+			t.Errorf("%s: at most %d blocks shared a poll; want the windows to share", server, blocksPerPoll[server])
+		}
+	}
+}
+
+// With servers that answer slower than the window, the window waits for one completed poll of each server, and a
+// server that never answers is named as not verified.
+func TestVerifyWindowWaitsForOnePollPerServer(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cluster, err := b.Cluster(l.Info().ServerAddresses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Server("RAS1").Faults().SetStartLatency(1500 * time.Millisecond)
+	verdicts, err := b.Verify.Watch(ctx, cluster, []string{`CORP\NOBODY$`}, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for server, v := range verdicts {
+		if !v.Verified() {
+			t.Errorf("%s: %+v; want one completed poll with nothing seen", server, v)
+		}
+	}
+
+	l.Server("RAS1").Faults().SetStartLatency(0)
+	l.Server("RAS2").Faults().SetHangCommands(true)
+	short, cancelShort := context.WithTimeout(ctx, 3*time.Second)
+	defer cancelShort()
+	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT1", directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := block.Outcome{Target: target, Disabled: true, Purged: map[string]block.Counts{}}
+	for _, s := range l.Info().ServerAddresses {
+		out.Purged[s] = block.Counts{}
+	}
+	out, err = b.Complete(short, out, block.Options{Servers: l.Info().ServerAddresses, Purge: true, Verify: 200 * time.Millisecond})
+	ras2 := l.Info().ServerAddresses[1]
+	if err == nil || !strings.Contains(err.Error(), "could not verify on "+ras2) || !slices.Contains(out.Pending, ras2) {
+		t.Fatalf("Complete with a hung server = %+v, %v; want \"could not verify on %s\" and the server pending", out, err, ras2)
 	}
 }

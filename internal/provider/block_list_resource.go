@@ -53,12 +53,18 @@ func (r *blockResource[T, PT]) List(ctx context.Context, req list.ListRequest, s
 			if req.Limit > 0 && sent >= req.Limit {
 				return
 			}
-			target, err := blocker.TargetFor(ctx, acct)
-			if err != nil {
+			target, err := blocker.TargetFor(ctx, acct, directory.GuardOptions{AllowPrivileged: true})
+			if directory.IsGuardError(err) {
 				// Guarded accounts (krbtgt, a disabled domain controller) are no block to import.
 				continue
 			}
 			result := req.NewListResult(ctx)
+			if err != nil {
+				// A directory failure is reported, never taken for an empty list.
+				result.Diagnostics.AddError("Listing disabled "+r.kind.noun+" accounts failed", err.Error())
+				push(result)
+				return
+			}
 			result.DisplayName = displayName(acct)
 			result.Diagnostics.Append(result.Identity.Set(ctx, blockIdentityModel{ObjectGUID: types.StringValue(acct.ObjectGUID)})...)
 			if req.IncludeResource {

@@ -2,8 +2,6 @@ package provider
 
 import (
 	"fmt"
-	"net"
-	"strings"
 	"sync"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
@@ -22,10 +20,15 @@ type clients struct {
 
 	mu    sync.Mutex
 	winrm map[string]*winrm.Client
+
+	// verify shares the verify windows' polls among every block in flight.
+	verify *remoteaccess.VerifyHub
+	// serverNames caches the DNS names of servers given by IP address.
+	serverNames serverNames
 }
 
 func newClients(s settings) (*clients, error) {
-	c := &clients{settings: s, winrm: map[string]*winrm.Client{}}
+	c := &clients{settings: s, winrm: map[string]*winrm.Client{}, verify: &remoteaccess.VerifyHub{Interval: verifyPollInterval}}
 	// Build the clients of the configured servers now so that a settings error surfaces at plan time.
 	for _, server := range s.Servers {
 		if _, err := c.server(server); err != nil {
@@ -59,7 +62,7 @@ func (c *clients) Directory() (*directory.Client, error) {
 			BaseDN:             l.BaseDN,
 			DomainControllers:  l.DomainControllers,
 			AllowedSearchBases: l.AllowedSearchBases,
-			ProtectedComputers: computerNames(c.settings.Servers),
+			ProtectedAccounts:  c.settings.ownAccounts(),
 			Timeout:            l.Timeout,
 		}
 		if k := l.Kerberos; k != nil {
@@ -68,20 +71,6 @@ func (c *clients) Directory() (*directory.Client, error) {
 		c.directory, c.directoryErr = directory.New(cfg)
 	})
 	return c.directory, c.directoryErr
-}
-
-// computerNames turns server host names into the computer names the directory guards against disabling; servers
-// given by IP address have no name to guard.
-func computerNames(hosts []string) []string {
-	var names []string
-	for _, host := range hosts {
-		if net.ParseIP(host) != nil {
-			continue
-		}
-		label, _, _ := strings.Cut(host, ".")
-		names = append(names, strings.ToUpper(label))
-	}
-	return names
 }
 
 // server returns the WinRM client of one Remote Access server, creating it on first use.
