@@ -62,8 +62,8 @@ func (d *accountDataSource) Schema(_ context.Context, _ datasource.SchemaRequest
 			"enabled": schema.BoolAttribute{Computed: true,
 				MarkdownDescription: "Whether the account is enabled (ACCOUNTDISABLE clear in userAccountControl)."},
 			"blocked": schema.BoolAttribute{Computed: true,
-				MarkdownDescription: "Whether a block holds the account, which a block leaves disabled: `true` when the " +
-					"account is disabled, whoever disabled it."},
+				MarkdownDescription: "Whether a block of this provider holds the account: it is disabled and its block " +
+					"record (in the account's Notes) names at least one block. An account disabled by hand is not blocked."},
 			"member_of": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "Distinguished names of the groups the account is a direct member of (memberOf)."},
 			"identities": schema.ListAttribute{Computed: true, ElementType: types.StringType,
@@ -123,12 +123,18 @@ func (d *accountDataSource) Read(ctx context.Context, req datasource.ReadRequest
 		"sam_account_name":   types.StringValue(acct.SAMAccountName),
 		"display_name":       optionalString(acct.DisplayName),
 		"enabled":            types.BoolValue(acct.Enabled()),
-		// No block record exists in the directory yet: a block leaves its account disabled, so disabled is held.
-		"blocked":    types.BoolValue(!acct.Enabled()),
+		"blocked":    types.BoolValue(blocked(acct)),
 		"member_of":  memberOf,
 		"identities": identities,
 	}
 	for attribute, v := range values {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attribute), v)...)
 	}
+}
+
+// blocked reports whether a block holds the account: disabled, with a block record that names a hold. A record left
+// on an enabled account (someone re-enabled it by hand) does not hold it.
+func blocked(acct directory.Account) bool {
+	rec := acct.BlockRecord()
+	return !acct.Enabled() && rec != nil && len(rec.Holds) > 0
 }

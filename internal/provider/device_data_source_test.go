@@ -1,9 +1,11 @@
 package provider
 
 import (
+	"context"
 	"encoding/binary"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/google/uuid"
@@ -12,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 )
 
@@ -39,7 +42,17 @@ func (l *testLab) directoryEntry(t *testing.T, sam string) (dn, guid string, mem
 
 func TestAccDeviceAndUser_lookups(t *testing.T) {
 	l := startLab(t)
-	l.setEnabled(t, "CLIENT10$", false) // blocked by hand
+	l.setEnabled(t, "CLIENT10$", false) // disabled by hand: no block holds it
+	// CLIENT2 is held by a block, as remoteaccess_blocked_device leaves it: disabled, with its block record.
+	dir := labclient.Directory(t, l.info)
+	client2, err := dir.FindComputer(context.Background(), "CLIENT2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold := directory.HoldRequest{Record: true, Hold: directory.Hold{ID: "0123456789abcdef", Since: time.Now().UTC(), By: "test", Reason: "INC-1"}}
+	if _, err := dir.Hold(context.Background(), client2, hold); err != nil {
+		t.Fatal(err)
+	}
 	client1DN, client1GUID, client1Groups := l.directoryEntry(t, "CLIENT1$")
 	carolDN, carolGUID, _ := l.directoryEntry(t, "carol")
 	if len(client1Groups) == 0 {
@@ -60,6 +73,9 @@ data "remoteaccess_device" "client1" {
 data "remoteaccess_device" "client10" {
   computer_name = "CLIENT10"
 }
+data "remoteaccess_device" "client2" {
+  computer_name = "CLIENT2"
+}
 data "remoteaccess_user" "carol" {
   user_name = "carol@corp.example"
 }
@@ -76,13 +92,15 @@ data "remoteaccess_user" "carol" {
 						knownvalue.StringExact(`CORP\CLIENT1$`), knownvalue.StringExact(`CLIENT1$@corp.example`), knownvalue.StringExact("client1.corp.example"),
 					})),
 					statecheck.ExpectKnownValue("data.remoteaccess_device.client10", tfjsonpath.New("enabled"), knownvalue.Bool(false)),
-					statecheck.ExpectKnownValue("data.remoteaccess_device.client10", tfjsonpath.New("blocked"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("data.remoteaccess_device.client10", tfjsonpath.New("blocked"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue("data.remoteaccess_device.client2", tfjsonpath.New("enabled"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue("data.remoteaccess_device.client2", tfjsonpath.New("blocked"), knownvalue.Bool(true)),
 					statecheck.ExpectKnownValue("data.remoteaccess_user.carol", tfjsonpath.New("distinguished_name"), knownvalue.StringExact(carolDN)),
 					statecheck.ExpectKnownValue("data.remoteaccess_user.carol", tfjsonpath.New("object_guid"), knownvalue.StringExact(carolGUID)),
 					statecheck.ExpectKnownValue("data.remoteaccess_user.carol", tfjsonpath.New("sam_account_name"), knownvalue.StringExact("carol")),
 					statecheck.ExpectKnownValue("data.remoteaccess_user.carol", tfjsonpath.New("display_name"), knownvalue.StringExact("Carol Carter")),
 					statecheck.ExpectKnownValue("data.remoteaccess_user.carol", tfjsonpath.New("enabled"), knownvalue.Bool(false)),
-					statecheck.ExpectKnownValue("data.remoteaccess_user.carol", tfjsonpath.New("blocked"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue("data.remoteaccess_user.carol", tfjsonpath.New("blocked"), knownvalue.Bool(false)),
 				},
 			},
 		},

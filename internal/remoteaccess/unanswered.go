@@ -27,8 +27,3 @@ func SplitUnanswered(err error) (unanswered []string, rest error) {
 	slices.Sort(unanswered)
 	return slices.Compact(unanswered), errors.Join(others...)
 }
-
-// ServerErrors lists the failure of each server in an error from FanOut, in server order.
-func ServerErrors(err error) []*ServerError {
-	return serverErrors(err)
-}
