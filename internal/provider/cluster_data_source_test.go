@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
 )
 
 // matchesLabNodes checks the nodes against the lab's model: names, states, priorities, the server each is, and the
@@ -63,4 +64,37 @@ func TestAccCluster_nodesAndLoad(t *testing.T) {
 			},
 		},
 	})
+}
+
+// A node with NLB on two interfaces appears twice in a view; a state such as Converged(default) is in rotation
+// (FACTS part 5: states compare by prefix).
+func TestClusterNodesMergesViews(t *testing.T) {
+	views := map[string][]remoteaccess.Node{
+		"ras1.corp.example": {
+			{Name: "RAS1", State: "Converged(default)", HostPriority: 1, IsLocal: true},
+			{Name: "RAS1", State: "Converged", HostPriority: 1, IsLocal: true},
+			{Name: "RAS2", State: "Converged", HostPriority: 2}, // RAS1's stale view of RAS2
+		},
+		"ras2.corp.example": {
+			{Name: "RAS1", State: "Converged", HostPriority: 1},
+			{Name: "RAS2", State: "Stopped", HostPriority: 2, IsLocal: true},
+			{Name: "RAS2", State: "Converged", HostPriority: 2, IsLocal: true},
+		},
+	}
+	conns := map[string][]remoteaccess.Connection{"ras1.corp.example": {{ConnectionType: "Vpn"}, {ConnectionType: "DirectAccess"}}}
+	rows := clusterNodes([]string{"ras1.corp.example", "ras2.corp.example"}, views, conns)
+	if len(rows) != 2 {
+		t.Fatalf("rows %+v", rows)
+	}
+	ras1, ras2 := rows[0], rows[1]
+	if !ras1.State.IsNull() || !ras1.InRotation.ValueBool() || len(ras1.Interfaces) != 2 || ras1.ReportedBy.ValueString() != "ras1.corp.example" {
+		t.Errorf("RAS1 = %+v; want two interfaces, states differing only after the prefix, in rotation, from its own view", ras1)
+	}
+	if ras1.Connections.ValueInt64() != 2 || ras1.VPNConnections.ValueInt64() != 1 || ras1.DirectAccessConnections.ValueInt64() != 1 {
+		t.Errorf("RAS1's counts = %+v", ras1)
+	}
+	// RAS2 is out of rotation on one interface: its own view says so, whatever RAS1 believes.
+	if !ras2.State.IsNull() || ras2.InRotation.ValueBool() || ras2.ReportedBy.ValueString() != "ras2.corp.example" || !ras2.Connections.IsNull() {
+		t.Errorf("RAS2 = %+v; want no common state, out of rotation, from its own view, and no count (its server did not answer)", ras2)
+	}
 }
