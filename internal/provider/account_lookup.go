@@ -123,9 +123,9 @@ func (d *accountDataSource) Read(ctx context.Context, req datasource.ReadRequest
 		"sam_account_name":   types.StringValue(acct.SAMAccountName),
 		"display_name":       optionalString(acct.DisplayName),
 		"enabled":            types.BoolValue(acct.Enabled()),
-		"blocked":    types.BoolValue(blocked(acct)),
-		"member_of":  memberOf,
-		"identities": identities,
+		"blocked":            types.BoolValue(blocked(acct)),
+		"member_of":          memberOf,
+		"identities":         identities,
 	}
 	for attribute, v := range values {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(attribute), v)...)
