@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -239,5 +240,38 @@ func TestVerifyWindowWaitsForOnePollPerServer(t *testing.T) {
 	ras2 := l.Info().ServerAddresses[1]
 	if err == nil || !strings.Contains(err.Error(), "could not verify on "+ras2) || !slices.Contains(out.Pending, ras2) {
 		t.Fatalf("Complete with a hung server = %+v, %v; want \"could not verify on %s\" and the server pending", out, err, ras2)
+	}
+}
+
+// A domain controller that does not answer is named when the read-back ends at the LDAP timeout; the purge ran
+// meanwhile and again after, and the block completes.
+func TestUnreachableDomainControllerIsNamedNotWaitedFor(t *testing.T) {
+	l, _ := startLab(t)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadDC := "ldaps://" + closed.Addr().String()
+	_ = closed.Close()
+	dir := labclient.Directory(t, l.Info(), func(c *directory.Config) {
+		c.DomainControllers, c.Timeout = []string{l.Info().LDAPSURL, deadDC}, 2*time.Second
+	})
+	b := newBlocker(t, l, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2", directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	out, err := b.Block(ctx, target, block.Options{Servers: l.Info().ServerAddresses, Purge: true, WaitVisible: true})
+	if err != nil || len(out.Pending) != 0 {
+		t.Fatalf("Block = %+v, %v; want complete", out, err)
+	}
+	if len(out.Lagging) != 1 || !strings.Contains(out.Lagging[0], closed.Addr().String()) {
+		t.Errorf("lagging = %v; want the unreachable controller named", out.Lagging)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("the block took %s; the read-back must end at the 2 s LDAP timeout", took)
 	}
 }

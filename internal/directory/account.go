@@ -99,15 +99,15 @@ func parseAccount(e *ldap.Entry) (Account, error) {
 	}
 	var err error
 	if a.ObjectGUID, err = decodeGUID(e.GetRawAttributeValue("objectGUID")); err != nil {
-		return a, fmt.Errorf("directory: %s: %w", e.DN, err)
+		return a, fmt.Errorf("%s: %w", e.DN, err)
 	}
 	if a.ObjectSID, err = decodeSID(e.GetRawAttributeValue("objectSid")); err != nil {
-		return a, fmt.Errorf("directory: %s: %w", e.DN, err)
+		return a, fmt.Errorf("%s: %w", e.DN, err)
 	}
 	// userAccountControl is a signed 32-bit integer in the schema: 0x80000000 and above arrive negative.
 	uac, err := strconv.ParseInt(e.GetAttributeValue("userAccountControl"), 10, 32)
 	if err != nil {
-		return a, fmt.Errorf("directory: %s: userAccountControl: %w", e.DN, err)
+		return a, fmt.Errorf("%s: userAccountControl: %w", e.DN, err)
 	}
 	a.UserAccountControl = uint32(int32(uac)) //nolint:gosec // the flags are the two's complement of the signed value
 	return a, nil

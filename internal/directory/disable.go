@@ -74,7 +74,7 @@ func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldR
 		}
 		info, err := rec.format()
 		if err != nil {
-			return accountChange{}, fmt.Errorf("directory: recording the block on %s: %w", cur.DN, err)
+			return accountChange{}, fmt.Errorf("recording the block on %s: %w", cur.DN, err)
 		}
 		ch.info, ch.description = &info, ptr(rec.summary())
 		res.Recorded = true

@@ -82,7 +82,7 @@ func readAccount(conn *ldap.Conn, dn string) (Account, error) {
 		return Account{}, fmt.Errorf("%w: %s", ErrNotFound, dn)
 	}
 	if err != nil {
-		return Account{}, fmt.Errorf("directory: reading %s: %w", dn, err)
+		return Account{}, fmt.Errorf("reading %s: %w", dn, err)
 	}
 	return parseAccount(res.Entries[0])
 }

@@ -11,6 +11,14 @@ import (
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 )
 
+// Both block types are list resources too.
+var (
+	_ list.ListResource              = (*blockResource[blockedDeviceModel, *blockedDeviceModel])(nil)
+	_ list.ListResourceWithConfigure = (*blockResource[blockedDeviceModel, *blockedDeviceModel])(nil)
+	_ list.ListResource              = (*blockResource[blockedUserModel, *blockedUserModel])(nil)
+	_ list.ListResourceWithConfigure = (*blockResource[blockedUserModel, *blockedUserModel])(nil)
+)
+
 type blockListConfig struct {
 	Base types.String `tfsdk:"base"`
 }

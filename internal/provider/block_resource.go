@@ -804,3 +804,17 @@ func (r *blockResource[T, PT]) importedState(ctx context.Context, state PT, targ
 	m.PendingServers = types.ListValueMust(types.StringType, []attr.Value{})
 	m.Timeouts = timeouts.Value{Object: types.ObjectNull(timeoutsAttrTypes)}
 }
+
+// The block resources implement these framework interfaces; a signature mistake must not silently drop one.
+var (
+	_ resource.Resource                = (*blockResource[blockedDeviceModel, *blockedDeviceModel])(nil)
+	_ resource.ResourceWithConfigure   = (*blockResource[blockedDeviceModel, *blockedDeviceModel])(nil)
+	_ resource.ResourceWithModifyPlan  = (*blockResource[blockedDeviceModel, *blockedDeviceModel])(nil)
+	_ resource.ResourceWithImportState = (*blockResource[blockedDeviceModel, *blockedDeviceModel])(nil)
+	_ resource.ResourceWithIdentity    = (*blockResource[blockedDeviceModel, *blockedDeviceModel])(nil)
+	_ resource.Resource                = (*blockResource[blockedUserModel, *blockedUserModel])(nil)
+	_ resource.ResourceWithConfigure   = (*blockResource[blockedUserModel, *blockedUserModel])(nil)
+	_ resource.ResourceWithModifyPlan  = (*blockResource[blockedUserModel, *blockedUserModel])(nil)
+	_ resource.ResourceWithImportState = (*blockResource[blockedUserModel, *blockedUserModel])(nil)
+	_ resource.ResourceWithIdentity    = (*blockResource[blockedUserModel, *blockedUserModel])(nil)
+)

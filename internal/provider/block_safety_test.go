@@ -3,6 +3,9 @@ package provider
 import (
 	"context"
 	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/labtls"
 )
 
 // enableWatch records, from the lab's directory itself, every value an account's userAccountControl took during a
@@ -357,4 +361,98 @@ func TestProtectionOfServersGivenByAddress(t *testing.T) {
 	if _, unresolved := c.protection(context.Background(), []string{"10.0.0.9"}); len(unresolved) != 0 {
 		t.Errorf("with protected_computers set, unresolved = %v; want none", unresolved)
 	}
+}
+
+// A directory whose certificate the configured CA does not sign is named as an ldap.ca_certificate problem, with
+// no doubled "directory:" prefixes, and nothing is changed.
+func TestAccBlockedDevice_ldapTLSErrorNamesTheSetting(t *testing.T) {
+	l := startLab(t)
+	other, err := labtls.NewCA("not the lab's CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongCA := filepath.Join(t.TempDir(), "other-ca.pem")
+	if err := os.WriteFile(wrongCA, other.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	config := strings.Replace(l.providerConfig(blockedDeviceConfig("CLIENT1")),
+		fmt.Sprintf("urls           = [%q]\n    ca_certificate = file(%q)", l.info.LDAPSURL, l.caFile),
+		fmt.Sprintf("urls           = [%q]\n    ca_certificate = file(%q)", l.info.LDAPSURL, wrongCA), 1)
+	if !strings.Contains(config, wrongCA) {
+		t.Fatal("the test could not swap the LDAP CA in the configuration")
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config:      config,
+			ExpectError: regexp.MustCompile(`(?s)Cannot reach Active Directory securely.*ldap\.ca_certificate`),
+		}},
+	})
+	if !l.accountEnabled(t, "CLIENT1$") {
+		t.Fatal("CLIENT1 was disabled")
+	}
+}
+
+// A pending server that leaves the configuration leaves pending_servers too, so that an incomplete block can always
+// be completed or destroyed without editing state.
+func TestAccBlockedDevice_pendingFollowsTheConfiguration(t *testing.T) {
+	l := startLab(t)
+	ras1 := l.info.ServerAddresses[0]
+	withServers := func(servers string) string {
+		return l.providerConfig(fmt.Sprintf(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name  = "CLIENT2"
+  verify_seconds = 0
+  servers        = %s
+}
+`, servers))
+	}
+	both := fmt.Sprintf("[%q, %q]", ras1, l.info.ServerAddresses[1])
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT2$", true),
+		Steps: []resource.TestStep{
+			{
+				PreConfig:          func() { l.Server("RAS2").Faults().SetDropConnections(true) },
+				Config:             withServers(both),
+				Check:              resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "1"),
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: withServers(fmt.Sprintf("[%q]", ras1)),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "0"),
+					checkAccountEnabled(l, t, "CLIENT2$", false)),
+			},
+		},
+	})
+}
+
+// A domain controller that does not answer does not hold up the block: the purge runs while the controllers are
+// read back, the read-back ends at ldap.timeout naming the controller, and the block completes.
+func TestAccBlockedDevice_unreachableDomainControllerDoesNotHoldUpThePurge(t *testing.T) {
+	l := startLab(t)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadDC := "ldaps://" + closed.Addr().String()
+	_ = closed.Close()
+	config := strings.Replace(l.providerConfig(blockedDeviceConfig("CLIENT1")), "  ldap {\n",
+		fmt.Sprintf("  ldap {\n    domain_controllers = [%q, %q]\n    timeout            = \"2s\"\n", l.info.LDAPSURL, deadDC), 1)
+	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT1$", true),
+		Steps: []resource.TestStep{{
+			Config: config,
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "0"),
+				checkAccountEnabled(l, t, "CLIENT1$", false),
+				checkSAs(l, t, "CLIENT1", map[string]int{ras1: 0, ras2: 0}),
+			),
+		}},
+	})
 }

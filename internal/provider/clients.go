@@ -1,6 +1,8 @@
 package provider
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -102,7 +104,44 @@ func (c *clients) server(name string) (*winrm.Client, error) {
 		return nil, fmt.Errorf("WinRM client for %s: %w", name, err)
 	}
 	c.winrm[name] = client
+	openWinRM.add(client)
 	return client, nil
+}
+
+// openWinRM holds every WinRM client of the process, whichever provider configuration made it. The framework has
+// no shutdown hook: Terraform ends a plugin by stopping its gRPC server, after which main calls CloseWinRMClients.
+// Until then each client deletes its own shells once they have been idle a moment (see internal/winrm).
+var openWinRM winrmRegistry
+
+type winrmRegistry struct {
+	mu      sync.Mutex
+	clients []*winrm.Client
+}
+
+func (r *winrmRegistry) add(c *winrm.Client) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.clients = append(r.clients, c)
+}
+
+// CloseWinRMClients deletes the remote shells that every WinRM client of the process still pools, all servers at
+// once, within ctx. Terraform gives a plugin about two seconds to exit once it asked it to stop.
+func CloseWinRMClients(ctx context.Context) error {
+	openWinRM.mu.Lock()
+	clients := openWinRM.clients
+	openWinRM.clients = nil
+	openWinRM.mu.Unlock()
+	errs := make([]error, len(clients))
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.CloseContext(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Cluster returns the fan-out over the given servers, or over the provider's servers when none are given.

@@ -81,7 +81,12 @@ func addBlockError(diags *diag.Diagnostics, noun, name string, err error) {
 	var invalid *directory.ValidationError
 	var config *block.ConfigurationError
 	var remote *winrm.Error
+	var ldapTLS *directory.TLSError
 	switch {
+	case errors.As(err, &ldapTLS):
+		diags.AddError(fmt.Sprintf("Cannot reach Active Directory securely to block the %s %q", noun, name),
+			err.Error()+"\n\nCheck ldap.ca_certificate (the CA that signs the domain controllers' certificates) and the host "+
+				"names in ldap.urls; ldap.insecure = true skips the check, for labs only. Nothing was changed.")
 	case errors.Is(err, directory.ErrNotFound):
 		diags.AddError(fmt.Sprintf("No %s named %q", noun, name),
 			fmt.Sprintf("Active Directory has no %s account %q under the search base. Check the spelling, the provider's "+
