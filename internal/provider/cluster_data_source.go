@@ -5,6 +5,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
@@ -63,7 +64,7 @@ func (d *clusterDataSource) Schema(ctx context.Context, _ datasource.SchemaReque
 		MarkdownDescription: "The nodes of the NLB cluster, by host priority.",
 		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
 			"name":   computed("The node's name in the cluster (its computer name)."),
-			"server": computed("The server, as the provider names it, that is this node; null when none of the servers asked is."),
+			"server": computed("The server, as the provider names it, that is this node; null when it was not asked or did not answer."),
 			"reported_by": computed("The server whose view of the cluster this row shows: the node itself when it " +
 				"answered, otherwise the first server that did."),
 			"state": computed("The node's load-balancer state (`Converged`, `Draining`, `Stopped`, `Suspended`, ...), as " +
@@ -104,8 +105,14 @@ func (d *clusterDataSource) Read(ctx context.Context, req datasource.ReadRequest
 	if read == nil {
 		return
 	}
-	views, nodesErr := read.cluster.GetNodes(read.ctx)
+	// Both questions at once, so that a server that hangs until the deadline leaves the other question of every
+	// server the whole read timeout too.
+	var views map[string][]remoteaccess.Node
+	var nodesErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { views, nodesErr = read.cluster.GetNodes(read.ctx) })
 	conns, connsErr := read.cluster.GetConnections(read.ctx, remoteaccess.ConnectionFilter{})
+	wg.Wait()
 	read.finish(&m.serverReadModel, "the cluster", &resp.Diagnostics, nodesErr, connsErr)
 	if resp.Diagnostics.HasError() {
 		return

@@ -5,7 +5,9 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
@@ -97,4 +99,40 @@ func TestClusterNodesMergesViews(t *testing.T) {
 	if !ras2.State.IsNull() || ras2.InRotation.ValueBool() || ras2.ReportedBy.ValueString() != "ras2.corp.example" || !ras2.Connections.IsNull() {
 		t.Errorf("RAS2 = %+v; want no common state, out of rotation, from its own view, and no count (its server did not answer)", ras2)
 	}
+}
+
+// A server whose commands hang until the read timeout is a server that does not answer: tolerated, it is listed in
+// missing_servers, its node is shown from the other server's view, and its load is unknown.
+func TestAccCluster_hungServerIsMissing(t *testing.T) {
+	l := startLab(t)
+	ras1, ras2 := l.serverAddress("RAS1"), l.serverAddress("RAS2")
+	l.Server("RAS2").Faults().SetHangCommands(true)
+	t.Cleanup(func() { l.Server("RAS2").Faults().SetHangCommands(false) })
+	da, vpn := l.snapshot().ConnectionsOn("RAS1")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(`
+data "remoteaccess_cluster" "this" {
+  tolerate_unreachable_servers = true
+  timeouts {
+    read = "3s"
+  }
+}`),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue("data.remoteaccess_cluster.this", tfjsonpath.New("missing_servers"),
+					knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(ras2)})),
+				statecheck.ExpectKnownValue("data.remoteaccess_cluster.this", tfjsonpath.New("nodes"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{
+						"name": knownvalue.StringExact("RAS1"), "reported_by": knownvalue.StringExact(ras1),
+						"connections": knownvalue.Int64Exact(int64(da + vpn)),
+					}),
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{
+						"name": knownvalue.StringExact("RAS2"), "reported_by": knownvalue.StringExact(ras1),
+						"server": knownvalue.Null(), "connections": knownvalue.Null(),
+					}),
+				})),
+			},
+		}},
+	})
 }
