@@ -23,8 +23,10 @@ type DisconnectedVPN struct {
 	Address   string   `json:"address"` // the tunnel address it was disconnected by
 }
 
-// validated checks the selection and writes every address in its canonical form (RFC 5952 for IPv6, as Windows
-// prints addresses), so that "2001:DB8::0:1" finds the connection the server lists as "2001:db8::1".
+// validated checks the selection and writes every address in its canonical form (RFC 5952 for IPv6, which is what
+// .NET's IPAddress.ToString prints), so that "2001:DB8::0:1" finds the connection the server lists as "2001:db8::1".
+// The cmdlet documentation does not show how the statistics print IPv6 tunnel addresses: should a server print
+// another form, the exact comparison matches nothing, which disconnects nobody rather than somebody else.
 func (s VPNSelection) validated() (VPNSelection, error) {
 	if (len(s.UserNames) == 0) == (len(s.HostIPAddresses) == 0) {
 		return s, fmt.Errorf("%w: exactly one of the user names and the host IP addresses must be given", ErrInvalidArgument)

@@ -13,7 +13,8 @@
 #     (UserName is an array; ClientIPAddress may be an array of addresses; ClientIPv4Address and ClientIPv6Address
 #      are the tunnel addresses the server assigned: every one of them is flattened into single strings here)
 #   Disconnect-VpnUser -HostIPAddress -PassThru  https://learn.microsoft.com/powershell/module/remoteaccess/disconnect-vpnuser
-#     (-UserName and -HostIPAddress are exclusive; VPN connections only)
+#     (-UserName and -HostIPAddress are exclusive; VPN connections only. The documentation does not say how -UserName
+#      matches a name, nor which form it wants: an address the server assigned is exact, so the cmdlet only gets those)
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 try {
