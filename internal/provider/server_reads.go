@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,18 +100,17 @@ func startServerRead(ctx context.Context, c *clients, m *serverReadModel, diags 
 func (r *fanOut) finish(m *serverReadModel, what string, diags *diag.Diagnostics, errs ...error) {
 	r.cancel()
 	missing := map[string]bool{}
+	var causes []string
 	for _, err := range errs {
 		unanswered, rest := remoteaccess.SplitUnanswered(err)
 		if rest != nil {
 			diags.AddError(fmt.Sprintf("Reading %s failed on %s", what, strings.Join(remoteaccess.FailedServers(rest), ", ")), rest.Error())
 		}
-		for _, s := range unanswered {
-			missing[s] = true
-		}
-		if len(unanswered) > 0 && !m.TolerateUnreachableServers.ValueBool() {
-			diags.AddError(fmt.Sprintf("Remote Access servers did not answer: %s", strings.Join(unanswered, ", ")),
-				fmt.Sprintf("Reading %s needs every server: %v\n\nSet tolerate_unreachable_servers = true to read the "+
-					"servers that answer and list the others in missing_servers.", what, err))
+		for _, se := range remoteaccess.ServerErrors(err) {
+			if slices.Contains(unanswered, se.Server) {
+				missing[se.Server] = true
+				causes = append(causes, se.Error())
+			}
 		}
 	}
 	var names []string
@@ -119,9 +119,16 @@ func (r *fanOut) finish(m *serverReadModel, what string, diags *diag.Diagnostics
 			names = append(names, s)
 		}
 	}
-	if len(names) > 0 && m.TolerateUnreachableServers.ValueBool() {
-		diags.AddWarning(fmt.Sprintf("Remote Access servers did not answer: %s", strings.Join(names, ", ")),
-			fmt.Sprintf("The %s of these servers are missing (tolerate_unreachable_servers = true); missing_servers lists them.", what))
+	switch {
+	case len(names) == 0:
+	case m.TolerateUnreachableServers.ValueBool():
+		diags.AddWarning("Remote Access servers did not answer: "+strings.Join(names, ", "),
+			fmt.Sprintf("The %s of these servers are missing (tolerate_unreachable_servers = true); missing_servers "+
+				"lists them.\n\n%s", what, strings.Join(causes, "\n")))
+	default:
+		diags.AddError("Remote Access servers did not answer: "+strings.Join(names, ", "),
+			fmt.Sprintf("Reading %s needs every server:\n%s\n\nSet tolerate_unreachable_servers = true to read the "+
+				"servers that answer and list the others in missing_servers.", what, strings.Join(causes, "\n")))
 	}
 	list, d := types.ListValueFrom(context.Background(), types.StringType, append([]string{}, names...))
 	diags.Append(d...)
