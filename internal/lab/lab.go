@@ -486,7 +486,7 @@ func listenAll(addresses []net.IP, port int) ([]net.Listener, error) {
 	return listeners, nil
 }
 
-// scriptLinePrefix starts the first line of every provider script (CONTRACT section 1).
+// scriptLinePrefix starts the first line of every provider script (internal/remoteaccess/scripts/CONTRACT.md, section 1).
 const scriptLinePrefix = "# remoteaccess-script: "
 
 // logCommands records each command a server ran: which script, for whom, and how it ended.

@@ -9,7 +9,7 @@ import (
 )
 
 // VerifyHub shares the polls of verify windows: every block in flight on a server is checked by one PowerShell run
-// per server per interval, whatever the number of blocks (FACTS part 5: a purged client whose account still works
+// per server per interval, whatever the number of blocks (internal/lab/WINDOWS.md, DirectAccess tunnels: a purged client whose account still works
 // re-establishes its SAs within seconds, so a window watches the servers for a while after the purge). It is safe
 // for concurrent use; one hub serves the whole provider.
 type VerifyHub struct {
