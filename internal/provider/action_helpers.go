@@ -37,32 +37,44 @@ func startAction(ctx context.Context, c *clients, t timeouts.Value, servers []st
 	return startFanOut(ctx, c, timeout, servers, diags)
 }
 
-// report sends one progress message per server that answered, in server order, with what it did (or none when it
-// did nothing), and then one error per server that failed, naming what the others did: a failure never hides what
-// was done elsewhere.
-func report[T any](resp *action.InvokeResponse, servers []string, results map[string][]T, err error, verb, none string, describe func(T) string) {
+// serverOutcome is what an action did on one server that answered: one line per thing done, and the problems it
+// met while it went on with the rest (items it failed on, a verdict it could not reach).
+type serverOutcome struct {
+	done     []string
+	problems []string
+}
+
+// report sends one progress message per thing each server did, in server order (or says that it did nothing), and
+// then one error per server that failed or met a problem, listing what was done elsewhere: a failure never hides
+// what was done.
+func report(resp *action.InvokeResponse, servers []string, outcomes map[string]serverOutcome, err error, none string) {
 	var done []string
 	for _, server := range servers {
-		items, answered := results[server]
+		outcome, answered := outcomes[server]
 		if !answered {
 			continue
 		}
-		if len(items) == 0 {
-			resp.SendProgress(action.InvokeProgressEvent{Message: fmt.Sprintf("%s: %s", server, none)})
-			continue
+		if len(outcome.done) == 0 {
+			resp.SendProgress(action.InvokeProgressEvent{Message: server + ": " + none})
 		}
-		for _, item := range items {
-			msg := fmt.Sprintf("%s: %s %s", server, verb, describe(item))
+		for _, line := range outcome.done {
+			msg := server + ": " + line
 			resp.SendProgress(action.InvokeProgressEvent{Message: msg})
 			done = append(done, msg)
 		}
 	}
+	elsewhere := "Nothing was done on the servers."
+	if len(done) > 0 {
+		elsewhere = "What was done:\n  " + strings.Join(done, "\n  ")
+	}
+	for _, server := range servers {
+		if problems := outcomes[server].problems; len(problems) > 0 {
+			resp.Diagnostics.AddError("Remote Access server "+server+" did not finish",
+				strings.Join(problems, "\n")+"\n\n"+elsewhere)
+		}
+	}
 	if err == nil {
 		return
-	}
-	elsewhere := "Nothing was " + verb + " on the other servers."
-	if len(done) > 0 {
-		elsewhere = "The other servers did their part:\n  " + strings.Join(done, "\n  ")
 	}
 	failures := remoteaccess.ServerErrors(err)
 	if len(failures) == 0 { // refused before anything was sent
@@ -71,4 +83,13 @@ func report[T any](resp *action.InvokeResponse, servers []string, results map[st
 	for _, se := range failures {
 		resp.Diagnostics.AddError("Remote Access server "+se.Server+" failed", fmt.Sprintf("%v\n\n%s", se.Err, elsewhere))
 	}
+}
+
+// itemProblems words the items a server failed on.
+func itemProblems(verb string, failures []remoteaccess.ItemFailure) []string {
+	var out []string
+	for _, f := range failures {
+		out = append(out, fmt.Sprintf("could not %s %s: %s (%s)", verb, f.Target, f.Message, f.Category))
+	}
+	return out
 }

@@ -40,6 +40,7 @@ type connectionRow struct {
 	UserNames                 []string     `tfsdk:"user_names"`
 	HostName                  types.String `tfsdk:"host_name"`
 	ClientIPAddress           types.String `tfsdk:"client_ip_address"`
+	ClientIPAddresses         []string     `tfsdk:"client_ip_addresses"`
 	ClientExternalAddress     types.String `tfsdk:"client_external_address"`
 	ConnectionType            types.String `tfsdk:"connection_type"`
 	TunnelType                types.String `tfsdk:"tunnel_type"`
@@ -82,7 +83,7 @@ func (d *connectionsDataSource) Schema(ctx context.Context, _ datasource.SchemaR
 	attrs["client_address"] = schema.StringAttribute{
 		Optional:   true,
 		Validators: []validator.String{ipAddressValidator{}},
-		MarkdownDescription: "Only the connection with this tunnel address (`client_ip_address`) or external address " +
+		MarkdownDescription: "Only the connection with this tunnel address (`client_ip_addresses`) or external address " +
 			"(`client_external_address`), compared as addresses (`2001:DB8::0:1` is `2001:db8::1`).",
 	}
 	attrs["connections"] = schema.ListNestedAttribute{
@@ -95,11 +96,14 @@ func (d *connectionsDataSource) Schema(ctx context.Context, _ datasource.SchemaR
 				MarkdownDescription: "The users of the connection, as the server prints them (`CORP\\alice`, " +
 					"`corp.example\\alice`, a device tunnel's certificate name); empty for a DirectAccess client with no user logged on."},
 			"host_name":                   computed("The client computer's name; null for VPN user tunnels."),
-			"client_ip_address":           computed("The tunnel address the server assigned, as one string."),
+			"client_ip_address":           computed("The (first) tunnel address the server assigned, as one string."),
+			"client_ip_addresses": schema.ListAttribute{Computed: true, ElementType: types.StringType,
+				MarkdownDescription: "Every tunnel address of the connection (ClientIPAddress, ClientIPv4Address and " +
+					"ClientIPv6Address, flattened into single strings)."},
 			"client_external_address":     computed("The client's address on the Internet."),
 			"connection_type":             computed("`DirectAccess` or `Vpn`."),
-			"tunnel_type":                 computed("The tunnel type, such as `IPHTTPS`, `Teredo`, `Ikev2` or `Sstp`."),
-			"transition_technology":       computed("DirectAccess only: `IPHTTPS`, `Teredo` or `6to4`."),
+			"tunnel_type":                 computed("The tunnel type: `Ikev2`, `Sstp`, `L2tp` or `Pptp` for VPN, `Esp` for DirectAccess."),
+			"transition_technology":       computed("DirectAccess only: `IPHttps`, `Teredo`, `6to4`, `Isatap` or `Native IPv6`."),
 			"auth_method":                 computed("The authentication method."),
 			"connection_duration_seconds": schema.Int64Attribute{Computed: true, MarkdownDescription: "Seconds since the connection started."},
 			"connection_start_time":       computed("When the connection started, in RFC 3339 (UTC)."),
@@ -163,15 +167,12 @@ func (d *connectionsDataSource) Read(ctx context.Context, req datasource.ReadReq
 }
 
 func newConnectionRow(server string, c remoteaccess.Connection) connectionRow {
-	users := slices.DeleteFunc(slices.Clone(c.UserNames), func(u string) bool { return u == "" })
-	if users == nil {
-		users = []string{}
-	}
 	return connectionRow{
 		Server:                    types.StringValue(server),
-		UserNames:                 users,
+		UserNames:                 nonNil(c.UserNames),
 		HostName:                  optionalString(c.HostName),
 		ClientIPAddress:           optionalString(c.ClientIPAddress),
+		ClientIPAddresses:         nonNil(c.ClientIPAddresses),
 		ClientExternalAddress:     optionalString(c.ClientExternalAddress),
 		ConnectionType:            optionalString(c.ConnectionType),
 		TunnelType:                optionalString(c.TunnelType),
@@ -183,6 +184,17 @@ func newConnectionRow(server string, c remoteaccess.Connection) connectionRow {
 		TotalBytesOut:             types.Int64Value(c.TotalBytesOut),
 		UserActivityState:         optionalString(c.UserActivityState),
 	}
+}
+
+// nonNil drops empty strings and makes an absent list an empty one.
+func nonNil(values []string) []string {
+	out := []string{}
+	for _, v := range values {
+		if v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // optionalString is null for what a server left empty.
@@ -213,7 +225,8 @@ func (f connectionFilter) match(c remoteaccess.Connection) bool {
 	if f.connectionType != "" && !strings.EqualFold(c.ConnectionType, f.connectionType) {
 		return false
 	}
-	if f.address.IsValid() && !sameAddress(c.ClientIPAddress, f.address) && !sameAddress(c.ClientExternalAddress, f.address) {
+	if f.address.IsValid() && !slices.ContainsFunc(append(slices.Clone(c.ClientIPAddresses), c.ClientIPAddress, c.ClientExternalAddress),
+		func(a string) bool { return sameAddress(a, f.address) }) {
 		return false
 	}
 	return true

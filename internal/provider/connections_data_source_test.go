@@ -118,7 +118,7 @@ data "remoteaccess_connections" "by_address" {
 						"host_name":             knownvalue.StringExact("client1.corp.example"),
 						"user_names":            knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(`CORP\alice`)}),
 						"connection_type":       knownvalue.StringExact("DirectAccess"),
-						"transition_technology": knownvalue.StringExact("IPHTTPS"),
+						"transition_technology": knownvalue.StringExact("IPHttps"),
 					}),
 				})),
 				statecheck.ExpectKnownValue("data.remoteaccess_connections.all", tfjsonpath.New("missing_servers"), knownvalue.ListSizeExact(0)),

@@ -98,11 +98,17 @@ func (a *disconnectVPNUsersAction) Invoke(ctx context.Context, req action.Invoke
 		sel.UserNames = forms
 	}
 	results, err := run.cluster.DisconnectVPNUsers(run.ctx, sel)
-	report(resp, run.cluster.Servers(), results, err, "disconnected", "no matching VPN connection", func(d remoteaccess.DisconnectedVPN) string {
-		who := strings.Join(d.UserNames, ", ")
-		if d.HostName != "" && !slices.ContainsFunc(d.UserNames, func(u string) bool { return strings.EqualFold(u, d.HostName) }) {
-			who += " on " + d.HostName
+	outcomes := map[string]serverOutcome{}
+	for server, res := range results {
+		outcome := serverOutcome{problems: itemProblems("disconnect", res.Failures)}
+		for _, d := range res.Disconnected {
+			who := strings.Join(d.UserNames, ", ")
+			if d.HostName != "" && !slices.ContainsFunc(d.UserNames, func(u string) bool { return strings.EqualFold(u, d.HostName) }) {
+				who += " on " + d.HostName
+			}
+			outcome.done = append(outcome.done, fmt.Sprintf("disconnected %s (tunnel address %s)", who, d.Address))
 		}
-		return fmt.Sprintf("%s (tunnel address %s)", who, d.Address)
-	})
+		outcomes[server] = outcome
+	}
+	report(resp, run.cluster.Servers(), outcomes, err, "no matching VPN connection")
 }

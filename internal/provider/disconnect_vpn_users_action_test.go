@@ -99,3 +99,27 @@ func TestDisconnectVPNUsers_oneServerFailingHidesNothing(t *testing.T) {
 		t.Error("carol's VPN connection is still up")
 	}
 }
+
+func TestDisconnectVPNUsers_oneConnectionFailingHidesNothing(t *testing.T) {
+	l := startLab(t)
+	server := actionServer(t, l)
+	ras2 := l.serverAddress("RAS2")
+	var bobAddress string
+	for _, v := range l.snapshot().VPN {
+		if v.UserName == `CORP\bob` {
+			bobAddress = v.Address
+		}
+	}
+	l.Cluster().FailDisconnect(bobAddress)
+
+	progress, errs := invokeAction(t, server, disconnectAction, map[string]tftypes.Value{"user_names": strList(`CORP\bob`, `CORP\carol`)})
+	if !slices.ContainsFunc(progress, func(p string) bool { return strings.HasPrefix(p, ras2+`: disconnected CORP\carol`) }) {
+		t.Errorf("progress %q; want carol disconnected on %s", progress, ras2)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0], "could not disconnect "+bobAddress) || !strings.Contains(errs[0], `disconnected CORP\carol`) {
+		t.Errorf("errors %q; want one naming bob's address and what was done", errs)
+	}
+	if !l.vpnUp(`CORP\bob`) || l.vpnUp(`CORP\carol`) {
+		t.Error("want bob still connected (his disconnect failed) and carol gone")
+	}
+}

@@ -91,8 +91,17 @@ func (a *purgeSecurityAssociationsAction) Invoke(ctx context.Context, req action
 	}
 	defer run.cancel()
 	results, err := run.cluster.PurgeSAs(run.ctx, sel)
-	report(resp, run.cluster.Servers(), results, err, "removed", "no matching SA", func(sa remoteaccess.RemovedSA) string {
-		return fmt.Sprintf("main-mode SA %s of %s / %s at %s, with %d quick-mode SAs",
-			sa.Name, sa.RemoteFirstID, sa.RemoteSecondID, sa.RemoteEndpoint, sa.QuickModeRemoved)
-	})
+	outcomes := map[string]serverOutcome{}
+	for server, res := range results {
+		var outcome serverOutcome
+		if res.Indeterminate {
+			outcome.problems = []string{"cannot tell whether the identities have SAs there: " + res.IndeterminateReason}
+		}
+		for _, sa := range res.Removed {
+			outcome.done = append(outcome.done, fmt.Sprintf("removed main-mode SA %s of %s / %s at %s, with %d quick-mode SAs",
+				sa.Name, sa.RemoteFirstID, sa.RemoteSecondID, sa.RemoteEndpoint, sa.QuickModeRemoved))
+		}
+		outcomes[server] = outcome
+	}
+	report(resp, run.cluster.Servers(), outcomes, err, "no matching SA")
 }

@@ -47,19 +47,24 @@ func (s VPNSelection) validated() (VPNSelection, error) {
 	return out, errors.Join(errs...)
 }
 
+// VPNDisconnects is what one server did with a VPNSelection: the connections it disconnected, and the addresses
+// (or user names, for a connection without an address) it failed on while it went on with the others.
+type VPNDisconnects struct {
+	Disconnected []DisconnectedVPN `json:"disconnected"`
+	Failures     []ItemFailure     `json:"failures"`
+}
+
 // DisconnectVPNUsers disconnects the selected VPN connections on every server at once and returns, per server that
-// answered, what it disconnected; a server that failed is named in the error and does not hide what the others did.
-// DirectAccess connections are never touched: Disconnect-VpnUser is VPN only (FACTS part 5).
-func (c *Cluster) DisconnectVPNUsers(ctx context.Context, sel VPNSelection) (map[string][]DisconnectedVPN, error) {
+// answered, what it disconnected and what it failed on; a server that failed altogether is named in the error and
+// does not hide what the others did. DirectAccess connections are never touched: Disconnect-VpnUser is VPN only
+// (FACTS part 5).
+func (c *Cluster) DisconnectVPNUsers(ctx context.Context, sel VPNSelection) (map[string]VPNDisconnects, error) {
 	in, err := sel.validated()
 	if err != nil {
 		return nil, err
 	}
-	return FanOut(ctx, c, func(ctx context.Context, r Runner) ([]DisconnectedVPN, error) {
-		out, err := run[struct {
-			Disconnected []DisconnectedVPN `json:"disconnected"`
-		}](ctx, r, scriptDisconnectVPNUsers, in)
-		return out.Disconnected, err
+	return FanOut(ctx, c, func(ctx context.Context, r Runner) (VPNDisconnects, error) {
+		return run[VPNDisconnects](ctx, r, scriptDisconnectVPNUsers, in)
 	})
 }
 
@@ -90,17 +95,21 @@ func (s SASelection) validate() error {
 	return errors.Join(errs...)
 }
 
+// SAPurge is what one server removed for an SASelection. An Indeterminate verdict means the server could not tell
+// whether the identities had SAs there: no removal is then no proof.
+type SAPurge struct {
+	Removed []RemovedSA `json:"removed"`
+	Verdict
+}
+
 // PurgeSAs removes the selected IPsec SAs (quick-mode SAs first, then their main-mode SA) on every server of the
 // cluster at once and returns, per server that answered, what it removed.
-func (c *Cluster) PurgeSAs(ctx context.Context, sel SASelection) (map[string][]RemovedSA, error) {
+func (c *Cluster) PurgeSAs(ctx context.Context, sel SASelection) (map[string]SAPurge, error) {
 	if err := sel.validate(); err != nil {
 		return nil, err
 	}
-	return FanOut(ctx, c, func(ctx context.Context, r Runner) ([]RemovedSA, error) {
-		out, err := run[struct {
-			Removed []RemovedSA `json:"removed"`
-		}](ctx, r, scriptPurgeSAs, sel)
-		return out.Removed, err
+	return FanOut(ctx, c, func(ctx context.Context, r Runner) (SAPurge, error) {
+		return run[SAPurge](ctx, r, scriptPurgeSAs, sel)
 	})
 }
 

@@ -1,6 +1,9 @@
 package cluster
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Snapshot is the cluster's model as the last script left it: which node is in which state, and which client is
 // connected where. Tests compare what the provider reads over WinRM with it, so it is built from the model itself,
@@ -78,10 +81,10 @@ func (c *Cluster) Snapshot() Snapshot {
 // ConnectionsOn counts the DirectAccess clients and VPN connections a server carries in a snapshot.
 func (s Snapshot) ConnectionsOn(server string) (directAccess, vpn int) {
 	for _, da := range s.DirectAccess {
-		if sameServer(da.Server, server) {
+		if strings.EqualFold(da.Server, server) {
 			directAccess++
 		}
 	}
-	vpn = len(slices.DeleteFunc(slices.Clone(s.VPN), func(v VPNSnapshot) bool { return !sameServer(v.Server, server) }))
+	vpn = len(slices.DeleteFunc(slices.Clone(s.VPN), func(v VPNSnapshot) bool { return !strings.EqualFold(v.Server, server) }))
 	return directAccess, vpn
 }
