@@ -95,8 +95,8 @@ func (d *connectionsDataSource) Schema(ctx context.Context, _ datasource.SchemaR
 			"user_names": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "The users of the connection, as the server prints them (`CORP\\alice`, " +
 					"`corp.example\\alice`, a device tunnel's certificate name); empty for a DirectAccess client with no user logged on."},
-			"host_name":                   computed("The client computer's name; null for VPN user tunnels."),
-			"client_ip_address":           computed("The (first) tunnel address the server assigned, as one string."),
+			"host_name":         computed("The client computer's name; null for VPN user tunnels."),
+			"client_ip_address": computed("The (first) tunnel address the server assigned, as one string."),
 			"client_ip_addresses": schema.ListAttribute{Computed: true, ElementType: types.StringType,
 				MarkdownDescription: "Every tunnel address of the connection (ClientIPAddress, ClientIPv4Address and " +
 					"ClientIPv6Address, flattened into single strings)."},

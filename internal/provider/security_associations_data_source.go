@@ -77,7 +77,7 @@ func (d *securityAssociationsDataSource) Schema(ctx context.Context, _ datasourc
 			"auth_method_second": computed("The method of the second authentication."),
 			"cipher_algorithm":   computed("The cipher."),
 			"hash_algorithm":     computed("The hash."),
-			"matched_by": computed("How the SA was found: `identity` (one of `identities`), or null when every SA is listed."),
+			"matched_by":         computed("How the SA was found: `identity` (one of `identities`), or null when every SA is listed."),
 			"quick_mode_count": schema.Int64Attribute{Computed: true,
 				MarkdownDescription: "The quick-mode SAs under this main-mode SA."},
 		}},
