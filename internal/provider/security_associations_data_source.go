@@ -39,7 +39,6 @@ type saRow struct {
 	AuthMethodSecond types.String `tfsdk:"auth_method_second"`
 	CipherAlgorithm  types.String `tfsdk:"cipher_algorithm"`
 	HashAlgorithm    types.String `tfsdk:"hash_algorithm"`
-	MatchedBy        types.String `tfsdk:"matched_by"`
 	QuickModeCount   types.Int64  `tfsdk:"quick_mode_count"`
 }
 
@@ -77,7 +76,6 @@ func (d *securityAssociationsDataSource) Schema(ctx context.Context, _ datasourc
 			"auth_method_second": computed("The method of the second authentication."),
 			"cipher_algorithm":   computed("The cipher."),
 			"hash_algorithm":     computed("The hash."),
-			"matched_by":         computed("How the SA was found: `identity` (one of `identities`), or null when every SA is listed."),
 			"quick_mode_count": schema.Int64Attribute{Computed: true,
 				MarkdownDescription: "The quick-mode SAs under this main-mode SA."},
 		}},
@@ -139,7 +137,6 @@ func newSARow(server string, sa remoteaccess.MainModeSA) saRow {
 		AuthMethodSecond: optionalString(sa.AuthMethodSecond),
 		CipherAlgorithm:  optionalString(sa.CipherAlgorithm),
 		HashAlgorithm:    optionalString(sa.HashAlgorithm),
-		MatchedBy:        optionalString(sa.MatchedBy),
 		QuickModeCount:   types.Int64Value(int64(sa.QuickModeCount)),
 	}
 }
