@@ -105,7 +105,15 @@ func TestBlockWithAServerDownRecordsWhatIsPending(t *testing.T) {
 		t.Errorf("purged = %v, want %s recorded", out.Purged, servers[0])
 	}
 
+	// CLIENT2 also has an Always On VPN device tunnel on RAS2, which comes back on its certificate whatever the
+	// account's state: the block names it and stays pending there until the certificate is revoked.
 	l.Server("RAS2").Faults().Reset()
+	out, err = b.Complete(ctx, out, block.Options{Servers: servers, Purge: true, Verify: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "device tunnel of CLIENT2$ came back on "+servers[1]) ||
+		!strings.Contains(err.Error(), "Revoke the device certificate") || !slices.Equal(out.Pending, []string{servers[1]}) {
+		t.Fatalf("Complete with the certificate valid = %+v, %v; want the device tunnel named and %s pending", out, err, servers[1])
+	}
+	l.Cluster().SetCertificateRevoked("CLIENT2", true)
 	out, err = b.Complete(ctx, out, block.Options{Servers: servers, Purge: true, Verify: time.Second})
 	if err != nil || len(out.Pending) != 0 || len(out.Purged) != 2 {
 		t.Fatalf("Complete = %+v, %v; want nothing pending and both servers purged", out, err)
@@ -179,7 +187,7 @@ func TestVerifyWindowsShareOnePollPerServer(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() {
-			verdicts, err := b.Verify.Watch(ctx, cluster, []string{fmt.Sprintf(`CORP\\NOBODY%d$`, i)}, time.Second)
+			verdicts, err := b.Verify.Watch(ctx, cluster, []string{fmt.Sprintf(`CORP\\NOBODY%d$`, i)}, true, time.Second)
 			if err != nil {
 				t.Error(err)
 			}
@@ -214,7 +222,7 @@ func TestVerifyWindowWaitsForOnePollPerServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Server("RAS1").Faults().SetStartLatency(1500 * time.Millisecond)
-	verdicts, err := b.Verify.Watch(ctx, cluster, []string{`CORP\NOBODY$`}, 200*time.Millisecond)
+	verdicts, err := b.Verify.Watch(ctx, cluster, []string{`CORP\NOBODY$`}, true, 200*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,5 +281,27 @@ func TestUnreachableDomainControllerIsNamedNotWaitedFor(t *testing.T) {
 	}
 	if took := time.Since(start); took > 20*time.Second {
 		t.Errorf("the block took %s; the read-back must end at the 2 s LDAP timeout", took)
+	}
+}
+
+// A server whose SAs carry no readable identity cannot tell whether the device still has sessions there: the purge
+// does not count it as purged, and the block names it and keeps it pending.
+func TestCannotTellIsNotSuccess(t *testing.T) {
+	l, err := lab.Start(lab.Config{ReestablishDelay: 200 * time.Millisecond, ClusterSeed: "../remoteaccess/testdata/cluster-unreadable.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	b := newBlocker(t, l, labclient.Directory(t, l.Info()))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT1", directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers := l.Info().ServerAddresses
+	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "cannot tell on "+servers[0]) || !slices.Contains(out.Pending, servers[0]) {
+		t.Fatalf("Block = %+v, %v; want \"cannot tell on %s\" and the server pending", out, err, servers[0])
 	}
 }
