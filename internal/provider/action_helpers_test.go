@@ -4,7 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
@@ -30,44 +29,6 @@ func strList(values ...string) tftypes.Value {
 		elems[i] = str(v)
 	}
 	return tftypes.NewValue(tftypes.List{ElementType: tftypes.String}, elems)
-}
-
-// actionServer is the provider's protocol server, configured for the lab's servers and directory.
-func actionServer(t *testing.T, l *testLab) tfprotov6.ProviderServer {
-	t.Helper()
-	ctx := context.Background()
-	server, err := providerserver.NewProtocol6WithError(New("test")())()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil || len(schema.Diagnostics) > 0 {
-		t.Fatalf("GetProviderSchema: %v %v", err, schema.Diagnostics)
-	}
-	typ := schema.Provider.ValueType().(tftypes.Object)
-	config, err := tfprotov6.NewDynamicValue(typ, objectValue(typ, map[string]tftypes.Value{
-		"servers": strList(l.info.ServerAddresses...),
-		"winrm": objectValue(typ.AttributeTypes["winrm"].(tftypes.Object), map[string]tftypes.Value{
-			"port":           tftypes.NewValue(tftypes.Number, l.info.WinRMPort),
-			"ca_certificate": str(l.info.CACertificatePEM),
-			"username":       str(l.info.WinRMUsername),
-			"password":       str(l.info.WinRMPassword),
-		}),
-		"ldap": objectValue(typ.AttributeTypes["ldap"].(tftypes.Object), map[string]tftypes.Value{
-			"urls":           strList(l.info.LDAPSURL),
-			"ca_certificate": str(l.info.CACertificatePEM),
-			"bind_username":  str(l.info.LDAPBindUsername),
-			"bind_password":  str(l.info.LDAPBindPassword),
-		}),
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: &config})
-	if err != nil || len(resp.Diagnostics) > 0 {
-		t.Fatalf("ConfigureProvider: %v %v", err, resp.Diagnostics)
-	}
-	return server
 }
 
 // actionConfig is an action's configuration with the given attributes set and the others null.

@@ -17,7 +17,7 @@ func (l *testLab) vpnUp(user string) bool {
 
 func TestDisconnectVPNUsers_refusedAtPlan(t *testing.T) {
 	l := startLab(t)
-	server := actionServer(t, l)
+	server := configuredServer(t, l)
 	for name, set := range map[string]map[string]tftypes.Value{
 		"neither":  {},
 		"both":     {"user_names": strList(`CORP\bob`), "host_ip_addresses": strList("10.10.0.11")},
@@ -36,7 +36,7 @@ func TestDisconnectVPNUsers_refusedAtPlan(t *testing.T) {
 
 func TestDisconnectVPNUsers_byUserInEveryForm(t *testing.T) {
 	l := startLab(t)
-	server := actionServer(t, l)
+	server := configuredServer(t, l)
 	ras1, ras2 := l.serverAddress("RAS1"), l.serverAddress("RAS2")
 
 	// "bob" alone is not how the servers print him: the provider's domain gives his forms.
@@ -62,7 +62,7 @@ func TestDisconnectVPNUsers_byUserInEveryForm(t *testing.T) {
 
 func TestDisconnectVPNUsers_byAddressOnOneServer(t *testing.T) {
 	l := startLab(t)
-	server := actionServer(t, l)
+	server := configuredServer(t, l)
 	ras2 := l.serverAddress("RAS2")
 	var device clusterVPN
 	for _, v := range l.snapshot().VPN {
@@ -84,7 +84,7 @@ func TestDisconnectVPNUsers_byAddressOnOneServer(t *testing.T) {
 
 func TestDisconnectVPNUsers_oneServerFailingHidesNothing(t *testing.T) {
 	l := startLab(t)
-	server := actionServer(t, l)
+	server := configuredServer(t, l)
 	ras1, ras2 := l.serverAddress("RAS1"), l.serverAddress("RAS2")
 	l.Server("RAS1").Faults().SetAuthFailure(true)
 
@@ -102,7 +102,7 @@ func TestDisconnectVPNUsers_oneServerFailingHidesNothing(t *testing.T) {
 
 func TestDisconnectVPNUsers_oneConnectionFailingHidesNothing(t *testing.T) {
 	l := startLab(t)
-	server := actionServer(t, l)
+	server := configuredServer(t, l)
 	ras2 := l.serverAddress("RAS2")
 	var bobAddress string
 	for _, v := range l.snapshot().VPN {

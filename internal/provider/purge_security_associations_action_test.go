@@ -23,7 +23,7 @@ func (l *testLab) labSAs(keep func(computer string) bool) map[string]int {
 
 func TestPurgeSecurityAssociations_refusedAtPlan(t *testing.T) {
 	l := startLab(t)
-	server := actionServer(t, l)
+	server := configuredServer(t, l)
 	ras1 := l.serverAddress("RAS1")
 	for name, set := range map[string]map[string]tftypes.Value{
 		"neither":           {},
@@ -39,7 +39,7 @@ func TestPurgeSecurityAssociations_refusedAtPlan(t *testing.T) {
 
 func TestPurgeSecurityAssociations_exactIdentities(t *testing.T) {
 	l := startLab(t)
-	server := actionServer(t, l)
+	server := configuredServer(t, l)
 	ras1, ras2 := l.serverAddress("RAS1"), l.serverAddress("RAS2")
 	client10Before := l.labSAs(func(c string) bool { return c == "CLIENT10" })
 
@@ -68,7 +68,7 @@ func TestPurgeSecurityAssociations_exactIdentities(t *testing.T) {
 
 func TestPurgeSecurityAssociations_everySAOfOneServer(t *testing.T) {
 	l := startLab(t)
-	server := actionServer(t, l)
+	server := configuredServer(t, l)
 	ras2 := l.serverAddress("RAS2")
 	before := l.labSAs(func(string) bool { return true })
 
