@@ -3,6 +3,7 @@ package provider
 import (
 	"cmp"
 	"context"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -67,17 +68,17 @@ func (d *clusterDataSource) Schema(ctx context.Context, _ datasource.SchemaReque
 			"server": computed("The server, as the provider names it, that is this node; null when it was not asked or did not answer."),
 			"reported_by": computed("The server whose view of the cluster this row shows: the node itself when it " +
 				"answered, otherwise the first server that did."),
-			"state": computed("The node's load-balancer state (`Converged`, `Draining`, `Stopped`, `Suspended`, ...), as " +
-				"Windows prints it; null when its interfaces disagree (see `interfaces`)."),
-			"in_rotation": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether the node takes new " +
-				"connections: every interface's state begins with `Converged`."},
+			"state": computed("The node's load-balancer state as Windows prints it (`Converged`, `Converged(default)`, " +
+				"`Draining`, `Stopped`, `Suspended`, ...) when every interface agrees, else `INTERFACE: STATE` pairs."),
+			"in_rotation": schema.BoolAttribute{Computed: true, MarkdownDescription: "Whether NLB gives the node new " +
+				"connections: its state begins with `Converged` on every interface."},
 			"host_priority": schema.Int64Attribute{Computed: true, MarkdownDescription: "The node's NLB host priority."},
 			"interfaces": schema.ListNestedAttribute{
 				Computed: true,
 				MarkdownDescription: "The node's state on each interface NLB is bound to: a Remote Access cluster can " +
 					"balance its internal and its external interface, and a node can be in a different state on each.",
 				NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
-					"interface": computed("The interface's name; null when the server does not name it."),
+					"interface": computed("The interface's name."),
 					"state":     computed("The node's state on that interface."),
 				}},
 			},
@@ -107,56 +108,47 @@ func (d *clusterDataSource) Read(ctx context.Context, req datasource.ReadRequest
 	}
 	// Both questions at once, so that a server that hangs until the deadline leaves the other question of every
 	// server the whole read timeout too.
-	var views map[string][]remoteaccess.Node
+	var topology remoteaccess.Topology
 	var nodesErr error
 	var wg sync.WaitGroup
-	wg.Go(func() { views, nodesErr = read.cluster.GetNodes(read.ctx) })
+	wg.Go(func() { topology, nodesErr = read.cluster.Topology(read.ctx) })
 	conns, connsErr := read.cluster.GetConnections(read.ctx, remoteaccess.ConnectionFilter{})
 	wg.Wait()
 	read.finish(&m.serverReadModel, "the cluster", &resp.Diagnostics, nodesErr, connsErr)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	m.Nodes = clusterNodes(read.cluster.Servers(), views, conns)
+	m.Nodes = clusterNodes(topology, conns)
 	resp.Diagnostics.Append(resp.State.Set(ctx, &m)...)
 }
 
-// clusterNodes merges the servers' views of the cluster: each server lists every node (is_local marks itself). A
-// node's row comes from its own view when it answered, since a node knows its own state first, otherwise from the
-// first server (in name order) that answered.
-func clusterNodes(servers []string, views map[string][]remoteaccess.Node, conns map[string][]remoteaccess.Connection) []nodeRow {
-	self := map[string]string{} // node name, upper case -> the server that is this node
-	var names []string
-	for _, server := range servers {
-		for _, n := range views[server] {
-			key := strings.ToUpper(n.Name)
-			if n.IsLocal {
-				self[key] = server
-			}
-			if !slices.Contains(names, key) {
-				names = append(names, key)
-			}
-		}
-	}
+// clusterNodes turns the cluster's topology (remoteaccess.Topology: each node as its own server sees it when that
+// server answered, else as the first server in name order that did) into rows, with the connections each node's
+// server carries.
+func clusterNodes(topology remoteaccess.Topology, conns map[string][]remoteaccess.Connection) []nodeRow {
+	servers := slices.Sorted(maps.Keys(topology.Local))
 	rows := []nodeRow{}
-	for _, key := range names {
-		reporter, ok := self[key]
-		if !ok {
-			reporter = firstReporter(servers, views, key)
+	for _, n := range topology.Nodes {
+		row := nodeRow{
+			Name: types.StringValue(n.Name), Server: types.StringNull(), State: types.StringValue(n.State()),
+			InRotation: types.BoolValue(n.InRotation()), Interfaces: []interfaceRow{},
+			Connections: types.Int64Null(), DirectAccessConnections: types.Int64Null(), VPNConnections: types.Int64Null(),
 		}
-		row := nodeRow{Server: types.StringNull(), ReportedBy: types.StringValue(reporter),
-			Connections: types.Int64Null(), DirectAccessConnections: types.Int64Null(), VPNConnections: types.Int64Null()}
-		for _, n := range views[reporter] {
-			if strings.ToUpper(n.Name) == key {
-				row.Name, row.HostPriority = types.StringValue(n.Name), types.Int64Value(int64(n.HostPriority))
-				row.Interfaces = append(row.Interfaces, interfaceRow{Interface: optionalString(nodeInterface(n)), State: types.StringValue(string(n.State))})
-			}
+		if len(n.Interfaces) > 0 {
+			row.HostPriority = types.Int64Value(int64(n.Interfaces[0].HostPriority))
 		}
-		row.State, row.InRotation = nodeState(row.Interfaces)
-		if server, ok := self[key]; ok {
-			row.Server = types.StringValue(server)
-			if list, answered := conns[server]; answered {
-				row.setConnections(list)
+		for _, itf := range n.Interfaces {
+			row.Interfaces = append(row.Interfaces, interfaceRow{Interface: optionalString(itf.InterfaceName), State: types.StringValue(string(itf.State))})
+		}
+		if len(servers) > 0 {
+			row.ReportedBy = types.StringValue(servers[0])
+		}
+		for _, server := range servers {
+			if strings.EqualFold(topology.Local[server], n.Name) {
+				row.Server, row.ReportedBy = types.StringValue(server), types.StringValue(server)
+				if list, answered := conns[server]; answered {
+					row.setConnections(list)
+				}
 			}
 		}
 		rows = append(rows, row)
@@ -165,37 +157,6 @@ func clusterNodes(servers []string, views map[string][]remoteaccess.Node, conns 
 		return cmp.Or(cmp.Compare(a.HostPriority.ValueInt64(), b.HostPriority.ValueInt64()), strings.Compare(a.Name.ValueString(), b.Name.ValueString()))
 	})
 	return rows
-}
-
-// firstReporter is the first server, in name order, whose view lists the node.
-func firstReporter(servers []string, views map[string][]remoteaccess.Node, key string) string {
-	for _, server := range servers {
-		if slices.ContainsFunc(views[server], func(n remoteaccess.Node) bool { return strings.ToUpper(n.Name) == key }) {
-			return server
-		}
-	}
-	return ""
-}
-
-// nodeInterface is the interface a node entry describes; get-nodes does not name interfaces yet, so every entry is
-// the node as a whole.
-func nodeInterface(remoteaccess.Node) string { return "" }
-
-// nodeState is the state the interfaces share (null when they differ) and whether the node is in rotation on every
-// one. FACTS part 5: states such as Converged(default) exist, so states compare by prefix.
-func nodeState(interfaces []interfaceRow) (types.String, types.Bool) {
-	state := types.StringNull()
-	inRotation := len(interfaces) > 0
-	for i, itf := range interfaces {
-		s := itf.State.ValueString()
-		if i == 0 {
-			state = types.StringValue(s)
-		} else if s != state.ValueString() {
-			state = types.StringNull()
-		}
-		inRotation = inRotation && strings.HasPrefix(s, string(remoteaccess.NodeConverged))
-	}
-	return state, types.BoolValue(inRotation)
 }
 
 func (r *nodeRow) setConnections(list []remoteaccess.Connection) {

@@ -2,6 +2,8 @@ package provider
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -13,8 +15,9 @@ import (
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
 )
 
-// matchesLabNodes checks the nodes against the lab's model: names, states, priorities, the server each is, and the
-// connections each carries.
+// matchesLabNodes checks the nodes against the lab's model: names, priorities, the state on each interface, whether
+// NLB gives them new connections (every interface's state begins with Converged, FACTS part 5), the server each is,
+// and the connections each carries.
 func (l *testLab) matchesLabNodes(rows []map[string]any) error {
 	snap := l.snapshot()
 	if len(rows) != len(snap.Nodes) {
@@ -23,19 +26,31 @@ func (l *testLab) matchesLabNodes(rows []map[string]any) error {
 	for i, n := range snap.Nodes { // the lab's nodes are in priority order, as the rows are
 		r := rows[i]
 		da, vpn := snap.ConnectionsOn(n.Name)
-		want := map[string]any{
-			"name": n.Name, "state": string(n.State), "host_priority": float64(n.Priority), "in_rotation": n.State == cluster.Converged,
+		var want, got []string
+		inRotation := true
+		for _, itf := range n.Interfaces {
+			want = append(want, itf.Name+"="+string(itf.State))
+			inRotation = inRotation && strings.HasPrefix(string(itf.State), "Converged")
+		}
+		interfaces, _ := r["interfaces"].([]any)
+		for _, itf := range interfaces {
+			m, _ := itf.(map[string]any)
+			got = append(got, fmt.Sprint(m["interface"])+"="+fmt.Sprint(m["state"]))
+		}
+		slices.Sort(want)
+		slices.Sort(got)
+		if len(want) < 2 || !slices.Equal(got, want) {
+			return fmt.Errorf("node %s: interfaces %q, the lab says %q", n.Name, got, want)
+		}
+		fields := map[string]any{
+			"name": n.Name, "host_priority": float64(n.Priority), "in_rotation": inRotation,
 			"server": l.serverAddress(n.Name), "reported_by": l.serverAddress(n.Name),
 			"connections": float64(da + vpn), "directaccess_connections": float64(da), "vpn_connections": float64(vpn),
 		}
-		for attr, v := range want {
+		for attr, v := range fields {
 			if got := r[attr]; got != v && (num(got) != v || got == nil) {
 				return fmt.Errorf("node %s: %s = %v, the lab says %v", n.Name, attr, r[attr], v)
 			}
-		}
-		interfaces, _ := r["interfaces"].([]any)
-		if len(interfaces) != 1 || interfaces[0].(map[string]any)["state"] != string(n.State) || interfaces[0].(map[string]any)["interface"] != nil {
-			return fmt.Errorf("node %s: interfaces %v, want one unnamed in state %s", n.Name, interfaces, n.State)
 		}
 	}
 	return nil
@@ -68,36 +83,37 @@ func TestAccCluster_nodesAndLoad(t *testing.T) {
 	})
 }
 
-// A node with NLB on two interfaces appears twice in a view; a state such as Converged(default) is in rotation
-// (FACTS part 5: states compare by prefix).
-func TestClusterNodesMergesViews(t *testing.T) {
-	views := map[string][]remoteaccess.Node{
-		"ras1.corp.example": {
-			{Name: "RAS1", State: "Converged(default)", HostPriority: 1, IsLocal: true},
-			{Name: "RAS1", State: "Converged", HostPriority: 1, IsLocal: true},
-			{Name: "RAS2", State: "Converged", HostPriority: 2}, // RAS1's stale view of RAS2
-		},
-		"ras2.corp.example": {
-			{Name: "RAS1", State: "Converged", HostPriority: 1},
-			{Name: "RAS2", State: "Stopped", HostPriority: 2, IsLocal: true},
-			{Name: "RAS2", State: "Converged", HostPriority: 2, IsLocal: true},
+// Rows from a topology: a node whose interfaces disagree shows each, and is in rotation only when every interface
+// is converged (Converged(default) included); a node whose server did not answer has no server and no load.
+func TestClusterNodesFromTopology(t *testing.T) {
+	topology := remoteaccess.Topology{
+		Local: map[string]string{"ras1.corp.example": "RAS1"},
+		Nodes: []remoteaccess.NodeStatus{
+			{Name: "RAS1", Interfaces: []remoteaccess.Node{
+				{Name: "RAS1", InterfaceName: "Internet", State: "Converged(default)", HostPriority: 1, IsLocal: true},
+				{Name: "RAS1", InterfaceName: "Corpnet", State: "Converged", HostPriority: 1, IsLocal: true},
+			}},
+			{Name: "RAS2", Interfaces: []remoteaccess.Node{
+				{Name: "RAS2", InterfaceName: "Internet", State: "Stopped", HostPriority: 2},
+				{Name: "RAS2", InterfaceName: "Corpnet", State: "Converged", HostPriority: 2},
+			}},
 		},
 	}
 	conns := map[string][]remoteaccess.Connection{"ras1.corp.example": {{ConnectionType: "Vpn"}, {ConnectionType: "DirectAccess"}}}
-	rows := clusterNodes([]string{"ras1.corp.example", "ras2.corp.example"}, views, conns)
+	rows := clusterNodes(topology, conns)
 	if len(rows) != 2 {
 		t.Fatalf("rows %+v", rows)
 	}
 	ras1, ras2 := rows[0], rows[1]
-	if !ras1.State.IsNull() || !ras1.InRotation.ValueBool() || len(ras1.Interfaces) != 2 || ras1.ReportedBy.ValueString() != "ras1.corp.example" {
-		t.Errorf("RAS1 = %+v; want two interfaces, states differing only after the prefix, in rotation, from its own view", ras1)
+	if !ras1.InRotation.ValueBool() || len(ras1.Interfaces) != 2 || ras1.Server.ValueString() != "ras1.corp.example" ||
+		ras1.State.ValueString() != "Internet: Converged(default), Corpnet: Converged" {
+		t.Errorf("RAS1 = %+v; want both interfaces, in rotation, its own server", ras1)
 	}
 	if ras1.Connections.ValueInt64() != 2 || ras1.VPNConnections.ValueInt64() != 1 || ras1.DirectAccessConnections.ValueInt64() != 1 {
 		t.Errorf("RAS1's counts = %+v", ras1)
 	}
-	// RAS2 is out of rotation on one interface: its own view says so, whatever RAS1 believes.
-	if !ras2.State.IsNull() || ras2.InRotation.ValueBool() || ras2.ReportedBy.ValueString() != "ras2.corp.example" || !ras2.Connections.IsNull() {
-		t.Errorf("RAS2 = %+v; want no common state, out of rotation, from its own view, and no count (its server did not answer)", ras2)
+	if ras2.InRotation.ValueBool() || !ras2.Server.IsNull() || ras2.ReportedBy.ValueString() != "ras1.corp.example" || !ras2.Connections.IsNull() {
+		t.Errorf("RAS2 = %+v; want out of rotation (stopped on one interface), no server, reported by RAS1, no count", ras2)
 	}
 }
 

@@ -47,7 +47,7 @@ func TestAccWhoIsConnectedExample(t *testing.T) {
 				statecheck.ExpectKnownOutputValue("vpn_connections", knownvalue.ListSizeExact(len(snap.VPN))),
 				statecheck.ExpectKnownOutputValue("per_node", knownvalue.MapPartial(map[string]knownvalue.Check{
 					"RAS1": knownvalue.ObjectExact(map[string]knownvalue.Check{
-						"state": knownvalue.StringExact("Converged"), "in_rotation": knownvalue.Bool(true),
+						"state": knownvalue.StringExact("Converged(default)"), "in_rotation": knownvalue.Bool(true),
 						"directaccess": knownvalue.Int64Exact(int64(ras1DA)), "vpn": knownvalue.Int64Exact(int64(ras1VPN)),
 					}),
 				})),

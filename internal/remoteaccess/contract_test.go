@@ -27,13 +27,8 @@ var contractTypes = map[string]reflect.Type{
 	"VPNDisconnects":     reflect.TypeFor[VPNDisconnects](),
 	"SASelection":        reflect.TypeFor[SASelection](),
 	"SAPurge":            reflect.TypeFor[SAPurge](),
-	// The NLB operations decode into anonymous structs of these shapes (operations.go).
-	"nodesOutput": reflect.TypeFor[struct {
-		Nodes []Node `json:"nodes"`
-	}](),
-	"nodeOutput": reflect.TypeFor[struct {
-		Node Node `json:"node"`
-	}](),
+	"nodesOutput":        reflect.TypeFor[nodesOutput](),
+	"drainInput":         reflect.TypeFor[drainInput](),
 }
 
 type contractSection struct {

@@ -7,7 +7,7 @@ data "remoteaccess_cluster" "this" {
 output "nodes" {
   value = {
     for n in data.remoteaccess_cluster.this.nodes :
-    n.name => "${coalesce(n.state, "mixed")}, ${n.in_rotation ? "in rotation" : "out of rotation"}, ${coalesce(n.connections, -1)} connections"
+    n.name => "${n.state}, ${n.in_rotation ? "in rotation" : "out of rotation"}, ${coalesce(n.connections, -1)} connections"
   }
 }
 

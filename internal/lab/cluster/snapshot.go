@@ -15,11 +15,17 @@ type Snapshot struct {
 	VPN          []VPNSnapshot          // connections that are up
 }
 
-// NodeSnapshot is one NLB node.
+// NodeSnapshot is one NLB node with its state on each interface NLB is bound to, as Get-NlbClusterNode prints it.
 type NodeSnapshot struct {
-	Name     string
-	State    NodeState
-	Priority int
+	Name       string
+	Priority   int
+	Interfaces []InterfaceSnapshot
+}
+
+// InterfaceSnapshot is one NLB node object: the node's state on one interface.
+type InterfaceSnapshot struct {
+	Name  string
+	State NodeState
 }
 
 // DirectAccessSnapshot is a DirectAccess client on one server.
@@ -54,7 +60,11 @@ func (c *Cluster) Snapshot() Snapshot {
 	defer c.mu.Unlock()
 	var snap Snapshot
 	for _, n := range c.nodes {
-		snap.Nodes = append(snap.Nodes, NodeSnapshot{Name: n.name, State: n.state, Priority: n.priority})
+		node := NodeSnapshot{Name: n.name, Priority: n.priority}
+		for i, b := range n.bindings {
+			node.Interfaces = append(node.Interfaces, InterfaceSnapshot{Name: b.iface, State: c.printedState(n, i)})
+		}
+		snap.Nodes = append(snap.Nodes, node)
 	}
 	for _, s := range c.sessions {
 		if !s.anyUp() {
