@@ -98,11 +98,7 @@ func (d *clusterDataSource) Schema(ctx context.Context, _ datasource.SchemaReque
 
 func (d *clusterDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m clusterModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	read := startServerRead(ctx, d.clients, &m.serverReadModel, &resp.Diagnostics)
+	read := startServerRead(ctx, d.clients, req.Config, &m, &m.serverReadModel, &resp.Diagnostics)
 	if read == nil {
 		return
 	}

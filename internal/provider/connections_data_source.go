@@ -122,11 +122,7 @@ func (d *connectionsDataSource) Schema(ctx context.Context, _ datasource.SchemaR
 
 func (d *connectionsDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m connectionsModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	read := startServerRead(ctx, d.clients, &m.serverReadModel, &resp.Diagnostics)
+	read := startServerRead(ctx, d.clients, req.Config, &m, &m.serverReadModel, &resp.Diagnostics)
 	if read == nil {
 		return
 	}

@@ -24,8 +24,8 @@ type securityAssociationsDataSource struct {
 
 type securityAssociationsModel struct {
 	serverReadModel
-	Identities           types.List `tfsdk:"identities"`
-	SecurityAssociations []saRow    `tfsdk:"security_associations"`
+	Identities           []string `tfsdk:"identities"`
+	SecurityAssociations []saRow  `tfsdk:"security_associations"`
 }
 
 type saRow struct {
@@ -90,19 +90,11 @@ func (d *securityAssociationsDataSource) Schema(ctx context.Context, _ datasourc
 
 func (d *securityAssociationsDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
 	var m securityAssociationsModel
-	resp.Diagnostics.Append(req.Config.Get(ctx, &m)...)
-	var identities []string
-	if !m.Identities.IsNull() {
-		resp.Diagnostics.Append(m.Identities.ElementsAs(ctx, &identities, false)...)
-	}
-	if resp.Diagnostics.HasError() {
-		return
-	}
-	read := startServerRead(ctx, d.clients, &m.serverReadModel, &resp.Diagnostics)
+	read := startServerRead(ctx, d.clients, req.Config, &m, &m.serverReadModel, &resp.Diagnostics)
 	if read == nil {
 		return
 	}
-	results, err := read.cluster.GetIPsecSAs(read.ctx, identities)
+	results, err := read.cluster.GetIPsecSAs(read.ctx, m.Identities)
 	read.finish(&m.serverReadModel, "security associations", &resp.Diagnostics, err)
 	if resp.Diagnostics.HasError() {
 		return

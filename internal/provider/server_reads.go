@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/datasource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
@@ -83,8 +84,13 @@ func startFanOut(ctx context.Context, c *clients, timeout time.Duration, servers
 	return &fanOut{ctx: ctx, cancel: cancel, cluster: cluster}
 }
 
-// startServerRead starts a data source's read of the servers, bounded by timeouts.read; nil after an error.
-func startServerRead(ctx context.Context, c *clients, m *serverReadModel, diags *diag.Diagnostics) *fanOut {
+// startServerRead reads a data source's configuration into model (whose serverReadModel is m) and starts its read
+// of the servers, bounded by timeouts.read; nil after an error.
+func startServerRead(ctx context.Context, c *clients, config tfsdk.Config, model any, m *serverReadModel, diags *diag.Diagnostics) *fanOut {
+	diags.Append(config.Get(ctx, model)...)
+	if diags.HasError() {
+		return nil
+	}
 	timeout, d := m.Timeouts.Read(ctx, defaultServerReadTimeout)
 	diags.Append(d...)
 	var servers []string
