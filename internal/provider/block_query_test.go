@@ -212,7 +212,33 @@ func TestAccBlockedDevice_queryGeneratesConfigurationThatPlansClean(t *testing.T
 	cli := queryCLI(t)
 	l := startLab(t)
 	l.setEnabled(t, "CLIENT10$", false)
-	want := map[string]string{labObjectGUID(t, l, "CLIENT10$"): "CLIENT10", labObjectGUID(t, l, "RETIRED1$"): "RETIRED1"}
+	testGeneratedConfig(t, cli, l, "remoteaccess_blocked_device", "computer_name", map[string]string{
+		labObjectGUID(t, l, "CLIENT10$"): "CLIENT10", labObjectGUID(t, l, "RETIRED1$"): "RETIRED1",
+	})
+	for _, sam := range []string{"CLIENT10$", "RETIRED1$"} {
+		if l.accountEnabled(t, sam) {
+			t.Errorf("%s was enabled by the import", sam)
+		}
+	}
+}
+
+func TestAccBlockedUser_queryGeneratesConfigurationThatPlansClean(t *testing.T) {
+	cli := queryCLI(t)
+	l := startLab(t)
+	testGeneratedConfig(t, cli, l, "remoteaccess_blocked_user", "user_name", map[string]string{
+		labObjectGUID(t, l, "carol"): "carol",
+	})
+	if l.accountEnabled(t, "carol") {
+		t.Error("carol was enabled by the import")
+	}
+}
+
+// testGeneratedConfig runs `terraform query -generate-config-out` on the list resource typeName against the lab and
+// checks that it writes an import block by identity and a resource block for exactly the accounts in want (object
+// GUID to the name in nameAttr), that this configuration plans as imports and nothing else, and that after the
+// apply the next plan is empty.
+func testGeneratedConfig(t *testing.T, cli string, l *testLab, typeName, nameAttr string, want map[string]string) {
+	t.Helper()
 	reattach := serveProvider(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -230,11 +256,11 @@ func TestAccBlockedDevice_queryGeneratesConfigurationThatPlansClean(t *testing.T
   }
 }
 ` + l.providerConfig("")
-	query := `list "remoteaccess_blocked_device" "by_hand" {
+	query := fmt.Sprintf(`list %q "by_hand" {
   provider         = remoteaccess
   include_resource = true
 }
-`
+`, typeName)
 	for name, text := range map[string]string{"main.tf": main, "blocks.tfquery.hcl": query} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o600); err != nil {
 			t.Fatal(err)
@@ -262,20 +288,21 @@ func TestAccBlockedDevice_queryGeneratesConfigurationThatPlansClean(t *testing.T
 		t.Fatalf("terraform query -generate-config-out wrote nothing: %v", err)
 	}
 	t.Logf("generated configuration:\n%s", text)
-	// One import block by identity, and one resource block, per disabled computer; nothing for enabled ones.
+	var names []string
 	for guid, name := range want {
+		names = append(names, name)
 		if !regexp.MustCompile(`(?s)import\s*\{[^}]*identity\s*=\s*\{\s*object_guid\s*=\s*"` + guid + `"`).Match(text) {
 			t.Errorf("no import block with identity object_guid = %q (%s)", guid, name)
 		}
-		if !regexp.MustCompile(`computer_name\s*=\s*"` + name + `"`).Match(text) {
-			t.Errorf("no resource block with computer_name = %q", name)
+		if !regexp.MustCompile(nameAttr + `\s*=\s*"` + regexp.QuoteMeta(name) + `"`).Match(text) {
+			t.Errorf("no resource block with %s = %q", nameAttr, name)
 		}
 	}
-	if n := len(regexp.MustCompile(`(?m)^resource "remoteaccess_blocked_device"`).FindAll(text, -1)); n != len(want) {
+	if n := len(regexp.MustCompile(`(?m)^resource "`+typeName+`"`).FindAll(text, -1)); n != len(want) {
 		t.Errorf("%d resource blocks generated, want %d", n, len(want))
 	}
 
-	// The generated configuration plans as two imports and nothing else: no update, no replacement.
+	// The generated configuration plans as imports and nothing else: no update, no replacement.
 	changes := planActions(ctx, t, tf, reattach)
 	if len(changes) != len(want) {
 		t.Errorf("the plan changes %d resources, want the %d imports", len(changes), len(want))
@@ -301,17 +328,12 @@ func TestAccBlockedDevice_queryGeneratesConfigurationThatPlansClean(t *testing.T
 	}
 	var imported []string
 	for _, r := range state.Values.RootModule.Resources {
-		imported = append(imported, fmt.Sprint(r.AttributeValues["computer_name"]))
+		imported = append(imported, fmt.Sprint(r.AttributeValues[nameAttr]))
 	}
 	slices.Sort(imported)
-	if !slices.Equal(imported, []string{"CLIENT10", "RETIRED1"}) {
+	slices.Sort(names)
+	if !slices.Equal(imported, names) {
 		raw, _ := json.Marshal(state.Values.RootModule.Resources)
-		t.Errorf("state holds %v, want CLIENT10 and RETIRED1: %s", imported, raw)
-	}
-	// Importing changes nothing in the directory.
-	for _, sam := range []string{"CLIENT10$", "RETIRED1$"} {
-		if l.accountEnabled(t, sam) {
-			t.Errorf("%s was enabled by the import", sam)
-		}
+		t.Errorf("state holds %v, want %v: %s", imported, names, raw)
 	}
 }
