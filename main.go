@@ -5,6 +5,7 @@ import (
 	"context"
 	"flag"
 	"log"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 
@@ -18,12 +19,26 @@ func main() {
 	var debug bool
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers such as delve")
 	flag.Parse()
+	if !debug {
+		quietLogs()
+	}
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: provider.Address,
 		Debug:   debug,
 	})
+	// Serve returns when Terraform stops the plugin, which it kills about two seconds later: delete the WinRM
+	// shells still pooled before that.
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	closeErr := provider.CloseWinRMClients(ctx)
+	cancel()
+	if closeErr != nil {
+		log.Printf("[WARN] deleting WinRM shells at exit: %v", closeErr)
+	}
 	if err != nil {
 		log.Fatal(err)
 	}
 }
+
+// shutdownTimeout bounds the clean-up at exit, within the two seconds go-plugin waits before it kills a plugin.
+const shutdownTimeout = 1500 * time.Millisecond

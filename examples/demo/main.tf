@@ -14,6 +14,9 @@ locals {
 
 provider "remoteaccess" {
   servers = local.lab.server_addresses
+  # The lab's servers are loopback addresses that DNS cannot name: name their computer accounts, which blocks
+  # never disable.
+  protected_computers = [for s in local.lab.servers : s.name]
 
   winrm {
     port           = local.lab.winrm_port

@@ -1,19 +1,23 @@
-// Package block carries out the blocks of a device or a user: disable the account in Active Directory, then purge
-// the sessions it holds on every Remote Access server, then watch that none comes back; and the reverse. It is plain
-// Go, without Terraform, and reports what it changed even when a step fails, so that the caller can record it and a
-// later run can complete or undo the change.
+// Package block carries out the blocks of a device or a user: check that every Remote Access server can be
+// reached with the configured settings, disable the account in Active Directory and record the block on it, purge
+// the sessions it holds on every server, read the change back on the domain controllers, purge again what came back
+// meanwhile, then watch that nothing returns; and the reverse. It is plain Go, without Terraform, and reports what
+// it changed even when a step fails, so that the caller can record it and a later run can complete or undo it.
 package block
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
 
 // Directory is the part of the Active Directory client that blocks use.
@@ -22,8 +26,9 @@ type Directory interface {
 	FindUser(ctx context.Context, name string) (directory.Account, error)
 	FindByGUID(ctx context.Context, kind directory.Kind, guid string) (directory.Account, error)
 	Domain(ctx context.Context) (directory.DomainInfo, error)
-	Guard(acct directory.Account) error
-	SetDisabled(ctx context.Context, acct directory.Account, disabled bool) (wasEnabled bool, err error)
+	Guard(acct directory.Account, opts directory.GuardOptions) error
+	Hold(ctx context.Context, acct directory.Account, req directory.HoldRequest) (directory.HoldResult, error)
+	Release(ctx context.Context, acct directory.Account, holdID string, wasEnabled bool) (directory.ReleaseResult, error)
 	WaitVisible(ctx context.Context, dn string, disabled bool) error
 }
 
@@ -34,8 +39,12 @@ type ClusterFor func(servers []string) (*remoteaccess.Cluster, error)
 type Blocker struct {
 	Directory Directory
 	Cluster   ClusterFor
-	// VerifyInterval is how often the verify window polls the servers; one second when zero.
-	VerifyInterval time.Duration
+	// Verify shares the verify windows' polls among every block in flight.
+	Verify *remoteaccess.VerifyHub
+	// Progress, when set, is told what happened on each server (purge results, verify verdicts).
+	Progress func(ctx context.Context, msg string, fields map[string]any)
+	// PreflightTimeout bounds the check of the servers before the account is touched; 30 s when zero.
+	PreflightTimeout time.Duration
 }
 
 // Target is the account a block is about, and its exact IPsec and VPN identities.
@@ -44,18 +53,27 @@ type Target struct {
 	Identities []string
 }
 
-// Options are the steps of a block after the account is disabled.
+// Options are what a block does.
 type Options struct {
 	// Servers receive the purge; all of them must succeed.
 	Servers []string
 	// Purge removes the account's IPsec SAs and VPN connections.
 	Purge bool
 	// ShutdownViaManageOut asks one server to shut the device down through the manage-out path, before the purge.
+	// Stop-Computer from a WinRM session reaches the device on a second hop, which Windows refuses with the session's
+	// own logon: ShutdownCredential is passed to it explicitly.
 	ShutdownViaManageOut bool
+	ShutdownCredential   *remoteaccess.Credential
 	// Verify is how long to watch, after the purge, that no SA of the account comes back; none when zero.
 	Verify time.Duration
-	// WaitVisible reads the change back on the configured domain controllers before anything else.
+	// WaitVisible reads the change back on the configured domain controllers, while the purge runs.
 	WaitVisible bool
+	// Hold is the block's entry in the account's block record.
+	Hold directory.Hold
+	// Record writes the block record on the account.
+	Record bool
+	// Guard relaxes the guards.
+	Guard directory.GuardOptions
 }
 
 // Counts is what a purge removed on one server.
@@ -66,21 +84,43 @@ type Counts struct {
 	VPNConnections int
 }
 
+func (c Counts) add(o Counts) Counts {
+	return Counts{c.MainModeSAs + o.MainModeSAs, c.QuickModeSAs + o.QuickModeSAs, c.VPNConnections + o.VPNConnections}
+}
+
 // Outcome is what a block did; it is meaningful when Block returns an error too.
 type Outcome struct {
 	Target Target
 	// Disabled is set once the account is disabled: from then on the change must be recorded.
 	Disabled   bool
 	WasEnabled bool
-	BlockedAt  time.Time
+	// Recorded is set when the block is in the account's block record.
+	Recorded  bool
+	BlockedAt time.Time
 	// Purged holds the servers where the purge succeeded.
 	Purged map[string]Counts
-	// Pending are the servers where the purge has not succeeded yet.
+	// Pending are the servers where the purge or its verification has not succeeded yet.
 	Pending []string
+	// Lagging are the domain controllers that did not show the account disabled within the LDAP timeout.
+	Lagging []string
 }
 
+// ConfigurationError is a server that answered but refused the provider's settings (TLS or logon): nothing was
+// changed, and the settings must be fixed before anything can be.
+type ConfigurationError struct {
+	Server   string
+	Settings string
+	Err      error
+}
+
+func (e *ConfigurationError) Error() string {
+	return fmt.Sprintf("%s refused the provider's WinRM settings; nothing was changed. Check %s. Cause: %v", e.Server, e.Settings, e.Err)
+}
+
+func (e *ConfigurationError) Unwrap() error { return e.Err }
+
 // Resolve finds the account named by the user and refuses guarded accounts, without changing anything.
-func (b *Blocker) Resolve(ctx context.Context, kind directory.Kind, name string) (Target, error) {
+func (b *Blocker) Resolve(ctx context.Context, kind directory.Kind, name string, guard directory.GuardOptions) (Target, error) {
 	var acct directory.Account
 	var err error
 	switch kind {
@@ -94,84 +134,162 @@ func (b *Blocker) Resolve(ctx context.Context, kind directory.Kind, name string)
 	if err != nil {
 		return Target{}, err
 	}
-	return b.TargetFor(ctx, acct)
+	return b.TargetFor(ctx, acct, guard)
 }
 
-// ResolveGUID finds an account by its objectGUID.
-func (b *Blocker) ResolveGUID(ctx context.Context, kind directory.Kind, guid string) (Target, error) {
+// ResolveGUID finds an account by its objectGUID and refuses guarded accounts.
+func (b *Blocker) ResolveGUID(ctx context.Context, kind directory.Kind, guid string, guard directory.GuardOptions) (Target, error) {
 	acct, err := b.Directory.FindByGUID(ctx, kind, guid)
 	if err != nil {
 		return Target{}, err
 	}
-	return b.TargetFor(ctx, acct)
+	return b.TargetFor(ctx, acct, guard)
 }
 
 // TargetFor refuses guarded accounts and works out the exact identities of an account already looked up.
-func (b *Blocker) TargetFor(ctx context.Context, acct directory.Account) (Target, error) {
-	if err := b.Directory.Guard(acct); err != nil {
+func (b *Blocker) TargetFor(ctx context.Context, acct directory.Account, guard directory.GuardOptions) (Target, error) {
+	if err := b.Directory.Guard(acct, guard); err != nil {
 		return Target{}, err
 	}
 	dom, err := b.Directory.Domain(ctx)
 	if err != nil {
 		return Target{}, err
 	}
-	ids := directory.UserIdentities(acct, dom)
+	// A user's VPN connections print the user as NETBIOS\user or dns.domain\user (FACTS part 5): both are identities.
+	ids := appendNew(directory.UserIdentities(acct, dom), directory.VPNUserNames(acct, dom)...)
 	if acct.Kind == directory.KindComputer {
 		ids = directory.DeviceIdentities(acct, dom)
 	}
 	return Target{Account: acct, Identities: ids}, nil
 }
 
-// Block disables the account and purges its sessions. The outcome says what was done, also when it fails.
+// appendNew appends the values not in list yet, ignoring letter case.
+func appendNew(list []string, values ...string) []string {
+	for _, v := range values {
+		if v != "" && !slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, v) }) {
+			list = append(list, v)
+		}
+	}
+	return list
+}
+
+// Preflight asks every server for the target's SAs, which proves TLS, logon and PowerShell on each. A server that
+// refuses the settings is a *ConfigurationError; a server that does not answer is not an error here: an emergency
+// block goes on without it, and the server is recorded as pending. It returns what each server holds now.
+func (b *Blocker) Preflight(ctx context.Context, t Target, servers []string) (map[string]remoteaccess.IPsecSAs, error) {
+	if len(servers) == 0 {
+		return nil, nil
+	}
+	cluster, err := b.Cluster(servers)
+	if err != nil {
+		return nil, err
+	}
+	timeout := b.PreflightTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	sas, err := cluster.GetIPsecSAs(ctx, t.Identities)
+	var configErrs []error
+	for _, se := range remoteaccess.ServerErrors(err) {
+		if winrm.IsConfiguration(se.Err) {
+			configErrs = append(configErrs, &ConfigurationError{Server: se.Server, Settings: winrm.SettingsToCheck(se.Err), Err: se.Err})
+		}
+	}
+	return sas, errors.Join(configErrs...)
+}
+
+// Block checks the servers, disables the account and purges its sessions. The outcome says what was done, also
+// when it fails; an error with Outcome.Disabled set means the block holds in the directory but is not complete.
 func (b *Blocker) Block(ctx context.Context, t Target, opts Options) (Outcome, error) {
 	out := Outcome{Target: t}
-	wasEnabled, err := b.Directory.SetDisabled(ctx, t.Account, true)
+	if opts.Purge {
+		if _, err := b.Preflight(ctx, t, opts.Servers); err != nil {
+			return out, err
+		}
+	}
+	res, err := b.Directory.Hold(ctx, t.Account, directory.HoldRequest{Hold: opts.Hold, Record: opts.Record, Guard: opts.Guard})
 	if err != nil {
 		return out, fmt.Errorf("disabling %s: %w", t.Account.DN, err)
 	}
-	out.Disabled, out.WasEnabled, out.BlockedAt = true, wasEnabled, time.Now().UTC()
-	out.Target.Account.UserAccountControl |= directory.UFAccountDisable
+	out.Disabled, out.WasEnabled, out.Recorded, out.BlockedAt = true, res.PriorEnabled, res.Recorded, time.Now().UTC()
+	out.Target.Account = res.Account
 	if opts.Purge {
 		out.Pending = slices.Clone(opts.Servers)
 	}
-
-	if opts.WaitVisible {
-		if err := b.Directory.WaitVisible(ctx, t.Account.DN, true); err != nil {
-			return out, err
-		}
-	}
+	var shutdownErr error
 	if opts.ShutdownViaManageOut && t.Account.Kind == directory.KindComputer {
-		if err := b.shutdown(ctx, t.Account, opts.Servers); err != nil {
-			return out, err
-		}
+		// A device that could not be shut down is still purged: the shutdown only adds to the block.
+		shutdownErr = b.shutdown(ctx, t.Account, opts.Servers, opts.ShutdownCredential)
+	}
+	out, err = b.complete(ctx, out, opts)
+	return out, errors.Join(shutdownErr, err)
+}
+
+// Complete purges the servers still pending in an earlier outcome, then runs the verify window on them.
+func (b *Blocker) Complete(ctx context.Context, out Outcome, opts Options) (Outcome, error) {
+	return b.complete(ctx, out, opts)
+}
+
+// complete purges the pending servers at once while the domain controllers are read back, purges again what came
+// back while a controller still showed the account enabled, and verifies.
+func (b *Blocker) complete(ctx context.Context, out Outcome, opts Options) (Outcome, error) {
+	var wg sync.WaitGroup
+	var visibleErr error
+	if opts.WaitVisible {
+		wg.Go(func() { visibleErr = b.Directory.WaitVisible(ctx, out.Target.Account.DN, true) })
+	}
+	var purgeErr error
+	if opts.Purge && len(out.Pending) > 0 {
+		purgeErr = b.purgePending(ctx, &out)
+	}
+	wg.Wait()
+	var lagging *directory.VisibilityError
+	switch {
+	case errors.As(visibleErr, &lagging):
+		out.Lagging = lagging.Lagging
+	case visibleErr != nil:
+		return out, fmt.Errorf("reading the change back: %w", visibleErr)
 	}
 	if !opts.Purge {
 		return out, nil
 	}
-	return b.Complete(ctx, out, opts)
-}
-
-// Complete purges the servers still pending in an earlier outcome, then runs the verify window.
-func (b *Blocker) Complete(ctx context.Context, out Outcome, opts Options) (Outcome, error) {
-	if len(out.Pending) > 0 {
-		purged, err := b.purge(ctx, out.Target, out.Pending)
-		if out.Purged == nil {
-			out.Purged = map[string]Counts{}
-		}
-		for server, counts := range purged {
-			out.Purged[server] = counts
-		}
-		out.Pending = slices.DeleteFunc(out.Pending, func(s string) bool { _, ok := purged[s]; return ok })
-		if err != nil {
-			return out, fmt.Errorf("purging the sessions of %s: %w", out.Target.Account.SAMAccountName, err)
-		}
+	if opts.WaitVisible && purgeErr == nil {
+		// Sessions may have come back through a controller that still showed the account enabled.
+		purged := slices.Sorted(maps.Keys(out.Purged))
+		out.Pending = purged
+		purgeErr = b.purgePending(ctx, &out)
+	}
+	if purgeErr != nil {
+		return out, fmt.Errorf("purging the sessions of %s: %w", out.Target.Account.SAMAccountName, purgeErr)
 	}
 	if opts.Verify <= 0 {
 		return out, nil
 	}
-	return out, b.verify(ctx, out.Target, opts)
+	return out, b.verify(ctx, &out, opts)
 }
 
+// purgePending purges the pending servers and moves those that succeeded to Purged (counts add up over passes).
+func (b *Blocker) purgePending(ctx context.Context, out *Outcome) error {
+	purged, err := b.purge(ctx, out.Target, out.Pending)
+	if out.Purged == nil {
+		out.Purged = map[string]Counts{}
+	}
+	for server, counts := range purged {
+		out.Purged[server] = out.Purged[server].add(counts)
+		b.progress(ctx, "purged", map[string]any{"server": server, "account": out.Target.Account.SAMAccountName,
+			"main_mode_sas": counts.MainModeSAs, "quick_mode_sas": counts.QuickModeSAs, "vpn_connections": counts.VPNConnections})
+	}
+	for _, se := range remoteaccess.ServerErrors(err) {
+		b.progress(ctx, "purge failed", map[string]any{"server": se.Server, "account": out.Target.Account.SAMAccountName, "error": se.Err.Error()})
+	}
+	out.Pending = slices.DeleteFunc(out.Pending, func(s string) bool { _, ok := purged[s]; return ok })
+	return err
+}
+
+// purge purges the target on the servers. A server that cannot tell whether the target still has sessions there
+// (remoteaccess.Verdict) is not counted as purged: zero removed is then no proof.
 func (b *Blocker) purge(ctx context.Context, target Target, servers []string) (map[string]Counts, error) {
 	cluster, err := b.Cluster(servers)
 	if err != nil {
@@ -179,50 +297,117 @@ func (b *Blocker) purge(ctx context.Context, target Target, servers []string) (m
 	}
 	acct := target.Account
 	counts := map[string]Counts{}
+	verdicts := map[string]remoteaccess.Verdict{}
 	if acct.Kind == directory.KindComputer {
-		results, err := cluster.PurgeDevice(ctx, target.Identities, acct.Name(), true)
+		results, perr := cluster.PurgeDevice(ctx, target.Identities, acct.Name(), true)
 		for server, r := range results {
 			counts[server] = Counts{MainModeSAs: r.MainModeRemoved, QuickModeSAs: r.QuickModeRemoved, VPNConnections: r.VPNDeviceTunnelsDisconnected}
+			verdicts[server] = r.Verdict
 		}
-		return counts, err
+		err = perr
+	} else {
+		results, perr := cluster.PurgeUser(ctx, target.Identities, target.Identities[0])
+		for server, r := range results {
+			counts[server] = Counts{MainModeSAs: r.MainModeRemoved, QuickModeSAs: r.QuickModeRemoved, VPNConnections: r.VPNConnectionsDisconnected}
+			verdicts[server] = r.Verdict
+		}
+		err = perr
 	}
-	results, err := cluster.PurgeUser(ctx, target.Identities, target.Identities[0])
-	for server, r := range results {
-		counts[server] = Counts{MainModeSAs: r.MainModeRemoved, QuickModeSAs: r.QuickModeRemoved, VPNConnections: r.VPNConnectionsDisconnected}
+	var cannotTell []error
+	for _, server := range slices.Sorted(maps.Keys(verdicts)) {
+		if v := verdicts[server]; v.Indeterminate {
+			delete(counts, server)
+			cannotTell = append(cannotTell, fmt.Errorf("cannot tell on %s whether %s still has sessions: %s", server, acct.SAMAccountName, v.IndeterminateReason))
+		}
 	}
-	return counts, err
+	return counts, errors.Join(err, errors.Join(cannotTell...))
 }
 
-// verify watches every server for the whole verify window and fails naming the servers where an SA came back: a
-// purged client whose account still works re-establishes its SAs within seconds (FACTS part 5).
-func (b *Blocker) verify(ctx context.Context, target Target, opts Options) error {
-	cluster, err := b.Cluster(opts.Servers)
+// verify watches the purged servers for the verify window: at least one completed poll per server, and fails
+// naming the servers where an SA came back (they become pending again) and those that could not be asked.
+func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error {
+	servers := slices.Sorted(maps.Keys(out.Purged))
+	if len(servers) == 0 {
+		return nil
+	}
+	cluster, err := b.Cluster(servers)
 	if err != nil {
 		return err
 	}
-	interval := b.VerifyInterval
-	if interval <= 0 {
-		interval = time.Second
+	hub := b.Verify
+	if hub == nil {
+		hub = &remoteaccess.VerifyHub{}
 	}
-	window, cancel := context.WithTimeout(ctx, opts.Verify)
-	defer cancel()
-	returned, err := cluster.WatchSAs(window, target.Identities, interval)
-	if ctx.Err() != nil {
-		return fmt.Errorf("verify window cut short: %w", ctx.Err())
+	device := out.Target.Account.Kind == directory.KindComputer
+	verdicts, err := hub.Watch(ctx, cluster, out.Target.Identities, device, opts.Verify)
+	if err != nil {
+		return err
+	}
+	var returned, tunnels, cannotTell, unverified []string
+	var causes []error
+	for _, server := range servers {
+		v := verdicts[server]
+		fields := map[string]any{"server": server, "account": out.Target.Account.SAMAccountName, "polls": v.Polls}
+		switch {
+		case len(v.ReturnedTunnels) > 0:
+			tunnels = append(tunnels, server)
+			b.progress(ctx, "verify: a VPN device tunnel came back", fields)
+		case len(v.Returned) > 0:
+			returned = append(returned, server)
+			fields["returned_sas"] = len(v.Returned)
+			b.progress(ctx, "verify: SAs came back", fields)
+		case v.CannotTell != "":
+			cannotTell = append(cannotTell, server)
+			causes = append(causes, fmt.Errorf("%s: %s", server, v.CannotTell))
+			b.progress(ctx, "verify: cannot tell", fields)
+		case v.Polls == 0:
+			unverified = append(unverified, server)
+			if v.Err != nil {
+				causes = append(causes, fmt.Errorf("%s: %w", server, v.Err))
+			}
+			b.progress(ctx, "verify: could not verify", fields)
+		default:
+			b.progress(ctx, "verify: nothing came back", fields)
+		}
+	}
+	pending := slices.Concat(out.Pending, returned, tunnels, cannotTell, unverified)
+	slices.Sort(pending)
+	out.Pending = slices.Compact(pending)
+	name := out.Target.Account.SAMAccountName
+	var errs []error
+	if len(tunnels) > 0 {
+		errs = append(errs, fmt.Errorf("the Always On VPN device tunnel of %s came back on %s: a device tunnel authenticates with "+
+			"the device's certificate, not its computer account, so disabling the account does not stop it. Revoke the "+
+			"device certificate, with revocation checking enforced on the VPN servers, then apply again", name, strings.Join(tunnels, ", ")))
 	}
 	if len(returned) > 0 {
-		return fmt.Errorf("IPsec SAs of %s came back on %s during the %s verify window: the account may still "+
-			"authenticate (replication not finished, or a certificate-only path)", target.Account.SAMAccountName,
-			strings.Join(returned, ", "), opts.Verify)
+		errs = append(errs, fmt.Errorf("IPsec SAs of %s came back on %s during the %s verify window: the account may still "+
+			"authenticate (replication not finished, or a certificate-only path)", name, strings.Join(returned, ", "), opts.Verify))
 	}
-	if err != nil {
-		return fmt.Errorf("could not watch every server during the verify window: %w", err)
+	if len(cannotTell) > 0 || len(unverified) > 0 {
+		var parts []string
+		if len(cannotTell) > 0 {
+			parts = append(parts, "cannot tell on "+strings.Join(cannotTell, ", "))
+		}
+		if len(unverified) > 0 {
+			parts = append(parts, "could not verify on "+strings.Join(unverified, ", ")+" (no poll completed during the verify window)")
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", strings.Join(parts, "; "), errors.Join(causes...)))
 	}
-	return nil
+	if ctx.Err() != nil && len(errs) > 0 {
+		errs = append(errs, fmt.Errorf("verify window cut short: %w", ctx.Err()))
+	}
+	return errors.Join(errs...)
+}
+
+func (b *Blocker) progress(ctx context.Context, msg string, fields map[string]any) {
+	if b.Progress != nil {
+		b.Progress(ctx, msg, fields)
+	}
 }
 
 // shutdown asks the first server that answers to shut the device down through its manage-out path.
-func (b *Blocker) shutdown(ctx context.Context, acct directory.Account, servers []string) error {
+func (b *Blocker) shutdown(ctx context.Context, acct directory.Account, servers []string, cred *remoteaccess.Credential) error {
 	target := acct.DNSHostName
 	if target == "" {
 		target = acct.Name()
@@ -234,6 +419,9 @@ func (b *Blocker) shutdown(ctx context.Context, acct directory.Account, servers 
 			return err
 		}
 		_, err = remoteaccess.FanOut(ctx, cluster, func(ctx context.Context, r remoteaccess.Runner) (struct{}, error) {
+			if cred != nil {
+				return struct{}{}, remoteaccess.StopComputerAs(ctx, r, target, *cred)
+			}
 			return struct{}{}, remoteaccess.StopComputer(ctx, r, target)
 		})
 		if err == nil {
@@ -244,18 +432,37 @@ func (b *Blocker) shutdown(ctx context.Context, acct directory.Account, servers 
 	return fmt.Errorf("no Remote Access server could shut %s down through manage-out: %w", target, errors.Join(errs...))
 }
 
-// Unblock re-enables the account when it was enabled before the block; an account that someone else disabled stays
-// disabled. A deleted account is reported with directory.ErrNotFound.
-func (b *Blocker) Unblock(ctx context.Context, kind directory.Kind, guid string, wasEnabled bool) error {
-	if !wasEnabled {
-		return nil
-	}
+// UnblockOutcome is what lifting a block did.
+type UnblockOutcome struct {
+	// Enabled is set when the account was enabled again.
+	Enabled bool
+	// OtherHolds are blocks that still hold the account; it stays disabled for them.
+	OtherHolds []directory.Hold
+	// Lagging are the domain controllers that did not show the account enabled within the LDAP timeout.
+	Lagging []string
+}
+
+// Unblock releases the block's hold. The account is enabled again only when no other block holds it and it was
+// enabled before the first block (by the account's block record, or by wasEnabled when it has none). A deleted
+// account is reported with directory.ErrNotFound.
+func (b *Blocker) Unblock(ctx context.Context, kind directory.Kind, guid, holdID string, wasEnabled, waitVisible bool) (UnblockOutcome, error) {
+	var out UnblockOutcome
 	acct, err := b.Directory.FindByGUID(ctx, kind, guid)
 	if err != nil {
-		return err
+		return out, err
 	}
-	if _, err := b.Directory.SetDisabled(ctx, acct, false); err != nil {
-		return fmt.Errorf("re-enabling %s: %w", acct.DN, err)
+	res, err := b.Directory.Release(ctx, acct, holdID, wasEnabled)
+	if err != nil {
+		return out, fmt.Errorf("lifting the block of %s: %w", acct.DN, err)
 	}
-	return nil
+	out.Enabled, out.OtherHolds = res.Enabled, res.OtherHolds
+	if out.Enabled && waitVisible {
+		var lagging *directory.VisibilityError
+		if err := b.Directory.WaitVisible(ctx, acct.DN, false); errors.As(err, &lagging) {
+			out.Lagging = lagging.Lagging
+		} else if err != nil {
+			return out, fmt.Errorf("reading the change back: %w", err)
+		}
+	}
+	return out, nil
 }

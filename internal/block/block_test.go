@@ -2,7 +2,12 @@ package block_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,7 +22,9 @@ import (
 // against, as during a replication delay: the account stays enabled there.
 type lagging struct{ *directory.Client }
 
-func (lagging) SetDisabled(context.Context, directory.Account, bool) (bool, error) { return true, nil }
+func (l lagging) Hold(_ context.Context, acct directory.Account, _ directory.HoldRequest) (directory.HoldResult, error) {
+	return directory.HoldResult{PriorEnabled: true, Account: acct}, nil
+}
 
 func newBlocker(t *testing.T, l *lab.Lab, dir block.Directory) *block.Blocker {
 	t.Helper()
@@ -36,7 +43,7 @@ func newBlocker(t *testing.T, l *lab.Lab, dir block.Directory) *block.Blocker {
 			}
 			return remoteaccess.NewCluster(subset)
 		},
-		VerifyInterval: 100 * time.Millisecond,
+		Verify: &remoteaccess.VerifyHub{Interval: 100 * time.Millisecond},
 	}
 }
 
@@ -55,7 +62,7 @@ func TestVerifyWindowNamesTheServersWhereSAsCameBack(t *testing.T) {
 	b := newBlocker(t, l, lagging{dir})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2")
+	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2", directory.GuardOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,8 +77,9 @@ func TestVerifyWindowNamesTheServersWhereSAsCameBack(t *testing.T) {
 			t.Errorf("the error does not name %s: %v", s, err)
 		}
 	}
-	if !out.Disabled || len(out.Pending) != 0 || len(out.Purged) != 2 {
-		t.Errorf("outcome = %+v, want the disable and both purges recorded", out)
+	// The servers where SAs came back stay pending, so that the next apply purges them again.
+	if !out.Disabled || len(out.Pending) != 2 || len(out.Purged) != 2 {
+		t.Errorf("outcome = %+v, want the disable and both purges recorded, both servers pending", out)
 	}
 }
 
@@ -80,12 +88,12 @@ func TestBlockWithAServerDownRecordsWhatIsPending(t *testing.T) {
 	b := newBlocker(t, l, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2")
+	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2", directory.GuardOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	servers := l.Info().ServerAddresses
-	l.Server("RAS2").Faults().SetAuthFailure(true)
+	l.Server("RAS2").Faults().SetDropConnections(true)
 	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: time.Second})
 	if err == nil || !out.Disabled {
 		t.Fatalf("Block = %+v, %v; want the account disabled and an error", out, err)
@@ -97,7 +105,15 @@ func TestBlockWithAServerDownRecordsWhatIsPending(t *testing.T) {
 		t.Errorf("purged = %v, want %s recorded", out.Purged, servers[0])
 	}
 
+	// CLIENT2 also has an Always On VPN device tunnel on RAS2, which comes back on its certificate whatever the
+	// account's state: the block names it and stays pending there until the certificate is revoked.
 	l.Server("RAS2").Faults().Reset()
+	out, err = b.Complete(ctx, out, block.Options{Servers: servers, Purge: true, Verify: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "device tunnel of CLIENT2$ came back on "+servers[1]) ||
+		!strings.Contains(err.Error(), "Revoke the device certificate") || !slices.Equal(out.Pending, []string{servers[1]}) {
+		t.Fatalf("Complete with the certificate valid = %+v, %v; want the device tunnel named and %s pending", out, err, servers[1])
+	}
+	l.Cluster().SetCertificateRevoked("CLIENT2", true)
 	out, err = b.Complete(ctx, out, block.Options{Servers: servers, Purge: true, Verify: time.Second})
 	if err != nil || len(out.Pending) != 0 || len(out.Purged) != 2 {
 		t.Fatalf("Complete = %+v, %v; want nothing pending and both servers purged", out, err)
@@ -109,7 +125,7 @@ func TestUnblockLeavesAnAccountThatWasDisabledBefore(t *testing.T) {
 	b := newBlocker(t, l, dir)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "RETIRED1")
+	target, err := b.Resolve(ctx, directory.KindComputer, "RETIRED1", directory.GuardOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,11 +133,175 @@ func TestUnblockLeavesAnAccountThatWasDisabledBefore(t *testing.T) {
 	if err != nil || out.WasEnabled {
 		t.Fatalf("Block = %+v, %v; want was_enabled false", out, err)
 	}
-	if err := b.Unblock(ctx, directory.KindComputer, target.Account.ObjectGUID, out.WasEnabled); err != nil {
+	if _, err := b.Unblock(ctx, directory.KindComputer, target.Account.ObjectGUID, "", out.WasEnabled, false); err != nil {
 		t.Fatal(err)
 	}
 	acct, err := dir.FindComputer(ctx, "RETIRED1")
 	if err != nil || acct.Enabled() {
 		t.Fatalf("RETIRED1 enabled=%v (%v) after unblock, want it still disabled", acct.Enabled(), err)
+	}
+}
+
+// A server that refuses the provider's logon is a configuration error: the block stops before the account is
+// touched, and says which settings to check.
+func TestWrongWinRMSettingsChangeNothing(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT1", directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Server("RAS2").Faults().SetAuthFailure(true)
+	out, err := b.Block(ctx, target, block.Options{Servers: l.Info().ServerAddresses, Purge: true, Record: true,
+		Hold: directory.Hold{ID: "h1", Since: time.Now()}})
+	var config *block.ConfigurationError
+	if !errors.As(err, &config) || out.Disabled || !strings.Contains(err.Error(), "winrm.username") {
+		t.Fatalf("Block = %+v, %v; want a configuration error naming winrm.username and nothing disabled", out, err)
+	}
+	if !labclient.Enabled(t, l.Info(), "CLIENT1$") {
+		t.Fatal("CLIENT1 was disabled although the preflight failed")
+	}
+}
+
+// Ten blocks watched at once cost one poll per server per interval, not one per block.
+func TestVerifyWindowsShareOnePollPerServer(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	var mu sync.Mutex
+	polls, blocksPerPoll := map[string]int{}, map[string]int{}
+	b.Verify.OnPoll = func(server string, blocks int, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		polls[server]++
+		blocksPerPoll[server] = max(blocksPerPoll[server], blocks)
+	}
+	b.Verify.Interval = 300 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cluster, err := b.Cluster(l.Info().ServerAddresses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			verdicts, err := b.Verify.Watch(ctx, cluster, []string{fmt.Sprintf(`CORP\\NOBODY%d$`, i)}, true, time.Second)
+			if err != nil {
+				t.Error(err)
+			}
+			for server, v := range verdicts {
+				if !v.Verified() {
+					t.Errorf("block %d on %s: %+v; want verified", i, server, v)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for server, n := range polls {
+		// About 1 s / 300 ms polls for all ten blocks together; one poll per block would be ten times that.
+		if n > 8 {
+			t.Errorf("%s was polled %d times for ten blocks in one second", server, n)
+		}
+		if blocksPerPoll[server] < 2 {
+			t.Errorf("%s: at most %d blocks shared a poll; want the windows to share", server, blocksPerPoll[server])
+		}
+	}
+}
+
+// With servers that answer slower than the window, the window waits for one completed poll of each server, and a
+// server that never answers is named as not verified.
+func TestVerifyWindowWaitsForOnePollPerServer(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cluster, err := b.Cluster(l.Info().ServerAddresses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Server("RAS1").Faults().SetStartLatency(1500 * time.Millisecond)
+	verdicts, err := b.Verify.Watch(ctx, cluster, []string{`CORP\NOBODY$`}, true, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for server, v := range verdicts {
+		if !v.Verified() {
+			t.Errorf("%s: %+v; want one completed poll with nothing seen", server, v)
+		}
+	}
+
+	l.Server("RAS1").Faults().SetStartLatency(0)
+	l.Server("RAS2").Faults().SetHangCommands(true)
+	short, cancelShort := context.WithTimeout(ctx, 3*time.Second)
+	defer cancelShort()
+	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT1", directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := block.Outcome{Target: target, Disabled: true, Purged: map[string]block.Counts{}}
+	for _, s := range l.Info().ServerAddresses {
+		out.Purged[s] = block.Counts{}
+	}
+	out, err = b.Complete(short, out, block.Options{Servers: l.Info().ServerAddresses, Purge: true, Verify: 200 * time.Millisecond})
+	ras2 := l.Info().ServerAddresses[1]
+	if err == nil || !strings.Contains(err.Error(), "could not verify on "+ras2) || !slices.Contains(out.Pending, ras2) {
+		t.Fatalf("Complete with a hung server = %+v, %v; want \"could not verify on %s\" and the server pending", out, err, ras2)
+	}
+}
+
+// A domain controller that does not answer is named when the read-back ends at the LDAP timeout; the purge ran
+// meanwhile and again after, and the block completes.
+func TestUnreachableDomainControllerIsNamedNotWaitedFor(t *testing.T) {
+	l, _ := startLab(t)
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadDC := "ldaps://" + closed.Addr().String()
+	_ = closed.Close()
+	dir := labclient.Directory(t, l.Info(), func(c *directory.Config) {
+		c.DomainControllers, c.Timeout = []string{l.Info().LDAPSURL, deadDC}, 2*time.Second
+	})
+	b := newBlocker(t, l, dir)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2", directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	out, err := b.Block(ctx, target, block.Options{Servers: l.Info().ServerAddresses, Purge: true, WaitVisible: true})
+	if err != nil || len(out.Pending) != 0 {
+		t.Fatalf("Block = %+v, %v; want complete", out, err)
+	}
+	if len(out.Lagging) != 1 || !strings.Contains(out.Lagging[0], closed.Addr().String()) {
+		t.Errorf("lagging = %v; want the unreachable controller named", out.Lagging)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Errorf("the block took %s; the read-back must end at the 2 s LDAP timeout", took)
+	}
+}
+
+// A server whose SAs carry no readable identity cannot tell whether the device still has sessions there: the purge
+// does not count it as purged, and the block names it and keeps it pending.
+func TestCannotTellIsNotSuccess(t *testing.T) {
+	l, err := lab.Start(lab.Config{ReestablishDelay: 200 * time.Millisecond, ClusterSeed: "../remoteaccess/testdata/cluster-unreadable.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	b := newBlocker(t, l, labclient.Directory(t, l.Info()))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT1", directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers := l.Info().ServerAddresses
+	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "cannot tell on "+servers[0]) || !slices.Contains(out.Pending, servers[0]) {
+		t.Fatalf("Block = %+v, %v; want \"cannot tell on %s\" and the server pending", out, err, servers[0])
 	}
 }

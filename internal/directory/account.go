@@ -44,7 +44,15 @@ type Account struct {
 	UserAccountControl     uint32
 	MemberOf               []string
 	IsCriticalSystemObject bool
+	// AdminCount is set (1) by Active Directory's SDProp on members of protected groups, nested ones included.
+	AdminCount int
+	// Info (Notes) and Description hold the block record and its summary while a block holds the account.
+	Info        string
+	Description string
 }
+
+// BlockRecord parses the account's block record; nil when none is written.
+func (a Account) BlockRecord() *BlockRecord { return ParseBlockRecord(a.Info) }
 
 // Enabled reports whether ACCOUNTDISABLE is clear.
 func (a Account) Enabled() bool { return a.UserAccountControl&UFAccountDisable == 0 }
@@ -54,7 +62,8 @@ func (a Account) Name() string { return strings.TrimSuffix(a.SAMAccountName, "$"
 
 var accountAttributes = []string{
 	"objectClass", "sAMAccountName", "userPrincipalName", "dNSHostName", "displayName",
-	"objectGUID", "objectSid", "userAccountControl", "memberOf", "isCriticalSystemObject",
+	"objectGUID", "objectSid", "userAccountControl", "memberOf", "isCriticalSystemObject", "adminCount",
+	attrInfo, attrDescription,
 }
 
 // kindFilter selects one kind of account. Computers are users too (objectClass computer derives from user),
@@ -79,7 +88,10 @@ func parseAccount(e *ldap.Entry) (Account, error) {
 		DisplayName:            e.GetAttributeValue("displayName"),
 		MemberOf:               e.GetAttributeValues("memberOf"),
 		IsCriticalSystemObject: strings.EqualFold(e.GetAttributeValue("isCriticalSystemObject"), "TRUE"),
+		Info:                   e.GetAttributeValue(attrInfo),
+		Description:            e.GetAttributeValue(attrDescription),
 	}
+	a.AdminCount, _ = strconv.Atoi(e.GetAttributeValue("adminCount"))
 	for _, class := range e.GetAttributeValues("objectClass") {
 		if strings.EqualFold(class, "computer") {
 			a.Kind = KindComputer
@@ -87,15 +99,15 @@ func parseAccount(e *ldap.Entry) (Account, error) {
 	}
 	var err error
 	if a.ObjectGUID, err = decodeGUID(e.GetRawAttributeValue("objectGUID")); err != nil {
-		return a, fmt.Errorf("directory: %s: %w", e.DN, err)
+		return a, fmt.Errorf("%s: %w", e.DN, err)
 	}
 	if a.ObjectSID, err = decodeSID(e.GetRawAttributeValue("objectSid")); err != nil {
-		return a, fmt.Errorf("directory: %s: %w", e.DN, err)
+		return a, fmt.Errorf("%s: %w", e.DN, err)
 	}
 	// userAccountControl is a signed 32-bit integer in the schema: 0x80000000 and above arrive negative.
 	uac, err := strconv.ParseInt(e.GetAttributeValue("userAccountControl"), 10, 32)
 	if err != nil {
-		return a, fmt.Errorf("directory: %s: userAccountControl: %w", e.DN, err)
+		return a, fmt.Errorf("%s: userAccountControl: %w", e.DN, err)
 	}
 	a.UserAccountControl = uint32(int32(uac)) //nolint:gosec // the flags are the two's complement of the signed value
 	return a, nil

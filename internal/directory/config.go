@@ -50,8 +50,11 @@ type Config struct {
 	DomainControllers []string
 	// AllowedSearchBases, when set, confines changes and listings to these subtrees.
 	AllowedSearchBases []string
-	// ProtectedComputers are computer names (e.g. the Remote Access servers) that are never disabled.
-	ProtectedComputers []string
+	// ProtectedComputers are computers (e.g. the Remote Access servers) that are never disabled, by NetBIOS name or
+	// DNS host name, each with the reason a refusal gives.
+	ProtectedComputers []Protected
+	// ProtectedAccounts are the accounts the provider itself logs on with (LDAP bind, WinRM), in any logon-name form.
+	ProtectedAccounts []Protected
 
 	// Timeout bounds each operation whose context has no earlier deadline.
 	Timeout time.Duration
@@ -81,11 +84,17 @@ type validated struct {
 	roots     *x509.CertPool
 	baseDN    *ldap.DN
 	allowed   []*ldap.DN
-	protected map[string]bool // upper-case computer names
+	protected map[string]string // upper-case NetBIOS names and lower-case DNS host names -> why
+}
+
+// Protected is an account that guards refuse to disable, and the reason the refusal gives.
+type Protected struct {
+	Name string
+	Why  string
 }
 
 func validate(cfg Config) (*validated, error) {
-	v := &validated{Config: cfg, protected: map[string]bool{}}
+	v := &validated{Config: cfg, protected: map[string]string{}}
 	if len(cfg.URLs) == 0 {
 		return nil, invalidConfig("URLs", "", "at least one ldaps:// or ldap:// URL is required")
 	}
@@ -134,13 +143,17 @@ func validate(cfg Config) (*validated, error) {
 		}
 		v.allowed = append(v.allowed, dn)
 	}
-	for i, name := range cfg.ProtectedComputers {
-		n, err := normalizeComputerName(name)
+	for i, p := range cfg.ProtectedComputers {
+		if strings.Contains(p.Name, ".") { // a DNS host name
+			v.protected[strings.ToLower(p.Name)] = p.Why
+			continue
+		}
+		n, err := normalizeComputerName(p.Name)
 		var invalid *ValidationError
 		if errors.As(err, &invalid) {
-			return nil, invalidConfig(fmt.Sprintf("ProtectedComputers[%d]", i), name, invalid.Reason)
+			return nil, invalidConfig(fmt.Sprintf("ProtectedComputers[%d]", i), p.Name, invalid.Reason)
 		}
-		v.protected[strings.ToUpper(n)] = true
+		v.protected[strings.ToUpper(n)] = p.Why
 	}
 	for field, n := range map[string]int64{"Timeout": int64(cfg.Timeout), "DialTimeout": int64(cfg.DialTimeout), "MaxConnections": int64(cfg.MaxConnections)} {
 		if n < 0 {

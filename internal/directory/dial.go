@@ -70,7 +70,7 @@ func (d *dialer) dial(ctx context.Context, u *url.URL) (conn *ldap.Conn, err err
 	nd := net.Dialer{}
 	raw, err := nd.DialContext(ctx, "tcp", u.Host)
 	if err != nil {
-		return nil, fmt.Errorf("directory: connect %s: %w", u.Redacted(), ldap.NewError(ldap.ErrorNetwork, err))
+		return nil, fmt.Errorf("connect %s: %w", u.Redacted(), ldap.NewError(ldap.ErrorNetwork, err))
 	}
 	// The deadline bounds the TLS handshake, StartTLS and bind, which have no context of their own;
 	// closing on cancellation makes a Ctrl-C effective at once.
@@ -97,7 +97,7 @@ func (d *dialer) dial(ctx context.Context, u *url.URL) (conn *ldap.Conn, err err
 	if u.Scheme == "ldaps" {
 		tc := tls.Client(raw, tlsConfig)
 		if err = tc.HandshakeContext(ctx); err != nil {
-			return nil, fmt.Errorf("directory: TLS with %s: %w", u.Redacted(), err)
+			return nil, &TLSError{URL: u.Redacted(), Err: err}
 		}
 		conn = ldap.NewConn(tc, true)
 	} else {
@@ -106,11 +106,11 @@ func (d *dialer) dial(ctx context.Context, u *url.URL) (conn *ldap.Conn, err err
 	conn.Start()
 	if u.Scheme == "ldap" && d.cfg.StartTLS {
 		if err = conn.StartTLS(tlsConfig); err != nil {
-			return nil, fmt.Errorf("directory: StartTLS with %s: %w", u.Redacted(), err)
+			return nil, &TLSError{URL: u.Redacted(), StartTLS: true, Err: err}
 		}
 	}
 	if err = d.bind(conn, u); err != nil {
-		return nil, fmt.Errorf("directory: bind to %s as %s: %w", u.Redacted(), d.cfg.BindUsername, err)
+		return nil, fmt.Errorf("bind to %s as %s: %w", u.Redacted(), d.cfg.BindUsername, err)
 	}
 	_ = raw.SetDeadline(time.Time{})
 	return conn, nil

@@ -151,6 +151,20 @@ func TestIdentities(t *testing.T) {
 	}
 }
 
+func TestVPNUserNamesHaveBothDomainForms(t *testing.T) {
+	user := Account{Kind: KindUser, SAMAccountName: "remoteuser1", UserPrincipalName: "ru1@contoso.com"}
+	got := VPNUserNames(user, DomainInfo{DNSRoot: "Corp.Contoso.com", NetBIOSName: "corp"})
+	if want := []string{`CORP\remoteuser1`, `corp.contoso.com\remoteuser1`}; !slices.Equal(got, want) {
+		t.Errorf("VPNUserNames = %q; want %q", got, want)
+	}
+	if got := VPNUserNames(user, DomainInfo{NetBIOSName: "CORP"}); !slices.Equal(got, []string{`CORP\remoteuser1`}) {
+		t.Errorf("VPNUserNames without a DNS root = %q; want the NetBIOS form only", got)
+	}
+	if got := VPNUserNames(Account{Kind: KindUser}, DomainInfo{DNSRoot: "corp.example", NetBIOSName: "CORP"}); len(got) != 0 {
+		t.Errorf("VPNUserNames without a name = %q; want none", got)
+	}
+}
+
 func validConfig() Config {
 	return Config{URLs: []string{"ldaps://dc1.corp.example"}, BindUsername: "svc@corp.example", BindPassword: "x"}
 }
@@ -175,7 +189,7 @@ func TestConfigValidation(t *testing.T) {
 		{"Config.BindPassword", func(c *Config) { c.BindPassword = "" }},
 		{"Config.BaseDN", func(c *Config) { c.BaseDN = "not a dn" }},
 		{"Config.AllowedSearchBases[0]", func(c *Config) { c.AllowedSearchBases = []string{"=x"} }},
-		{"Config.ProtectedComputers[0]", func(c *Config) { c.ProtectedComputers = []string{"ras*"} }},
+		{"Config.ProtectedComputers[0]", func(c *Config) { c.ProtectedComputers = []Protected{{Name: "ras*"}} }},
 		{"Config.Timeout", func(c *Config) { c.Timeout = -time.Second }},
 		{"Config.Kerberos.Realm", func(c *Config) { c.Kerberos = &KerberosConfig{Krb5ConfPath: krb5} }},
 		{"Config.Kerberos.Krb5ConfPath", func(c *Config) { c.Kerberos = &KerberosConfig{Realm: "CORP.EXAMPLE", Krb5ConfPath: "/nonexistent"} }},
@@ -216,7 +230,11 @@ func TestConfigValidation(t *testing.T) {
 func TestGuard(t *testing.T) {
 	c, err := New(Config{
 		URLs: []string{"ldaps://dc1"}, BindUsername: "u", BindPassword: "p",
-		ProtectedComputers: []string{"RAS1", "ras2$"},
+		ProtectedComputers: []Protected{{Name: "RAS1", Why: "it is a Remote Access server"},
+			{Name: "ras2$", Why: "it is the Remote Access server ras2 (provider servers)"},
+			{Name: "ras3.corp.example", Why: "it is the Remote Access server ras3.corp.example"}},
+		ProtectedAccounts: []Protected{{Name: `CORP\svc-winrm`, Why: "it is the provider's WinRM account (winrm.username)"},
+			{Name: "svc-ldap@corp.example", Why: "it is the provider's LDAP bind account (ldap.bind_username)"}},
 		AllowedSearchBases: []string{"OU=Laptops,DC=corp,DC=example"},
 	})
 	if err != nil {
@@ -224,7 +242,7 @@ func TestGuard(t *testing.T) {
 	}
 	laptop := Account{Kind: KindComputer, DN: "CN=CLIENT1,OU=Laptops,DC=corp,DC=example", SAMAccountName: "CLIENT1$",
 		ObjectSID: "S-1-5-21-1-2-3-1105", UserAccountControl: 0x1000}
-	if err := c.Guard(laptop); err != nil {
+	if err := c.Guard(laptop, GuardOptions{}); err != nil {
 		t.Fatalf("Guard(ordinary laptop) = %v", err)
 	}
 	refused := map[string]func(a *Account){
@@ -234,20 +252,38 @@ func TestGuard(t *testing.T) {
 		"Administrator (RID 500)": func(a *Account) {
 			a.Kind, a.SAMAccountName, a.ObjectSID = KindUser, "renamed-admin", "S-1-5-21-1-2-3-500"
 		},
-		"krbtgt account (RID 502)": func(a *Account) { a.Kind, a.ObjectSID = KindUser, "S-1-5-21-1-2-3-502" },
-		"ProtectedComputers":       func(a *Account) { a.SAMAccountName = "ras2$" },
-		"outside AllowedSearchBases": func(a *Account) {
+		"krbtgt account (RID 502)":                     func(a *Account) { a.Kind, a.ObjectSID = KindUser, "S-1-5-21-1-2-3-502" },
+		"Remote Access server ras2 (provider servers)": func(a *Account) { a.SAMAccountName = "ras2$" },
+		"Remote Access server ras3.corp.example": func(a *Account) {
+			a.SAMAccountName, a.DNSHostName = "OTHERNAME$", "RAS3.corp.example"
+		},
+		"provider's WinRM account": func(a *Account) {
+			a.Kind, a.SAMAccountName, a.UserAccountControl = KindUser, "SVC-WINRM", 0x200
+		},
+		"provider's LDAP bind account": func(a *Account) {
+			a.Kind, a.SAMAccountName, a.UserPrincipalName = KindUser, "svc-ldap", "svc-ldap@corp.example"
+		},
+		"adminCount=1": func(a *Account) { a.Kind, a.AdminCount = KindUser, 1 },
+		`protected group "Domain Admins"`: func(a *Account) {
+			a.Kind, a.MemberOf = KindUser, []string{"CN=Staff,OU=Groups,DC=corp,DC=example", "CN=Domain Admins,CN=Users,DC=corp,DC=example"}
+		},
+		"outside ldap.allowed_search_bases": func(a *Account) {
 			a.DN = "CN=CLIENT1,OU=Laptops-Old,DC=corp,DC=example"
 		},
 	}
 	for reason, mutate := range refused {
 		a := laptop
 		mutate(&a)
-		err := c.Guard(a)
+		err := c.Guard(a, GuardOptions{})
 		var gerr *GuardError
 		if !errors.As(err, &gerr) || !strings.Contains(gerr.Reason, reason) || gerr.DN != a.DN {
 			t.Errorf("Guard(%s) = %v; want a GuardError naming %q", reason, err, reason)
 		}
+	}
+	privileged := laptop
+	privileged.Kind, privileged.AdminCount = KindUser, 1
+	if err := c.Guard(privileged, GuardOptions{AllowPrivileged: true}); err != nil {
+		t.Errorf("Guard(privileged, AllowPrivileged) = %v; want nil", err)
 	}
 }
 

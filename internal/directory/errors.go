@@ -54,3 +54,21 @@ func (e *VisibilityError) Error() string {
 	}
 	return b.String()
 }
+
+// TLSError is a TLS handshake with a domain controller that failed: most often a certificate the configured CA
+// does not sign, or a host name the certificate does not name.
+type TLSError struct {
+	URL      string
+	StartTLS bool
+	Err      error
+}
+
+func (e *TLSError) Error() string {
+	how := "TLS"
+	if e.StartTLS {
+		how = "StartTLS"
+	}
+	return fmt.Sprintf("%s with %s failed: %v", how, e.URL, e.Err)
+}
+
+func (e *TLSError) Unwrap() error { return e.Err }

@@ -23,12 +23,21 @@ func (c *Client) FindUser(ctx context.Context, name string) (Account, error) {
 	if err := validateUserName(name); err != nil {
 		return Account{}, err
 	}
-	attr := "sAMAccountName"
-	if strings.Contains(name, "@") {
-		attr = "userPrincipalName"
-	}
 	kind, _ := kindFilter(KindUser)
-	return c.findOne(ctx, "(&"+kind+"("+attr+"="+ldap.EscapeFilter(name)+"))", fmt.Sprintf("user %q", name))
+	local, domain, isUPN := strings.Cut(name, "@")
+	if !isUPN {
+		return c.findOne(ctx, "(&"+kind+"(sAMAccountName="+ldap.EscapeFilter(name)+"))", fmt.Sprintf("user %q", name))
+	}
+	filter := "(userPrincipalName=" + ldap.EscapeFilter(name) + ")"
+	dom, err := c.Domain(ctx)
+	if err != nil {
+		return Account{}, err
+	}
+	if strings.EqualFold(domain, dom.DNSRoot) && validateUserName(local) == nil {
+		// The implicit UPN: every account logs on as sAMAccountName@dnsdomain, whatever its userPrincipalName says.
+		filter = "(|" + filter + "(sAMAccountName=" + ldap.EscapeFilter(local) + "))"
+	}
+	return c.findOne(ctx, "(&"+kind+filter+")", fmt.Sprintf("user %q", name))
 }
 
 // FindByGUID finds an account of the given kind by objectGUID (canonical string form).
@@ -73,7 +82,7 @@ func readAccount(conn *ldap.Conn, dn string) (Account, error) {
 		return Account{}, fmt.Errorf("%w: %s", ErrNotFound, dn)
 	}
 	if err != nil {
-		return Account{}, fmt.Errorf("directory: reading %s: %w", dn, err)
+		return Account{}, fmt.Errorf("reading %s: %w", dn, err)
 	}
 	return parseAccount(res.Entries[0])
 }

@@ -14,9 +14,11 @@ const (
 	maxComputerName = 15 // NetBIOS name without the trailing $
 	maxUserName     = 20 // sAMAccountName of a user
 	maxUPN          = 1024
-	computerForbid  = `\/:*?"<>|`
-	userForbid      = `"/\[]:;|=,+*?<>@`
-	upnForbid       = `"/\[]:;|=,+*?<>`
+	// A computer's NetBIOS name forbids \ / : * ? " < > |, and its sAMAccountName (NAME$) also what every
+	// sAMAccountName forbids: [ ] ; = , + @.
+	computerForbid = `\/:*?"<>|[];=,+@`
+	userForbid     = `"/\[]:;|=,+*?<>@`
+	upnForbid      = `"/\[]:;|=,+*?<>`
 )
 
 // normalizeComputerName checks a computer's NetBIOS name and returns it without a trailing "$".

@@ -35,7 +35,7 @@ func (p *pool) do(ctx context.Context, fn func(*ldap.Conn) error) error {
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
-		return fmt.Errorf("directory: waiting for a free connection: %w", ctx.Err())
+		return fmt.Errorf("waiting for a free connection: %w", ctx.Err())
 	}
 	defer func() { <-p.slots }()
 
@@ -107,7 +107,7 @@ func runConn(ctx context.Context, conn *ldap.Conn, fn func(*ldap.Conn) error) er
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	err := fn(conn)
 	if !stop() {
-		return fmt.Errorf("directory: %w", ctx.Err())
+		return fmt.Errorf("LDAP operation: %w", ctx.Err())
 	}
 	return atDeadline(ctx, err)
 }

@@ -28,6 +28,7 @@ func TestSamba(t *testing.T) {
 	t.Run("literal names", e.testLiteralNames)
 	t.Run("disable and enable", e.testDisableEnable)
 	t.Run("guards", e.testGuards)
+	t.Run("holds", e.testHolds)
 	t.Run("list disabled", e.testListDisabled)
 	t.Run("wait visible", e.testWaitVisible)
 	t.Run("failover", e.testFailover)
@@ -295,7 +296,7 @@ func (e *env) testDisableEnable(t *testing.T) {
 
 func (e *env) testGuards(t *testing.T) {
 	c := e.client(t, func(c *directory.Config) {
-		c.ProtectedComputers = []string{"RAS1"}
+		c.ProtectedComputers = []directory.Protected{{Name: "RAS1", Why: "it is the Remote Access server ras1 (provider servers)"}}
 		c.AllowedSearchBases = []string{"OU=Laptops," + e.dc.BaseDN, "CN=Users," + e.dc.BaseDN}
 	})
 	find := func(kind directory.Kind, name string) directory.Account {
@@ -320,8 +321,8 @@ func (e *env) testGuards(t *testing.T) {
 		{directory.KindComputer, e.dc.DCName, e.dc.DCName + "$", "domain controller"},
 		{directory.KindUser, "Administrator", "Administrator", "critical system object"},
 		{directory.KindUser, "krbtgt", "krbtgt", "critical system object"},
-		{directory.KindComputer, "ras1", "RAS1$", "ProtectedComputers"},
-		{directory.KindComputer, "kiosk7", "KIOSK7$", "outside AllowedSearchBases"},
+		{directory.KindComputer, "ras1", "RAS1$", "Remote Access server ras1"},
+		{directory.KindComputer, "kiosk7", "KIOSK7$", "outside ldap.allowed_search_bases"},
 	} {
 		before := e.uac(t, tc.sam)
 		_, err := c.SetDisabled(ctx(t), find(tc.kind, tc.name), true)
@@ -503,5 +504,46 @@ func (e *env) testRestart(t *testing.T) {
 		if _, err := c.FindComputer(ctx(t), name); err != nil {
 			t.Errorf("after the restart: %v", err)
 		}
+	}
+}
+
+// A block's record is written and removed on a real Active Directory: the notes and the description come back as
+// they were, and the account's state only follows the last hold.
+func (e *env) testHolds(t *testing.T) {
+	c := e.client(t)
+	acct, err := c.FindComputer(ctx(t), "client10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() map[string][]string {
+		return e.dc.LDBSearch("(sAMAccountName=CLIENT10$)", "userAccountControl", "info", "description")
+	}
+	before := read()
+	hold := func(id string) {
+		t.Helper()
+		if _, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: directory.Hold{ID: id, Since: time.Now(), By: "svc", Reason: "test " + id},
+			Record: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hold("a")
+	hold("b")
+	got := read()
+	rec := directory.ParseBlockRecord(strings.Join(got["info"], ""))
+	if rec == nil || !rec.PriorEnabled || len(rec.Holds) != 2 || e.uac(t, "CLIENT10$")&directory.UFAccountDisable == 0 {
+		t.Fatalf("after two holds: %v", got)
+	}
+	if len(got["description"]) != 1 || !strings.Contains(got["description"][0], "test a") {
+		t.Errorf("description %v; want the first hold's summary", got["description"])
+	}
+	if rel, err := c.Release(ctx(t), acct, "a", true); err != nil || rel.Enabled {
+		t.Fatalf("release a = %+v, %v", rel, err)
+	}
+	if rel, err := c.Release(ctx(t), acct, "b", false); err != nil || !rel.Enabled {
+		t.Fatalf("release b = %+v, %v", rel, err)
+	}
+	if after := read(); !slices.Equal(after["userAccountControl"], before["userAccountControl"]) ||
+		!slices.Equal(after["info"], before["info"]) || !slices.Equal(after["description"], before["description"]) {
+		t.Errorf("after the last release %v; want %v", after, before)
 	}
 }

@@ -16,9 +16,10 @@ const pollInterval = 250 * time.Millisecond
 // WaitVisible waits until every listed domain controller (Config.DomainControllers, or the connected
 // server when none are listed) shows ACCOUNTDISABLE of dn as disabled. Each controller is read over
 // its own short-lived connection, so replication lag is observed rather than the pinned server's view.
-// When ctx ends first, the *VisibilityError names the controllers that lag.
+// It waits at most Config.Timeout, however long ctx lasts: a controller that does not answer must not hold up the
+// block. When the wait ends first, the *VisibilityError names the controllers that lag.
 func (c *Client) WaitVisible(ctx context.Context, dn string, disabled bool) error {
-	ctx, cancel := c.withTimeout(ctx)
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	if len(c.cfg.dcURLs) == 0 {
 		if err := pollUntilVisible(ctx, dn, disabled, c.pool.do); err != nil {

@@ -15,6 +15,7 @@ type configFile struct {
 	Config
 	ReestablishDelay  string                 `json:"reestablish_delay,omitempty"`
 	MinuteDuration    string                 `json:"minute_duration,omitempty"`
+	ShellIdleTimeout  string                 `json:"shell_idle_timeout,omitempty"`
 	ExternalDirectory *externalDirectoryFile `json:"external_directory,omitempty"`
 }
 
@@ -38,6 +39,9 @@ func ParseConfig(data []byte) (Config, error) {
 		return Config{}, err
 	}
 	if cfg.MinuteDuration, err = parseDuration("minute_duration", f.MinuteDuration); err != nil {
+		return Config{}, err
+	}
+	if cfg.ShellIdleTimeout, err = parseDuration("shell_idle_timeout", f.ShellIdleTimeout); err != nil {
 		return Config{}, err
 	}
 	if e := f.ExternalDirectory; e != nil {

@@ -75,9 +75,16 @@ type Config struct {
 	// MinuteDuration is the length of one minute of a drain timeout (default time.Minute), so that a test can
 	// drain a node in moments.
 	MinuteDuration time.Duration `json:"-"`
-	// Username and Password are the WinRM account (default CORP\labadmin and DefaultPassword).
+	// Username and Password are the WinRM account (default CORP\labadmin and DefaultPassword). They also guard the
+	// status endpoint (status.go).
 	Username string `json:"username,omitempty"`
 	Password string `json:"password,omitempty"`
+	// StatusPort is the port of the status endpoint on 127.0.0.1; 0 picks a free one.
+	StatusPort int `json:"status_port,omitempty"`
+	// ShellIdleTimeout is the servers' IdleTimeout setting: how long an unused shell lives when its client asked for
+	// no shorter time (default wsman.DefaultShellIdleTimeout, two hours as on Windows Server), so that a test can see
+	// forgotten shells expire in moments.
+	ShellIdleTimeout time.Duration `json:"-"`
 	// Logger, when set, records every command the servers run.
 	Logger *slog.Logger `json:"-"`
 }
@@ -111,7 +118,10 @@ type Info struct {
 	// WinRMKerberosSPN is the service principal to ask tickets for, when the lab accepts Kerberos.
 	WinRMKerberosSPN string `json:"winrm_kerberos_spn,omitempty"`
 	KerberosRealm    string `json:"kerberos_realm,omitempty"`
-	// CACertificatePEM verifies every WinRM server and the directory.
+	// StatusURL is the status endpoint: counters and fault switches (GET /status, POST /faults), with Basic
+	// authentication by the WinRM credentials.
+	StatusURL string `json:"status_url"`
+	// CACertificatePEM verifies every WinRM server, the directory and the status endpoint.
 	CACertificatePEM string `json:"ca_certificate_pem"`
 	// CACertificateFile is where the command wrote CACertificatePEM, if it did.
 	CACertificateFile string `json:"ca_certificate_file,omitempty"`
@@ -138,7 +148,9 @@ type Lab struct {
 	cluster   *cluster.Cluster
 	directory *ldapserver.Directory
 	servers   []*wsman.Server // in the order of Info.Servers
+	scripts   []*scriptCounts // commands per script, in the same order
 	fronts    []*front
+	status    *statusServer
 
 	closeOnce sync.Once
 	closeErr  error
@@ -190,7 +202,10 @@ func (l *Lab) start(cfg Config, clusterSeed cluster.Seed, addresses []net.IP, ca
 	if l.cluster, err = cluster.New(opts); err != nil {
 		return fmt.Errorf("lab cluster: %w", err)
 	}
-	return l.startServers(cfg, addresses, ca, kerberos)
+	if err := l.startServers(cfg, addresses, ca, kerberos); err != nil {
+		return err
+	}
+	return l.startStatus(cfg, ca)
 }
 
 // loadKerberos reads the service keys and names their principal in Info; nil without Kerberos.
@@ -291,12 +306,14 @@ func (l *Lab) startServers(cfg Config, addresses []net.IP, ca *labtls.CA, kerber
 }
 
 func (l *Lab) startServer(cfg Config, name string, ln net.Listener, ca *labtls.CA, kerberos *wsman.KerberosOptions) error {
+	scripts := &scriptCounts{counts: map[string]int64{}}
 	srv, err := wsman.NewServer(wsman.Options{
-		Name:     name,
-		Domain:   l.info.NetBIOSDomain,
-		Users:    map[string]string{cfg.Username: cfg.Password},
-		Kerberos: kerberos,
-		Executor: logCommands(cfg.Logger, l.cluster.Executor(name)),
+		Name:             name,
+		Domain:           l.info.NetBIOSDomain,
+		Users:            map[string]string{cfg.Username: cfg.Password},
+		Kerberos:         kerberos,
+		Executor:         countCommands(scripts, logCommands(cfg.Logger, l.cluster.Executor(name))),
+		ShellIdleTimeout: cfg.ShellIdleTimeout,
 	})
 	if err != nil {
 		return fmt.Errorf("lab server %s: %w", name, err)
@@ -304,7 +321,7 @@ func (l *Lab) startServer(cfg Config, name string, ln net.Listener, ca *labtls.C
 	if err := srv.Start("127.0.0.1:0"); err != nil {
 		return fmt.Errorf("lab server %s: %w", name, err)
 	}
-	l.servers = append(l.servers, srv)
+	l.servers, l.scripts = append(l.servers, srv), append(l.scripts, scripts)
 	host, port := srv.Endpoint()
 	addr := ln.Addr().(*net.TCPAddr)
 	lower := strings.ToLower(name)
@@ -352,6 +369,9 @@ func (l *Lab) Directory() *ldapserver.Directory { return l.directory }
 func (l *Lab) Close() error {
 	l.closeOnce.Do(func() {
 		var errs []error
+		if l.status != nil {
+			errs = append(errs, l.status.close())
+		}
 		for _, f := range l.fronts {
 			if err := f.close(); err != nil && !errors.Is(err, net.ErrClosed) {
 				errs = append(errs, err)
@@ -386,7 +406,8 @@ func (cfg Config) withDefaults(seed cluster.Seed) (Config, error) {
 	if len(cfg.Servers) == 0 {
 		cfg.Servers = seed.Nodes
 	}
-	if cfg.Port < 0 || cfg.Port > 65535 || cfg.LDAPSPort < 0 || cfg.LDAPSPort > 65535 || cfg.LDAPPort < 0 || cfg.LDAPPort > 65535 {
+	if cfg.Port < 0 || cfg.Port > 65535 || cfg.LDAPSPort < 0 || cfg.LDAPSPort > 65535 || cfg.LDAPPort < 0 || cfg.LDAPPort > 65535 ||
+		cfg.StatusPort < 0 || cfg.StatusPort > 65535 {
 		return cfg, errors.New("lab config: ports must be between 0 (any free port) and 65535")
 	}
 	if cfg.FirstAddress == "" {
@@ -465,7 +486,7 @@ func listenAll(addresses []net.IP, port int) ([]net.Listener, error) {
 	return listeners, nil
 }
 
-// scriptLinePrefix starts the first line of every provider script (CONTRACT section 1).
+// scriptLinePrefix starts the first line of every provider script (internal/remoteaccess/scripts/CONTRACT.md, section 1).
 const scriptLinePrefix = "# remoteaccess-script: "
 
 // logCommands records each command a server ran: which script, for whom, and how it ended.
@@ -476,9 +497,7 @@ func logCommands(logger *slog.Logger, next wsman.Executor) wsman.Executor {
 	return wsman.ExecutorFunc(func(ctx context.Context, req wsman.ExecRequest) wsman.ExecResult {
 		started := time.Now()
 		res := next.Execute(ctx, req)
-		firstLine, _, _ := strings.Cut(string(req.Stdin), "\n")
-		script, _ := strings.CutPrefix(strings.TrimSpace(firstLine), scriptLinePrefix)
-		logger.Info("command", "server", req.Server, "user", req.User, "script", script,
+		logger.Info("command", "server", req.Server, "user", req.User, "script", scriptOf(req),
 			"exit_code", res.ExitCode, "duration", time.Since(started).Round(time.Millisecond))
 		return res
 	})

@@ -11,6 +11,14 @@ import (
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 )
 
+// Both block types are list resources too.
+var (
+	_ list.ListResource              = (*blockResource[blockedDeviceModel, *blockedDeviceModel])(nil)
+	_ list.ListResourceWithConfigure = (*blockResource[blockedDeviceModel, *blockedDeviceModel])(nil)
+	_ list.ListResource              = (*blockResource[blockedUserModel, *blockedUserModel])(nil)
+	_ list.ListResourceWithConfigure = (*blockResource[blockedUserModel, *blockedUserModel])(nil)
+)
+
 type blockListConfig struct {
 	Base types.String `tfsdk:"base"`
 }
@@ -53,12 +61,18 @@ func (r *blockResource[T, PT]) List(ctx context.Context, req list.ListRequest, s
 			if req.Limit > 0 && sent >= req.Limit {
 				return
 			}
-			target, err := blocker.TargetFor(ctx, acct)
-			if err != nil {
+			target, err := blocker.TargetFor(ctx, acct, directory.GuardOptions{AllowPrivileged: true})
+			if directory.IsGuardError(err) {
 				// Guarded accounts (krbtgt, a disabled domain controller) are no block to import.
 				continue
 			}
 			result := req.NewListResult(ctx)
+			if err != nil {
+				// A directory failure is reported, never taken for an empty list.
+				result.Diagnostics.AddError("Listing disabled "+r.kind.noun+" accounts failed", err.Error())
+				push(result)
+				return
+			}
 			result.DisplayName = displayName(acct)
 			result.Diagnostics.Append(result.Identity.Set(ctx, blockIdentityModel{ObjectGUID: types.StringValue(acct.ObjectGUID)})...)
 			if req.IncludeResource {

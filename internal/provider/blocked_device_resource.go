@@ -52,11 +52,11 @@ func newBlockedDevice() *blockResource[blockedDeviceModel, *blockedDeviceModel] 
 			"matching the device's exact identities. Destroying the block re-enables the account only if it was enabled " +
 			"before. An out-of-band re-enable shows as drift and the next apply blocks again.",
 		nameSchema: schema.StringAttribute{
-			Required:      true,
-			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			Validators:    []validator.String{accountNameValidator{kind: directory.KindComputer}},
+			Required:   true,
+			Validators: []validator.String{accountNameValidator{kind: directory.KindComputer}},
 			MarkdownDescription: "Computer name of the device: its sAMAccountName without the trailing `$`, such as " +
-				"`LAPTOP-0042`. Changing it blocks another device.",
+				"`LAPTOP-0042`. Another spelling of the same account (letter case, a trailing `$`) changes nothing; a name " +
+				"of another account replaces the block.",
 		},
 		extra: map[string]schema.Attribute{
 			"dns_host_name": schema.StringAttribute{

@@ -53,11 +53,11 @@ func newBlockedUser() *blockResource[blockedUserModel, *blockedUserModel] {
 			"security associations authenticated as that user. Destroying the block re-enables the account only if it was " +
 			"enabled before.",
 		nameSchema: schema.StringAttribute{
-			Required:      true,
-			PlanModifiers: []planmodifier.String{stringplanmodifier.RequiresReplace()},
-			Validators:    []validator.String{accountNameValidator{kind: directory.KindUser}},
+			Required:   true,
+			Validators: []validator.String{accountNameValidator{kind: directory.KindUser}},
 			MarkdownDescription: "The user's sAMAccountName (such as `alice`) or user principal name (`alice@corp.example`). " +
-				"Changing it blocks another user.",
+				"Another name of the same account (letter case, the UPN instead of the sAMAccountName) changes nothing; a " +
+				"name of another account replaces the block.",
 		},
 		extra: map[string]schema.Attribute{
 			"user_principal_name": computed("userPrincipalName of the account."),

@@ -1,9 +1,9 @@
 package provider
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"net"
-	"strings"
 	"sync"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
@@ -22,10 +22,15 @@ type clients struct {
 
 	mu    sync.Mutex
 	winrm map[string]*winrm.Client
+
+	// verify shares the verify windows' polls among every block in flight.
+	verify *remoteaccess.VerifyHub
+	// serverNames caches the DNS names of servers given by IP address.
+	serverNames serverNames
 }
 
 func newClients(s settings) (*clients, error) {
-	c := &clients{settings: s, winrm: map[string]*winrm.Client{}}
+	c := &clients{settings: s, winrm: map[string]*winrm.Client{}, verify: &remoteaccess.VerifyHub{Interval: verifyPollInterval}}
 	// Build the clients of the configured servers now so that a settings error surfaces at plan time.
 	for _, server := range s.Servers {
 		if _, err := c.server(server); err != nil {
@@ -59,7 +64,7 @@ func (c *clients) Directory() (*directory.Client, error) {
 			BaseDN:             l.BaseDN,
 			DomainControllers:  l.DomainControllers,
 			AllowedSearchBases: l.AllowedSearchBases,
-			ProtectedComputers: computerNames(c.settings.Servers),
+			ProtectedAccounts:  c.settings.ownAccounts(),
 			Timeout:            l.Timeout,
 		}
 		if k := l.Kerberos; k != nil {
@@ -68,20 +73,6 @@ func (c *clients) Directory() (*directory.Client, error) {
 		c.directory, c.directoryErr = directory.New(cfg)
 	})
 	return c.directory, c.directoryErr
-}
-
-// computerNames turns server host names into the computer names the directory guards against disabling; servers
-// given by IP address have no name to guard.
-func computerNames(hosts []string) []string {
-	var names []string
-	for _, host := range hosts {
-		if net.ParseIP(host) != nil {
-			continue
-		}
-		label, _, _ := strings.Cut(host, ".")
-		names = append(names, strings.ToUpper(label))
-	}
-	return names
 }
 
 // server returns the WinRM client of one Remote Access server, creating it on first use.
@@ -113,7 +104,44 @@ func (c *clients) server(name string) (*winrm.Client, error) {
 		return nil, fmt.Errorf("WinRM client for %s: %w", name, err)
 	}
 	c.winrm[name] = client
+	openWinRM.add(client)
 	return client, nil
+}
+
+// openWinRM holds every WinRM client of the process, whichever provider configuration made it. The framework has
+// no shutdown hook: Terraform ends a plugin by stopping its gRPC server, after which main calls CloseWinRMClients.
+// Until then each client deletes its own shells once they have been idle a moment (see internal/winrm).
+var openWinRM winrmRegistry
+
+type winrmRegistry struct {
+	mu      sync.Mutex
+	clients []*winrm.Client
+}
+
+func (r *winrmRegistry) add(c *winrm.Client) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.clients = append(r.clients, c)
+}
+
+// CloseWinRMClients deletes the remote shells that every WinRM client of the process still pools, all servers at
+// once, within ctx. Terraform gives a plugin about two seconds to exit once it asked it to stop.
+func CloseWinRMClients(ctx context.Context) error {
+	openWinRM.mu.Lock()
+	clients := openWinRM.clients
+	openWinRM.clients = nil
+	openWinRM.mu.Unlock()
+	errs := make([]error, len(clients))
+	var wg sync.WaitGroup
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = c.CloseContext(ctx)
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // Cluster returns the fan-out over the given servers, or over the provider's servers when none are given.

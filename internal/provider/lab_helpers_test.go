@@ -70,6 +70,11 @@ func (l *testLab) providerConfig(resources string) string {
 	for i, s := range l.info.ServerAddresses {
 		quoted[i] = fmt.Sprintf("%q", s)
 	}
+	// The servers are loopback addresses that DNS cannot name: the provider needs their computer names to guard them.
+	names := make([]string, len(l.info.Servers))
+	for i, s := range l.info.Servers {
+		names[i] = fmt.Sprintf("%q", s.Name)
+	}
 	winrmAuth := fmt.Sprintf("password       = %q", l.info.WinRMPassword)
 	var ldapKerberos string
 	if k := l.kerberos; k != nil {
@@ -87,7 +92,8 @@ func (l *testLab) providerConfig(resources string) string {
 	}
 	return fmt.Sprintf(`
 provider "remoteaccess" {
-  servers = [%s]
+  servers             = [%s]
+  protected_computers = [%s]
   winrm {
     port           = %d
     ca_certificate = file(%q)
@@ -102,7 +108,7 @@ provider "remoteaccess" {
     %s
   }
 }
-%s`, strings.Join(quoted, ", "), l.info.WinRMPort, l.caFile, l.info.WinRMUsername, winrmAuth,
+%s`, strings.Join(quoted, ", "), strings.Join(names, ", "), l.info.WinRMPort, l.caFile, l.info.WinRMUsername, winrmAuth,
 		l.info.LDAPSURL, l.caFile, l.info.LDAPBindUsername, l.info.LDAPBindPassword, ldapKerberos, resources)
 }
 

@@ -10,9 +10,10 @@ import (
 // providerModel mirrors the provider block. Defaults and environment fallbacks are applied by resolveSettings,
 // because provider schemas cannot carry defaults.
 type providerModel struct {
-	Servers types.List  `tfsdk:"servers"`
-	WinRM   *winrmModel `tfsdk:"winrm"`
-	LDAP    *ldapModel  `tfsdk:"ldap"`
+	Servers            types.List  `tfsdk:"servers"`
+	ProtectedComputers types.List  `tfsdk:"protected_computers"`
+	WinRM              *winrmModel `tfsdk:"winrm"`
+	LDAP               *ldapModel  `tfsdk:"ldap"`
 }
 
 type winrmModel struct {
@@ -42,6 +43,7 @@ type ldapModel struct {
 	AllowedSearchBases types.List     `tfsdk:"allowed_search_bases"`
 	AllowPlaintext     types.Bool     `tfsdk:"allow_plaintext"`
 	Timeout            types.String   `tfsdk:"timeout"`
+	RecordBlocks       types.Bool     `tfsdk:"record_blocks"`
 }
 
 type kerberosModel struct {
@@ -71,7 +73,15 @@ func providerSchema() schema.Schema {
 				ElementType: types.StringType,
 				Optional:    true,
 				MarkdownDescription: envListNote("Host names or addresses of every Remote Access server that blocks and "+
-					"session operations fan out to. Resources may override it.", envServers),
+					"session operations fan out to. Resources may override it. The computer accounts of these servers are never "+
+					"disabled: servers given by IP address are looked up in DNS (reverse lookup), and when that finds no name, "+
+					"device blocks are refused unless `protected_computers` names the servers.", envServers),
+			},
+			"protected_computers": schema.ListAttribute{
+				ElementType: types.StringType,
+				Optional:    true,
+				MarkdownDescription: envListNote("Computer names or DNS host names that device blocks never disable, in addition to "+
+					"`servers`: list the Remote Access servers here when `servers` holds IP addresses.", envProtectedComputers),
 			},
 		},
 		Blocks: map[string]schema.Block{
@@ -175,8 +185,17 @@ func providerSchema() schema.Schema {
 						MarkdownDescription: envNote("Allow a simple bind over an unencrypted `ldap://` connection. Defaults to `false`.", envLDAPAllowPlaintext),
 					},
 					"timeout": schema.StringAttribute{
-						Optional:            true,
-						MarkdownDescription: envNote("Deadline of one LDAP operation, as a Go duration. Defaults to `30s`.", envLDAPTimeout),
+						Optional: true,
+						MarkdownDescription: envNote("Deadline of one LDAP operation, as a Go duration, and the longest a block waits for "+
+							"`domain_controllers` to show a change. Defaults to `30s`.", envLDAPTimeout),
+					},
+					"record_blocks": schema.BoolAttribute{
+						Optional: true,
+						MarkdownDescription: envNote("Record each block on the account it disables: who, why, when and the account's "+
+							"state before the first block, in the account's `info` (Notes) attribute, with a one-line summary in "+
+							"`description`; both are restored when the last block is lifted. The record lets two blocks of one account "+
+							"(two configurations, two teams) never undo each other. Set `false` where the bind account may write only "+
+							"`userAccountControl`; destroy then relies on the state alone. Defaults to `true`.", envLDAPRecordBlocks),
 					},
 				},
 				Blocks: map[string]schema.Block{

@@ -14,11 +14,15 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 )
 
 // Environment fallbacks of the provider attributes, so that pipelines keep secrets and endpoints out of HCL.
 const (
 	envServers                = "REMOTEACCESS_SERVERS"
+	envProtectedComputers     = "REMOTEACCESS_PROTECTED_COMPUTERS"
+	envLDAPRecordBlocks       = "REMOTEACCESS_LDAP_RECORD_BLOCKS"
 	envWinRMPort              = "REMOTEACCESS_WINRM_PORT"
 	envWinRMUseHTTPS          = "REMOTEACCESS_WINRM_USE_HTTPS"
 	envWinRMInsecure          = "REMOTEACCESS_WINRM_INSECURE"
@@ -58,8 +62,10 @@ const (
 // settings is the provider configuration after defaults and environment fallbacks, checked and ready for clients.
 type settings struct {
 	Servers []string
-	WinRM   winrmSettings
-	LDAP    ldapSettings
+	// ProtectedComputers are computer names or DNS host names that device blocks never disable.
+	ProtectedComputers []string
+	WinRM              winrmSettings
+	LDAP               ldapSettings
 	// unknown is set when a value depends on something only known at apply time.
 	unknown bool
 }
@@ -91,6 +97,7 @@ type ldapSettings struct {
 	AllowedSearchBases []string
 	AllowPlaintext     bool
 	Timeout            time.Duration
+	RecordBlocks       bool
 }
 
 type kerberosSettings struct {
@@ -275,6 +282,15 @@ func resolveSettings(m providerModel, lookupEnv func(string) (string, bool)) (se
 		s.Servers = append(s.Servers, server)
 	}
 
+	protected, protectedOrigins := r.list(m.ProtectedComputers, path.Root("protected_computers"), envProtectedComputers)
+	for i, name := range protected {
+		if err := checkProtectedName(name); err != nil {
+			r.errorf(protectedOrigins[i], "Invalid protected computer", "%q: %s.", name, err)
+			continue
+		}
+		s.ProtectedComputers = append(s.ProtectedComputers, name)
+	}
+
 	s.WinRM = r.winrm(m.WinRM)
 	s.LDAP = r.ldap(m.LDAP)
 	s.unknown = r.unknown
@@ -368,6 +384,7 @@ func (r *resolver) ldap(m *ldapModel) ldapSettings {
 	var passwordOrigin origin
 	l.BindPassword, passwordOrigin = r.string(m.BindPassword, p.AtName("bind_password"), envLDAPBindPassword)
 	l.Timeout = r.duration(m.Timeout, p.AtName("timeout"), envLDAPTimeout, defaultLDAPTimeout)
+	l.RecordBlocks = r.bool(m.RecordBlocks, p.AtName("record_blocks"), envLDAPRecordBlocks, true)
 	l.Kerberos = r.kerberos(m.Kerberos, p.AtName("kerberos"), envLDAPKerberosPrefix)
 	if l.Kerberos != nil {
 		r.checkKerberos(l.Kerberos, p.AtName("kerberos"), l.BindPassword, passwordOrigin)
@@ -474,4 +491,15 @@ func checkCertificates(data []byte) error {
 		return fmt.Errorf("no PEM certificate found")
 	}
 	return nil
+}
+
+// checkProtectedName accepts a computer name or a DNS host name (not an IP address: the guard matches accounts).
+func checkProtectedName(name string) error {
+	if net.ParseIP(name) != nil {
+		return fmt.Errorf("an IP address names no computer account: give the computer name or its DNS host name")
+	}
+	if strings.Contains(name, ".") {
+		return checkHost(name)
+	}
+	return directory.ValidateName(directory.KindComputer, name)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
@@ -41,7 +42,7 @@ type accountNameValidator struct {
 
 func (v accountNameValidator) Description(context.Context) string {
 	if v.kind == directory.KindComputer {
-		return "must be a computer name (sAMAccountName without the trailing $): 1 to 15 characters, none of \\ / : * ? \" < > |"
+		return "must be a computer name (sAMAccountName without the trailing $): 1 to 15 characters, none of \\ / : * ? \" < > | [ ] ; = , + @"
 	}
 	return "must be a sAMAccountName (up to 20 characters, none of \" / \\ [ ] : ; | = , + * ? < > @) or a user principal name"
 }
@@ -71,24 +72,33 @@ var timeoutsAttrTypes = map[string]attr.Type{
 	"delete": types.StringType,
 }
 
-// addDirectoryError turns an error of a block into a diagnostic that says what failed and what to do next.
-func addDirectoryError(diags *diag.Diagnostics, noun, name string, err error) {
+// addBlockError turns an error of a block into a diagnostic that says what failed and what to do next.
+func addBlockError(diags *diag.Diagnostics, noun, name string, err error) {
 	if err == nil {
 		return
 	}
 	var guard *directory.GuardError
 	var invalid *directory.ValidationError
+	var config *block.ConfigurationError
 	var remote *winrm.Error
+	var ldapTLS *directory.TLSError
 	switch {
+	case errors.As(err, &ldapTLS):
+		diags.AddError(fmt.Sprintf("Cannot reach Active Directory securely to block the %s %q", noun, name),
+			err.Error()+"\n\nCheck ldap.ca_certificate (the CA that signs the domain controllers' certificates) and the host "+
+				"names in ldap.urls; ldap.insecure = true skips the check, for labs only. Nothing was changed.")
 	case errors.Is(err, directory.ErrNotFound):
 		diags.AddError(fmt.Sprintf("No %s named %q", noun, name),
 			fmt.Sprintf("Active Directory has no %s account %q under the search base. Check the spelling, the provider's "+
 				"ldap.base_dn and ldap.allowed_search_bases.", noun, name))
 	case errors.As(err, &guard):
-		diags.AddError(fmt.Sprintf("Refusing to block the %s %q", noun, name), guard.Error()+
-			"\n\nThe provider never disables domain controllers, critical system accounts or the Remote Access servers themselves.")
+		diags.AddError(fmt.Sprintf("Refusing to block the %s %q", noun, name),
+			fmt.Sprintf("The provider refuses to disable %s: %s.", guard.DN, guard.Reason))
 	case errors.As(err, &invalid):
 		diags.AddError(fmt.Sprintf("Invalid %s name %q", noun, name), invalid.Error())
+	case errors.As(err, &config):
+		diags.AddError(fmt.Sprintf("A Remote Access server refused the provider's WinRM settings; %s %q was not blocked", noun, name),
+			err.Error())
 	case errors.As(err, &remote):
 		diags.AddError(fmt.Sprintf("Remote Access operation for %s %q failed", noun, name), err.Error())
 	default:

@@ -1,11 +1,11 @@
 // Package winrm runs the provider's PowerShell scripts on Windows servers over WinRM: one client per server
-// with a concurrency limit, reused remote shells, a deadline on every call, retries of transient faults,
-// JSON in on stdin and JSON out on stdout, CLIXML decoding and typed errors. It knows nothing of Terraform.
+// with a concurrency limit, reused remote shells that are deleted once idle, a deadline on every call, retries of
+// transient faults, JSON in on stdin and JSON out on stdout, CLIXML decoding and typed errors. It knows nothing
+// of Terraform. The SOAP messages are masterzen/winrm's; this package sends them (transport.go).
 package winrm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -31,25 +31,29 @@ const (
 
 // Stats counts what a client has sent, for tests that check round trips.
 type Stats struct {
-	HTTPRequests int64 // every HTTP request, authentication legs included
-	ShellsOpened int64
-	ShellsReused int64
-	Commands     int64
-	Retries      int64
+	HTTPRequests  int64 // every HTTP request, authentication legs included
+	ShellsOpened  int64
+	ShellsReused  int64
+	ShellsDeleted int64 // Delete requests the server answered
+	Commands      int64
+	Retries       int64
 }
 
 // Client runs scripts on one server. It is safe for concurrent use.
 type Client struct {
 	cfg       Config
-	endpoint  *winrm.Endpoint
+	params    *winrm.Parameters // never the shared winrm.DefaultParameters
 	transport *httpTransport
-	slots     chan struct{}
+	slots     chan struct{} // one per run in flight, and per shell being reaped: see pool.go
 
-	mu     sync.Mutex
-	idle   []string // ids of remote shells ready for the next command
-	closed bool
+	mu        sync.Mutex
+	idle      []idleShell // oldest first
+	closed    bool
+	done      chan struct{} // closed by Close
+	reapTimer *time.Timer
+	reaping   sync.WaitGroup
 
-	shellsOpened, shellsReused, commands, retries atomic.Int64
+	shellsOpened, shellsReused, shellsDeleted, commands, retries atomic.Int64
 }
 
 // NewClient checks cfg and prepares the client; it does not connect.
@@ -58,32 +62,32 @@ func NewClient(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	endpoint := winrm.NewEndpoint(cfg.Host, cfg.Port, cfg.HTTPS, cfg.Insecure, cfg.CACertPEM, nil, nil, operationTimeout+15*time.Second)
-	endpoint.TLSServerName = cfg.TLSServerName
 	url := (&neturl.URL{Scheme: "http", Host: net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)), Path: "/wsman"})
 	if cfg.HTTPS {
 		url.Scheme = "https"
 	}
-	transport, err := newHTTPTransport(cfg, url.String(), endpoint.Timeout)
+	transport, err := newHTTPTransport(cfg, url.String(), operationTimeout+15*time.Second)
 	if err != nil {
 		return nil, err
 	}
 	return &Client{
 		cfg:       cfg,
-		endpoint:  endpoint,
+		params:    winrm.NewParameters(formatDuration(operationTimeout), "en-US", envelopeSize),
 		transport: transport,
 		slots:     make(chan struct{}, cfg.MaxConcurrency),
+		done:      make(chan struct{}),
 	}, nil
 }
 
 // Stats returns the client's counters.
 func (c *Client) Stats() Stats {
 	return Stats{
-		HTTPRequests: c.transport.requests.Load(),
-		ShellsOpened: c.shellsOpened.Load(),
-		ShellsReused: c.shellsReused.Load(),
-		Commands:     c.commands.Load(),
-		Retries:      c.retries.Load(),
+		HTTPRequests:  c.transport.requests.Load(),
+		ShellsOpened:  c.shellsOpened.Load(),
+		ShellsReused:  c.shellsReused.Load(),
+		ShellsDeleted: c.shellsDeleted.Load(),
+		Commands:      c.commands.Load(),
+		Retries:       c.retries.Load(),
 	}
 }
 
@@ -153,133 +157,28 @@ func (c *Client) attempt(ctx context.Context, payload []byte) (*result, error) {
 	defer func() { <-c.slots }()
 
 	tr := newOpTransport(ctx, c.transport)
-	wc, err := c.libraryClient(tr)
+	shellID, reused, err := c.openShell(tr)
 	if err != nil {
 		return nil, err
 	}
-
-	shell, reused, err := c.openShell(wc, tr)
-	if err != nil {
-		return nil, err
-	}
-	cmd, err := shell.ExecuteWithContext(context.Background(), commandLine) // Run owns cancellation, see runCommand
+	commandID, err := c.startCommand(tr, shellID)
 	if err != nil && reused && classify(ctx, err).Kind == KindShell {
 		// The pooled shell expired on the server; nothing ran, so a fresh shell is no retry.
-		c.dropIdleShells()
-		if shell, _, err = c.openShell(wc, tr); err == nil {
-			cmd, err = shell.ExecuteWithContext(context.Background(), commandLine)
+		if shellID, _, err = c.openShell(tr); err == nil {
+			commandID, err = c.startCommand(tr, shellID)
 		}
 	}
 	if err != nil {
-		c.discardShell(ctx, tr, shell)
+		c.discardShell(ctx, tr, shellID)
 		return nil, err
 	}
-	c.commands.Add(1)
-	res, err := runCommand(ctx, tr, cmd, payload)
+	res, err := c.finishCommand(ctx, tr, shellID, commandID, payload)
 	if err != nil || !res.clean {
-		c.discardShell(ctx, tr, shell)
+		c.discardShell(ctx, tr, shellID)
 	} else {
-		c.keepShell(shell)
+		c.keepShell(tr, shellID)
 	}
 	return res, err
-}
-
-// libraryClient returns a masterzen/winrm client whose requests go through tr. It is cheap: parameters only
-// (never the shared winrm.DefaultParameters), no connection.
-func (c *Client) libraryClient(tr *opTransport) (*winrm.Client, error) {
-	params := winrm.NewParameters(formatDuration(operationTimeout), "en-US", envelopeSize)
-	params.TransportDecorator = func() winrm.Transporter { return tr }
-	wc, err := winrm.NewClientWithParameters(c.endpoint, c.cfg.Username, c.cfg.Password, params)
-	if err != nil {
-		return nil, fmt.Errorf("creating the WinRM client: %w", err)
-	}
-	return wc, nil
-}
-
-// openShell takes an idle shell or creates one. It creates it with the library's own request and parser rather
-// than Client.CreateShell, because a winrm.Shell does not tell its id, and the pool keeps ids.
-func (c *Client) openShell(wc *winrm.Client, tr *opTransport) (*pooledShell, bool, error) {
-	c.mu.Lock()
-	if n := len(c.idle); n > 0 {
-		id := c.idle[n-1]
-		c.idle = c.idle[:n-1]
-		c.mu.Unlock()
-		c.shellsReused.Add(1)
-		return &pooledShell{Shell: wc.NewShell(id), id: id}, true, nil
-	}
-	c.mu.Unlock()
-	request := winrm.NewOpenShellRequest(c.transport.url, &wc.Parameters)
-	defer request.Free()
-	response, err := tr.Post(wc, request)
-	if err != nil {
-		return nil, false, err
-	}
-	id, err := winrm.ParseOpenShellResponse(response)
-	if err != nil {
-		return nil, false, fmt.Errorf("reading the new shell's id: %w", err)
-	}
-	c.shellsOpened.Add(1)
-	return &pooledShell{Shell: wc.NewShell(id), id: id}, false, nil
-}
-
-type pooledShell struct {
-	*winrm.Shell
-	id string
-}
-
-// keepShell returns a healthy shell to the pool; the pool holds at most MaxConcurrency shells.
-func (c *Client) keepShell(shell *pooledShell) {
-	c.mu.Lock()
-	if !c.closed && len(c.idle) < cap(c.slots) {
-		c.idle = append(c.idle, shell.id)
-		c.mu.Unlock()
-		return
-	}
-	c.mu.Unlock()
-	_ = shell.Close()
-}
-
-// discardShell deletes a shell after a failure, with a clean-up context if the operation's has ended.
-func (c *Client) discardShell(ctx context.Context, tr *opTransport, shell *pooledShell) {
-	if shell == nil {
-		return
-	}
-	if ctx.Err() != nil {
-		cleanup, cancel := cleanupContext(ctx)
-		defer cancel()
-		tr.setContext(cleanup)
-	}
-	_ = shell.Close() // best effort: the server also expires idle shells
-}
-
-func (c *Client) dropIdleShells() {
-	c.mu.Lock()
-	c.idle = nil
-	c.mu.Unlock()
-}
-
-// Close deletes the idle remote shells and closes idle connections.
-func (c *Client) Close() error {
-	c.mu.Lock()
-	idle := c.idle
-	c.idle, c.closed = nil, true
-	c.mu.Unlock()
-	var errs []error
-	if len(idle) > 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-		defer cancel()
-		wc, err := c.libraryClient(newOpTransport(ctx, c.transport))
-		if err != nil {
-			return fmt.Errorf("winrm %s: closing: %w", c.cfg.Host, err)
-		}
-		for _, id := range idle {
-			if err := wc.NewShell(id).Close(); err != nil {
-				errs = append(errs, fmt.Errorf("winrm %s: deleting shell %s: %w", c.cfg.Host, id, err))
-			}
-		}
-	}
-	c.transport.close()
-	return errors.Join(errs...)
 }
 
 func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
@@ -287,5 +186,5 @@ func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 func formatDuration(d time.Duration) string {
-	return fmt.Sprintf("PT%dS", int(d.Seconds()))
+	return fmt.Sprintf("PT%.3fS", d.Seconds())
 }

@@ -49,14 +49,26 @@ type Config struct {
 	Kerberos           *KerberosConfig
 
 	Timeout        time.Duration // per operation when ctx has no earlier deadline; default 2 minutes
-	MaxConcurrency int           // operations at once on this server; default 4
+	MaxConcurrency int           // operations at once on this server, and remote shells at once; default 4
 	Retry          RetryPolicy
+
+	// ShellIdle is how long a pooled shell may stay unused before the client deletes it; default 2 seconds. Runs
+	// that follow each other closely reuse one shell, and no shell outlives a pause.
+	ShellIdle time.Duration
+	// ServerIdleTimeout is the idle timeout the client asks for when it creates a shell (rsp:IdleTimeOut): the server
+	// deletes a shell unused that long, a backstop for a client that stopped without deleting its shells. Windows uses
+	// the smaller of this and its own IdleTimeout setting. Default 60 seconds, the least an administrator can set
+	// (MS-WSMV, the IdleTimeoutms quota: "The minimum value MUST be 60000"); Receive requests, at most OperationTimeout
+	// (20 seconds) apart, keep a shell with a long command busy.
+	ServerIdleTimeout time.Duration
 }
 
 // Defaults.
 const (
-	DefaultTimeout        = 2 * time.Minute
-	DefaultMaxConcurrency = 4
+	DefaultTimeout           = 2 * time.Minute
+	DefaultMaxConcurrency    = 4
+	DefaultShellIdle         = 2 * time.Second
+	DefaultServerIdleTimeout = 60 * time.Second
 )
 
 func (c Config) withDefaults() (Config, error) {
@@ -80,6 +92,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Retry.Attempts <= 0 {
 		c.Retry = DefaultRetryPolicy
+	}
+	if c.ShellIdle <= 0 {
+		c.ShellIdle = DefaultShellIdle
+	}
+	if c.ServerIdleTimeout <= 0 {
+		c.ServerIdleTimeout = DefaultServerIdleTimeout
 	}
 	switch c.Auth {
 	case AuthNTLM:

@@ -18,8 +18,10 @@ import (
 )
 
 const (
-	testUser     = `CORP\admin`
-	testPassword = "Pa$$w0rd-'quoted'"
+	testUser      = `CORP\admin`
+	testPassword  = "Pa$$w0rd-'quoted'"
+	localUser     = "localadmin" // an account of the server itself, the only kind Basic authentication accepts
+	localPassword = "L0cal-Passw0rd!"
 )
 
 // echoExecutor plays the part of powershell.exe running the bootstrap: it splits stdin as the bootstrap does and
@@ -80,10 +82,16 @@ func (echoExecutor) Execute(ctx context.Context, req wsman.ExecRequest) wsman.Ex
 
 func newLab(t *testing.T, tlsOn bool) *wsman.Server {
 	t.Helper()
-	srv, err := wsman.NewServer(wsman.Options{
-		Name: "RAS1", Domain: "CORP", Users: map[string]string{testUser: testPassword},
-		Executor: echoExecutor{}, TLS: tlsOn, ReceiveWait: time.Second,
-	})
+	return newLabWith(t, wsman.Options{TLS: tlsOn})
+}
+
+// newLabWith starts a lab server with the test accounts, the echo executor and a short long poll on top of opts.
+func newLabWith(t *testing.T, opts wsman.Options) *wsman.Server {
+	t.Helper()
+	opts.Name, opts.Domain, opts.Executor, opts.ReceiveWait = "RAS1", "CORP", echoExecutor{}, time.Second
+	opts.Users = map[string]string{testUser: testPassword}
+	opts.LocalUsers = map[string]string{localUser: localPassword}
+	srv, err := wsman.NewServer(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,20 +163,31 @@ func kindError(t *testing.T, err error, kind winrm.Kind) *winrm.Error {
 func TestRunOverNTLMAndBasic(t *testing.T) {
 	srv := newLab(t, true)
 	input := map[string]any{"identities": []string{`CORP\CLIENT1$`, "client1.corp.example"}, "note": "O'Brien; $x `n \" é ü 日本"}
-	for _, auth := range []winrm.Auth{winrm.AuthNTLM, winrm.AuthBasic} {
-		t.Run(string(auth), func(t *testing.T) {
+	for _, tc := range []struct {
+		auth                     winrm.Auth
+		user, password, wantUser string
+	}{
+		{winrm.AuthNTLM, testUser, testPassword, testUser},
+		{winrm.AuthBasic, localUser, localPassword, `RAS1\` + localUser},
+	} {
+		t.Run(string(tc.auth), func(t *testing.T) {
 			cfg := labConfig(srv)
-			cfg.Auth = auth
+			cfg.Auth, cfg.Username, cfg.Password = tc.auth, tc.user, tc.password
 			got := runEcho(t, newClient(t, cfg), input)
 			want, _ := json.Marshal(input)
 			if !bytes.Equal(got.Input, want) {
 				t.Errorf("the script got input %s, want %s", got.Input, want)
 			}
-			if got.Script != "echo/v1" || got.User != testUser {
-				t.Errorf("script, user = %q, %q; want echo/v1, %s", got.Script, got.User, testUser)
+			if got.Script != "echo/v1" || got.User != tc.wantUser {
+				t.Errorf("script, user = %q, %q; want echo/v1, %s", got.Script, got.User, tc.wantUser)
 			}
 		})
 	}
+	t.Run("Basic with a domain account", func(t *testing.T) {
+		cfg := labConfig(srv) // the right password, but Windows takes Basic for local accounts only
+		cfg.Auth = winrm.AuthBasic
+		wantKind(t, newClient(t, cfg).Run(context.Background(), script(t, "echo/v1"), nil, nil), winrm.KindAuth)
+	})
 }
 
 func TestLargeStdinTravelsOutsideTheCommandLine(t *testing.T) {
@@ -196,7 +215,7 @@ func TestAuthAndConnectionFailures(t *testing.T) {
 		want   winrm.Kind
 	}{
 		{"wrong password over NTLM", func(c *winrm.Config) { c.Password = "wrong" }, winrm.KindAuth},
-		{"wrong password over Basic", func(c *winrm.Config) { c.Password, c.Auth = "wrong", winrm.AuthBasic }, winrm.KindAuth},
+		{"wrong password over Basic", func(c *winrm.Config) { c.Username, c.Password, c.Auth = localUser, "wrong", winrm.AuthBasic }, winrm.KindAuth},
 		{"unknown user", func(c *winrm.Config) { c.Username = `CORP\nobody` }, winrm.KindAuth},
 		{"no CA certificate", func(c *winrm.Config) { c.CACertPEM = nil }, winrm.KindTLS},
 		{"wrong TLS server name", func(c *winrm.Config) { c.TLSServerName = "ras9.corp.example" }, winrm.KindTLS},
@@ -306,20 +325,12 @@ func TestQuotaFaults(t *testing.T) {
 }
 
 func TestShellQuotaPerUser(t *testing.T) {
-	srv, err := wsman.NewServer(wsman.Options{
-		Name: "RAS1", Domain: "CORP", Users: map[string]string{testUser: testPassword},
-		Executor: echoExecutor{}, MaxShellsPerUser: 1,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = srv.Close() }()
-	first := newClient(t, labConfig(srv))
+	srv := newLabWith(t, wsman.Options{MaxShellsPerUser: 1})
+	keeping := labConfig(srv)
+	keeping.ShellIdle = time.Hour
+	first := newClient(t, keeping)
 	runEcho(t, first, nil) // keeps its shell open
-	err = newClient(t, labConfig(srv)).Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	err := newClient(t, labConfig(srv)).Run(context.Background(), script(t, "echo/v1"), nil, nil)
 	wantKind(t, err, winrm.KindQuota)
 	if err := first.Close(); err != nil {
 		t.Fatal(err)

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"strings"
-	"sync"
 
 	"github.com/masterzen/winrm"
+	"github.com/masterzen/winrm/soap"
 )
 
 // result is what one command produced.
@@ -19,66 +19,94 @@ type result struct {
 	clean          bool // the command ended normally and was released: its shell can run the next one
 }
 
-// runCommand feeds payload to the command's stdin and collects its output until it is done or ctx ends.
-//
-// The command was started with context.Background() on purpose: the library's own cancellation calls
-// Command.Close from its polling goroutine, and a second Close from here would close a channel twice. Here,
-// cancellation switches the operation's requests to a short clean-up context, which aborts the Receive in
-// flight, and sends Signal (terminate) through Command.Close exactly once.
-func runCommand(ctx context.Context, tr *opTransport, cmd *winrm.Command, payload []byte) (*result, error) {
-	var stdout, stderr bytes.Buffer
-	var stdinErr error
-	var wg sync.WaitGroup
-	wg.Add(3)
-	go func() { defer wg.Done(); _, _ = io.Copy(&stdout, cmd.Stdout) }()
-	go func() { defer wg.Done(); _, _ = io.Copy(&stderr, cmd.Stderr) }()
-	go func() { defer wg.Done(); stdinErr = writeStdin(cmd, payload) }()
-	finished := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		wg.Wait()
-		close(finished)
-	}()
+// A run is Command, the payload in Send requests of which the last carries End="true" (so no Send is spent on
+// closing stdin), Receive until the command reports Done, then Signal (terminate): for a Text-based Command Shell
+// "a final Signal message MUST also be issued for the command after all the stream data has been received"
+// (MS-WSMV 3.1.4.14). On a warm shell and connection, with an input that fits one envelope and a command that ends
+// within one long poll, that is 4 HTTP requests. The messages are masterzen/winrm's; the library's own Command
+// type is not used because its stdin writer never sets End on a chunk that carries data, and it polls Receive
+// while stdin is still being sent, which costs a second connection and, with NTLM, a second handshake.
 
-	select {
-	case <-finished:
-	case <-ctx.Done():
-		cleanup, cancel := cleanupContext(ctx)
-		defer cancel()
-		tr.setContext(cleanup)
-		_ = cmd.Close()
-		select {
-		case <-finished:
-		case <-cleanup.Done():
-		}
-		return nil, fmt.Errorf("running the command: %w", ctx.Err())
+// startCommand starts the bootstrap in the shell and returns the command id.
+func (c *Client) startCommand(tr *opTransport, shellID string) (string, error) {
+	response, err := tr.send(winrm.NewExecuteCommandRequest(c.transport.url, shellID, commandLine, nil, c.params))
+	if err != nil {
+		return "", err
 	}
-
-	if err := cmd.Error(); err != nil {
-		return nil, err
+	id, err := winrm.ParseExecuteCommandResponse(response)
+	if err != nil {
+		return "", fmt.Errorf("reading the command id: %w", err)
 	}
-	if stdinErr != nil {
-		if err := tr.failure("Send"); err != nil {
-			return nil, err
-		}
-		return nil, fmt.Errorf("sending stdin: %w", stdinErr)
-	}
-	// Signal (terminate) releases the finished command on the server, as WinRM clients do; if that fails
-	// the output is still complete, but the shell is not trusted again.
-	released := cmd.Close() == nil
-	return &result{stdout: stdout.Bytes(), stderr: stderr.Bytes(), exitCode: cmd.ExitCode(), clean: released}, nil
+	c.commands.Add(1)
+	return id, nil
 }
 
-// writeStdin sends payload in chunks that fit one envelope each, then the end of the stream.
-func writeStdin(cmd *winrm.Command, payload []byte) error {
-	for len(payload) > 0 {
+// finishCommand feeds payload to the command's stdin, collects its output until it is done, and signals it. When
+// ctx ends, the request in flight is aborted and the command is signalled (terminate) with a short clean-up context,
+// so that it stops on the server; the caller then deletes the shell.
+func (c *Client) finishCommand(ctx context.Context, tr *opTransport, shellID, commandID string, payload []byte) (*result, error) {
+	res, err := c.sendAndReceive(ctx, tr, shellID, commandID, payload)
+	if err != nil {
+		if ctx.Err() != nil {
+			cleanup, cancel := cleanupContext(ctx)
+			defer cancel()
+			tr.setContext(cleanup)
+		}
+		_ = c.signal(tr, shellID, commandID) // best effort: the caller deletes the shell, which ends the command too
+		return nil, err
+	}
+	// If the signal fails the output is still complete, but the shell is not trusted again.
+	res.clean = c.signal(tr, shellID, commandID) == nil
+	return res, nil
+}
+
+func (c *Client) sendAndReceive(ctx context.Context, tr *opTransport, shellID, commandID string, payload []byte) (*result, error) {
+	for {
 		n := min(len(payload), stdinChunk)
-		if _, err := cmd.Stdin.Write(payload[:n]); err != nil {
-			return err
+		last := n == len(payload)
+		if _, err := tr.send(winrm.NewSendInputRequest(c.transport.url, shellID, commandID, payload[:n], last, c.params)); err != nil {
+			return nil, fmt.Errorf("sending stdin: %w", err)
 		}
 		payload = payload[n:]
+		if last {
+			break
+		}
 	}
-	return cmd.Stdin.Close()
+	var stdout, stderr bytes.Buffer
+	for {
+		response, err := tr.send(winrm.NewGetOutputRequest(c.transport.url, shellID, commandID, "stdout stderr", c.params))
+		var fault *wsmanFault
+		if errors.As(err, &fault) && fault.Code == codeOperationTimeout && ctx.Err() == nil {
+			continue // no output within OperationTimeout: poll again
+		}
+		if err != nil {
+			return nil, fmt.Errorf("receiving the output: %w", err)
+		}
+		done, exitCode, err := winrm.ParseSlurpOutputErrResponse(response, &stdout, &stderr)
+		if err != nil {
+			return nil, fmt.Errorf("reading the output: %w", err)
+		}
+		if done {
+			return &result{stdout: stdout.Bytes(), stderr: stderr.Bytes(), exitCode: exitCode}, nil
+		}
+	}
+}
+
+func (c *Client) signal(tr *opTransport, shellID, commandID string) error {
+	_, err := tr.send(winrm.NewSignalRequest(c.transport.url, shellID, commandID, c.params))
+	return err
+}
+
+func parseShellID(response string) (string, error) {
+	id, err := winrm.ParseOpenShellResponse(response)
+	if err != nil {
+		return "", fmt.Errorf("reading the new shell's id: %w", err)
+	}
+	return id, nil
+}
+
+func deleteShellRequest(url, shellID string, params *winrm.Parameters) *soap.SoapMessage {
+	return winrm.NewDeleteShellRequest(url, shellID, params)
 }
 
 // scriptOutput is the one JSON document a script prints.

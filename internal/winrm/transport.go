@@ -17,15 +17,15 @@ import (
 	"time"
 
 	"github.com/Azure/go-ntlmssp"
-	"github.com/masterzen/winrm"
 	"github.com/masterzen/winrm/soap"
 )
 
 // The pinned masterzen/winrm transports build their HTTP requests without a context, so a cancelled operation
-// could not interrupt a long-polled Receive. This file supplies the HTTP side to the library through
-// Parameters.TransportDecorator instead: the same NTLM negotiator (Azure/go-ntlmssp) and SPNEGO header
-// (gokrb5) as the library's ClientNTLM and ClientKerberos, plus a context per operation, TLS server name,
-// request counting and typed errors. SOAP messages, shells and commands remain the library's.
+// could not interrupt a long-polled Receive. This file is the HTTP side instead: the same NTLM negotiator
+// (Azure/go-ntlmssp) and SPNEGO header (gokrb5) as the library's ClientNTLM and ClientKerberos, plus a context per
+// operation, TLS server name, request counting and typed errors. The SOAP messages and their parsing remain the
+// library's. NTLM authenticates a connection: the negotiator first sends each request without credentials, which a
+// connection that already logged on passes, so a warm connection costs no authentication round trip.
 
 const (
 	soapContentType  = "application/soap+xml;charset=UTF-8"
@@ -243,40 +243,22 @@ func (c countingRoundTripper) RoundTrip(req *http.Request) (*http.Response, erro
 	return c.next.RoundTrip(req)
 }
 
-// opTransport is the winrm.Transporter of one operation: its requests carry the operation's context, which
-// Run swaps for a short clean-up context once the operation is cancelled so that Signal and Delete still go out.
-// It also keeps the first error of each action, because the library reports a failed Send as a short write.
+// opTransport sends the messages of one operation: its requests carry the operation's context, which is swapped
+// for a short clean-up context once the operation is cancelled so that Signal and Delete still go out.
 type opTransport struct {
 	shared *httpTransport
 
-	mu       sync.Mutex
-	ctx      context.Context
-	failures map[string]error
+	mu  sync.Mutex
+	ctx context.Context
 }
-
-var _ winrm.Transporter = (*opTransport)(nil)
 
 func newOpTransport(ctx context.Context, shared *httpTransport) *opTransport {
-	return &opTransport{shared: shared, ctx: ctx, failures: map[string]error{}}
+	return &opTransport{shared: shared, ctx: ctx}
 }
 
-// Transport is called by winrm.NewClientWithParameters; the shared transport is already configured.
-func (o *opTransport) Transport(*winrm.Endpoint) error { return nil }
-
-// Post sends one message of the library.
-func (o *opTransport) Post(_ *winrm.Client, message *soap.SoapMessage) (string, error) {
-	envelope := message.String()
-	body, err := o.shared.post(o.context(), envelope)
-	var fault *wsmanFault
-	if err != nil && (!errors.As(err, &fault) || fault.Code != codeOperationTimeout) {
-		o.mu.Lock()
-		action := soapAction(envelope)
-		if _, seen := o.failures[action]; !seen {
-			o.failures[action] = err
-		}
-		o.mu.Unlock()
-	}
-	return body, err
+// send posts one message of the library and returns the reply envelope.
+func (o *opTransport) send(message *soap.SoapMessage) (string, error) {
+	return o.shared.post(o.context(), message.String())
 }
 
 func (o *opTransport) context() context.Context {
@@ -289,20 +271,4 @@ func (o *opTransport) setContext(ctx context.Context) {
 	o.mu.Lock()
 	o.ctx = ctx
 	o.mu.Unlock()
-}
-
-func (o *opTransport) failure(action string) error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.failures[action]
-}
-
-var actionPattern = regexp.MustCompile(`<a:Action[^>]*>[^<]*/([A-Za-z]+)</a:Action>`)
-
-// soapAction returns the last segment of the a:Action header: Create, Command, Send, Receive, Signal, Delete.
-func soapAction(envelope string) string {
-	if m := actionPattern.FindStringSubmatch(envelope); m != nil {
-		return m[1]
-	}
-	return ""
 }

@@ -1,7 +1,7 @@
 // Package cluster emulates a Windows Server Remote Access cluster for the offline lab: NLB nodes, DirectAccess
 // clients with their IPsec security associations, Always On VPN connections and their statistics. It answers the
 // provider's PowerShell scripts (see executor.go) the way the cmdlets they call are documented to behave; every
-// emulated behaviour names the fact it rests on (FACTS.md part 5), because the lab is the only Windows the tests see.
+// emulated behaviour names the fact it rests on (internal/lab/WINDOWS.md), because the lab is the only Windows the tests see.
 package cluster
 
 import (
@@ -37,10 +37,17 @@ type Options struct {
 	Domain       Domain
 	DirectAccess []DirectAccessClient
 	VPN          []VPNClient
+	// RevokedCertificates are the computers whose machine certificate is revoked from the start.
+	RevokedCertificates []string
+	// Captured adds the rows of captures of real servers (LoadCapture) to those servers.
+	Captured map[string]capturedRows
 	// Directory decides whether purged clients come back. Nil means every account is enabled.
 	Directory AccountChecker
 	// ReestablishDelay is how long a purged or dropped client takes to connect again.
 	ReestablishDelay time.Duration
+	// StatisticsLinger is how long a disconnected VPN connection's row stays in Get-RemoteAccessConnectionStatistics
+	// (0: it goes at once). See Cluster.disconnect.
+	StatisticsLinger time.Duration
 	// MinuteDuration is the length of one "minute" of a drain timeout (default time.Minute), so that tests can
 	// drain a node in milliseconds.
 	MinuteDuration time.Duration
@@ -58,6 +65,14 @@ type Cluster struct {
 	vpn      []*vpnConn
 	lastSA   int // main-mode SA names are increasing numbers, as on Windows
 	lastPool int // last VPN address handed out
+
+	revoked        map[string]bool // upper-case computer names whose certificate is revoked
+	lingering      []lingeringRow  // VPN statistics rows that outlive their disconnect
+	captured       map[string]capturedRows
+	failDisconnect map[string]bool // lower-case names or addresses Disconnect-VpnUser fails on (fault injection)
+	languageModes  map[string]string
+	// expireBeforeRemoval: the SAs a script lists expire before it removes them (fault injection).
+	expireBeforeRemoval map[string]bool
 }
 
 type node struct {
@@ -72,6 +87,9 @@ type link struct {
 	up       bool
 	since    time.Time // when it last came up or went down
 	accounts []string  // sAMAccountNames that must be enabled for the client to bring it back
+	// certificate is the computer whose machine certificate the link authenticates with; a revoked certificate
+	// keeps it out (RRAS enforcing revocation for IKEv2 is assumed; see WINDOWS.md, device tunnels).
+	certificate string
 }
 
 func (l *link) drop(at time.Time) {
@@ -92,9 +110,16 @@ func New(opts Options) (*Cluster, error) {
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	c := &Cluster{opts: opts}
+	c := &Cluster{opts: opts, revoked: map[string]bool{}, captured: map[string]capturedRows{}, failDisconnect: map[string]bool{},
+		languageModes: map[string]string{}, expireBeforeRemoval: map[string]bool{}}
+	for _, computer := range opts.RevokedCertificates {
+		c.revoked[strings.ToUpper(computer)] = true
+	}
 	for i, name := range opts.Nodes {
 		c.nodes = append(c.nodes, &node{name: name, priority: i + 1, state: Converged})
+	}
+	for server, rows := range opts.Captured {
+		c.captured[c.node(server).name] = rows
 	}
 	now := opts.Clock()
 	for i, seed := range opts.DirectAccess {
@@ -114,6 +139,45 @@ func New(opts Options) (*Cluster, error) {
 		c.vpn = append(c.vpn, v)
 	}
 	return c, nil
+}
+
+// SetCertificateRevoked revokes (or reinstates) a computer's machine certificate, as a CA administrator would; the
+// revocation takes effect at the client's next attempt to connect.
+func (c *Cluster) SetCertificateRevoked(computer string, revoked bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.revoked[strings.ToUpper(computer)] = revoked
+}
+
+// FailDisconnect makes Disconnect-VpnUser fail for one user name or address (fault injection).
+func (c *Cluster) FailDisconnect(target string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failDisconnect[strings.ToLower(target)] = true
+}
+
+// ExpireBeforeRemoval makes the SAs a purge lists on a server expire before it removes them (fault injection).
+func (c *Cluster) ExpireBeforeRemoval(server string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.expireBeforeRemoval[strings.ToUpper(server)] = true
+}
+
+// SetLanguageMode puts a server's PowerShell in a language mode (ConstrainedLanguage, as WDAC or AppLocker would;
+// FullLanguage by default): the bootstrap then refuses to run any script (fault injection).
+func (c *Cluster) SetLanguageMode(server, mode string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.languageModes[strings.ToUpper(server)] = mode
+}
+
+func (c *Cluster) languageMode(server string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if mode := c.languageModes[strings.ToUpper(server)]; mode != "" {
+		return mode
+	}
+	return "FullLanguage"
 }
 
 // SetNodeState forces a node into a state, as an administrator on the node's console would (fault injection).
@@ -203,7 +267,7 @@ func (c *Cluster) advance(ctx context.Context) error {
 	return nil
 }
 
-// finishDrains stops the draining nodes whose connections are gone or whose timeout has passed. FACTS part 5:
+// finishDrains stops the draining nodes whose connections are gone or whose timeout has passed. WINDOWS.md, NLB:
 // Stop-NlbClusterNode -Drain -Timeout drains then stops, and connections left at the timeout are dropped.
 func (c *Cluster) finishDrains(now time.Time) {
 	for _, n := range c.nodes {
@@ -263,13 +327,16 @@ func (c *Cluster) checkAccounts(ctx context.Context, accounts []string) (map[str
 	return enabled, nil
 }
 
-// reestablish brings back the due links whose accounts are all enabled. FACTS part 5: a purged client whose
+// reestablish brings back the due links whose accounts are all enabled. WINDOWS.md, DirectAccess tunnels: a purged client whose
 // account and certificate are still valid re-establishes its SAs within seconds; a disabled account can no longer
 // authenticate (computer NTLM and user Kerberos for DirectAccess, the user or machine for VPN), so it stays out.
 // Clients reach the cluster through NLB, which sends new connections to Converged nodes only: a client whose server
 // is draining or stopped comes back through another Converged node.
 func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
 	allowed := func(l *link) bool {
+		if l.certificate != "" && c.revoked[strings.ToUpper(l.certificate)] {
+			return false
+		}
 		for _, a := range l.accounts {
 			if !enabled[a] {
 				return false

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -66,11 +67,15 @@ func TestConnectionStatisticsGrowWithTime(t *testing.T) {
 		}
 	}
 	vpn := after[2]
-	if vpn.ConnectionType != "Vpn" || vpn.TunnelType != "Ikev2" || vpn.AuthMethod != "Eap" {
+	// The values are those the RemoteAccessConnection class documents (rows.go).
+	if vpn.ConnectionType != "Vpn" || vpn.TunnelType != "Ikev2" || vpn.AuthMethod != "Eap Tls" || vpn.TransitionTechnology != "" {
 		t.Errorf("VPN user tunnel = %+v", vpn)
 	}
-	if da := after[0]; da.TransitionTechnology != "IPHTTPS" || da.TunnelType != "IPHTTPS" {
+	if da := after[0]; da.TransitionTechnology != "IPHttps" || da.TunnelType != "Esp" || da.AuthMethod != "Machine Certificate & User Kerberos" {
 		t.Errorf("DirectAccess connection = %+v", da)
+	}
+	if device := after[4]; device.AuthMethod != "Machine Certificate" || device.TunnelType != "Ikev2" {
+		t.Errorf("VPN device tunnel = %+v", device)
 	}
 }
 
@@ -310,9 +315,12 @@ func TestResumeBringsASuspendedNodeBack(t *testing.T) {
 	}
 }
 
+var adminCredential = map[string]string{"user_name": `CORP\admin`, "password": "secret"}
+
 func TestStopComputerShutsTheClientDownForGood(t *testing.T) {
 	l := newLab(t)
-	if got := succeed[struct{ Requested bool }](t, l, "RAS1", "stop-computer/v1", map[string]any{"computer_name": "CLIENT2.corp.example"}); !got.Requested {
+	in := map[string]any{"computer_name": "CLIENT2.corp.example", "credential": adminCredential}
+	if got := succeed[struct{ Requested bool }](t, l, "RAS1", "stop-computer/v1", in); !got.Requested {
 		t.Errorf("stop-computer = %+v", got)
 	}
 	l.clock.Advance(time.Hour)
@@ -323,10 +331,23 @@ func TestStopComputerShutsTheClientDownForGood(t *testing.T) {
 			}
 		}
 	}
-	if e := fail(t, l, "RAS1", "stop-computer/v1", map[string]any{"computer_name": "client2.corp.example"}); e.Category != "ResourceUnavailable" {
+	if e := fail(t, l, "RAS1", "stop-computer/v1", map[string]any{"computer_name": "client2.corp.example", "credential": adminCredential}); e.Category != "ResourceUnavailable" {
 		t.Errorf("stop-computer of a computer that is off: %+v", e)
 	}
-	if e := fail(t, l, "RAS1", "stop-computer/v1", map[string]any{"computer_name": "client"}); e.Category != "ResourceUnavailable" {
+	if e := fail(t, l, "RAS1", "stop-computer/v1", map[string]any{"computer_name": "client", "credential": adminCredential}); e.Category != "ResourceUnavailable" {
 		t.Errorf("stop-computer of a name no client has exactly: %+v", e)
+	}
+}
+
+// From a WinRM session, Stop-Computer reaching the client is a second hop: without a credential the script refuses
+// before anything happens, and the client stays connected.
+func TestStopComputerWithoutCredentialIsRefusedUpFront(t *testing.T) {
+	l := newLab(t)
+	e := fail(t, l, "RAS1", "stop-computer/v1", map[string]any{"computer_name": "client2.corp.example"})
+	if e.Category != "PermissionDenied" || e.Target != "credential" || !strings.Contains(e.Message, "second hop") {
+		t.Errorf("stop-computer without a credential: %+v; want PermissionDenied on credential, naming the second hop", e)
+	}
+	if got := l.sas(t, "RAS1", `CORP\CLIENT2$`); len(got.MainMode) != 2 {
+		t.Errorf("CLIENT2 after a refused shutdown: %+v; want it untouched", got)
 	}
 }

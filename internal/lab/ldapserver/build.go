@@ -9,7 +9,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
-// userAccountControl flags (MS-ADTS 2.2.16), FACTS part 4.
+// userAccountControl flags (MS-ADTS 2.2.16), internal/lab/WINDOWS.md, Active Directory.
 const (
 	uacAccountDisable         = 0x2
 	uacNormalAccount          = 0x200
@@ -354,11 +354,16 @@ func (d domainInfo) userEntry(u User, rid uint32) (*entry, error) {
 	as := []attribute{
 		attr("objectClass", "top", "person", "organizationalPerson", "user"),
 		attr("cn", display), attr("name", display), attr("displayName", display),
-		attr("userPrincipalName", u.SAMAccountName+"@"+d.dnsName),
 		attr("userAccountControl", strconv.Itoa(uac)),
 		attr("primaryGroupID", strconv.Itoa(ridDomainUsers)),
 		attr("sAMAccountType", samTypeUser),
 		attr("objectCategory", d.category("Person")),
+	}
+	if !u.NoUserPrincipalName {
+		as = append(as, attr("userPrincipalName", u.SAMAccountName+"@"+d.dnsName))
+	}
+	if u.AdminCount != 0 {
+		as = append(as, attr("adminCount", strconv.Itoa(u.AdminCount)))
 	}
 	if u.GivenName != "" {
 		as = append(as, attr("givenName", u.GivenName))

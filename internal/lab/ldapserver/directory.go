@@ -273,3 +273,21 @@ func (d *Directory) DNSHostName() string { return d.dom.dcHostName(d.dc.Name) }
 
 // CACertPEM is the PEM of the CA that issued the server certificate.
 func (d *Directory) CACertPEM() []byte { return d.ca.CertPEM() }
+
+// AccountControlHistory returns every value the account's userAccountControl
+// took through writes since the directory started, oldest first, so that a
+// test can see an enable that was undone a moment later.
+func (d *Directory) AccountControlHistory(samAccountName string) []uint32 {
+	e, ok := d.store.bySAMAccountName(samAccountName)
+	if !ok {
+		return nil
+	}
+	d.store.mu.RLock()
+	defer d.store.mu.RUnlock()
+	var out []uint32
+	for _, v := range d.store.uacHistory[e.ndn] {
+		n, _ := strconv.ParseInt(v, 10, 32)
+		out = append(out, uint32(int32(n))) //nolint:gosec // the flags are the two's complement of the signed value
+	}
+	return out
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/jimlambrt/gldap"
@@ -23,9 +24,17 @@ type change struct {
 	values []string
 }
 
-// applyModify performs a modify request. Only Domain Admins may write and
-// only userAccountControl is writable: the lab models account state, and
-// every other attribute comes from the seed.
+// writable are the attributes the lab lets a client write: the account's state, and the block record and its
+// summary that the provider keeps in the Notes (info) and description fields. Every other attribute comes from the
+// seed. All three are single-valued on accounts: info by the schema, description for security principals (the
+// schema allows several values, the SAM layer of Active Directory keeps one).
+var writable = map[string]string{
+	"useraccountcontrol": attrUserAccountControl,
+	"info":               "info",
+	"description":        "description",
+}
+
+// applyModify performs a modify request. Only Domain Admins may write, and only the writable attributes.
 func (h *handler) applyModify(conn int, m *gldap.ModifyMessage) error {
 	if err := h.authorizeWrite(conn); err != nil {
 		return err
@@ -36,18 +45,40 @@ func (h *handler) applyModify(conn int, m *gldap.ModifyMessage) error {
 	}
 	changes := make([]change, 0, len(m.Changes))
 	for _, c := range m.Changes {
-		if !strings.EqualFold(c.Modification.Type, attrUserAccountControl) {
-			return errUnwilling("the lab only writes userAccountControl, not " + c.Modification.Type)
+		attr, ok := writable[strings.ToLower(c.Modification.Type)]
+		if !ok {
+			return errUnwilling("the lab only writes userAccountControl, info and description, not " + c.Modification.Type)
 		}
 		values, err := setValues(c.Modification.Vals)
 		if err != nil {
 			return errProtocol(err.Error())
 		}
-		changes = append(changes, change{op: c.Operation, attr: attrUserAccountControl, values: values})
+		changes = append(changes, change{op: c.Operation, attr: attr, values: values})
 	}
 	permissive := hasControl(m.Controls, controlPermissiveModify)
 	err = h.d.store.update(ndn, func(cur *entry) (*entry, error) {
-		return applyUserAccountControl(cur, changes, permissive, time.Now())
+		next := cur
+		for _, attr := range []string{attrUserAccountControl, "info", "description"} {
+			var mine []change
+			for _, c := range changes {
+				if c.attr == attr {
+					mine = append(mine, c)
+				}
+			}
+			if len(mine) == 0 {
+				continue
+			}
+			var err error
+			if attr == attrUserAccountControl {
+				next, err = applyUserAccountControl(next, mine, permissive)
+			} else {
+				next, err = applySingleString(next, attr, mine, permissive)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		return next.with("whenChanged", generalizedTime(time.Now())), nil
 	})
 	if errors.Is(err, errNoSuchEntry) {
 		_, err = h.d.findBase(m.DN)
@@ -76,27 +107,24 @@ func setValues(raw []string) ([]string, error) {
 	return out, nil
 }
 
-// applyUserAccountControl applies the changes to a copy of cur with AD's
-// rules for a single-valued, mandatory integer attribute. Deleting a value
-// that is not there fails (noSuchAttribute) unless the permissive-modify
-// control is present, which makes delete-old + add-new a compare-and-swap as
-// on Windows (Samba is laxer, FACTS part 4).
-func applyUserAccountControl(cur *entry, changes []change, permissive bool, now time.Time) (*entry, error) {
-	values := slices.Clone(cur.get(attrUserAccountControl))
+// applyValues applies add, delete and replace to the values of one attribute with Active Directory's rules:
+// deleting a value that is not there fails (noSuchAttribute) and adding one that is fails (attributeOrValueExists),
+// unless the permissive-modify control is present. That makes delete-old + add-new in one modify a compare-and-swap,
+// as on Windows (Samba is laxer, internal/lab/WINDOWS.md, Active Directory).
+func applyValues(attr string, syn syntax, values []string, changes []change, permissive bool) ([]string, error) {
+	values = slices.Clone(values)
+	has := func(v string) int {
+		return slices.IndexFunc(values, func(s string) bool { return valuesEqual(syn, s, v) })
+	}
 	for _, c := range changes {
-		for _, v := range c.values {
-			if _, err := strconv.ParseInt(v, 10, 32); err != nil {
-				return nil, errInvalidSyntax(attrUserAccountControl)
-			}
-		}
 		switch c.op {
 		case gldap.ReplaceAttribute:
 			values = slices.Clone(c.values)
 		case gldap.AddAttribute:
 			for _, v := range c.values {
-				if containsInteger(values, v) {
+				if has(v) >= 0 {
 					if !permissive {
-						return nil, errAttributeOrValueExists(attrUserAccountControl)
+						return nil, errAttributeOrValueExists(attr)
 					}
 					continue
 				}
@@ -105,16 +133,16 @@ func applyUserAccountControl(cur *entry, changes []change, permissive bool, now 
 		case gldap.DeleteAttribute:
 			if len(c.values) == 0 {
 				if len(values) == 0 && !permissive {
-					return nil, errNoSuchAttribute(attrUserAccountControl)
+					return nil, errNoSuchAttribute(attr)
 				}
 				values = nil
 				continue
 			}
 			for _, v := range c.values {
-				i := slices.IndexFunc(values, func(s string) bool { return valuesEqual(syntaxInteger, s, v) })
+				i := has(v)
 				if i < 0 {
 					if !permissive {
-						return nil, errNoSuchAttribute(attrUserAccountControl)
+						return nil, errNoSuchAttribute(attr)
 					}
 					continue
 				}
@@ -123,6 +151,22 @@ func applyUserAccountControl(cur *entry, changes []change, permissive bool, now 
 		default:
 			return nil, errUnwilling("unsupported modify operation " + strconv.FormatInt(c.op, 10))
 		}
+	}
+	return values, nil
+}
+
+// applyUserAccountControl applies the changes to a copy of cur for a single-valued, mandatory integer attribute.
+func applyUserAccountControl(cur *entry, changes []change, permissive bool) (*entry, error) {
+	for _, c := range changes {
+		for _, v := range c.values {
+			if _, err := strconv.ParseInt(v, 10, 32); err != nil {
+				return nil, errInvalidSyntax(attrUserAccountControl)
+			}
+		}
+	}
+	values, err := applyValues(attrUserAccountControl, syntaxInteger, cur.get(attrUserAccountControl), changes, permissive)
+	if err != nil {
+		return nil, err
 	}
 	if len(values) != 1 {
 		return nil, errConstraint(attrUserAccountControl)
@@ -134,9 +178,20 @@ func applyUserAccountControl(cur *entry, changes []change, permissive bool, now 
 	if next&uacAccountTypeMask != old&uacAccountTypeMask {
 		return nil, errUnwilling("the account type bits of userAccountControl cannot change")
 	}
-	return cur.with(attrUserAccountControl, strconv.FormatInt(next, 10)).with("whenChanged", generalizedTime(now)), nil
+	return cur.with(attrUserAccountControl, strconv.FormatInt(next, 10)), nil
 }
 
-func containsInteger(values []string, v string) bool {
-	return slices.ContainsFunc(values, func(s string) bool { return valuesEqual(syntaxInteger, s, v) })
+// maxStringValue is the rangeUpper of info and description in the Active Directory schema.
+const maxStringValue = 1024
+
+// applySingleString applies the changes to an optional, single-valued string attribute (at most 1024 characters).
+func applySingleString(cur *entry, attr string, changes []change, permissive bool) (*entry, error) {
+	values, err := applyValues(attr, syntaxString, cur.get(attr), changes, permissive)
+	if err != nil {
+		return nil, err
+	}
+	if len(values) > 1 || (len(values) == 1 && utf8.RuneCountInString(values[0]) > maxStringValue) {
+		return nil, errConstraint(attr)
+	}
+	return cur.with(attr, values...), nil
 }

@@ -1,6 +1,7 @@
 package ldapserver
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/go-ldap/ldap/v3"
@@ -85,7 +86,13 @@ func TestUserAccountControlWriteRules(t *testing.T) {
 		text  string
 		after string
 	}{
-		{"other attribute", modify(client1, func(m *ldap.ModifyRequest) { m.Replace("description", []string{"x"}) }), ldap.LDAPResultUnwillingToPerform, "only writes userAccountControl", "4096"},
+		{"other attribute", modify(client1, func(m *ldap.ModifyRequest) { m.Replace("displayName", []string{"x"}) }), ldap.LDAPResultUnwillingToPerform, "only writes userAccountControl", "4096"},
+		{"stale notes", modify(client1, func(m *ldap.ModifyRequest) {
+			m.Delete("info", []string{"not what is there"})
+			m.Add("info", []string{"new"})
+			m.Replace("userAccountControl", []string{"4098"})
+		}), ldap.LDAPResultNoSuchAttribute, "NO_ATTRIBUTE_OR_VAL", "4096"},
+		{"two notes", modify(client1, func(m *ldap.ModifyRequest) { m.Add("info", []string{"a", "b"}) }), ldap.LDAPResultConstraintViolation, "CONSTRAINT_ATT_TYPE", "4096"},
 		{"not a number", modify(client1, func(m *ldap.ModifyRequest) { m.Replace("userAccountControl", []string{"disabled"}) }), ldap.LDAPResultInvalidAttributeSyntax, "conversion", "4096"},
 		{"two values", modify(client1, func(m *ldap.ModifyRequest) { m.Add("userAccountControl", []string{"4098"}) }), ldap.LDAPResultConstraintViolation, "CONSTRAINT_ATT_TYPE", "4096"},
 		{"same value added", modify(client1, func(m *ldap.ModifyRequest) { m.Add("userAccountControl", []string{"4096"}) }), ldap.LDAPResultAttributeOrValueExists, "ATT_OR_VALUE_EXISTS", "4096"},
@@ -112,6 +119,26 @@ func TestUserAccountControlWriteRules(t *testing.T) {
 	}
 	if got := readUAC(t, admin, d, "CLIENT1$"); got != "4098" {
 		t.Fatalf("after permissive modify: %s", got)
+	}
+
+	// The notes are a compare-and-swap too: delete the value read, add the new one, in the same modify as the state.
+	notes := modify(client1, func(m *ldap.ModifyRequest) {
+		m.Add("info", []string{"first"})
+		m.Replace("description", []string{"Finance laptop"})
+	})
+	if err := admin.Modify(notes); err != nil {
+		t.Fatalf("adding notes: %v", err)
+	}
+	swap := modify(client1, func(m *ldap.ModifyRequest) {
+		m.Delete("info", []string{"FIRST"}) // Unicode string syntax compares case-insensitively
+		m.Add("info", []string{"second"})
+	})
+	if err := admin.Modify(swap); err != nil {
+		t.Fatalf("swapping notes: %v", err)
+	}
+	if e, _ := d.Lookup("CLIENT1$"); !slices.Equal(e.Attributes["info"], []string{"second"}) ||
+		!slices.Equal(e.Attributes["description"], []string{"Finance laptop"}) {
+		t.Fatalf("after the swap: info %q, description %q", e.Attributes["info"], e.Attributes["description"])
 	}
 
 	// Like Samba, the directory lets an admin disable a DC: the client guards.

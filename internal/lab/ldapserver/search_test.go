@@ -82,7 +82,7 @@ func TestFilterOperators(t *testing.T) {
 		{"(&(objectCategory=computer)(dNSHostName=*.corp.example)(operatingSystem=*Server*)(!(primaryGroupID=516)))", []string{"RAS1", "RAS2"}},
 		{"(&(objectCategory=computer)(cn=C*T*0))", []string{"CLIENT10"}},
 		{"(&(objectCategory=person)(userAccountControl>=66048))", []string{"Administrator"}},
-		{"(&(objectCategory=person)(userAccountControl<=512)(!(sAMAccountName=svc*)))", []string{"Alice Archer", "Bob Baker", "Mallory Mole"}},
+		{"(&(objectCategory=person)(userAccountControl<=512)(!(sAMAccountName=svc*)))", []string{"Alice Archer", "Bob Baker", "Dave Dunn", "Erin Evans", "Mallory Mole"}},
 		{"(userAccountControl:1.2.840.113556.1.4.1941:=2)", nil}, // unknown rule: Undefined
 		{"(nosuchattribute=*)", nil},
 	}

@@ -77,6 +77,11 @@ type User struct {
 	RID        uint32 `json:"rid,omitempty"`
 	// UserAccountControl overrides the derived 512/514 when non-zero.
 	UserAccountControl uint32 `json:"user_account_control,omitempty"`
+	// NoUserPrincipalName leaves userPrincipalName unset, as accounts created by some tools have it: they log on
+	// with the implicit UPN sAMAccountName@dnsdomain.
+	NoUserPrincipalName bool `json:"no_user_principal_name,omitempty"`
+	// AdminCount is the adminCount that SDProp sets on members of protected groups, nested ones included.
+	AdminCount int `json:"admin_count,omitempty"`
 }
 
 // Group is a global security group. Members are sAMAccountNames of seeded

@@ -20,6 +20,9 @@ type store struct {
 	// adminGroup is the normalized DN of Domain Admins (RID 512), whose
 	// direct members may write.
 	adminGroup string
+	// uacHistory records, per normalized DN, every value userAccountControl
+	// took after a write, so that tests can see a change that did not last.
+	uacHistory map[string][]string
 }
 
 func newStore() *store {
@@ -168,6 +171,12 @@ func (s *store) update(ndn string, change func(*entry) (*entry, error)) error {
 	next, err := change(s.entries[i])
 	if err != nil {
 		return err
+	}
+	if old, now := s.entries[i].first(attrUserAccountControl), next.first(attrUserAccountControl); old != now {
+		if s.uacHistory == nil {
+			s.uacHistory = map[string][]string{}
+		}
+		s.uacHistory[ndn] = append(s.uacHistory[ndn], now)
 	}
 	s.usn++
 	s.entries[i] = next.with("uSNChanged", strconv.FormatInt(s.usn, 10))

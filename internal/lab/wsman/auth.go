@@ -64,6 +64,30 @@ func splitAccount(name string) (user, domain string) {
 	return name, ""
 }
 
+// lookupLocal finds a local account named "user", ".\user" or "NAME\user" (NAME being this server's).
+func (s *Server) lookupLocal(name, domain string) (account, bool) {
+	if domain == "" {
+		if strings.Contains(name, "@") {
+			return account{}, false // a UPN names a domain account
+		}
+		name, domain = splitAccount(name)
+	}
+	if domain != "" && domain != "." && !strings.EqualFold(domain, s.opts.Name) {
+		return account{}, false
+	}
+	a, ok := s.localUsers[strings.ToLower(name)]
+	return a, ok
+}
+
+// ntlmAccount finds the account an NTLM logon names: a local account when the domain is empty, "." or this
+// server's name and such a local account exists, a domain account otherwise.
+func (s *Server) ntlmAccount(name, domain string) (account, bool) {
+	if a, ok := s.lookupLocal(name, domain); ok {
+		return a, true
+	}
+	return s.lookup(name, domain)
+}
+
 func (s *Server) lookup(name, domain string) (account, bool) {
 	key, ok := s.accountKey(name, domain)
 	if !ok {
@@ -91,8 +115,12 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (string, b
 		}
 		s.refuse(w, false)
 	case "basic":
+		// "You can supply UserName and Password for a domain account when using negotiate or Kerberos
+		// authentication, or for a local account with Basic authentication" (Microsoft's WinRM scripting API,
+		// ConnectionOptions.UserName): a domain account is refused over Basic, in any spelling, like a wrong password.
 		name, password, _ := r.BasicAuth()
-		if a, ok := s.lookup(name, ""); ok && a.password != "" && a.password == password {
+		if a, ok := s.lookupLocal(name, ""); ok && a.password == password {
+			s.counters.basicLogons.Add(1)
 			return a.name, true
 		}
 		s.refuse(w, true)
@@ -141,7 +169,8 @@ func (s *Server) negotiate(w http.ResponseWriter, cs *connState, scheme, token s
 		cs.challenge = nil // a challenge answers one logon only
 		msg, err := ntlm.ParseAuthenticate(raw)
 		if err == nil && challenge != nil {
-			if a, ok := s.lookup(msg.User, msg.Domain); ok && a.password != "" && challenge.Verify(msg, a.password) == nil {
+			if a, ok := s.ntlmAccount(msg.User, msg.Domain); ok && a.password != "" && challenge.Verify(msg, a.password) == nil {
+				s.counters.ntlmLogons.Add(1)
 				cs.user = a.name
 				return a.name, true
 			}

@@ -1,6 +1,7 @@
 package wsman
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -17,6 +18,9 @@ type Faults struct {
 	wrongContentType  atomic.Bool  // answers carry text/html instead of application/soap+xml
 	authFailure       atomic.Bool  // every request is refused with 401, even with the right password
 	soapRequestNumber atomic.Int64
+
+	mu            sync.Mutex
+	actionLatency map[string]time.Duration // by action name (Create, Delete, ...)
 }
 
 // SetRequestLatency delays every HTTP request, handshakes included, by d.
@@ -24,6 +28,27 @@ func (f *Faults) SetRequestLatency(d time.Duration) { f.requestLatency.Store(int
 
 // SetStartLatency delays the start of every command by d (powershell.exe start-up time).
 func (f *Faults) SetStartLatency(d time.Duration) { f.startLatency.Store(int64(d)) }
+
+// SetActionLatency delays the handling of every authenticated request of one action (Create, Command, Send,
+// Receive, Signal or Delete) by d, after it is counted, e.g. a slow Delete; 0 turns it off.
+func (f *Faults) SetActionLatency(action string, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.actionLatency == nil {
+		f.actionLatency = map[string]time.Duration{}
+	}
+	if d <= 0 {
+		delete(f.actionLatency, action)
+		return
+	}
+	f.actionLatency[action] = d
+}
+
+func (f *Faults) latencyOf(action string) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.actionLatency[action]
+}
 
 // SetQuotaEvery makes every nth authenticated SOAP request fail with the quota fault (0 turns it off).
 func (f *Faults) SetQuotaEvery(n int) { f.quotaEvery.Store(int64(n)) }
@@ -53,6 +78,41 @@ func (f *Faults) Reset() {
 	f.SetDropConnections(false)
 	f.SetWrongContentType(false)
 	f.SetAuthFailure(false)
+	f.mu.Lock()
+	f.actionLatency = nil
+	f.mu.Unlock()
+}
+
+// FaultSettings is what the fault switches are set to.
+type FaultSettings struct {
+	RequestLatency, StartLatency time.Duration
+	QuotaEvery, QuotaNext        int
+	HangCommands                 bool
+	DropConnections              bool
+	WrongContentType             bool
+	AuthFailure                  bool
+	ActionLatency                map[string]time.Duration // by action name; only the actions that have one
+}
+
+// Settings returns the current fault settings.
+func (f *Faults) Settings() FaultSettings {
+	s := FaultSettings{
+		RequestLatency:   time.Duration(f.requestLatency.Load()),
+		StartLatency:     time.Duration(f.startLatency.Load()),
+		QuotaEvery:       int(f.quotaEvery.Load()),
+		QuotaNext:        int(f.quotaNext.Load()),
+		HangCommands:     f.hangCommands.Load(),
+		DropConnections:  f.dropConnections.Load(),
+		WrongContentType: f.wrongContentType.Load(),
+		AuthFailure:      f.authFailure.Load(),
+		ActionLatency:    map[string]time.Duration{},
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for action, d := range f.actionLatency {
+		s.ActionLatency[action] = d
+	}
+	return s
 }
 
 // quotaNow says whether this SOAP request gets the injected quota fault.
@@ -73,19 +133,25 @@ func (f *Faults) quotaNow() bool {
 
 // Counters is a snapshot of what the server has seen.
 type Counters struct {
-	HTTPRequests       int64            // every HTTP request, authentication handshakes included
-	AuthFailures       int64            // requests answered 401 after credentials were offered
-	KerberosLogons     int64            // requests authenticated by a Kerberos ticket
-	OpenShells         int64            // shells created and not yet deleted
-	RunningCommands    int64            // commands started and not yet finished
-	MaxRunningCommands int64            // the most commands that ever ran at once
-	CommandsStarted    int64            // commands handed to the executor (or hung) since the start
-	Actions            map[string]int64 // authenticated SOAP requests by action: Create, Command, Send, Receive, Signal, Delete
+	HTTPRequests       int64            `json:"http_requests"`        // every HTTP request, authentication handshakes included
+	AuthFailures       int64            `json:"auth_failures"`        // requests answered 401 after credentials were offered
+	KerberosLogons     int64            `json:"kerberos_logons"`      // requests authenticated by a Kerberos ticket
+	OpenShells         int64            `json:"open_shells"`          // shells created and not yet deleted or expired
+	PeakShellsPerUser  int64            `json:"peak_shells_per_user"` // the most shells one account held at once
+	ShellsExpired      int64            `json:"shells_expired"`       // shells deleted by their idle timeout
+	NTLMLogons         int64            `json:"ntlm_logons"`          // NTLM handshakes that verified (each authenticates one connection)
+	BasicLogons        int64            `json:"basic_logons"`         // requests authenticated with Basic (local accounts only)
+	RunningCommands    int64            `json:"running_commands"`     // commands started and not yet finished
+	MaxRunningCommands int64            `json:"max_running_commands"` // the most commands that ever ran at once
+	CommandsStarted    int64            `json:"commands_started"`     // commands handed to the executor (or hung) since the start
+	Actions            map[string]int64 `json:"actions"`              // authenticated SOAP requests by action: Create, Command, Send, Receive, Signal, Delete
 }
 
 type counters struct {
-	httpRequests, authFailures, kerberosLogons, openShells, running, maxRunning, started atomic.Int64
-	actions                                                                              map[string]*atomic.Int64
+	httpRequests, authFailures, kerberosLogons, ntlmLogons, basicLogons atomic.Int64
+	openShells, peakShellsPerUser, shellsExpired                        atomic.Int64
+	running, maxRunning, started                                        atomic.Int64
+	actions                                                             map[string]*atomic.Int64
 }
 
 func newCounters() *counters {
@@ -98,10 +164,14 @@ func newCounters() *counters {
 
 func (c *counters) commandStarted() {
 	c.started.Add(1)
-	n := c.running.Add(1)
+	raise(&c.maxRunning, c.running.Add(1))
+}
+
+// raise sets peak to n if n is larger.
+func raise(peak *atomic.Int64, n int64) {
 	for {
-		peak := c.maxRunning.Load()
-		if n <= peak || c.maxRunning.CompareAndSwap(peak, n) {
+		old := peak.Load()
+		if n <= old || peak.CompareAndSwap(old, n) {
 			return
 		}
 	}
@@ -113,6 +183,10 @@ func (c *counters) snapshot() Counters {
 		AuthFailures:       c.authFailures.Load(),
 		KerberosLogons:     c.kerberosLogons.Load(),
 		OpenShells:         c.openShells.Load(),
+		PeakShellsPerUser:  c.peakShellsPerUser.Load(),
+		ShellsExpired:      c.shellsExpired.Load(),
+		NTLMLogons:         c.ntlmLogons.Load(),
+		BasicLogons:        c.basicLogons.Load(),
 		RunningCommands:    c.running.Load(),
 		MaxRunningCommands: c.maxRunning.Load(),
 		CommandsStarted:    c.started.Load(),

@@ -11,8 +11,8 @@
 //   - Create returns the shell id both in the ResourceCreated selector set and in rsp:Shell/rsp:ShellId;
 //   - Receive is long-polled: it answers when the command is done, or with the OperationTimeout fault after the
 //     shorter of the request's OperationTimeout and Options.ReceiveWait, and the client polls again;
-//   - MaxShellsPerUser (30 by default on Windows) is enforced per account;
-//   - NTLM authenticates the connection, Kerberos each request (see auth.go);
+//   - MaxShellsPerUser (30 by default on Windows) is enforced per account, and shells expire when idle (idle.go);
+//   - NTLM authenticates the connection, Kerberos each request, and Basic only local accounts (see auth.go);
 //   - a Kerberos caller is named as its ticket's PAC names it (NETBIOS\user).
 package wsman
 
@@ -39,25 +39,32 @@ type Options struct {
 	Domain string // NetBIOS domain name, e.g. CORP; "" accepts any domain in user names
 	// Users are the accounts that may use WinRM: account -> password; keys may be "user", `DOMAIN\user` or
 	// "user@domain". An empty password admits the account through Kerberos only.
-	Users            map[string]string
+	Users map[string]string
+	// LocalUsers are accounts of the server itself: user name -> password. Only these may log on with Basic; with
+	// NTLM they are named "user", ".\user" or "NAME\user".
+	LocalUsers       map[string]string
 	Kerberos         *KerberosOptions // accept Kerberos logons too; nil: NTLM and Basic only
 	Executor         Executor
 	TLS              bool          // serve HTTPS with a certificate from a private CA (see CACertPEM)
 	ExtraDNSNames    []string      // DNS names added to the certificate besides localhost, 127.0.0.1 and ::1
 	MaxShellsPerUser int           // default 30, as Windows
 	ReceiveWait      time.Duration // longest a Receive waits for a command to finish; default 5s
+	// ShellIdleTimeout is the server's IdleTimeout setting: the idle timeout of a shell whose client asked for
+	// none, and the most a client may ask for. Default DefaultShellIdleTimeout (two hours); tests set less.
+	ShellIdleTimeout time.Duration
 }
 
 const maxRequestBytes = 1 << 20 // well above the 512 KB MaxEnvelopeSizekb of current Windows
 
 // Server is a WS-Management endpoint at /wsman.
 type Server struct {
-	opts     Options
-	users    map[string]account
-	certs    *certificates
-	kerberos *kerberosAcceptor // nil without Options.Kerberos
-	faults   Faults
-	counters *counters
+	opts       Options
+	users      map[string]account // domain accounts, by lower-case name
+	localUsers map[string]account // local accounts, by lower-case name
+	certs      *certificates
+	kerberos   *kerberosAcceptor // nil without Options.Kerberos
+	faults     Faults
+	counters   *counters
 
 	ctx    context.Context // parent of every command; cancelled by Close
 	cancel context.CancelFunc
@@ -83,7 +90,16 @@ func NewServer(opts Options) (*Server, error) {
 	if opts.ReceiveWait <= 0 {
 		opts.ReceiveWait = 5 * time.Second
 	}
-	s := &Server{opts: opts, users: map[string]account{}, counters: newCounters(), shells: map[string]*shell{}}
+	if opts.ShellIdleTimeout <= 0 {
+		opts.ShellIdleTimeout = DefaultShellIdleTimeout
+	}
+	s := &Server{opts: opts, users: map[string]account{}, localUsers: map[string]account{}, counters: newCounters(), shells: map[string]*shell{}}
+	for name, password := range opts.LocalUsers {
+		if strings.ContainsAny(name, `\@`) || name == "" {
+			return nil, fmt.Errorf("wsman: local user %q must be a bare user name", name)
+		}
+		s.localUsers[strings.ToLower(name)] = account{name: opts.Name + `\` + name, password: password}
+	}
 	for name, password := range opts.Users {
 		key, ok := s.accountKey(name, "")
 		if !ok {
@@ -195,6 +211,9 @@ func (s *Server) Close() error {
 	s.cancel()
 	s.mu.Lock()
 	srv := s.http
+	for _, sh := range s.shells {
+		sh.timer.Stop()
+	}
 	s.mu.Unlock()
 	var err error
 	if srv != nil {
@@ -207,14 +226,8 @@ func (s *Server) Close() error {
 // ServeHTTP handles one WS-Management request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.counters.httpRequests.Add(1)
-	if d := time.Duration(s.faults.requestLatency.Load()); d > 0 {
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-r.Context().Done():
-			t.Stop()
-			return
-		}
+	if !sleep(r.Context(), time.Duration(s.faults.requestLatency.Load())) {
+		return
 	}
 	if s.faults.dropConnections.Load() {
 		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
@@ -251,6 +264,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if name, ok := actionNames[req.Header.Action]; ok {
 		s.counters.actions[name].Add(1)
+		if !sleep(r.Context(), s.faults.latencyOf(name)) {
+			return
+		}
 	}
 	if s.faults.quotaNow() {
 		s.reply(w, req.Header.MessageID, "", "", quotaFault(s.opts.MaxShellsPerUser))
@@ -265,11 +281,19 @@ func (s *Server) dispatch(r *http.Request, user string, req *request) (string, s
 	shellID := req.selector("ShellId")
 	switch req.Header.Action {
 	case actionCreate:
-		id, fault := s.createShell(user)
+		var requested string
+		if req.Body.Shell != nil {
+			requested = strings.TrimSpace(req.Body.Shell.IdleTimeOut)
+		}
+		idle, fault := s.idleTimeoutFor(requested)
 		if fault != nil {
 			return "", "", fault
 		}
-		return actionCreate + "Response", s.createdBody(r, user, id), nil
+		id, fault := s.createShell(user, idle)
+		if fault != nil {
+			return "", "", fault
+		}
+		return actionCreate + "Response", s.createdBody(r, user, id, idle), nil
 	case actionCommand:
 		if req.Body.CommandLine == nil {
 			return "", "", invalidRequestFault("the Command request has no rsp:CommandLine")
@@ -295,6 +319,7 @@ func (s *Server) dispatch(r *http.Request, user string, req *request) (string, s
 			wait = t
 		}
 		out, fault := s.receive(r.Context(), cmd, wait)
+		_, _ = s.shellFor(user, shellID) // the long poll ends: the shell was busy until now
 		return actionReceive + "Response", out, fault
 	case actionSignal:
 		if req.Body.Signal == nil {
@@ -342,7 +367,7 @@ func (s *Server) handleSend(user, shellID string, req *request) (string, string,
 	return actionSend + "Response", `<rsp:SendResponse/>`, nil
 }
 
-func (s *Server) createdBody(r *http.Request, user, id string) string {
+func (s *Server) createdBody(r *http.Request, user, id string, idle time.Duration) string {
 	clientIP, _, _ := net.SplitHostPort(r.RemoteAddr)
 	scheme := "http"
 	if r.TLS != nil {
@@ -354,7 +379,7 @@ func (s *Server) createdBody(r *http.Request, user, id string) string {
 		`</w:Selector></w:SelectorSet></a:ReferenceParameters></x:ResourceCreated>` +
 		`<rsp:Shell xmlns:rsp="http://schemas.microsoft.com/wbem/wsman/1/windows/shell"><rsp:ShellId>` + id + `</rsp:ShellId>` +
 		`<rsp:ResourceUri>` + resourceURIShellCmd + `</rsp:ResourceUri><rsp:Owner>` + esc(user) + `</rsp:Owner>` +
-		`<rsp:ClientIP>` + esc(clientIP) + `</rsp:ClientIP><rsp:IdleTimeOut>PT7200.000S</rsp:IdleTimeOut>` +
+		`<rsp:ClientIP>` + esc(clientIP) + `</rsp:ClientIP><rsp:IdleTimeOut>` + fmt.Sprintf("PT%.3fS", idle.Seconds()) + `</rsp:IdleTimeOut>` +
 		`<rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>`
 }
 
@@ -371,4 +396,17 @@ func (s *Server) reply(w http.ResponseWriter, relatesTo, action, body string, fa
 		return
 	}
 	_, _ = io.WriteString(w, envelope(action, relatesTo, body))
+}
+
+// sleep waits d (nothing for d <= 0) and reports whether ctx, the client's request, is still live.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d > 0 {
+		timer := time.NewTimer(d)
+		defer timer.Stop()
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		}
+	}
+	return ctx.Err() == nil
 }

@@ -32,6 +32,9 @@ func start(t *testing.T, opts wsman.Options) *wsman.Server {
 	if opts.Users == nil {
 		opts.Users = map[string]string{"admin@corp.example": "S3cret!"}
 	}
+	if opts.LocalUsers == nil {
+		opts.LocalUsers = map[string]string{"localadmin": "L0cal!"}
+	}
 	if opts.Executor == nil {
 		opts.Executor = recorder{requests: make(chan wsman.ExecRequest, 10)}
 	}
@@ -76,17 +79,19 @@ func TestLibraryTransportsAndAccountForms(t *testing.T) {
 	rec := recorder{requests: make(chan wsman.ExecRequest, 10)}
 	srv := start(t, wsman.Options{TLS: true, Executor: rec})
 	for _, tc := range []struct {
-		name, user string
-		ntlm       bool
+		name, user, password, want string
+		ntlm                       bool
 	}{
-		{"NTLM down-level name", `CORP\admin`, true},
-		{"NTLM UPN", "admin@corp.example", true},
-		{"NTLM bare name", "Admin", true},
-		{"Basic down-level name", `corp\ADMIN`, false},
-		{"Basic UPN", "admin@CORP.example", false},
+		{"NTLM down-level name", `CORP\admin`, "S3cret!", `CORP\admin`, true},
+		{"NTLM UPN", "admin@corp.example", "S3cret!", `CORP\admin`, true},
+		{"NTLM bare name", "Admin", "S3cret!", `CORP\admin`, true},
+		{"NTLM local account", `RAS1\localadmin`, "L0cal!", `RAS1\localadmin`, true},
+		{"Basic local account", "localadmin", "L0cal!", `RAS1\localadmin`, false},
+		{"Basic local account with the server's name", `ras1\LocalAdmin`, "L0cal!", `RAS1\localadmin`, false},
+		{"Basic local account with a dot", `.\localadmin`, "L0cal!", `RAS1\localadmin`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := libraryClient(t, srv, tc.user, "S3cret!", tc.ntlm)
+			c := libraryClient(t, srv, tc.user, tc.password, tc.ntlm)
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			stdout, stderr, code, err := c.RunWithContextWithString(ctx, "powershell.exe -EncodedCommand "+encoded("$x = $input | Out-String"), "stdin data")
@@ -97,26 +102,39 @@ func TestLibraryTransportsAndAccountForms(t *testing.T) {
 				t.Errorf("got stdout %q, stderr %q, exit %d", stdout, stderr, code)
 			}
 			req := <-rec.requests
-			if req.User != `CORP\admin` || req.Server != "RAS1" || req.EncodedScript != "$x = $input | Out-String" {
-				t.Errorf("executor saw %+v", req)
+			if req.User != tc.want || req.Server != "RAS1" || req.EncodedScript != "$x = $input | Out-String" {
+				t.Errorf("executor saw %+v, want user %s", req, tc.want)
 			}
 		})
 	}
-	t.Run("wrong domain", func(t *testing.T) {
-		c := libraryClient(t, srv, `OTHER\admin`, "S3cret!", true)
-		if _, err := c.CreateShell(); err == nil || !strings.Contains(err.Error(), "401") {
-			t.Fatalf("CreateShell = %v, want HTTP 401", err)
-		}
-	})
-	if n := srv.Counters().AuthFailures; n != 1 {
-		t.Errorf("AuthFailures = %d, want 1", n)
+	// Windows accepts Basic for local accounts only: a domain account is refused in every spelling, even with the
+	// right password.
+	for _, tc := range []struct {
+		name, user string
+		ntlm       bool
+	}{
+		{"NTLM wrong domain", `OTHER\admin`, true},
+		{"Basic domain account, down-level name", `corp\ADMIN`, false},
+		{"Basic domain account, UPN", "admin@CORP.example", false},
+		{"Basic domain account, bare name", "admin", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := libraryClient(t, srv, tc.user, "S3cret!", tc.ntlm)
+			if _, err := c.CreateShell(); err == nil || !strings.Contains(err.Error(), "401") {
+				t.Fatalf("CreateShell = %v, want HTTP 401", err)
+			}
+		})
+	}
+	counters := srv.Counters()
+	if counters.AuthFailures != 4 || counters.BasicLogons == 0 || counters.NTLMLogons < 4 {
+		t.Errorf("counters = %+v, want 4 refused logons, Basic logons, and an NTLM logon per NTLM client", counters)
 	}
 }
 
 func TestCommandWithoutStdinStartsAtOnce(t *testing.T) {
 	rec := recorder{requests: make(chan wsman.ExecRequest, 1)}
 	srv := start(t, wsman.Options{Executor: rec})
-	c := libraryClient(t, srv, "admin", "S3cret!", false)
+	c := libraryClient(t, srv, "localadmin", "L0cal!", false)
 	stdout, _, code, err := c.RunCmdWithContext(context.Background(), "hostname")
 	if err != nil || stdout != "out:" || code != 7 {
 		t.Fatalf("RunCmd = %q, %d, %v", stdout, code, err)
@@ -213,7 +231,7 @@ func wantFault(t *testing.T, err error, code string) {
 func TestReceiveLongPollEndsWithOperationTimeout(t *testing.T) {
 	srv := start(t, wsman.Options{ReceiveWait: 50 * time.Millisecond})
 	srv.Faults().SetHangCommands(true)
-	c := libraryClient(t, srv, "admin", "S3cret!", false)
+	c := libraryClient(t, srv, "localadmin", "L0cal!", false)
 	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
 	defer cancel()
 	// The library polls again on the timeout fault until the context ends and it signals the command.

@@ -48,8 +48,12 @@ const receiveChunk = 48 << 10
 const signalWait = 10 * time.Second
 
 type shell struct {
-	id, owner string
-	commands  map[string]*command // guarded by Server.mu
+	id, owner   string
+	idleTimeout time.Duration
+	// guarded by Server.mu
+	commands map[string]*command
+	lastUsed time.Time   // the last request on the shell
+	timer    *time.Timer // the idle countdown, see idle.go
 }
 
 type command struct {
@@ -67,7 +71,10 @@ type command struct {
 	sentStderr int
 }
 
-func (s *Server) createShell(user string) (string, *Fault) {
+// createShell opens a shell for user unless the user already holds MaxShellsPerUser of them (MS-WSMV 2.2.4.42
+// WinrsType, default 30): Windows then refuses with the quota fault (w:QuotaLimit, 2150859174) until one is deleted
+// or expires, which is how a client that never deletes its shells locks its account out.
+func (s *Server) createShell(user string, idleTimeout time.Duration) (string, *Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	open := 0
@@ -79,13 +86,16 @@ func (s *Server) createShell(user string) (string, *Fault) {
 	if open >= s.opts.MaxShellsPerUser {
 		return "", quotaFault(s.opts.MaxShellsPerUser)
 	}
-	sh := &shell{id: strings.ToUpper(uuid.NewString()), owner: user, commands: map[string]*command{}}
+	sh := &shell{id: strings.ToUpper(uuid.NewString()), owner: user, idleTimeout: idleTimeout, commands: map[string]*command{}}
 	s.shells[sh.id] = sh
+	s.armIdleTimer(sh)
 	s.counters.openShells.Add(1)
+	raise(&s.counters.peakShellsPerUser, int64(open+1))
 	return sh.id, nil
 }
 
-// shellFor returns the caller's shell; another user's shell is as unknown as a missing one.
+// shellFor returns the caller's shell; another user's shell is as unknown as a missing one. Every request that
+// names a shell restarts its idle count.
 func (s *Server) shellFor(user, id string) (*shell, *Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -93,6 +103,7 @@ func (s *Server) shellFor(user, id string) (*shell, *Fault) {
 	if !ok || sh.owner != user {
 		return nil, invalidShellFault(id)
 	}
+	sh.lastUsed = time.Now()
 	return sh, nil
 }
 
@@ -261,6 +272,7 @@ func (s *Server) deleteShell(ctx context.Context, sh *shell) {
 		return
 	}
 	delete(s.shells, sh.id)
+	sh.timer.Stop()
 	commands := make([]*command, 0, len(sh.commands))
 	for _, cmd := range sh.commands {
 		commands = append(commands, cmd)

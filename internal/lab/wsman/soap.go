@@ -71,6 +71,9 @@ type request struct {
 			CommandID string `xml:"CommandId,attr"`
 			Code      string `xml:"Code"`
 		} `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Signal"`
+		Shell *struct {
+			IdleTimeOut string `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell IdleTimeOut"`
+		} `xml:"http://schemas.microsoft.com/wbem/wsman/1/windows/shell Shell"`
 	} `xml:"http://www.w3.org/2003/05/soap-envelope Body"`
 }
 

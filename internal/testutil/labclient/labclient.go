@@ -36,13 +36,18 @@ func Clients(t testing.TB, info lab.Info) map[string]*winrm.Client {
 	return clients
 }
 
-// Directory is the provider's directory client for the lab's directory (LDAPS with the lab's CA, simple bind).
-func Directory(t testing.TB, info lab.Info) *directory.Client {
+// Directory is the provider's directory client for the lab's directory (LDAPS with the lab's CA, simple bind),
+// with the changes to its configuration that mutate makes.
+func Directory(t testing.TB, info lab.Info, mutate ...func(*directory.Config)) *directory.Client {
 	t.Helper()
-	dir, err := directory.New(directory.Config{
+	cfg := directory.Config{
 		URLs: []string{info.LDAPSURL}, CACertPEM: []byte(info.CACertificatePEM),
 		BindUsername: info.LDAPBindUsername, BindPassword: info.LDAPBindPassword, Timeout: 30 * time.Second,
-	})
+	}
+	for _, m := range mutate {
+		m(&cfg)
+	}
+	dir, err := directory.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

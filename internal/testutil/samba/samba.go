@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -357,13 +358,21 @@ func (i *Instance) LDBSearch(filter string, attrs ...string) map[string][]string
 	out := i.run("ldbsearch", append([]string{"-H", i.SamLDB, filter}, attrs...)...)
 	got := map[string][]string{}
 	records := 0
-	for _, line := range strings.Split(out, "\n") {
+	// LDIF folds long lines (a continuation starts with one space) and base64-encodes values after "::".
+	unfolded := strings.ReplaceAll(out, "\n ", "")
+	for _, line := range strings.Split(unfolded, "\n") {
 		switch {
 		case strings.HasPrefix(line, "# record"):
 			records++
 		case strings.HasPrefix(line, "#"), line == "", strings.HasPrefix(line, "ref: "):
 		default:
-			if key, value, ok := strings.Cut(line, ": "); ok && records == 1 {
+			if key, value, ok := strings.Cut(line, ":: "); ok && records == 1 {
+				decoded, err := base64.StdEncoding.DecodeString(value)
+				if err != nil {
+					i.t.Fatalf("samba: ldbsearch value of %s: %v", key, err)
+				}
+				got[key] = append(got[key], string(decoded))
+			} else if key, value, ok := strings.Cut(line, ": "); ok && records == 1 {
 				got[key] = append(got[key], value)
 			}
 		}

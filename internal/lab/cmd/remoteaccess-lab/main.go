@@ -4,8 +4,9 @@
 //
 //	go run ./internal/lab/cmd/remoteaccess-lab [-config lab.json] [-port 5986] [-ca-file lab-ca.pem] [-info-file lab.json]
 //
-// It prints what the provider needs (addresses, port, credentials, CA bundle, LDAP URLs) as one JSON document on
-// stdout, logs every command the servers run to stderr, and runs until SIGINT or SIGTERM.
+// It prints what the provider needs (addresses, port, credentials, CA bundle, LDAP URLs) and the status endpoint
+// (counters and fault switches, see internal/lab/status.go) as one JSON document on stdout, logs every command the
+// servers run to stderr, and runs until SIGINT or SIGTERM.
 package main
 
 import (
@@ -76,7 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	info := l.Info()
 	logger.Info("lab running; stop it with Ctrl-C", "servers", info.ServerAddresses, "winrm_port", info.WinRMPort,
-		"ldaps_url", info.LDAPSURL, "ldap_url", info.LDAPURL)
+		"ldaps_url", info.LDAPSURL, "ldap_url", info.LDAPURL, "status_url", info.StatusURL)
 	<-ctx.Done()
 	logger.Info("stopping the lab")
 	return l.Close()

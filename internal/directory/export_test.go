@@ -1,0 +1,8 @@
+package directory
+
+// SetBeforeWrite runs f between the read and the write of every change, until the returned function restores it.
+func SetBeforeWrite(f func(dn string)) (restore func()) {
+	old := beforeWrite
+	beforeWrite = f
+	return func() { beforeWrite = old }
+}

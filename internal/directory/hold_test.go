@@ -1,0 +1,186 @@
+package directory_test
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
+)
+
+// labAccount reads an account's userAccountControl, notes and description straight from the lab's directory.
+func labAccount(t *testing.T, l *lab.Lab, sam string) (uac uint32, info, description string) {
+	t.Helper()
+	e, ok := l.Directory().Lookup(sam)
+	if !ok {
+		t.Fatalf("%s is not in the lab's directory", sam)
+	}
+	first := func(attr string) string {
+		if v := e.Attributes[attr]; len(v) > 0 {
+			return v[0]
+		}
+		return ""
+	}
+	n, err := strconv.ParseInt(first("userAccountControl"), 10, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint32(int32(n)), first("info"), first("description") //nolint:gosec // signed on the wire
+}
+
+func startDirectoryLab(t *testing.T) (*lab.Lab, *directory.Client) {
+	t.Helper()
+	l, err := lab.Start(lab.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	return l, labclient.Directory(t, l.Info())
+}
+
+// Two blocks on one account do not undo each other, and the last one released restores the account, its notes and
+// its description as the first one found them.
+func TestHoldsNestAndRestore(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	conn := labclient.LDAP(t, l.Info())
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := ldap.NewModifyRequest(acct.DN, nil)
+	notes.Add("info", []string{"asset 42"})
+	notes.Replace("description", []string{"Finance laptop"})
+	if err := conn.Modify(notes); err != nil {
+		t.Fatal(err)
+	}
+	uacBefore, _, _ := labAccount(t, l, "CLIENT1$")
+	since := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	holdA := directory.Hold{ID: "aaaa1111", Since: since, By: "svc-a", Reason: "INC-1 stolen"}
+	holdB := directory.Hold{ID: "bbbb2222", Since: since.Add(time.Hour), By: "svc-b", Reason: "team B"}
+
+	res, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: holdA, Record: true})
+	if err != nil || !res.PriorEnabled || !res.Recorded {
+		t.Fatalf("Hold A = %+v, %v; want prior enabled, recorded", res, err)
+	}
+	// Placing the same hold again (a retried apply) changes nothing.
+	if _, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: holdA, Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	uac, info, descr := labAccount(t, l, "CLIENT1$")
+	if uac != uacBefore|directory.UFAccountDisable {
+		t.Errorf("after hold A: userAccountControl %#x; want %#x", uac, uacBefore|directory.UFAccountDisable)
+	}
+	rec := directory.ParseBlockRecord(info)
+	if rec == nil || !rec.PriorEnabled || len(rec.Holds) != 1 || rec.Holds[0] != holdA || rec.PriorInfo != "asset 42" ||
+		rec.PriorDescription != "Finance laptop" {
+		t.Errorf("record after hold A = %+v (info %q)", rec, info)
+	}
+	if !strings.Contains(descr, "Blocked by Terraform") || !strings.Contains(descr, "INC-1 stolen") || !strings.Contains(descr, "svc-a") {
+		t.Errorf("description after hold A = %q; want who, why and when", descr)
+	}
+
+	// Team B blocks the disabled account: the state before the first block is what it records.
+	res, err = c.Hold(ctx(t), acct, directory.HoldRequest{Hold: holdB, Record: true})
+	if err != nil || !res.PriorEnabled {
+		t.Fatalf("Hold B = %+v, %v; want the recorded prior state (enabled)", res, err)
+	}
+	rel, err := c.Release(ctx(t), acct, holdA.ID, true)
+	if err != nil || rel.Enabled || len(rel.OtherHolds) != 1 || rel.OtherHolds[0].ID != holdB.ID {
+		t.Fatalf("Release A = %+v, %v; want still held by B", rel, err)
+	}
+	if uac, _, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable == 0 {
+		t.Fatal("releasing A enabled the account while B holds it")
+	}
+	rel, err = c.Release(ctx(t), acct, holdB.ID, false)
+	if err != nil || !rel.Enabled || len(rel.OtherHolds) != 0 {
+		t.Fatalf("Release B = %+v, %v; want enabled again", rel, err)
+	}
+	uac, info, descr = labAccount(t, l, "CLIENT1$")
+	if uac != uacBefore || info != "asset 42" || descr != "Finance laptop" {
+		t.Errorf("after the last release: userAccountControl %#x, info %q, description %q; want %#x, the notes and description from before",
+			uac, info, descr, uacBefore)
+	}
+}
+
+// An account that was disabled before the first block stays disabled after the last one.
+func TestHoldOnDisabledAccountKeepsItDisabled(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	labclient.SetEnabled(t, l.Info(), "CLIENT1$", false)
+	res, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: directory.Hold{ID: "h1", Since: time.Now()}, Record: true})
+	if err != nil || res.PriorEnabled {
+		t.Fatalf("Hold = %+v, %v; want prior disabled", res, err)
+	}
+	// wasEnabled from state is ignored when the directory holds a record: the record knows better.
+	rel, err := c.Release(ctx(t), acct, "h1", true)
+	if err != nil || rel.Enabled {
+		t.Fatalf("Release = %+v, %v; want the account left disabled", rel, err)
+	}
+	if uac, info, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable == 0 || info != "" {
+		t.Errorf("after release: userAccountControl %#x, info %q; want disabled and no record", uac, info)
+	}
+}
+
+// Another writer changes another bit of userAccountControl between the read and the write of a block: the
+// directory refuses the stale compare-and-swap (as Windows does, unlike Samba: internal/lab/WINDOWS.md, Active Directory), the client reads
+// again, and neither change is lost.
+func TestConcurrentChangeOfAnotherBitIsNotLost(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	conn := labclient.LDAP(t, l.Info())
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dontExpirePassword = 0x10000
+	before, _, _ := labAccount(t, l, "CLIENT1$")
+	interfered := 0
+	restore := directory.SetBeforeWrite(func(dn string) {
+		if interfered > 0 {
+			return
+		}
+		interfered++
+		other := ldap.NewModifyRequest(dn, nil)
+		other.Replace("userAccountControl", []string{strconv.Itoa(int(before | dontExpirePassword))})
+		if err := conn.Modify(other); err != nil {
+			t.Errorf("the other writer: %v", err)
+		}
+	})
+	defer restore()
+	if _, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: directory.Hold{ID: "h1", Since: time.Now()}, Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	if interfered != 1 {
+		t.Fatalf("the other writer ran %d times; want 1", interfered)
+	}
+	want := before | dontExpirePassword | directory.UFAccountDisable
+	if uac, _, _ := labAccount(t, l, "CLIENT1$"); uac != want {
+		t.Errorf("userAccountControl %#x; want %#x (the block and the other writer's bit)", uac, want)
+	}
+}
+
+// The record survives odd reasons and parses back to what was written.
+func TestBlockRecordRoundTrip(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	acct, err := c.FindUser(ctx(t), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold := directory.Hold{ID: "x1", Since: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), By: `CORP\svc "ra"`,
+		Reason: "line one\nline two id=fake since=now `$(whoami)` ünïcode"}
+	if _, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold, Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, info, _ := labAccount(t, l, "alice")
+	rec := directory.ParseBlockRecord(info)
+	if rec == nil || len(rec.Holds) != 1 || rec.Holds[0] != hold {
+		t.Fatalf("parsed record %+v from %q; want the hold %+v", rec, info, hold)
+	}
+}

@@ -1,0 +1,97 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+)
+
+// reverseLookupTimeout bounds the DNS lookup of a server given by IP address.
+const reverseLookupTimeout = 3 * time.Second
+
+// serverNames remembers the DNS names of servers given by IP address, looked up once per provider process.
+type serverNames struct {
+	mu     sync.Mutex
+	lookup func(ctx context.Context, addr string) ([]string, error)
+	names  map[string][]string
+}
+
+func (n *serverNames) of(ctx context.Context, ip string) []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if names, ok := n.names[ip]; ok {
+		return names
+	}
+	lookup := n.lookup
+	if lookup == nil {
+		lookup = net.DefaultResolver.LookupAddr
+	}
+	ctx, cancel := context.WithTimeout(ctx, reverseLookupTimeout)
+	defer cancel()
+	found, _ := lookup(ctx, ip)
+	var names []string
+	for _, name := range found {
+		if name = strings.TrimSuffix(name, "."); name != "" && !strings.EqualFold(name, "localhost") {
+			names = append(names, name)
+		}
+	}
+	if n.names == nil {
+		n.names = map[string][]string{}
+	}
+	n.names[ip] = names
+	return names
+}
+
+// protection lists the computers a device block must never disable: the Remote Access servers of the operation (the
+// resource's servers and the provider's), by name, and by the DNS names of those given by IP address, and the
+// provider's protected_computers. unresolved are the servers given by IP address whose name DNS does not know.
+func (c *clients) protection(ctx context.Context, servers []string) (protected []directory.Protected, unresolved []string) {
+	all := slices.Clone(c.settings.Servers)
+	for _, s := range servers {
+		if !slices.ContainsFunc(all, func(x string) bool { return strings.EqualFold(x, s) }) {
+			all = append(all, s)
+		}
+	}
+	for _, server := range all {
+		if net.ParseIP(server) == nil {
+			protected = append(protected, directory.Protected{Name: server,
+				Why: fmt.Sprintf("it is the Remote Access server %s (servers)", server)})
+			continue
+		}
+		names := c.serverNames.of(ctx, server)
+		if len(names) == 0 {
+			unresolved = append(unresolved, server)
+		}
+		for _, name := range names {
+			protected = append(protected, directory.Protected{Name: name,
+				Why: fmt.Sprintf("it is the Remote Access server %s (servers lists it as %s)", name, server)})
+		}
+	}
+	for _, name := range c.settings.ProtectedComputers {
+		protected = append(protected, directory.Protected{Name: name, Why: fmt.Sprintf("it is listed in protected_computers (%s)", name)})
+	}
+	if len(c.settings.ProtectedComputers) > 0 {
+		unresolved = nil // the operator named the servers' accounts explicitly
+	}
+	return protected, unresolved
+}
+
+// ownAccounts are the accounts the provider logs on with: blocking them would lock the provider out.
+func (s settings) ownAccounts() []directory.Protected {
+	var own []directory.Protected
+	if s.LDAP.BindUsername != "" {
+		own = append(own, directory.Protected{Name: s.LDAP.BindUsername,
+			Why: fmt.Sprintf("it is the provider's own LDAP bind account (ldap.bind_username %s): blocking it would lock the provider out", s.LDAP.BindUsername)})
+	}
+	if s.WinRM.Username != "" {
+		own = append(own, directory.Protected{Name: s.WinRM.Username,
+			Why: fmt.Sprintf("it is the provider's own WinRM account (winrm.username %s): blocking it would lock the provider out", s.WinRM.Username)})
+	}
+	return own
+}

@@ -1,0 +1,205 @@
+package winrm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/masterzen/winrm/soap"
+)
+
+// The shell pool. Windows keeps a shell until it is deleted or stays idle for its IdleTimeout (two hours on many
+// servers) and allows an account 30 of them (MaxShellsPerUser, MS-WSMV 2.2.4.42): shells that are never deleted lock
+// the account out. So every shell this client opens is deleted again:
+//   - a run that fails or is cancelled deletes its shell at once (with a clean-up context);
+//   - a shell left idle for Config.ShellIdle is deleted by the reaper;
+//   - Close deletes the idle shells that remain;
+//   - and each shell is created with a short server-side idle timeout (Config.ServerIdleTimeout) in case the
+//     process dies before it can do any of this.
+//
+// The number of shells is bounded by MaxConcurrency: a run holds a slot and owns at most one shell; it creates a
+// shell only when no idle one is left; and the reaper holds a slot while it deletes a shell. So the shells that exist
+// on the server (idle, or owned by a slot holder) never outnumber the slots.
+
+// idleShell is a pooled shell and when it was last used.
+type idleShell struct {
+	id    string
+	since time.Time
+}
+
+// openShell takes the most recently used idle shell, or creates one. Taking the newest leaves the oldest to expire,
+// so the pool shrinks when the load does.
+func (c *Client) openShell(tr *opTransport) (string, bool, error) {
+	c.mu.Lock()
+	if n := len(c.idle); n > 0 {
+		id := c.idle[n-1].id
+		c.idle = c.idle[:n-1]
+		c.mu.Unlock()
+		c.shellsReused.Add(1)
+		return id, true, nil
+	}
+	c.mu.Unlock()
+	response, err := tr.send(c.createShellRequest())
+	if err != nil {
+		return "", false, err
+	}
+	id, err := parseShellID(response)
+	if err != nil {
+		return "", false, err
+	}
+	c.shellsOpened.Add(1)
+	return id, false, nil
+}
+
+// createShellRequest is masterzen/winrm's NewOpenShellRequest plus rsp:IdleTimeOut, which the library does not send.
+// The element is an xs:duration placed before rsp:InputStreams, in the order of the Shell type (MS-WSMV 2.2.4.37)
+// and of Windows' own CreateResponse; a bare number of milliseconds there is refused by Windows with
+// w:SchemaValidationError (pywinrm issue 377).
+func (c *Client) createShellRequest() *soap.SoapMessage {
+	message := soap.NewMessage()
+	message.Header().
+		To(c.transport.url).
+		ReplyTo("http://schemas.xmlsoap.org/ws/2004/08/addressing/role/anonymous").
+		MaxEnvelopeSize(c.params.EnvelopeSize).
+		Id("uuid:" + uuid.NewString()).
+		Locale(c.params.Locale).
+		Timeout(c.params.Timeout).
+		Action("http://schemas.xmlsoap.org/ws/2004/09/transfer/Create").
+		ResourceURI("http://schemas.microsoft.com/wbem/wsman/1/windows/shell/cmd").
+		AddOption(soap.NewHeaderOption("WINRS_NOPROFILE", "FALSE")).
+		AddOption(soap.NewHeaderOption("WINRS_CODEPAGE", "65001")).
+		Build()
+	shell := message.CreateBodyElement("Shell", soap.DOM_NS_WIN_SHELL)
+	message.CreateElement(shell, "IdleTimeOut", soap.DOM_NS_WIN_SHELL).SetContent(formatDuration(c.cfg.ServerIdleTimeout))
+	message.CreateElement(shell, "InputStreams", soap.DOM_NS_WIN_SHELL).SetContent("stdin")
+	message.CreateElement(shell, "OutputStreams", soap.DOM_NS_WIN_SHELL).SetContent("stdout stderr")
+	return message
+}
+
+// keepShell returns a healthy shell to the pool, or deletes it once the client is closed. The caller holds a slot.
+func (c *Client) keepShell(tr *opTransport, id string) {
+	c.mu.Lock()
+	if !c.closed {
+		c.idle = append(c.idle, idleShell{id: id, since: time.Now()})
+		c.scheduleReapLocked()
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	_ = c.deleteShell(tr, id) // best effort: the server's idle timeout is the backstop
+}
+
+// discardShell deletes a shell after a failure, with a clean-up context if the operation's has ended. The caller
+// holds a slot.
+func (c *Client) discardShell(ctx context.Context, tr *opTransport, id string) {
+	if id == "" {
+		return
+	}
+	if ctx.Err() != nil {
+		cleanup, cancel := cleanupContext(ctx)
+		defer cancel()
+		tr.setContext(cleanup)
+	}
+	_ = c.deleteShell(tr, id) // best effort: the server's idle timeout is the backstop
+}
+
+func (c *Client) deleteShell(tr *opTransport, id string) error {
+	if _, err := tr.send(deleteShellRequest(c.transport.url, id, c.params)); err != nil {
+		return err
+	}
+	c.shellsDeleted.Add(1)
+	return nil
+}
+
+// scheduleReapLocked arms the reaper for the moment the oldest idle shell has been idle for ShellIdle.
+func (c *Client) scheduleReapLocked() {
+	if c.reapTimer != nil || c.closed || len(c.idle) == 0 {
+		return
+	}
+	c.reapTimer = time.AfterFunc(time.Until(c.idle[0].since.Add(c.cfg.ShellIdle)), c.reap)
+}
+
+// reap deletes the shells idle for ShellIdle or longer, one at a time and each under a slot, then re-arms itself
+// for the next one.
+func (c *Client) reap() {
+	c.mu.Lock()
+	c.reapTimer = nil
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	c.reaping.Add(1) // under mu, so that Close (which sets closed under mu) waits for it
+	c.mu.Unlock()
+	defer c.reaping.Done()
+	for {
+		select {
+		case c.slots <- struct{}{}:
+		case <-c.done:
+			return
+		}
+		id, ok := c.takeExpired()
+		if ok {
+			ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+			_ = c.deleteShell(newOpTransport(ctx, c.transport), id) // best effort: the server's idle timeout is the backstop
+			cancel()
+		}
+		<-c.slots
+		if !ok {
+			return
+		}
+	}
+}
+
+// takeExpired removes the oldest idle shell if it has been idle long enough; otherwise it re-arms the reaper.
+func (c *Client) takeExpired() (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.idle) > 0 && time.Since(c.idle[0].since) >= c.cfg.ShellIdle {
+		id := c.idle[0].id
+		c.idle = c.idle[1:]
+		return id, true
+	}
+	c.scheduleReapLocked()
+	return "", false
+}
+
+// Close deletes the idle remote shells and closes idle connections, waiting at most a few seconds for the server.
+func (c *Client) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	return c.CloseContext(ctx)
+}
+
+// CloseContext is Close with the caller's bound on the time it may take. A run still in flight deletes its shell
+// when it ends.
+func (c *Client) CloseContext(ctx context.Context) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	if c.reapTimer != nil {
+		c.reapTimer.Stop()
+		c.reapTimer = nil
+	}
+	close(c.done)
+	c.mu.Unlock()
+	c.reaping.Wait()
+
+	c.mu.Lock()
+	idle := c.idle
+	c.idle = nil
+	c.mu.Unlock()
+	var errs []error
+	tr := newOpTransport(ctx, c.transport)
+	for _, s := range idle {
+		if err := c.deleteShell(tr, s.id); err != nil {
+			errs = append(errs, fmt.Errorf("winrm %s: deleting shell %s: %w", c.cfg.Host, s.id, err))
+		}
+	}
+	c.transport.close()
+	return errors.Join(errs...)
+}

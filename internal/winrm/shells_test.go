@@ -1,0 +1,228 @@
+package winrm_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	masterzen "github.com/masterzen/winrm"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
+)
+
+// These tests count shells on the lab's side: a shell the client forgets is still open there, and the lab, like
+// Windows, allows an account 30 of them.
+
+// allDeleted says whether the client has had an answer to a Delete for every shell it opened.
+func allDeleted(c *winrm.Client) bool {
+	s := c.Stats()
+	return s.ShellsDeleted == s.ShellsOpened
+}
+
+// shortIdle is labConfig with pooled shells deleted after a short pause.
+func shortIdle(srv *wsman.Server) winrm.Config {
+	cfg := labConfig(srv)
+	cfg.ShellIdle = 50 * time.Millisecond
+	return cfg
+}
+
+func TestIdleShellsAreDeletedAfterAPause(t *testing.T) {
+	srv := newLab(t, true)
+	c, err := winrm.NewClient(shortIdle(srv)) // never closed: a provider process is stopped, not asked to clean up
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() { defer wg.Done(); runEcho(t, c, nil) }()
+	}
+	wg.Wait()
+	runEcho(t, c, nil)
+	poll.Until(t, "the lab has no open shell", func() bool { return srv.Counters().OpenShells == 0 })
+	poll.Until(t, "the client counted the answers to its Deletes", func() bool { return allDeleted(c) })
+	stats, counters := c.Stats(), srv.Counters()
+	if stats.ShellsDeleted != stats.ShellsOpened || counters.Actions["Delete"] != stats.ShellsOpened || counters.ShellsExpired != 0 {
+		t.Errorf("client %+v, lab %+v: want every shell the client opened deleted by the client", stats, counters)
+	}
+	if stats.ShellsReused == 0 {
+		t.Errorf("stats = %+v: runs close together should reuse shells", stats)
+	}
+}
+
+func TestCancelledRunDeletesItsShellAndSignalsTheCommand(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.ShellIdle = time.Hour // only the failure path may delete the shell
+	c := newClient(t, cfg)
+	runEcho(t, c, nil) // the hung run below reuses this pooled shell
+	srv.Faults().SetHangCommands(true)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		poll.Until(t, "the command runs", func() bool { return srv.Counters().RunningCommands == 1 })
+		cancel()
+	}()
+	wantKind(t, c.Run(ctx, script(t, "echo/v1"), nil, nil), winrm.KindCanceled)
+	counters := srv.Counters()
+	if counters.OpenShells != 0 || counters.RunningCommands != 0 {
+		t.Errorf("after the cancelled run: %d shells open, %d commands running; want none", counters.OpenShells, counters.RunningCommands)
+	}
+	// The first run's Signal released its finished command; the cancelled one adds its own terminate signal.
+	if counters.Actions["Signal"] != 2 || counters.Actions["Delete"] != 1 {
+		t.Errorf("Signal requests %d, Delete requests %d; want the hung command signalled and its shell deleted",
+			counters.Actions["Signal"], counters.Actions["Delete"])
+	}
+}
+
+func TestFailedRunDeletesItsShell(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.ShellIdle = time.Hour
+	c := newClient(t, cfg)
+	srv.Faults().SetHangCommands(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	wantKind(t, c.Run(ctx, script(t, "echo/v1"), nil, nil), winrm.KindTimeout)
+	if n := srv.Counters().OpenShells; n != 0 {
+		t.Errorf("%d shells open after the run timed out, want 0", n)
+	}
+}
+
+// A client that never deletes its shells, as the provider's was: the 31st shell of the account is refused with the
+// quota fault, and the account can run nothing until shells expire.
+func TestLeakyClientHitsTheShellQuota(t *testing.T) {
+	srv := newLab(t, false) // Windows' default of 30 shells per user
+	host, port := srv.Endpoint()
+	params := masterzen.NewParameters("PT5S", "en-US", 153600)
+	params.TransportDecorator = func() masterzen.Transporter { return &masterzen.ClientNTLM{} }
+	leaky, err := masterzen.NewClientWithParameters(masterzen.NewEndpoint(host, port, false, false, nil, nil, nil, 10*time.Second),
+		testUser, testPassword, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 30 {
+		if _, err := leaky.CreateShell(); err != nil {
+			t.Fatalf("shell %d: %v", i+1, err)
+		}
+	}
+	_, err = leaky.CreateShell()
+	var fault *masterzen.ExecuteCommandError
+	if !errors.As(err, &fault) || !strings.Contains(fault.Body, `Code="2150859174"`) || !strings.Contains(fault.Body, "w:QuotaLimit") {
+		t.Fatalf("the 31st shell: %v, want the quota fault", err)
+	}
+	wantKind(t, newClient(t, labConfig(srv)).Run(context.Background(), script(t, "echo/v1"), nil, nil), winrm.KindQuota)
+}
+
+// Forty runs one after the other, each from a new client that is never closed, as forty provider processes that
+// Terraform stopped: the pooled shells are deleted anyway, and the account never nears the 30-shell quota.
+func TestSequentialRunsStayUnderTheShellQuota(t *testing.T) {
+	srv := newLab(t, true)
+	for i := range 40 {
+		c, err := winrm.NewClient(shortIdle(srv))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Run(context.Background(), script(t, "echo/v1"), nil, nil); err != nil {
+			t.Fatalf("run %d: %v", i+1, err)
+		}
+		poll.Until(t, "the run's shell is deleted", func() bool { return srv.Counters().OpenShells == 0 })
+	}
+	if c := srv.Counters(); c.PeakShellsPerUser != 1 || c.Actions["Delete"] != 40 {
+		t.Errorf("peak shells per user %d, Delete requests %d; want 1 and 40", c.PeakShellsPerUser, c.Actions["Delete"])
+	}
+}
+
+// The account never holds more shells than MaxConcurrency: not under a burst of runs with an idle period short enough
+// that shells are deleted while others are created, and not while a slow Delete of an idle shell is still in flight
+// when new runs start (a shell being deleted still counts on the server).
+func TestRunsNeverHoldMoreShellsThanMaxConcurrency(t *testing.T) {
+	t.Run("burst", func(t *testing.T) {
+		srv := newLab(t, true)
+		cfg := labConfig(srv)
+		cfg.MaxConcurrency, cfg.ShellIdle = 3, time.Millisecond
+		c := newClient(t, cfg)
+		var wg sync.WaitGroup
+		for i := range 24 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				time.Sleep(time.Duration(i%6) * 5 * time.Millisecond) // spread the starts over the reaper's work
+				runEcho(t, c, nil)
+			}()
+		}
+		wg.Wait()
+		poll.Until(t, "the lab has no open shell", func() bool { return srv.Counters().OpenShells == 0 })
+		poll.Until(t, "the client deleted every shell it opened", func() bool { return allDeleted(c) })
+		if peak := srv.Counters().PeakShellsPerUser; peak > 3 {
+			t.Errorf("the account held %d shells at once, want at most MaxConcurrency = 3", peak)
+		}
+	})
+	t.Run("slow delete", func(t *testing.T) {
+		srv := newLab(t, true)
+		cfg := labConfig(srv)
+		cfg.MaxConcurrency, cfg.ShellIdle = 2, 20*time.Millisecond
+		c := newClient(t, cfg)
+		runEcho(t, c, nil)
+		srv.Faults().SetActionLatency("Delete", 300*time.Millisecond)
+		poll.Until(t, "the idle shell's Delete is under way", func() bool { return srv.Counters().Actions["Delete"] == 1 })
+		var wg sync.WaitGroup
+		for range 2 {
+			wg.Add(1)
+			go func() { defer wg.Done(); runEcho(t, c, nil) }()
+		}
+		wg.Wait()
+		if peak := srv.Counters().PeakShellsPerUser; peak > 2 {
+			t.Errorf("the account held %d shells at once, want at most MaxConcurrency = 2", peak)
+		}
+	})
+}
+
+func TestClientAsksTheServerForAShortIdleTimeout(t *testing.T) {
+	srv := newLab(t, true) // the server's own setting: two hours, as on Windows Server
+	cfg := labConfig(srv)
+	cfg.ShellIdle, cfg.ServerIdleTimeout = time.Hour, 100*time.Millisecond
+	c, err := winrm.NewClient(cfg) // a process killed before it could delete its shell
+	if err != nil {
+		t.Fatal(err)
+	}
+	runEcho(t, c, nil)
+	poll.Until(t, "the server expires the forgotten shell", func() bool { return srv.Counters().ShellsExpired == 1 })
+	if n := srv.Counters().OpenShells; n != 0 {
+		t.Errorf("%d shells open, want 0", n)
+	}
+}
+
+// A warm run is Command, one Send that carries the input and ends stdin, Receive and Signal: 4 requests, with no
+// authentication leg, since NTLM authenticated the kept-alive connection already.
+func TestWarmRunRoundTrips(t *testing.T) {
+	srv := newLab(t, true)
+	c := newClient(t, labConfig(srv))
+	runEcho(t, c, nil)
+	cold, coldLab := c.Stats(), srv.Counters()
+	runEcho(t, c, nil)
+	warm, warmLab := c.Stats(), srv.Counters()
+	if n := warm.HTTPRequests - cold.HTTPRequests; n > 4 {
+		t.Errorf("a warm run took %d HTTP requests, want at most 4", n)
+	}
+	if n := warmLab.HTTPRequests - coldLab.HTTPRequests; n != warm.HTTPRequests-cold.HTTPRequests {
+		t.Errorf("the lab saw %d requests, the client counted %d", n, warm.HTTPRequests-cold.HTTPRequests)
+	}
+	for action, want := range map[string]int64{"Create": 0, "Command": 1, "Send": 1, "Receive": 1, "Signal": 1, "Delete": 0} {
+		if got := warmLab.Actions[action] - coldLab.Actions[action]; got != want {
+			t.Errorf("a warm run sent %d %s requests, want %d", got, action, want)
+		}
+	}
+	if warmLab.NTLMLogons != 1 || warmLab.AuthFailures != 0 {
+		t.Errorf("NTLM logons %d, refused logons %d; want one logon for both runs", warmLab.NTLMLogons, warmLab.AuthFailures)
+	}
+	// The cold run adds Create and the NTLM handshake (an anonymous request refused with 401, then the negotiate
+	// and authenticate legs).
+	if cold.HTTPRequests > 7 {
+		t.Errorf("a cold run took %d HTTP requests, want at most 7", cold.HTTPRequests)
+	}
+}
