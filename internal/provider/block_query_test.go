@@ -34,17 +34,22 @@ import (
 // The list resources through the real `terraform query` (Terraform 1.14 and later; OpenTofu has no query command).
 // Older CLIs skip these tests and say why; `make testacc-tf115` runs them with Terraform 1.15.
 
-// labObjectGUID reads an account's objectGUID straight from the lab's directory and formats it as Windows does
-// (the first three groups little-endian), independently of the provider's own decoding.
-func labObjectGUID(t *testing.T, l *testLab, sam string) string {
+// labAttribute reads one attribute of an account straight from the lab's directory, independently of the provider.
+func labAttribute(t *testing.T, l *testLab, sam, attribute string) []byte {
 	t.Helper()
 	res, err := labclient.LDAP(t, l.info).Search(ldap.NewSearchRequest(l.info.BaseDN, ldap.ScopeWholeSubtree,
 		ldap.NeverDerefAliases, 2, 0, false, fmt.Sprintf("(sAMAccountName=%s)", ldap.EscapeFilter(sam)),
-		[]string{"objectGUID"}, nil))
+		[]string{attribute}, nil))
 	if err != nil || len(res.Entries) != 1 {
 		t.Fatalf("looking up %s: %v", sam, err)
 	}
-	b := res.Entries[0].GetRawAttributeValue("objectGUID")
+	return res.Entries[0].GetRawAttributeValue(attribute)
+}
+
+// labObjectGUID formats an account's objectGUID as Windows does (the first three groups little-endian).
+func labObjectGUID(t *testing.T, l *testLab, sam string) string {
+	t.Helper()
+	b := labAttribute(t, l, sam, "objectGUID")
 	if len(b) != 16 {
 		t.Fatalf("%s has a %d-byte objectGUID", sam, len(b))
 	}
@@ -208,16 +213,41 @@ func planActions(ctx context.Context, t *testing.T, tf *tfexec.Terraform, reatta
 	return changes
 }
 
+// changedAttributes lists the top-level attributes whose planned value differs from the prior one, as "name: a -> b".
+func changedAttributes(c *tfjson.Change) string {
+	before, _ := c.Before.(map[string]any)
+	after, _ := c.After.(map[string]any)
+	unknown, _ := c.AfterUnknown.(map[string]any)
+	var changed []string
+	for name, b := range before {
+		a, _ := json.Marshal(after[name])
+		if u, ok := unknown[name].(bool); ok && u {
+			a = []byte("(known after apply)")
+		}
+		if was, _ := json.Marshal(b); string(was) != string(a) {
+			changed = append(changed, fmt.Sprintf("%s: %s -> %s", name, was, a))
+		}
+	}
+	slices.Sort(changed)
+	return strings.Join(changed, "; ")
+}
+
 func TestAccBlockedDevice_queryGeneratesConfigurationThatPlansClean(t *testing.T) {
 	cli := queryCLI(t)
 	l := startLab(t)
 	l.setEnabled(t, "CLIENT10$", false)
-	testGeneratedConfig(t, cli, l, "remoteaccess_blocked_device", "computer_name", map[string]string{
+	// By default the apply that imports a block also writes the provider's block record on the account, and nothing
+	// else: hold_id is the only planned change.
+	holds := testGeneratedConfig(t, cli, l, "remoteaccess_blocked_device", "computer_name", map[string]string{
 		labObjectGUID(t, l, "CLIENT10$"): "CLIENT10", labObjectGUID(t, l, "RETIRED1$"): "RETIRED1",
-	})
-	for _, sam := range []string{"CLIENT10$", "RETIRED1$"} {
-		if l.accountEnabled(t, sam) {
-			t.Errorf("%s was enabled by the import", sam)
+	}, "hold_id: null -> (known after apply)")
+	for name, hold := range holds {
+		if l.accountEnabled(t, name+"$") {
+			t.Errorf("%s was enabled by the import", name)
+		}
+		info := string(labAttribute(t, l, name+"$", "info"))
+		if hold == "" || !strings.Contains(info, "remoteaccess-block/v1 prior=disabled") || !strings.Contains(info, "hold id="+hold+" ") {
+			t.Errorf("%s: hold_id %q, but the account's block record is %q", name, hold, info)
 		}
 	}
 }
@@ -225,19 +255,27 @@ func TestAccBlockedDevice_queryGeneratesConfigurationThatPlansClean(t *testing.T
 func TestAccBlockedUser_queryGeneratesConfigurationThatPlansClean(t *testing.T) {
 	cli := queryCLI(t)
 	l := startLab(t)
+	// Without block records, the generated configuration plans as a plain import.
+	t.Setenv("REMOTEACCESS_LDAP_RECORD_BLOCKS", "false")
 	testGeneratedConfig(t, cli, l, "remoteaccess_blocked_user", "user_name", map[string]string{
 		labObjectGUID(t, l, "carol"): "carol",
-	})
+	}, "")
 	if l.accountEnabled(t, "carol") {
 		t.Error("carol was enabled by the import")
+	}
+	if info := string(labAttribute(t, l, "carol", "info")); strings.Contains(info, "remoteaccess-block") {
+		t.Errorf("carol has a block record although record_blocks is false: %q", info)
 	}
 }
 
 // testGeneratedConfig runs `terraform query -generate-config-out` on the list resource typeName against the lab and
 // checks that it writes an import block by identity and a resource block for exactly the accounts in want (object
-// GUID to the name in nameAttr), that this configuration plans as imports and nothing else, and that after the
-// apply the next plan is empty.
-func testGeneratedConfig(t *testing.T, cli string, l *testLab, typeName, nameAttr string, want map[string]string) {
+// GUID to the name in nameAttr), that this configuration plans as imports that change nothing but wantChanged
+// (changedAttributes' notation; empty: a plain import), and that after the apply the next plan is empty. It returns
+// the imported blocks' hold_id by name.
+func testGeneratedConfig(t *testing.T, cli string, l *testLab, typeName, nameAttr string, want map[string]string,
+	wantChanged string,
+) map[string]string {
 	t.Helper()
 	reattach := serveProvider(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
@@ -302,18 +340,24 @@ func testGeneratedConfig(t *testing.T, cli string, l *testLab, typeName, nameAtt
 		t.Errorf("%d resource blocks generated, want %d", n, len(want))
 	}
 
-	// The generated configuration plans as imports and nothing else: no update, no replacement.
+	// The generated configuration plans as imports and nothing else: no argument changes, no replacement.
 	changes := planActions(ctx, t, tf, reattach)
 	if len(changes) != len(want) {
 		t.Errorf("the plan changes %d resources, want the %d imports", len(changes), len(want))
 	}
 	for addr, rc := range changes {
-		if rc.Change.Importing == nil || !rc.Change.Actions.NoOp() {
-			t.Errorf("%s: actions %v, importing %v; want a plain import (no-op)", addr, rc.Change.Actions, rc.Change.Importing)
+		changed := changedAttributes(rc.Change)
+		wantAction := rc.Change.Actions.NoOp()
+		if wantChanged != "" {
+			wantAction = rc.Change.Actions.Update()
+		}
+		if rc.Change.Importing == nil || !wantAction || changed != wantChanged {
+			t.Errorf("%s: actions %v, importing %v, changed %q; want an import that changes %q", addr,
+				rc.Change.Actions, rc.Change.Importing, changed, wantChanged)
 		}
 	}
 	if t.Failed() {
-		return
+		return nil
 	}
 	if err := tf.Apply(ctx, tfexec.Reattach(reattach)); err != nil {
 		t.Fatalf("terraform apply: %v", err)
@@ -327,8 +371,11 @@ func testGeneratedConfig(t *testing.T, cli string, l *testLab, typeName, nameAtt
 		t.Fatal(err)
 	}
 	var imported []string
+	holds := map[string]string{}
 	for _, r := range state.Values.RootModule.Resources {
-		imported = append(imported, fmt.Sprint(r.AttributeValues[nameAttr]))
+		name := fmt.Sprint(r.AttributeValues[nameAttr])
+		imported = append(imported, name)
+		holds[name], _ = r.AttributeValues["hold_id"].(string)
 	}
 	slices.Sort(imported)
 	slices.Sort(names)
@@ -336,4 +383,5 @@ func testGeneratedConfig(t *testing.T, cli string, l *testLab, typeName, nameAtt
 		raw, _ := json.Marshal(state.Values.RootModule.Resources)
 		t.Errorf("state holds %v, want %v: %s", imported, names, raw)
 	}
+	return holds
 }
