@@ -58,7 +58,7 @@ func TestLabAnswersTheContract(t *testing.T) {
 		{"purge-user/v1", "RAS2", purgeUserInput{Identities: []string{`CORP\carol`}}},
 		{"disconnect-vpn/v1", "RAS2", ByUser(`CORP\bob`)},
 		{"stop-computer/v1", "RAS1", stopComputerInput{ComputerName: "client1.corp.example", Credential: &Credential{UserName: `CORP\admin`, Password: "x"}}},
-		{"drain-node/v1", "RAS1", map[string]any{"node_name": "RAS1", "timeout_minutes": 1}},
+		{"drain-node/v1", "RAS1", drainInput{NodeName: "RAS1", TimeoutSeconds: 1}},
 		{"resume-node/v1", "RAS1", map[string]any{"node_name": "RAS1"}},
 	}
 	sections := parseContract(t)

@@ -23,13 +23,8 @@ var contractTypes = map[string]reflect.Type{
 	"disconnectOutput":   reflect.TypeFor[disconnectOutput](),
 	"stopComputerInput":  reflect.TypeFor[stopComputerInput](),
 	"stopComputerOutput": reflect.TypeFor[stopComputerOutput](),
-	// The NLB operations decode into anonymous structs of these shapes (operations.go).
-	"nodesOutput": reflect.TypeFor[struct {
-		Nodes []Node `json:"nodes"`
-	}](),
-	"nodeOutput": reflect.TypeFor[struct {
-		Node Node `json:"node"`
-	}](),
+	"nodesOutput":        reflect.TypeFor[nodesOutput](),
+	"drainInput":         reflect.TypeFor[drainInput](),
 }
 
 type contractSection struct {

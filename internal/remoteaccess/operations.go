@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
@@ -32,14 +31,6 @@ func run[T any](ctx context.Context, r Runner, s winrm.Script, input any) (T, er
 	var out T
 	err := r.Run(ctx, s, input, &out)
 	return out, err
-}
-
-// GetNodes lists the nodes of the server's NLB cluster.
-func GetNodes(ctx context.Context, r Runner) ([]Node, error) {
-	out, err := run[struct {
-		Nodes []Node `json:"nodes"`
-	}](ctx, r, scriptGetNodes, struct{}{})
-	return out.Nodes, err
 }
 
 // GetConnections lists the server's connections that match the filter.
@@ -264,34 +255,6 @@ func stopComputer(ctx context.Context, r Runner, in stopComputerInput) error {
 	}
 	_, err := run[stopComputerOutput](ctx, r, scriptStopComputer, in)
 	return err
-}
-
-// DrainNode starts draining an NLB node: it takes no new connections and stops once its connections are gone or
-// the timeout (whole minutes, rounded up, at least one) has passed. The node returned is Draining, or Stopped when
-// the drain already ended; poll GetNodes for the end.
-func DrainNode(ctx context.Context, r Runner, nodeName string, timeout time.Duration) (Node, error) {
-	if err := requiredName("node_name", nodeName); err != nil {
-		return Node{}, err
-	}
-	if timeout < time.Minute {
-		return Node{}, fmt.Errorf("%w: drain timeout %s: NLB counts whole minutes, at least one", ErrInvalidArgument, timeout)
-	}
-	minutes := int64((timeout + time.Minute - 1) / time.Minute)
-	out, err := run[struct {
-		Node Node `json:"node"`
-	}](ctx, r, scriptDrainNode, map[string]any{"node_name": nodeName, "timeout_minutes": minutes})
-	return out.Node, err
-}
-
-// ResumeNode brings an NLB node back (resumed if Suspended, then started) and returns its state.
-func ResumeNode(ctx context.Context, r Runner, nodeName string) (Node, error) {
-	if err := requiredName("node_name", nodeName); err != nil {
-		return Node{}, err
-	}
-	out, err := run[struct {
-		Node Node `json:"node"`
-	}](ctx, r, scriptResumeNode, map[string]string{"node_name": nodeName})
-	return out.Node, err
 }
 
 // validateIdentities refuses identities that could never match exactly (empty, padded, control characters).

@@ -5,23 +5,28 @@ import (
 	"strings"
 )
 
-// NodeState is an NLB node state as Get-NlbClusterNode reports it.
+// NodeState is an NLB node state as Get-NlbClusterNode prints it. internal/lab/WINDOWS.md, NLB: the documented states include
+// Converged, Converged(default), Converging, Stopped, Suspended and draining states, so they are compared by
+// prefix (see the methods in drain.go), never by equality.
 type NodeState string
 
-// Node states the provider acts on; Windows may report others, which are kept as they are.
+// Node state prefixes the provider acts on; Windows may report others, which are kept as they are.
 const (
-	NodeConverged NodeState = "Converged"
-	NodeDraining  NodeState = "Draining"
-	NodeStopped   NodeState = "Stopped"
-	NodeSuspended NodeState = "Suspended"
+	NodeConverged  NodeState = "Converged"
+	NodeConverging NodeState = "Converging"
+	NodeDraining   NodeState = "Draining"
+	NodeStopped    NodeState = "Stopped"
+	NodeSuspended  NodeState = "Suspended"
 )
 
-// Node is one node of the NLB cluster of Remote Access servers.
+// Node is one NLB node object: a node of the cluster of Remote Access servers on one interface. A host with NLB
+// bound on several interfaces (internal and external) has one Node per interface (internal/lab/WINDOWS.md, NLB).
 type Node struct {
-	Name         string    `json:"name"`
-	State        NodeState `json:"state"`
-	HostPriority int       `json:"host_priority"`
-	IsLocal      bool      `json:"is_local"` // the node is the server that answered
+	Name          string    `json:"name"`
+	InterfaceName string    `json:"interface_name"`
+	State         NodeState `json:"state"`
+	HostPriority  int       `json:"host_priority"`
+	IsLocal       bool      `json:"is_local"` // the node is the server that answered
 }
 
 // Connection is one row of Get-RemoteAccessConnectionStatistics. Fields a connection type does not have are empty.

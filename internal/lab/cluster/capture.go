@@ -61,8 +61,12 @@ func ParseCapture(data []byte) (Seed, error) {
 	}
 	seed := Seed{Domain: c.Domain, captured: map[string]capturedRows{}}
 	for _, n := range c.NLBNodes {
-		if name := text(n["Name"]); name != "" {
+		if name := text(n["Name"]); name != "" && !containsFold(seed.Nodes, name) {
 			seed.Nodes = append(seed.Nodes, name)
+		}
+		// One node object per node and interface NLB is bound to (WINDOWS.md, NLB): the interfaces come along.
+		if iface := text(n["InterfaceName"]); iface != "" && !containsFold(seed.NLBInterfaces, iface) {
+			seed.NLBInterfaces = append(seed.NLBInterfaces, iface)
 		}
 	}
 	if !containsFold(seed.Nodes, c.ComputerName) {

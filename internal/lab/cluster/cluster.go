@@ -13,17 +13,6 @@ import (
 	"time"
 )
 
-// NodeState is the State that Get-NlbClusterNode reports.
-type NodeState string
-
-// The node states the lab knows.
-const (
-	Converged NodeState = "Converged"
-	Draining  NodeState = "Draining"
-	Stopped   NodeState = "Stopped"
-	Suspended NodeState = "Suspended"
-)
-
 // AccountChecker tells whether a directory account (user "alice" or computer "CLIENT1$") is enabled.
 // NewLDAPChecker implements it over LDAP.
 type AccountChecker interface {
@@ -48,9 +37,11 @@ type Options struct {
 	// StatisticsLinger is how long a disconnected VPN connection's row stays in Get-RemoteAccessConnectionStatistics
 	// (0: it goes at once). See Cluster.disconnect.
 	StatisticsLinger time.Duration
-	// MinuteDuration is the length of one "minute" of a drain timeout (default time.Minute), so that tests can
-	// drain a node in milliseconds.
-	MinuteDuration time.Duration
+	// Interfaces are the network interfaces NLB is bound to on every node (default one, "Ethernet"). A Remote
+	// Access cluster often has NLB on both its external and its internal interface (WINDOWS.md, NLB).
+	Interfaces []string
+	// ConvergenceDelay is how long a started node stays Converging before it reports Converged.
+	ConvergenceDelay time.Duration
 	// Clock returns the current time (default time.Now).
 	Clock func() time.Time
 }
@@ -75,13 +66,6 @@ type Cluster struct {
 	expireBeforeRemoval map[string]bool
 }
 
-type node struct {
-	name      string
-	priority  int
-	state     NodeState
-	drainEnds time.Time // zero while not draining or when the drain has no timeout
-}
-
 // link is what a client keeps up by itself: a DirectAccess tunnel or a VPN connection.
 type link struct {
 	up       bool
@@ -104,8 +88,8 @@ func New(opts Options) (*Cluster, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("cluster options: %w", err)
 	}
-	if opts.MinuteDuration <= 0 {
-		opts.MinuteDuration = time.Minute
+	if len(opts.Interfaces) == 0 {
+		opts.Interfaces = []string{defaultInterface}
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
@@ -116,7 +100,7 @@ func New(opts Options) (*Cluster, error) {
 		c.revoked[strings.ToUpper(computer)] = true
 	}
 	for i, name := range opts.Nodes {
-		c.nodes = append(c.nodes, &node{name: name, priority: i + 1, state: Converged})
+		c.nodes = append(c.nodes, newNode(name, i+1, opts.Interfaces))
 	}
 	for server, rows := range opts.Captured {
 		c.captured[c.node(server).name] = rows
@@ -180,22 +164,6 @@ func (c *Cluster) languageMode(server string) string {
 	return "FullLanguage"
 }
 
-// SetNodeState forces a node into a state, as an administrator on the node's console would (fault injection).
-// Stopping or suspending a node drops the connections it carries.
-func (c *Cluster) SetNodeState(name string, state NodeState) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.node(name)
-	if n == nil {
-		return fmt.Errorf("no node %q", name)
-	}
-	n.state, n.drainEnds = state, time.Time{}
-	if state == Stopped || state == Suspended {
-		c.dropLinksOn(n.name, c.opts.Clock())
-	}
-	return nil
-}
-
 // node finds a node by its case-insensitive name, or nil.
 func (c *Cluster) node(name string) *node {
 	for _, n := range c.nodes {
@@ -250,7 +218,7 @@ func (c *Cluster) hasLinksOn(server string) bool {
 func (c *Cluster) advance(ctx context.Context) error {
 	c.mu.Lock()
 	now := c.opts.Clock()
-	c.finishDrains(now)
+	c.advanceNLB(now)
 	var accounts []string
 	c.forDueLinks(now, func(l *link) { accounts = append(accounts, l.accounts...) })
 	c.mu.Unlock()
@@ -265,23 +233,6 @@ func (c *Cluster) advance(ctx context.Context) error {
 	defer c.mu.Unlock()
 	c.reestablish(c.opts.Clock(), enabled)
 	return nil
-}
-
-// finishDrains stops the draining nodes whose connections are gone or whose timeout has passed. WINDOWS.md, NLB:
-// Stop-NlbClusterNode -Drain -Timeout drains then stops, and connections left at the timeout are dropped.
-func (c *Cluster) finishDrains(now time.Time) {
-	for _, n := range c.nodes {
-		if n.state != Draining {
-			continue
-		}
-		if !n.drainEnds.IsZero() && !now.Before(n.drainEnds) {
-			n.state = Stopped
-			c.dropLinksOn(n.name, n.drainEnds)
-			n.drainEnds = time.Time{}
-		} else if !c.hasLinksOn(n.name) {
-			n.state, n.drainEnds = Stopped, time.Time{}
-		}
-	}
 }
 
 // forDueLinks calls fn for every link that is down long enough for its client to try again.
@@ -330,8 +281,8 @@ func (c *Cluster) checkAccounts(ctx context.Context, accounts []string) (map[str
 // reestablish brings back the due links whose accounts are all enabled. WINDOWS.md, DirectAccess tunnels: a purged client whose
 // account and certificate are still valid re-establishes its SAs within seconds; a disabled account can no longer
 // authenticate (computer NTLM and user Kerberos for DirectAccess, the user or machine for VPN), so it stays out.
-// Clients reach the cluster through NLB, which sends new connections to Converged nodes only: a client whose server
-// is draining or stopped comes back through another Converged node.
+// Clients reach the cluster through the load balancer, which sends new connections only to nodes that take them
+// (see node.takesNewConnections): a client whose server is draining or stopped comes back through another node.
 func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
 	allowed := func(l *link) bool {
 		if l.certificate != "" && c.revoked[strings.ToUpper(l.certificate)] {
@@ -359,8 +310,8 @@ func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
 		if v.off || !c.due(&v.link, now) || !allowed(&v.link) {
 			continue
 		}
-		if n := c.node(v.server); n.state != Converged {
-			target := c.firstConverged(func(string) bool { return true })
+		if !c.node(v.server).takesNewConnections() {
+			target := c.firstOpenNode(func(string) bool { return true })
 			if target == "" {
 				continue
 			}
@@ -371,15 +322,15 @@ func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
 }
 
 // placeSession makes sure a session's server takes new connections, moving a session that has no tunnel left
-// to a Converged node that does not already carry this client. It reports false when no node can take it.
+// to a node that takes new connections and does not already carry this client. It reports false when no node can take it.
 func (c *Cluster) placeSession(s *session) bool {
-	if c.node(s.server).state == Converged {
+	if c.node(s.server).takesNewConnections() {
 		return true
 	}
 	if s.anyUp() {
 		return false // the client still talks to its draining server
 	}
-	target := c.firstConverged(func(name string) bool {
+	target := c.firstOpenNode(func(name string) bool {
 		return !slices.ContainsFunc(c.sessions, func(o *session) bool { return o.client == s.client && o.server == name })
 	})
 	if target == "" {
@@ -389,9 +340,9 @@ func (c *Cluster) placeSession(s *session) bool {
 	return true
 }
 
-func (c *Cluster) firstConverged(accept func(string) bool) string {
+func (c *Cluster) firstOpenNode(accept func(string) bool) string {
 	for _, n := range c.nodes {
-		if n.state == Converged && accept(n.name) {
+		if n.takesNewConnections() && accept(n.name) {
 			return n.name
 		}
 	}

@@ -7,20 +7,6 @@ import (
 	"time"
 )
 
-func TestGetNodesMarksTheAnsweringServer(t *testing.T) {
-	l := newLab(t)
-	for _, server := range []string{"RAS1", "RAS2"} {
-		got := succeed[struct{ Nodes []nodeView }](t, l, server, "get-nodes/v1", map[string]any{}).Nodes
-		want := []nodeView{
-			{Name: "RAS1", State: Converged, HostPriority: 1, IsLocal: server == "RAS1"},
-			{Name: "RAS2", State: Converged, HostPriority: 2, IsLocal: server == "RAS2"},
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("get-nodes on %s = %+v, want %+v", server, got, want)
-		}
-	}
-}
-
 func TestGetConnectionsListsThisServerOnly(t *testing.T) {
 	l := newLab(t)
 	tests := []struct {
@@ -243,75 +229,6 @@ func TestDisconnectVPN(t *testing.T) {
 	nobody := succeed[struct{ Disconnected []string }](t, l, "RAS1", "disconnect-vpn/v1", map[string]any{"user_name": `CORP\bob`})
 	if len(nobody.Disconnected) != 0 {
 		t.Errorf("disconnect on a server bob is not connected to = %q", nobody.Disconnected)
-	}
-}
-
-func TestDrainStopsTheNodeAtTheTimeoutAndClientsMove(t *testing.T) {
-	l := newLab(t)
-	got := succeed[nodeResult](t, l, "RAS2", "drain-node/v1", map[string]any{"node_name": "ras1", "timeout_minutes": 2})
-	if got.Node != (nodeView{Name: "RAS1", State: Draining, HostPriority: 1}) {
-		t.Fatalf("drain-node = %+v", got.Node)
-	}
-	l.clock.Advance(2*testMinute - time.Second)
-	if n := len(l.connections(t, "RAS1")); n != 3 {
-		t.Fatalf("RAS1 carries %d connections while draining, want its 3", n)
-	}
-	l.clock.Advance(time.Second)
-	nodes := succeed[struct{ Nodes []nodeView }](t, l, "RAS1", "get-nodes/v1", map[string]any{}).Nodes
-	if nodes[0].State != Stopped || nodes[1].State != Converged {
-		t.Fatalf("nodes at the drain timeout = %+v, want RAS1 Stopped", nodes)
-	}
-	if conns := l.connections(t, "RAS1"); len(conns) != 0 {
-		t.Errorf("a stopped node still lists %q", describe(conns))
-	}
-	// The dropped clients come back through the remaining node; CLIENT2 was already connected there.
-	l.clock.Advance(testDelay)
-	want := []string{
-		`DirectAccess:client1.corp.example:CORP\alice`, `DirectAccess:client10.corp.example:CORP\bob`,
-		`DirectAccess:client2.corp.example:CORP\carol`, `DirectAccess:laptop-äö.corp.example:CORP\mallory`,
-	}
-	if got := describe(l.connections(t, "RAS2")); !slices.Equal(got[:4], want) {
-		t.Errorf("RAS2 after the drain = %q, want %q first", got, want)
-	}
-
-	resumed := succeed[nodeResult](t, l, "RAS1", "resume-node/v1", map[string]any{"node_name": "RAS1"})
-	if resumed.Node != (nodeView{Name: "RAS1", State: Converged, HostPriority: 1, IsLocal: true}) {
-		t.Errorf("resume-node = %+v", resumed.Node)
-	}
-}
-
-func TestDrainOfAnIdleNodeStopsAtOnce(t *testing.T) {
-	l := newLab(t)
-	succeed[nodeResult](t, l, "RAS2", "drain-node/v1", map[string]any{"node_name": "RAS2", "timeout_minutes": 0})
-	l.dir.disable("CLIENT2$", "LAPTOP-ÄÖ$", "bob", "carol")
-	succeed[purgeResult](t, l, "RAS2", "purge-device/v1", map[string]any{
-		"identities": []string{`CORP\CLIENT2$`, `CORP\LAPTOP-äö$`, "client2.corp.example"}, "disconnect_vpn": true,
-	})
-	succeed[purgeResult](t, l, "RAS2", "purge-user/v1", map[string]any{"identities": []string{`CORP\bob`, `CORP\carol`}})
-	nodes := succeed[struct{ Nodes []nodeView }](t, l, "RAS1", "get-nodes/v1", map[string]any{}).Nodes
-	if nodes[1].State != Stopped {
-		t.Errorf("RAS2 without connections is %s, want Stopped", nodes[1].State)
-	}
-}
-
-func TestResumeBringsASuspendedNodeBack(t *testing.T) {
-	l := newLab(t)
-	if err := l.SetNodeState("RAS2", Suspended); err != nil {
-		t.Fatal(err)
-	}
-	if conns := l.connections(t, "RAS2"); len(conns) != 0 {
-		t.Errorf("a suspended node lists %q", describe(conns))
-	}
-	got := succeed[nodeResult](t, l, "RAS2", "resume-node/v1", map[string]any{"node_name": "RAS2"})
-	if got.Node.State != Converged {
-		t.Errorf("resume-node of a suspended node = %+v", got.Node)
-	}
-	l.clock.Advance(testDelay)
-	if conns := l.connections(t, "RAS2"); len(conns) != 5 {
-		t.Errorf("RAS2 after resume carries %q, want its 5 connections back", describe(conns))
-	}
-	if e := fail(t, l, "RAS1", "drain-node/v1", map[string]any{"node_name": "RAS3", "timeout_minutes": 1}); e.Category != "ObjectNotFound" {
-		t.Errorf("drain of an unknown node: %+v", e)
 	}
 }
 

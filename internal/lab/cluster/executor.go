@@ -60,7 +60,8 @@ func (c *Cluster) dispatch(ctx context.Context, server, encodedScript string, st
 			Message: "the script does not start with a " + strings.TrimSpace(scriptLinePrefix) + " line"}
 	}
 	op, ok := operations[name]
-	if !ok {
+	long, isLong := longOperations[name]
+	if !ok && !isLong {
 		return nil, &scriptError{Category: "NotImplemented", Target: name, Message: "the lab does not emulate script " + name}
 	}
 	input, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(encodedInput)))
@@ -75,6 +76,9 @@ func (c *Cluster) dispatch(ctx context.Context, server, encodedScript string, st
 		// Language Mode), before any script runs.
 		return nil, &scriptError{Category: "SecurityError", Target: "LanguageMode", Message: "PowerShell on " + server + " runs in " +
 			mode + " mode (WDAC or AppLocker), which blocks the .NET calls the provider's scripts make: they need FullLanguage"}
+	}
+	if isLong {
+		return long(ctx, c, c.node(server).name, input)
 	}
 	if err := c.advance(ctx); err != nil {
 		return nil, err

@@ -16,7 +16,7 @@ func newLabFrom(t *testing.T, seedJSON string) *lab {
 	}
 	l := &lab{dir: &fakeDirectory{}, clock: &manualClock{now: time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)}}
 	opts := seed.Options()
-	opts.Directory, opts.Clock, opts.ReestablishDelay, opts.MinuteDuration = l.dir, l.clock.Now, testDelay, testMinute
+	opts.Directory, opts.Clock, opts.ReestablishDelay, opts.ConvergenceDelay = l.dir, l.clock.Now, testDelay, testConvergence
 	if l.Cluster, err = New(opts); err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,6 @@ var operations = map[string]operation{
 	"purge-user/v1":      purgeUser,
 	"disconnect-vpn/v1":  disconnectVPN,
 	"stop-computer/v1":   stopComputer,
-	"drain-node/v1":      drainNode,
 	"resume-node/v1":     resumeNode,
 }
 
@@ -70,82 +69,3 @@ func newIdentitySet(ids []string) identitySet {
 func (s identitySet) has(id string) bool { return id != "" && s[strings.ToLower(id)] }
 
 func (s identitySet) hasAny(ids []string) bool { return slices.ContainsFunc(ids, s.has) }
-
-type nodeView struct {
-	Name         string    `json:"name"`
-	State        NodeState `json:"state"`
-	HostPriority int       `json:"host_priority"`
-	IsLocal      bool      `json:"is_local"`
-}
-
-func (n *node) view(server string) nodeView {
-	return nodeView{Name: n.name, State: n.state, HostPriority: n.priority, IsLocal: strings.EqualFold(n.name, server)}
-}
-
-// getNodes emulates Get-NlbClusterNode: every node of the cluster, whichever node answers.
-func getNodes(c *Cluster, call call) (any, error) {
-	if err := decodeInput(call.input, &struct{}{}); err != nil {
-		return nil, err
-	}
-	nodes := []nodeView{}
-	for _, n := range c.nodes {
-		nodes = append(nodes, n.view(call.server))
-	}
-	return map[string]any{"nodes": nodes}, nil
-}
-
-func (c *Cluster) findNode(name string) (*node, error) {
-	if name == "" {
-		return nil, invalidArgument("node_name", "node_name must be given")
-	}
-	n := c.node(name)
-	if n == nil {
-		return nil, &scriptError{Category: "ObjectNotFound", Target: name, Message: fmt.Sprintf("Cluster node %s was not found.", name)}
-	}
-	return n, nil
-}
-
-// drainNode emulates Stop-NlbClusterNode -Drain -Timeout <minutes>: the node takes no new connections, keeps its
-// existing ones, and stops when they are gone or at the timeout, dropping those left (WINDOWS.md, NLB). The lab answers
-// at once with the node Draining; a timeout of 0 drains until the connections end.
-func drainNode(c *Cluster, call call) (any, error) {
-	var in struct {
-		NodeName       string `json:"node_name"`
-		TimeoutMinutes int    `json:"timeout_minutes"`
-	}
-	if err := decodeInput(call.input, &in); err != nil {
-		return nil, err
-	}
-	n, err := c.findNode(in.NodeName)
-	if err != nil {
-		return nil, err
-	}
-	if in.TimeoutMinutes < 0 {
-		return nil, invalidArgument("timeout_minutes", "timeout_minutes must not be negative")
-	}
-	if n.state == Converged {
-		n.state = Draining
-		if in.TimeoutMinutes > 0 {
-			n.drainEnds = call.now.Add(time.Duration(in.TimeoutMinutes) * c.opts.MinuteDuration)
-		}
-		c.finishDrains(call.now)
-	}
-	return map[string]any{"node": n.view(call.server)}, nil
-}
-
-// resumeNode emulates Resume-NlbClusterNode (Suspended -> Stopped) then Start-NlbClusterNode (-> Converged).
-// Clients that were dropped come back through it at their next attempt.
-func resumeNode(c *Cluster, call call) (any, error) {
-	var in struct {
-		NodeName string `json:"node_name"`
-	}
-	if err := decodeInput(call.input, &in); err != nil {
-		return nil, err
-	}
-	n, err := c.findNode(in.NodeName)
-	if err != nil {
-		return nil, err
-	}
-	n.state, n.drainEnds = Converged, time.Time{}
-	return map[string]any{"node": n.view(call.server)}, nil
-}

@@ -13,10 +13,12 @@ import (
 // Seed is the lab file that describes a Remote Access cluster: its NLB nodes and the clients connected through
 // them. The account names must exist in the lab's directory seed (internal/lab/testdata/seed.json).
 type Seed struct {
-	Domain       Domain               `json:"domain"`
-	Nodes        []string             `json:"nodes"`
-	DirectAccess []DirectAccessClient `json:"directaccess"`
-	VPN          []VPNClient          `json:"vpn"`
+	Domain Domain   `json:"domain"`
+	Nodes  []string `json:"nodes"`
+	// NLBInterfaces are the interfaces NLB is bound to on every node, e.g. ["Internet", "Corpnet"] (default one).
+	NLBInterfaces []string             `json:"nlb_interfaces,omitempty"`
+	DirectAccess  []DirectAccessClient `json:"directaccess"`
+	VPN           []VPNClient          `json:"vpn"`
 	// VPNStatisticsLingerSeconds keeps a disconnected VPN connection's statistics row listed that long
 	// (Options.StatisticsLinger).
 	VPNStatisticsLingerSeconds int `json:"vpn_statistics_linger_seconds,omitempty"`
@@ -83,7 +85,7 @@ func ParseSeed(data []byte) (Seed, error) {
 
 // Options returns the cluster options for this seed; the caller adds the directory and the time settings.
 func (s Seed) Options() Options {
-	opts := Options{Nodes: s.Nodes, Domain: s.Domain, DirectAccess: s.DirectAccess, VPN: s.VPN, Captured: s.captured,
+	opts := Options{Nodes: s.Nodes, Interfaces: s.NLBInterfaces, Domain: s.Domain, DirectAccess: s.DirectAccess, VPN: s.VPN, Captured: s.captured,
 		StatisticsLinger: time.Duration(s.VPNStatisticsLingerSeconds) * time.Second}
 	for _, c := range s.DirectAccess {
 		if c.CertificateRevoked {
@@ -112,6 +114,13 @@ func (o Options) validate() error {
 			return fmt.Errorf("node name %q is empty or repeated", n)
 		}
 		known[strings.ToUpper(n)] = true
+	}
+	interfaces := map[string]bool{}
+	for _, i := range o.Interfaces {
+		if i == "" || interfaces[strings.ToUpper(i)] {
+			return fmt.Errorf("NLB interface name %q is empty or repeated", i)
+		}
+		interfaces[strings.ToUpper(i)] = true
 	}
 	for server := range o.Captured {
 		if !known[strings.ToUpper(server)] {
