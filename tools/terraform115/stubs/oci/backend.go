@@ -1,5 +1,5 @@
 // Package oci replaces Terraform's "oci" remote-state backend, which the acceptance tests never use (they keep local
-// state). Configuring this backend with the binary built here fails.
+// state). The binary built here is for those tests only: configuring this backend with it crashes Terraform.
 package oci
 
 import "github.com/hashicorp/terraform/internal/backend"

@@ -1,5 +1,5 @@
 // Package oss replaces Terraform's "oss" remote-state backend, which the acceptance tests never use (they keep local
-// state). Configuring this backend with the binary built here fails.
+// state). The binary built here is for those tests only: configuring this backend with it crashes Terraform.
 package oss
 
 import "github.com/hashicorp/terraform/internal/backend"

@@ -1,5 +1,5 @@
 // Package s3 replaces Terraform's "s3" remote-state backend, which the acceptance tests never use (they keep local
-// state). Configuring this backend with the binary built here fails.
+// state). The binary built here is for those tests only: configuring this backend with it crashes Terraform.
 package s3
 
 import "github.com/hashicorp/terraform/internal/backend"
