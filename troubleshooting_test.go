@@ -102,7 +102,7 @@ func summaryText(fn *ast.FuncDecl, e ast.Expr) (string, bool) {
 	case *ast.CallExpr:
 		sel, ok := e.Fun.(*ast.SelectorExpr)
 		if !ok || sel.Sel.Name != "Sprintf" || len(e.Args) == 0 {
-			return "", false
+			return placeholder, true // a value computed at run time, such as strings.Join of server names
 		}
 		format, ok := summaryText(fn, e.Args[0])
 		if !ok {
