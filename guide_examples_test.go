@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -95,5 +96,37 @@ func TestAccGuideExamplesValidate(t *testing.T) {
 				t.Errorf("terraform validate in %s: %v\n%s", dir, err, out)
 			}
 		})
+	}
+}
+
+// The provider's index page lists exactly the types the build has: every type with a page under docs/ (generated
+// from the provider's schemas) is named in templates/index.md.tmpl, and every type named there has a page.
+func TestIndexDescribesOnlyWhatTheBuildHas(t *testing.T) {
+	index, err := os.ReadFile(filepath.Join("templates", "index.md.tmpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	built := map[string]bool{}
+	for _, kind := range []string{"resources", "data-sources", "actions", "list-resources"} {
+		pages, err := filepath.Glob(filepath.Join("docs", kind, "*.md"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pages {
+			built["remoteaccess_"+strings.TrimSuffix(filepath.Base(p), ".md")] = true
+		}
+	}
+	if len(built) < 8 {
+		t.Fatalf("found %d documented types under docs/", len(built))
+	}
+	for name := range built {
+		if !strings.Contains(string(index), "`"+name+"`") {
+			t.Errorf("templates/index.md.tmpl does not name %s, which the build has", name)
+		}
+	}
+	for _, name := range regexp.MustCompile("`(remoteaccess_[a-z_]+)`").FindAllStringSubmatch(string(index), -1) {
+		if !built[name[1]] {
+			t.Errorf("templates/index.md.tmpl names %s, which the build does not have", name[1])
+		}
 	}
 }
