@@ -24,13 +24,19 @@ variable "node" {
   type        = string
 }
 
+variable "min_nodes_in_rotation" {
+  description = "How many nodes must keep taking connections during the window: 2 in this cluster of three."
+  type        = number
+  default     = 2
+}
+
 resource "remoteaccess_node_drain" "window" {
   node = var.node
   # NLB lets existing connections finish for up to five minutes, then the rest are ended: their clients reconnect
   # through the other nodes.
   drain_timeout = "5m"
-  # Two nodes keep serving during the window; the plan refuses a drain that would leave fewer.
-  min_nodes_in_rotation = 2
+  # The plan refuses a drain that would leave fewer nodes serving than this.
+  min_nodes_in_rotation = var.min_nodes_in_rotation
 
   timeouts {
     create = "20m"
