@@ -83,6 +83,7 @@ func TestAccKerberosWalkthrough(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the walkthrough failed: %v\n%s", err, out)
 	}
+	t.Logf("the walkthrough's output:\n%s", out)
 	for _, want := range []string{
 		"both servers logged the provider on with Kerberos; alice was blocked and unblocked",
 		"walkthrough complete",

@@ -153,19 +153,11 @@ provider_installation {
 EOF
 go build -C "$repo" -o "$work/plugins/terraform-provider-remoteaccess" .
 export TF_CLI_CONFIG_FILE=$work/terraformrc CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
-export REMOTEACCESS_LDAP_BIND_PASSWORD=$SAMBA_ADMIN_PASSWORD
+export REMOTEACCESS_LDAP_BIND_PASSWORD='Svc!Passw0rd-RA1'
 tf() {
   "$terraform_bin" -chdir=config "$@" -no-color -input=false -var "servers=[$servers]" -var "winrm_port=$winrm_port" \
-    -var "ldap_url=$SAMBA_URL" -var "ldap_bind_username=$SAMBA_ADMIN_UPN"
+    -var "ldap_url=$SAMBA_URL" -var "ldap_bind_username=svc-remoteaccess@SAMBA.TEST"
 }
-
-step "7. The first apply: alice is blocked over Kerberos"
-tf apply -auto-approve -state="$work/walkthrough.tfstate"
-kerberos_logons=$(curl -sf --cacert lab-ca.pem -K - "$(sed -n 's/.*"status_url": *"\(.*\)".*/\1/p' lab-info.json)" \
-  <<<'user = "svc-remoteaccess:Svc!Passw0rd-RA1"' | grep -o '"kerberos_logons": *[0-9]*' | grep -c -v ': *0$' || true)
-[ "$kerberos_logons" -ge 2 ] || { echo "the lab's servers counted no Kerberos logon on $((2 - kerberos_logons)) server(s)" >&2; exit 1; }
-tf destroy -auto-approve -state="$work/walkthrough.tfstate"
-echo "walkthrough: both servers logged the provider on with Kerberos; alice was blocked and unblocked"
 
 # expect_failure WHAT MESSAGE ARGS...: an apply with one wrong step fails, says MESSAGE, and blocks nobody.
 expect_failure() {
@@ -188,7 +180,27 @@ expect_failure() {
   echo "wrong step \"$what\": ...${before: -160}$message..."
 }
 
-step "8. Wrong steps, and the errors they give"
+step "7. The LDAP account: svc-remoteaccess, allowed to write only what a block writes"
+# Without rights on the users, the apply fails at the first write, after every check, and changes nothing.
+expect_failure "an LDAP account without delegated rights" "Insufficient Access Rights"
+# The Delegation of Control wizard, or dsacls ... /I:S /G "SAMBATEST\svc-remoteaccess:WP;userAccountControl;user",
+# writes these ACEs: write property (WP) of userAccountControl, info and description, inherited (CIIO) by user objects.
+sid=$(samba_tool user show svc-remoteaccess --attributes=objectSid | sed -n 's/^objectSid: //p')
+user_class=bf967aba-0de6-11d0-a285-00aa003049e2
+for attribute in bf967a68-0de6-11d0-a285-00aa003049e2 bf96793e-0de6-11d0-a285-00aa003049e2 \
+  bf967950-0de6-11d0-a285-00aa003049e2; do # userAccountControl, info, description
+  samba_tool dsacl set --objectdn="CN=Users,DC=samba,DC=test" --sddl="(OA;CIIO;WP;$attribute;$user_class;$sid)"
+done
+
+step "8. The first apply: alice is blocked over Kerberos"
+tf apply -auto-approve -state="$work/walkthrough.tfstate"
+kerberos_logons=$(curl -sf --cacert lab-ca.pem -K - "$(sed -n 's/.*"status_url": *"\(.*\)".*/\1/p' lab-info.json)" \
+  <<<'user = "svc-remoteaccess:Svc!Passw0rd-RA1"' | grep -o '"kerberos_logons": *[0-9]*' | grep -c -v ': *0$' || true)
+[ "$kerberos_logons" -ge 2 ] || { echo "the lab's servers counted no Kerberos logon on $((2 - kerberos_logons)) server(s)" >&2; exit 1; }
+tf destroy -auto-approve -state="$work/walkthrough.tfstate"
+echo "walkthrough: both servers logged the provider on with Kerberos; alice was blocked and unblocked"
+
+step "9. Wrong steps, and the errors they give"
 expect_failure "an SPN nobody registered" "KDC_ERR_S_PRINCIPAL_UNKNOWN" -var "spn=HTTP/nowhere.samba.test"
 # RAS1's own computer account answers for HTTP/ras1.samba.test (HOST/ covers HTTP/): the ticket is for keys the
 # servers do not hold, and the servers refuse it.
@@ -196,5 +208,6 @@ expect_failure "the SPN of another account" "HTTP 401 Unauthorized" -var "spn=HT
 expect_failure "the keytab of another account" 'matching key not found in keytab. Looking for "svc-remoteaccess"' -var "keytab=../ras-http.keytab"
 expect_failure "a realm krb5.conf does not list" "no KDCs defined in configuration for realm CORP.EXAMPLE" -var "realm=CORP.EXAMPLE"
 samba_tool user setpassword svc-remoteaccess --newpassword='Svc!Passw0rd-RA2' >/dev/null
+export REMOTEACCESS_LDAP_BIND_PASSWORD='Svc!Passw0rd-RA2' # LDAP binds with the new password; the keytab is stale
 expect_failure "a keytab older than the account's password" "KDC_ERR_PREAUTH_FAILED"
 echo "walkthrough complete"
