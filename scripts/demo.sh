@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# make demo: block a stolen laptop against the built-in lab with the real Terraform CLI, show that a second plan is
-# empty, then destroy the block and show the account enabled again. Needs only Go; the lab runs on loopback.
+# make demo: block a stolen laptop and drain a node for maintenance against the built-in lab with the real Terraform
+# CLI, show that a second plan is empty, then destroy both: the account is enabled again and the node back in
+# rotation. Needs only Go; the lab runs on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,10 +36,10 @@ RC
 export TF_CLI_CONFIG_FILE="$(pwd)/$state/terraformrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
 tf() { "$terraform_bin" -chdir="$demo" "$@"; }
 
-echo "== terraform apply: block CLIENT1"
+echo "== terraform apply: block CLIENT1, drain RAS2 (its clients move to RAS1)"
 tf apply -auto-approve -input=false -state="$(pwd)/$state/terraform.tfstate"
 echo "== terraform plan: nothing left to do"
 tf plan -detailed-exitcode -input=false -state="$(pwd)/$state/terraform.tfstate"
-echo "== terraform destroy: the block is lifted and CLIENT1 is enabled again"
+echo "== terraform destroy: the block is lifted, CLIENT1 is enabled again and RAS2 is back in rotation"
 tf destroy -auto-approve -input=false -state="$(pwd)/$state/terraform.tfstate"
 echo "== demo complete"

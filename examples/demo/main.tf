@@ -1,5 +1,6 @@
-# The demo: a laptop, CLIENT1, is reported stolen. Block it against the built-in lab (`make demo` starts the lab and
-# writes .lab/info.json with its endpoints and credentials).
+# The demo: a laptop, CLIENT1, is reported stolen, and RAS2 goes into a maintenance window. Block the laptop and
+# drain RAS2 against the built-in lab (`make demo` starts the lab and writes .lab/info.json with its endpoints and
+# credentials); the plan shows the sessions RAS2 carries and the node that will take them.
 terraform {
   required_providers {
     remoteaccess = {
@@ -45,5 +46,21 @@ output "blocked" {
     was_enabled = remoteaccess_blocked_device.stolen_laptop.was_enabled
     identities  = remoteaccess_blocked_device.stolen_laptop.identities
     purged      = remoteaccess_blocked_device.stolen_laptop.purged
+  }
+}
+
+# The maintenance window: RAS2's DirectAccess and VPN clients move to RAS1; destroy puts RAS2 back into rotation.
+resource "remoteaccess_node_drain" "maintenance" {
+  node          = "RAS2"
+  drain_timeout = "5s"
+}
+
+output "drained" {
+  value = {
+    node              = remoteaccess_node_drain.maintenance.id
+    state_before      = remoteaccess_node_drain.maintenance.load_balancer_state_before
+    state_after       = remoteaccess_node_drain.maintenance.load_balancer_state_after
+    sessions_at_start = remoteaccess_node_drain.maintenance.sessions_at_start
+    sessions_at_end   = remoteaccess_node_drain.maintenance.sessions_at_end
   }
 }

@@ -60,7 +60,10 @@ type Options struct {
 	// Purge removes the account's IPsec SAs and VPN connections.
 	Purge bool
 	// ShutdownViaManageOut asks one server to shut the device down through the manage-out path, before the purge.
+	// Stop-Computer from a WinRM session reaches the device on a second hop, which Windows refuses with the session's
+	// own logon: ShutdownCredential is passed to it explicitly.
 	ShutdownViaManageOut bool
+	ShutdownCredential   *remoteaccess.Credential
 	// Verify is how long to watch, after the purge, that no SA of the account comes back; none when zero.
 	Verify time.Duration
 	// WaitVisible reads the change back on the configured domain controllers, while the purge runs.
@@ -152,11 +155,22 @@ func (b *Blocker) TargetFor(ctx context.Context, acct directory.Account, guard d
 	if err != nil {
 		return Target{}, err
 	}
-	ids := directory.UserIdentities(acct, dom)
+	// A user's VPN connections print the user as NETBIOS\user or dns.domain\user (FACTS part 5): both are identities.
+	ids := appendNew(directory.UserIdentities(acct, dom), directory.VPNUserNames(acct, dom)...)
 	if acct.Kind == directory.KindComputer {
 		ids = directory.DeviceIdentities(acct, dom)
 	}
 	return Target{Account: acct, Identities: ids}, nil
+}
+
+// appendNew appends the values not in list yet, ignoring letter case.
+func appendNew(list []string, values ...string) []string {
+	for _, v := range values {
+		if v != "" && !slices.ContainsFunc(list, func(x string) bool { return strings.EqualFold(x, v) }) {
+			list = append(list, v)
+		}
+	}
+	return list
 }
 
 // Preflight asks every server for the target's SAs, which proves TLS, logon and PowerShell on each. A server that
@@ -228,12 +242,13 @@ func (b *Blocker) Block(ctx context.Context, t Target, opts Options) (Outcome, e
 	if opts.Purge {
 		out.Pending = slices.Clone(opts.Servers)
 	}
+	var shutdownErr error
 	if opts.ShutdownViaManageOut && t.Account.Kind == directory.KindComputer {
-		if err := b.shutdown(ctx, t.Account, opts.Servers); err != nil {
-			return out, err
-		}
+		// A device that could not be shut down is still purged: the shutdown only adds to the block.
+		shutdownErr = b.shutdown(ctx, t.Account, opts.Servers, opts.ShutdownCredential)
 	}
-	return b.complete(ctx, out, opts)
+	out, err = b.complete(ctx, out, opts)
+	return out, errors.Join(shutdownErr, err)
 }
 
 // Complete purges the servers still pending in an earlier outcome, then runs the verify window on them.
@@ -297,6 +312,8 @@ func (b *Blocker) purgePending(ctx context.Context, out *Outcome) error {
 	return err
 }
 
+// purge purges the target on the servers. A server that cannot tell whether the target still has sessions there
+// (remoteaccess.Verdict) is not counted as purged: zero removed is then no proof.
 func (b *Blocker) purge(ctx context.Context, target Target, servers []string) (map[string]Counts, error) {
 	cluster, err := b.Cluster(servers)
 	if err != nil {
@@ -304,18 +321,30 @@ func (b *Blocker) purge(ctx context.Context, target Target, servers []string) (m
 	}
 	acct := target.Account
 	counts := map[string]Counts{}
+	verdicts := map[string]remoteaccess.Verdict{}
 	if acct.Kind == directory.KindComputer {
-		results, err := cluster.PurgeDevice(ctx, target.Identities, acct.Name(), true)
+		results, perr := cluster.PurgeDevice(ctx, target.Identities, acct.Name(), true)
 		for server, r := range results {
 			counts[server] = Counts{MainModeSAs: r.MainModeRemoved, QuickModeSAs: r.QuickModeRemoved, VPNConnections: r.VPNDeviceTunnelsDisconnected}
+			verdicts[server] = r.Verdict
 		}
-		return counts, err
+		err = perr
+	} else {
+		results, perr := cluster.PurgeUser(ctx, target.Identities, target.Identities[0])
+		for server, r := range results {
+			counts[server] = Counts{MainModeSAs: r.MainModeRemoved, QuickModeSAs: r.QuickModeRemoved, VPNConnections: r.VPNConnectionsDisconnected}
+			verdicts[server] = r.Verdict
+		}
+		err = perr
 	}
-	results, err := cluster.PurgeUser(ctx, target.Identities, target.Identities[0])
-	for server, r := range results {
-		counts[server] = Counts{MainModeSAs: r.MainModeRemoved, QuickModeSAs: r.QuickModeRemoved, VPNConnections: r.VPNConnectionsDisconnected}
+	var cannotTell []error
+	for _, server := range slices.Sorted(maps.Keys(verdicts)) {
+		if v := verdicts[server]; v.Indeterminate {
+			delete(counts, server)
+			cannotTell = append(cannotTell, fmt.Errorf("cannot tell on %s whether %s still has sessions: %s", server, acct.SAMAccountName, v.IndeterminateReason))
+		}
 	}
-	return counts, err
+	return counts, errors.Join(err, errors.Join(cannotTell...))
 }
 
 // verify watches the purged servers for the verify window: at least one completed poll per server, and fails
@@ -333,20 +362,28 @@ func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error 
 	if hub == nil {
 		hub = &remoteaccess.VerifyHub{}
 	}
-	verdicts, err := hub.Watch(ctx, cluster, out.Target.Identities, opts.Verify)
+	device := out.Target.Account.Kind == directory.KindComputer
+	verdicts, err := hub.Watch(ctx, cluster, out.Target.Identities, device, opts.Verify)
 	if err != nil {
 		return err
 	}
-	var returned, unverified []string
+	var returned, tunnels, cannotTell, unverified []string
 	var causes []error
 	for _, server := range servers {
 		v := verdicts[server]
 		fields := map[string]any{"server": server, "account": out.Target.Account.SAMAccountName, "polls": v.Polls}
 		switch {
+		case len(v.ReturnedTunnels) > 0:
+			tunnels = append(tunnels, server)
+			b.progress(ctx, "verify: a VPN device tunnel came back", fields)
 		case len(v.Returned) > 0:
 			returned = append(returned, server)
 			fields["returned_sas"] = len(v.Returned)
 			b.progress(ctx, "verify: SAs came back", fields)
+		case v.CannotTell != "":
+			cannotTell = append(cannotTell, server)
+			causes = append(causes, fmt.Errorf("%s: %s", server, v.CannotTell))
+			b.progress(ctx, "verify: cannot tell", fields)
 		case v.Polls == 0:
 			unverified = append(unverified, server)
 			if v.Err != nil {
@@ -357,17 +394,29 @@ func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error 
 			b.progress(ctx, "verify: nothing came back", fields)
 		}
 	}
-	out.Pending = slices.Sorted(slices.Values(append(append(slices.Clone(out.Pending), returned...), unverified...)))
-	out.Pending = slices.Compact(out.Pending)
+	pending := slices.Concat(out.Pending, returned, tunnels, cannotTell, unverified)
+	slices.Sort(pending)
+	out.Pending = slices.Compact(pending)
+	name := out.Target.Account.SAMAccountName
 	var errs []error
+	if len(tunnels) > 0 {
+		errs = append(errs, fmt.Errorf("the Always On VPN device tunnel of %s came back on %s: a device tunnel authenticates with "+
+			"the device's certificate, not its computer account, so disabling the account does not stop it. Revoke the "+
+			"device certificate, with revocation checking enforced on the VPN servers, then apply again", name, strings.Join(tunnels, ", ")))
+	}
 	if len(returned) > 0 {
 		errs = append(errs, fmt.Errorf("IPsec SAs of %s came back on %s during the %s verify window: the account may still "+
-			"authenticate (replication not finished, or a certificate-only path such as an Always On VPN device tunnel, "+
-			"which only revoking the device certificate stops)", out.Target.Account.SAMAccountName, strings.Join(returned, ", "), opts.Verify))
+			"authenticate (replication not finished, or a certificate-only path)", name, strings.Join(returned, ", "), opts.Verify))
 	}
-	if len(unverified) > 0 {
-		errs = append(errs, fmt.Errorf("could not verify on %s: no poll completed during the verify window (%w)",
-			strings.Join(unverified, ", "), errors.Join(causes...)))
+	if len(cannotTell) > 0 || len(unverified) > 0 {
+		var parts []string
+		if len(cannotTell) > 0 {
+			parts = append(parts, "cannot tell on "+strings.Join(cannotTell, ", "))
+		}
+		if len(unverified) > 0 {
+			parts = append(parts, "could not verify on "+strings.Join(unverified, ", ")+" (no poll completed during the verify window)")
+		}
+		errs = append(errs, fmt.Errorf("%s: %w", strings.Join(parts, "; "), errors.Join(causes...)))
 	}
 	if ctx.Err() != nil && len(errs) > 0 {
 		errs = append(errs, fmt.Errorf("verify window cut short: %w", ctx.Err()))
@@ -382,7 +431,7 @@ func (b *Blocker) progress(ctx context.Context, msg string, fields map[string]an
 }
 
 // shutdown asks the first server that answers to shut the device down through its manage-out path.
-func (b *Blocker) shutdown(ctx context.Context, acct directory.Account, servers []string) error {
+func (b *Blocker) shutdown(ctx context.Context, acct directory.Account, servers []string, cred *remoteaccess.Credential) error {
 	target := acct.DNSHostName
 	if target == "" {
 		target = acct.Name()
@@ -394,6 +443,9 @@ func (b *Blocker) shutdown(ctx context.Context, acct directory.Account, servers 
 			return err
 		}
 		_, err = remoteaccess.FanOut(ctx, cluster, func(ctx context.Context, r remoteaccess.Runner) (struct{}, error) {
+			if cred != nil {
+				return struct{}{}, remoteaccess.StopComputerAs(ctx, r, target, *cred)
+			}
 			return struct{}{}, remoteaccess.StopComputer(ctx, r, target)
 		})
 		if err == nil {

@@ -47,6 +47,23 @@ func newBlocker(t *testing.T, l *lab.Lab, dir block.Directory) *block.Blocker {
 	}
 }
 
+// testContext is a minute-long context, cancelled when the test ends.
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// resolve looks a computer up through the blocker, as a block does.
+func resolve(t *testing.T, ctx context.Context, b *block.Blocker, name string) block.Target {
+	t.Helper()
+	target, err := b.Resolve(ctx, directory.KindComputer, name, directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return target
+}
+
 func startLab(t *testing.T) (*lab.Lab, *directory.Client) {
 	t.Helper()
 	l, err := lab.Start(lab.Config{ReestablishDelay: 200 * time.Millisecond})
@@ -60,12 +77,8 @@ func startLab(t *testing.T) (*lab.Lab, *directory.Client) {
 func TestVerifyWindowNamesTheServersWhereSAsCameBack(t *testing.T) {
 	l, dir := startLab(t)
 	b := newBlocker(t, l, lagging{dir})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "CLIENT2")
 	servers := l.Info().ServerAddresses
 	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: 2 * time.Second})
 	if err == nil {
@@ -86,12 +99,8 @@ func TestVerifyWindowNamesTheServersWhereSAsCameBack(t *testing.T) {
 func TestBlockWithAServerDownRecordsWhatIsPending(t *testing.T) {
 	l, dir := startLab(t)
 	b := newBlocker(t, l, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "CLIENT2")
 	servers := l.Info().ServerAddresses
 	l.Server("RAS2").Faults().SetDropConnections(true)
 	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: time.Second})
@@ -105,7 +114,15 @@ func TestBlockWithAServerDownRecordsWhatIsPending(t *testing.T) {
 		t.Errorf("purged = %v, want %s recorded", out.Purged, servers[0])
 	}
 
+	// CLIENT2 also has an Always On VPN device tunnel on RAS2, which comes back on its certificate whatever the
+	// account's state: the block names it and stays pending there until the certificate is revoked.
 	l.Server("RAS2").Faults().Reset()
+	out, err = b.Complete(ctx, out, block.Options{Servers: servers, Purge: true, Verify: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "device tunnel of CLIENT2$ came back on "+servers[1]) ||
+		!strings.Contains(err.Error(), "Revoke the device certificate") || !slices.Equal(out.Pending, []string{servers[1]}) {
+		t.Fatalf("Complete with the certificate valid = %+v, %v; want the device tunnel named and %s pending", out, err, servers[1])
+	}
+	l.Cluster().SetCertificateRevoked("CLIENT2", true)
 	out, err = b.Complete(ctx, out, block.Options{Servers: servers, Purge: true, Verify: time.Second})
 	if err != nil || len(out.Pending) != 0 || len(out.Purged) != 2 {
 		t.Fatalf("Complete = %+v, %v; want nothing pending and both servers purged", out, err)
@@ -115,12 +132,8 @@ func TestBlockWithAServerDownRecordsWhatIsPending(t *testing.T) {
 func TestUnblockLeavesAnAccountThatWasDisabledBefore(t *testing.T) {
 	l, dir := startLab(t)
 	b := newBlocker(t, l, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "RETIRED1", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "RETIRED1")
 	out, err := b.Block(ctx, target, block.Options{})
 	if err != nil || out.WasEnabled {
 		t.Fatalf("Block = %+v, %v; want was_enabled false", out, err)
@@ -139,12 +152,8 @@ func TestUnblockLeavesAnAccountThatWasDisabledBefore(t *testing.T) {
 func TestWrongWinRMSettingsChangeNothing(t *testing.T) {
 	l, dir := startLab(t)
 	b := newBlocker(t, l, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT1", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "CLIENT1")
 	l.Server("RAS2").Faults().SetAuthFailure(true)
 	out, err := b.Block(ctx, target, block.Options{Servers: l.Info().ServerAddresses, Purge: true, Record: true,
 		Hold: directory.Hold{ID: "h1", Since: time.Now()}})
@@ -170,8 +179,7 @@ func TestVerifyWindowsShareOnePollPerServer(t *testing.T) {
 		blocksPerPoll[server] = max(blocksPerPoll[server], blocks)
 	}
 	b.Verify.Interval = 300 * time.Millisecond
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := testContext(t)
 	cluster, err := b.Cluster(l.Info().ServerAddresses)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +187,7 @@ func TestVerifyWindowsShareOnePollPerServer(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() {
-			verdicts, err := b.Verify.Watch(ctx, cluster, []string{fmt.Sprintf(`CORP\\NOBODY%d$`, i)}, time.Second)
+			verdicts, err := b.Verify.Watch(ctx, cluster, []string{fmt.Sprintf(`CORP\\NOBODY%d$`, i)}, true, time.Second)
 			if err != nil {
 				t.Error(err)
 			}
@@ -207,14 +215,13 @@ func TestVerifyWindowsShareOnePollPerServer(t *testing.T) {
 func TestVerifyWindowWaitsForOnePollPerServer(t *testing.T) {
 	l, dir := startLab(t)
 	b := newBlocker(t, l, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := testContext(t)
 	cluster, err := b.Cluster(l.Info().ServerAddresses)
 	if err != nil {
 		t.Fatal(err)
 	}
 	l.Server("RAS1").Faults().SetStartLatency(1500 * time.Millisecond)
-	verdicts, err := b.Verify.Watch(ctx, cluster, []string{`CORP\NOBODY$`}, 200*time.Millisecond)
+	verdicts, err := b.Verify.Watch(ctx, cluster, []string{`CORP\NOBODY$`}, true, 200*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,10 +235,7 @@ func TestVerifyWindowWaitsForOnePollPerServer(t *testing.T) {
 	l.Server("RAS2").Faults().SetHangCommands(true)
 	short, cancelShort := context.WithTimeout(ctx, 3*time.Second)
 	defer cancelShort()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT1", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	target := resolve(t, ctx, b, "CLIENT1")
 	out := block.Outcome{Target: target, Disabled: true, Purged: map[string]block.Counts{}}
 	for _, s := range l.Info().ServerAddresses {
 		out.Purged[s] = block.Counts{}
@@ -257,12 +261,8 @@ func TestUnreachableDomainControllerIsNamedNotWaitedFor(t *testing.T) {
 		c.DomainControllers, c.Timeout = []string{l.Info().LDAPSURL, deadDC}, 2*time.Second
 	})
 	b := newBlocker(t, l, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "CLIENT2")
 	start := time.Now()
 	out, err := b.Block(ctx, target, block.Options{Servers: l.Info().ServerAddresses, Purge: true, WaitVisible: true})
 	if err != nil || len(out.Pending) != 0 {
@@ -273,5 +273,23 @@ func TestUnreachableDomainControllerIsNamedNotWaitedFor(t *testing.T) {
 	}
 	if took := time.Since(start); took > 20*time.Second {
 		t.Errorf("the block took %s; the read-back must end at the 2 s LDAP timeout", took)
+	}
+}
+
+// A server whose SAs carry no readable identity cannot tell whether the device still has sessions there: the purge
+// does not count it as purged, and the block names it and keeps it pending.
+func TestCannotTellIsNotSuccess(t *testing.T) {
+	l, err := lab.Start(lab.Config{ReestablishDelay: 200 * time.Millisecond, ClusterSeed: "../remoteaccess/testdata/cluster-unreadable.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	b := newBlocker(t, l, labclient.Directory(t, l.Info()))
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "CLIENT1")
+	servers := l.Info().ServerAddresses
+	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "cannot tell on "+servers[0]) || !slices.Contains(out.Pending, servers[0]) {
+		t.Fatalf("Block = %+v, %v; want \"cannot tell on %s\" and the server pending", out, err, servers[0])
 	}
 }

@@ -151,6 +151,20 @@ func TestIdentities(t *testing.T) {
 	}
 }
 
+func TestVPNUserNamesHaveBothDomainForms(t *testing.T) {
+	user := Account{Kind: KindUser, SAMAccountName: "remoteuser1", UserPrincipalName: "ru1@contoso.com"}
+	got := VPNUserNames(user, DomainInfo{DNSRoot: "Corp.Contoso.com", NetBIOSName: "corp"})
+	if want := []string{`CORP\remoteuser1`, `corp.contoso.com\remoteuser1`}; !slices.Equal(got, want) {
+		t.Errorf("VPNUserNames = %q; want %q", got, want)
+	}
+	if got := VPNUserNames(user, DomainInfo{NetBIOSName: "CORP"}); !slices.Equal(got, []string{`CORP\remoteuser1`}) {
+		t.Errorf("VPNUserNames without a DNS root = %q; want the NetBIOS form only", got)
+	}
+	if got := VPNUserNames(Account{Kind: KindUser}, DomainInfo{DNSRoot: "corp.example", NetBIOSName: "CORP"}); len(got) != 0 {
+		t.Errorf("VPNUserNames without a name = %q; want none", got)
+	}
+}
+
 func validConfig() Config {
 	return Config{URLs: []string{"ldaps://dc1.corp.example"}, BindUsername: "svc@corp.example", BindPassword: "x"}
 }

@@ -130,7 +130,7 @@ func TestHoldOnDisabledAccountKeepsItDisabled(t *testing.T) {
 }
 
 // Another writer changes another bit of userAccountControl between the read and the write of a block: the
-// directory refuses the stale compare-and-swap (as Windows does, unlike Samba: FACTS part 4), the client reads
+// directory refuses the stale compare-and-swap (as Windows does, unlike Samba: internal/lab/WINDOWS.md, Active Directory), the client reads
 // again, and neither change is lost.
 func TestConcurrentChangeOfAnotherBitIsNotLost(t *testing.T) {
 	l, c := startDirectoryLab(t)

@@ -33,6 +33,17 @@ func UserIdentities(acct Account, dom DomainInfo) []string {
 	)
 }
 
+// VPNUserNames returns the names under which Get-RemoteAccessConnectionStatistics can print a user's VPN
+// connection: NETBIOS\user and dns.domain\user (the cmdlet's own example prints corp.contoso.com\remoteuser1).
+// Send them with the user's identities, so that exact matching finds the user whichever form a server prints.
+func VPNUserNames(acct Account, dom DomainInfo) []string {
+	dnsForm := ""
+	if dom.DNSRoot != "" && acct.SAMAccountName != "" {
+		dnsForm = strings.ToLower(dom.DNSRoot) + `\` + acct.SAMAccountName
+	}
+	return uniqueFold(downLevel(dom, acct.SAMAccountName), dnsForm)
+}
+
 func downLevel(dom DomainInfo, sam string) string {
 	if dom.NetBIOSName == "" || sam == "" {
 		return ""

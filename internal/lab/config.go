@@ -14,7 +14,7 @@ import (
 type configFile struct {
 	Config
 	ReestablishDelay  string                 `json:"reestablish_delay,omitempty"`
-	MinuteDuration    string                 `json:"minute_duration,omitempty"`
+	ConvergenceDelay  string                 `json:"convergence_delay,omitempty"`
 	ShellIdleTimeout  string                 `json:"shell_idle_timeout,omitempty"`
 	ExternalDirectory *externalDirectoryFile `json:"external_directory,omitempty"`
 }
@@ -38,7 +38,7 @@ func ParseConfig(data []byte) (Config, error) {
 	if cfg.ReestablishDelay, err = parseDuration("reestablish_delay", f.ReestablishDelay); err != nil {
 		return Config{}, err
 	}
-	if cfg.MinuteDuration, err = parseDuration("minute_duration", f.MinuteDuration); err != nil {
+	if cfg.ConvergenceDelay, err = parseDuration("convergence_delay", f.ConvergenceDelay); err != nil {
 		return Config{}, err
 	}
 	if cfg.ShellIdleTimeout, err = parseDuration("shell_idle_timeout", f.ShellIdleTimeout); err != nil {

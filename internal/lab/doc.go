@@ -14,7 +14,7 @@
 //     its DNS names in it, so the embedded directory listens on 127.0.0.1 (or ::1).
 //   - The cluster asks the directory over LDAP, as a client's authentication would, whether a purged client's
 //     accounts are still enabled before letting it re-establish its security associations after ReestablishDelay
-//     (FACTS part 5). Disabling an account over LDAP is therefore what keeps a purged client out.
+//     (WINDOWS.md, DirectAccess tunnels). Disabling an account over LDAP is therefore what keeps a purged client out.
 //   - With ExternalDirectory (e.g. a Samba AD DC) the embedded directory is not started and the cluster asks the
 //     external one; its domain must be the cluster seed's.
 //   - With Kerberos, the servers also accept tickets from that real domain's KDC for one service principal they

@@ -37,6 +37,7 @@ const (
 	DefaultFirstAddress     = "127.0.0.11"
 	DefaultDirectoryAddress = "127.0.0.1"
 	DefaultReestablishDelay = 2 * time.Second
+	DefaultConvergenceDelay = time.Second
 	DefaultUser             = "labadmin"            // in the directory's NetBIOS domain: CORP\labadmin
 	DefaultPassword         = "Lab-WinRM-Passw0rd!" //nolint:gosec // the offline lab's published demo password
 )
@@ -72,9 +73,8 @@ type Config struct {
 	Kerberos *Kerberos `json:"kerberos,omitempty"`
 	// ReestablishDelay is how long a purged client takes to come back while its accounts are enabled (default 2s).
 	ReestablishDelay time.Duration `json:"-"`
-	// MinuteDuration is the length of one minute of a drain timeout (default time.Minute), so that a test can
-	// drain a node in moments.
-	MinuteDuration time.Duration `json:"-"`
+	// ConvergenceDelay is how long a started NLB node reports Converging before Converged (default 1s).
+	ConvergenceDelay time.Duration `json:"-"`
 	// Username and Password are the WinRM account (default CORP\labadmin and DefaultPassword). They also guard the
 	// status endpoint (status.go).
 	Username string `json:"username,omitempty"`
@@ -198,7 +198,7 @@ func (l *Lab) start(cfg Config, clusterSeed cluster.Seed, addresses []net.IP, ca
 	}
 	opts := clusterSeed.Options()
 	opts.Nodes, opts.Directory = cfg.Servers, checker
-	opts.ReestablishDelay, opts.MinuteDuration = cfg.ReestablishDelay, cfg.MinuteDuration
+	opts.ReestablishDelay, opts.ConvergenceDelay = cfg.ReestablishDelay, cfg.ConvergenceDelay
 	if l.cluster, err = cluster.New(opts); err != nil {
 		return fmt.Errorf("lab cluster: %w", err)
 	}
@@ -424,8 +424,8 @@ func (cfg Config) withDefaults(seed cluster.Seed) (Config, error) {
 	if cfg.ReestablishDelay <= 0 {
 		cfg.ReestablishDelay = DefaultReestablishDelay
 	}
-	if cfg.MinuteDuration <= 0 {
-		cfg.MinuteDuration = time.Minute
+	if cfg.ConvergenceDelay <= 0 {
+		cfg.ConvergenceDelay = DefaultConvergenceDelay
 	}
 	if cfg.Username == "" {
 		cfg.Username = seed.Domain.NetBIOSName + `\` + DefaultUser
@@ -486,7 +486,7 @@ func listenAll(addresses []net.IP, port int) ([]net.Listener, error) {
 	return listeners, nil
 }
 
-// scriptLinePrefix starts the first line of every provider script (CONTRACT section 1).
+// scriptLinePrefix starts the first line of every provider script (internal/remoteaccess/scripts/CONTRACT.md, section 1).
 const scriptLinePrefix = "# remoteaccess-script: "
 
 // logCommands records each command a server ran: which script, for whom, and how it ended.

@@ -107,9 +107,11 @@ func TestLabServesEveryServerOnItsOwnAddressAndOnePort(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, server := range []string{"RAS1", "RAS2"} {
-		want := []remoteaccess.Node{
-			{Name: "RAS1", State: remoteaccess.NodeConverged, HostPriority: 1, IsLocal: server == "RAS1"},
-			{Name: "RAS2", State: remoteaccess.NodeConverged, HostPriority: 2, IsLocal: server == "RAS2"},
+		var want []remoteaccess.Node
+		for _, iface := range []string{"Internet", "Corpnet"} {
+			want = append(want,
+				remoteaccess.Node{Name: "RAS1", InterfaceName: iface, State: "Converged(default)", HostPriority: 1, IsLocal: server == "RAS1"},
+				remoteaccess.Node{Name: "RAS2", InterfaceName: iface, State: remoteaccess.NodeConverged, HostPriority: 2, IsLocal: server == "RAS2"})
 		}
 		if !slices.Equal(nodes[server], want) {
 			t.Errorf("nodes seen from %s = %+v, want %+v", server, nodes[server], want)
@@ -345,7 +347,7 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !slices.Equal(cfg.Servers, []string{"RAS1", "RAS2"}) || cfg.Port != 5986 || cfg.FirstAddress != "127.0.0.11" ||
-		cfg.ReestablishDelay != 2*time.Second || cfg.MinuteDuration != 5*time.Second || cfg.Username != `CORP\labadmin` ||
+		cfg.ReestablishDelay != 2*time.Second || cfg.ConvergenceDelay != 3*time.Second || cfg.Username != `CORP\labadmin` ||
 		cfg.DirectorySeed != "testdata/seed.json" || cfg.ClusterSeed != "testdata/cluster.json" || cfg.ExternalDirectory != nil {
 		t.Errorf("testdata/lab.json = %+v", cfg)
 	}

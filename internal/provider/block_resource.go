@@ -32,6 +32,7 @@ import (
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
 )
 
 const (
@@ -269,12 +270,31 @@ func (r *blockResource[T, PT]) options(ctx context.Context, state PT, diags *dia
 		Servers:              servers,
 		Purge:                purge,
 		ShutdownViaManageOut: state.shutdownViaManageOut(),
+		ShutdownCredential:   r.shutdownCredential(state, diags),
 		Verify:               time.Duration(m.VerifySeconds.ValueInt64()) * time.Second,
 		WaitVisible:          len(r.clients.settings.LDAP.DomainControllers) > 0,
 		Hold:                 directory.Hold{ID: m.HoldID.ValueString(), Since: time.Now().UTC(), By: r.clients.settings.LDAP.BindUsername, Reason: reason},
 		Record:               r.clients.settings.LDAP.RecordBlocks,
 		Guard:                r.guard(ctx, m, diags),
 	}
+}
+
+// shutdownCredential is the credential Stop-Computer needs to reach the device: the command runs in a WinRM session,
+// so the device is a second hop, which Windows refuses with the session's own logon (FACTS part 5). The WinRM
+// account's password is passed explicitly, in the script's JSON input; with a keytab there is none to pass.
+func (r *blockResource[T, PT]) shutdownCredential(state PT, diags *diag.Diagnostics) *remoteaccess.Credential {
+	if !state.shutdownViaManageOut() {
+		return nil
+	}
+	w := r.clients.settings.WinRM
+	if w.Password == "" {
+		diags.AddAttributeError(path.Root("shutdown_via_manage_out"), "Manage-out shutdown needs the WinRM password",
+			"Stop-Computer runs in the WinRM session on a Remote Access server and reaches the device on a second hop, which "+
+				"Windows refuses unless a credential is passed explicitly. The provider passes the WinRM account's password "+
+				"(winrm.password), and there is none with a Kerberos keytab. Set winrm.password, or shutdown_via_manage_out = false.")
+		return nil
+	}
+	return &remoteaccess.Credential{UserName: w.Username, Password: w.Password}
 }
 
 // newHoldID returns a random identifier for a block's entry in the account's block record.
@@ -619,6 +639,7 @@ func (r *blockResource[T, PT]) planCreate(ctx context.Context, req resource.Modi
 		return
 	}
 	guard := r.guard(ctx, m, &resp.Diagnostics)
+	r.shutdownCredential(state, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -97,6 +97,7 @@ func (p *remoteAccessProvider) Resources(context.Context) []func() resource.Reso
 	return []func() resource.Resource{
 		newBlockedDeviceResource,
 		newBlockedUserResource,
+		newNodeDrainResource,
 	}
 }
 

@@ -121,15 +121,18 @@ func (c *Cluster) GetIPsecSAs(ctx context.Context, identities []string) (map[str
 	})
 }
 
+// GetDeviceSAs lists a device's SAs and VPN connections on every server (see GetDeviceSAs).
+func (c *Cluster) GetDeviceSAs(ctx context.Context, identities []string) (map[string]IPsecSAs, error) {
+	return FanOut(ctx, c, func(ctx context.Context, r Runner) (IPsecSAs, error) { return GetDeviceSAs(ctx, r, identities) })
+}
+
 // PurgeDevice purges a device on every server at once (see PurgeDevice).
 func (c *Cluster) PurgeDevice(ctx context.Context, identities []string, computerName string, disconnectVPN bool) (map[string]PurgeDeviceResult, error) {
 	in, err := newPurgeDeviceInput(identities, computerName, disconnectVPN)
 	if err != nil {
 		return nil, err
 	}
-	return FanOut(ctx, c, func(ctx context.Context, r Runner) (PurgeDeviceResult, error) {
-		return run[PurgeDeviceResult](ctx, r, scriptPurgeDevice, in)
-	})
+	return FanOut(ctx, c, func(ctx context.Context, r Runner) (PurgeDeviceResult, error) { return purgeDevice(ctx, r, in) })
 }
 
 // PurgeUser purges a user on every server at once (see PurgeUser).
@@ -138,9 +141,7 @@ func (c *Cluster) PurgeUser(ctx context.Context, identities []string, userName s
 	if err != nil {
 		return nil, err
 	}
-	return FanOut(ctx, c, func(ctx context.Context, r Runner) (PurgeUserResult, error) {
-		return run[PurgeUserResult](ctx, r, scriptPurgeUser, in)
-	})
+	return FanOut(ctx, c, func(ctx context.Context, r Runner) (PurgeUserResult, error) { return purgeUser(ctx, r, in) })
 }
 
 // DisconnectVPN disconnects a user or a tunnel address on every server at once.
@@ -174,7 +175,7 @@ func (c *Cluster) WaitNoSAs(ctx context.Context, identities []string, interval t
 }
 
 // WatchSAs is a verify window: it polls every server, every interval, until ctx ends (ctx must have a deadline),
-// and returns the servers where a main-mode SA for the identities was seen at any poll, sorted. FACTS part 5: a
+// and returns the servers where a main-mode SA for the identities was seen at any poll, sorted. internal/lab/WINDOWS.md, DirectAccess tunnels: a
 // purged client whose accounts are still valid re-establishes its SAs within seconds, so SAs that come back mean
 // the block did not take (an account still enabled, or a domain controller not yet replicated). The end of ctx is
 // the normal end of the window; the error names only the servers that could not be asked.

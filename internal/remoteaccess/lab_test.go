@@ -27,17 +27,24 @@ import (
 
 const (
 	reestablishDelay = 300 * time.Millisecond
-	labMinute        = 200 * time.Millisecond
+	convergenceDelay = 200 * time.Millisecond
 )
 
 type lab struct {
-	cluster *remoteaccess.Cluster
-	clients map[string]*winrm.Client
-	servers map[string]*wsman.Server
-	dir     *ldapserver.Directory
+	emulated *cluster.Cluster
+	cluster  *remoteaccess.Cluster
+	clients  map[string]*winrm.Client
+	servers  map[string]*wsman.Server
+	dir      *ldapserver.Directory
 }
 
 func newLab(t *testing.T) *lab {
+	t.Helper()
+	return newLabWith(t, "../lab/cluster/testdata/cluster.json")
+}
+
+// newLabWith builds the lab with a cluster seed (or a capture of a real server).
+func newLabWith(t *testing.T, clusterSeed string) *lab {
 	t.Helper()
 	dirSeed, err := ldapserver.LoadSeed("../lab/testdata/seed.json")
 	if err != nil {
@@ -57,18 +64,18 @@ func newLab(t *testing.T) *lab {
 		t.Fatal(err)
 	}
 
-	seed, err := cluster.LoadSeed("../lab/cluster/testdata/cluster.json")
+	seed, err := cluster.LoadSeed(clusterSeed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	opts := seed.Options()
-	opts.Directory, opts.ReestablishDelay, opts.MinuteDuration = checker, reestablishDelay, labMinute
+	opts.Directory, opts.ReestablishDelay, opts.ConvergenceDelay = checker, reestablishDelay, convergenceDelay
 	emulated, err := cluster.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	l := &lab{clients: map[string]*winrm.Client{}, servers: map[string]*wsman.Server{}, dir: dir}
+	l := &lab{emulated: emulated, clients: map[string]*winrm.Client{}, servers: map[string]*wsman.Server{}, dir: dir}
 	runners := map[string]remoteaccess.Runner{}
 	for _, name := range seed.Nodes {
 		srv, err := wsman.NewServer(wsman.Options{
@@ -155,9 +162,11 @@ func TestLabReadOperations(t *testing.T) {
 		t.Fatal(err)
 	}
 	for server, nodes := range views {
-		want := []remoteaccess.Node{
-			{Name: "RAS1", State: remoteaccess.NodeConverged, HostPriority: 1, IsLocal: server == "RAS1"},
-			{Name: "RAS2", State: remoteaccess.NodeConverged, HostPriority: 2, IsLocal: server == "RAS2"},
+		var want []remoteaccess.Node
+		for _, iface := range []string{"Internet", "Corpnet"} {
+			want = append(want,
+				remoteaccess.Node{Name: "RAS1", InterfaceName: iface, State: "Converged(default)", HostPriority: 1, IsLocal: server == "RAS1"},
+				remoteaccess.Node{Name: "RAS2", InterfaceName: iface, State: remoteaccess.NodeConverged, HostPriority: 2, IsLocal: server == "RAS2"})
 		}
 		if !slices.Equal(nodes, want) {
 			t.Errorf("nodes seen from %s = %+v, want %+v", server, nodes, want)
@@ -172,7 +181,7 @@ func TestLabReadOperations(t *testing.T) {
 		t.Fatalf("connections of client1.corp.example = %+v; want one on RAS1 (and not CLIENT10's)", conns)
 	}
 	c := conns["RAS1"][0]
-	if c.ConnectionType != "DirectAccess" || c.TransitionTechnology != "IPHTTPS" || !slices.Equal(c.UserNames, []string{`CORP\alice`}) ||
+	if c.ConnectionType != "DirectAccess" || c.TransitionTechnology != "IPHttps" || !slices.Equal(c.UserNames, []string{`CORP\alice`}) ||
 		c.Server != "RAS1" || c.ConnectionDurationSeconds <= 0 || c.TotalBytesIn <= 0 {
 		t.Errorf("CLIENT1's connection = %+v", c)
 	}
@@ -295,43 +304,24 @@ func TestLabPurgeUserAndDisconnectVPN(t *testing.T) {
 	}
 }
 
-func TestLabDrainAndResume(t *testing.T) {
-	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
-	ras1 := l.clients["RAS1"]
-	node, err := remoteaccess.DrainNode(ctx, ras1, "RAS1", time.Minute)
-	if err != nil || node.State != remoteaccess.NodeDraining || !node.IsLocal {
-		t.Fatalf("DrainNode = %+v, %v", node, err)
-	}
-	// The lab's minute is short: the node stops at the timeout, dropping the connections left.
-	for node.State == remoteaccess.NodeDraining {
-		time.Sleep(labMinute / 4)
-		nodes, err := remoteaccess.GetNodes(ctx, l.clients["RAS2"])
-		if err != nil {
-			t.Fatal(err)
-		}
-		node = nodes[0]
-	}
-	if node.State != remoteaccess.NodeStopped || node.IsLocal {
-		t.Errorf("RAS1 after the drain, seen from RAS2 = %+v, want Stopped", node)
-	}
-	if conns, err := remoteaccess.GetConnections(ctx, ras1, remoteaccess.ConnectionFilter{}); err != nil || len(conns) != 0 {
-		t.Errorf("connections on the stopped RAS1 = %+v, %v", conns, err)
-	}
-	node, err = remoteaccess.ResumeNode(ctx, ras1, "RAS1")
-	if err != nil || node.State != remoteaccess.NodeConverged {
-		t.Errorf("ResumeNode = %+v, %v", node, err)
-	}
-}
-
 func TestLabStopComputer(t *testing.T) {
 	l := newLab(t)
 	ctx := deadline(t, 30*time.Second)
-	if err := remoteaccess.StopComputer(ctx, l.clients["RAS1"], "client1.corp.example"); err != nil {
-		t.Fatal(err)
-	}
+	// From a WinRM session the shutdown is a second hop: refused up front without a credential.
 	err := remoteaccess.StopComputer(ctx, l.clients["RAS1"], "client1.corp.example")
 	var we *winrm.Error
+	if !errors.As(err, &we) || we.Kind != winrm.KindScript || we.Category != "PermissionDenied" || we.Target != "credential" ||
+		!strings.Contains(we.Message, "second hop") {
+		t.Fatalf("StopComputer without a credential: %v; want PermissionDenied on credential, naming the second hop", err)
+	}
+	if sas, err := remoteaccess.GetIPsecSAs(ctx, l.clients["RAS1"], client1); err != nil || len(sas.MainMode) != 2 {
+		t.Fatalf("CLIENT1 after a refused shutdown = %+v, %v; want it untouched", sas, err)
+	}
+	admin := remoteaccess.Credential{UserName: l.dir.AdminCredentials().DownLevel, Password: l.dir.AdminCredentials().Password}
+	if err := remoteaccess.StopComputerAs(ctx, l.clients["RAS1"], "client1.corp.example", admin); err != nil {
+		t.Fatal(err)
+	}
+	err = remoteaccess.StopComputerAs(ctx, l.clients["RAS1"], "client1.corp.example", admin)
 	if !errors.As(err, &we) || we.Kind != winrm.KindScript || we.Category != "ResourceUnavailable" || we.Script != "stop-computer/v1" {
 		t.Errorf("stopping a computer that is off: %v; want a script error ResourceUnavailable", err)
 	}
@@ -342,8 +332,8 @@ func TestLabScriptErrorAndPartialFailure(t *testing.T) {
 	ctx := deadline(t, 30*time.Second)
 	_, err := remoteaccess.ResumeNode(ctx, l.clients["RAS1"], "RAS9")
 	var we *winrm.Error
-	if !errors.As(err, &we) || we.Kind != winrm.KindScript || we.Category != "ObjectNotFound" || we.Target != "RAS9" {
-		t.Errorf("ResumeNode of an unknown node: %v; want a script error ObjectNotFound on RAS9", err)
+	if !errors.As(err, &we) || we.Kind != winrm.KindScript || we.Category != "InvalidOperation" || we.Target != "RAS9" {
+		t.Errorf("ResumeNode of another node: %v; want a script error InvalidOperation on RAS9", err)
 	}
 
 	if err := l.servers["RAS2"].Close(); err != nil {
@@ -355,5 +345,152 @@ func TestLabScriptErrorAndPartialFailure(t *testing.T) {
 	}
 	if !slices.Equal(remoteaccess.FailedServers(err), []string{"RAS2"}) || !errors.As(err, &we) || we.Kind != winrm.KindUnreachable {
 		t.Errorf("GetIPsecSAs with RAS2 down: %v; want RAS2 named as unreachable", err)
+	}
+}
+
+// A device tunnel authenticates with its certificate: after a purge with the computer account disabled it comes
+// back, and the results name the server where it did.
+func TestLabDeviceTunnelComesBackAndIsNamed(t *testing.T) {
+	l := newLab(t)
+	ctx := deadline(t, 30*time.Second)
+	l.disable(t, "CLIENT2$")
+	client2 := deviceIdentities("CLIENT2")
+	purged, err := l.cluster.PurgeDevice(ctx, client2, "CLIENT2", true)
+	if err != nil || purged["RAS2"].VPNDeviceTunnelsDisconnected != 1 || purged["RAS2"].Indeterminate {
+		t.Fatalf("PurgeDevice CLIENT2 = %+v, %v", purged, err)
+	}
+	var back []string
+	for len(back) == 0 && ctx.Err() == nil {
+		time.Sleep(reestablishDelay / 2)
+		sas, err := l.cluster.GetDeviceSAs(ctx, client2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, server := range l.cluster.Servers() {
+			if len(sas[server].MainMode) > 0 {
+				t.Fatalf("CLIENT2's DirectAccess SAs came back on %s with its account disabled: %+v", server, sas[server])
+			}
+			if tunnels := sas[server].DeviceTunnels(); len(tunnels) > 0 && tunnels[0].AuthMethod == "Machine Certificate" {
+				back = append(back, server)
+			}
+		}
+	}
+	if !slices.Equal(back, []string{"RAS2"}) {
+		t.Errorf("device tunnel back on %q, want RAS2", back)
+	}
+}
+
+// The documented example of Get-RemoteAccessConnectionStatistics, as the lab's seed, through the real client: the
+// address array is flattened and the user, printed in its DNS-domain form, is found by the identities the
+// directory package builds.
+func TestLabDocumentedExample(t *testing.T) {
+	l := newLabWith(t, "../lab/cluster/testdata/capture-documented.json")
+	ctx := deadline(t, 30*time.Second)
+	node1 := l.clients["node1"]
+	conns, err := remoteaccess.GetConnections(ctx, node1, remoteaccess.ConnectionFilter{})
+	if err != nil || len(conns) != 1 {
+		t.Fatalf("GetConnections = %+v, %v", conns, err)
+	}
+	if c := conns[0]; c.ClientIPAddress != "10.1.1.11" || len(c.ClientIPAddresses) != 2 || c.ConnectionType != "Vpn" {
+		t.Errorf("the example's connection = %+v", c)
+	}
+	user := directory.Account{Kind: directory.KindUser, SAMAccountName: "remoteuser1"}
+	dom := directory.DomainInfo{NetBIOSName: "CORP", DNSRoot: "corp.contoso.com"}
+	ids := append(directory.UserIdentities(user, dom), directory.VPNUserNames(user, dom)...)
+	if without, err := remoteaccess.PurgeUser(ctx, node1, directory.UserIdentities(user, dom), ""); err != nil || without.VPNConnectionsDisconnected != 0 {
+		t.Fatalf("PurgeUser with the NetBIOS form only = %+v, %v; the example prints the DNS form", without, err)
+	}
+	purged, err := remoteaccess.PurgeUser(ctx, node1, ids, "")
+	if err != nil || purged != (remoteaccess.PurgeUserResult{VPNConnectionsDisconnected: 1}) {
+		t.Errorf("PurgeUser remoteuser1 = %+v, %v; want its VPN connection disconnected", purged, err)
+	}
+}
+
+// Fail closed, through the real client: a server whose SAs carry no readable identity says it cannot tell.
+func TestLabIndeterminateVerdict(t *testing.T) {
+	l := newLabWith(t, "testdata/cluster-unreadable.json")
+	ctx := deadline(t, 30*time.Second)
+	sas, err := l.cluster.GetIPsecSAs(ctx, client1)
+	if err != nil || !sas["RAS1"].Indeterminate || !strings.Contains(sas["RAS1"].IndeterminateReason, "readable") || sas["RAS2"].Indeterminate {
+		t.Errorf("GetIPsecSAs = %+v, %v; want RAS1 indeterminate and RAS2 not", sas, err)
+	}
+	purged, err := l.cluster.PurgeDevice(ctx, client1, "CLIENT1", true)
+	if err != nil || !purged["RAS1"].Indeterminate || purged["RAS1"].MainModeRemoved != 0 {
+		t.Errorf("PurgeDevice = %+v, %v; want RAS1 indeterminate", purged, err)
+	}
+	users, err := l.cluster.PurgeUser(ctx, []string{`CORP\alice`}, "")
+	if err != nil || !users["RAS1"].Indeterminate {
+		t.Errorf("PurgeUser = %+v, %v; want RAS1 indeterminate", users, err)
+	}
+}
+
+// Certificate-authenticated DirectAccess, from a capture: the device's intranet tunnel is found by the endpoint it
+// shares with its infrastructure tunnel, and a user's query never takes the device's tunnel.
+func TestLabDeviceSAsByEndpoint(t *testing.T) {
+	l := newLabWith(t, "../lab/cluster/testdata/capture-synthetic.json")
+	ctx := deadline(t, 30*time.Second)
+	host1 := l.clients["HOST1"]
+	device, err := remoteaccess.GetDeviceSAs(ctx, host1, []string{`DOMAIN1\HOST2$`, "host2.domain1.example"})
+	if err != nil || len(device.MainMode) != 2 || device.MainMode[1].MatchedBy != remoteaccess.MatchedByEndpoint || device.QuickModeCount != 3 {
+		t.Errorf("GetDeviceSAs HOST2 = %+v, %v", device, err)
+	}
+	user, err := remoteaccess.GetIPsecSAs(ctx, host1, []string{`DOMAIN1\user1`})
+	if err != nil || len(user.MainMode) != 1 || user.MainMode[0].RemoteFirstID != "CN=host2.domain1.example" {
+		t.Errorf("GetIPsecSAs user1 = %+v, %v; want the intranet tunnel only", user, err)
+	}
+	purged, err := remoteaccess.PurgeDevice(ctx, host1, []string{`DOMAIN1\HOST2$`}, "HOST2", false)
+	if err != nil || purged.MainModeRemoved != 2 || purged.MainModeMatchedByEndpoint != 1 {
+		t.Errorf("PurgeDevice HOST2 = %+v, %v", purged, err)
+	}
+}
+
+// One name Disconnect-VpnUser fails on: the error names it, and the others are disconnected all the same.
+func TestLabDisconnectFailureIsPerItem(t *testing.T) {
+	l := newLab(t)
+	ctx := deadline(t, 30*time.Second)
+	l.emulated.FailDisconnect(`CORP\bob`)
+	_, err := remoteaccess.PurgeUser(ctx, l.clients["RAS2"], []string{`CORP\bob`, `CORP\carol`}, "")
+	var items *remoteaccess.ItemsError
+	if !errors.As(err, &items) || len(items.Failures) != 1 || items.Failures[0].Target != `CORP\bob` || !strings.Contains(err.Error(), `CORP\bob`) {
+		t.Fatalf("PurgeUser with bob failing: %v; want an ItemsError naming bob only", err)
+	}
+	conns, err := remoteaccess.GetConnections(ctx, l.clients["RAS2"], remoteaccess.ConnectionFilter{UserName: `CORP\carol`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range conns {
+		if c.ConnectionType == "Vpn" {
+			t.Errorf("carol's VPN connection survived bob's failure: %+v", c)
+		}
+	}
+	if _, err := remoteaccess.DisconnectVPN(ctx, l.clients["RAS2"], remoteaccess.ByHostIP("192.0.2.99")); err != nil {
+		t.Errorf("disconnecting an address nobody holds: %v; want an empty success", err)
+	}
+}
+
+// One poll for several targets (as the verify windows share them) is split per target with For: a device whose
+// address is on SAs without identity is indeterminate, its neighbour on the same server is not.
+func TestLabOnePollForManyTargets(t *testing.T) {
+	l := newLabWith(t, "testdata/cluster-mixed.json")
+	ctx := deadline(t, 30*time.Second)
+	client2 := deviceIdentities("CLIENT2")
+	carol := []string{`CORP\carol`}
+	union := append(append(slices.Clone(client1), client2...), carol...)
+	poll, err := remoteaccess.GetDeviceSAs(ctx, l.clients["RAS1"], union)
+	if err != nil || !poll.Indeterminate || !slices.Equal(poll.IndeterminateHostNames, []string{"client1.corp.example"}) {
+		t.Fatalf("the union poll = %+v, %v; want indeterminate for client1.corp.example only", poll, err)
+	}
+	if got := poll.For(client1, true); !got.Indeterminate || len(got.MainMode) != 0 {
+		t.Errorf("CLIENT1 from the union poll = %+v; want indeterminate", got)
+	}
+	if got := poll.For(client2, true); got.Indeterminate || len(got.MainMode) != 2 || got.QuickModeCount != 4 {
+		t.Errorf("CLIENT2 from the union poll = %+v; want its two tunnels, determinate", got)
+	}
+	if got := poll.For(carol, false); got.Indeterminate || len(got.MainMode) != 1 || got.MainMode[0].RemoteSecondID != `CORP\carol` {
+		t.Errorf("carol from the union poll = %+v; want her intranet tunnel only", got)
+	}
+	all, err := remoteaccess.GetDeviceSAs(ctx, l.clients["RAS2"], union)
+	if err != nil || all.Indeterminate || len(all.MainMode) != 0 {
+		t.Errorf("RAS2, which holds nothing = %+v, %v", all, err)
 	}
 }

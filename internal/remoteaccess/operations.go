@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-	"time"
 	"unicode"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
@@ -37,14 +36,6 @@ func run[T any](ctx context.Context, r Runner, s winrm.Script, input any) (T, er
 	return out, err
 }
 
-// GetNodes lists the nodes of the server's NLB cluster.
-func GetNodes(ctx context.Context, r Runner) ([]Node, error) {
-	out, err := run[struct {
-		Nodes []Node `json:"nodes"`
-	}](ctx, r, scriptGetNodes, struct{}{})
-	return out.Nodes, err
-}
-
 // GetConnections lists the server's connections that match the filter.
 func GetConnections(ctx context.Context, r Runner, filter ConnectionFilter) ([]Connection, error) {
 	if err := filter.validate(); err != nil {
@@ -53,10 +44,30 @@ func GetConnections(ctx context.Context, r Runner, filter ConnectionFilter) ([]C
 	return getConnections(ctx, r, filter)
 }
 
-func getConnections(ctx context.Context, r Runner, filter ConnectionFilter) ([]Connection, error) {
-	out, err := run[struct {
+// The outputs of the scripts, as scripts/CONTRACT.md documents them.
+type (
+	connectionsOutput struct {
 		Connections []Connection `json:"connections"`
-	}](ctx, r, scriptGetConnections, filter)
+	}
+	purgeDeviceOutput struct {
+		PurgeDeviceResult
+		Failures []ItemFailure `json:"vpn_disconnect_failures"`
+	}
+	purgeUserOutput struct {
+		PurgeUserResult
+		Failures []ItemFailure `json:"vpn_disconnect_failures"`
+	}
+	disconnectOutput struct {
+		Disconnected []string      `json:"disconnected"`
+		Failures     []ItemFailure `json:"failures"`
+	}
+	stopComputerOutput struct {
+		Requested bool `json:"requested"`
+	}
+)
+
+func getConnections(ctx context.Context, r Runner, filter ConnectionFilter) ([]Connection, error) {
+	out, err := run[connectionsOutput](ctx, r, scriptGetConnections, filter)
 	return out.Connections, err
 }
 
@@ -65,7 +76,8 @@ func (f ConnectionFilter) validate() error {
 }
 
 // GetIPsecSAs lists the server's main-mode SAs whose first or second remote identity is one of identities
-// (exact, case-insensitive); no identities lists them all.
+// (exact, case-insensitive), and the VPN connections of those identities; no identities lists them all. For a
+// device, GetDeviceSAs also finds the SAs that share its endpoint.
 func GetIPsecSAs(ctx context.Context, r Runner, identities []string) (IPsecSAs, error) {
 	in, err := newIdentitiesInput(identities, false)
 	if err != nil {
@@ -76,6 +88,21 @@ func GetIPsecSAs(ctx context.Context, r Runner, identities []string) (IPsecSAs, 
 
 type identitiesInput struct {
 	Identities []string `json:"identities"`
+	// Device applies the device rules (GetDeviceSAs).
+	Device bool `json:"device,omitempty"`
+}
+
+// GetDeviceSAs is GetIPsecSAs for a device: SAs that share an IPv6 remote endpoint with one that matched by identity
+// are the device's too (certificate-authenticated DirectAccess, MatchedByEndpoint), and the device's DirectAccess
+// address on SAs that match none of its identities makes the verdict Indeterminate. Never use it for a user: a
+// user's intranet tunnel shares its endpoint with the device's infrastructure tunnel.
+func GetDeviceSAs(ctx context.Context, r Runner, identities []string) (IPsecSAs, error) {
+	in, err := newIdentitiesInput(identities, true)
+	if err != nil {
+		return IPsecSAs{}, err
+	}
+	in.Device = true
+	return run[IPsecSAs](ctx, r, scriptGetIPsecSAs, in)
 }
 
 func newIdentitiesInput(identities []string, required bool) (identitiesInput, error) {
@@ -106,7 +133,37 @@ func PurgeDevice(ctx context.Context, r Runner, identities []string, computerNam
 	if err != nil {
 		return PurgeDeviceResult{}, err
 	}
-	return run[PurgeDeviceResult](ctx, r, scriptPurgeDevice, in)
+	return purgeDevice(ctx, r, in)
+}
+
+func purgeDevice(ctx context.Context, r Runner, in purgeDeviceInput) (PurgeDeviceResult, error) {
+	out, err := run[purgeDeviceOutput](ctx, r, scriptPurgeDevice, in)
+	if err != nil {
+		return out.PurgeDeviceResult, err
+	}
+	return out.PurgeDeviceResult, itemsError("disconnecting the VPN device tunnels", out.Failures)
+}
+
+// ItemsError lists the names or addresses an operation could not act on. It acted on the others: one failure
+// does not hide or stop the rest.
+type ItemsError struct {
+	Action   string
+	Failures []ItemFailure
+}
+
+func (e *ItemsError) Error() string {
+	parts := make([]string, len(e.Failures))
+	for i, f := range e.Failures {
+		parts[i] = fmt.Sprintf("%s: %s (%s)", f.Target, f.Message, f.Category)
+	}
+	return e.Action + " failed for " + strings.Join(parts, "; ")
+}
+
+func itemsError(action string, failures []ItemFailure) error {
+	if len(failures) == 0 {
+		return nil
+	}
+	return &ItemsError{Action: action, Failures: failures}
 }
 
 type purgeUserInput struct {
@@ -123,13 +180,23 @@ func newPurgeUserInput(identities []string, userName string) (purgeUserInput, er
 }
 
 // PurgeUser removes, on one server, the DirectAccess intranet-tunnel SAs whose user identity (RemoteSecondId) is
-// one of identities or userName, and disconnects the user's VPN connections.
+// one of identities or userName, and disconnects the user's VPN connections. VPN statistics print a user as
+// NETBIOS\user or dns.domain\user: identities must hold both (directory.VPNUserNames). Names it could not
+// disconnect are an *ItemsError, after the others were disconnected.
 func PurgeUser(ctx context.Context, r Runner, identities []string, userName string) (PurgeUserResult, error) {
 	in, err := newPurgeUserInput(identities, userName)
 	if err != nil {
 		return PurgeUserResult{}, err
 	}
-	return run[PurgeUserResult](ctx, r, scriptPurgeUser, in)
+	return purgeUser(ctx, r, in)
+}
+
+func purgeUser(ctx context.Context, r Runner, in purgeUserInput) (PurgeUserResult, error) {
+	out, err := run[purgeUserOutput](ctx, r, scriptPurgeUser, in)
+	if err != nil {
+		return out.PurgeUserResult, err
+	}
+	return out.PurgeUserResult, itemsError("disconnecting the VPN connections", out.Failures)
 }
 
 func (t VPNTarget) validate() error {
@@ -146,7 +213,8 @@ func (t VPNTarget) validate() error {
 }
 
 // DisconnectVPN disconnects, on one server, the VPN connections of a user or of a tunnel address, and returns the
-// names or addresses disconnected (none when nothing matched).
+// names or addresses disconnected (none when nothing matched). Names or addresses it could not disconnect are an
+// *ItemsError, returned with the list of those it did disconnect.
 func DisconnectVPN(ctx context.Context, r Runner, target VPNTarget) ([]string, error) {
 	if err := target.validate(); err != nil {
 		return nil, err
@@ -155,49 +223,41 @@ func DisconnectVPN(ctx context.Context, r Runner, target VPNTarget) ([]string, e
 }
 
 func disconnectVPN(ctx context.Context, r Runner, target VPNTarget) ([]string, error) {
-	out, err := run[struct {
-		Disconnected []string `json:"disconnected"`
-	}](ctx, r, scriptDisconnectVPN, target)
-	return out.Disconnected, err
+	out, err := run[disconnectOutput](ctx, r, scriptDisconnectVPN, target)
+	if err != nil {
+		return out.Disconnected, err
+	}
+	return out.Disconnected, itemsError("Disconnect-VpnUser", out.Failures)
 }
 
-// StopComputer asks the server to shut a DirectAccess client down through manage-out (Stop-Computer -Force).
+type stopComputerInput struct {
+	ComputerName string      `json:"computer_name"`
+	Credential   *Credential `json:"credential,omitempty"`
+}
+
+// StopComputer asks the server to shut a DirectAccess client down through manage-out (Stop-Computer -Force),
+// without a credential. The command runs in a WinRM session, so reaching the client is a second hop that Windows
+// refuses with the session's own logon: the server refuses up front, with a script error PermissionDenied on
+// "credential" that says why. StopComputerAs passes a credential explicitly.
 func StopComputer(ctx context.Context, r Runner, computerName string) error {
-	if err := requiredName("computer_name", computerName); err != nil {
+	return stopComputer(ctx, r, stopComputerInput{ComputerName: computerName})
+}
+
+// StopComputerAs is StopComputer with an explicit credential for Stop-Computer -Credential. The password travels
+// in the script's JSON input on stdin, never on a command line.
+func StopComputerAs(ctx context.Context, r Runner, computerName string, cred Credential) error {
+	if requiredName("credential user name", cred.UserName) != nil || cred.Password == "" {
+		return fmt.Errorf("%w: a credential needs a user name and a password", ErrInvalidArgument)
+	}
+	return stopComputer(ctx, r, stopComputerInput{ComputerName: computerName, Credential: &cred})
+}
+
+func stopComputer(ctx context.Context, r Runner, in stopComputerInput) error {
+	if err := requiredName("computer_name", in.ComputerName); err != nil {
 		return err
 	}
-	_, err := run[struct {
-		Requested bool `json:"requested"`
-	}](ctx, r, scriptStopComputer, map[string]string{"computer_name": computerName})
+	_, err := run[stopComputerOutput](ctx, r, scriptStopComputer, in)
 	return err
-}
-
-// DrainNode starts draining an NLB node: it takes no new connections and stops once its connections are gone or
-// the timeout (whole minutes, rounded up, at least one) has passed. The node returned is Draining, or Stopped when
-// the drain already ended; poll GetNodes for the end.
-func DrainNode(ctx context.Context, r Runner, nodeName string, timeout time.Duration) (Node, error) {
-	if err := requiredName("node_name", nodeName); err != nil {
-		return Node{}, err
-	}
-	if timeout < time.Minute {
-		return Node{}, fmt.Errorf("%w: drain timeout %s: NLB counts whole minutes, at least one", ErrInvalidArgument, timeout)
-	}
-	minutes := int64((timeout + time.Minute - 1) / time.Minute)
-	out, err := run[struct {
-		Node Node `json:"node"`
-	}](ctx, r, scriptDrainNode, map[string]any{"node_name": nodeName, "timeout_minutes": minutes})
-	return out.Node, err
-}
-
-// ResumeNode brings an NLB node back (resumed if Suspended, then started) and returns its state.
-func ResumeNode(ctx context.Context, r Runner, nodeName string) (Node, error) {
-	if err := requiredName("node_name", nodeName); err != nil {
-		return Node{}, err
-	}
-	out, err := run[struct {
-		Node Node `json:"node"`
-	}](ctx, r, scriptResumeNode, map[string]string{"node_name": nodeName})
-	return out.Node, err
 }
 
 // validateIdentities refuses identities that could never match exactly (empty, padded, control characters).

@@ -9,8 +9,8 @@ import (
 	"testing"
 )
 
-// checkPS runs scripts/check-ps.sh (the tree-sitter PowerShell grammar under Node.js) on files, or on every
-// provider script when none are given.
+// checkPS runs scripts/check-ps.sh (the tree-sitter PowerShell grammar under Node.js, with the rules of
+// tools/psparse/check.mjs) on files, or on every script the provider sends or ships when none are given.
 func checkPS(t *testing.T, files ...string) (string, error) {
 	t.Helper()
 	if _, err := exec.LookPath("node"); err != nil {
@@ -53,5 +53,59 @@ func TestSyntaxCheckCatchesABrokenScript(t *testing.T) {
 		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(out, name) {
 			t.Errorf("check-ps.sh %s: %v\n%s\nwant exit code 1 and the file named", name, err, out)
 		}
+	}
+}
+
+// The fixtures in testdata/ps-rules are each a small script that selects SAs or connections with one banned
+// construct; the file name says which rule must catch it (RULE.what.ps1).
+func TestSyntaxTreeRulesCatchEveryBannedConstruct(t *testing.T) {
+	fixtures, err := filepath.Glob("testdata/ps-rules/*.*.ps1")
+	if err != nil || len(fixtures) < 20 {
+		t.Fatalf("fixtures: %v, %d found", err, len(fixtures))
+	}
+	// One run for all fixtures (Node starts once); each file's findings are the lines that start with its path.
+	out, err := checkPS(t, fixtures...)
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("check-ps.sh on the fixtures: %v\n%s\nwant exit code 1", err, out)
+	}
+	for _, path := range fixtures {
+		rule, _, _ := strings.Cut(filepath.Base(path), ".")
+		var findings []string
+		for _, line := range strings.Split(out, "\n") {
+			if strings.HasPrefix(line, path+":") {
+				findings = append(findings, strings.TrimPrefix(line, path+":"))
+			}
+		}
+		// The construct is on the third line or after; a finding on the first two would be a false positive.
+		found := false
+		for _, f := range findings {
+			found = found || strings.Contains(f, ": "+rule+": ") && !strings.HasPrefix(f, "1:") && !strings.HasPrefix(f, "2:")
+		}
+		if !found {
+			t.Errorf("%s: findings %q, want a %s finding on the banned construct", path, findings, rule)
+		}
+	}
+}
+
+func TestSyntaxTreeRulesAllowExactComparisons(t *testing.T) {
+	if out, err := checkPS(t, "testdata/ps-rules/allowed.ps1"); err != nil {
+		t.Errorf("check-ps.sh allowed.ps1: %v\n%s\nHashSet.Contains, -eq, -contains and [string]::Equals are exact", err, out)
+	}
+}
+
+// Only the bootstrap may build its script block: the same text under another first line is refused.
+func TestOnlyTheBootstrapMayCreateAScriptBlock(t *testing.T) {
+	bootstrap, err := os.ReadFile("../winrm/bootstrap.ps1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "not-the-bootstrap.ps1")
+	if err := os.WriteFile(path, []byte("# some other script\n"+string(bootstrap)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := checkPS(t, path)
+	if err == nil || !strings.Contains(out, ": code-from-text: [ScriptBlock]::Create") {
+		t.Errorf("check-ps.sh on the bootstrap under another name: %v\n%s\nwant a code-from-text finding", err, out)
 	}
 }

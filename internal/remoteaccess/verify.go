@@ -9,7 +9,7 @@ import (
 )
 
 // VerifyHub shares the polls of verify windows: every block in flight on a server is checked by one PowerShell run
-// per server per interval, whatever the number of blocks (FACTS part 5: a purged client whose account still works
+// per server per interval, whatever the number of blocks (internal/lab/WINDOWS.md, DirectAccess tunnels: a purged client whose account still works
 // re-establishes its SAs within seconds, so a window watches the servers for a while after the purge). It is safe
 // for concurrent use; one hub serves the whole provider.
 type VerifyHub struct {
@@ -28,18 +28,32 @@ type VerifyHub struct {
 type ServerVerdict struct {
 	// Polls counts the polls that completed on the server after the window opened.
 	Polls int
-	// Returned lists the main-mode SAs of the watched identities seen at any completed poll.
+	// Returned lists the main-mode SAs of the watched target seen at any completed poll.
 	Returned []MainModeSA
+	// ReturnedTunnels lists the Always On VPN device tunnels of a watched device that started after the window
+	// opened: they authenticate with the device's certificate, which disabling the account does not stop.
+	ReturnedTunnels []VPNConnection
+	// CannotTell is the server's reason, when a poll could not tell whether the target has sessions there.
+	CannotTell string
 	// Err is the last poll's error, when the last poll failed.
 	Err error
 }
 
-// Verified reports whether the server was asked at least once and showed nothing.
-func (v ServerVerdict) Verified() bool { return v.Polls > 0 && len(v.Returned) == 0 }
+// Verified reports whether the server was asked at least once and showed nothing, with certainty.
+func (v ServerVerdict) Verified() bool {
+	return v.Polls > 0 && len(v.Returned) == 0 && len(v.ReturnedTunnels) == 0 && v.CannotTell == ""
+}
+
+// lingerAllowance is how much older than the window a VPN statistics row may be and still be taken for one that
+// outlived its disconnect: Get-RemoteAccessConnectionStatistics keeps rows for a while after Disconnect-VpnUser
+// (administrators report it; Microsoft's pages are silent), with their original start time. A row that started
+// less long before the window is counted as returned: with servers' clocks off by seconds, failing safe.
+const lingerAllowance = 2 * time.Minute
 
 type poller struct {
 	server string
 	runner Runner
+	device bool // device rules (GetDeviceSAs) or user rules; never mixed in one poll
 	stop   context.CancelFunc
 
 	mu       sync.Mutex
@@ -47,27 +61,26 @@ type poller struct {
 }
 
 type watcher struct {
-	identities map[string]bool // lower case
+	identities []string
+	device     bool
+	opened     time.Time
 	mu         sync.Mutex
 	verdict    ServerVerdict
 	polled     chan struct{} // closed after the first completed poll
 	once       sync.Once
 }
 
-// Watch watches the identities on every server of c for at least window, and longer until every server has
-// completed one poll or ctx ends. The verdicts say per server what was seen; a server with no completed poll has
-// Polls == 0 and the last error.
-func (h *VerifyHub) Watch(ctx context.Context, c *Cluster, identities []string, window time.Duration) (map[string]ServerVerdict, error) {
+// Watch watches a target (a device's identities with device set, else a user's) on every server of c for at least
+// window, and longer until every server has completed one poll or ctx ends. The verdicts say per server what was
+// seen; a server with no completed poll has Polls == 0 and the last error.
+func (h *VerifyHub) Watch(ctx context.Context, c *Cluster, identities []string, device bool, window time.Duration) (map[string]ServerVerdict, error) {
 	if _, err := newWatchInput(identities, h.interval()); err != nil {
 		return nil, err
 	}
-	ids := map[string]bool{}
-	for _, id := range identities {
-		ids[strings.ToLower(id)] = true
-	}
 	watchers := map[string]*watcher{}
+	opened := time.Now()
 	for _, server := range c.Servers() {
-		w := &watcher{identities: ids, polled: make(chan struct{})}
+		w := &watcher{identities: identities, device: device, opened: opened, polled: make(chan struct{})}
 		watchers[server] = w
 		h.join(server, c.servers[server], w)
 	}
@@ -119,11 +132,12 @@ func (h *VerifyHub) join(server string, r Runner, w *watcher) {
 	if h.pollers == nil {
 		h.pollers = map[string]*poller{}
 	}
-	p := h.pollers[server]
+	key := pollerKey(server, w.device)
+	p := h.pollers[key]
 	if p == nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		p = &poller{server: server, runner: r, stop: cancel, watchers: map[*watcher]struct{}{}}
-		h.pollers[server] = p
+		p = &poller{server: server, runner: r, device: w.device, stop: cancel, watchers: map[*watcher]struct{}{}}
+		h.pollers[key] = p
 		go h.run(ctx, p)
 	}
 	p.mu.Lock()
@@ -135,7 +149,8 @@ func (h *VerifyHub) join(server string, r Runner, w *watcher) {
 func (h *VerifyHub) leave(server string, w *watcher) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	p := h.pollers[server]
+	key := pollerKey(server, w.device)
+	p := h.pollers[key]
 	if p == nil {
 		return
 	}
@@ -145,8 +160,17 @@ func (h *VerifyHub) leave(server string, w *watcher) {
 	p.mu.Unlock()
 	if empty {
 		p.stop()
-		delete(h.pollers, server)
+		delete(h.pollers, key)
 	}
+}
+
+// pollerKey separates the device and the user polls of a server: the device rules group SAs by endpoint, which
+// would pull a device's tunnel into a user's verdict (GetDeviceSAs).
+func pollerKey(server string, device bool) string {
+	if device {
+		return "device:" + server
+	}
+	return "user:" + server
 }
 
 // run polls one server every interval while it has watchers. A poll counts for the watchers that were registered
@@ -156,19 +180,19 @@ func (h *VerifyHub) run(ctx context.Context, p *poller) {
 		p.mu.Lock()
 		watchers := make([]*watcher, 0, len(p.watchers))
 		union := map[string]bool{}
+		var ids []string
 		for w := range p.watchers {
 			watchers = append(watchers, w)
-			for id := range w.identities {
-				union[id] = true
+			for _, id := range w.identities {
+				if key := strings.ToLower(id); !union[key] {
+					union[key] = true
+					ids = append(ids, id)
+				}
 			}
 		}
 		p.mu.Unlock()
-		ids := make([]string, 0, len(union))
-		for id := range union {
-			ids = append(ids, id)
-		}
 		pollCtx, cancel := context.WithTimeout(ctx, h.pollTimeout())
-		sas, err := run[IPsecSAs](pollCtx, p.runner, scriptGetIPsecSAs, identitiesInput{Identities: ids})
+		sas, err := run[IPsecSAs](pollCtx, p.runner, scriptGetIPsecSAs, identitiesInput{Identities: ids, Device: p.device})
 		cancel()
 		if ctx.Err() != nil {
 			return
@@ -192,12 +216,18 @@ func (w *watcher) record(sas IPsecSAs, err error) {
 		w.verdict.Err = fmt.Errorf("polling for returned SAs: %w", err)
 		return
 	}
+	mine := sas.For(w.identities, w.device)
 	w.verdict.Err = nil
 	w.verdict.Polls++
-	for _, sa := range sas.MainMode {
-		if w.identities[strings.ToLower(sa.RemoteFirstID)] || w.identities[strings.ToLower(sa.RemoteSecondID)] {
-			w.verdict.Returned = append(w.verdict.Returned, sa)
+	w.verdict.Returned = append(w.verdict.Returned, mine.MainMode...)
+	if mine.Indeterminate {
+		w.verdict.CannotTell = mine.IndeterminateReason
+	}
+	for _, tunnel := range mine.DeviceTunnels() {
+		if started, err := time.Parse(time.RFC3339, tunnel.ConnectionStartTime); err == nil && started.Before(w.opened.Add(-lingerAllowance)) {
+			continue // a statistics row that outlived its disconnect
 		}
+		w.verdict.ReturnedTunnels = append(w.verdict.ReturnedTunnels, tunnel)
 	}
 	w.once.Do(func() { close(w.polled) })
 }

@@ -3,6 +3,7 @@
 # the script runs as a script block with the decoded JSON text as its one argument.
 $ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
+if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') { @{ error = @{ category = 'SecurityError'; target = 'LanguageMode'; message = "PowerShell on $env:COMPUTERNAME runs in $($ExecutionContext.SessionState.LanguageMode) mode (WDAC or AppLocker), which blocks the .NET calls the provider's scripts make: they need FullLanguage" } } | ConvertTo-Json -Compress; exit 1 }
 try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }
 $payload = $input | Out-String
 $parts = $payload.Split([string[]]@("`0`0`0`0"), 2, [StringSplitOptions]::None)

@@ -11,7 +11,7 @@ import (
 	"unicode/utf16"
 )
 
-// bootstrap is the fixed PowerShell text of every command line; see CONTRACT.md section 1.
+// bootstrap is the fixed PowerShell text of every command line; see internal/remoteaccess/scripts/CONTRACT.md, section 1.
 //
 //go:embed bootstrap.ps1
 var bootstrap string

@@ -1,7 +1,17 @@
 #!/usr/bin/env node
-// check.mjs FILE... - parse each file with the tree-sitter PowerShell grammar and report every ERROR or
-// missing node with its line and column. Exits 1 when any file has one, 2 on usage or I/O errors.
-// It checks syntax only: cmdlet names and parameters are not known to the grammar.
+// check.mjs FILE... - parse each file with the tree-sitter PowerShell grammar and report, with line and column:
+//   syntax             every ERROR or missing node;
+//   ps51               syntax Windows PowerShell 5.1 does not have (??, ?:, ?., && and ||, -Parallel, -AsHashtable):
+//                      the Remote Access servers run 5.1;
+//   code-from-text     text run as code (Invoke-Expression, iex, & $x, . $x, [ScriptBlock]::Create, InvokeScript,
+//                      NewScriptBlock); only the bootstrap ("# remoteaccess-bootstrap/v1") may create its one
+//                      script block, from the script the provider sends;
+//   wildcard-or-regex  in a script that selects SAs or connections (it calls Get-NetIPsecMainModeSA,
+//                      Get-NetIPsecQuickModeSA or Get-RemoteAccessConnectionStatistics): -like, -match and their
+//                      variants, Where-Object -Like/-Match, switch -Wildcard/-Regex, [regex], [WildcardPattern], and
+//                      .Contains/.StartsWith/.EndsWith/.IndexOf/.LastIndexOf on anything but a collection the
+//                      script built itself with ::new() (a HashSet's Contains is exact; a string's is a substring).
+// Exits 1 when any file has a finding, 2 on usage or I/O errors. Cmdlet names and parameters are not checked.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import v8 from 'node:v8';
@@ -13,6 +23,18 @@ const { Parser, Language } = await import('web-tree-sitter');
 
 const require = createRequire(import.meta.url);
 
+const wildcardOperators = new Set(['like', 'ilike', 'clike', 'notlike', 'inotlike', 'cnotlike',
+  'match', 'imatch', 'cmatch', 'notmatch', 'inotmatch', 'cnotmatch'].map((op) => '-' + op));
+const patternTypes = new Set(['regex', 'text.regularexpressions.regex', 'system.text.regularexpressions.regex',
+  'wildcardpattern', 'management.automation.wildcardpattern', 'system.management.automation.wildcardpattern']);
+const substringMethods = new Set(['contains', 'startswith', 'endswith', 'indexof', 'lastindexof']);
+const selectingCmdlets = new Set(['get-netipsecmainmodesa', 'get-netipsecquickmodesa', 'get-remoteaccessconnectionstatistics']);
+const ps7Parameters = new Set(['-parallel', '-ashashtable']);
+const codeCommands = new Set(['invoke-expression', 'iex']);
+const codeMethods = new Set(['invokescript', 'newscriptblock']);
+const scriptBlockTypes = new Set(['scriptblock', 'system.management.automation.scriptblock', 'management.automation.scriptblock']);
+const bootstrapLine = '# remoteaccess-bootstrap/v1';
+
 async function loadParser() {
   await Parser.init();
   const wasm = require.resolve('tree-sitter-powershell/tree-sitter-powershell.wasm');
@@ -21,26 +43,112 @@ async function loadParser() {
   return parser;
 }
 
-// problems walks the tree and returns one message per ERROR or missing node. A node without errors
-// below it (hasError false) is skipped whole, so clean files cost one visit of the root.
-function problems(tree) {
-  const found = [];
+// nodes lists every node of the tree, depth first.
+function nodes(tree) {
+  const all = [];
   const cursor = tree.walk();
   const visit = () => {
-    const node = cursor.currentNode;
-    if (!node.hasError && !node.isMissing) return;
-    const where = `${node.startPosition.row + 1}:${node.startPosition.column + 1}`;
-    if (node.isMissing) {
-      found.push(`${where}: missing ${node.type}`);
-    } else if (node.type === 'ERROR') {
-      found.push(`${where}: syntax error near ${JSON.stringify(node.text.slice(0, 40))}`);
-    }
+    all.push(cursor.currentNode);
     if (cursor.gotoFirstChild()) {
       do visit(); while (cursor.gotoNextSibling());
       cursor.gotoParent();
     }
   };
   visit();
+  return all;
+}
+
+const where = (node) => `${node.startPosition.row + 1}:${node.startPosition.column + 1}`;
+const typeName = (typeLiteral) => typeLiteral.text.replace(/[[\]\s]/g, '').toLowerCase();
+
+// collectionVariables are the variables the script assigns a generic collection built with ::new(), whose
+// Contains is an exact (set or list) membership test.
+function collectionVariables(all) {
+  const vars = new Set();
+  for (const n of all) {
+    if (n.type !== 'assignment_expression') continue;
+    const left = n.child(0).text.trim().toLowerCase();
+    const right = n.child(n.childCount - 1).text;
+    if (/^\$\w+$/.test(left) && /(HashSet|List|Dictionary|SortedSet)\[/i.test(right) && /::new\(/i.test(right)) {
+      vars.add(left);
+    }
+  }
+  return vars;
+}
+
+// memberCall splits an invokation_expression into its receiver and lower-case member name.
+function memberCall(n) {
+  if (n.type !== 'invokation_expression') return null;
+  const member = n.children.find((c) => c.type === 'member_name');
+  return member ? { receiver: n.child(0), name: member.text.toLowerCase() } : null;
+}
+
+function findings(tree, text) {
+  const all = nodes(tree);
+  const found = [];
+  const add = (node, rule, message) => found.push(`${where(node)}: ${rule}: ${message}`);
+  const isBootstrap = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] === bootstrapLine;
+  const selects = all.some((n) => n.type === 'command_name' && selectingCmdlets.has(n.text.toLowerCase()));
+  const collections = collectionVariables(all);
+
+  for (const n of all) {
+    if (n.isMissing) {
+      add(n, 'syntax', `missing ${n.type}`);
+      continue;
+    }
+    switch (n.type) {
+      case 'ERROR': {
+        // Only the outermost ERROR is reported; a leading ? is PowerShell 7 syntax (??, ?:, ?.).
+        if (n.parent && n.parent.type === 'ERROR') break;
+        const inner = n.children.find((c) => c.type === 'ERROR' && c.text.trim().startsWith('?'));
+        if (n.text.trim().startsWith('?') || inner) {
+          add(n, 'ps51', `${JSON.stringify((inner || n).text.trim().slice(0, 2))}: the ?? ?: and ?. operators need PowerShell 7`);
+        } else {
+          add(n, 'syntax', `syntax error near ${JSON.stringify(n.text.slice(0, 40))}`);
+        }
+        break;
+      }
+      case 'pipeline_chain_tail':
+        add(n, 'ps51', `${n.text.trim()}: pipeline chain operators need PowerShell 7`);
+        break;
+      case 'command_parameter': {
+        const p = n.text.toLowerCase();
+        if (ps7Parameters.has(p)) add(n, 'ps51', `${n.text} is a PowerShell 7 parameter`);
+        if (selects && wildcardOperators.has(p)) add(n, 'wildcard-or-regex', `${n.text} compares by pattern`);
+        break;
+      }
+      case 'comparison_operator':
+        if (selects && wildcardOperators.has(n.text.toLowerCase())) add(n, 'wildcard-or-regex', `${n.text} compares by pattern`);
+        break;
+      case 'switch_parameter':
+        if (selects && ['-wildcard', '-regex'].includes(n.text.toLowerCase())) add(n, 'wildcard-or-regex', `switch ${n.text} compares by pattern`);
+        break;
+      case 'type_literal':
+        if (selects && patternTypes.has(typeName(n))) add(n, 'wildcard-or-regex', `${n.text} compares by pattern`);
+        break;
+      case 'command_name':
+        if (codeCommands.has(n.text.toLowerCase())) add(n, 'code-from-text', `${n.text} runs text as code`);
+        break;
+      case 'command': {
+        const op = n.children.find((c) => c.type === 'command_invokation_operator');
+        const name = n.children.find((c) => c.type === 'command_name_expr');
+        if (op && name && name.text.trim().startsWith('$')) add(n, 'code-from-text', `${op.text} ${name.text.trim()} runs whatever the variable holds`);
+        break;
+      }
+      case 'invokation_expression': {
+        const call = memberCall(n);
+        if (!call) break;
+        if (codeMethods.has(call.name)) add(n, 'code-from-text', `.${call.name} runs text as code`);
+        if (call.name === 'create' && call.receiver.type === 'type_literal' && scriptBlockTypes.has(typeName(call.receiver)) && !isBootstrap) {
+          add(n, 'code-from-text', `${call.receiver.text}::Create runs text as code`);
+        }
+        if (selects && substringMethods.has(call.name) && !collections.has(call.receiver.text.trim().toLowerCase())) {
+          add(n, 'wildcard-or-regex', `${call.receiver.text.trim()}.${call.name}() on a string matches a substring; compare whole strings`);
+        }
+        break;
+      }
+    }
+  }
   return found;
 }
 
@@ -61,9 +169,9 @@ async function main(files) {
       continue;
     }
     const tree = parser.parse(text);
-    const found = problems(tree);
+    const found = findings(tree, text);
     tree.delete();
-    for (const p of found) console.error(`${file}:${p}`);
+    for (const f of found) console.error(`${file}:${f}`);
     if (found.length > 0 && status === 0) status = 1;
   }
   return status;

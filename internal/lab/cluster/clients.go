@@ -58,25 +58,42 @@ func newDAClient(seed DirectAccessClient, index int, d Domain) *daClient {
 
 func (c *daClient) computerAccount() string { return c.seed.Computer + "$" }
 
-// newTunnels returns the client's tunnels, down. FACTS part 5: DirectAccess clients build two tunnels, the
-// infrastructure tunnel (computer certificate + computer NTLM) and the intranet tunnel (computer certificate +
-// user Kerberos); identities are DOMAIN\NAME$ for the computer and DOMAIN\user for the user.
+// newTunnels returns the client's tunnels, down (WINDOWS.md, DirectAccess tunnels): the infrastructure tunnel
+// (computer certificate + computer NTLM) and the intranet tunnel (computer certificate + user Kerberos);
+// identities are DOMAIN\NAME$ for the computer and DOMAIN\user for the user. With sa_identity "certificate" the
+// computer side is the certificate's subject (unverified), so only the infrastructure tunnel's NTLM identity names
+// the account and the intranet tunnel is found by the endpoint it shares; with "unreadable" the SAs carry no
+// identity, which the scripts must fail closed on.
 func (c *daClient) newTunnels(d Domain) []*tunnel {
-	computer := identity{Identity: d.NetBIOSName + `\` + c.computerAccount(), AuthenticationMethod: "ComputerCert"}
+	computerName := d.NetBIOSName + `\` + c.computerAccount()
+	computer := identity{Identity: computerName, AuthenticationMethod: "ComputerCert"}
+	if c.seed.SAIdentity == "certificate" {
+		computer.Identity = "CN=" + c.fqdn
+	}
 	infra := &tunnel{
-		link:   link{accounts: []string{c.computerAccount()}},
+		link:   link{accounts: []string{c.computerAccount()}, certificate: c.seed.Computer},
 		first:  computer,
-		second: identity{Identity: computer.Identity, AuthenticationMethod: "ComputerNtlm"},
+		second: identity{Identity: computerName, AuthenticationMethod: "ComputerNtlm"},
 	}
-	if c.seed.User == "" {
-		return []*tunnel{infra}
+	tunnels := []*tunnel{infra}
+	if c.seed.User != "" {
+		tunnels = append(tunnels, &tunnel{
+			link:   link{accounts: []string{c.computerAccount(), c.seed.User}, certificate: c.seed.Computer},
+			first:  computer,
+			second: identity{Identity: d.NetBIOSName + `\` + c.seed.User, AuthenticationMethod: "UserKerberos"},
+		})
 	}
-	intranet := &tunnel{
-		link:   link{accounts: []string{c.computerAccount(), c.seed.User}},
-		first:  computer,
-		second: identity{Identity: d.NetBIOSName + `\` + c.seed.User, AuthenticationMethod: "UserKerberos"},
+	if c.seed.SAIdentity == "unreadable" {
+		for _, t := range tunnels {
+			t.first.Identity, t.second.Identity = "", ""
+		}
 	}
-	return []*tunnel{infra, intranet}
+	return tunnels
+}
+
+// transition is the client's TransitionTechnology as the statistics print it.
+func (c *daClient) transition() string {
+	return transitionTechnologies[strings.ToLower(c.seed.TransitionTechnology)]
 }
 
 func (s *session) anyUp() bool {
@@ -112,7 +129,7 @@ func (s *session) started() time.Time {
 
 // address is the client's IPv6 address, shaped by its transition technology.
 func (c *daClient) address() string {
-	switch c.seed.TransitionTechnology {
+	switch c.transition() {
 	case "Teredo":
 		return fmt.Sprintf("2001:0:cb00:7100::%x", c.index+1)
 	case "6to4":
@@ -130,11 +147,14 @@ func newVPNConn(seed VPNClient, index int, d Domain) *vpnConn {
 		v.userName = d.NetBIOSName + `\` + seed.User
 		v.accounts = []string{seed.User}
 	} else {
-		// A device tunnel authenticates with the machine certificate: its name is the computer's FQDN.
+		// WINDOWS.md, Always On VPN device tunnels: a device tunnel authenticates with the machine certificate on
+		// the RRAS server, with no NPS and no Active Directory check, so the computer account's state does not
+		// matter: only a revoked certificate keeps it out. Its name is the computer's FQDN (the certificate's subject).
 		v.hostName = strings.ToLower(seed.Computer) + "." + d.DNSName
 		v.userName = v.hostName
-		v.accounts = []string{seed.Computer + "$"}
+		v.certificate = seed.Computer
 	}
+	v.seed.TunnelType = vpnTunnelTypes[strings.ToLower(v.seed.TunnelType)]
 	if v.seed.TunnelType == "" {
 		v.seed.TunnelType = "Ikev2"
 	}

@@ -1,7 +1,7 @@
 // Package cluster emulates a Windows Server Remote Access cluster for the offline lab: NLB nodes, DirectAccess
 // clients with their IPsec security associations, Always On VPN connections and their statistics. It answers the
 // provider's PowerShell scripts (see executor.go) the way the cmdlets they call are documented to behave; every
-// emulated behaviour names the fact it rests on (FACTS.md part 5), because the lab is the only Windows the tests see.
+// emulated behaviour names the fact it rests on (internal/lab/WINDOWS.md), because the lab is the only Windows the tests see.
 package cluster
 
 import (
@@ -11,17 +11,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-)
-
-// NodeState is the State that Get-NlbClusterNode reports.
-type NodeState string
-
-// The node states the lab knows.
-const (
-	Converged NodeState = "Converged"
-	Draining  NodeState = "Draining"
-	Stopped   NodeState = "Stopped"
-	Suspended NodeState = "Suspended"
 )
 
 // AccountChecker tells whether a directory account (user "alice" or computer "CLIENT1$") is enabled.
@@ -37,13 +26,22 @@ type Options struct {
 	Domain       Domain
 	DirectAccess []DirectAccessClient
 	VPN          []VPNClient
+	// RevokedCertificates are the computers whose machine certificate is revoked from the start.
+	RevokedCertificates []string
+	// Captured adds the rows of captures of real servers (LoadCapture) to those servers.
+	Captured map[string]capturedRows
 	// Directory decides whether purged clients come back. Nil means every account is enabled.
 	Directory AccountChecker
 	// ReestablishDelay is how long a purged or dropped client takes to connect again.
 	ReestablishDelay time.Duration
-	// MinuteDuration is the length of one "minute" of a drain timeout (default time.Minute), so that tests can
-	// drain a node in milliseconds.
-	MinuteDuration time.Duration
+	// StatisticsLinger is how long a disconnected VPN connection's row stays in Get-RemoteAccessConnectionStatistics
+	// (0: it goes at once). See Cluster.disconnect.
+	StatisticsLinger time.Duration
+	// Interfaces are the network interfaces NLB is bound to on every node (default one, "Ethernet"). A Remote
+	// Access cluster often has NLB on both its external and its internal interface (WINDOWS.md, NLB).
+	Interfaces []string
+	// ConvergenceDelay is how long a started node stays Converging before it reports Converged.
+	ConvergenceDelay time.Duration
 	// Clock returns the current time (default time.Now).
 	Clock func() time.Time
 }
@@ -58,13 +56,14 @@ type Cluster struct {
 	vpn      []*vpnConn
 	lastSA   int // main-mode SA names are increasing numbers, as on Windows
 	lastPool int // last VPN address handed out
-}
 
-type node struct {
-	name      string
-	priority  int
-	state     NodeState
-	drainEnds time.Time // zero while not draining or when the drain has no timeout
+	revoked        map[string]bool // upper-case computer names whose certificate is revoked
+	lingering      []lingeringRow  // VPN statistics rows that outlive their disconnect
+	captured       map[string]capturedRows
+	failDisconnect map[string]bool // lower-case names or addresses Disconnect-VpnUser fails on (fault injection)
+	languageModes  map[string]string
+	// expireBeforeRemoval: the SAs a script lists expire before it removes them (fault injection).
+	expireBeforeRemoval map[string]bool
 }
 
 // link is what a client keeps up by itself: a DirectAccess tunnel or a VPN connection.
@@ -72,6 +71,9 @@ type link struct {
 	up       bool
 	since    time.Time // when it last came up or went down
 	accounts []string  // sAMAccountNames that must be enabled for the client to bring it back
+	// certificate is the computer whose machine certificate the link authenticates with; a revoked certificate
+	// keeps it out (RRAS enforcing revocation for IKEv2 is assumed; see WINDOWS.md, device tunnels).
+	certificate string
 }
 
 func (l *link) drop(at time.Time) {
@@ -86,15 +88,22 @@ func New(opts Options) (*Cluster, error) {
 	if err := opts.validate(); err != nil {
 		return nil, fmt.Errorf("cluster options: %w", err)
 	}
-	if opts.MinuteDuration <= 0 {
-		opts.MinuteDuration = time.Minute
+	if len(opts.Interfaces) == 0 {
+		opts.Interfaces = []string{defaultInterface}
 	}
 	if opts.Clock == nil {
 		opts.Clock = time.Now
 	}
-	c := &Cluster{opts: opts}
+	c := &Cluster{opts: opts, revoked: map[string]bool{}, captured: map[string]capturedRows{}, failDisconnect: map[string]bool{},
+		languageModes: map[string]string{}, expireBeforeRemoval: map[string]bool{}}
+	for _, computer := range opts.RevokedCertificates {
+		c.revoked[strings.ToUpper(computer)] = true
+	}
 	for i, name := range opts.Nodes {
-		c.nodes = append(c.nodes, &node{name: name, priority: i + 1, state: Converged})
+		c.nodes = append(c.nodes, newNode(name, i+1, opts.Interfaces))
+	}
+	for server, rows := range opts.Captured {
+		c.captured[c.node(server).name] = rows
 	}
 	now := opts.Clock()
 	for i, seed := range opts.DirectAccess {
@@ -116,20 +125,43 @@ func New(opts Options) (*Cluster, error) {
 	return c, nil
 }
 
-// SetNodeState forces a node into a state, as an administrator on the node's console would (fault injection).
-// Stopping or suspending a node drops the connections it carries.
-func (c *Cluster) SetNodeState(name string, state NodeState) error {
+// SetCertificateRevoked revokes (or reinstates) a computer's machine certificate, as a CA administrator would; the
+// revocation takes effect at the client's next attempt to connect.
+func (c *Cluster) SetCertificateRevoked(computer string, revoked bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := c.node(name)
-	if n == nil {
-		return fmt.Errorf("no node %q", name)
+	c.revoked[strings.ToUpper(computer)] = revoked
+}
+
+// FailDisconnect makes Disconnect-VpnUser fail for one user name or address (fault injection).
+func (c *Cluster) FailDisconnect(target string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.failDisconnect[strings.ToLower(target)] = true
+}
+
+// ExpireBeforeRemoval makes the SAs a purge lists on a server expire before it removes them (fault injection).
+func (c *Cluster) ExpireBeforeRemoval(server string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.expireBeforeRemoval[strings.ToUpper(server)] = true
+}
+
+// SetLanguageMode puts a server's PowerShell in a language mode (ConstrainedLanguage, as WDAC or AppLocker would;
+// FullLanguage by default): the bootstrap then refuses to run any script (fault injection).
+func (c *Cluster) SetLanguageMode(server, mode string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.languageModes[strings.ToUpper(server)] = mode
+}
+
+func (c *Cluster) languageMode(server string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if mode := c.languageModes[strings.ToUpper(server)]; mode != "" {
+		return mode
 	}
-	n.state, n.drainEnds = state, time.Time{}
-	if state == Stopped || state == Suspended {
-		c.dropLinksOn(n.name, c.opts.Clock())
-	}
-	return nil
+	return "FullLanguage"
 }
 
 // node finds a node by its case-insensitive name, or nil.
@@ -186,7 +218,7 @@ func (c *Cluster) hasLinksOn(server string) bool {
 func (c *Cluster) advance(ctx context.Context) error {
 	c.mu.Lock()
 	now := c.opts.Clock()
-	c.finishDrains(now)
+	c.advanceNLB(now)
 	var accounts []string
 	c.forDueLinks(now, func(l *link) { accounts = append(accounts, l.accounts...) })
 	c.mu.Unlock()
@@ -201,23 +233,6 @@ func (c *Cluster) advance(ctx context.Context) error {
 	defer c.mu.Unlock()
 	c.reestablish(c.opts.Clock(), enabled)
 	return nil
-}
-
-// finishDrains stops the draining nodes whose connections are gone or whose timeout has passed. FACTS part 5:
-// Stop-NlbClusterNode -Drain -Timeout drains then stops, and connections left at the timeout are dropped.
-func (c *Cluster) finishDrains(now time.Time) {
-	for _, n := range c.nodes {
-		if n.state != Draining {
-			continue
-		}
-		if !n.drainEnds.IsZero() && !now.Before(n.drainEnds) {
-			n.state = Stopped
-			c.dropLinksOn(n.name, n.drainEnds)
-			n.drainEnds = time.Time{}
-		} else if !c.hasLinksOn(n.name) {
-			n.state, n.drainEnds = Stopped, time.Time{}
-		}
-	}
 }
 
 // forDueLinks calls fn for every link that is down long enough for its client to try again.
@@ -263,13 +278,16 @@ func (c *Cluster) checkAccounts(ctx context.Context, accounts []string) (map[str
 	return enabled, nil
 }
 
-// reestablish brings back the due links whose accounts are all enabled. FACTS part 5: a purged client whose
+// reestablish brings back the due links whose accounts are all enabled. WINDOWS.md, DirectAccess tunnels: a purged client whose
 // account and certificate are still valid re-establishes its SAs within seconds; a disabled account can no longer
 // authenticate (computer NTLM and user Kerberos for DirectAccess, the user or machine for VPN), so it stays out.
-// Clients reach the cluster through NLB, which sends new connections to Converged nodes only: a client whose server
-// is draining or stopped comes back through another Converged node.
+// Clients reach the cluster through the load balancer, which sends new connections only to nodes that take them
+// (see node.takesNewConnections): a client whose server is draining or stopped comes back through another node.
 func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
 	allowed := func(l *link) bool {
+		if l.certificate != "" && c.revoked[strings.ToUpper(l.certificate)] {
+			return false
+		}
 		for _, a := range l.accounts {
 			if !enabled[a] {
 				return false
@@ -292,8 +310,8 @@ func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
 		if v.off || !c.due(&v.link, now) || !allowed(&v.link) {
 			continue
 		}
-		if n := c.node(v.server); n.state != Converged {
-			target := c.firstConverged(func(string) bool { return true })
+		if !c.node(v.server).takesNewConnections() {
+			target := c.firstOpenNode(func(string) bool { return true })
 			if target == "" {
 				continue
 			}
@@ -304,15 +322,15 @@ func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
 }
 
 // placeSession makes sure a session's server takes new connections, moving a session that has no tunnel left
-// to a Converged node that does not already carry this client. It reports false when no node can take it.
+// to a node that takes new connections and does not already carry this client. It reports false when no node can take it.
 func (c *Cluster) placeSession(s *session) bool {
-	if c.node(s.server).state == Converged {
+	if c.node(s.server).takesNewConnections() {
 		return true
 	}
 	if s.anyUp() {
 		return false // the client still talks to its draining server
 	}
-	target := c.firstConverged(func(name string) bool {
+	target := c.firstOpenNode(func(name string) bool {
 		return !slices.ContainsFunc(c.sessions, func(o *session) bool { return o.client == s.client && o.server == name })
 	})
 	if target == "" {
@@ -322,9 +340,9 @@ func (c *Cluster) placeSession(s *session) bool {
 	return true
 }
 
-func (c *Cluster) firstConverged(accept func(string) bool) string {
+func (c *Cluster) firstOpenNode(accept func(string) bool) string {
 	for _, n := range c.nodes {
-		if n.state == Converged && accept(n.name) {
+		if n.takesNewConnections() && accept(n.name) {
 			return n.name
 		}
 	}

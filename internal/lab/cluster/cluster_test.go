@@ -2,23 +2,10 @@ package cluster
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
-
-func TestGetNodesMarksTheAnsweringServer(t *testing.T) {
-	l := newLab(t)
-	for _, server := range []string{"RAS1", "RAS2"} {
-		got := succeed[struct{ Nodes []nodeView }](t, l, server, "get-nodes/v1", map[string]any{}).Nodes
-		want := []nodeView{
-			{Name: "RAS1", State: Converged, HostPriority: 1, IsLocal: server == "RAS1"},
-			{Name: "RAS2", State: Converged, HostPriority: 2, IsLocal: server == "RAS2"},
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("get-nodes on %s = %+v, want %+v", server, got, want)
-		}
-	}
-}
 
 func TestGetConnectionsListsThisServerOnly(t *testing.T) {
 	l := newLab(t)
@@ -66,11 +53,15 @@ func TestConnectionStatisticsGrowWithTime(t *testing.T) {
 		}
 	}
 	vpn := after[2]
-	if vpn.ConnectionType != "Vpn" || vpn.TunnelType != "Ikev2" || vpn.AuthMethod != "Eap" {
+	// The values are those the RemoteAccessConnection class documents (rows.go).
+	if vpn.ConnectionType != "Vpn" || vpn.TunnelType != "Ikev2" || vpn.AuthMethod != "Eap Tls" || vpn.TransitionTechnology != "" {
 		t.Errorf("VPN user tunnel = %+v", vpn)
 	}
-	if da := after[0]; da.TransitionTechnology != "IPHTTPS" || da.TunnelType != "IPHTTPS" {
+	if da := after[0]; da.TransitionTechnology != "IPHttps" || da.TunnelType != "Esp" || da.AuthMethod != "Machine Certificate & User Kerberos" {
 		t.Errorf("DirectAccess connection = %+v", da)
+	}
+	if device := after[4]; device.AuthMethod != "Machine Certificate" || device.TunnelType != "Ikev2" {
+		t.Errorf("VPN device tunnel = %+v", device)
 	}
 }
 
@@ -241,78 +232,12 @@ func TestDisconnectVPN(t *testing.T) {
 	}
 }
 
-func TestDrainStopsTheNodeAtTheTimeoutAndClientsMove(t *testing.T) {
-	l := newLab(t)
-	got := succeed[nodeResult](t, l, "RAS2", "drain-node/v1", map[string]any{"node_name": "ras1", "timeout_minutes": 2})
-	if got.Node != (nodeView{Name: "RAS1", State: Draining, HostPriority: 1}) {
-		t.Fatalf("drain-node = %+v", got.Node)
-	}
-	l.clock.Advance(2*testMinute - time.Second)
-	if n := len(l.connections(t, "RAS1")); n != 3 {
-		t.Fatalf("RAS1 carries %d connections while draining, want its 3", n)
-	}
-	l.clock.Advance(time.Second)
-	nodes := succeed[struct{ Nodes []nodeView }](t, l, "RAS1", "get-nodes/v1", map[string]any{}).Nodes
-	if nodes[0].State != Stopped || nodes[1].State != Converged {
-		t.Fatalf("nodes at the drain timeout = %+v, want RAS1 Stopped", nodes)
-	}
-	if conns := l.connections(t, "RAS1"); len(conns) != 0 {
-		t.Errorf("a stopped node still lists %q", describe(conns))
-	}
-	// The dropped clients come back through the remaining node; CLIENT2 was already connected there.
-	l.clock.Advance(testDelay)
-	want := []string{
-		`DirectAccess:client1.corp.example:CORP\alice`, `DirectAccess:client10.corp.example:CORP\bob`,
-		`DirectAccess:client2.corp.example:CORP\carol`, `DirectAccess:laptop-äö.corp.example:CORP\mallory`,
-	}
-	if got := describe(l.connections(t, "RAS2")); !slices.Equal(got[:4], want) {
-		t.Errorf("RAS2 after the drain = %q, want %q first", got, want)
-	}
-
-	resumed := succeed[nodeResult](t, l, "RAS1", "resume-node/v1", map[string]any{"node_name": "RAS1"})
-	if resumed.Node != (nodeView{Name: "RAS1", State: Converged, HostPriority: 1, IsLocal: true}) {
-		t.Errorf("resume-node = %+v", resumed.Node)
-	}
-}
-
-func TestDrainOfAnIdleNodeStopsAtOnce(t *testing.T) {
-	l := newLab(t)
-	succeed[nodeResult](t, l, "RAS2", "drain-node/v1", map[string]any{"node_name": "RAS2", "timeout_minutes": 0})
-	l.dir.disable("CLIENT2$", "LAPTOP-ÄÖ$", "bob", "carol")
-	succeed[purgeResult](t, l, "RAS2", "purge-device/v1", map[string]any{
-		"identities": []string{`CORP\CLIENT2$`, `CORP\LAPTOP-äö$`, "client2.corp.example"}, "disconnect_vpn": true,
-	})
-	succeed[purgeResult](t, l, "RAS2", "purge-user/v1", map[string]any{"identities": []string{`CORP\bob`, `CORP\carol`}})
-	nodes := succeed[struct{ Nodes []nodeView }](t, l, "RAS1", "get-nodes/v1", map[string]any{}).Nodes
-	if nodes[1].State != Stopped {
-		t.Errorf("RAS2 without connections is %s, want Stopped", nodes[1].State)
-	}
-}
-
-func TestResumeBringsASuspendedNodeBack(t *testing.T) {
-	l := newLab(t)
-	if err := l.SetNodeState("RAS2", Suspended); err != nil {
-		t.Fatal(err)
-	}
-	if conns := l.connections(t, "RAS2"); len(conns) != 0 {
-		t.Errorf("a suspended node lists %q", describe(conns))
-	}
-	got := succeed[nodeResult](t, l, "RAS2", "resume-node/v1", map[string]any{"node_name": "RAS2"})
-	if got.Node.State != Converged {
-		t.Errorf("resume-node of a suspended node = %+v", got.Node)
-	}
-	l.clock.Advance(testDelay)
-	if conns := l.connections(t, "RAS2"); len(conns) != 5 {
-		t.Errorf("RAS2 after resume carries %q, want its 5 connections back", describe(conns))
-	}
-	if e := fail(t, l, "RAS1", "drain-node/v1", map[string]any{"node_name": "RAS3", "timeout_minutes": 1}); e.Category != "ObjectNotFound" {
-		t.Errorf("drain of an unknown node: %+v", e)
-	}
-}
+var adminCredential = map[string]string{"user_name": `CORP\admin`, "password": "secret"}
 
 func TestStopComputerShutsTheClientDownForGood(t *testing.T) {
 	l := newLab(t)
-	if got := succeed[struct{ Requested bool }](t, l, "RAS1", "stop-computer/v1", map[string]any{"computer_name": "CLIENT2.corp.example"}); !got.Requested {
+	in := map[string]any{"computer_name": "CLIENT2.corp.example", "credential": adminCredential}
+	if got := succeed[struct{ Requested bool }](t, l, "RAS1", "stop-computer/v1", in); !got.Requested {
 		t.Errorf("stop-computer = %+v", got)
 	}
 	l.clock.Advance(time.Hour)
@@ -323,10 +248,23 @@ func TestStopComputerShutsTheClientDownForGood(t *testing.T) {
 			}
 		}
 	}
-	if e := fail(t, l, "RAS1", "stop-computer/v1", map[string]any{"computer_name": "client2.corp.example"}); e.Category != "ResourceUnavailable" {
+	if e := fail(t, l, "RAS1", "stop-computer/v1", map[string]any{"computer_name": "client2.corp.example", "credential": adminCredential}); e.Category != "ResourceUnavailable" {
 		t.Errorf("stop-computer of a computer that is off: %+v", e)
 	}
-	if e := fail(t, l, "RAS1", "stop-computer/v1", map[string]any{"computer_name": "client"}); e.Category != "ResourceUnavailable" {
+	if e := fail(t, l, "RAS1", "stop-computer/v1", map[string]any{"computer_name": "client", "credential": adminCredential}); e.Category != "ResourceUnavailable" {
 		t.Errorf("stop-computer of a name no client has exactly: %+v", e)
+	}
+}
+
+// From a WinRM session, Stop-Computer reaching the client is a second hop: without a credential the script refuses
+// before anything happens, and the client stays connected.
+func TestStopComputerWithoutCredentialIsRefusedUpFront(t *testing.T) {
+	l := newLab(t)
+	e := fail(t, l, "RAS1", "stop-computer/v1", map[string]any{"computer_name": "client2.corp.example"})
+	if e.Category != "PermissionDenied" || e.Target != "credential" || !strings.Contains(e.Message, "second hop") {
+		t.Errorf("stop-computer without a credential: %+v; want PermissionDenied on credential, naming the second hop", e)
+	}
+	if got := l.sas(t, "RAS1", `CORP\CLIENT2$`); len(got.MainMode) != 2 {
+		t.Errorf("CLIENT2 after a refused shutdown: %+v; want it untouched", got)
 	}
 }

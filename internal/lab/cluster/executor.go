@@ -13,7 +13,7 @@ import (
 )
 
 // The lab does not import the provider: it recognises the bootstrap and the scripts by their first lines and the
-// payload by its separator (CONTRACT.md section 1).
+// payload by its separator (internal/remoteaccess/scripts/CONTRACT.md, section 1).
 const (
 	bootstrapLine    = "# remoteaccess-bootstrap/v1"
 	scriptLinePrefix = "# remoteaccess-script: "
@@ -60,7 +60,8 @@ func (c *Cluster) dispatch(ctx context.Context, server, encodedScript string, st
 			Message: "the script does not start with a " + strings.TrimSpace(scriptLinePrefix) + " line"}
 	}
 	op, ok := operations[name]
-	if !ok {
+	long, isLong := longOperations[name]
+	if !ok && !isLong {
 		return nil, &scriptError{Category: "NotImplemented", Target: name, Message: "the lab does not emulate script " + name}
 	}
 	input, err := base64.StdEncoding.DecodeString(strings.TrimSpace(string(encodedInput)))
@@ -69,6 +70,15 @@ func (c *Cluster) dispatch(ctx context.Context, server, encodedScript string, st
 	}
 	if c.node(server) == nil {
 		return nil, &scriptError{Category: "ObjectNotFound", Target: server, Message: "the lab has no Remote Access server " + server}
+	}
+	if mode := c.languageMode(server); mode != "FullLanguage" {
+		// What the bootstrap prints when it finds the server's PowerShell constrained (WINDOWS.md, Constrained
+		// Language Mode), before any script runs.
+		return nil, &scriptError{Category: "SecurityError", Target: "LanguageMode", Message: "PowerShell on " + server + " runs in " +
+			mode + " mode (WDAC or AppLocker), which blocks the .NET calls the provider's scripts make: they need FullLanguage"}
+	}
+	if isLong {
+		return long(ctx, c, c.node(server).name, input)
 	}
 	if err := c.advance(ctx); err != nil {
 		return nil, err

@@ -69,9 +69,12 @@ func TestSeedValidation(t *testing.T) {
 		"no nodes":        `{"nodes":[]}`,
 		"repeated node":   `{"nodes":["RAS1","ras1"]}`,
 		"unknown server":  `{"domain":{"dns_name":"corp.example","netbios_name":"CORP"},"nodes":["RAS1"],"directaccess":[{"computer":"C1","servers":["RAS2"],"transition_technology":"IPHTTPS"}]}`,
-		"bad technology":  `{"domain":{"dns_name":"corp.example","netbios_name":"CORP"},"nodes":["RAS1"],"directaccess":[{"computer":"C1","servers":["RAS1"],"transition_technology":"ISATAP"}]}`,
+		"bad technology":  `{"domain":{"dns_name":"corp.example","netbios_name":"CORP"},"nodes":["RAS1"],"directaccess":[{"computer":"C1","servers":["RAS1"],"transition_technology":"Carrier pigeon"}]}`,
 		"user and device": `{"domain":{"dns_name":"corp.example","netbios_name":"CORP"},"nodes":["RAS1"],"vpn":[{"user":"bob","computer":"C1","server":"RAS1"}]}`,
 		"no domain":       `{"nodes":["RAS1"],"vpn":[{"user":"bob","server":"RAS1"}]}`,
+		"bad tunnel type": `{"domain":{"dns_name":"corp.example","netbios_name":"CORP"},"nodes":["RAS1"],"vpn":[{"user":"bob","server":"RAS1","tunnel_type":"IKEv3"}]}`,
+		"bad sa identity": `{"domain":{"dns_name":"corp.example","netbios_name":"CORP"},"nodes":["RAS1"],"directaccess":[{"computer":"C1","servers":["RAS1"],"transition_technology":"Teredo","sa_identity":"guess"}]}`,
+		"revoked user":    `{"domain":{"dns_name":"corp.example","netbios_name":"CORP"},"nodes":["RAS1"],"vpn":[{"user":"bob","server":"RAS1","certificate_revoked":true}]}`,
 	}
 	for name, seed := range tests {
 		if _, err := ParseSeed([]byte(seed)); err == nil {

@@ -67,8 +67,8 @@ type lab struct {
 }
 
 const (
-	testDelay  = 5 * time.Second
-	testMinute = 10 * time.Second
+	testDelay       = 5 * time.Second
+	testConvergence = 3 * time.Second
 )
 
 // newLab builds the cluster of testdata/cluster.json with a fake directory and a manual clock.
@@ -81,7 +81,7 @@ func newLab(t *testing.T) *lab {
 	l := &lab{dir: &fakeDirectory{}, clock: &manualClock{now: time.Date(2025, 3, 1, 8, 0, 0, 0, time.UTC)}}
 	opts := seed.Options()
 	opts.Directory, opts.Clock = l.dir, l.clock.Now
-	opts.ReestablishDelay, opts.MinuteDuration = testDelay, testMinute
+	opts.ReestablishDelay, opts.ConvergenceDelay = testDelay, testConvergence
 	l.Cluster, err = New(opts)
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +103,10 @@ func payload(t *testing.T, script string, input any) []byte {
 // execute runs a script through the server's wsman.Executor and returns its exit code and output document.
 func (l *lab) execute(t *testing.T, server, script string, input any) (int, outputDoc) {
 	t.Helper()
-	res := l.Executor(server).Execute(context.Background(), wsman.ExecRequest{
+	// A bound on every script: an emulation that waits (drain-node) must not hang a test that expects an answer.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	res := l.Executor(server).Execute(ctx, wsman.ExecRequest{
 		Server: server, EncodedScript: testBootstrap, Stdin: payload(t, script, input),
 	})
 	var doc outputDoc
@@ -158,8 +161,8 @@ type purgeResult struct {
 	VPNConnectionsDisconnected   int `json:"vpn_connections_disconnected"`
 }
 
-type nodeResult struct {
-	Node nodeView `json:"node"`
+type nodesResult struct {
+	Nodes []nodeView `json:"nodes"`
 }
 
 func (l *lab) sas(t *testing.T, server string, identities ...string) sasResult {

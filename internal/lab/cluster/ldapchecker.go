@@ -14,7 +14,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
-// accountDisable is the ACCOUNTDISABLE bit of userAccountControl (FACTS part 4).
+// accountDisable is the ACCOUNTDISABLE bit of userAccountControl (WINDOWS.md, Active Directory).
 const accountDisable = 0x2
 
 // defaultLDAPTimeout bounds a check whose context has no deadline.

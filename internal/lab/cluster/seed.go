@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/strictjson"
 )
@@ -12,10 +13,17 @@ import (
 // Seed is the lab file that describes a Remote Access cluster: its NLB nodes and the clients connected through
 // them. The account names must exist in the lab's directory seed (internal/lab/testdata/seed.json).
 type Seed struct {
-	Domain       Domain               `json:"domain"`
-	Nodes        []string             `json:"nodes"`
-	DirectAccess []DirectAccessClient `json:"directaccess"`
-	VPN          []VPNClient          `json:"vpn"`
+	Domain Domain   `json:"domain"`
+	Nodes  []string `json:"nodes"`
+	// NLBInterfaces are the interfaces NLB is bound to on every node, e.g. ["Internet", "Corpnet"] (default one).
+	NLBInterfaces []string             `json:"nlb_interfaces,omitempty"`
+	DirectAccess  []DirectAccessClient `json:"directaccess"`
+	VPN           []VPNClient          `json:"vpn"`
+	// VPNStatisticsLingerSeconds keeps a disconnected VPN connection's statistics row listed that long
+	// (Options.StatisticsLinger).
+	VPNStatisticsLingerSeconds int `json:"vpn_statistics_linger_seconds,omitempty"`
+
+	captured map[string]capturedRows // from LoadCapture
 }
 
 // Domain names the Active Directory domain the clients belong to.
@@ -31,7 +39,13 @@ type DirectAccessClient struct {
 	// User is the sAMAccountName of the user logged on; without one the client has only its infrastructure tunnel.
 	User                 string   `json:"user,omitempty"`
 	Servers              []string `json:"servers"`
-	TransitionTechnology string   `json:"transition_technology"` // IPHTTPS, Teredo or 6to4
+	TransitionTechnology string   `json:"transition_technology"` // IPHttps, Teredo, 6to4, Native IPv6 or Isatap
+	// SAIdentity is what the client's main-mode SAs carry as remote identities: "account" (default: DOMAIN\NAME$
+	// and DOMAIN\user), "certificate" (the computer side is the certificate subject CN=fqdn, so only the
+	// infrastructure tunnel's NTLM identity names the account) or "unreadable" (no identity at all).
+	SAIdentity string `json:"sa_identity,omitempty"`
+	// CertificateRevoked starts the computer with its machine certificate revoked.
+	CertificateRevoked bool `json:"certificate_revoked,omitempty"`
 }
 
 // VPNClient is one Always On VPN connection: a user tunnel (User) or a device tunnel (Computer), never both.
@@ -39,7 +53,9 @@ type VPNClient struct {
 	User       string `json:"user,omitempty"`
 	Computer   string `json:"computer,omitempty"`
 	Server     string `json:"server"`
-	TunnelType string `json:"tunnel_type,omitempty"` // Ikev2 (default) or Sstp
+	TunnelType string `json:"tunnel_type,omitempty"` // Ikev2 (default), Sstp, L2tp or Pptp
+	// CertificateRevoked starts a device tunnel's computer with its machine certificate revoked.
+	CertificateRevoked bool `json:"certificate_revoked,omitempty"`
 }
 
 // LoadSeed reads and validates a cluster seed file.
@@ -52,8 +68,11 @@ func LoadSeed(path string) (Seed, error) {
 }
 
 // ParseSeed decodes and validates a cluster seed. Unknown fields are errors so that a typo does not silently drop
-// a client.
+// a client. A capture of a real server (CaptureFormat) is a seed too: see ParseCapture.
 func ParseSeed(data []byte) (Seed, error) {
+	if isCapture(data) {
+		return ParseCapture(data)
+	}
 	var s Seed
 	if err := strictjson.Decode(data, &s); err != nil {
 		return Seed{}, fmt.Errorf("decode cluster seed: %w", err)
@@ -66,7 +85,19 @@ func ParseSeed(data []byte) (Seed, error) {
 
 // Options returns the cluster options for this seed; the caller adds the directory and the time settings.
 func (s Seed) Options() Options {
-	return Options{Nodes: s.Nodes, Domain: s.Domain, DirectAccess: s.DirectAccess, VPN: s.VPN}
+	opts := Options{Nodes: s.Nodes, Interfaces: s.NLBInterfaces, Domain: s.Domain, DirectAccess: s.DirectAccess, VPN: s.VPN, Captured: s.captured,
+		StatisticsLinger: time.Duration(s.VPNStatisticsLingerSeconds) * time.Second}
+	for _, c := range s.DirectAccess {
+		if c.CertificateRevoked {
+			opts.RevokedCertificates = append(opts.RevokedCertificates, c.Computer)
+		}
+	}
+	for _, v := range s.VPN {
+		if v.CertificateRevoked {
+			opts.RevokedCertificates = append(opts.RevokedCertificates, v.Computer)
+		}
+	}
+	return opts
 }
 
 func (s Seed) validate() error {
@@ -84,6 +115,18 @@ func (o Options) validate() error {
 		}
 		known[strings.ToUpper(n)] = true
 	}
+	interfaces := map[string]bool{}
+	for _, i := range o.Interfaces {
+		if i == "" || interfaces[strings.ToUpper(i)] {
+			return fmt.Errorf("NLB interface name %q is empty or repeated", i)
+		}
+		interfaces[strings.ToUpper(i)] = true
+	}
+	for server := range o.Captured {
+		if !known[strings.ToUpper(server)] {
+			return fmt.Errorf("captured rows for unknown server %q", server)
+		}
+	}
 	if (len(o.DirectAccess) > 0 || len(o.VPN) > 0) && (o.Domain.DNSName == "" || o.Domain.NetBIOSName == "") {
 		return errors.New("domain.dns_name and domain.netbios_name are required when there are clients")
 	}
@@ -96,10 +139,13 @@ func (o Options) validate() error {
 				return fmt.Errorf("directaccess client %q: unknown server %q", c.Computer, s)
 			}
 		}
-		switch c.TransitionTechnology {
-		case "IPHTTPS", "Teredo", "6to4":
+		if transitionTechnologies[strings.ToLower(c.TransitionTechnology)] == "" {
+			return fmt.Errorf("directaccess client %q: transition_technology %q is not IPHttps, Teredo, 6to4, Native IPv6 or Isatap", c.Computer, c.TransitionTechnology)
+		}
+		switch c.SAIdentity {
+		case "", "account", "certificate", "unreadable":
 		default:
-			return fmt.Errorf("directaccess client %q: transition_technology %q is not IPHTTPS, Teredo or 6to4", c.Computer, c.TransitionTechnology)
+			return fmt.Errorf("directaccess client %q: sa_identity %q is not account, certificate or unreadable", c.Computer, c.SAIdentity)
 		}
 	}
 	for _, v := range o.VPN {
@@ -108,6 +154,12 @@ func (o Options) validate() error {
 		}
 		if !known[strings.ToUpper(v.Server)] {
 			return fmt.Errorf("vpn connection of %q: unknown server %q", v.User+v.Computer, v.Server)
+		}
+		if v.TunnelType != "" && vpnTunnelTypes[strings.ToLower(v.TunnelType)] == "" {
+			return fmt.Errorf("vpn connection of %q: tunnel_type %q is not Ikev2, Sstp, L2tp or Pptp", v.User+v.Computer, v.TunnelType)
+		}
+		if v.User != "" && v.CertificateRevoked {
+			return fmt.Errorf("vpn connection of %q: certificate_revoked applies to device tunnels only", v.User)
 		}
 	}
 	return nil

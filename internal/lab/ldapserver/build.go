@@ -9,7 +9,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
-// userAccountControl flags (MS-ADTS 2.2.16), FACTS part 4.
+// userAccountControl flags (MS-ADTS 2.2.16), internal/lab/WINDOWS.md, Active Directory.
 const (
 	uacAccountDisable         = 0x2
 	uacNormalAccount          = 0x200

@@ -3,8 +3,8 @@
 // github.com/jimlambrt/gldap), so the provider's unmodified go-ldap client
 // talks to it as it would to a domain controller.
 //
-// What it emulates, and the fact each behaviour rests on (FACTS part 4 was
-// checked against Samba AD DC 4.17; the rest follows Microsoft's MS-ADTS):
+// What it emulates, and the fact each behaviour rests on (internal/lab/WINDOWS.md,
+// Active Directory, was checked against Samba AD DC 4.17; the rest follows Microsoft's MS-ADTS):
 //
 //   - LDAPS and StartTLS with a certificate from a generated ECDSA CA
 //     (CACertPEM). Simple binds need TLS: over plaintext they fail with

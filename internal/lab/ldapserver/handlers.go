@@ -66,7 +66,7 @@ func (h *handler) bind(w *gldap.ResponseWriter, r *gldap.Request) {
 	_ = w.Write(resp)
 }
 
-// authenticate checks a simple bind the way Samba AD does (FACTS part 4).
+// authenticate checks a simple bind the way Samba AD does (internal/lab/WINDOWS.md, Active Directory).
 func (h *handler) authenticate(conn int, name, password string) error {
 	// Any bind, even a failed one, first drops the previous identity (RFC 4513 5.1).
 	h.sessions.setPrincipal(conn, "")

@@ -17,7 +17,7 @@ var guidNamespace = uuid.MustParse("6f1c3a52-7d0e-4b8e-9a61-0c2d5e8f4a17")
 
 // objectGUID returns the 16 bytes of an objectGUID as AD stores and sends
 // them: the GUID's first three groups little-endian, the rest as written
-// (FACTS part 4). A GUID given in the seed wins; otherwise it is derived from
+// (internal/lab/WINDOWS.md, Active Directory). A GUID given in the seed wins; otherwise it is derived from
 // the object's stable name.
 func objectGUID(given, derivedFrom string) ([]byte, error) {
 	var g uuid.UUID

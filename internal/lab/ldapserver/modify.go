@@ -110,7 +110,7 @@ func setValues(raw []string) ([]string, error) {
 // applyValues applies add, delete and replace to the values of one attribute with Active Directory's rules:
 // deleting a value that is not there fails (noSuchAttribute) and adding one that is fails (attributeOrValueExists),
 // unless the permissive-modify control is present. That makes delete-old + add-new in one modify a compare-and-swap,
-// as on Windows (Samba is laxer, FACTS part 4).
+// as on Windows (Samba is laxer, internal/lab/WINDOWS.md, Active Directory).
 func applyValues(attr string, syn syntax, values []string, changes []change, permissive bool) ([]string, error) {
 	values = slices.Clone(values)
 	has := func(v string) int {

@@ -1,33 +1,61 @@
 # remoteaccess-script: drain-node/v1
 #
-# Drains one NLB node: it stops taking new connections, keeps serving the existing ones, and stops when they are gone
-# or when timeout_minutes have passed (connections left then are dropped). Reports the node's state afterwards,
-# which is Draining or Stopped; callers poll get-nodes for the end of the drain.
-# Input:  {"node_name":"RAS1","timeout_minutes":10}
-# Output: {"result":{"node":{"name":"RAS1","state":"Draining","host_priority":1,"is_local":true}}}
+# Drains THIS server's NLB node on every interface NLB is bound to: the node takes no new connections, keeps serving
+# the existing ones, and stops when they are gone or when timeout_seconds have passed (connections still in progress
+# then are interrupted). internal/lab/WINDOWS.md, NLB, from Microsoft's documentation:
+#   - Stop-NlbClusterNode -Drain -Timeout counts SECONDS ("the number of seconds to wait for the drain operation").
+#   - The cmdlet waits for the drain to end (its example returns the node Stopped): this is a long-running command,
+#     and the caller's deadline must outlast timeout_seconds for every interface.
+#   - The WMI DrainStop method fails on an instance that represents a remote node: drain runs on the node itself, so
+#     this script refuses a node_name that is not this computer instead of reaching across the cluster.
+#   - A host may have NLB bound on more than one interface: every node object of this host is drained.
+# Node objects already Stopped or Suspended are left as they are. States are reported as NLB prints them; callers
+# compare them by prefix and poll get-nodes if a node object is still draining when the cmdlet returns.
+# Input:  {"node_name":"RAS1","timeout_seconds":300}
+# Output: {"result":{"nodes":[{"name":"RAS1","interface_name":"Internet","state":"Stopped","host_priority":1,"is_local":true}]}}
 # Microsoft documentation of the cmdlets used:
-#   Get-NlbClusterNode -NodeName   https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/get-nlbclusternode
-#   Stop-NlbClusterNode -InputObject -Drain -Timeout <minutes>
+#   Get-NlbCluster  https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/get-nlbcluster
+#   Get-NlbClusterNode -InputObject <Cluster[]> -NodeName
+#     https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/get-nlbclusternode
+#   Stop-NlbClusterNode -InputObject <Node[]> -Drain -Timeout <seconds>
 #     https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/stop-nlbclusternode
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
     $nodeName = [string]$in.node_name
-    $timeout = [uint32]$in.timeout_minutes
+    $timeout = [uint32]$in.timeout_seconds
     if (-not $nodeName) {
         $ex = [System.ArgumentException]::new('node_name must be given')
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'EmptyNodeName', 'InvalidArgument', 'node_name')
     }
-    $null = Stop-NlbClusterNode -InputObject (Get-NlbClusterNode -NodeName $nodeName) -Drain -Timeout $timeout
-    $n = Get-NlbClusterNode -NodeName $nodeName
-    $node = @{
-        name          = [string]$n.Name
-        state         = [string]$n.State
-        host_priority = [int]$n.HostPriority
-        is_local      = [string]::Equals([string]$n.Name, $env:COMPUTERNAME, [System.StringComparison]::OrdinalIgnoreCase)
+    if ($timeout -lt 1) {
+        $ex = [System.ArgumentException]::new('timeout_seconds must be at least 1')
+        throw [System.Management.Automation.ErrorRecord]::new($ex, 'DrainTimeout', 'InvalidArgument', 'timeout_seconds')
     }
-    @{ result = @{ node = $node } } | ConvertTo-Json -Compress -Depth 8
+    $localName = [string]$env:COMPUTERNAME
+    if (-not [string]::Equals(($nodeName -split '\.')[0], $localName, [System.StringComparison]::OrdinalIgnoreCase)) {
+        $ex = [System.InvalidOperationException]::new("node $nodeName is not this server ($localName): an NLB node is drained on the node itself")
+        throw [System.Management.Automation.ErrorRecord]::new($ex, 'RemoteNode', 'InvalidOperation', $nodeName)
+    }
+    $clusters = @(Get-NlbCluster)
+    $mine = @(foreach ($cluster in $clusters) { Get-NlbClusterNode -InputObject $cluster -NodeName $nodeName })
+    if ($mine.Count -eq 0) {
+        $ex = [System.Management.Automation.ItemNotFoundException]::new("this server has no NLB node named $nodeName")
+        throw [System.Management.Automation.ErrorRecord]::new($ex, 'NodeNotFound', 'ObjectNotFound', $nodeName)
+    }
+    $active = @($mine | Where-Object { -not ([string]$_.State).StartsWith('Stopped') -and -not ([string]$_.State).StartsWith('Suspended') })
+    if ($active.Count -gt 0) {
+        $null = Stop-NlbClusterNode -InputObject $active -Drain -Timeout $timeout
+    }
+    $nodes = @(foreach ($cluster in $clusters) {
+        foreach ($n in @(Get-NlbClusterNode -InputObject $cluster -NodeName $nodeName)) {
+            $interface = [string]$n.InterfaceName
+            if (-not $interface) { $interface = [string]$cluster.InterfaceName }
+            @{ name = [string]$n.Name; interface_name = $interface; state = [string]$n.State; host_priority = [int]$n.HostPriority; is_local = $true }
+        }
+    })
+    @{ result = @{ nodes = $nodes } } | ConvertTo-Json -Compress -Depth 8
 } catch {
     $err = @{ category = [string]$_.CategoryInfo.Category; message = [string]$_.Exception.Message; target = [string]$_.TargetObject }
     @{ error = $err } | ConvertTo-Json -Compress -Depth 8

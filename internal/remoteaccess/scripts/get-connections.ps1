@@ -1,9 +1,12 @@
 # remoteaccess-script: get-connections/v1
 #
 # Lists the DirectAccess and VPN connections of THIS server, optionally only those of one user or one host.
-# Filters are exact, case-insensitive equalities: "client1" never matches "client10".
+# Contract: internal/remoteaccess/scripts/CONTRACT.md, section get-connections.
+# Filters are exact, case-insensitive equalities: "client1" never matches "client10". Every address property is
+# flattened to single strings (the cmdlet's own example prints ClientIPAddress as an array {10.1.1.11, 2002:...}):
+# client_ip_addresses lists them all, client_ip_address is the first.
 # Input:  {"user_name":"CORP\\alice"?, "host_name":"client1.corp.example"?}
-# Output: {"result":{"connections":[{"user_names":[..],"host_name",...,"server"}]}}
+# Output: {"result":{"connections":[{"user_names":[..],"host_name",...,"client_ip_addresses":[..],...,"server"}]}}
 # Microsoft documentation of the cmdlets used:
 #   Get-RemoteAccessConnectionStatistics  https://learn.microsoft.com/powershell/module/remoteaccess/get-remoteaccessconnectionstatistics
 #     (UserName, HostName, ClientIPAddress/ClientIPv4Address/ClientIPv6Address, ClientExternalAddress, ConnectionType,
@@ -22,7 +25,13 @@ try {
         if ($wantUser -and -not @($users | Where-Object { [string]::Equals($_, $wantUser, $ignoreCase) }).Count) { continue }
         if ($wantHost -and -not [string]::Equals([string]$c.HostName, $wantHost, $ignoreCase)) { continue }
 
-        $address = [string](@($c.ClientIPAddress, $c.ClientIPv4Address, $c.ClientIPv6Address) | Where-Object { $_ } | Select-Object -First 1)
+        $addresses = [System.Collections.Generic.List[string]]::new()
+        foreach ($value in @($c.ClientIPAddress) + @($c.ClientIPv4Address) + @($c.ClientIPv6Address)) {
+            foreach ($a in @($value)) { if ($a -and -not $addresses.Contains([string]$a)) { $addresses.Add([string]$a) } }
+        }
+        $address = ''
+        if ($addresses.Count -gt 0) { $address = $addresses[0] }
+        $external = @(foreach ($a in @($c.ClientExternalAddress)) { if ($a) { [string]$a } }) | Select-Object -First 1
         $started = ''
         if ($c.ConnectionStartTime) {
             $started = ([datetime]$c.ConnectionStartTime).ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", [System.Globalization.CultureInfo]::InvariantCulture)
@@ -31,7 +40,8 @@ try {
             user_names                  = $users
             host_name                   = [string]$c.HostName
             client_ip_address           = $address
-            client_external_address     = [string]$c.ClientExternalAddress
+            client_ip_addresses         = @($addresses)
+            client_external_address     = [string]$external
             connection_type             = [string]$c.ConnectionType
             tunnel_type                 = [string]$c.TunnelType
             transition_technology       = [string]$c.TransitionTechnology

@@ -1,28 +1,118 @@
 # remoteaccess-script: get-ipsec-sas/v1
 #
-# Lists the IPsec main-mode SAs of THIS server whose RemoteFirstId or RemoteSecondId identity is one of the given
-# identities (all SAs when none are given), each with the number of quick-mode SAs that hang off it.
+# Lists what THIS server holds for a device or a user. Contract: internal/remoteaccess/scripts/CONTRACT.md, section
+# get-ipsec-sas. Main-mode SAs whose RemoteFirstId or RemoteSecondId identity is one of the given identities (all SAs
+# when none are given), each with the number of quick-mode SAs under it and how it matched; and the VPN connections
+# whose user name or host name is one of the identities (a device tunnel authenticates with a machine certificate:
+# AuthMethod "Machine Certificate", so it can come back whatever the computer account's state).
+# With "device", the device rules of purge-device apply: an SA that shares an IPv6 remote endpoint with one that
+# matched by identity is the device's too (matched_by "endpoint": certificate-authenticated DirectAccess), and the
+# device's DirectAccess address on SAs that match none of its identities makes the verdict indeterminate. A user's
+# SAs are never grouped by endpoint: the device's own tunnels share it.
 # Identities are compared exactly and case-insensitively through a HashSet: never a wildcard or substring.
-# Input:  {"identities":["CORP\\CLIENT1$","client1.corp.example"]?}
-# Output: {"result":{"main_mode":[{"name",...,"quick_mode_count":2}],"quick_mode_count":2}}
+# Fails closed: "indeterminate" is also set when the server lists SAs but none carries a readable identity.
+# Input:  {"identities":["CORP\\CLIENT1$","client1.corp.example"]?,"device":true?}
+# Output: {"result":{"main_mode":[{"name",...,"matched_by":"identity","quick_mode_count":2}],"quick_mode_count":2,
+#          "vpn_connections":[{"user_names":[..],"host_name",...,"device_tunnel":true}],
+#          "indeterminate":false,"indeterminate_reason":"","indeterminate_host_names":[]}}
 # Microsoft documentation of the cmdlets used:
 #   Get-NetIPsecMainModeSA   https://learn.microsoft.com/powershell/module/netsecurity/get-netipsecmainmodesa
 #     (MSFT_NetMainModeSA: Name, LocalEndpoint, RemoteEndpoint, RemoteFirstId/RemoteSecondId with .Identity and
 #      .AuthenticationMethod, CipherAlgorithm, HashAlgorithm)
 #   Get-NetIPsecQuickModeSA -AssociatedNetIPsecMainModeSA  https://learn.microsoft.com/powershell/module/netsecurity/get-netipsecquickmodesa
 #     (quick-mode SAs carry no identity: they are found through their main-mode SA)
+#   Get-RemoteAccessConnectionStatistics  https://learn.microsoft.com/powershell/module/remoteaccess/get-remoteaccessconnectionstatistics
+#     (ClientIPAddress can be an array; AuthMethod values are listed by the RemoteAccessConnection WMI class:
+#      https://learn.microsoft.com/previous-versions/windows/desktop/ramgmtpsprov/remoteaccessconnection)
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
     $ids = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
     foreach ($id in @($in.identities)) { if ($id) { [void]$ids.Add([string]$id) } }
+    $all = $ids.Count -eq 0
+    $device = [bool]$in.device -and -not $all
 
-    $total = 0
-    $mainMode = @(foreach ($mm in @(Get-NetIPsecMainModeSA)) {
+    # Every address property of a statistics row as single strings, written one by one (@() collects them).
+    function Get-RowAddresses($row) {
+        $list = [System.Collections.Generic.List[string]]::new()
+        foreach ($value in @($row.ClientIPAddress) + @($row.ClientIPv4Address) + @($row.ClientIPv6Address)) {
+            foreach ($a in @($value)) { if ($a -and -not $list.Contains([string]$a)) { $list.Add([string]$a) } }
+        }
+        $list.ToArray()
+    }
+    function Test-IPv6([string]$text) {
+        $ip = $null
+        [System.Net.IPAddress]::TryParse($text, [ref]$ip) -and $ip.AddressFamily -eq [System.Net.Sockets.AddressFamily]::InterNetworkV6
+    }
+
+    $rows = @(Get-RemoteAccessConnectionStatistics)
+    $targetAddresses = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
+    $targetRows = [System.Collections.Generic.List[object]]::new()
+    $vpn = @(foreach ($c in $rows) {
+        $users = @(foreach ($u in @($c.UserName)) { if ($u) { [string]$u } })
+        $byName = @($users | Where-Object { $ids.Contains($_) }).Count -gt 0
+        if ($device -and [string]$c.ConnectionType -eq 'DirectAccess' -and $ids.Contains([string]$c.HostName)) {
+            $targetRows.Add(@{ host = [string]$c.HostName; addresses = @(Get-RowAddresses $c) })
+            foreach ($a in @(Get-RowAddresses $c)) { [void]$targetAddresses.Add($a) }
+        }
+        if ([string]$c.ConnectionType -ne 'Vpn' -or -not ($all -or $byName -or $ids.Contains([string]$c.HostName))) { continue }
+        $started = ''
+        if ($c.ConnectionStartTime) {
+            $started = ([datetime]$c.ConnectionStartTime).ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", [System.Globalization.CultureInfo]::InvariantCulture)
+        }
+        @{
+            user_names            = $users
+            host_name             = [string]$c.HostName
+            client_ip_addresses   = @(Get-RowAddresses $c)
+            tunnel_type           = [string]$c.TunnelType
+            auth_method           = [string]$c.AuthMethod
+            connection_start_time = $started
+            device_tunnel         = [string]::Equals([string]$c.AuthMethod, 'Machine Certificate', [System.StringComparison]::OrdinalIgnoreCase)
+        }
+    })
+
+    $sas = @(Get-NetIPsecMainModeSA)
+    $matchedBy = @{}
+    $readable = 0
+    foreach ($mm in $sas) {
         $first = [string]$mm.RemoteFirstId.Identity
         $second = [string]$mm.RemoteSecondId.Identity
-        if ($ids.Count -gt 0 -and -not ($ids.Contains($first) -or $ids.Contains($second))) { continue }
+        if ($first -or $second) { $readable++ }
+        if ($all -or $ids.Contains($first) -or $ids.Contains($second)) { $matchedBy[[string]$mm.Name] = 'identity' }
+    }
+    $endpoints = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
+    foreach ($mm in $sas) {
+        if ($device -and $matchedBy.ContainsKey([string]$mm.Name) -and (Test-IPv6 ([string]$mm.RemoteEndpoint))) { [void]$endpoints.Add([string]$mm.RemoteEndpoint) }
+    }
+    $unexplained = 0
+    $unexplainedAddress = ''
+    $unexplainedEndpoints = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
+    foreach ($mm in $sas) {
+        if ($matchedBy.ContainsKey([string]$mm.Name)) { continue }
+        if ($endpoints.Contains([string]$mm.RemoteEndpoint)) {
+            $matchedBy[[string]$mm.Name] = 'endpoint'
+        } elseif ($targetAddresses.Contains([string]$mm.RemoteEndpoint)) {
+            $unexplained++
+            $unexplainedAddress = [string]$mm.RemoteEndpoint
+            [void]$unexplainedEndpoints.Add($unexplainedAddress)
+        }
+    }
+    # The devices the address rule concerns, so that a poll for several targets can tell whom it cannot tell about.
+    $indeterminateHosts = @(foreach ($t in $targetRows) {
+            if (@($t.addresses | Where-Object { $unexplainedEndpoints.Contains($_) }).Count -gt 0) { $t.host }
+        })
+    $reason = ''
+    if (-not $all -and $sas.Count -gt 0 -and $readable -eq 0) {
+        $reason = "none of the $($sas.Count) main-mode SAs on this server carries a readable remote identity"
+        $indeterminateHosts = @() # the verdict concerns every target
+    } elseif ($unexplained -gt 0) {
+        $reason = "the DirectAccess address $unexplainedAddress is on $unexplained main-mode SA(s) that match none of the identities"
+    }
+
+    $total = 0
+    $mainMode = @(foreach ($mm in $sas) {
+        if (-not $matchedBy.ContainsKey([string]$mm.Name)) { continue }
         # A main-mode SA whose quick-mode SAs expired has none: only that "not found" is expected.
         $quick = @(Get-NetIPsecQuickModeSA -AssociatedNetIPsecMainModeSA $mm -ErrorAction SilentlyContinue -ErrorVariable lookupErrors).Count
         foreach ($e in $lookupErrors) { if ($e.CategoryInfo.Category -ne 'ObjectNotFound') { throw $e } }
@@ -31,16 +121,25 @@ try {
             name               = [string]$mm.Name
             local_endpoint     = [string]$mm.LocalEndpoint
             remote_endpoint    = [string]$mm.RemoteEndpoint
-            remote_first_id    = $first
-            remote_second_id   = $second
+            remote_first_id    = [string]$mm.RemoteFirstId.Identity
+            remote_second_id   = [string]$mm.RemoteSecondId.Identity
             auth_method_first  = [string]$mm.RemoteFirstId.AuthenticationMethod
             auth_method_second = [string]$mm.RemoteSecondId.AuthenticationMethod
             cipher_algorithm   = [string]$mm.CipherAlgorithm
             hash_algorithm     = [string]$mm.HashAlgorithm
+            matched_by         = $matchedBy[[string]$mm.Name]
             quick_mode_count   = $quick
         }
     })
-    @{ result = @{ main_mode = $mainMode; quick_mode_count = $total } } | ConvertTo-Json -Compress -Depth 8
+    $result = @{
+        main_mode                = $mainMode
+        quick_mode_count         = $total
+        vpn_connections          = $vpn
+        indeterminate            = [bool]$reason
+        indeterminate_reason     = $reason
+        indeterminate_host_names = @($indeterminateHosts)
+    }
+    @{ result = $result } | ConvertTo-Json -Compress -Depth 8
 } catch {
     $err = @{ category = [string]$_.CategoryInfo.Category; message = [string]$_.Exception.Message; target = [string]$_.TargetObject }
     @{ error = $err } | ConvertTo-Json -Compress -Depth 8

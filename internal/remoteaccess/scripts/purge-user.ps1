@@ -1,10 +1,15 @@
 # remoteaccess-script: purge-user/v1
 #
-# Cuts a user off THIS server: removes the DirectAccess intranet-tunnel SAs whose RemoteSecondId (the user's
-# Kerberos identity) is one of the user's identities, quick-mode SAs first, and disconnects the user's VPN connections.
+# Cuts a user off THIS server. Contract: internal/remoteaccess/scripts/CONTRACT.md, section purge-user.
+# Removes the DirectAccess intranet-tunnel SAs whose RemoteSecondId (the user's Kerberos identity) is one of the
+# user's identities, quick-mode SAs first, and disconnects the user's VPN connections, one name at a time so that one
+# failure does not hide the others. VPN statistics print a user as NETBIOS\user or as dns.domain\user (the
+# cmdlet's own example shows corp.contoso.com\remoteuser1): the caller sends both forms among the identities.
 # Identities are compared exactly and case-insensitively through a HashSet: never a wildcard or substring.
-# Input:  {"identities":["CORP\\alice","alice@corp.example"],"user_name":"CORP\\alice"}
-# Output: {"result":{"main_mode_removed":1,"quick_mode_removed":2,"vpn_connections_disconnected":1}}
+# Fails closed: "indeterminate" is set when the server lists SAs but none carries a readable identity.
+# Input:  {"identities":["CORP\\alice","corp.example\\alice","alice@corp.example"],"user_name":"CORP\\alice"}
+# Output: {"result":{"main_mode_removed":1,"quick_mode_removed":2,"vpn_connections_disconnected":1,
+#          "vpn_disconnect_failures":[],"indeterminate":false,"indeterminate_reason":""}}
 # Microsoft documentation of the cmdlets used:
 #   Get-NetIPsecMainModeSA / Remove-NetIPsecMainModeSA -InputObject
 #     https://learn.microsoft.com/powershell/module/netsecurity/get-netipsecmainmodesa
@@ -14,7 +19,9 @@
 #     https://learn.microsoft.com/powershell/module/netsecurity/remove-netipsecquickmodesa
 #   Get-RemoteAccessConnectionStatistics  https://learn.microsoft.com/powershell/module/remoteaccess/get-remoteaccessconnectionstatistics
 #   Disconnect-VpnUser -UserName  https://learn.microsoft.com/powershell/module/remoteaccess/disconnect-vpnuser
-#     (UserName accepts DOMAIN\USER; it is called only with names that are connected, as reported by the statistics)
+#     (UserName accepts DOMAIN\USER; it is called only with names that are connected, as the statistics print them)
+# An SA or a connection that is gone by the time it is removed (ObjectNotFound) is not a failure; the documentation
+# does not say which category Windows reports then, so any other category is one.
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 try {
@@ -27,34 +34,59 @@ try {
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'EmptyIdentities', 'InvalidArgument', 'identities')
     }
 
+    $all = @(Get-NetIPsecMainModeSA)
+    $readable = @($all | Where-Object { [string]$_.RemoteFirstId.Identity -or [string]$_.RemoteSecondId.Identity }).Count
+    $reason = ''
+    if ($all.Count -gt 0 -and $readable -eq 0) {
+        $reason = "none of the $($all.Count) main-mode SAs on this server carries a readable remote identity"
+    }
+
     $mainRemoved = 0
     $quickRemoved = 0
-    foreach ($mm in @(Get-NetIPsecMainModeSA)) {
+    foreach ($mm in $all) {
         if (-not $ids.Contains([string]$mm.RemoteSecondId.Identity)) { continue }
         # A main-mode SA whose quick-mode SAs expired has none: only that "not found" is expected.
         $quick = @(Get-NetIPsecQuickModeSA -AssociatedNetIPsecMainModeSA $mm -ErrorAction SilentlyContinue -ErrorVariable lookupErrors)
         foreach ($e in $lookupErrors) { if ($e.CategoryInfo.Category -ne 'ObjectNotFound') { throw $e } }
-        if ($quick.Count -gt 0) {
-            Remove-NetIPsecQuickModeSA -InputObject $quick -Confirm:$false
-            $quickRemoved += $quick.Count
+        foreach ($q in $quick) {
+            Remove-NetIPsecQuickModeSA -InputObject $q -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable removeErrors
+            if ($removeErrors.Count -eq 0) { $quickRemoved++ }
+            foreach ($e in $removeErrors) { if ($e.CategoryInfo.Category -ne 'ObjectNotFound') { throw $e } }
         }
-        Remove-NetIPsecMainModeSA -InputObject $mm -Confirm:$false
-        $mainRemoved++
+        Remove-NetIPsecMainModeSA -InputObject $mm -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable removeErrors
+        if ($removeErrors.Count -eq 0) { $mainRemoved++ }
+        foreach ($e in $removeErrors) { if ($e.CategoryInfo.Category -ne 'ObjectNotFound') { throw $e } }
     }
 
-    $connected = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
-    $vpnConnections = 0
-    foreach ($c in @(Get-RemoteAccessConnectionStatistics)) {
-        if ([string]$c.ConnectionType -ne 'Vpn') { continue }
-        $names = @(@($c.UserName) | Where-Object { $_ -and $ids.Contains([string]$_) })
-        if ($names.Count -eq 0) { continue }
-        $vpnConnections++
-        foreach ($n in $names) { [void]$connected.Add([string]$n) }
+    $vpnRows = @(Get-RemoteAccessConnectionStatistics | Where-Object { [string]$_.ConnectionType -eq 'Vpn' })
+    $connected = [System.Collections.Generic.List[string]]::new()
+    foreach ($c in $vpnRows) {
+        foreach ($n in @($c.UserName)) {
+            if ($n -and $ids.Contains([string]$n) -and -not $connected.Contains([string]$n)) { $connected.Add([string]$n) }
+        }
     }
-    if ($connected.Count -gt 0) {
-        $null = Disconnect-VpnUser -UserName @($connected) -Confirm:$false
+    $done = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
+    $failures = @()
+    foreach ($n in $connected) {
+        try {
+            $null = Disconnect-VpnUser -UserName $n -Confirm:$false
+            [void]$done.Add($n)
+        } catch {
+            if ([string]$_.CategoryInfo.Category -ne 'ObjectNotFound') {
+                $failures += @{ target = $n; category = [string]$_.CategoryInfo.Category; message = [string]$_.Exception.Message }
+            }
+        }
     }
-    $result = @{ main_mode_removed = $mainRemoved; quick_mode_removed = $quickRemoved; vpn_connections_disconnected = $vpnConnections }
+    # Connections counted are those of a name disconnected without error.
+    $vpnConnections = @($vpnRows | Where-Object { @(@($_.UserName) | Where-Object { $_ -and $done.Contains([string]$_) }).Count -gt 0 }).Count
+    $result = @{
+        main_mode_removed            = $mainRemoved
+        quick_mode_removed           = $quickRemoved
+        vpn_connections_disconnected = $vpnConnections
+        vpn_disconnect_failures      = @($failures)
+        indeterminate                = [bool]$reason
+        indeterminate_reason         = $reason
+    }
     @{ result = $result } | ConvertTo-Json -Compress -Depth 8
 } catch {
     $err = @{ category = [string]$_.CategoryInfo.Category; message = [string]$_.Exception.Message; target = [string]$_.TargetObject }

@@ -2,10 +2,17 @@
 #
 # Asks a DirectAccess client to shut down through the manage-out path (the Remote Access server reaches the client
 # over its infrastructure tunnel). Used when a lost device is still connected.
-# Input:  {"computer_name":"client1.corp.example"}
+# Contract: internal/remoteaccess/scripts/CONTRACT.md, section stop-computer.
+# This script always runs inside a WinRM session, and Stop-Computer in Windows PowerShell 5.1 reaches the client
+# through WMI over DCOM with the session's logon: from a session logged on with NTLM, or with a Kerberos ticket that
+# cannot be delegated, that is a second hop, which Windows refuses. So without explicit credentials the script
+# refuses up front, before anything is attempted, and says why.
+# Input:  {"computer_name":"client1.corp.example","credential":{"user_name":"CORP\\admin","password":"..."}}
 # Output: {"result":{"requested":true}}
+# Errors: PermissionDenied on "credential" when no credential is given.
 # Microsoft documentation of the cmdlets used:
-#   Stop-Computer -ComputerName -Force  https://learn.microsoft.com/powershell/module/microsoft.powershell.management/stop-computer
+#   Stop-Computer -ComputerName -Credential -Force  https://learn.microsoft.com/powershell/module/microsoft.powershell.management/stop-computer?view=powershell-5.1
+#   Making the second hop in PowerShell Remoting  https://learn.microsoft.com/powershell/scripting/security/remoting/ps-remoting-second-hop
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 try {
@@ -15,7 +22,18 @@ try {
         $ex = [System.ArgumentException]::new('computer_name must be given')
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'EmptyComputerName', 'InvalidArgument', 'computer_name')
     }
-    Stop-Computer -ComputerName $computerName -Force
+    $user = [string]$in.credential.user_name
+    $password = [string]$in.credential.password
+    if (-not $user -or -not $password) {
+        $message = "refusing to shut $computerName down without explicit credentials: this command runs in a WinRM session on " +
+            "$env:COMPUTERNAME, and Stop-Computer reaches $computerName with that session's logon through WMI over DCOM, a second " +
+            'hop that Windows refuses unless credentials are passed explicitly (or delegation is configured)'
+        $ex = [System.UnauthorizedAccessException]::new($message)
+        throw [System.Management.Automation.ErrorRecord]::new($ex, 'SecondHop', 'PermissionDenied', 'credential')
+    }
+    $secret = ConvertTo-SecureString -String $password -AsPlainText -Force
+    $credential = [System.Management.Automation.PSCredential]::new($user, $secret)
+    Stop-Computer -ComputerName $computerName -Credential $credential -Force
     @{ result = @{ requested = $true } } | ConvertTo-Json -Compress -Depth 8
 } catch {
     $err = @{ category = [string]$_.CategoryInfo.Category; message = [string]$_.Exception.Message; target = [string]$_.TargetObject }

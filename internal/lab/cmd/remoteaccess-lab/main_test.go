@@ -63,7 +63,7 @@ func TestRunPrintsInfoServesAndStopsOnInterrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = client.Close() }()
-	if nodes, err := remoteaccess.GetNodes(opCtx, client); err != nil || len(nodes) != 2 || !nodes[1].IsLocal {
+	if nodes, err := remoteaccess.GetNodes(opCtx, client); err != nil || len(nodes) != 4 || !nodes[1].IsLocal || !nodes[3].IsLocal {
 		t.Errorf("get-nodes on %s = %+v, %v", info.Servers[1].Name, nodes, err)
 	}
 	roots := x509.NewCertPool()

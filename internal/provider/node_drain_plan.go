@@ -1,0 +1,212 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+)
+
+// planReadTimeout bounds what the plan reads from the servers: the guards and the impact.
+const planReadTimeout = 15 * time.Second
+
+// impactLines bounds the sessions a plan lists one by one.
+const impactLines = 25
+
+// ModifyPlan plans a new drain when the last one is not complete, and refuses at plan time what the apply would
+// refuse: an unknown node, too few nodes left in rotation, a create timeout the drain cannot fit in. For a drain
+// being created it shows the impact: the sessions on the node and the nodes that will take them.
+func (r *nodeDrainResource) ModifyPlan(ctx context.Context, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() {
+		return // destroy
+	}
+	var plan nodeDrainModel
+	resp.Diagnostics.Append(req.Plan.Get(ctx, &plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	creating := req.State.Raw.IsNull()
+	needsDrain := creating
+	// drained stays unknown while a drain is planned: an interrupted drain records false, which a planned true
+	// would forbid.
+	if creating {
+		plan.Drained = types.BoolUnknown()
+	} else {
+		var prior nodeDrainModel
+		resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+		plan.copyOutcome(&prior)
+		if needsDrain = !prior.Drained.ValueBool(); needsDrain {
+			// Interrupted, or drifted: the update drains again.
+			plan.Drained = types.BoolUnknown()
+			plan.LoadBalancerStateAfter, plan.SessionsAtEnd, plan.DrainedAt = types.StringUnknown(), types.Int64Unknown(), types.StringUnknown()
+		}
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
+	if !needsDrain || r.clients == nil || resp.Diagnostics.HasError() {
+		return // nothing to drain: only arguments change, or the provider is not configured yet
+	}
+	if plan.Node.IsUnknown() || plan.LoadBalancer.IsUnknown() || plan.DrainTimeout.IsUnknown() ||
+		plan.AllowLastNode.IsUnknown() || plan.MinNodesInRotation.IsUnknown() {
+		return // checked at apply time
+	}
+	r.checkPlan(ctx, &plan, creating, &resp.Diagnostics)
+}
+
+// checkPlan reads the cluster, briefly, to refuse a bad drain at plan time and to show the impact of a new one.
+func (r *nodeDrainResource) checkPlan(ctx context.Context, plan *nodeDrainModel, creating bool, diags *diag.Diagnostics) {
+	c, err := r.clients.Cluster(nil)
+	if err != nil {
+		diags.AddError("No Remote Access server", err.Error())
+		return
+	}
+	readCtx, cancel := context.WithTimeout(ctx, planReadTimeout)
+	defer cancel()
+	topo, topoErr := c.Topology(readCtx)
+	server, node, found := locateNode(c, topo, plan.Node.ValueString())
+	switch {
+	case !found && topoErr == nil:
+		diags.AddAttributeError(path.Root("node"), "Unknown node", unknownNodeDetail(plan.Node.ValueString(), topo, nil))
+		return
+	case !found:
+		diags.AddWarning("The drain could not be checked at plan time",
+			fmt.Sprintf("%s\n\nThe apply checks the node and the nodes left in rotation again before it drains.",
+				unknownNodeDetail(plan.Node.ValueString(), topo, topoErr)))
+		return
+	}
+	if err := checkRotation(c, topo, node, plan); err != nil {
+		diags.AddAttributeError(path.Root("allow_last_node"), "Draining this node leaves too few nodes in rotation", err.Error())
+		return
+	}
+	r.checkTimeout(ctx, plan, topo, node, diags)
+	if creating {
+		impact(readCtx, c, topo, server, node, diags)
+	}
+}
+
+// checkTimeout refuses a create timeout shorter than the drain command may run.
+func (r *nodeDrainResource) checkTimeout(ctx context.Context, plan *nodeDrainModel, topo remoteaccess.Topology, node string, diags *diag.Diagnostics) {
+	opts := plan.options()
+	if opts.Balancer != remoteaccess.BalancerNLB {
+		return
+	}
+	interfaces := 1
+	if status, ok := topo.Node(node); ok {
+		interfaces = len(status.Interfaces)
+	}
+	create, d := plan.Timeouts.Create(ctx, defaultDrainCreate)
+	diags.Append(d...)
+	if need := remoteaccess.DrainDeadline(opts.Timeout, interfaces); create < need {
+		diags.AddAttributeError(path.Root("drain_timeout"), "The create timeout is too short for this drain",
+			fmt.Sprintf("Stop-NlbClusterNode waits up to drain_timeout (%s) on each of %s's %d NLB interface(s); with a "+
+				"margin that is %s, more than the create timeout (%s). Shorten drain_timeout or raise timeouts.create.",
+				opts.Timeout, node, interfaces, need, create))
+	}
+}
+
+// locateNode finds the server that is the node: by the node name its server reports, or by its entry in the
+// provider's servers (a cluster behind an external balancer may have no NLB to ask).
+func locateNode(c *remoteaccess.Cluster, topo remoteaccess.Topology, name string) (server, node string, ok bool) {
+	if server, node, ok := topo.ServerOf(name); ok {
+		return server, node, true
+	}
+	for _, s := range c.Servers() {
+		label, _, _ := strings.Cut(s, ".")
+		if strings.EqualFold(s, name) || strings.EqualFold(label, name) {
+			if local, ok := topo.Local[s]; ok {
+				return s, local, true
+			}
+			return s, name, true
+		}
+	}
+	return "", "", false
+}
+
+func unknownNodeDetail(name string, topo remoteaccess.Topology, err error) string {
+	var known []string
+	for _, s := range slices.Sorted(mapKeys(topo.Local)) {
+		known = append(known, fmt.Sprintf("%s (server %s)", topo.Local[s], s))
+	}
+	detail := fmt.Sprintf("No server of the provider is the node %q.", name)
+	if len(known) > 0 {
+		detail += " The servers answer as: " + strings.Join(known, ", ") + "."
+	}
+	if err != nil {
+		detail += fmt.Sprintf(" Not every server answered: %s", err)
+	}
+	return detail
+}
+
+func mapKeys(m map[string]string) func(func(string) bool) {
+	return func(yield func(string) bool) {
+		for k := range m {
+			if !yield(k) {
+				return
+			}
+		}
+	}
+}
+
+// checkRotation applies allow_last_node and min_nodes_in_rotation. Without an NLB view (a cluster behind an
+// external balancer), the other servers of the provider are the nodes that can take the clients.
+func checkRotation(c *remoteaccess.Cluster, topo remoteaccess.Topology, node string, m *nodeDrainModel) error {
+	minimum, allowLast := int(m.MinNodesInRotation.ValueInt64()), m.AllowLastNode.ValueBool()
+	if len(topo.Nodes) == 0 {
+		others := len(c.Servers()) - 1
+		if others == 0 && !allowLast || others > 0 && others < minimum {
+			return fmt.Errorf("%w: %d other server(s) for %s, and no NLB answered to tell which are in rotation",
+				remoteaccess.ErrTooFewNodes, others, node)
+		}
+		return nil
+	}
+	err := topo.CheckDrain(node, minimum, allowLast)
+	if err != nil {
+		return fmt.Errorf("%w. Set allow_last_node = true to drain the last node anyway, or put another node back first", err)
+	}
+	return nil
+}
+
+// impact warns, for a drain being created, which sessions the node carries now and which nodes will take them. It
+// reads with the plan's short timeout and says so when the node does not answer.
+func impact(ctx context.Context, c *remoteaccess.Cluster, topo remoteaccess.Topology, server, node string, diags *diag.Diagnostics) {
+	takers := topo.Takers(node)
+	if len(topo.Nodes) == 0 {
+		takers = slices.DeleteFunc(c.Servers(), func(s string) bool { return s == server })
+	}
+	summary := fmt.Sprintf("Draining %s", node)
+	conns, err := c.Sessions(ctx, server)
+	if err != nil {
+		diags.AddWarning(summary+": impact not shown",
+			fmt.Sprintf("%s did not answer within %s, so the plan cannot list its sessions: %s", node, planReadTimeout, err))
+		return
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s carries %d session(s) now. ", node, len(conns))
+	if len(takers) > 0 {
+		fmt.Fprintf(&b, "Their clients will reconnect through %s.", strings.Join(takers, ", "))
+	} else {
+		b.WriteString("No other node is in rotation to take them.")
+	}
+	for i, conn := range conns {
+		if i == impactLines {
+			fmt.Fprintf(&b, "\n  ... and %d more", len(conns)-impactLines)
+			break
+		}
+		who := conn.HostName
+		if len(conn.UserNames) > 0 {
+			who = strings.TrimPrefix(who+" ", " ") + "(" + strings.Join(conn.UserNames, ", ") + ")"
+		}
+		fmt.Fprintf(&b, "\n  - %s %s from %s", conn.ConnectionType, who, conn.ClientExternalAddress)
+	}
+	diags.AddWarning(summary+": sessions that will move", b.String())
+}

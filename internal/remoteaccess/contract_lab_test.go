@@ -1,0 +1,109 @@
+package remoteaccess
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
+)
+
+// outputPaths lists the field paths of a JSON value as CONTRACT.md writes them (a, a.b, a[].b).
+func outputPaths(v any, prefix string) []string {
+	var paths []string
+	switch x := v.(type) {
+	case map[string]any:
+		for k, child := range x {
+			sub := outputPaths(child, prefix+k+".")
+			if len(sub) == 0 {
+				sub = []string{prefix + k}
+			}
+			paths = append(paths, sub...)
+		}
+	case []any:
+		for _, item := range x {
+			if _, ok := item.(map[string]any); ok {
+				paths = append(paths, outputPaths(item, strings.TrimSuffix(prefix, ".")+"[].")...)
+			}
+		}
+	}
+	return paths
+}
+
+// The lab answers every script with the documents CONTRACT.md describes, and reads the inputs the Go side sends
+// strictly (an unknown field is an error there): the third side of the contract.
+func TestLabAnswersTheContract(t *testing.T) {
+	seed, err := cluster.LoadSeed("../lab/cluster/testdata/cluster.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lab, err := cluster.New(seed.Options())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client2 := []string{`CORP\CLIENT2$`, "client2.corp.example"}
+	inputs := []struct {
+		script string
+		server string
+		input  any
+	}{
+		{"get-nodes/v1", "RAS1", struct{}{}},
+		{"get-connections/v1", "RAS2", ConnectionFilter{}},
+		{"get-ipsec-sas/v1", "RAS2", identitiesInput{Identities: client2, Device: true}},
+		{"purge-device/v1", "RAS2", purgeDeviceInput{Identities: client2, ComputerName: "CLIENT2", DisconnectVPN: true}},
+		{"purge-user/v1", "RAS2", purgeUserInput{Identities: []string{`CORP\carol`}}},
+		{"disconnect-vpn/v1", "RAS2", ByUser(`CORP\bob`)},
+		{"stop-computer/v1", "RAS1", stopComputerInput{ComputerName: "client1.corp.example", Credential: &Credential{UserName: `CORP\admin`, Password: "x"}}},
+		{"drain-node/v1", "RAS1", drainInput{NodeName: "RAS1", TimeoutSeconds: 1}},
+		{"resume-node/v1", "RAS1", map[string]any{"node_name": "RAS1"}},
+	}
+	sections := parseContract(t)
+	for _, s := range Scripts() {
+		i := slices.IndexFunc(inputs, func(in struct {
+			script string
+			server string
+			input  any
+		}) bool {
+			return in.script == s.Name
+		})
+		if i < 0 {
+			t.Errorf("%s: no sample input", s.Name)
+			continue
+		}
+		data, err := json.Marshal(inputs[i].input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := lab.Executor(inputs[i].server).Execute(context.Background(), wsman.ExecRequest{
+			Server: inputs[i].server, EncodedScript: "# remoteaccess-bootstrap/v1\n",
+			Stdin: []byte(s.Text + "\x00\x00\x00\x00" + base64.StdEncoding.EncodeToString(data)),
+		})
+		var doc struct {
+			Result map[string]any `json:"result"`
+			Error  any            `json:"error"`
+		}
+		if err := json.Unmarshal(res.Stdout, &doc); err != nil || res.ExitCode != 0 || doc.Error != nil {
+			t.Errorf("%s in the lab: exit %d, %s", s.Name, res.ExitCode, res.Stdout)
+			continue
+		}
+		documented := sections[s.Name].output
+		got := outputPaths(doc.Result, "")
+		for _, p := range got {
+			// An empty list of objects shows only its name: it must be a documented list.
+			list := slices.ContainsFunc(documented, func(d string) bool { return strings.HasPrefix(d, p+"[].") })
+			if !slices.Contains(documented, p) && !list {
+				t.Errorf("%s: the lab answers %q, which CONTRACT.md does not document", s.Name, p)
+			}
+		}
+		_, top := segments(documented)
+		for _, k := range slices.Compact(top) {
+			if _, ok := doc.Result[k]; !ok {
+				t.Errorf("%s: the lab's answer lacks %q", s.Name, k)
+			}
+		}
+	}
+}

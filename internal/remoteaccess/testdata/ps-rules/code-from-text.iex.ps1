@@ -1,0 +1,4 @@
+# the iex alias
+$sas = @(Get-NetIPsecMainModeSA)
+$in = ConvertFrom-Json -InputObject $InputJson
+iex $in.command

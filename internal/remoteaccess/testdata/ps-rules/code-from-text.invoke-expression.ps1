@@ -1,0 +1,4 @@
+# Invoke-Expression
+$sas = @(Get-NetIPsecMainModeSA)
+$in = ConvertFrom-Json -InputObject $InputJson
+Invoke-Expression ("Remove-NetIPsecMainModeSA -Name " + $in.name)

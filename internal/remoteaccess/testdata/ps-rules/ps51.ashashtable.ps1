@@ -1,0 +1,3 @@
+# ConvertFrom-Json -AsHashtable
+$sas = @(Get-NetIPsecMainModeSA)
+$in = ConvertFrom-Json -InputObject $InputJson -AsHashtable

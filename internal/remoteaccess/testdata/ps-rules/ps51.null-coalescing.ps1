@@ -1,0 +1,3 @@
+# the ?? operator
+$sas = @(Get-NetIPsecMainModeSA)
+$first = $sas[0] ?? $null

@@ -1,0 +1,3 @@
+# the ?. operator
+$sas = @(Get-NetIPsecMainModeSA)
+$id = ${sas}?.Count

@@ -1,0 +1,3 @@
+# ForEach-Object -Parallel
+$sas = @(Get-NetIPsecMainModeSA)
+$sas | ForEach-Object -Parallel { $_.Name }

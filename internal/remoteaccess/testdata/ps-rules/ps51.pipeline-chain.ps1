@@ -1,0 +1,3 @@
+# a pipeline chain operator
+$sas = @(Get-NetIPsecMainModeSA)
+Get-NetIPsecQuickModeSA && Get-NetIPsecMainModeSA

@@ -1,0 +1,3 @@
+# a case-sensitive wildcard comparison
+$sas = @(Get-NetIPsecMainModeSA)
+$hit = @($sas | Where-Object { [string]$_.RemoteFirstId.Identity -clike "*client1*" })

@@ -1,0 +1,3 @@
+# .StartsWith on a string
+$sas = @(Get-NetIPsecMainModeSA)
+$hit = @($sas | Where-Object { ([string]$_.RemoteFirstId.Identity).StartsWith("CORP\client1") })

@@ -1,0 +1,3 @@
+# Where-Object with a -Like parameter
+$sas = @(Get-NetIPsecMainModeSA)
+$hit = @(Get-RemoteAccessConnectionStatistics | Where-Object HostName -Like "client1*")

@@ -1,0 +1,3 @@
+# the WildcardPattern type
+$sas = @(Get-NetIPsecMainModeSA)
+$p = [System.Management.Automation.WildcardPattern]::new("*client1*")
