@@ -40,6 +40,11 @@ type verifyResult struct {
 	// Total is every run per device per server; OutsidePurge leaves out the purge script.
 	Total        float64 `json:"total"`
 	OutsidePurge float64 `json:"outside_purge"`
+	// PlanPerDevice is the runs per device per server of the plan made before the apply: the impact preview of each
+	// new block, which Terraform's apply repeats when it plans each block again.
+	PlanPerDevice float64 `json:"plan_runs_per_device_per_server"`
+	// VerifyPolls is OutsidePurge less PlanPerDevice: what the verify windows' polls cost per device and server.
+	VerifyPolls float64 `json:"verify_polls_per_device_per_server"`
 }
 
 const (
@@ -222,6 +227,10 @@ func countVerifyRuns(ctx context.Context, o options, b binaries, l *labProcess) 
 	_ = os.Remove(filepath.Join(tf.dir, "terraform.tfstate"))
 	fmt.Fprintf(os.Stderr, "== blocking %d devices with a %d s verify window (-parallelism=%d)\n", o.devices, o.verify, o.parallelism)
 	parallelism := fmt.Sprintf("-parallelism=%d", o.parallelism)
+	beforePlan, err := l.status()
+	if err != nil {
+		return verifyResult{}, err
+	}
 	if _, err := tf.run(ctx, "plan", "-input=false", "-no-color", parallelism, "-out=tfplan"); err != nil {
 		return verifyResult{}, err
 	}
@@ -240,6 +249,9 @@ func countVerifyRuns(ctx context.Context, o options, b binaries, l *labProcess) 
 	r := verifyResult{Devices: o.devices, Servers: servers, VerifySeconds: o.verify, Parallelism: o.parallelism,
 		ApplySeconds: d.Seconds(), PerDevice: map[string]float64{}}
 	for _, s := range l.info.Servers[:servers] {
+		for script, n := range before[s.Name].CommandsPerScript {
+			r.PlanPerDevice += float64(n-beforePlan[s.Name].CommandsPerScript[script]) / float64(o.devices*servers)
+		}
 		for script, n := range after[s.Name].CommandsPerScript {
 			if runs := n - before[s.Name].CommandsPerScript[script]; runs > 0 {
 				r.PerDevice[script] += float64(runs) / float64(o.devices*servers)
@@ -252,5 +264,6 @@ func countVerifyRuns(ctx context.Context, o options, b binaries, l *labProcess) 
 			r.OutsidePurge += v
 		}
 	}
+	r.VerifyPolls = r.OutsidePurge - r.PlanPerDevice
 	return r, nil
 }
