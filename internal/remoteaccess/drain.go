@@ -212,7 +212,19 @@ func (c *Cluster) Drain(ctx context.Context, server, node string, opts DrainOpti
 	}
 	res.SessionsCleared = !opts.WaitForZeroSessions
 	if opts.WaitForZeroSessions {
-		if res.SessionsAtEnd, err = w.until(ctx, "waiting for zero sessions", func(n int) bool { return n == 0 }); err != nil {
+		waitCtx, cancel := ctx, context.CancelFunc(func() {})
+		if opts.Balancer == BalancerExternal && opts.QuietWindow > 0 {
+			// Behind an external balancer, sessions that keep coming back after they were ended mean the balancer
+			// still sends the node clients: they get the quiet window to go, not the whole timeout.
+			waitCtx, cancel = context.WithTimeout(ctx, opts.QuietWindow)
+		}
+		res.SessionsAtEnd, err = w.until(waitCtx, "waiting for zero sessions", func(n int) bool { return n == 0 })
+		cancel()
+		if err != nil && ctx.Err() == nil && opts.Balancer == BalancerExternal {
+			return res, fmt.Errorf("%w: %s still had %d session(s) %s after they were ended: take it out of the external "+
+				"balancer's pool, then apply again", ErrStillInRotation, node, res.SessionsAtEnd, opts.QuietWindow)
+		}
+		if err != nil {
 			return res, fmt.Errorf("%s still has %d session(s): %w", node, res.SessionsAtEnd, err)
 		}
 		res.SessionsCleared = true

@@ -161,3 +161,25 @@ func TestLabExternalDrain(t *testing.T) {
 		t.Errorf("RAS1's NLB state after an external drain: %v", states)
 	}
 }
+
+// Behind an external balancer that still sends the node clients, sessions may come back faster than they can be
+// counted, so the count never reaches zero: waiting for zero sessions must then end with the quiet window and say
+// why, not run until the resource's timeout (thirty minutes by default).
+func TestLabExternalDrainWhoseSessionsNeverReachZeroEndsWithTheQuietWindow(t *testing.T) {
+	l := newLab(t)
+	ctx := deadline(t, 2*time.Minute)
+	// Every request takes longer than a client needs to come back: no count can see the node empty.
+	l.servers["RAS1"].Faults().SetRequestLatency(2 * reestablishDelay)
+	opts := remoteaccess.DrainOptions{
+		Balancer: remoteaccess.BalancerExternal, Timeout: time.Second, DisconnectSessions: true, WaitForZeroSessions: true,
+		Interval: 100 * time.Millisecond, QuietWindow: 3 * time.Second,
+	}
+	start := time.Now()
+	_, err := l.cluster.Drain(ctx, "RAS1", "RAS1", opts)
+	if !errors.Is(err, remoteaccess.ErrStillInRotation) {
+		t.Fatalf("external drain whose sessions keep coming back = %v; want ErrStillInRotation", err)
+	}
+	if ctx.Err() != nil {
+		t.Fatalf("the drain ran until the deadline (%s) instead of ending with the quiet window", time.Since(start))
+	}
+}
