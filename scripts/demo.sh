@@ -4,10 +4,14 @@
 # rotation. Needs only Go; the lab runs on loopback.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# Everything the demo writes stays its owner's: the lab's information (info.json, and lab.out, which repeats it)
+# holds the lab's passwords.
+umask 077
 
 terraform_bin=${TERRAFORM:?set TERRAFORM to a Terraform CLI (make demo does)}
-demo=examples/demo
-state=$demo/.lab
+# DEMO_DIR runs a copy of examples/demo elsewhere, for a test that runs the demo.
+demo=${DEMO_DIR:-examples/demo}
+state=$(cd "$demo" && pwd)/.lab
 rm -rf "$state" && mkdir -p "$state/plugins"
 
 echo "== building the provider and the lab"
@@ -28,18 +32,18 @@ done
 cat >"$state/terraformrc" <<RC
 provider_installation {
   dev_overrides {
-    "remoteaccess-iac/remoteaccess" = "$(pwd)/$state/plugins"
+    "remoteaccess-iac/remoteaccess" = "$state/plugins"
   }
   direct {}
 }
 RC
-export TF_CLI_CONFIG_FILE="$(pwd)/$state/terraformrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
+export TF_CLI_CONFIG_FILE="$state/terraformrc" CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1
 tf() { "$terraform_bin" -chdir="$demo" "$@"; }
 
 echo "== terraform apply: block CLIENT1, drain RAS2 (its clients move to RAS1)"
-tf apply -auto-approve -input=false -state="$(pwd)/$state/terraform.tfstate"
+tf apply -auto-approve -input=false -state="$state/terraform.tfstate"
 echo "== terraform plan: nothing left to do"
-tf plan -detailed-exitcode -input=false -state="$(pwd)/$state/terraform.tfstate"
+tf plan -detailed-exitcode -input=false -state="$state/terraform.tfstate"
 echo "== terraform destroy: the block is lifted, CLIENT1 is enabled again and RAS2 is back in rotation"
-tf destroy -auto-approve -input=false -state="$(pwd)/$state/terraform.tfstate"
+tf destroy -auto-approve -input=false -state="$state/terraform.tfstate"
 echo "== demo complete"

@@ -122,10 +122,14 @@ write_tls() {
 ensure_addr() {
 	local addr=$1
 	command -v ip >/dev/null || die "the ip command (iproute2) is needed to add $addr to lo"
-	if ! ip -4 -o addr show dev lo | grep -qF " $addr/"; then
-		ip addr add "$addr/32" dev lo 2>/dev/null || ip -4 -o addr show dev lo | grep -qF " $addr/" \
-			|| die "cannot add $addr to lo (needs root or CAP_NET_ADMIN)"
-	fi
+	# Another process may add or query lo at the same moment (netlink answers EBUSY or EEXIST then): try again.
+	local try err
+	for try in 1 2 3 4 5; do
+		ip -4 -o addr show dev lo | grep -qF " $addr/" && return 0
+		err=$(ip addr add "$addr/32" dev lo 2>&1) && return 0
+		sleep 0.2
+	done
+	ip -4 -o addr show dev lo | grep -qF " $addr/" || die "cannot add $addr to lo: $err (needs root or CAP_NET_ADMIN)"
 }
 
 seed() {

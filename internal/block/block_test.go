@@ -47,6 +47,23 @@ func newBlocker(t *testing.T, l *lab.Lab, dir block.Directory) *block.Blocker {
 	}
 }
 
+// testContext is a minute-long context, cancelled when the test ends.
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// resolve looks a computer up through the blocker, as a block does.
+func resolve(t *testing.T, ctx context.Context, b *block.Blocker, name string) block.Target {
+	t.Helper()
+	target, err := b.Resolve(ctx, directory.KindComputer, name, directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return target
+}
+
 func startLab(t *testing.T) (*lab.Lab, *directory.Client) {
 	t.Helper()
 	l, err := lab.Start(lab.Config{ReestablishDelay: 200 * time.Millisecond})
@@ -60,12 +77,8 @@ func startLab(t *testing.T) (*lab.Lab, *directory.Client) {
 func TestVerifyWindowNamesTheServersWhereSAsCameBack(t *testing.T) {
 	l, dir := startLab(t)
 	b := newBlocker(t, l, lagging{dir})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "CLIENT2")
 	servers := l.Info().ServerAddresses
 	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: 2 * time.Second})
 	if err == nil {
@@ -86,12 +99,8 @@ func TestVerifyWindowNamesTheServersWhereSAsCameBack(t *testing.T) {
 func TestBlockWithAServerDownRecordsWhatIsPending(t *testing.T) {
 	l, dir := startLab(t)
 	b := newBlocker(t, l, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "CLIENT2")
 	servers := l.Info().ServerAddresses
 	l.Server("RAS2").Faults().SetDropConnections(true)
 	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: time.Second})
@@ -123,12 +132,8 @@ func TestBlockWithAServerDownRecordsWhatIsPending(t *testing.T) {
 func TestUnblockLeavesAnAccountThatWasDisabledBefore(t *testing.T) {
 	l, dir := startLab(t)
 	b := newBlocker(t, l, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "RETIRED1", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "RETIRED1")
 	out, err := b.Block(ctx, target, block.Options{})
 	if err != nil || out.WasEnabled {
 		t.Fatalf("Block = %+v, %v; want was_enabled false", out, err)
@@ -147,12 +152,8 @@ func TestUnblockLeavesAnAccountThatWasDisabledBefore(t *testing.T) {
 func TestWrongWinRMSettingsChangeNothing(t *testing.T) {
 	l, dir := startLab(t)
 	b := newBlocker(t, l, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT1", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "CLIENT1")
 	l.Server("RAS2").Faults().SetAuthFailure(true)
 	out, err := b.Block(ctx, target, block.Options{Servers: l.Info().ServerAddresses, Purge: true, Record: true,
 		Hold: directory.Hold{ID: "h1", Since: time.Now()}})
@@ -178,8 +179,7 @@ func TestVerifyWindowsShareOnePollPerServer(t *testing.T) {
 		blocksPerPoll[server] = max(blocksPerPoll[server], blocks)
 	}
 	b.Verify.Interval = 300 * time.Millisecond
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := testContext(t)
 	cluster, err := b.Cluster(l.Info().ServerAddresses)
 	if err != nil {
 		t.Fatal(err)
@@ -215,8 +215,7 @@ func TestVerifyWindowsShareOnePollPerServer(t *testing.T) {
 func TestVerifyWindowWaitsForOnePollPerServer(t *testing.T) {
 	l, dir := startLab(t)
 	b := newBlocker(t, l, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+	ctx := testContext(t)
 	cluster, err := b.Cluster(l.Info().ServerAddresses)
 	if err != nil {
 		t.Fatal(err)
@@ -236,10 +235,7 @@ func TestVerifyWindowWaitsForOnePollPerServer(t *testing.T) {
 	l.Server("RAS2").Faults().SetHangCommands(true)
 	short, cancelShort := context.WithTimeout(ctx, 3*time.Second)
 	defer cancelShort()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT1", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	target := resolve(t, ctx, b, "CLIENT1")
 	out := block.Outcome{Target: target, Disabled: true, Purged: map[string]block.Counts{}}
 	for _, s := range l.Info().ServerAddresses {
 		out.Purged[s] = block.Counts{}
@@ -265,12 +261,8 @@ func TestUnreachableDomainControllerIsNamedNotWaitedFor(t *testing.T) {
 		c.DomainControllers, c.Timeout = []string{l.Info().LDAPSURL, deadDC}, 2*time.Second
 	})
 	b := newBlocker(t, l, dir)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT2", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "CLIENT2")
 	start := time.Now()
 	out, err := b.Block(ctx, target, block.Options{Servers: l.Info().ServerAddresses, Purge: true, WaitVisible: true})
 	if err != nil || len(out.Pending) != 0 {
@@ -293,12 +285,8 @@ func TestCannotTellIsNotSuccess(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = l.Close() })
 	b := newBlocker(t, l, labclient.Directory(t, l.Info()))
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	target, err := b.Resolve(ctx, directory.KindComputer, "CLIENT1", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "CLIENT1")
 	servers := l.Info().ServerAddresses
 	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: time.Second})
 	if err == nil || !strings.Contains(err.Error(), "cannot tell on "+servers[0]) || !slices.Contains(out.Pending, servers[0]) {

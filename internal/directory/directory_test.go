@@ -44,6 +44,8 @@ func TestComputerNames(t *testing.T) {
 		"client1\x00":      "control character",
 		"cli\nent":         "control character",
 		"\xff":             "UTF-8",
+		" CLIENT1":         "leading or trailing spaces",
+		"CLIENT1 $":        "leading or trailing spaces",
 	}
 	for in, reason := range invalid {
 		_, err := normalizeComputerName(in)
@@ -78,6 +80,9 @@ func TestUserNames(t *testing.T) {
 		"al ice@samba.test":     "spaces",
 		"a*@samba.test":         `'*'`,
 		"alice\x00":             "control character",
+		"alice ":                "leading or trailing spaces",
+		" alice":                "leading or trailing spaces",
+		"\u00a0alice":           "leading or trailing spaces",
 	}
 	for in, reason := range invalid {
 		err := validateUserName(in)

@@ -10,12 +10,11 @@ import (
 
 // FindComputer finds a computer account by its NetBIOS name (sAMAccountName without the "$").
 func (c *Client) FindComputer(ctx context.Context, name string) (Account, error) {
-	n, err := normalizeComputerName(name)
+	filter, err := computerFilter(name)
 	if err != nil {
 		return Account{}, err
 	}
-	kind, _ := kindFilter(KindComputer)
-	return c.findOne(ctx, "(&"+kind+"(sAMAccountName="+ldap.EscapeFilter(n+"$")+"))", fmt.Sprintf("computer %q", n))
+	return c.findOne(ctx, filter, fmt.Sprintf("computer %q", strings.TrimSuffix(name, "$")))
 }
 
 // FindUser finds a user account by sAMAccountName, or by userPrincipalName when name contains "@".
@@ -23,21 +22,50 @@ func (c *Client) FindUser(ctx context.Context, name string) (Account, error) {
 	if err := validateUserName(name); err != nil {
 		return Account{}, err
 	}
-	kind, _ := kindFilter(KindUser)
-	local, domain, isUPN := strings.Cut(name, "@")
-	if !isUPN {
-		return c.findOne(ctx, "(&"+kind+"(sAMAccountName="+ldap.EscapeFilter(name)+"))", fmt.Sprintf("user %q", name))
+	var dnsRoot string
+	if strings.Contains(name, "@") {
+		dom, err := c.Domain(ctx)
+		if err != nil {
+			return Account{}, err
+		}
+		dnsRoot = dom.DNSRoot
 	}
-	filter := "(userPrincipalName=" + ldap.EscapeFilter(name) + ")"
-	dom, err := c.Domain(ctx)
+	filter, err := userFilter(name, dnsRoot)
 	if err != nil {
 		return Account{}, err
 	}
-	if strings.EqualFold(domain, dom.DNSRoot) && validateUserName(local) == nil {
+	return c.findOne(ctx, filter, fmt.Sprintf("user %q", name))
+}
+
+// computerFilter is the search filter for the computer account named name, after checking the name. Every value
+// goes through ldap.EscapeFilter: no name can widen the search beyond the one account of that name.
+func computerFilter(name string) (string, error) {
+	n, err := normalizeComputerName(name)
+	if err != nil {
+		return "", err
+	}
+	kind, _ := kindFilter(KindComputer)
+	return "(&" + kind + "(sAMAccountName=" + ldap.EscapeFilter(n+"$") + "))", nil
+}
+
+// userFilter is the search filter for the user named name (a sAMAccountName, or a user principal name when it
+// contains "@"), after checking the name. dnsRoot is the domain's DNS name, which makes sAMAccountName@dnsRoot
+// (the implicit UPN) find the account too.
+func userFilter(name, dnsRoot string) (string, error) {
+	if err := validateUserName(name); err != nil {
+		return "", err
+	}
+	kind, _ := kindFilter(KindUser)
+	local, domain, isUPN := strings.Cut(name, "@")
+	if !isUPN {
+		return "(&" + kind + "(sAMAccountName=" + ldap.EscapeFilter(name) + "))", nil
+	}
+	filter := "(userPrincipalName=" + ldap.EscapeFilter(name) + ")"
+	if dnsRoot != "" && strings.EqualFold(domain, dnsRoot) && validateUserName(local) == nil {
 		// The implicit UPN: every account logs on as sAMAccountName@dnsdomain, whatever its userPrincipalName says.
 		filter = "(|" + filter + "(sAMAccountName=" + ldap.EscapeFilter(local) + "))"
 	}
-	return c.findOne(ctx, "(&"+kind+filter+")", fmt.Sprintf("user %q", name))
+	return "(&" + kind + filter + ")", nil
 }
 
 // FindByGUID finds an account of the given kind by objectGUID (canonical string form).

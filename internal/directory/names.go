@@ -89,13 +89,17 @@ func validateUserName(name string) error {
 	return nil
 }
 
-// checkText rejects what no AD name may hold: invalid UTF-8, NUL and other control characters.
+// checkText rejects what no AD name may hold: invalid UTF-8, NUL and other control characters; and leading or
+// trailing spaces, which the directory ignores when it compares names (Samba finds "alice" for "alice "): such a
+// name would find an account of another name.
 func checkText(s string) string {
-	if !utf8.ValidString(s) {
+	switch {
+	case !utf8.ValidString(s):
 		return "not valid UTF-8"
-	}
-	if strings.ContainsFunc(s, unicode.IsControl) {
+	case strings.ContainsFunc(s, unicode.IsControl):
 		return "contains a control character"
+	case strings.TrimFunc(s, unicode.IsSpace) != s:
+		return "has leading or trailing spaces, which the directory ignores when it compares names"
 	}
 	return ""
 }

@@ -61,6 +61,7 @@ func TestAccBlockedDevice_unreachableServerIsCompletedInPlace(t *testing.T) {
 	config := l.providerConfig(blockedDeviceConfig("CLIENT2"))
 	failing := l.Server("RAS2")
 	watch := l.watchEnables("CLIENT2$")
+	l.revokeDeviceCertificate("CLIENT2")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT2$", true),
@@ -454,5 +455,46 @@ func TestAccBlockedDevice_unreachableDomainControllerDoesNotHoldUpThePurge(t *te
 				checkSAs(l, t, "CLIENT1", map[string]int{ras1: 0, ras2: 0}),
 			),
 		}},
+	})
+}
+
+// An Always On VPN device tunnel authenticates with the device's certificate, not its computer account: it comes
+// back after the purge however the account is disabled. The block says so, names the server and keeps it pending;
+// once the certificate is revoked, the next apply completes the block.
+func TestAccBlockedDevice_deviceTunnelComesBackUntilTheCertificateIsRevoked(t *testing.T) {
+	l := startLab(t)
+	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
+	config := l.providerConfig(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name  = "CLIENT2"
+  verify_seconds = 3
+}
+`)
+	watch := l.watchEnables("CLIENT2$")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT2$", true),
+		Steps: []resource.TestStep{
+			{
+				Config: config,
+				Check: resource.ComposeAggregateTestCheckFunc(
+					// RAS2 holds the device tunnel; RAS1 only DirectAccess SAs, which the disabled account stops.
+					resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "1"),
+					resource.TestCheckResourceAttr(deviceAddr, "pending_servers.0", ras2),
+					checkAccountEnabled(l, t, "CLIENT2$", false),
+					checkSAs(l, t, "CLIENT2", map[string]int{ras1: 0}),
+				),
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				PreConfig: func() { l.revokeDeviceCertificate("CLIENT2") },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "0"),
+					watch.noEnable()),
+			},
+		},
 	})
 }

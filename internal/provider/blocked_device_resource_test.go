@@ -172,6 +172,7 @@ func TestAccBlockedDevice_alreadyDisabledStaysDisabled(t *testing.T) {
 
 func TestAccBlockedDevice_purgedFromEveryServer(t *testing.T) {
 	l := startLab(t)
+	l.revokeDeviceCertificate("CLIENT2")
 	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,

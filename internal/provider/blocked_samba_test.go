@@ -50,6 +50,7 @@ func startSambaLabWith(t *testing.T, kerberos bool) (*testLab, *samba.Instance, 
 
 func TestAccBlockedDevice_samba(t *testing.T) {
 	l, _ := startSambaLab(t)
+	l.revokeDeviceCertificate("CLIENT1") // its device tunnel on RAS2 is another test's subject
 	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
 	config := l.providerConfig(blockedDeviceConfig("CLIENT1"))
 	sambaIDs := func(name string) []string { return []string{`SAMBATEST\` + name + `$`} }

@@ -156,3 +156,10 @@ func (l *testLab) mainModeSAs(t *testing.T, identities ...string) map[string]int
 	}
 	return counts
 }
+
+// revokeDeviceCertificate revokes a lab device's machine certificate, so that its Always On VPN device tunnel, which
+// authenticates with that certificate and not the computer account, cannot come back after a purge. Tests whose
+// subject is not the device tunnel use it to keep the verify window's verdict independent of timing.
+func (l *testLab) revokeDeviceCertificate(computer string) {
+	l.Cluster().SetCertificateRevoked(computer, true)
+}

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
@@ -246,6 +247,9 @@ func StopComputerAs(ctx context.Context, r Runner, computerName string, cred Cre
 	if requiredName("credential user name", cred.UserName) != nil || cred.Password == "" {
 		return fmt.Errorf("%w: a credential needs a user name and a password", ErrInvalidArgument)
 	}
+	if !utf8.ValidString(cred.Password) {
+		return fmt.Errorf("%w: the credential's password is not valid UTF-8: it would arrive changed", ErrInvalidArgument)
+	}
 	return stopComputer(ctx, r, stopComputerInput{ComputerName: computerName, Credential: &cred})
 }
 
@@ -280,6 +284,9 @@ func requiredName(field, value string) error {
 	switch {
 	case value == "":
 		return fmt.Errorf("%w: %s must not be empty", ErrInvalidArgument, field)
+	case !utf8.ValidString(value):
+		// JSON would carry each stray byte as U+FFFD, and the script would match a name that was never given.
+		return fmt.Errorf("%w: %s %q is not valid UTF-8", ErrInvalidArgument, field, value)
 	case len(value) > maxNameLength:
 		return fmt.Errorf("%w: %s is longer than %d bytes", ErrInvalidArgument, field, maxNameLength)
 	case strings.TrimSpace(value) != value:

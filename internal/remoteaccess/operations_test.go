@@ -138,6 +138,7 @@ func TestInvalidArgumentsAreRefusedBeforeSending(t *testing.T) {
 		"purge empty identity":      func(r Runner) error { _, err := PurgeDevice(ctx, r, []string{""}, "", false); return err },
 		"purge padded identity":     func(r Runner) error { _, err := PurgeDevice(ctx, r, []string{" CORP\\X$"}, "", false); return err },
 		"purge control character":   func(r Runner) error { _, err := PurgeDevice(ctx, r, []string{"CORP\\X$\n"}, "", false); return err },
+		"purge invalid UTF-8":       func(r Runner) error { _, err := PurgeDevice(ctx, r, []string{"CORP\\X\xff$"}, "", false); return err },
 		"purge user without anyone": func(r Runner) error { _, err := PurgeUser(ctx, r, nil, ""); return err },
 		"stop without a name":       func(r Runner) error { return StopComputer(ctx, r, "") },
 		"stop with half a credential": func(r Runner) error {

@@ -17,7 +17,7 @@
 //     supportedControl; CN=Partitions holds the domain's crossRef with
 //     nETBIOSName and nCName, which is how clients learn the NetBIOS name.
 //   - Filters are evaluated for real: equality is case-insensitive for
-//     strings, numeric for integers, normalized for DNs, exact for binary
+//     strings and ignores their leading and trailing spaces, numeric for integers, normalized for DNs, exact for binary
 //     (objectGUID; objectSid also accepts "S-1-5-..."); substrings; >= <=;
 //     presence; and/or/not; AD's bitwise rules 1.2.840.113556.1.4.803 and
 //     .804; the (objectCategory=computer) shorthand. objectClass holds the

@@ -81,7 +81,10 @@ func valuesEqual(syn syntax, stored, asserted string) bool {
 		s, err := parseSID(asserted)
 		return err == nil && string(s.bytes()) == stored
 	default:
-		return strings.EqualFold(stored, asserted)
+		// Leading and trailing spaces are insignificant (RFC 4518 2.6.1): Samba AD DC 4.17 finds "alice" for
+		// (sAMAccountName=alice ) and ( alice), checked with go-ldap. Microsoft's documentation does not say what
+		// AD does; a client that sends padded names must not rely on either answer.
+		return strings.EqualFold(strings.Trim(stored, " "), strings.Trim(asserted, " "))
 	}
 }
 

@@ -355,32 +355,53 @@ func (i *Instance) CreateUser(name, password string) {
 // prints objectGUID and objectSid in their string forms: a reference to compare decoders against.
 func (i *Instance) LDBSearch(filter string, attrs ...string) map[string][]string {
 	i.t.Helper()
+	records := i.ldbSearch(filter, attrs)
+	if len(records) != 1 {
+		i.t.Fatalf("samba: ldbsearch %s found %d records, want 1", filter, len(records))
+	}
+	return records[0]
+}
+
+// LDBSearchAll reads the attributes of every object matching filter with ldbsearch, keyed by distinguished name:
+// what the directory holds, read without the provider's code or an LDAP client.
+func (i *Instance) LDBSearchAll(filter string, attrs ...string) map[string]map[string][]string {
+	i.t.Helper()
+	byDN := map[string]map[string][]string{}
+	for _, r := range i.ldbSearch(filter, attrs) {
+		if len(r["dn"]) != 1 {
+			i.t.Fatalf("samba: ldbsearch %s printed a record without one dn: %v", filter, r)
+		}
+		byDN[r["dn"][0]] = r
+	}
+	return byDN
+}
+
+// ldbSearch runs ldbsearch and parses its LDIF into records, each with its "dn".
+func (i *Instance) ldbSearch(filter string, attrs []string) []map[string][]string {
+	i.t.Helper()
 	out := i.run("ldbsearch", append([]string{"-H", i.SamLDB, filter}, attrs...)...)
-	got := map[string][]string{}
-	records := 0
+	var records []map[string][]string
 	// LDIF folds long lines (a continuation starts with one space) and base64-encodes values after "::".
 	unfolded := strings.ReplaceAll(out, "\n ", "")
 	for _, line := range strings.Split(unfolded, "\n") {
 		switch {
 		case strings.HasPrefix(line, "# record"):
-			records++
-		case strings.HasPrefix(line, "#"), line == "", strings.HasPrefix(line, "ref: "):
+			records = append(records, map[string][]string{})
+		case strings.HasPrefix(line, "#"), line == "", strings.HasPrefix(line, "ref: "), len(records) == 0:
 		default:
-			if key, value, ok := strings.Cut(line, ":: "); ok && records == 1 {
+			rec := records[len(records)-1]
+			if key, value, ok := strings.Cut(line, ":: "); ok {
 				decoded, err := base64.StdEncoding.DecodeString(value)
 				if err != nil {
 					i.t.Fatalf("samba: ldbsearch value of %s: %v", key, err)
 				}
-				got[key] = append(got[key], string(decoded))
-			} else if key, value, ok := strings.Cut(line, ": "); ok && records == 1 {
-				got[key] = append(got[key], value)
+				rec[key] = append(rec[key], string(decoded))
+			} else if key, value, ok := strings.Cut(line, ": "); ok {
+				rec[key] = append(rec[key], value)
 			}
 		}
 	}
-	if records != 1 {
-		i.t.Fatalf("samba: ldbsearch %s found %d records, want 1:\n%s", filter, records, out)
-	}
-	return got
+	return records
 }
 
 // ExportKeytab writes the keys of principal (e.g. "Administrator@SAMBA.TEST") into a new keytab file.

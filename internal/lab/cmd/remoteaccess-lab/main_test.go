@@ -25,6 +25,10 @@ import (
 func TestRunPrintsInfoServesAndStopsOnInterrupt(t *testing.T) {
 	dir := t.TempDir()
 	caFile, infoFile := filepath.Join(dir, "ca.pem"), filepath.Join(dir, "info.json")
+	// A world-readable file left from before is replaced by one only its owner reads: it holds passwords.
+	if err := os.WriteFile(infoFile, []byte("{}"), 0o644); err != nil { //nolint:gosec // the test's starting point
+		t.Fatal(err)
+	}
 	ctx, interrupt := context.WithCancel(context.Background())
 	defer interrupt()
 	stdoutReader, stdout := io.Pipe()
@@ -51,6 +55,9 @@ func TestRunPrintsInfoServesAndStopsOnInterrupt(t *testing.T) {
 	var written lab.Info
 	if data, err := os.ReadFile(infoFile); err != nil || json.Unmarshal(data, &written) != nil || !reflect.DeepEqual(written, info) {
 		t.Errorf("info file = %+v, %v; want what was printed", written, err)
+	}
+	if fi, err := os.Stat(infoFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("info file mode = %v, %v; want -rw------- (it holds the lab's passwords)", fi.Mode().Perm(), err)
 	}
 
 	opCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -90,6 +97,8 @@ func TestRunPrintsInfoServesAndStopsOnInterrupt(t *testing.T) {
 	}
 	if logs := stderr.String(); !strings.Contains(logs, "script=get-nodes/v1") || !strings.Contains(logs, "stopping the lab") {
 		t.Errorf("stderr does not log the command and the shutdown:\n%s", logs)
+	} else if strings.Contains(logs, info.WinRMPassword) || strings.Contains(logs, info.LDAPBindPassword) {
+		t.Errorf("the log holds a password:\n%s", logs)
 	}
 }
 

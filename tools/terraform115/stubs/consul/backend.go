@@ -1,0 +1,8 @@
+// Package consul replaces Terraform's "consul" remote-state backend, which the acceptance tests never use (they keep local
+// state). The binary built here is for those tests only: configuring this backend with it crashes Terraform.
+package consul
+
+import "github.com/hashicorp/terraform/internal/backend"
+
+// New stands in for the real backend's constructor.
+func New() backend.Backend { return nil }
