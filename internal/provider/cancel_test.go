@@ -33,30 +33,18 @@ func newTerraformCLI(t *testing.T) *terraformCLI {
 		t.Skip("acceptance test: set TF_ACC=1 and TF_ACC_TERRAFORM_PATH (make test does)")
 	}
 	plugins := t.TempDir()
-	args := []string{"build", "-o", filepath.Join(plugins, "terraform-provider-remoteaccess")}
-	if raceDetector {
-		args = append(args, "-race") // the provider process is as closely watched as the tests
-	}
-	build := exec.Command("go", append(args, "../..")...)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the provider: %v\n%s", err, out)
-	}
+	buildProvider(t, plugins)
 	cliConfig := filepath.Join(t.TempDir(), "terraformrc")
-	rc := fmt.Sprintf("provider_installation {\n  dev_overrides {\n    %q = %q\n  }\n  direct {}\n}\n", Address[len("registry.terraform.io/"):], plugins)
-	if err := os.WriteFile(cliConfig, []byte(rc), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, cliConfig, fmt.Sprintf("provider_installation {\n  dev_overrides {\n    %q = %q\n  }\n  direct {}\n}\n",
+		Address[len("registry.terraform.io/"):], plugins))
 	return &terraformCLI{bin: bin, dir: t.TempDir(), cliConfig: cliConfig}
 }
 
 // writeConfig replaces the working directory's configuration.
 func (tf *terraformCLI) writeConfig(t *testing.T, config string) {
 	t.Helper()
-	required := "terraform {\n  required_providers {\n    remoteaccess = {\n      source = \"" +
-		Address[len("registry.terraform.io/"):] + "\"\n    }\n  }\n}\n"
-	if err := os.WriteFile(filepath.Join(tf.dir, "main.tf"), []byte(required+config), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, filepath.Join(tf.dir, "main.tf"), "terraform {\n  required_providers {\n    remoteaccess = { source = \""+
+		Address[len("registry.terraform.io/"):]+"\" }\n  }\n}\n"+config)
 }
 
 // command is a Terraform command on the working directory, not started yet; its output goes to out.
@@ -109,7 +97,7 @@ func (tf *terraformCLI) stateAttribute(t *testing.T, address, attribute string) 
 // ends long before the slow commands would have; the account stays disabled, the state keeps the block with the
 // servers it did not finish pending (a verify window cut short proves nothing), and the next apply completes it
 // without ever enabling the account.
-func TestAccBlockedDevice_interruptStopsTheServersCommands(t *testing.T) {
+func TestInterruptedBlock(t *testing.T) {
 	t.Run("during the purge", func(t *testing.T) { testInterruptedBlock(t, false) })
 	t.Run("during the verify window", func(t *testing.T) { testInterruptedBlock(t, true) })
 }

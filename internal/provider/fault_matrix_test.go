@@ -3,8 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -16,7 +14,6 @@ import (
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
-	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/labtls"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 )
@@ -70,7 +67,7 @@ var (
 // Every fault the lab can inject on the WinRM side, and a TLS mismatch in the provider's settings: a block and a
 // drain (and their destroys) either succeed through retries or fail with a diagnostic that names the server and what
 // to do, and the next apply converges. After every step the lab's directory and servers are checked directly.
-func TestAccFaultMatrix_winrm(t *testing.T) {
+func TestFaultMatrix_winrm(t *testing.T) {
 	cases := []faultCase{
 		{name: "request latency", inject: onAll(func(f *wsman.Faults) { f.SetRequestLatency(150 * time.Millisecond) })},
 		{name: "powershell start latency", inject: onAll(func(f *wsman.Faults) { f.SetStartLatency(time.Second) })},
@@ -121,14 +118,7 @@ func withWinRMSetting(line string) func(*testing.T, *testLab, string) string {
 
 // wrongWinRMCA makes the provider trust another CA than the lab's for WinRM.
 func wrongWinRMCA(t *testing.T, l *testLab, config string) string {
-	other, err := labtls.NewCA("not the lab's CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	file := filepath.Join(t.TempDir(), "other-ca.pem")
-	if err := os.WriteFile(file, other.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	file := otherCAFile(t)
 	// The winrm block comes first: the first ca_certificate is its one.
 	changed := strings.Replace(config, fmt.Sprintf("ca_certificate = file(%q)", l.caFile), fmt.Sprintf("ca_certificate = file(%q)", file), 1)
 	if changed == config {

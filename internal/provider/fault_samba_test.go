@@ -82,7 +82,7 @@ func accountDisabled(l *testLab, roots *x509.CertPool, sam string) bool {
 // provider's pooled LDAP connections break), Samba stopped in the middle of an apply (the rest fails naming the
 // directory; the next apply converges), and one of two domain controllers unreachable (the provider uses the other).
 // After every step the accounts are read from Samba directly and the lab's servers are checked for open shells.
-func TestAccFaultMatrix_ldapSamba(t *testing.T) {
+func TestFaultMatrix_ldapSamba(t *testing.T) {
 	l, dc := startSambaLab(t)
 	interval, window := drainInterval, quietWindow
 	drainInterval, quietWindow = 100*time.Millisecond, 2*time.Second

@@ -233,14 +233,14 @@ func TestDeleteThatMeetsAQuotaFaultIsRetried(t *testing.T) {
 	srv := newLab(t, true)
 	cfg := shortIdle(srv)
 	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: 10 * time.Millisecond}
-	for _, close := range []bool{false, true} {
+	for _, byClose := range []bool{false, true} {
 		c, err := winrm.NewClient(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		runEcho(t, c, nil)
 		srv.Faults().SetQuotaNext(1) // the Delete of the pooled shell, by the reaper or by Close
-		if close {
+		if byClose {
 			if err := c.Close(); err != nil {
 				t.Fatal(err)
 			}

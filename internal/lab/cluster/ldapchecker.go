@@ -56,36 +56,8 @@ func NewLDAPChecker(rawURL string, caPEM []byte, bindUser, password string) (*LD
 // AccountEnabled reports whether the account exists and its ACCOUNTDISABLE bit is clear. An account that does not
 // exist cannot authenticate, so it is reported as not enabled.
 func (l *LDAPChecker) AccountEnabled(ctx context.Context, sAMAccountName string) (bool, error) {
-	conn, err := l.dial(ctx)
-	if err != nil {
-		return false, err
-	}
-	defer func() { _ = conn.Close() }()
-	// Cancellation reaches the network: closing the connection fails the request in flight.
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	defer stop()
-
-	base, err := defaultNamingContext(conn)
-	if err != nil {
-		return false, err
-	}
-	res, err := conn.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false,
-		"(sAMAccountName="+ldap.EscapeFilter(sAMAccountName)+")", []string{"userAccountControl"}, nil))
-	if err != nil {
-		return false, fmt.Errorf("search %q: %w", sAMAccountName, err)
-	}
-	switch len(res.Entries) {
-	case 0:
-		return false, nil
-	case 1:
-	default:
-		return false, fmt.Errorf("search %q: %d accounts share the name", sAMAccountName, len(res.Entries))
-	}
-	uac, err := strconv.ParseUint(res.Entries[0].GetAttributeValue("userAccountControl"), 10, 32)
-	if err != nil {
-		return false, fmt.Errorf("account %q: userAccountControl: %w", sAMAccountName, err)
-	}
-	return uac&accountDisable == 0, nil
+	enabled, err := l.AccountsEnabled(ctx, []string{sAMAccountName})
+	return enabled[sAMAccountName], err
 }
 
 // accountsPerSearch bounds the accounts one search asks for, so that a filter stays well within the directory's
