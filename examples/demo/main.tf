@@ -45,7 +45,21 @@ output "blocked" {
     account     = remoteaccess_blocked_device.stolen_laptop.distinguished_name
     was_enabled = remoteaccess_blocked_device.stolen_laptop.was_enabled
     identities  = remoteaccess_blocked_device.stolen_laptop.identities
-    purged      = remoteaccess_blocked_device.stolen_laptop.purged
+    pending     = remoteaccess_blocked_device.stolen_laptop.pending_servers
+    # The provider reports each server as configured (the lab's are loopback addresses); the lab's information
+    # names the node behind each address, so the purge is shown by node name as the cluster knows it.
+    purged = {
+      for s in local.lab.servers : s.name => lookup(remoteaccess_blocked_device.stolen_laptop.purged, s.address, null)
+    }
+  }
+  # The demo checks itself: an apply that purged nothing, or left a server pending, fails here.
+  precondition {
+    condition     = length(remoteaccess_blocked_device.stolen_laptop.pending_servers) == 0
+    error_message = "The block is pending on ${join(", ", remoteaccess_blocked_device.stolen_laptop.pending_servers)}."
+  }
+  precondition {
+    condition     = sum(concat([0], [for p in values(remoteaccess_blocked_device.stolen_laptop.purged) : p.main_mode_sas])) > 0
+    error_message = "The block purged no main-mode SA of CLIENT1, which the lab connects through RAS1."
   }
 }
 
@@ -62,5 +76,9 @@ output "drained" {
     state_after       = remoteaccess_node_drain.maintenance.load_balancer_state_after
     sessions_at_start = remoteaccess_node_drain.maintenance.sessions_at_start
     sessions_at_end   = remoteaccess_node_drain.maintenance.sessions_at_end
+  }
+  precondition {
+    condition     = remoteaccess_node_drain.maintenance.sessions_at_start > 0 && remoteaccess_node_drain.maintenance.sessions_at_end == 0
+    error_message = "RAS2 went from ${remoteaccess_node_drain.maintenance.sessions_at_start} to ${remoteaccess_node_drain.maintenance.sessions_at_end} sessions: the drain moved nothing or left some."
   }
 }

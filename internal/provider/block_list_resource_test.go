@@ -16,7 +16,7 @@ import (
 
 func str(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
 
-// configuredServer is the provider's protocol server, configured for the lab.
+// configuredServer is the provider's protocol server, configured for the lab's servers and directory.
 func configuredServer(t *testing.T, l *testLab) tfprotov6.ProviderServer {
 	t.Helper()
 	ctx := context.Background()
@@ -29,21 +29,21 @@ func configuredServer(t *testing.T, l *testLab) tfprotov6.ProviderServer {
 		t.Fatalf("GetProviderSchema: %v %v", err, schema.Diagnostics)
 	}
 	typ := schema.Provider.ValueType().(tftypes.Object)
-	values := map[string]tftypes.Value{}
-	for name, attrType := range typ.AttributeTypes {
-		values[name] = tftypes.NewValue(attrType, nil)
-	}
-	ldapType := typ.AttributeTypes["ldap"].(tftypes.Object)
-	ldap := map[string]tftypes.Value{}
-	for name, attrType := range ldapType.AttributeTypes {
-		ldap[name] = tftypes.NewValue(attrType, nil)
-	}
-	ldap["urls"] = tftypes.NewValue(tftypes.List{ElementType: tftypes.String}, []tftypes.Value{str(l.info.LDAPSURL)})
-	ldap["ca_certificate"] = str(l.info.CACertificatePEM)
-	ldap["bind_username"] = str(l.info.LDAPBindUsername)
-	ldap["bind_password"] = str(l.info.LDAPBindPassword)
-	values["ldap"] = tftypes.NewValue(ldapType, ldap)
-	config, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, values))
+	config, err := tfprotov6.NewDynamicValue(typ, objectValue(typ, map[string]tftypes.Value{
+		"servers": strList(l.info.ServerAddresses...),
+		"winrm": objectValue(typ.AttributeTypes["winrm"].(tftypes.Object), map[string]tftypes.Value{
+			"port":           tftypes.NewValue(tftypes.Number, l.info.WinRMPort),
+			"ca_certificate": str(l.info.CACertificatePEM),
+			"username":       str(l.info.WinRMUsername),
+			"password":       str(l.info.WinRMPassword),
+		}),
+		"ldap": objectValue(typ.AttributeTypes["ldap"].(tftypes.Object), map[string]tftypes.Value{
+			"urls":           strList(l.info.LDAPSURL),
+			"ca_certificate": str(l.info.CACertificatePEM),
+			"bind_username":  str(l.info.LDAPBindUsername),
+			"bind_password":  str(l.info.LDAPBindPassword),
+		}),
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,11 +104,19 @@ func (p *remoteAccessProvider) Resources(context.Context) []func() resource.Reso
 func (p *remoteAccessProvider) DataSources(context.Context) []func() datasource.DataSource {
 	return []func() datasource.DataSource{
 		newClientConfigDataSource,
+		newClusterDataSource,
+		newConnectionsDataSource,
+		newDeviceDataSource,
+		newSecurityAssociationsDataSource,
+		newUserDataSource,
 	}
 }
 
 func (p *remoteAccessProvider) Actions(context.Context) []func() action.Action {
-	return nil
+	return []func() action.Action{
+		newDisconnectVPNUsersAction,
+		newPurgeSecurityAssociationsAction,
+	}
 }
 
 func (p *remoteAccessProvider) ListResources(context.Context) []func() list.ListResource {

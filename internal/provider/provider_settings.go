@@ -105,6 +105,9 @@ type kerberosSettings struct {
 	Krb5Conf string
 	Keytab   string
 	SPN      string
+	// realmUnknown is set while the realm comes from a value not known yet, such as an input variable when Terraform
+	// validates the configuration: it is checked when it is known.
+	realmUnknown bool
 }
 
 // origin says where a value came from, so that a diagnostic points at the attribute and names the variable.
@@ -249,6 +252,7 @@ func (r *resolver) kerberos(m *kerberosModel, p path.Path, envPrefix string) *ke
 	}
 	k := kerberosSettings{}
 	k.Realm, _ = r.string(m.Realm, p.AtName("realm"), envPrefix+"REALM")
+	k.realmUnknown = m.Realm.IsUnknown()
 	k.Krb5Conf, _ = r.string(m.Krb5Conf, p.AtName("krb5_conf"), envPrefix+"KRB5_CONF")
 	k.Keytab, _ = r.string(m.Keytab, p.AtName("keytab"), envPrefix+"KEYTAB")
 	k.SPN, _ = r.string(m.SPN, p.AtName("spn"), envPrefix+"SPN")
@@ -360,6 +364,9 @@ func (r *resolver) winrm(m *winrmModel) winrmSettings {
 
 // checkKerberos checks a Kerberos block that authenticates with a keytab or, without one, with the password.
 func (r *resolver) checkKerberos(k *kerberosSettings, p path.Path, password string, passwordOrigin origin) {
+	if k != nil && k.realmUnknown {
+		return
+	}
 	if k == nil || k.Realm == "" {
 		r.diags.AddAttributeError(p.AtName("realm"), "Missing Kerberos realm", "Kerberos authentication needs kerberos.realm.")
 		return

@@ -2,6 +2,9 @@ package provider
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -134,6 +137,37 @@ func TestAccProviderConfig_valid(t *testing.T) {
 				resource.TestCheckResourceAttr("data.remoteaccess_client_config.this", "winrm_auth", "ntlm"),
 				resource.TestCheckResourceAttr("data.remoteaccess_client_config.this", "ldap_urls.#", "2"),
 			),
+		}},
+	})
+}
+
+// Kerberos settings from input variables: Terraform validates the provider block before the variables' values are
+// known, and a realm not known yet is no missing realm (the walkthrough of the authentication guide found it).
+func TestAccProviderConfig_kerberosFromVariables(t *testing.T) {
+	krb5Conf := filepath.Join(t.TempDir(), "krb5.conf")
+	if err := os.WriteFile(krb5Conf, []byte("[libdefaults]\n  default_realm = CORP.EXAMPLE\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	resource.ParallelTest(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: providerOnly(fmt.Sprintf(`variable "realm" {
+  type    = string
+  default = "CORP.EXAMPLE"
+}
+provider "remoteaccess" {
+  servers = ["ras1.corp.example"]
+  winrm {
+    username = "CORP\\svc"
+    password = "secret"
+    auth     = "kerberos"
+    kerberos {
+      realm     = var.realm
+      krb5_conf = %q
+    }
+  }
+}`, krb5Conf)),
+			Check: resource.TestCheckResourceAttr("data.remoteaccess_client_config.this", "winrm_auth", "kerberos"),
 		}},
 	})
 }

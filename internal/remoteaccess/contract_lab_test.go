@@ -60,6 +60,8 @@ func TestLabAnswersTheContract(t *testing.T) {
 		{"stop-computer/v1", "RAS1", stopComputerInput{ComputerName: "client1.corp.example", Credential: &Credential{UserName: `CORP\admin`, Password: "x"}}},
 		{"drain-node/v1", "RAS1", drainInput{NodeName: "RAS1", TimeoutSeconds: 1}},
 		{"resume-node/v1", "RAS1", map[string]any{"node_name": "RAS1"}},
+		{"disconnect-vpn-users/v1", "RAS2", VPNSelection{UserNames: []string{`CORP\bob`}}},
+		{"purge-sas/v1", "RAS1", SASelection{Identities: []string{`CORP\CLIENT1$`}}},
 	}
 	sections := parseContract(t)
 	for _, s := range Scripts() {

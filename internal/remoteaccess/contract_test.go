@@ -23,6 +23,10 @@ var contractTypes = map[string]reflect.Type{
 	"disconnectOutput":   reflect.TypeFor[disconnectOutput](),
 	"stopComputerInput":  reflect.TypeFor[stopComputerInput](),
 	"stopComputerOutput": reflect.TypeFor[stopComputerOutput](),
+	"VPNSelection":       reflect.TypeFor[VPNSelection](),
+	"VPNDisconnects":     reflect.TypeFor[VPNDisconnects](),
+	"SASelection":        reflect.TypeFor[SASelection](),
+	"SAPurge":            reflect.TypeFor[SAPurge](),
 	"nodesOutput":        reflect.TypeFor[nodesOutput](),
 	"drainInput":         reflect.TypeFor[drainInput](),
 }

@@ -159,5 +159,22 @@ func fuzzOps(ctx context.Context, r remoteaccess.Runner, user, computer, identit
 		}, map[string]any{"node_name": computer, "timeout_seconds": float64(seconds)}},
 		{"resume-node/v1", func() error { _, err := remoteaccess.ResumeNode(ctx, r, computer); return err },
 			map[string]any{"node_name": computer}},
+		{"disconnect-vpn-users/v1", func() error {
+			_, err := oneServer(r).DisconnectVPNUsers(ctx, remoteaccess.VPNSelection{UserNames: []string{user, identity}})
+			return err
+		}, map[string]any{"user_names": []any{user, identity}}},
+		{"purge-sas/v1", func() error {
+			_, err := oneServer(r).PurgeSAs(ctx, remoteaccess.SASelection{Identities: []string{identity}})
+			return err
+		}, map[string]any{"identities": []any{identity}}},
 	}
+}
+
+// oneServer is the fan-out over one server, for the operations that exist only on a Cluster.
+func oneServer(r remoteaccess.Runner) *remoteaccess.Cluster {
+	c, err := remoteaccess.NewCluster(map[string]remoteaccess.Runner{"RAS1": r})
+	if err != nil {
+		panic(err)
+	}
+	return c
 }

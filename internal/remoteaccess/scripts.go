@@ -24,6 +24,9 @@ var (
 	scriptStopComputer   = mustScript("stop-computer")
 	scriptDrainNode      = mustScript("drain-node")
 	scriptResumeNode     = mustScript("resume-node")
+
+	scriptDisconnectVPNUsers = mustScript("disconnect-vpn-users")
+	scriptPurgeSAs           = mustScript("purge-sas")
 )
 
 // Scripts returns every script this package runs.
@@ -31,6 +34,7 @@ func Scripts() []winrm.Script {
 	return []winrm.Script{
 		scriptGetNodes, scriptGetConnections, scriptGetIPsecSAs, scriptPurgeDevice, scriptPurgeUser,
 		scriptDisconnectVPN, scriptStopComputer, scriptDrainNode, scriptResumeNode,
+		scriptDisconnectVPNUsers, scriptPurgeSAs,
 	}
 }
 

@@ -28,6 +28,9 @@ var operations = map[string]operation{
 	"disconnect-vpn/v1":  disconnectVPN,
 	"stop-computer/v1":   stopComputer,
 	"resume-node/v1":     resumeNode,
+
+	"disconnect-vpn-users/v1": disconnectVPNUsers,
+	"purge-sas/v1":            purgeSAs,
 }
 
 // scriptError is the {"error":{...}} document a script writes before exiting with code 1.

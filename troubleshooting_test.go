@@ -1,0 +1,242 @@
+package main
+
+import (
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// troubleshootingGuide is the template of the troubleshooting guide; docs/guides/troubleshooting.md is rendered from
+// it (make docs-check keeps the two equal).
+const troubleshootingGuide = "templates/guides/troubleshooting.md.tmpl"
+
+// placeholder stands for whatever a summary computes at run time (a name, a kind of account).
+const placeholder = "…"
+
+// diagnosticSummaries reads the provider's source and returns the summary of every error and warning it can give,
+// with placeholder where the summary is built from a value. A diagnostic is a call of AddError, AddWarning,
+// AddAttributeError or AddAttributeWarning (the framework's), or of the provider's own resolver.errorf.
+func diagnosticSummaries(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	fset := token.NewFileSet()
+	files, err := filepath.Glob(filepath.Join(dir, "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Go files in %s: %v", dir, err)
+	}
+	summaries := map[string]string{}
+	for _, file := range files {
+		if strings.HasSuffix(file, "_test.go") {
+			continue
+		}
+		f, err := parser.ParseFile(fset, file, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, decl := range f.Decls {
+			fn, ok := decl.(*ast.FuncDecl)
+			if !ok || fn.Body == nil {
+				continue
+			}
+			ast.Inspect(fn.Body, func(n ast.Node) bool {
+				call, ok := n.(*ast.CallExpr)
+				if !ok {
+					return true
+				}
+				sel, ok := call.Fun.(*ast.SelectorExpr)
+				if !ok {
+					return true
+				}
+				arg := -1
+				switch sel.Sel.Name {
+				case "AddError", "AddWarning":
+					arg = 0
+				case "AddAttributeError", "AddAttributeWarning", "errorf":
+					arg = 1
+				}
+				if arg < 0 || len(call.Args) <= arg {
+					return true
+				}
+				// resolver.errorf passes its callers' summaries on: they are counted at the callers.
+				if sel.Sel.Name == "AddAttributeError" && fn.Name.Name == "errorf" {
+					return true
+				}
+				summary, ok := summaryText(fn, call.Args[arg])
+				where := fset.Position(call.Pos()).String()
+				if !ok {
+					t.Errorf("%s: cannot tell the summary of this diagnostic: give it a literal or fmt.Sprintf summary", where)
+					return true
+				}
+				summaries[summary] = where
+				return true
+			})
+		}
+	}
+	return summaries
+}
+
+// summaryText is the text of a summary expression, with placeholder for the parts computed at run time.
+func summaryText(fn *ast.FuncDecl, e ast.Expr) (string, bool) {
+	switch e := e.(type) {
+	case *ast.BasicLit:
+		if e.Kind != token.STRING {
+			return "", false
+		}
+		s, err := strconv.Unquote(e.Value)
+		return s, err == nil
+	case *ast.BinaryExpr:
+		if e.Op != token.ADD {
+			return "", false
+		}
+		x, okX := summaryText(fn, e.X)
+		y, okY := summaryText(fn, e.Y)
+		return x + y, okX && okY
+	case *ast.SelectorExpr:
+		return placeholder, true
+	case *ast.CallExpr:
+		sel, ok := e.Fun.(*ast.SelectorExpr)
+		if !ok || sel.Sel.Name != "Sprintf" || len(e.Args) == 0 {
+			return placeholder, true // a value computed at run time, such as strings.Join of server names
+		}
+		format, ok := summaryText(fn, e.Args[0])
+		if !ok {
+			return "", false
+		}
+		return regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z]`).ReplaceAllString(format, placeholder), true
+	case *ast.Ident:
+		// A local variable: the expression it was last assigned in the function.
+		var value ast.Expr
+		ast.Inspect(fn.Body, func(n ast.Node) bool {
+			if as, ok := n.(*ast.AssignStmt); ok && len(as.Lhs) == len(as.Rhs) {
+				for i, lhs := range as.Lhs {
+					if id, ok := lhs.(*ast.Ident); ok && id.Name == e.Name {
+						value = as.Rhs[i]
+					}
+				}
+			}
+			return true
+		})
+		if value == nil {
+			return placeholder, true // a parameter or a value from elsewhere, such as a noun
+		}
+		return summaryText(fn, value)
+	}
+	return "", false
+}
+
+// guideHeadings returns the "### " headings of the guide's diagnostics section, with backquotes taken off.
+func guideHeadings(t *testing.T) []string {
+	t.Helper()
+	data, err := os.ReadFile(troubleshootingGuide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var headings []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if h, ok := strings.CutPrefix(line, "### "); ok {
+			headings = append(headings, strings.TrimSpace(h))
+		}
+	}
+	return headings
+}
+
+// summaryPattern matches a guide heading against a summary: the placeholder stands for any text the heading names
+// it with, such as <name> or "<computer>".
+func summaryPattern(summary string) *regexp.Regexp {
+	parts := strings.Split(summary, placeholder)
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return regexp.MustCompile("^" + strings.Join(parts, `.+`) + "$")
+}
+
+// The troubleshooting guide has a section for every error and warning the provider can give, and no section for one
+// it no longer gives: adding a diagnostic without documenting it, or renaming one, fails here.
+func TestTroubleshootingGuideCoversEveryDiagnostic(t *testing.T) {
+	summaries := diagnosticSummaries(t, filepath.Join("internal", "provider"))
+	if len(summaries) < 40 {
+		t.Fatalf("found only %d diagnostic summaries in the provider: the extraction is broken", len(summaries))
+	}
+	headings := guideHeadings(t)
+	used := make([]bool, len(headings))
+	var missing []string
+	for summary, where := range summaries {
+		re := summaryPattern(summary)
+		found := false
+		for i, h := range headings {
+			if re.MatchString(h) {
+				found, used[i] = true, true
+			}
+		}
+		if !found {
+			missing = append(missing, summary+"  ("+where+")")
+		}
+	}
+	sort.Strings(missing)
+	for _, m := range missing {
+		t.Errorf("%s has no section \"### %s\"", troubleshootingGuide, m)
+	}
+	for i, h := range headings {
+		if !used[i] {
+			t.Errorf("%s documents %q, which the provider never says", troubleshootingGuide, h)
+		}
+	}
+}
+
+// commandToken is a PowerShell command name (Verb-Noun) in a script.
+var commandToken = regexp.MustCompile(`\b[A-Z][a-z]+-[A-Z][A-Za-z]+\b`)
+
+// The least-privilege guide lists every command the provider's scripts run on the Remote Access servers (the
+// bootstrap and every script, less the functions they define), so that the rights it asks for stay complete.
+func TestLeastPrivilegeGuideListsEveryCmdlet(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("internal", "remoteaccess", "scripts", "*.ps1"))
+	if err != nil || len(files) < 5 {
+		t.Fatalf("found %d scripts: %v", len(files), err)
+	}
+	files = append(files, filepath.Join("internal", "winrm", "bootstrap.ps1"))
+	commands, functions := map[string]bool{}, map[string]bool{}
+	defines := regexp.MustCompile(`(?m)^\s*function\s+([A-Za-z]+-[A-Za-z]+)`)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range defines.FindAllStringSubmatch(string(data), -1) {
+			functions[m[1]] = true
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.HasPrefix(strings.TrimSpace(line), "#") {
+				continue // comments name cmdlets' documentation and parameters
+			}
+			for _, c := range commandToken.FindAllString(line, -1) {
+				commands[c] = true
+			}
+		}
+	}
+	guide, err := os.ReadFile(filepath.Join("templates", "guides", "least-privilege.md.tmpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := 0
+	for c := range commands {
+		if functions[c] {
+			continue
+		}
+		checked++
+		if !strings.Contains(string(guide), "`"+c+"`") {
+			t.Errorf("the scripts run %s, which the least-privilege guide's table does not list", c)
+		}
+		if !strings.Contains(string(guide), "'"+c+"'") {
+			t.Errorf("the scripts run %s, which the guide's JEA role capability file does not list", c)
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("found only %d commands in the scripts: the extraction is broken", checked)
+	}
+}
