@@ -22,6 +22,7 @@ func main() {
 	if !debug {
 		quietLogs()
 	}
+	limitMemory()
 
 	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
 		Address: provider.Address,

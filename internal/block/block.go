@@ -184,20 +184,44 @@ func (b *Blocker) Preflight(ctx context.Context, t Target, servers []string) (ma
 	if err != nil {
 		return nil, err
 	}
-	timeout := b.PreflightTimeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, b.preflightTimeout())
 	defer cancel()
 	sas, err := cluster.GetIPsecSAs(ctx, t.Identities)
+	return sas, configurationErrors(err)
+}
+
+// checkServers is the preflight of an apply: every server answers with working TLS and logon, proven without
+// starting PowerShell (each check leaves a pooled shell for the purge that follows). Only a configuration error
+// stops the block; a server that does not answer becomes pending when the purge fails there.
+func (b *Blocker) checkServers(ctx context.Context, servers []string) error {
+	if len(servers) == 0 {
+		return nil
+	}
+	cluster, err := b.Cluster(servers)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, b.preflightTimeout())
+	defer cancel()
+	return configurationErrors(cluster.Check(ctx))
+}
+
+func (b *Blocker) preflightTimeout() time.Duration {
+	if b.PreflightTimeout <= 0 {
+		return 30 * time.Second
+	}
+	return b.PreflightTimeout
+}
+
+// configurationErrors keeps the failures of a fan-out that a setting fixes (TLS, logon), as ConfigurationErrors.
+func configurationErrors(err error) error {
 	var configErrs []error
 	for _, se := range remoteaccess.ServerErrors(err) {
 		if winrm.IsConfiguration(se.Err) {
 			configErrs = append(configErrs, &ConfigurationError{Server: se.Server, Settings: winrm.SettingsToCheck(se.Err), Err: se.Err})
 		}
 	}
-	return sas, errors.Join(configErrs...)
+	return errors.Join(configErrs...)
 }
 
 // Block checks the servers, disables the account and purges its sessions. The outcome says what was done, also
@@ -205,7 +229,7 @@ func (b *Blocker) Preflight(ctx context.Context, t Target, servers []string) (ma
 func (b *Blocker) Block(ctx context.Context, t Target, opts Options) (Outcome, error) {
 	out := Outcome{Target: t}
 	if opts.Purge {
-		if _, err := b.Preflight(ctx, t, opts.Servers); err != nil {
+		if err := b.checkServers(ctx, opts.Servers); err != nil {
 			return out, err
 		}
 	}

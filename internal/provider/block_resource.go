@@ -27,6 +27,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
@@ -73,6 +74,8 @@ type blockState interface {
 	shutdownViaManageOut() bool
 	// setImportDefaults sets the kind-specific defaults of an imported block.
 	setImportDefaults()
+	// accountValues are the kind-specific attributes that setAccount sets from the account, by name.
+	accountValues(directory.Account) map[string]attr.Value
 }
 
 // blockKind describes what differs between the two block resources.
@@ -424,35 +427,77 @@ func (r *blockResource[T, PT]) setAccount(state PT, acct directory.Account) {
 	state.setAccount(acct)
 }
 
+// Read asks LDAP only: the account's state is the block's truth; sessions are checked by the verify window. It reads
+// the object GUID and writes only the attributes the directory decides that changed, usually none: a plan refreshes
+// every block in state, and the framework's work per attribute written is most of its cost.
 func (r *blockResource[T, PT]) Read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	var current T
-	resp.Diagnostics.Append(req.State.Get(ctx, &current)...)
-	if resp.Diagnostics.HasError() {
+	current, err := rawAttributes(req.State.Raw)
+	if err != nil {
+		resp.Diagnostics.AddError("Cannot read the state of the block", err.Error())
 		return
 	}
-	state := PT(&current)
-	m := state.common()
+	guid := rawString(current["object_guid"])
 	// The object GUID never changes: the identity holds whatever the directory answers.
-	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: m.ObjectGUID})...)
+	r.keepIdentity(ctx, req.Identity, resp.Identity, guid, &resp.Diagnostics)
 	dir, err := r.directory()
 	if err != nil {
 		resp.Diagnostics.AddError("Active Directory is not configured", err.Error())
 		return
 	}
-	// Read asks LDAP only: the account's state is the block's truth; sessions are checked by the verify window.
-	acct, err := dir.FindByGUID(ctx, r.kind.kind, m.ObjectGUID.ValueString())
+	acct, err := dir.FindByGUID(ctx, r.kind.kind, guid)
 	if errors.Is(err, directory.ErrNotFound) {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("The blocked %s no longer exists", r.kind.noun),
 			fmt.Sprintf("No %s account has objectGUID %s any more (deleted or moved out of the search base). The block stays "+
-				"in state; destroy it to forget it.", r.kind.noun, m.ObjectGUID.ValueString()))
+				"in state; destroy it to forget it.", r.kind.noun, guid))
 		return
 	}
 	if err != nil {
-		addBlockError(&resp.Diagnostics, r.kind.noun, state.accountName().ValueString(), err)
+		addBlockError(&resp.Diagnostics, r.kind.noun, rawString(current[r.kind.nameAttr]), err)
 		return
 	}
-	r.setAccount(state, acct)
-	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	for name, value := range r.accountValues(acct) {
+		if tv, err := value.ToTerraformValue(ctx); err == nil && tv.Equal(current[name]) {
+			continue
+		}
+		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(name), value)...)
+	}
+}
+
+// accountValues are the attributes that follow the account in the directory, by name: what setAccount sets, but
+// for the account name, which the configuration decides.
+func (r *blockResource[T, PT]) accountValues(acct directory.Account) map[string]attr.Value {
+	var model T
+	values := PT(&model).accountValues(acct)
+	values["id"] = types.StringValue(acct.ObjectGUID)
+	values["object_guid"] = types.StringValue(acct.ObjectGUID)
+	values["object_sid"] = types.StringValue(acct.ObjectSID)
+	values["distinguished_name"] = types.StringValue(acct.DN)
+	values["account_enabled"] = types.BoolValue(acct.Enabled())
+	return values
+}
+
+// keepIdentity sets the resource identity to the object GUID unless it holds it already.
+func (r *blockResource[T, PT]) keepIdentity(ctx context.Context, current, next *tfsdk.ResourceIdentity, guid string, diags *diag.Diagnostics) {
+	if next == nil {
+		return
+	}
+	if current != nil {
+		if attrs, err := rawAttributes(current.Raw); err == nil && attrs["object_guid"].Equal(tftypes.NewValue(tftypes.String, guid)) {
+			return
+		}
+	}
+	obj, ok := next.Schema.Type().TerraformType(ctx).(tftypes.Object)
+	if !ok {
+		diags.AddError("Cannot set the resource identity", "The identity schema is not an object.")
+		return
+	}
+	// Built directly, not through the framework's reflection over a struct, which costs more than the rest of Read.
+	attrs := make(map[string]tftypes.Value, len(obj.AttributeTypes))
+	for name, t := range obj.AttributeTypes {
+		attrs[name] = tftypes.NewValue(t, nil)
+	}
+	attrs["object_guid"] = tftypes.NewValue(tftypes.String, guid)
+	next.Raw = tftypes.NewValue(obj, attrs)
 }
 
 func (r *blockResource[T, PT]) directory() (*directory.Client, error) {
@@ -474,7 +519,7 @@ func (r *blockResource[T, PT]) ModifyPlan(ctx context.Context, req resource.Modi
 		r.planCreate(ctx, req, resp)
 		return
 	}
-	if req.Plan.Raw.Equal(req.State.Raw) && !r.needsCompletion(ctx, req.State, &resp.Diagnostics) {
+	if req.Plan.Raw.Equal(req.State.Raw) && !r.needsCompletion(req.State, &resp.Diagnostics) {
 		return // the common case of a refresh-only plan: nothing to do, nothing to read
 	}
 	var prior, plan T
@@ -507,14 +552,14 @@ func (r *blockResource[T, PT]) ModifyPlan(ctx context.Context, req resource.Modi
 }
 
 // needsCompletion reads the three attributes that decide whether an unchanged block still needs an apply.
-func (r *blockResource[T, PT]) needsCompletion(ctx context.Context, state tfsdk.State, diags *diag.Diagnostics) bool {
-	var enabled types.Bool
-	var pending types.List
-	var holdID types.String
-	diags.Append(state.GetAttribute(ctx, path.Root("account_enabled"), &enabled)...)
-	diags.Append(state.GetAttribute(ctx, path.Root("pending_servers"), &pending)...)
-	diags.Append(state.GetAttribute(ctx, path.Root("hold_id"), &holdID)...)
-	return enabled.ValueBool() || len(pending.Elements()) > 0 || (r.clients.settings.LDAP.RecordBlocks && holdID.IsNull())
+func (r *blockResource[T, PT]) needsCompletion(state tfsdk.State, diags *diag.Diagnostics) bool {
+	attrs, err := rawAttributes(state.Raw)
+	if err != nil {
+		diags.AddError("Cannot read the state of the block", err.Error())
+		return false
+	}
+	return rawBool(attrs["account_enabled"]) || rawLen(attrs["pending_servers"]) > 0 ||
+		(r.clients.settings.LDAP.RecordBlocks && attrs["hold_id"].IsNull())
 }
 
 // pendingInConfig is the prior pending_servers that are still among the block's servers; a server removed from the

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -24,6 +25,10 @@ func (m *blockedDeviceModel) common() *blockModel       { return &m.blockModel }
 func (m *blockedDeviceModel) accountName() types.String { return m.ComputerName }
 func (m *blockedDeviceModel) shutdownViaManageOut() bool {
 	return m.ShutdownViaManageOut.ValueBool()
+}
+
+func (m *blockedDeviceModel) accountValues(acct directory.Account) map[string]attr.Value {
+	return map[string]attr.Value{"dns_host_name": types.StringValue(acct.DNSHostName)}
 }
 
 func (m *blockedDeviceModel) setAccount(acct directory.Account) {

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
@@ -23,6 +24,13 @@ func (m *blockedUserModel) common() *blockModel        { return &m.blockModel }
 func (m *blockedUserModel) accountName() types.String  { return m.UserName }
 func (m *blockedUserModel) shutdownViaManageOut() bool { return false }
 func (m *blockedUserModel) setImportDefaults()         {}
+
+func (m *blockedUserModel) accountValues(acct directory.Account) map[string]attr.Value {
+	return map[string]attr.Value{
+		"user_principal_name": types.StringValue(acct.UserPrincipalName),
+		"display_name":        types.StringValue(acct.DisplayName),
+	}
+}
 
 func (m *blockedUserModel) setAccount(acct directory.Account) {
 	m.UserPrincipalName = types.StringValue(acct.UserPrincipalName)

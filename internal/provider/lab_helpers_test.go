@@ -33,13 +33,13 @@ type testKerberos struct {
 }
 
 // startLab starts an emulated Remote Access cluster with its directory, reached by the provider only over the network.
-func startLab(t *testing.T) *testLab {
+func startLab(t testing.TB) *testLab {
 	t.Helper()
 	return startLabWith(t, lab.Config{ReestablishDelay: 300 * time.Millisecond})
 }
 
 // startLabWith starts a lab from cfg and writes its CA bundle to a file for the provider's ca_certificate.
-func startLabWith(t *testing.T, cfg lab.Config) *testLab {
+func startLabWith(t testing.TB, cfg lab.Config) *testLab {
 	t.Helper()
 	l, err := lab.Start(cfg)
 	if err != nil {

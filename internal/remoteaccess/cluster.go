@@ -91,6 +91,12 @@ func FanOut[T any](ctx context.Context, c *Cluster, op func(context.Context, Run
 	return results, errors.Join(errs...)
 }
 
+// Check proves on every server at once that it answers with working TLS and logon, running no script.
+func (c *Cluster) Check(ctx context.Context) error {
+	_, err := FanOut(ctx, c, func(ctx context.Context, r Runner) (struct{}, error) { return struct{}{}, r.Check(ctx) })
+	return err
+}
+
 // GetNodes asks every server for the NLB nodes; each answers with its own view (IsLocal marks itself).
 func (c *Cluster) GetNodes(ctx context.Context) (map[string][]Node, error) {
 	return FanOut(ctx, c, GetNodes)

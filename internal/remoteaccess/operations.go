@@ -19,6 +19,9 @@ import (
 // Runner runs one script with a JSON input and decodes its {"result": ...} into output. *winrm.Client is one.
 type Runner interface {
 	Run(ctx context.Context, s winrm.Script, input, output any) error
+	// Check proves that the server answers and accepts the connection's TLS settings and logon, without running a
+	// script.
+	Check(ctx context.Context) error
 }
 
 // ErrInvalidArgument is wrapped by every error about an argument refused before anything is sent.

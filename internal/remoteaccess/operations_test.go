@@ -41,6 +41,12 @@ func (f *fakeRunner) Run(_ context.Context, s winrm.Script, input, output any) e
 	return json.Unmarshal([]byte(res), output)
 }
 
+// Check fails as the runner's scripts do.
+func (f *fakeRunner) Check(context.Context) error {
+	_, err := f.result("")
+	return err
+}
+
 func (f *fakeRunner) sent() []fakeCall {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -131,6 +131,31 @@ func WithOperationTimeout(ctx context.Context, d time.Duration) context.Context 
 	return context.WithValue(ctx, operationTimeoutKey{}, d)
 }
 
+// Check proves that the server answers and accepts the client's TLS settings and logon, without starting PowerShell
+// (which costs Windows far more than the round trips): it creates a shell, which needs the connection, TLS and
+// authentication, and pools it for the next run; a shell pooled already proves the same. Every failure is an *Error.
+func (c *Client) Check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout) // as Run: winrm.timeout bounds it under any deadline
+	defer cancel()
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
+		e := classify(ctx, fmt.Errorf("waiting for one of %d WinRM slots: %w", cap(c.slots), ctx.Err()))
+		e.Server = c.cfg.Host
+		return e
+	}
+	defer func() { <-c.slots }()
+	tr := newOpTransport(ctx, c.transport)
+	shellID, _, err := c.openShell(tr)
+	if err != nil {
+		e := classify(ctx, err)
+		e.Server = c.cfg.Host
+		return e
+	}
+	c.keepShell(tr, shellID)
+	return nil
+}
+
 // backoff returns the delay after the given attempt: exponential, capped, with "equal jitter" (half fixed, half random).
 func (c *Client) backoff(attempt int) time.Duration {
 	d := c.cfg.Retry.Base << (attempt - 1)

@@ -530,3 +530,41 @@ func TestKerberosLogonFailureIsAnAuthError(t *testing.T) {
 	err := newClient(t, cfg).Run(context.Background(), script(t, "echo/v1"), nil, nil)
 	wantKind(t, err, winrm.KindAuth)
 }
+
+// Check proves the connection, TLS and logon with a new shell and no command, and the next run uses that shell; a
+// setting the server refuses is the same configuration error as from a run.
+func TestCheckOpensAShellWithoutRunningPowerShell(t *testing.T) {
+	srv := newLab(t, true)
+	c := newClient(t, labConfig(srv))
+	if err := c.Check(context.Background()); err != nil {
+		t.Fatalf("Check: %v", err)
+	}
+	counters := srv.Counters()
+	if counters.CommandsStarted != 0 || counters.Actions["Command"] != 0 {
+		t.Errorf("Check started %d commands (%d Command requests), want none", counters.CommandsStarted, counters.Actions["Command"])
+	}
+	if counters.Actions["Create"] != 1 || counters.OpenShells != 1 {
+		t.Errorf("Check created %d shells (%d open), want 1", counters.Actions["Create"], counters.OpenShells)
+	}
+	runEcho(t, c, nil)
+	if st := c.Stats(); st.ShellsOpened != 1 || st.ShellsReused != 1 {
+		t.Errorf("shells opened %d, reused %d: the run after Check should reuse its shell", st.ShellsOpened, st.ShellsReused)
+	}
+	for _, tc := range []struct {
+		name   string
+		modify func(*winrm.Config)
+		want   winrm.Kind
+	}{
+		{"wrong password", func(c *winrm.Config) { c.Password = "wrong" }, winrm.KindAuth},
+		{"no CA certificate", func(c *winrm.Config) { c.CACertPEM = nil }, winrm.KindTLS},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := labConfig(srv)
+			tc.modify(&cfg)
+			err := newClient(t, cfg).Check(context.Background())
+			if e := kindError(t, err, tc.want); e.Server != cfg.Host || !winrm.IsConfiguration(err) {
+				t.Errorf("error names server %q, configuration error %v", e.Server, winrm.IsConfiguration(err))
+			}
+		})
+	}
+}

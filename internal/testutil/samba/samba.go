@@ -100,7 +100,7 @@ func Start(t testing.TB) *Instance {
 		}
 		t.Skipf("%s; set %s=1 to make this a failure", msg, RequireEnv)
 	}
-	addr, lock, err := reserveAddress()
+	addr, lock, err := ReserveAddress()
 	if err != nil {
 		t.Fatalf("samba: %v", err)
 	}
@@ -171,9 +171,10 @@ func SeedUser(t testing.TB, name string) SeedAccount {
 	return SeedAccount{}
 }
 
-// reserveAddress picks a loopback address no other test process uses: an flock on a file per address
-// (released by the kernel if the process dies) plus a check that nothing listens on its LDAPS port.
-func reserveAddress() (string, *os.File, error) {
+// ReserveAddress picks a loopback address for a Samba instance that no other process (test or benchmark) uses: an
+// flock on a file per address (released by the kernel if the process dies) plus a check that nothing listens on its
+// LDAPS port. The address is held until the returned file is closed.
+func ReserveAddress() (string, *os.File, error) {
 	for host := 21; host < 100; host++ {
 		addr := fmt.Sprintf("127.0.0.%d", host)
 		f, err := os.OpenFile(filepath.Join(os.TempDir(), "remoteaccess-samba-"+addr+".lock"), os.O_CREATE|os.O_RDWR, 0o600)

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
+)
+
+// serversResult is one block on K servers with injected latency.
+type serversResult struct {
+	K       int       `json:"k"`
+	Seconds []float64 `json:"seconds"`
+	Median  float64   `json:"median_seconds"`
+	VsK1    float64   `json:"vs_k1"`
+}
+
+// requestsResult counts the HTTP requests (authentication legs included) the lab's server answered per PowerShell run.
+type requestsResult struct {
+	Cold       float64 `json:"cold"`
+	Warm       float64 `json:"warm"`
+	ColdLogons int64   `json:"cold_ntlm_logons"`
+	WarmLogons int64   `json:"warm_ntlm_logons"`
+}
+
+// verifyResult counts the PowerShell runs of an apply of many device blocks with a verify window.
+type verifyResult struct {
+	Devices       int     `json:"devices"`
+	Servers       int     `json:"servers"`
+	VerifySeconds int     `json:"verify_seconds"`
+	Parallelism   int     `json:"parallelism"`
+	ApplySeconds  float64 `json:"apply_seconds"`
+	// PerDevice is the runs per device per server, by script, during the apply.
+	PerDevice map[string]float64 `json:"runs_per_device_per_server"`
+	// Total is every run per device per server; OutsidePurge leaves out the purge script.
+	Total        float64 `json:"total"`
+	OutsidePurge float64 `json:"outside_purge"`
+	// PlanPerDevice is the runs per device per server of the plan made before the apply: the impact preview of each
+	// new block, which Terraform's apply repeats when it plans each block again.
+	PlanPerDevice float64 `json:"plan_runs_per_device_per_server"`
+	// VerifyPolls is OutsidePurge less PlanPerDevice: what the verify windows' polls cost per device and server.
+	VerifyPolls float64 `json:"verify_polls_per_device_per_server"`
+}
+
+const (
+	scriptPurgeDevice = "purge-device"
+	labServerCount    = 8
+)
+
+func benchLab(ctx context.Context, o options, b binaries, res *results) error {
+	dir := filepath.Join(o.work, "lab")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	servers := make([]string, labServerCount)
+	for i := range servers {
+		servers[i] = fmt.Sprintf("RAS%d", i+1)
+	}
+	devices := make([]string, o.devices)
+	for i := range devices {
+		devices[i] = fmt.Sprintf("DEV%04d", i)
+	}
+	config, err := writeLabConfig(dir, servers, devices)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "== starting the lab")
+	l, err := startLab(ctx, b.lab, config, dir)
+	if err != nil {
+		return err
+	}
+	defer l.stop()
+
+	if res.Servers, err = benchServers(ctx, o, b, l); err != nil {
+		return err
+	}
+	if err := l.setFaults(map[string]any{"reset": true}); err != nil {
+		return err
+	}
+	if res.Requests, err = countRequests(ctx, o, l); err != nil {
+		return err
+	}
+	res.Verify, err = countVerifyRuns(ctx, o, b, l)
+	return err
+}
+
+// labProviderConfig is the provider block for the lab's first k servers.
+func labProviderConfig(l *labProcess, k int) string {
+	quoted := make([]string, 0, k)
+	for _, a := range l.info.ServerAddresses[:k] {
+		quoted = append(quoted, fmt.Sprintf("%q", a))
+	}
+	names := make([]string, 0, len(l.info.Servers))
+	for _, s := range l.info.Servers {
+		names = append(names, fmt.Sprintf("%q", s.Name))
+	}
+	return fmt.Sprintf(`terraform {
+  required_providers {
+    remoteaccess = { source = "remoteaccess-iac/remoteaccess" }
+  }
+}
+provider "remoteaccess" {
+  servers             = [%s]
+  protected_computers = [%s]
+  winrm {
+    port           = %d
+    ca_certificate = %q
+    username       = %q
+    password       = %q
+  }
+  ldap {
+    urls           = [%q]
+    ca_certificate = %q
+    bind_username  = %q
+    bind_password  = %q
+  }
+}
+`, strings.Join(quoted, ", "), strings.Join(names, ", "), l.info.WinRMPort, l.info.CACertificatePEM, l.info.WinRMUsername,
+		l.info.WinRMPassword, l.info.LDAPSURL, l.info.CACertificatePEM, l.info.LDAPBindUsername, l.info.LDAPBindPassword)
+}
+
+// benchServers times the apply of one block (CLIENT1, which has SAs on every server) on K servers, from a saved
+// plan, with the lab's latencies on; each is destroyed again before the next.
+func benchServers(ctx context.Context, o options, b binaries, l *labProcess) ([]serversResult, error) {
+	if err := l.setFaults(map[string]any{"request_latency": o.latency.String(), "start_latency": o.startLatency.String()}); err != nil {
+		return nil, err
+	}
+	workspaces := map[int]*terraform{}
+	for _, k := range o.ks {
+		config := labProviderConfig(l, k) + `resource "remoteaccess_blocked_device" "x" {
+  computer_name  = "CLIENT1"
+  verify_seconds = 0
+}
+`
+		tf, err := newTerraform(o.terraform, filepath.Join(o.work, "servers", fmt.Sprint(k)), b.rc, config)
+		if err != nil {
+			return nil, err
+		}
+		_ = os.Remove(filepath.Join(tf.dir, "terraform.tfstate"))
+		workspaces[k] = tf
+	}
+	out := make([]serversResult, len(o.ks))
+	for rep := range o.kReps {
+		for j := range o.ks {
+			i := (j + rep) % len(o.ks)
+			k := o.ks[i]
+			tf := workspaces[k]
+			if _, err := tf.run(ctx, "plan", "-input=false", "-no-color", "-out=tfplan"); err != nil {
+				return nil, err
+			}
+			d, err := tf.run(ctx, "apply", "-input=false", "-no-color", "tfplan")
+			if err != nil {
+				return nil, err
+			}
+			if _, err := tf.run(ctx, "destroy", "-auto-approve", "-input=false", "-no-color"); err != nil {
+				return nil, err
+			}
+			out[i].K = k
+			out[i].Seconds = append(out[i].Seconds, d.Seconds())
+			fmt.Fprintf(os.Stderr, "   rep %d  K=%d  apply %.2fs\n", rep+1, k, d.Seconds())
+			time.Sleep(time.Second) // CLIENT1 re-establishes its SAs on every server before the next block
+		}
+	}
+	for i := range out {
+		out[i].Median = median(out[i].Seconds)
+		out[i].VsK1 = out[i].Median / out[0].Median
+	}
+	return out, nil
+}
+
+// countRequests runs a script with the provider's WinRM client on a new connection (cold: TLS, NTLM, a new shell),
+// then again on the warm connection and shell, and counts the requests the lab's server answered.
+func countRequests(ctx context.Context, o options, l *labProcess) (requestsResult, error) {
+	s := l.info.Servers[0]
+	c, err := winrm.NewClient(winrm.Config{
+		Host: s.Address, Port: s.Port, HTTPS: true, CACertPEM: []byte(l.info.CACertificatePEM),
+		Username: l.info.WinRMUsername, Password: l.info.WinRMPassword, Auth: winrm.AuthNTLM, Timeout: 30 * time.Second,
+	})
+	if err != nil {
+		return requestsResult{}, err
+	}
+	defer func() { _ = c.Close() }()
+	count := func(runs int) (float64, int64, error) {
+		before, err := l.status()
+		if err != nil {
+			return 0, 0, err
+		}
+		for range runs {
+			if _, err := remoteaccess.GetIPsecSAs(ctx, c, []string{`CORP\CLIENT1$`}); err != nil {
+				return 0, 0, err
+			}
+		}
+		after, err := l.status()
+		if err != nil {
+			return 0, 0, err
+		}
+		a, z := before[s.Name].Counters, after[s.Name].Counters
+		return float64(z.HTTPRequests-a.HTTPRequests) / float64(runs), z.NTLMLogons - a.NTLMLogons, nil
+	}
+	var r requestsResult
+	if r.Cold, r.ColdLogons, err = count(1); err != nil {
+		return r, err
+	}
+	r.Warm, r.WarmLogons, err = count(o.warmRuns)
+	return r, err
+}
+
+// countVerifyRuns applies blocks of many devices with a verify window on two servers and counts the PowerShell
+// runs per device per server, by script, during the apply (the plan, with its impact preview, is made first).
+func countVerifyRuns(ctx context.Context, o options, b binaries, l *labProcess) (verifyResult, error) {
+	const servers = 2
+	config := labProviderConfig(l, servers) + forEachMap("DEV", o.devices) + fmt.Sprintf(`resource "remoteaccess_blocked_device" "x" {
+  for_each       = local.keys
+  computer_name  = each.key
+  verify_seconds = %d
+}
+`, o.verify)
+	tf, err := newTerraform(o.terraform, filepath.Join(o.work, "verify"), b.rc, config)
+	if err != nil {
+		return verifyResult{}, err
+	}
+	_ = os.Remove(filepath.Join(tf.dir, "terraform.tfstate"))
+	fmt.Fprintf(os.Stderr, "== blocking %d devices with a %d s verify window (-parallelism=%d)\n", o.devices, o.verify, o.parallelism)
+	parallelism := fmt.Sprintf("-parallelism=%d", o.parallelism)
+	beforePlan, err := l.status()
+	if err != nil {
+		return verifyResult{}, err
+	}
+	if _, err := tf.run(ctx, "plan", "-input=false", "-no-color", parallelism, "-out=tfplan"); err != nil {
+		return verifyResult{}, err
+	}
+	before, err := l.status()
+	if err != nil {
+		return verifyResult{}, err
+	}
+	d, err := tf.run(ctx, "apply", "-input=false", "-no-color", parallelism, "tfplan")
+	if err != nil {
+		return verifyResult{}, err
+	}
+	after, err := l.status()
+	if err != nil {
+		return verifyResult{}, err
+	}
+	r := verifyResult{Devices: o.devices, Servers: servers, VerifySeconds: o.verify, Parallelism: o.parallelism,
+		ApplySeconds: d.Seconds(), PerDevice: map[string]float64{}}
+	for _, s := range l.info.Servers[:servers] {
+		for script, n := range before[s.Name].CommandsPerScript {
+			r.PlanPerDevice += float64(n-beforePlan[s.Name].CommandsPerScript[script]) / float64(o.devices*servers)
+		}
+		for script, n := range after[s.Name].CommandsPerScript {
+			if runs := n - before[s.Name].CommandsPerScript[script]; runs > 0 {
+				r.PerDevice[script] += float64(runs) / float64(o.devices*servers)
+			}
+		}
+	}
+	for script, v := range r.PerDevice {
+		r.Total += v
+		if !strings.HasPrefix(script, scriptPurgeDevice) { // names carry a version: purge-device/v1
+			r.OutsidePurge += v
+		}
+	}
+	r.VerifyPolls = r.OutsidePurge - r.PlanPerDevice
+	return r, nil
+}

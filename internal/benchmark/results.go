@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+)
+
+// results is what one run of the benchmark measured.
+type results struct {
+	Date             string          `json:"date"`
+	Terraform        string          `json:"-"`
+	CPUs             int             `json:"cpus"`
+	LoadAverage      string          `json:"load_average_before"`
+	LoadAverageAfter string          `json:"load_average_after"`
+	Reps             int             `json:"plan_repetitions"`
+	KReps            int             `json:"servers_repetitions"`
+	Plan             []planResult    `json:"plan"`
+	Servers          []serversResult `json:"servers"`
+	Requests         requestsResult  `json:"http_requests_per_powershell_run"`
+	Verify           verifyResult    `json:"verify_window"`
+}
+
+func median(values []float64) float64 {
+	if len(values) == 0 {
+		return 0
+	}
+	s := slices.Clone(values)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// write writes PREFIX.json and PREFIX.md, and the Markdown table to stdout.
+func (r results) write(prefix string, stdout io.Writer) error {
+	if err := os.MkdirAll(filepath.Dir(prefix), 0o750); err != nil {
+		return err
+	}
+	doc, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(prefix+".json", append(doc, '\n'), 0o644); err != nil { //nolint:gosec // a results file meant to be committed
+		return err
+	}
+	md := r.markdown()
+	if err := os.WriteFile(prefix+".md", []byte(md), 0o644); err != nil { //nolint:gosec // a results file meant to be committed
+		return err
+	}
+	_, err = io.WriteString(stdout, md)
+	return err
+}
+
+func (r results) markdown() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# Benchmark results\n\n%s, %d CPUs, load average %s before and %s after. Medians of %d interleaved runs "+
+		"(%d for the servers).\n\n", r.Date, r.CPUs, r.LoadAverage, r.LoadAverageAfter, r.Reps, r.KReps)
+	b.WriteString("## Plan refresh of N blocked devices against Samba AD\n\n")
+	b.WriteString("| N | provider | terraform_data | minimal provider | provider / terraform_data | provider / minimal | minimal / terraform_data | CPU provider / minimal | provider peak RSS | minimal peak RSS |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, p := range r.Plan {
+		fmt.Fprintf(&b, "| %d | %.2f s | %.2f s | %.2f s | %.2f | **%.2f** | %.2f | %.2f | %.0f MiB | %.0f MiB |\n", p.N,
+			p.Median[kindProvider], p.Median[kindData], p.Median[kindMinimal], p.VsData, p.VsMinimal, p.MinimalVsData,
+			p.CPUVsMinimal, p.PeakRSS[kindProvider], p.PeakRSS[kindMinimal])
+	}
+	for _, p := range r.Plan {
+		fmt.Fprintf(&b, "\nN = %d: the provider's plan with the SDK's logs at TRACE (as before they were turned off when Terraform "+
+			"discards them) takes %.2f times as long as with them off.\n", p.N, p.LogsVsQuiet)
+	}
+	b.WriteString("\nCPU time (medians): of Terraform with its plugins, of the plugin process alone, and of Samba during the plan.\n\n")
+	b.WriteString("| N | plan of | wall | Terraform and plugin CPU | plugin CPU | Samba CPU |\n|---|---|---|---|---|---|\n")
+	for _, p := range r.Plan {
+		for _, kind := range planKinds {
+			fmt.Fprintf(&b, "| %d | %s | %.2f s | %.2f s | %.2f s | %.2f s |\n", p.N, kind, p.Median[kind], p.CPU[kind],
+				p.ProviderCPU[kind], p.SambaCPU[kind])
+		}
+	}
+	b.WriteString("\n## One block on K servers (25 ms per request, 500 ms PowerShell start; apply of a saved plan)\n\n")
+	b.WriteString("| K | apply | / K=1 |\n|---|---|---|\n")
+	for _, s := range r.Servers {
+		fmt.Fprintf(&b, "| %d | %.2f s | %.2f |\n", s.K, s.Median, s.VsK1)
+	}
+	fmt.Fprintf(&b, "\n## Round trips\n\nHTTP requests per PowerShell run: %.1f cold (%d NTLM logons), %.1f warm (%d NTLM logons).\n\n",
+		r.Requests.Cold, r.Requests.ColdLogons, r.Requests.Warm, r.Requests.WarmLogons)
+	v := r.Verify
+	fmt.Fprintf(&b, "PowerShell runs per device per server, applying %d device blocks on %d servers with a %d s verify window "+
+		"(-parallelism=%d, %.0f s): **%.3f** outside the purge, %.3f in all", v.Devices, v.Servers, v.VerifySeconds,
+		v.Parallelism, v.ApplySeconds, v.OutsidePurge, v.Total)
+	scripts := make([]string, 0, len(v.PerDevice))
+	for s := range v.PerDevice {
+		scripts = append(scripts, s)
+	}
+	slices.Sort(scripts)
+	var parts []string
+	for _, s := range scripts {
+		parts = append(parts, fmt.Sprintf("%s %.3f", s, v.PerDevice[s]))
+	}
+	fmt.Fprintf(&b, " (%s). The plan before it ran %.3f per device per server (the impact preview of each new block, "+
+		"which the apply repeats when Terraform plans each block again), which leaves **%.3f** for the verify windows' "+
+		"polls.\n", strings.Join(parts, ", "), v.PlanPerDevice, v.VerifyPolls)
+	return b.String()
+}

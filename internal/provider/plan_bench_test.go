@@ -1,0 +1,208 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+)
+
+// Benchmarks of what a plan costs per block in state: the provider's server (the framework's protocol layer and the
+// resource) driven in-process as Terraform drives it, one ReadResource and one PlanResourceChange per instance, against
+// the lab's directory. `make bench` runs them; no test asserts a time. Profile with
+//
+//	go test -run '^$' -bench PlanRefresh -cpuprofile cpu.out -memprofile mem.out ./internal/provider
+//
+// The framework's logging is not part of it: the SDK's loggers live in the context Terraform's plugin server sets up.
+
+// planBench is a configured provider server and the state of one blocked device, as Terraform holds them.
+type planBench struct {
+	server tfprotov6.ProviderServer
+	state  *tfprotov6.DynamicValue
+	config *tfprotov6.DynamicValue
+}
+
+func jsonValue(tb testing.TB, v any) *tfprotov6.DynamicValue {
+	tb.Helper()
+	data, err := json.Marshal(v)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &tfprotov6.DynamicValue{JSON: data}
+}
+
+// newPlanBench configures the provider for a lab and imports the block of RETIRED1, a computer account the lab's seed
+// has disabled, then gives it a hold_id as an applied block has, so that the plan is the common empty one.
+func newPlanBench(tb testing.TB) *planBench {
+	tb.Helper()
+	l := startLab(tb)
+	ctx := context.Background()
+	server, err := providerserver.NewProtocol6WithError(New("bench")())()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	providerConfig := jsonValue(tb, map[string]any{
+		"ldap": map[string]any{
+			"urls": []string{l.info.LDAPSURL}, "ca_certificate": l.info.CACertificatePEM,
+			"bind_username": l.info.LDAPBindUsername, "bind_password": l.info.LDAPBindPassword,
+		},
+	})
+	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: providerConfig})
+	if err != nil || hasErrors(configured.Diagnostics) {
+		tb.Fatalf("configure: %v %v", err, diagnosticsText(configured.Diagnostics))
+	}
+	imported, err := server.ImportResourceState(ctx, &tfprotov6.ImportResourceStateRequest{
+		TypeName: "remoteaccess_blocked_device", ID: "RETIRED1",
+	})
+	if err != nil || hasErrors(imported.Diagnostics) || len(imported.ImportedResources) != 1 {
+		tb.Fatalf("import: %v %v", err, diagnosticsText(imported.Diagnostics))
+	}
+	typ := schemas.ResourceSchemas["remoteaccess_blocked_device"].ValueType()
+	value, err := imported.ImportedResources[0].State.Unmarshal(typ)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	value, err = tftypes.Transform(value, func(p *tftypes.AttributePath, v tftypes.Value) (tftypes.Value, error) {
+		if p.Equal(tftypes.NewAttributePath().WithAttributeName("hold_id")) {
+			return tftypes.NewValue(tftypes.String, "0123456789abcdef"), nil
+		}
+		return v, nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	state, err := tfprotov6.NewDynamicValue(typ, value)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &planBench{server: server, state: &state, config: jsonValue(tb, map[string]any{"computer_name": "RETIRED1"})}
+}
+
+// refresh is what one instance costs in a plan: Read, then a plan of the unchanged configuration.
+func (p *planBench) refresh(tb testing.TB) {
+	ctx := context.Background()
+	read, err := p.server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: "remoteaccess_blocked_device", CurrentState: p.state})
+	if err != nil || hasErrors(read.Diagnostics) {
+		tb.Fatalf("read: %v %v", err, diagnosticsText(read.Diagnostics))
+	}
+	plan, err := p.server.PlanResourceChange(ctx, &tfprotov6.PlanResourceChangeRequest{
+		TypeName: "remoteaccess_blocked_device", PriorState: read.NewState, ProposedNewState: read.NewState, Config: p.config,
+	})
+	if err != nil || hasErrors(plan.Diagnostics) {
+		tb.Fatalf("plan: %v %v", err, diagnosticsText(plan.Diagnostics))
+	}
+	if len(plan.RequiresReplace) > 0 {
+		tb.Fatalf("plan requires replacing %v", plan.RequiresReplace)
+	}
+}
+
+func hasErrors(diags []*tfprotov6.Diagnostic) bool {
+	for _, d := range diags {
+		if d.Severity == tfprotov6.DiagnosticSeverityError {
+			return true
+		}
+	}
+	return false
+}
+
+func diagnosticsText(diags []*tfprotov6.Diagnostic) []string {
+	var out []string
+	for _, d := range diags {
+		out = append(out, d.Summary+": "+d.Detail)
+	}
+	return out
+}
+
+func BenchmarkPlanRefresh(b *testing.B) {
+	p := newPlanBench(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		p.refresh(b)
+	}
+}
+
+// blockedDeviceState is the state of an applied device block, in the resource's schema.
+func blockedDeviceState(tb testing.TB) (tfsdk.State, blockedDeviceModel) {
+	tb.Helper()
+	ctx := context.Background()
+	r := newBlockedDevice()
+	var schemaResp resource.SchemaResponse
+	r.Schema(ctx, resource.SchemaRequest{}, &schemaResp)
+	var m blockedDeviceModel
+	r.importedState(ctx, &m, block.Target{
+		Account: directory.Account{
+			SAMAccountName: "LAPTOP-0042$", DNSHostName: "laptop-0042.corp.example", DN: "CN=LAPTOP-0042,OU=Laptops,DC=corp,DC=example",
+			ObjectGUID: "6f1c1a7e-2b3c-4d5e-8f90-a1b2c3d4e5f6", ObjectSID: "S-1-5-21-1-2-3-1104", UserAccountControl: 4098,
+			Kind: directory.KindComputer,
+		},
+		Identities: []string{`CORP\LAPTOP-0042$`, "LAPTOP-0042$@corp.example", "laptop-0042.corp.example"},
+	}, &diag.Diagnostics{})
+	m.HoldID = types.StringValue("0123456789abcdef")
+	state := tfsdk.State{Schema: schemaResp.Schema, Raw: tftypes.NewValue(schemaResp.Schema.Type().TerraformType(ctx), nil)}
+	if diags := state.Set(ctx, &m); diags.HasError() {
+		tb.Fatal(diags)
+	}
+	return state, m
+}
+
+// BenchmarkBlockModelGet is the framework's decoding of the whole model, which the hot paths avoid.
+func BenchmarkBlockModelGet(b *testing.B) {
+	state, _ := blockedDeviceState(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		var m blockedDeviceModel
+		if diags := state.Get(ctx, &m); diags.HasError() {
+			b.Fatal(diags)
+		}
+	}
+}
+
+func BenchmarkBlockModelSet(b *testing.B) {
+	state, m := blockedDeviceState(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if diags := state.Set(ctx, &m); diags.HasError() {
+			b.Fatal(diags)
+		}
+	}
+}
+
+// BenchmarkReadUnchanged is what Read does with the state around its directory lookup when the account did not
+// change: read the object GUID, keep the identity, compare the attributes that follow the account.
+func BenchmarkReadUnchanged(b *testing.B) {
+	state, m := blockedDeviceState(b)
+	ctx := context.Background()
+	r := newBlockedDevice()
+	acct := directory.Account{
+		SAMAccountName: "LAPTOP-0042$", DNSHostName: m.DNSHostName.ValueString(), DN: m.DistinguishedName.ValueString(),
+		ObjectGUID: m.ObjectGUID.ValueString(), ObjectSID: m.ObjectSID.ValueString(), UserAccountControl: 4098, Kind: directory.KindComputer,
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		current, err := rawAttributes(state.Raw)
+		if err != nil || rawString(current["object_guid"]) != acct.ObjectGUID {
+			b.Fatalf("object_guid: %v", err)
+		}
+		for name, value := range r.accountValues(acct) {
+			if tv, err := value.ToTerraformValue(ctx); err != nil || !tv.Equal(current[name]) {
+				b.Fatalf("%s changed", name)
+			}
+		}
+	}
+}
