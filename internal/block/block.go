@@ -363,9 +363,18 @@ func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error 
 		hub = &remoteaccess.VerifyHub{}
 	}
 	device := out.Target.Account.Kind == directory.KindComputer
+	opened := time.Now()
 	verdicts, err := hub.Watch(ctx, cluster, out.Target.Identities, device, opts.Verify)
 	if err != nil {
 		return err
+	}
+	if ctx.Err() != nil && time.Since(opened) < opts.Verify {
+		// Cancelled (Ctrl-C, a timeout) before the window ended: a poll that found nothing so far proves nothing
+		// about the rest of the window, so every server stays pending and the next apply watches again.
+		pending := slices.Concat(out.Pending, servers)
+		slices.Sort(pending)
+		out.Pending = slices.Compact(pending)
+		return fmt.Errorf("the %s verify window on %s was cut short: %w", opts.Verify, strings.Join(servers, ", "), ctx.Err())
 	}
 	var returned, tunnels, cannotTell, unverified []string
 	var causes []error

@@ -160,6 +160,10 @@ func (d *dialer) servicePrincipal(conn *ldap.Conn, u *url.URL) (string, error) {
 }
 
 // isUnreachable reports failures to reach a server at all, as opposed to a server's refusal.
+// IsUnreachable says whether err is a domain controller that could not be reached or was too busy to answer,
+// rather than one that answered with a refusal.
+func IsUnreachable(err error) bool { return isUnreachable(err) }
+
 func isUnreachable(err error) bool {
 	var netErr net.Error
 	return ldap.IsErrorAnyOf(err, ldap.ErrorNetwork, ldap.LDAPResultUnavailable, ldap.LDAPResultBusy) ||

@@ -368,14 +368,7 @@ func TestProtectionOfServersGivenByAddress(t *testing.T) {
 // no doubled "directory:" prefixes, and nothing is changed.
 func TestAccBlockedDevice_ldapTLSErrorNamesTheSetting(t *testing.T) {
 	l := startLab(t)
-	other, err := labtls.NewCA("not the lab's CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	wrongCA := filepath.Join(t.TempDir(), "other-ca.pem")
-	if err := os.WriteFile(wrongCA, other.CertPEM(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	wrongCA := otherCAFile(t)
 	config := strings.Replace(l.providerConfig(blockedDeviceConfig("CLIENT1")),
 		fmt.Sprintf("urls           = [%q]\n    ca_certificate = file(%q)", l.info.LDAPSURL, l.caFile),
 		fmt.Sprintf("urls           = [%q]\n    ca_certificate = file(%q)", l.info.LDAPSURL, wrongCA), 1)
@@ -392,6 +385,20 @@ func TestAccBlockedDevice_ldapTLSErrorNamesTheSetting(t *testing.T) {
 	if !l.accountEnabled(t, "CLIENT1$") {
 		t.Fatal("CLIENT1 was disabled")
 	}
+}
+
+// otherCAFile writes the certificate of a CA that is not the lab's, for a provider setting that trusts the wrong one.
+func otherCAFile(t *testing.T) string {
+	t.Helper()
+	other, err := labtls.NewCA("not the lab's CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "other-ca.pem")
+	if err := os.WriteFile(file, other.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }
 
 // A pending server that leaves the configuration leaves pending_servers too, so that an incomplete block can always

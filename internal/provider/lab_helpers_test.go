@@ -22,6 +22,8 @@ type testLab struct {
 	info     lab.Info
 	caFile   string
 	kerberos *testKerberos // nil: NTLM and a simple bind
+	// winrmExtra and ldapExtra are further lines of the provider's winrm and ldap blocks, e.g. a timeout.
+	winrmExtra, ldapExtra string
 }
 
 // testKerberos makes the provider log on with Kerberos to both WinRM (keytab) and LDAP (GSSAPI, password).
@@ -99,6 +101,7 @@ provider "remoteaccess" {
     ca_certificate = file(%q)
     username       = %q
     %s
+    %s
   }
   ldap {
     urls           = [%q]
@@ -106,10 +109,11 @@ provider "remoteaccess" {
     bind_username  = %q
     bind_password  = %q
     %s
+    %s
   }
 }
 %s`, strings.Join(quoted, ", "), strings.Join(names, ", "), l.info.WinRMPort, l.caFile, l.info.WinRMUsername, winrmAuth,
-		l.info.LDAPSURL, l.caFile, l.info.LDAPBindUsername, l.info.LDAPBindPassword, ldapKerberos, resources)
+		l.winrmExtra, l.info.LDAPSURL, l.caFile, l.info.LDAPBindUsername, l.info.LDAPBindPassword, ldapKerberos, l.ldapExtra, resources)
 }
 
 // accountEnabled reports whether an account is enabled in the lab's directory.

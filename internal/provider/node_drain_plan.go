@@ -142,9 +142,18 @@ func unknownNodeDetail(name string, topo remoteaccess.Topology, err error) strin
 		detail += " The servers answer as: " + strings.Join(known, ", ") + "."
 	}
 	if err != nil {
-		detail += fmt.Sprintf(" Not every server answered: %s", err)
+		detail += fmt.Sprintf(" Not every server answered: %s\n\nThe node may be one of them: make it answer WinRM "+
+			"(or fix the cause above), then apply again.", err)
 	}
 	return detail
+}
+
+// unknownNodeSummary tells a node that no server is from one that may be behind a server that did not answer.
+func unknownNodeSummary(err error) string {
+	if err != nil {
+		return "Cannot find the node: not every server answered"
+	}
+	return "Unknown node"
 }
 
 func mapKeys(m map[string]string) func(func(string) bool) {

@@ -244,7 +244,7 @@ func (r *nodeDrainResource) resolve(ctx context.Context, c *remoteaccess.Cluster
 	topo, err := c.Topology(ctx)
 	server, node, found := locateNode(c, topo, m.Node.ValueString())
 	if !found {
-		diags.AddAttributeError(path.Root("node"), "Unknown node", unknownNodeDetail(m.Node.ValueString(), topo, err))
+		diags.AddAttributeError(path.Root("node"), unknownNodeSummary(err), unknownNodeDetail(m.Node.ValueString(), topo, err))
 		return "", "", false
 	}
 	if err := checkRotation(c, topo, node, m); err != nil {

@@ -27,10 +27,17 @@ const drainAddr = "remoteaccess_node_drain.test"
 // and check often enough for it.
 func startDrainLab(t *testing.T) *testLab {
 	t.Helper()
+	return startDrainLabWith(t, lab.Config{})
+}
+
+// startDrainLabWith is startDrainLab with further settings in cfg.
+func startDrainLabWith(t *testing.T, cfg lab.Config) *testLab {
+	t.Helper()
 	interval, window := drainInterval, quietWindow
 	drainInterval, quietWindow = 100*time.Millisecond, 2*time.Second
 	t.Cleanup(func() { drainInterval, quietWindow = interval, window })
-	return startLabWith(t, lab.Config{ReestablishDelay: 300 * time.Millisecond, ConvergenceDelay: 300 * time.Millisecond})
+	cfg.ReestablishDelay, cfg.ConvergenceDelay = 300*time.Millisecond, 300*time.Millisecond
+	return startLabWith(t, cfg)
 }
 
 func nodeDrainConfig(node, drainTimeout string, extra ...string) string {

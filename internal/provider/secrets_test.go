@@ -69,7 +69,11 @@ func buildProvider(t *testing.T, dir string) {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	root := filepath.Join(filepath.Dir(file), "..", "..")
-	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "terraform-provider-remoteaccess"), ".")
+	args := []string{"build", "-o", filepath.Join(dir, "terraform-provider-remoteaccess")}
+	if raceDetector {
+		args = append(args, "-race") // the provider process is watched as closely as the tests
+	}
+	cmd := exec.Command("go", append(args, ".")...)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("building the provider: %v\n%s", err, out)

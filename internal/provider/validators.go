@@ -99,6 +99,11 @@ func addBlockError(diags *diag.Diagnostics, noun, name string, err error) {
 	case errors.As(err, &config):
 		diags.AddError(fmt.Sprintf("A Remote Access server refused the provider's WinRM settings; %s %q was not blocked", noun, name),
 			err.Error())
+	case directory.IsUnreachable(err):
+		diags.AddError(fmt.Sprintf("Cannot reach Active Directory to block the %s %q", noun, name),
+			err.Error()+"\n\nNo domain controller in ldap.urls answered. Check that the directory is running and "+
+				"reachable from here (host, port, firewall), then apply again: a block that was not made changes nothing, "+
+				"and one that was made is completed in place.")
 	case errors.As(err, &remote):
 		diags.AddError(fmt.Sprintf("Remote Access operation for %s %q failed", noun, name), err.Error())
 	default:

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
 
 // Balancer is what spreads clients over the Remote Access servers.
@@ -256,7 +258,8 @@ func (c *Cluster) drainNLB(ctx context.Context, w *waiter, node string, res *Dra
 		drainCtx, cancel := context.WithTimeout(ctx, budget)
 		defer cancel()
 		stop := w.watch(drainCtx, "draining")
-		nodes, err := DrainNode(drainCtx, c.servers[w.server], status.Name, w.opts.Timeout)
+		// The command waits for the drain, longer than winrm.timeout allows an ordinary operation.
+		nodes, err := DrainNode(winrm.WithOperationTimeout(drainCtx, budget), c.servers[w.server], status.Name, w.opts.Timeout)
 		stop()
 		if err != nil {
 			return fmt.Errorf("draining %s: %w", node, err)

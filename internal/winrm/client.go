@@ -94,11 +94,14 @@ func (c *Client) Stats() Stats {
 // Run runs script s with input as its JSON document and decodes the "result" of its output into output
 // (which may be nil). Every failure is an *Error.
 func (c *Client) Run(ctx context.Context, s Script, input, output any) error {
-	if _, hasDeadline := ctx.Deadline(); !hasDeadline {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
+	// Config.Timeout bounds every operation, also under a caller's longer deadline (a resource's create timeout):
+	// otherwise a hung command would hold the whole resource instead of failing at winrm.timeout.
+	timeout := c.cfg.Timeout
+	if d, ok := ctx.Value(operationTimeoutKey{}).(time.Duration); ok && d > 0 {
+		timeout = d
 	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	payload, err := stdinPayload(s, input)
 	if err != nil {
 		return err
@@ -120,15 +123,20 @@ func (c *Client) Run(ctx context.Context, s Script, input, output any) error {
 	}
 }
 
+type operationTimeoutKey struct{}
+
+// WithOperationTimeout lets each Run under ctx take up to d instead of Config.Timeout, for a command known to take
+// longer, such as a drain that waits for the node's sessions to end.
+func WithOperationTimeout(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, operationTimeoutKey{}, d)
+}
+
 // Check proves that the server answers and accepts the client's TLS settings and logon, without starting PowerShell
 // (which costs Windows far more than the round trips): it creates a shell, which needs the connection, TLS and
 // authentication, and pools it for the next run; a shell pooled already proves the same. Every failure is an *Error.
 func (c *Client) Check(ctx context.Context) error {
-	if _, hasDeadline := ctx.Deadline(); !hasDeadline {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout) // as Run: winrm.timeout bounds it under any deadline
+	defer cancel()
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():

@@ -48,7 +48,7 @@ type Config struct {
 	Auth               Auth
 	Kerberos           *KerberosConfig
 
-	Timeout        time.Duration // per operation when ctx has no earlier deadline; default 2 minutes
+	Timeout        time.Duration // per operation (retries included), within ctx's deadline; default 2 minutes
 	MaxConcurrency int           // operations at once on this server, and remote shells at once; default 4
 	Retry          RetryPolicy
 

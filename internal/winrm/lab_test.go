@@ -273,6 +273,34 @@ func TestHungCommandIsSignalledAtTheDeadline(t *testing.T) {
 	runEcho(t, c, nil) // the client recovers
 }
 
+// Config.Timeout (the provider's winrm.timeout) bounds one operation also when the caller has a longer deadline, as
+// every resource operation has: a hung command fails at the operation's timeout, with the command signalled, and
+// the caller keeps the rest of its time to record the server as pending. WithOperationTimeout lifts the bound for
+// a command known to take long.
+func TestOperationTimeoutBoundsARunUnderALongerDeadline(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.Timeout = 300 * time.Millisecond
+	c := newClient(t, cfg)
+	srv.Faults().SetHangCommands(true)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := c.Run(ctx, script(t, "echo/v1"), nil, nil)
+	wantKind(t, err, winrm.KindTimeout)
+	if ctx.Err() != nil {
+		t.Fatal("the caller's deadline passed")
+	}
+	if n := srv.Counters().RunningCommands; n != 0 {
+		t.Errorf("%d commands still run after the operation's timeout", n)
+	}
+	long, cancelLong := context.WithTimeout(winrm.WithOperationTimeout(ctx, time.Hour), time.Second)
+	defer cancelLong()
+	err = c.Run(long, script(t, "echo/v1"), nil, nil)
+	if long.Err() == nil {
+		t.Errorf("with WithOperationTimeout the run ended before its caller's deadline: %v", err)
+	}
+}
+
 func TestCancelStopsTheRemoteCommand(t *testing.T) {
 	srv := newLab(t, false)
 	srv.Faults().SetHangCommands(true)

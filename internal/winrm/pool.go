@@ -105,12 +105,26 @@ func (c *Client) discardShell(ctx context.Context, tr *opTransport, id string) {
 	_ = c.deleteShell(tr, id) // best effort: the server's idle timeout is the backstop
 }
 
+// deleteShell deletes a shell on the server, retrying what IsTransient retries: a Delete is an operation like any
+// other and can meet the same quota fault or dropped connection (MS-WSMV 2.2.4.42), and a shell whose Delete is
+// given up lives on the server until its idle timeout. A shell the server no longer knows is deleted already.
 func (c *Client) deleteShell(tr *opTransport, id string) error {
-	if _, err := tr.send(deleteShellRequest(c.transport.url, id, c.params)); err != nil {
-		return err
+	for attempt := 1; ; attempt++ {
+		_, err := tr.send(deleteShellRequest(c.transport.url, id, c.params))
+		if err == nil {
+			c.shellsDeleted.Add(1)
+			return nil
+		}
+		ctx := tr.context()
+		e := classify(ctx, err)
+		if e.Kind == KindShell {
+			return nil
+		}
+		if attempt >= c.cfg.Retry.Attempts || !IsTransient(e) || !c.sleep(ctx, c.backoff(attempt)) {
+			return err
+		}
+		c.retries.Add(1)
 	}
-	c.shellsDeleted.Add(1)
-	return nil
 }
 
 // scheduleReapLocked arms the reaper for the moment the oldest idle shell has been idle for ShellIdle.

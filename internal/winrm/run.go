@@ -76,7 +76,11 @@ func (c *Client) sendAndReceive(ctx context.Context, tr *opTransport, shellID, c
 	for {
 		response, err := tr.send(winrm.NewGetOutputRequest(c.transport.url, shellID, commandID, "stdout stderr", c.params))
 		var fault *wsmanFault
-		if errors.As(err, &fault) && fault.Code == codeOperationTimeout && ctx.Err() == nil {
+		if errors.As(err, &fault) && fault.Code == codeOperationTimeout {
+			if ctx.Err() != nil {
+				// The server's OperationTimeout and the caller's deadline ended together: report the deadline.
+				return nil, fmt.Errorf("receiving the output: %w", ctx.Err())
+			}
 			continue // no output within OperationTimeout: poll again
 		}
 		if err != nil {

@@ -226,3 +226,29 @@ func TestWarmRunRoundTrips(t *testing.T) {
 		t.Errorf("a cold run took %d HTTP requests, want at most 7", cold.HTTPRequests)
 	}
 }
+
+// A Delete is an operation like any other: when it meets a transient fault (here the quota fault, as a busy server
+// answers), the client tries again instead of leaving the shell open on the server until its idle timeout.
+func TestDeleteThatMeetsAQuotaFaultIsRetried(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := shortIdle(srv)
+	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: 10 * time.Millisecond}
+	for _, byClose := range []bool{false, true} {
+		c, err := winrm.NewClient(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runEcho(t, c, nil)
+		srv.Faults().SetQuotaNext(1) // the Delete of the pooled shell, by the reaper or by Close
+		if byClose {
+			if err := c.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		poll.Until(t, "the lab has no open shell", func() bool { return srv.Counters().OpenShells == 0 })
+		if s := srv.Faults().Settings(); s.QuotaNext != 0 {
+			t.Fatalf("the quota fault was not met (%+v)", s)
+		}
+		_ = c.Close()
+	}
+}

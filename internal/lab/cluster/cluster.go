@@ -19,6 +19,11 @@ type AccountChecker interface {
 	AccountEnabled(ctx context.Context, sAMAccountName string) (bool, error)
 }
 
+// accountsChecker is an AccountChecker that can also ask for many accounts at once.
+type accountsChecker interface {
+	AccountsEnabled(ctx context.Context, sAMAccountNames []string) (map[string]bool, error)
+}
+
 // Options configure a Cluster. Nodes are the NLB node names, which are also the server names; the clients come
 // from a Seed (Seed.Options).
 type Options struct {
@@ -260,6 +265,14 @@ func (c *Cluster) due(l *link, now time.Time) bool {
 }
 
 func (c *Cluster) checkAccounts(ctx context.Context, accounts []string) (map[string]bool, error) {
+	if many, ok := c.opts.Directory.(accountsChecker); ok && len(accounts) > 1 {
+		slices.Sort(accounts)
+		enabled, err := many.AccountsEnabled(ctx, slices.Compact(accounts))
+		if err != nil {
+			return nil, fmt.Errorf("lab directory: %w", err)
+		}
+		return enabled, nil
+	}
 	enabled := map[string]bool{}
 	for _, a := range accounts {
 		if _, done := enabled[a]; done {

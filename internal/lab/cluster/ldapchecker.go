@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -54,36 +56,66 @@ func NewLDAPChecker(rawURL string, caPEM []byte, bindUser, password string) (*LD
 // AccountEnabled reports whether the account exists and its ACCOUNTDISABLE bit is clear. An account that does not
 // exist cannot authenticate, so it is reported as not enabled.
 func (l *LDAPChecker) AccountEnabled(ctx context.Context, sAMAccountName string) (bool, error) {
+	enabled, err := l.AccountsEnabled(ctx, []string{sAMAccountName})
+	return enabled[sAMAccountName], err
+}
+
+// accountsPerSearch bounds the accounts one search asks for, so that a filter stays well within the directory's
+// limits on request size.
+const accountsPerSearch = 100
+
+// AccountsEnabled is AccountEnabled for many accounts over one connection, a search per hundred of them: with
+// hundreds of blocked clients waiting to come back, a connection per account made every command of the lab slow.
+func (l *LDAPChecker) AccountsEnabled(ctx context.Context, sAMAccountNames []string) (map[string]bool, error) {
+	enabled := make(map[string]bool, len(sAMAccountNames))
+	if len(sAMAccountNames) == 0 {
+		return enabled, nil
+	}
 	conn, err := l.dial(ctx)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	defer func() { _ = conn.Close() }()
-	// Cancellation reaches the network: closing the connection fails the request in flight.
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
-
 	base, err := defaultNamingContext(conn)
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	res, err := conn.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 2, 0, false,
-		"(sAMAccountName="+ldap.EscapeFilter(sAMAccountName)+")", []string{"userAccountControl"}, nil))
-	if err != nil {
-		return false, fmt.Errorf("search %q: %w", sAMAccountName, err)
+	for names := range slices.Chunk(sAMAccountNames, accountsPerSearch) {
+		var filter strings.Builder
+		filter.WriteString("(|")
+		for _, name := range names {
+			enabled[name] = false // an account that does not exist cannot authenticate
+			filter.WriteString("(sAMAccountName=" + ldap.EscapeFilter(name) + ")")
+		}
+		filter.WriteString(")")
+		res, err := conn.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+			filter.String(), []string{"sAMAccountName", "userAccountControl"}, nil))
+		if err != nil {
+			return nil, fmt.Errorf("search %d accounts: %w", len(names), err)
+		}
+		seen := map[string]int{}
+		for _, e := range res.Entries {
+			sam := e.GetAttributeValue("sAMAccountName")
+			uac, err := strconv.ParseUint(e.GetAttributeValue("userAccountControl"), 10, 32)
+			if err != nil {
+				return nil, fmt.Errorf("account %q: userAccountControl: %w", sam, err)
+			}
+			for _, name := range names {
+				if strings.EqualFold(name, sam) {
+					seen[name]++
+					enabled[name] = uac&accountDisable == 0
+				}
+			}
+		}
+		for name, n := range seen {
+			if n > 1 {
+				return nil, fmt.Errorf("search %q: %d accounts share the name", name, n)
+			}
+		}
 	}
-	switch len(res.Entries) {
-	case 0:
-		return false, nil
-	case 1:
-	default:
-		return false, fmt.Errorf("search %q: %d accounts share the name", sAMAccountName, len(res.Entries))
-	}
-	uac, err := strconv.ParseUint(res.Entries[0].GetAttributeValue("userAccountControl"), 10, 32)
-	if err != nil {
-		return false, fmt.Errorf("account %q: userAccountControl: %w", sAMAccountName, err)
-	}
-	return uac&accountDisable == 0, nil
+	return enabled, nil
 }
 
 func (l *LDAPChecker) dial(ctx context.Context) (*ldap.Conn, error) {

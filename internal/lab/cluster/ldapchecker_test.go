@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"maps"
 	"testing"
 	"time"
 
@@ -36,14 +37,22 @@ func TestLDAPCheckerReadsAccountDisable(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		for account, want := range map[string]bool{
+		wants := map[string]bool{
 			"alice": true, "carol": false, "CLIENT1$": true, "client10$": true, "LAPTOP-ÄÖ$": true, "RETIRED1$": false,
 			"CLIENT1": false, "nobody": false, "*": false, "alice)(sAMAccountName=*": false,
-		} {
+		}
+		var accounts []string
+		for account, want := range wants {
+			accounts = append(accounts, account)
 			got, err := checker.AccountEnabled(ctx, account)
 			if err != nil || got != want {
 				t.Errorf("%s: AccountEnabled(%q) = %v, %v; want %v", url, account, got, err, want)
 			}
+		}
+		// Asked all at once, over one connection, the answers are the same.
+		all, err := checker.AccountsEnabled(ctx, accounts)
+		if err != nil || !maps.Equal(all, wants) {
+			t.Errorf("%s: AccountsEnabled = %v, %v; want %v", url, all, err, wants)
 		}
 	}
 }
