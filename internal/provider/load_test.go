@@ -118,7 +118,7 @@ func accountControls(t *testing.T, l *testLab) map[string]string {
 
 // 500 blocked devices on three servers, applied and destroyed three times with the Terraform CLI at -parallelism=20
 // while 5% of the servers' SOAP requests fail with the quota fault. Every round ends with every account exactly as
-// it started, no WinRM shell open, no server ever holding more of the provider's shells than its concurrency limit,
+// it started, no WinRM shell open, no server holding more of the provider's shells than twice its concurrency limit (see below),
 // and no account enabled while its block held it. An apply that faults leave incomplete is completed by the next
 // one, as an operator would run it. The provider is built with the race detector when the tests are, and a race
 // stops it (GORACE halt_on_error), which fails the run. Durations are logged for bench/load.md, never asserted.
