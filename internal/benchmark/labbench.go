@@ -40,8 +40,8 @@ type verifyResult struct {
 	// Total is every run per device per server; OutsidePurge leaves out the purge script.
 	Total        float64 `json:"total"`
 	OutsidePurge float64 `json:"outside_purge"`
-	// PlanPerDevice is the runs per device per server of the plan made before the apply: the impact preview of each
-	// new block, which Terraform's apply repeats when it plans each block again.
+	// PlanPerDevice is the runs per device per server of the plan made before the apply: the impact previews of the
+	// new blocks, which Terraform's apply repeats when it plans each block again.
 	PlanPerDevice float64 `json:"plan_runs_per_device_per_server"`
 	// VerifyPolls is OutsidePurge less PlanPerDevice: what the verify windows' polls cost per device and server.
 	VerifyPolls float64 `json:"verify_polls_per_device_per_server"`

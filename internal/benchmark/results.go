@@ -101,8 +101,8 @@ func (r results) markdown() string {
 	for _, s := range scripts {
 		parts = append(parts, fmt.Sprintf("%s %.3f", s, v.PerDevice[s]))
 	}
-	fmt.Fprintf(&b, " (%s). The plan before it ran %.3f per device per server (the impact preview of each new block, "+
-		"which the apply repeats when Terraform plans each block again), which leaves **%.3f** for the verify windows' "+
-		"polls.\n", strings.Join(parts, ", "), v.PlanPerDevice, v.VerifyPolls)
+	fmt.Fprintf(&b, " (%s). The plan before it ran %.3f per device per server (the impact previews of the new blocks, "+
+		"which share their polls per server and which the apply repeats when Terraform plans each block again), which "+
+		"leaves about %.3f for the verify windows' polls.\n", strings.Join(parts, ", "), v.PlanPerDevice, v.VerifyPolls)
 	return b.String()
 }

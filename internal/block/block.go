@@ -175,7 +175,8 @@ func appendNew(list []string, values ...string) []string {
 
 // Preflight asks every server for the target's SAs, which proves TLS, logon and PowerShell on each. A server that
 // refuses the settings is a *ConfigurationError; a server that does not answer is not an error here: an emergency
-// block goes on without it, and the server is recorded as pending. It returns what each server holds now.
+// block goes on without it, and the server is recorded as pending. It returns what each server holds now, read in
+// a poll that the previews of other blocks in flight share (VerifyHub.Snapshot).
 func (b *Blocker) Preflight(ctx context.Context, t Target, servers []string) (map[string]remoteaccess.IPsecSAs, error) {
 	if len(servers) == 0 {
 		return nil, nil
@@ -186,8 +187,16 @@ func (b *Blocker) Preflight(ctx context.Context, t Target, servers []string) (ma
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.preflightTimeout())
 	defer cancel()
-	sas, err := cluster.GetIPsecSAs(ctx, t.Identities)
+	sas, err := b.hub().Snapshot(ctx, cluster, t.Identities, t.Account.Kind == directory.KindComputer)
 	return sas, configurationErrors(err)
+}
+
+// hub is the provider's shared poller of the servers, or a private one.
+func (b *Blocker) hub() *remoteaccess.VerifyHub {
+	if b.Verify == nil {
+		return &remoteaccess.VerifyHub{}
+	}
+	return b.Verify
 }
 
 // checkServers is the preflight of an apply: every server answers with working TLS and logon, proven without
@@ -358,13 +367,9 @@ func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error 
 	if err != nil {
 		return err
 	}
-	hub := b.Verify
-	if hub == nil {
-		hub = &remoteaccess.VerifyHub{}
-	}
 	device := out.Target.Account.Kind == directory.KindComputer
 	opened := time.Now()
-	verdicts, err := hub.Watch(ctx, cluster, out.Target.Identities, device, opts.Verify)
+	verdicts, err := b.hub().Watch(ctx, cluster, out.Target.Identities, device, opts.Verify)
 	if err != nil {
 		return err
 	}

@@ -152,98 +152,6 @@ func (c *Cluster) DisconnectVPN(ctx context.Context, target VPNTarget) (map[stri
 	return FanOut(ctx, c, func(ctx context.Context, r Runner) ([]string, error) { return disconnectVPN(ctx, r, target) })
 }
 
-// WaitNoSAs polls every server, every interval, until none reports a main-mode SA for the identities: right
-// after a purge, it confirms that the purge took everywhere. When ctx ends first it returns the servers that still
-// had SAs at their last answer, sorted, and an error that also names the servers that could not be asked.
-// WatchSAs is the stricter verify window that also catches SAs coming back later.
-func (c *Cluster) WaitNoSAs(ctx context.Context, identities []string, interval time.Duration) ([]string, error) {
-	in, err := newWatchInput(identities, interval)
-	if err != nil {
-		return nil, err
-	}
-	withSAs := map[string]bool{} // the last answer of each server that answered
-	for {
-		pollErr := c.pollSAs(ctx, in, func(server string, present bool) { withSAs[server] = present })
-		remaining := c.serversIn(withSAs)
-		if pollErr == nil && len(remaining) == 0 {
-			return nil, nil
-		}
-		if !sleep(ctx, interval) {
-			return remaining, verifyError(identities, remaining, errors.Join(ctx.Err(), pollErr))
-		}
-	}
-}
-
-// WatchSAs is a verify window: it polls every server, every interval, until ctx ends (ctx must have a deadline),
-// and returns the servers where a main-mode SA for the identities was seen at any poll, sorted. internal/lab/WINDOWS.md, DirectAccess tunnels: a
-// purged client whose accounts are still valid re-establishes its SAs within seconds, so SAs that come back mean
-// the block did not take (an account still enabled, or a domain controller not yet replicated). The end of ctx is
-// the normal end of the window; the error names only the servers that could not be asked.
-func (c *Cluster) WatchSAs(ctx context.Context, identities []string, interval time.Duration) ([]string, error) {
-	in, err := newWatchInput(identities, interval)
-	if err != nil {
-		return nil, err
-	}
-	if _, ok := ctx.Deadline(); !ok {
-		return nil, fmt.Errorf("%w: the verify window needs a context with a deadline", ErrInvalidArgument)
-	}
-	seen := map[string]bool{}
-	failed := map[string]error{}
-	for {
-		pollErr := c.pollSAs(ctx, in, func(server string, present bool) {
-			seen[server] = seen[server] || present
-			delete(failed, server)
-		})
-		for _, se := range serverErrors(pollErr) {
-			if ctx.Err() == nil { // a poll cut short by the end of the window is not a failure
-				failed[se.Server] = se
-			}
-		}
-		if !sleep(ctx, interval) {
-			var errs []error
-			for _, server := range c.Servers() {
-				if failed[server] != nil {
-					errs = append(errs, failed[server])
-				}
-			}
-			return c.serversIn(seen), errors.Join(errs...)
-		}
-	}
-}
-
-func newWatchInput(identities []string, interval time.Duration) (identitiesInput, error) {
-	in, err := newIdentitiesInput(identities, true)
-	if err != nil {
-		return in, err
-	}
-	if interval <= 0 {
-		return in, fmt.Errorf("%w: poll interval %s must be positive", ErrInvalidArgument, interval)
-	}
-	return in, nil
-}
-
-// pollSAs asks every server once and reports, per server that answered, whether it has SAs.
-func (c *Cluster) pollSAs(ctx context.Context, in identitiesInput, report func(server string, present bool)) error {
-	results, err := FanOut(ctx, c, func(ctx context.Context, r Runner) (IPsecSAs, error) {
-		return run[IPsecSAs](ctx, r, scriptGetIPsecSAs, in)
-	})
-	for server, sas := range results {
-		report(server, len(sas.MainMode) > 0)
-	}
-	return err
-}
-
-// serversIn returns the servers marked true, sorted.
-func (c *Cluster) serversIn(marked map[string]bool) []string {
-	var names []string
-	for _, server := range c.Servers() {
-		if marked[server] {
-			names = append(names, server)
-		}
-	}
-	return names
-}
-
 // serverErrors lists the ServerErrors in err's tree, outermost first.
 func serverErrors(err error) []*ServerError {
 	if joined, ok := err.(interface{ Unwrap() []error }); ok { //nolint:errorlint // walks a joined error's branches
@@ -270,12 +178,4 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
-}
-
-func verifyError(identities, remaining []string, cause error) error {
-	ids := strings.Join(identities, ", ")
-	if len(remaining) > 0 {
-		return fmt.Errorf("IPsec SAs for %s remain on %s: %w", ids, strings.Join(remaining, ", "), cause)
-	}
-	return fmt.Errorf("could not verify that no IPsec SA for %s remains: %w", ids, cause)
 }

@@ -2,6 +2,7 @@ package remoteaccess
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,8 +11,9 @@ import (
 
 // VerifyHub shares the polls of verify windows: every block in flight on a server is checked by one PowerShell run
 // per server per interval, whatever the number of blocks (internal/lab/WINDOWS.md, DirectAccess tunnels: a purged client whose account still works
-// re-establishes its SAs within seconds, so a window watches the servers for a while after the purge). It is safe
-// for concurrent use; one hub serves the whole provider.
+// re-establishes its SAs within seconds, so a window watches the servers for a while after the purge). The
+// plan-time previews of new blocks (Snapshot) share the same polls. It is safe for concurrent use; one hub serves
+// the whole provider.
 type VerifyHub struct {
 	// Interval is the time between two polls of a server.
 	Interval time.Duration
@@ -56,6 +58,9 @@ type poller struct {
 	device bool // device rules (GetDeviceSAs) or user rules; never mixed in one poll
 	stop   context.CancelFunc
 
+	// wake cuts the pause between two polls short: a snapshot is waiting for the next one.
+	wake chan struct{}
+
 	mu       sync.Mutex
 	watchers map[*watcher]struct{}
 }
@@ -64,17 +69,20 @@ type watcher struct {
 	identities []string
 	device     bool
 	opened     time.Time
-	mu         sync.Mutex
-	verdict    ServerVerdict
-	polled     chan struct{} // closed after the first completed poll
-	once       sync.Once
+	// snapshot watchers want one poll, failed or not, as soon as possible; the others watch a window.
+	snapshot bool
+	mu       sync.Mutex
+	verdict  ServerVerdict
+	last     IPsecSAs      // what the last completed poll showed of the target (snapshots)
+	polled   chan struct{} // closed after the first completed poll, or for a snapshot the first poll at all
+	once     sync.Once
 }
 
 // Watch watches a target (a device's identities with device set, else a user's) on every server of c for at least
 // window, and longer until every server has completed one poll or ctx ends. The verdicts say per server what was
 // seen; a server with no completed poll has Polls == 0 and the last error.
 func (h *VerifyHub) Watch(ctx context.Context, c *Cluster, identities []string, device bool, window time.Duration) (map[string]ServerVerdict, error) {
-	if _, err := newWatchInput(identities, h.interval()); err != nil {
+	if _, err := newIdentitiesInput(identities, true); err != nil {
 		return nil, err
 	}
 	watchers := map[string]*watcher{}
@@ -111,6 +119,44 @@ func (h *VerifyHub) Watch(ctx context.Context, c *Cluster, identities []string, 
 	return verdicts, nil
 }
 
+// Snapshot asks every server of c once for the target's SAs and VPN connections (a device's identities with device
+// set, else a user's), in the next poll of the server, which it starts at once when none is running: snapshots and
+// verify windows that overlap share one PowerShell run per server, so a plan of many new blocks costs a few runs
+// per server, not one per block. Servers whose poll failed, or had not ended when ctx did, are missing from the
+// result and named by a *ServerError in the error.
+func (h *VerifyHub) Snapshot(ctx context.Context, c *Cluster, identities []string, device bool) (map[string]IPsecSAs, error) {
+	if _, err := newIdentitiesInput(identities, true); err != nil {
+		return nil, err
+	}
+	watchers := map[string]*watcher{}
+	for _, server := range c.Servers() {
+		w := &watcher{identities: identities, device: device, opened: time.Now(), snapshot: true, polled: make(chan struct{})}
+		watchers[server] = w
+		h.join(server, c.servers[server], w)
+	}
+	results := map[string]IPsecSAs{}
+	var failures []error
+	for _, server := range c.Servers() {
+		w := watchers[server]
+		select {
+		case <-w.polled:
+		case <-ctx.Done():
+		}
+		h.leave(server, w)
+		w.mu.Lock()
+		switch {
+		case w.verdict.Polls > 0:
+			results[server] = w.last
+		case w.verdict.Err != nil:
+			failures = append(failures, &ServerError{Server: server, Err: w.verdict.Err})
+		default:
+			failures = append(failures, &ServerError{Server: server, Err: fmt.Errorf("no answer: %w", ctx.Err())})
+		}
+		w.mu.Unlock()
+	}
+	return results, errors.Join(failures...)
+}
+
 func (h *VerifyHub) interval() time.Duration {
 	if h.Interval <= 0 {
 		return time.Second
@@ -136,13 +182,19 @@ func (h *VerifyHub) join(server string, r Runner, w *watcher) {
 	p := h.pollers[key]
 	if p == nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		p = &poller{server: server, runner: r, device: w.device, stop: cancel, watchers: map[*watcher]struct{}{}}
+		p = &poller{server: server, runner: r, device: w.device, stop: cancel, wake: make(chan struct{}, 1), watchers: map[*watcher]struct{}{}}
 		h.pollers[key] = p
 		go h.run(ctx, p)
 	}
 	p.mu.Lock()
 	p.watchers[w] = struct{}{}
 	p.mu.Unlock()
+	if w.snapshot {
+		select {
+		case p.wake <- struct{}{}:
+		default: // a wake is pending already
+		}
+	}
 }
 
 // leave removes w; the last watcher to leave stops the poller.
@@ -173,10 +225,15 @@ func pollerKey(server string, device bool) string {
 	return "user:" + server
 }
 
-// run polls one server every interval while it has watchers. A poll counts for the watchers that were registered
-// when it started, so that it looks at the server after their purge.
+// run polls one server every interval while it has watchers, and at once after the running poll when a snapshot is
+// waiting. A poll counts for the watchers that were registered when it started, so that it looks at the server
+// after their purge.
 func (h *VerifyHub) run(ctx context.Context, p *poller) {
 	for {
+		select {
+		case <-p.wake: // the watchers registered by now are in this poll
+		default:
+		}
 		p.mu.Lock()
 		watchers := make([]*watcher, 0, len(p.watchers))
 		union := map[string]bool{}
@@ -203,10 +260,23 @@ func (h *VerifyHub) run(ctx context.Context, p *poller) {
 		for _, w := range watchers {
 			w.record(sas, err)
 		}
-		if !sleep(ctx, h.interval()) {
+		if !p.pause(ctx, h.interval()) {
 			return
 		}
 	}
+}
+
+// pause waits for the next poll: the interval, or less when a snapshot wakes the poller. False when ctx ends.
+func (p *poller) pause(ctx context.Context, interval time.Duration) bool {
+	t := time.NewTimer(interval)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-p.wake:
+	}
+	return true
 }
 
 func (w *watcher) record(sas IPsecSAs, err error) {
@@ -214,9 +284,13 @@ func (w *watcher) record(sas IPsecSAs, err error) {
 	defer w.mu.Unlock()
 	if err != nil {
 		w.verdict.Err = fmt.Errorf("polling for returned SAs: %w", err)
+		if w.snapshot {
+			w.once.Do(func() { close(w.polled) })
+		}
 		return
 	}
 	mine := sas.For(w.identities, w.device)
+	w.last = mine
 	w.verdict.Err = nil
 	w.verdict.Polls++
 	w.verdict.Returned = append(w.verdict.Returned, mine.MainMode...)
