@@ -7,7 +7,8 @@ import (
 	"log"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/provider"
 )
@@ -24,10 +25,15 @@ func main() {
 	}
 	limitMemory()
 
-	err := providerserver.Serve(context.Background(), provider.New(version), providerserver.ServeOpts{
-		Address: provider.Address,
-		Debug:   debug,
-	})
+	server, err := provider.NewServer(version)()
+	if err != nil {
+		log.Fatal(err)
+	}
+	var opts []tf6server.ServeOpt
+	if debug {
+		opts = append(opts, tf6server.WithManagedDebug())
+	}
+	err = tf6server.Serve(provider.Address, func() tfprotov6.ProviderServer { return server }, opts...)
 	// Serve returns when Terraform stops the plugin, which it kills about two seconds later: delete the WinRM
 	// shells still pooled before that.
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)

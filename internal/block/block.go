@@ -289,10 +289,11 @@ func (b *Blocker) complete(ctx context.Context, out Outcome, opts Options) (Outc
 		return out, nil
 	}
 	if opts.WaitVisible && purgeErr == nil {
-		// Sessions may have come back through a controller that still showed the account enabled.
-		purged := slices.Sorted(maps.Keys(out.Purged))
-		out.Pending = purged
-		purgeErr = b.purgePending(ctx, &out)
+		// Sessions may have come back through a controller that still showed the account enabled: purge again
+		// where they did.
+		if out.Pending = b.cameBack(ctx, out.Target, slices.Sorted(maps.Keys(out.Purged))); len(out.Pending) > 0 {
+			purgeErr = b.purgePending(ctx, &out)
+		}
 	}
 	if purgeErr != nil {
 		return out, fmt.Errorf("purging the sessions of %s: %w", out.Target.Account.SAMAccountName, purgeErr)
@@ -301,6 +302,25 @@ func (b *Blocker) complete(ctx context.Context, out Outcome, opts Options) (Outc
 		return out, nil
 	}
 	return out, b.verify(ctx, &out, opts)
+}
+
+// cameBack looks at the servers, in a poll that the other blocks in flight share, and returns those where the
+// target has sessions again, or where the look could not tell (no answer, an indeterminate verdict): a purge is
+// one PowerShell run per server and block, the look one per server for all of them.
+func (b *Blocker) cameBack(ctx context.Context, t Target, servers []string) []string {
+	if len(servers) == 0 {
+		return nil
+	}
+	cluster, err := b.Cluster(servers)
+	if err != nil {
+		return servers
+	}
+	device := t.Account.Kind == directory.KindComputer
+	sas, _ := b.hub().Snapshot(ctx, cluster, t.Identities, device) // a server that did not answer is missing
+	return slices.DeleteFunc(slices.Clone(servers), func(server string) bool {
+		s, ok := sas[server]
+		return ok && !s.Indeterminate && len(s.MainMode) == 0 && len(s.VPNConnections) == 0
+	})
 }
 
 // purgePending purges the pending servers and moves those that succeeded to Purged (counts add up over passes).

@@ -26,6 +26,30 @@ func (l lagging) Hold(_ context.Context, acct directory.Account, _ directory.Hol
 	return directory.HoldResult{PriorEnabled: true, Account: acct}, nil
 }
 
+// replicating is a directory whose disable reaches the domain controller the Remote Access servers authenticate
+// against only when the read-back of the controllers ends, after delay: the account is enabled there until then.
+type replicating struct {
+	*directory.Client
+	t     *testing.T
+	info  lab.Info
+	delay time.Duration
+}
+
+func (r replicating) Hold(_ context.Context, acct directory.Account, _ directory.HoldRequest) (directory.HoldResult, error) {
+	return directory.HoldResult{PriorEnabled: true, Account: acct}, nil
+}
+
+func (r replicating) WaitVisible(ctx context.Context, dn string, disabled bool) error {
+	time.Sleep(r.delay)
+	// The lab's servers take a client back when something reads them (its model is lazy): read RAS1 while the
+	// account is still enabled on the controller, then let the disable arrive.
+	if _, err := remoteaccess.GetIPsecSAs(ctx, labclient.Clients(r.t, r.info)["RAS1"], nil); err != nil {
+		return err
+	}
+	labclient.SetEnabled(r.t, r.info, "CLIENT1$", !disabled)
+	return nil
+}
+
 func newBlocker(t *testing.T, l *lab.Lab, dir block.Directory) *block.Blocker {
 	t.Helper()
 	info := l.Info()
@@ -244,6 +268,24 @@ func TestVerifyWindowWaitsForOnePollPerServer(t *testing.T) {
 	ras2 := l.Info().ServerAddresses[1]
 	if err == nil || !strings.Contains(err.Error(), "could not verify on "+ras2) || !slices.Contains(out.Pending, ras2) {
 		t.Fatalf("Complete with a hung server = %+v, %v; want \"could not verify on %s\" and the server pending", out, err, ras2)
+	}
+}
+
+// Sessions that come back while the domain controllers replicate the disable are purged again once they have: the
+// verify window after it sees nothing come back.
+func TestSessionsBackDuringReplicationArePurgedAgain(t *testing.T) {
+	l, dir := startLab(t)
+	ras1 := l.Info().ServerAddresses[0]
+	b := newBlocker(t, l, replicating{Client: dir, t: t, info: l.Info(), delay: time.Second}) // five re-establishments
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "CLIENT1")
+	out, err := b.Block(ctx, target, block.Options{Servers: l.Info().ServerAddresses, Purge: true, WaitVisible: true, Verify: time.Second})
+	if err != nil || len(out.Pending) != 0 {
+		t.Fatalf("Block = %+v, %v; want complete", out, err)
+	}
+	// CLIENT1's two tunnels on RAS1, purged before the replication and again after.
+	if got := out.Purged[ras1].MainModeSAs; got != 4 {
+		t.Errorf("main-mode SAs purged on RAS1: %d; want 2 before the replication and 2 after", got)
 	}
 }
 

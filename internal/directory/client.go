@@ -27,6 +27,8 @@ type Client struct {
 	// Changes to one account are serialized inside this client so that two goroutines never
 	// interleave the read and the write of the same userAccountControl.
 	accountLocks [64]sync.Mutex
+
+	guidLookups guidLookups
 }
 
 // New checks cfg and returns a Client. It does not contact the directory.

@@ -3,6 +3,7 @@ package directory_test
 import (
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
@@ -29,5 +30,53 @@ func TestListDisabledInAnotherDomainIsAClearError(t *testing.T) {
 	if !errors.As(err, &verr) || verr.Field != "search base" || !strings.Contains(err.Error(), "referred") ||
 		!strings.Contains(err.Error(), "other.example") {
 		t.Errorf("ListDisabled in another domain = %v; want a search base error naming the referral", err)
+	}
+}
+
+// Lookups by objectGUID that overlap, as a plan's parallel refresh makes them, share searches, and each gets its own
+// account, or ErrNotFound for a GUID of another kind or of no account.
+func TestOverlappingLookupsByGUIDShareSearches(t *testing.T) {
+	l, err := lab.Start(lab.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	c := labclient.Directory(t, l.Info())
+	want := map[string]directory.Account{}
+	for _, name := range []string{"CLIENT1", "CLIENT10", "CLIENT2", "RETIRED1", "RAS1", "RAS2"} {
+		acct, err := c.FindComputer(ctx(t), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[acct.ObjectGUID] = acct
+	}
+	user, err := c.FindUser(ctx(t), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rounds = 20
+	before := l.Directory().Searches()
+	var wg sync.WaitGroup
+	for range rounds {
+		for guid, acct := range want {
+			wg.Go(func() {
+				got, err := c.FindByGUID(ctx(t), directory.KindComputer, strings.ToUpper(guid))
+				if err != nil || got.DN != acct.DN || got.SAMAccountName != acct.SAMAccountName {
+					t.Errorf("FindByGUID(%s) = %s, %v; want %s", guid, got.DN, err, acct.DN)
+				}
+			})
+		}
+		for _, guid := range []string{user.ObjectGUID, "00000000-0000-0000-0000-000000000001"} {
+			wg.Go(func() {
+				if got, err := c.FindByGUID(ctx(t), directory.KindComputer, guid); !errors.Is(err, directory.ErrNotFound) {
+					t.Errorf("FindByGUID(%s) as a computer = %s, %v; want ErrNotFound", guid, got.DN, err)
+				}
+			})
+		}
+	}
+	wg.Wait()
+	lookups := rounds * (len(want) + 2)
+	if searches := l.Directory().Searches() - before; searches > int64(lookups/4) {
+		t.Errorf("%d searches for %d overlapping lookups; want them shared", searches, lookups)
 	}
 }

@@ -68,19 +68,6 @@ func userFilter(name, dnsRoot string) (string, error) {
 	return "(&" + kind + filter + ")", nil
 }
 
-// FindByGUID finds an account of the given kind by objectGUID (canonical string form).
-func (c *Client) FindByGUID(ctx context.Context, kind Kind, guid string) (Account, error) {
-	kf, err := kindFilter(kind)
-	if err != nil {
-		return Account{}, err
-	}
-	raw, err := encodeGUID(guid)
-	if err != nil {
-		return Account{}, err
-	}
-	return c.findOne(ctx, "(&"+kf+"(objectGUID="+escapeBytes(raw)+"))", fmt.Sprintf("%s with objectGUID %s", kind, guid))
-}
-
 func (c *Client) findOne(ctx context.Context, filter, what string) (Account, error) {
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
@@ -88,8 +75,7 @@ func (c *Client) findOne(ctx context.Context, filter, what string) (Account, err
 	if err != nil {
 		return Account{}, err
 	}
-	entries, err := c.search(ctx, ldap.NewSearchRequest(dom.BaseDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases,
-		0, 0, false, filter, accountAttributes, nil))
+	entries, err := c.searchAccounts(ctx, dom.BaseDN, filter)
 	if err != nil {
 		return Account{}, fmt.Errorf("directory: looking up %s under %s: %w", what, dom.BaseDN, err)
 	}
@@ -100,6 +86,11 @@ func (c *Client) findOne(ctx context.Context, filter, what string) (Account, err
 		return parseAccount(entries[0])
 	}
 	return Account{}, fmt.Errorf("directory: %s matches %d accounts under %s", what, len(entries), dom.BaseDN)
+}
+
+// searchAccounts searches the subtree of base for the accounts filter matches, with the attributes an Account holds.
+func (c *Client) searchAccounts(ctx context.Context, base, filter string) ([]*ldap.Entry, error) {
+	return c.search(ctx, ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false, filter, accountAttributes, nil))
 }
 
 // readAccount re-reads one account by DN on conn.

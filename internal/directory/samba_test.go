@@ -197,6 +197,21 @@ func (e *env) testLookups(t *testing.T) {
 	if _, err := c.FindByGUID(ctx(t), directory.KindComputer, user.ObjectGUID); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("FindByGUID of a user as a computer = %v; want ErrNotFound", err)
 	}
+	// Overlapping lookups share one search (an OR of binary GUIDs) and each gets its own answer.
+	var wg sync.WaitGroup
+	for range 10 {
+		wg.Go(func() {
+			if got, err := c.FindByGUID(ctx(t), directory.KindComputer, comp.ObjectGUID); err != nil || got.DN != comp.DN {
+				t.Errorf("overlapping FindByGUID of CLIENT1 = %s, %v", got.DN, err)
+			}
+		})
+		wg.Go(func() {
+			if _, err := c.FindByGUID(ctx(t), directory.KindComputer, user.ObjectGUID); !errors.Is(err, directory.ErrNotFound) {
+				t.Errorf("overlapping FindByGUID of a user as a computer = %v; want ErrNotFound", err)
+			}
+		})
+	}
+	wg.Wait()
 	if _, err := c.FindUser(ctx(t), "CLIENT1$"); err == nil {
 		t.Error("FindUser found a computer account")
 	}

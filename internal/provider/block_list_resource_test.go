@@ -6,7 +6,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
@@ -20,7 +19,7 @@ func str(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
 func configuredServer(t *testing.T, l *testLab) tfprotov6.ProviderServer {
 	t.Helper()
 	ctx := context.Background()
-	server, err := providerserver.NewProtocol6WithError(New("test")())()
+	server, err := NewServer("test")()
 	if err != nil {
 		t.Fatal(err)
 	}

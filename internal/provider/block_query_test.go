@@ -19,7 +19,7 @@ import (
 	"github.com/hashicorp/go-version"
 	"github.com/hashicorp/terraform-exec/tfexec"
 	tfjson "github.com/hashicorp/terraform-json"
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -172,8 +172,12 @@ func serveProvider(t *testing.T) map[string]tfexec.ReattachConfig {
 	configCh := make(chan *plugin.ReattachConfig, 1)
 	closeCh := make(chan struct{})
 	serveErr := make(chan error, 1)
+	server, err := NewServer("test")()
+	if err != nil {
+		t.Fatal(err)
+	}
 	go func() {
-		serveErr <- tf6server.Serve(Address, providerserver.NewProtocol6(New("test")()),
+		serveErr <- tf6server.Serve(Address, func() tfprotov6.ProviderServer { return server },
 			tf6server.WithDebug(ctx, configCh, closeCh), tf6server.WithLoggingSink(t),
 			tf6server.WithGoPluginLogger(hclog.NewNullLogger()))
 	}()

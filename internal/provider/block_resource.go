@@ -455,12 +455,31 @@ func (r *blockResource[T, PT]) Read(ctx context.Context, req resource.ReadReques
 		addBlockError(&resp.Diagnostics, r.kind.noun, rawString(current[r.kind.nameAttr]), err)
 		return
 	}
-	for name, value := range r.accountValues(acct) {
-		if tv, err := value.ToTerraformValue(ctx); err == nil && tv.Equal(current[name]) {
-			continue
-		}
+	for name, value := range r.changedAccountValues(ctx, current, acct) {
 		resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(name), value)...)
 	}
+}
+
+// changedAccountValues are the attributes that follow the account whose value in state differs from the directory's.
+func (r *blockResource[T, PT]) changedAccountValues(ctx context.Context, current map[string]tftypes.Value, acct directory.Account) map[string]attr.Value {
+	changed := map[string]attr.Value{}
+	for name, value := range r.accountValues(acct) {
+		if tv, err := value.ToTerraformValue(ctx); err != nil || !tv.Equal(current[name]) {
+			changed[name] = value
+		}
+	}
+	return changed
+}
+
+// asInDirectory reads the account of a block in state and reports whether every attribute that follows it is as in
+// state (fastpath.go). Any doubt, an error or an account not found, is false: Read then reports it.
+func (r *blockResource[T, PT]) asInDirectory(ctx context.Context, c *clients, state map[string]tftypes.Value) bool {
+	dir, err := c.Directory()
+	if err != nil {
+		return false
+	}
+	acct, err := dir.FindByGUID(ctx, r.kind.kind, rawString(state["object_guid"]))
+	return err == nil && len(r.changedAccountValues(ctx, state, acct)) == 0
 }
 
 // accountValues are the attributes that follow the account in the directory, by name: what setAccount sets, but
@@ -519,8 +538,15 @@ func (r *blockResource[T, PT]) ModifyPlan(ctx context.Context, req resource.Modi
 		r.planCreate(ctx, req, resp)
 		return
 	}
-	if req.Plan.Raw.Equal(req.State.Raw) && !r.needsCompletion(req.State, &resp.Diagnostics) {
-		return // the common case of a refresh-only plan: nothing to do, nothing to read
+	if req.Plan.Raw.Equal(req.State.Raw) {
+		attrs, err := rawAttributes(req.State.Raw)
+		if err != nil {
+			resp.Diagnostics.AddError("Cannot read the state of the block", err.Error())
+			return
+		}
+		if !needsCompletion(r.clients.settings, attrs) {
+			return // the common case of a refresh-only plan: nothing to do, nothing to read
+		}
 	}
 	var prior, plan T
 	resp.Diagnostics.Append(req.State.Get(ctx, &prior)...)
@@ -551,15 +577,11 @@ func (r *blockResource[T, PT]) ModifyPlan(ctx context.Context, req resource.Modi
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, &plan)...)
 }
 
-// needsCompletion reads the three attributes that decide whether an unchanged block still needs an apply.
-func (r *blockResource[T, PT]) needsCompletion(state tfsdk.State, diags *diag.Diagnostics) bool {
-	attrs, err := rawAttributes(state.Raw)
-	if err != nil {
-		diags.AddError("Cannot read the state of the block", err.Error())
-		return false
-	}
-	return rawBool(attrs["account_enabled"]) || rawLen(attrs["pending_servers"]) > 0 ||
-		(r.clients.settings.LDAP.RecordBlocks && attrs["hold_id"].IsNull())
+// needsCompletion reads the three attributes of a block in state that decide whether an unchanged configuration
+// still needs an apply: an out-of-band re-enable, a pending purge, a block not recorded on the account yet.
+func needsCompletion(s settings, state map[string]tftypes.Value) bool {
+	return rawBool(state["account_enabled"]) || rawLen(state["pending_servers"]) > 0 ||
+		(s.LDAP.RecordBlocks && state["hold_id"].IsNull())
 }
 
 // pendingInConfig is the prior pending_servers that are still among the block's servers; a server removed from the

@@ -3,10 +3,10 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -27,7 +27,9 @@ import (
 
 // planBench is a configured provider server and the state of one blocked device, as Terraform holds them.
 type planBench struct {
+	lab    *testLab
 	server tfprotov6.ProviderServer
+	typ    tftypes.Type // of the block's state
 	state  *tfprotov6.DynamicValue
 	config *tfprotov6.DynamicValue
 }
@@ -47,7 +49,7 @@ func newPlanBench(tb testing.TB) *planBench {
 	tb.Helper()
 	l := startLab(tb)
 	ctx := context.Background()
-	server, err := providerserver.NewProtocol6WithError(New("bench")())()
+	server, err := NewServer("bench")()
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -89,7 +91,84 @@ func newPlanBench(tb testing.TB) *planBench {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &planBench{server: server, state: &state, config: jsonValue(tb, map[string]any{"computer_name": "RETIRED1"})}
+	// The configuration, as Terraform sends it: msgpack of the schema's type, null but for what is configured.
+	obj := typ.(tftypes.Object)
+	configAttrs := map[string]tftypes.Value{}
+	for name, t := range obj.AttributeTypes {
+		configAttrs[name] = tftypes.NewValue(t, nil)
+	}
+	configAttrs["computer_name"] = tftypes.NewValue(tftypes.String, "RETIRED1")
+	config, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(obj, configAttrs))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &planBench{lab: l, server: server, typ: typ, state: &state, config: &config}
+}
+
+// attr is a top-level attribute of a block's state or plan, as text: "<unknown>" when unknown.
+func (p *planBench) attr(tb testing.TB, v *tfprotov6.DynamicValue, name string) string {
+	tb.Helper()
+	value, err := v.Unmarshal(p.typ)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	attrs, err := rawAttributes(value)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a := attrs[name]
+	switch {
+	case !a.IsKnown():
+		return "<unknown>"
+	case a.Type().Is(tftypes.String):
+		return rawString(a)
+	case a.Type().Is(tftypes.Bool):
+		return strconv.FormatBool(rawBool(a))
+	}
+	return a.String()
+}
+
+// with is a copy of a block's state with one top-level attribute replaced.
+func (p *planBench) with(tb testing.TB, v *tfprotov6.DynamicValue, name string, replacement tftypes.Value) *tfprotov6.DynamicValue {
+	tb.Helper()
+	value, err := v.Unmarshal(p.typ)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	attrs, err := rawAttributes(value)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	attrs[name] = replacement
+	out, err := tfprotov6.NewDynamicValue(p.typ, tftypes.NewValue(p.typ, attrs))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &out
+}
+
+var blockIdentityType = tftypes.Object{AttributeTypes: map[string]tftypes.Type{"object_guid": tftypes.String}}
+
+// identity is a block's resource identity holding guid.
+func (p *planBench) identity(tb testing.TB, guid string) *tfprotov6.ResourceIdentityData {
+	tb.Helper()
+	data, err := tfprotov6.NewDynamicValue(blockIdentityType, tftypes.NewValue(blockIdentityType,
+		map[string]tftypes.Value{"object_guid": tftypes.NewValue(tftypes.String, guid)}))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return &tfprotov6.ResourceIdentityData{IdentityData: &data}
+}
+
+// identityHolds reports whether a resource identity holds guid.
+func (p *planBench) identityHolds(tb testing.TB, id *tfprotov6.ResourceIdentityData, guid string) bool {
+	tb.Helper()
+	value, err := id.IdentityData.Unmarshal(blockIdentityType)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	attrs, err := rawAttributes(value)
+	return err == nil && rawString(attrs["object_guid"]) == guid
 }
 
 // refresh is what one instance costs in a plan: Read, then a plan of the unchanged configuration.

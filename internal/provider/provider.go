@@ -5,7 +5,7 @@ package provider
 import (
 	"context"
 	"fmt"
-	"os"
+	"sync/atomic"
 
 	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
@@ -33,14 +33,12 @@ type remoteAccessProvider struct {
 	version string
 	// lookupEnv reads the REMOTEACCESS_* fallbacks; tests replace it.
 	lookupEnv func(string) (string, bool)
+	// clients are the configured clients, for the fast path (fastpath.go); nil until Configure succeeds.
+	clients atomic.Pointer[clients]
 }
 
-// New returns a constructor of the provider for providerserver.Serve and the acceptance tests.
-func New(version string) func() provider.Provider {
-	return func() provider.Provider {
-		return &remoteAccessProvider{version: version, lookupEnv: os.LookupEnv}
-	}
-}
+// configured returns the provider's clients once Configure has built them, else nil.
+func (p *remoteAccessProvider) configured() *clients { return p.clients.Load() }
 
 func (p *remoteAccessProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
 	resp.TypeName = typeName
@@ -87,6 +85,7 @@ func (p *remoteAccessProvider) Configure(ctx context.Context, req provider.Confi
 		"winrm_auth": settings.WinRM.Auth,
 		"ldap_urls":  settings.LDAP.URLs,
 	})
+	p.clients.Store(clients)
 	resp.ResourceData = clients
 	resp.DataSourceData = clients
 	resp.ActionData = clients

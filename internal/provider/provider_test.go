@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
@@ -19,7 +18,7 @@ import (
 
 // testAccProviders serves the provider in-process to the real CLI named by TF_ACC_TERRAFORM_PATH.
 var testAccProviders = map[string]func() (tfprotov6.ProviderServer, error){
-	typeName: providerserver.NewProtocol6WithError(New("test")()),
+	typeName: NewServer("test"),
 }
 
 // providerOnly is a configuration whose plan makes the CLI validate and configure the provider block.

@@ -85,4 +85,3 @@ func sasRunner(rounds int) *fakeRunner {
 		return `{"main_mode":[],"quick_mode_count":0}`, nil
 	}}
 }
-

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -207,13 +208,19 @@ func (c *Client) CloseContext(ctx context.Context) error {
 	idle := c.idle
 	c.idle = nil
 	c.mu.Unlock()
-	var errs []error
-	tr := newOpTransport(ctx, c.transport)
-	for _, s := range idle {
-		if err := c.deleteShell(tr, s.id); err != nil {
-			errs = append(errs, fmt.Errorf("winrm %s: deleting shell %s: %w", c.cfg.Host, s.id, err))
-		}
+	// All at once: Terraform kills a plugin about two seconds after it asks it to stop, and a shell that is not
+	// deleted by then holds one of the account's shells on the server until its idle timeout. There are no more
+	// shells than slots, so this stays within the concurrency limit.
+	errs := make([]error, len(idle))
+	var wg sync.WaitGroup
+	for i, s := range idle {
+		wg.Go(func() {
+			if err := c.deleteShell(newOpTransport(ctx, c.transport), s.id); err != nil {
+				errs[i] = fmt.Errorf("winrm %s: deleting shell %s: %w", c.cfg.Host, s.id, err)
+			}
+		})
 	}
+	wg.Wait()
 	c.transport.close()
 	return errors.Join(errs...)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/labtls"
 )
@@ -25,7 +26,12 @@ type Directory struct {
 	endpoints []*endpoint
 	ldapsURL  string
 	ldapURL   string
+
+	searches atomic.Int64 // search requests answered, for tests that count round trips
 }
+
+// Searches is the number of search requests the directory has answered.
+func (d *Directory) Searches() int64 { return d.searches.Load() }
 
 // Option adjusts New.
 type Option func(*options)

@@ -130,6 +130,7 @@ func (h *handler) search(w *gldap.ResponseWriter, r *gldap.Request) {
 		_ = w.Write(done)
 		return
 	}
+	h.d.searches.Add(1)
 	res, err := h.runSearch(r.ConnectionID(), m)
 	sel := newSelection(m.Attributes)
 	for _, e := range res.entries {

@@ -1,0 +1,261 @@
+package provider
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/defaults"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+)
+
+// A plan refreshes and plans every block in state, and most blocks are unchanged: the account is still disabled,
+// the configuration is the same. The framework's protocol layer decodes, walks and encodes all of a block's
+// attributes several times for each of those calls, which costs several times what the provider itself does
+// (plan_bench_test.go). fastServer answers them from the few attributes that decide, and hands every other
+// call, and any block that is not plainly unchanged, to the framework as it is.
+
+// unchangedBlock is what a block resource tells the fast path.
+type unchangedBlock interface {
+	resource.Resource
+	asInDirectory(ctx context.Context, c *clients, state map[string]tftypes.Value) bool
+}
+
+var _ tfprotov6.ProviderServer = (*fastServer)(nil)
+
+// fastServer is the provider's protocol server: the framework's, with the refresh and the plan of unchanged blocks
+// answered first.
+type fastServer struct {
+	tfprotov6.ProviderServer
+	provider *remoteAccessProvider
+	blocks   map[string]func() unchangedBlock
+
+	typesOnce sync.Once
+	typesErr  error
+	// By resource type name: the types of the state and the identity, and the attributes' defaults.
+	stateType map[string]tftypes.Type
+	identType map[string]tftypes.Type
+	defaults  map[string]map[string]tftypes.Value
+}
+
+// NewServer returns a constructor of the provider's protocol server, for tf6server.Serve and the acceptance tests.
+func NewServer(version string) func() (tfprotov6.ProviderServer, error) {
+	return func() (tfprotov6.ProviderServer, error) {
+		p := &remoteAccessProvider{version: version, lookupEnv: os.LookupEnv}
+		framework, err := providerserver.NewProtocol6WithError(p)()
+		if err != nil {
+			return nil, err
+		}
+		return &fastServer{ProviderServer: framework, provider: p, blocks: map[string]func() unchangedBlock{
+			typeName + "_blocked_device": func() unchangedBlock { return newBlockedDevice() },
+			typeName + "_blocked_user":   func() unchangedBlock { return newBlockedUser() },
+		}}, nil
+	}
+}
+
+// types learns the state and identity types of the block resources from the framework's schemas, and the defaults
+// from the resources' schemas, once.
+func (s *fastServer) types(ctx context.Context) error {
+	s.typesOnce.Do(func() {
+		states, err := s.ProviderServer.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+		if err != nil {
+			s.typesErr = err
+			return
+		}
+		ids, err := s.ProviderServer.GetResourceIdentitySchemas(ctx, &tfprotov6.GetResourceIdentitySchemasRequest{})
+		if err != nil {
+			s.typesErr = err
+			return
+		}
+		s.stateType, s.identType, s.defaults = map[string]tftypes.Type{}, map[string]tftypes.Type{}, map[string]map[string]tftypes.Value{}
+		for name, newBlock := range s.blocks {
+			s.stateType[name] = states.ResourceSchemas[name].ValueType()
+			s.identType[name] = ids.IdentitySchemas[name].ValueType()
+			var schemaResp resource.SchemaResponse
+			newBlock().Schema(ctx, resource.SchemaRequest{}, &schemaResp)
+			if s.defaults[name], err = schemaDefaults(ctx, schemaResp.Schema); err != nil {
+				s.typesErr = err
+				return
+			}
+		}
+	})
+	return s.typesErr
+}
+
+// schemaDefaults are the default values of a schema's attributes, by name, as the framework sets them in a plan
+// when the configuration leaves them null.
+func schemaDefaults(ctx context.Context, sch schema.Schema) (map[string]tftypes.Value, error) {
+	values := map[string]tftypes.Value{}
+	for name, a := range sch.Attributes {
+		var value attr.Value
+		switch a := a.(type) {
+		case schema.BoolAttribute:
+			if a.Default != nil {
+				var resp defaults.BoolResponse
+				a.Default.DefaultBool(ctx, defaults.BoolRequest{}, &resp)
+				value = resp.PlanValue
+			}
+		case schema.Int64Attribute:
+			if a.Default != nil {
+				var resp defaults.Int64Response
+				a.Default.DefaultInt64(ctx, defaults.Int64Request{}, &resp)
+				value = resp.PlanValue
+			}
+		case schema.StringAttribute:
+			if a.Default != nil {
+				var resp defaults.StringResponse
+				a.Default.DefaultString(ctx, defaults.StringRequest{}, &resp)
+				value = resp.PlanValue
+			}
+		case schema.ListAttribute:
+			if a.Default != nil {
+				return nil, fmt.Errorf("attribute %s: list defaults are not known to the fast path", name)
+			}
+		case schema.MapAttribute:
+			if a.Default != nil {
+				return nil, fmt.Errorf("attribute %s: map defaults are not known to the fast path", name)
+			}
+		default:
+			return nil, fmt.Errorf("attribute %s: %T is not known to the fast path", name, a)
+		}
+		if value == nil {
+			continue
+		}
+		tv, err := value.ToTerraformValue(ctx)
+		if err != nil {
+			return nil, err
+		}
+		values[name] = tv
+	}
+	return values, nil
+}
+
+// decode is the top-level attributes of a msgpack value of the type's state or configuration; false when it is
+// null or holds an unknown value.
+func (s *fastServer) decode(ctx context.Context, typeName string, v *tfprotov6.DynamicValue) (map[string]tftypes.Value, bool) {
+	if v == nil || len(v.MsgPack) == 0 || s.types(ctx) != nil {
+		return nil, false
+	}
+	value, err := v.Unmarshal(s.stateType[typeName])
+	if err != nil || value.IsNull() || !value.IsFullyKnown() {
+		return nil, false
+	}
+	attrs, err := rawAttributes(value)
+	return attrs, err == nil
+}
+
+func (s *fastServer) ReadResource(ctx context.Context, req *tfprotov6.ReadResourceRequest) (*tfprotov6.ReadResourceResponse, error) {
+	if resp := s.readUnchanged(ctx, req); resp != nil {
+		return resp, nil
+	}
+	return s.ProviderServer.ReadResource(ctx, req)
+}
+
+// readUnchanged answers the refresh of a block whose account is as in state with the state as it is; nil otherwise.
+func (s *fastServer) readUnchanged(ctx context.Context, req *tfprotov6.ReadResourceRequest) *tfprotov6.ReadResourceResponse {
+	newBlock, ok := s.blocks[req.TypeName]
+	c := s.provider.configured()
+	if !ok || c == nil {
+		return nil
+	}
+	state, ok := s.decode(ctx, req.TypeName, req.CurrentState)
+	if !ok || !newBlock().asInDirectory(ctx, c, state) {
+		return nil
+	}
+	identity, ok := s.identity(req.TypeName, req.CurrentIdentity, rawString(state["object_guid"]))
+	if !ok {
+		return nil
+	}
+	return &tfprotov6.ReadResourceResponse{NewState: req.CurrentState, Private: req.Private, NewIdentity: identity}
+}
+
+// identity is the block's identity after a Read: the current one when it holds the object GUID, a new one when
+// there is none yet (state written before identities, or a Terraform that does not know them, as the framework
+// does); false when the current one differs, which the framework reports.
+func (s *fastServer) identity(typeName string, current *tfprotov6.ResourceIdentityData, guid string) (*tfprotov6.ResourceIdentityData, bool) {
+	typ := s.identType[typeName]
+	want := tftypes.NewValue(typ, map[string]tftypes.Value{"object_guid": tftypes.NewValue(tftypes.String, guid)})
+	if current != nil && current.IdentityData != nil {
+		got, err := current.IdentityData.Unmarshal(typ)
+		return current, err == nil && got.Equal(want)
+	}
+	data, err := tfprotov6.NewDynamicValue(typ, want)
+	if err != nil {
+		return nil, false
+	}
+	return &tfprotov6.ResourceIdentityData{IdentityData: &data}, true
+}
+
+func (s *fastServer) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
+	if s.planUnchanged(ctx, req) {
+		return &tfprotov6.PlanResourceChangeResponse{
+			PlannedState: req.ProposedNewState, PlannedPrivate: req.PriorPrivate, PlannedIdentity: req.PriorIdentity,
+		}, nil
+	}
+	return s.ProviderServer.PlanResourceChange(ctx, req)
+}
+
+// planUnchanged reports whether the plan of a block is empty: Terraform proposes the prior state itself (the same
+// encoding is the same value), the block needs nothing completed (ModifyPlan), and no attribute that the
+// configuration leaves null has a default other than its value (the framework would plan the default).
+func (s *fastServer) planUnchanged(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) bool {
+	_, ok := s.blocks[req.TypeName]
+	c := s.provider.configured()
+	if !ok || c == nil || req.PriorState == nil || req.ProposedNewState == nil ||
+		!bytes.Equal(req.PriorState.MsgPack, req.ProposedNewState.MsgPack) {
+		return false
+	}
+	prior, ok := s.decode(ctx, req.TypeName, req.PriorState)
+	if !ok || needsCompletion(c.settings, prior) {
+		return false
+	}
+	config, ok := s.decode(ctx, req.TypeName, req.Config)
+	if !ok {
+		return false
+	}
+	for name, value := range s.defaults[req.TypeName] {
+		if config[name].IsNull() && !prior[name].Equal(value) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *fastServer) UpgradeResourceState(ctx context.Context, req *tfprotov6.UpgradeResourceStateRequest) (*tfprotov6.UpgradeResourceStateResponse, error) {
+	if s.stateIsCurrent(ctx, req) {
+		return &tfprotov6.UpgradeResourceStateResponse{UpgradedState: &tfprotov6.DynamicValue{JSON: req.RawState.JSON}}, nil
+	}
+	return s.ProviderServer.UpgradeResourceState(ctx, req)
+}
+
+// stateIsCurrent reports whether the state of a block was written with the current schema: its version, and
+// exactly its attributes. Terraform then reads it back as it is (a DynamicValue may be JSON); the framework would
+// decode and encode it again to the same value.
+func (s *fastServer) stateIsCurrent(ctx context.Context, req *tfprotov6.UpgradeResourceStateRequest) bool {
+	if _, ok := s.blocks[req.TypeName]; !ok || req.Version != 0 || req.RawState == nil || len(req.RawState.JSON) == 0 ||
+		req.RawState.Flatmap != nil || s.types(ctx) != nil {
+		return false
+	}
+	var attrs map[string]json.RawMessage
+	if err := json.Unmarshal(req.RawState.JSON, &attrs); err != nil {
+		return false
+	}
+	obj, ok := s.stateType[req.TypeName].(tftypes.Object)
+	if !ok || len(attrs) != len(obj.AttributeTypes) {
+		return false
+	}
+	for name := range obj.AttributeTypes {
+		if _, ok := attrs[name]; !ok {
+			return false
+		}
+	}
+	return true
+}

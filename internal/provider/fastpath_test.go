@@ -1,0 +1,214 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"math/big"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
+	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+)
+
+// The fast path answers only what the framework would answer the same way. Attributes with defaults that the
+// configuration no longer sets go back to their defaults, in place, as the framework plans it.
+func TestAccBlockedDevice_removedArgumentsReturnToTheirDefaults(t *testing.T) {
+	l := startLab(t)
+	l.revokeDeviceCertificate("CLIENT2")
+	explicit := l.providerConfig(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name    = "CLIENT1"
+  purge_sessions   = false
+  verify_seconds   = 0
+}
+`)
+	defaults := l.providerConfig(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name = "CLIENT1"
+}
+`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT1$", true),
+		Steps: []resource.TestStep{
+			{
+				Config: explicit,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("purge_sessions"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("verify_seconds"), knownvalue.Int64Exact(0)),
+				},
+			},
+			{
+				Config: defaults,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate),
+						plancheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("purge_sessions"), knownvalue.Bool(true)),
+						plancheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("verify_seconds"), knownvalue.Int64Exact(defaultVerifySeconds)),
+					},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("purge_sessions"), knownvalue.Bool(true)),
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("account_enabled"), knownvalue.Bool(false)),
+				},
+				Check: checkAccountEnabled(l, t, "CLIENT1$", false),
+			},
+			{
+				Config: defaults,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionNoop)},
+				},
+			},
+		},
+	})
+}
+
+// An unchanged block in state is refreshed and planned without the framework: the server hands back Terraform's
+// own values. Anything else goes to the framework, which reports it: an account re-enabled out of band, a block
+// still to complete, a default to restore.
+func TestFastPathAnswersOnlyUnchangedBlocks(t *testing.T) {
+	p := newPlanBench(t)
+	ctx := context.Background()
+	const typ = "remoteaccess_blocked_device"
+
+	read, err := p.server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: typ, CurrentState: p.state})
+	if err != nil || hasErrors(read.Diagnostics) {
+		t.Fatalf("read: %v %v", err, diagnosticsText(read.Diagnostics))
+	}
+	if read.NewState != p.state {
+		t.Error("the refresh of an unchanged block did not take the fast path")
+	}
+	guid := p.attr(t, read.NewState, "object_guid")
+	if read.NewIdentity == nil || !p.identityHolds(t, read.NewIdentity, guid) {
+		t.Errorf("identity after the refresh = %+v, want the object GUID %s", read.NewIdentity, guid)
+	}
+	// With the identity Terraform holds, it is kept; with another one, the framework reports the change.
+	again, err := p.server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: typ, CurrentState: p.state, CurrentIdentity: read.NewIdentity})
+	if err != nil || again.NewIdentity != read.NewIdentity {
+		t.Errorf("refresh with the block's identity: %v, identity %+v", err, again.NewIdentity)
+	}
+	other := p.identity(t, "00000000-0000-0000-0000-000000000000")
+	changed, err := p.server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: typ, CurrentState: p.state, CurrentIdentity: other})
+	if err != nil || !hasErrors(changed.Diagnostics) {
+		t.Errorf("refresh with another identity: %v %v; want the framework's identity error", err, diagnosticsText(changed.Diagnostics))
+	}
+
+	plan := func(prior, proposed, config *tfprotov6.DynamicValue) *tfprotov6.PlanResourceChangeResponse {
+		t.Helper()
+		resp, err := p.server.PlanResourceChange(ctx, &tfprotov6.PlanResourceChangeRequest{
+			TypeName: typ, PriorState: prior, ProposedNewState: proposed, Config: config,
+		})
+		if err != nil || hasErrors(resp.Diagnostics) {
+			t.Fatalf("plan: %v %v", err, diagnosticsText(resp.Diagnostics))
+		}
+		return resp
+	}
+	if resp := plan(p.state, p.state, p.config); resp.PlannedState != p.state {
+		t.Error("the plan of an unchanged block did not take the fast path")
+	}
+
+	// purge_sessions false in state, not set in the configuration: the framework plans its default.
+	noPurge := p.with(t, p.state, "purge_sessions", tftypes.NewValue(tftypes.Bool, false))
+	if resp := plan(noPurge, noPurge, p.config); p.attr(t, resp.PlannedState, "purge_sessions") != "true" {
+		t.Errorf("planned purge_sessions %s, want its default true", p.attr(t, resp.PlannedState, "purge_sessions"))
+	}
+	// A block with a pending server is for ModifyPlan to complete or, as here where the provider lists no server,
+	// to drop the server with a warning: either way the plan is not the prior state.
+	pending := p.with(t, p.state, "pending_servers", tftypes.NewValue(tftypes.List{ElementType: tftypes.String},
+		[]tftypes.Value{tftypes.NewValue(tftypes.String, "ras2.corp.example")}))
+	if resp := plan(pending, pending, p.config); p.attr(t, resp.PlannedState, "pending_servers") == p.attr(t, pending, "pending_servers") ||
+		len(resp.Diagnostics) == 0 {
+		t.Errorf("planned pending_servers %s with %v, want the server dropped with a warning",
+			p.attr(t, resp.PlannedState, "pending_servers"), diagnosticsText(resp.Diagnostics))
+	}
+
+	// The account re-enabled out of band: the refresh shows it.
+	p.lab.setEnabled(t, "RETIRED1$", true)
+	drift, err := p.server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: typ, CurrentState: p.state})
+	if err != nil || hasErrors(drift.Diagnostics) || p.attr(t, drift.NewState, "account_enabled") != "true" {
+		t.Errorf("refresh after a re-enable: %v %v, account_enabled %s", err, diagnosticsText(drift.Diagnostics), p.attr(t, drift.NewState, "account_enabled"))
+	}
+}
+
+// A state written with the current schema is handed back as it is; an older one (here without hold_id, which came
+// later) goes through the framework, which fills what is missing with null.
+func TestFastPathUpgradesOnlyCurrentStates(t *testing.T) {
+	p := newPlanBench(t)
+	ctx := context.Background()
+	const typ = "remoteaccess_blocked_device"
+	value, err := p.state.Unmarshal(p.typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	current, err := jsonOfState(value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upgrade := func(raw []byte) *tfprotov6.UpgradeResourceStateResponse {
+		t.Helper()
+		resp, err := p.server.UpgradeResourceState(ctx, &tfprotov6.UpgradeResourceStateRequest{TypeName: typ, RawState: &tfprotov6.RawState{JSON: raw}})
+		if err != nil || hasErrors(resp.Diagnostics) || resp.UpgradedState == nil {
+			t.Fatalf("upgrade: %v %v", err, diagnosticsText(resp.Diagnostics))
+		}
+		return resp
+	}
+	if resp := upgrade(current); string(resp.UpgradedState.JSON) != string(current) {
+		t.Errorf("a current state was not handed back as it is: %s", resp.UpgradedState.JSON)
+	}
+	var attrs map[string]json.RawMessage
+	if err := json.Unmarshal(current, &attrs); err != nil {
+		t.Fatal(err)
+	}
+	delete(attrs, "hold_id")
+	older, err := json.Marshal(attrs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp := upgrade(older)
+	if len(resp.UpgradedState.MsgPack) == 0 || p.attr(t, resp.UpgradedState, "hold_id") != "" || p.attr(t, resp.UpgradedState, "object_guid") == "" {
+		t.Errorf("an older state came back as %s / %x; want the framework's upgrade with hold_id null", resp.UpgradedState.JSON, resp.UpgradedState.MsgPack)
+	}
+}
+
+// jsonOfState is a state as Terraform writes it in its state file: JSON of the attributes.
+func jsonOfState(v tftypes.Value) ([]byte, error) {
+	return json.Marshal(jsonValueOf(v))
+}
+
+// jsonValueOf is a known value in the shape encoding/json writes as Terraform's JSON of it.
+func jsonValueOf(v tftypes.Value) any {
+	if v.IsNull() {
+		return nil
+	}
+	switch t := v.Type(); {
+	case t.Is(tftypes.String):
+		return rawString(v)
+	case t.Is(tftypes.Bool):
+		return rawBool(v)
+	case t.Is(tftypes.Number):
+		var n big.Float
+		_ = v.As(&n)
+		return json.Number(n.Text('f', -1))
+	case t.Is(tftypes.List{}) || t.Is(tftypes.Set{}) || t.Is(tftypes.Tuple{}):
+		var elems []tftypes.Value
+		_ = v.As(&elems)
+		out := []any{}
+		for _, e := range elems {
+			out = append(out, jsonValueOf(e))
+		}
+		return out
+	default:
+		var attrs map[string]tftypes.Value
+		_ = v.As(&attrs)
+		out := map[string]any{}
+		for name, a := range attrs {
+			out[name] = jsonValueOf(a)
+		}
+		return out
+	}
+}
