@@ -187,7 +187,7 @@ func (b *Blocker) Preflight(ctx context.Context, t Target, servers []string) (ma
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.preflightTimeout())
 	defer cancel()
-	sas, err := b.hub().Snapshot(ctx, cluster, t.Identities, t.Account.Kind == directory.KindComputer)
+	sas, err := b.hub().Snapshot(ctx, cluster, pollIdentities(t), t.Account.Kind == directory.KindComputer)
 	return sas, configurationErrors(err)
 }
 
@@ -304,6 +304,16 @@ func (b *Blocker) complete(ctx context.Context, out Outcome, opts Options) (Outc
 	return out, b.verify(ctx, &out, opts)
 }
 
+// pollIdentities are what the looks at the servers (the impact preview, the look after the read-back, the verify
+// window) match the target's sessions by: its identities and, for a device, its bare computer name, which the
+// connection statistics may print as a host name (the purge matches it too, see purge-device.ps1).
+func pollIdentities(t Target) []string {
+	if t.Account.Kind != directory.KindComputer {
+		return t.Identities
+	}
+	return appendNew(slices.Clone(t.Identities), t.Account.Name())
+}
+
 // cameBack looks at the servers, in a poll that the other blocks in flight share, and returns those where the
 // target has sessions again, or where the look could not tell (no answer, an indeterminate verdict): a purge is
 // one PowerShell run per server and block, the look one per server for all of them.
@@ -315,8 +325,7 @@ func (b *Blocker) cameBack(ctx context.Context, t Target, servers []string) []st
 	if err != nil {
 		return servers
 	}
-	device := t.Account.Kind == directory.KindComputer
-	sas, _ := b.hub().Snapshot(ctx, cluster, t.Identities, device) // a server that did not answer is missing
+	sas, _ := b.hub().Snapshot(ctx, cluster, pollIdentities(t), t.Account.Kind == directory.KindComputer) // a server that did not answer is missing
 	return slices.DeleteFunc(slices.Clone(servers), func(server string) bool {
 		s, ok := sas[server]
 		return ok && !s.Indeterminate && len(s.MainMode) == 0 && len(s.VPNConnections) == 0
@@ -389,7 +398,7 @@ func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error 
 	}
 	device := out.Target.Account.Kind == directory.KindComputer
 	opened := time.Now()
-	verdicts, err := b.hub().Watch(ctx, cluster, out.Target.Identities, device, opts.Verify)
+	verdicts, err := b.hub().Watch(ctx, cluster, pollIdentities(out.Target), device, opts.Verify)
 	if err != nil {
 		return err
 	}

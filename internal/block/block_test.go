@@ -289,6 +289,27 @@ func TestSessionsBackDuringReplicationArePurgedAgain(t *testing.T) {
 	}
 }
 
+// A device tunnel that the statistics list under the bare computer name still counts: the purge ends it, and when
+// it comes back on the device's certificate the verify window sees it and the server stays pending.
+func TestDeviceTunnelListedByBareNameIsSeenComingBack(t *testing.T) {
+	l, err := lab.Start(lab.Config{ReestablishDelay: 200 * time.Millisecond, ClusterSeed: "testdata/cluster-bare-device-tunnel.json"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	b := newBlocker(t, l, labclient.Directory(t, l.Info()))
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "CLIENT2")
+	servers := l.Info().ServerAddresses
+	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: time.Second})
+	if out.Purged[servers[1]].VPNConnections != 1 {
+		t.Errorf("purged on RAS2: %+v; want its device tunnel", out.Purged[servers[1]])
+	}
+	if err == nil || !strings.Contains(err.Error(), servers[1]) || !slices.Equal(out.Pending, []string{servers[1]}) {
+		t.Errorf("Block = pending %q, %v; want RAS2 pending, its device tunnel back on the certificate", out.Pending, err)
+	}
+}
+
 // A domain controller that does not answer is named when the read-back ends at the LDAP timeout; the purge ran
 // meanwhile and again after, and the block completes.
 func TestUnreachableDomainControllerIsNamedNotWaitedFor(t *testing.T) {

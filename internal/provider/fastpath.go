@@ -29,32 +29,48 @@ type unchangedBlock interface {
 	asInDirectory(ctx context.Context, c *clients, state map[string]tftypes.Value) bool
 }
 
-var _ tfprotov6.ProviderServer = (*fastServer)(nil)
+var (
+	_ tfprotov6.ProviderServer                 = (*fastServer)(nil)
+	_ tfprotov6.ProviderServerWithActions      = (*fastServer)(nil)
+	_ tfprotov6.ProviderServerWithListResource = (*fastServer)(nil)
+)
+
+// frameworkServer is the framework's protocol server as Terraform reaches it: terraform-plugin-go finds actions and
+// list resources by asserting these interfaces on the server it serves.
+type frameworkServer interface {
+	tfprotov6.ProviderServerWithActions
+	tfprotov6.ProviderServerWithListResource
+}
 
 // fastServer is the provider's protocol server: the framework's, with the refresh and the plan of unchanged blocks
 // answered first.
 type fastServer struct {
-	tfprotov6.ProviderServer
+	frameworkServer
 	provider *remoteAccessProvider
 	blocks   map[string]func() unchangedBlock
 
 	typesOnce sync.Once
 	typesErr  error
 	// By resource type name: the types of the state and the identity, and the attributes' defaults.
-	stateType map[string]tftypes.Type
-	identType map[string]tftypes.Type
-	defaults  map[string]map[string]tftypes.Value
+	stateType    map[string]tftypes.Type
+	identType    map[string]tftypes.Type
+	nullIdentity map[string]*tfprotov6.ResourceIdentityData
+	defaults     map[string]map[string]tftypes.Value
 }
 
 // NewServer returns a constructor of the provider's protocol server, for tf6server.Serve and the acceptance tests.
 func NewServer(version string) func() (tfprotov6.ProviderServer, error) {
 	return func() (tfprotov6.ProviderServer, error) {
 		p := &remoteAccessProvider{version: version, lookupEnv: os.LookupEnv}
-		framework, err := providerserver.NewProtocol6WithError(p)()
+		server, err := providerserver.NewProtocol6WithError(p)()
 		if err != nil {
 			return nil, err
 		}
-		return &fastServer{ProviderServer: framework, provider: p, blocks: map[string]func() unchangedBlock{
+		framework, ok := server.(frameworkServer)
+		if !ok {
+			return nil, fmt.Errorf("the framework's server %T does not serve actions and list resources", server)
+		}
+		return &fastServer{frameworkServer: framework, provider: p, blocks: map[string]func() unchangedBlock{
 			typeName + "_blocked_device": func() unchangedBlock { return newBlockedDevice() },
 			typeName + "_blocked_user":   func() unchangedBlock { return newBlockedUser() },
 		}}, nil
@@ -65,20 +81,27 @@ func NewServer(version string) func() (tfprotov6.ProviderServer, error) {
 // from the resources' schemas, once.
 func (s *fastServer) types(ctx context.Context) error {
 	s.typesOnce.Do(func() {
-		states, err := s.ProviderServer.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+		states, err := s.frameworkServer.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
 		if err != nil {
 			s.typesErr = err
 			return
 		}
-		ids, err := s.ProviderServer.GetResourceIdentitySchemas(ctx, &tfprotov6.GetResourceIdentitySchemasRequest{})
+		ids, err := s.frameworkServer.GetResourceIdentitySchemas(ctx, &tfprotov6.GetResourceIdentitySchemasRequest{})
 		if err != nil {
 			s.typesErr = err
 			return
 		}
 		s.stateType, s.identType, s.defaults = map[string]tftypes.Type{}, map[string]tftypes.Type{}, map[string]map[string]tftypes.Value{}
+		s.nullIdentity = map[string]*tfprotov6.ResourceIdentityData{}
 		for name, newBlock := range s.blocks {
 			s.stateType[name] = states.ResourceSchemas[name].ValueType()
 			s.identType[name] = ids.IdentitySchemas[name].ValueType()
+			null, err := tfprotov6.NewDynamicValue(s.identType[name], tftypes.NewValue(s.identType[name], nil))
+			if err != nil {
+				s.typesErr = err
+				return
+			}
+			s.nullIdentity[name] = &tfprotov6.ResourceIdentityData{IdentityData: &null}
 			var schemaResp resource.SchemaResponse
 			newBlock().Schema(ctx, resource.SchemaRequest{}, &schemaResp)
 			if s.defaults[name], err = schemaDefaults(ctx, schemaResp.Schema); err != nil {
@@ -156,7 +179,7 @@ func (s *fastServer) ReadResource(ctx context.Context, req *tfprotov6.ReadResour
 	if resp := s.readUnchanged(ctx, req); resp != nil {
 		return resp, nil
 	}
-	return s.ProviderServer.ReadResource(ctx, req)
+	return s.frameworkServer.ReadResource(ctx, req)
 }
 
 // readUnchanged answers the refresh of a block whose account is as in state with the state as it is; nil otherwise.
@@ -165,6 +188,9 @@ func (s *fastServer) readUnchanged(ctx context.Context, req *tfprotov6.ReadResou
 	c := s.provider.configured()
 	if !ok || c == nil {
 		return nil
+	}
+	if len(req.Private) > 0 {
+		return nil // the framework keeps its own marks there, such as the one of a read that follows an import
 	}
 	state, ok := s.decode(ctx, req.TypeName, req.CurrentState)
 	if !ok || !newBlock().asInDirectory(ctx, c, state) {
@@ -196,11 +222,15 @@ func (s *fastServer) identity(typeName string, current *tfprotov6.ResourceIdenti
 
 func (s *fastServer) PlanResourceChange(ctx context.Context, req *tfprotov6.PlanResourceChangeRequest) (*tfprotov6.PlanResourceChangeResponse, error) {
 	if s.planUnchanged(ctx, req) {
+		identity := req.PriorIdentity
+		if identity == nil { // as the framework plans it: a null identity
+			identity = s.nullIdentity[req.TypeName]
+		}
 		return &tfprotov6.PlanResourceChangeResponse{
-			PlannedState: req.ProposedNewState, PlannedPrivate: req.PriorPrivate, PlannedIdentity: req.PriorIdentity,
+			PlannedState: req.ProposedNewState, PlannedPrivate: req.PriorPrivate, PlannedIdentity: identity,
 		}, nil
 	}
-	return s.ProviderServer.PlanResourceChange(ctx, req)
+	return s.frameworkServer.PlanResourceChange(ctx, req)
 }
 
 // planUnchanged reports whether the plan of a block is empty: Terraform proposes the prior state itself (the same
@@ -233,27 +263,67 @@ func (s *fastServer) UpgradeResourceState(ctx context.Context, req *tfprotov6.Up
 	if s.stateIsCurrent(ctx, req) {
 		return &tfprotov6.UpgradeResourceStateResponse{UpgradedState: &tfprotov6.DynamicValue{JSON: req.RawState.JSON}}, nil
 	}
-	return s.ProviderServer.UpgradeResourceState(ctx, req)
+	return s.frameworkServer.UpgradeResourceState(ctx, req)
 }
 
-// stateIsCurrent reports whether the state of a block was written with the current schema: its version, and
-// exactly its attributes. Terraform then reads it back as it is (a DynamicValue may be JSON); the framework would
-// decode and encode it again to the same value.
+// stateIsCurrent reports whether the state of a block was written with the current schema: its version, and exactly
+// its attributes at every level (Terraform refuses an attribute its schema does not have, where the framework would
+// drop it). Terraform then reads it back as it is (a DynamicValue may be JSON); the framework would decode and
+// encode it again to the same value.
 func (s *fastServer) stateIsCurrent(ctx context.Context, req *tfprotov6.UpgradeResourceStateRequest) bool {
 	if _, ok := s.blocks[req.TypeName]; !ok || req.Version != 0 || req.RawState == nil || len(req.RawState.JSON) == 0 ||
 		req.RawState.Flatmap != nil || s.types(ctx) != nil {
 		return false
 	}
-	var attrs map[string]json.RawMessage
-	if err := json.Unmarshal(req.RawState.JSON, &attrs); err != nil {
+	var state any
+	if err := json.Unmarshal(req.RawState.JSON, &state); err != nil {
 		return false
 	}
-	obj, ok := s.stateType[req.TypeName].(tftypes.Object)
-	if !ok || len(attrs) != len(obj.AttributeTypes) {
+	return state != nil && jsonFitsType(state, s.stateType[req.TypeName])
+}
+
+// jsonFitsType reports whether every object in a decoded JSON value has exactly the attributes of its type.
+func jsonFitsType(v any, typ tftypes.Type) bool {
+	if v == nil {
+		return true
+	}
+	switch t := typ.(type) {
+	case tftypes.Object:
+		attrs, ok := v.(map[string]any)
+		if !ok || len(attrs) != len(t.AttributeTypes) {
+			return false
+		}
+		for name, at := range t.AttributeTypes {
+			a, ok := attrs[name]
+			if !ok || !jsonFitsType(a, at) {
+				return false
+			}
+		}
+	case tftypes.Map:
+		elems, ok := v.(map[string]any)
+		if !ok {
+			return false
+		}
+		for _, e := range elems {
+			if !jsonFitsType(e, t.ElementType) {
+				return false
+			}
+		}
+	case tftypes.List:
+		return jsonElementsFit(v, t.ElementType)
+	case tftypes.Set:
+		return jsonElementsFit(v, t.ElementType)
+	}
+	return true
+}
+
+func jsonElementsFit(v any, elem tftypes.Type) bool {
+	elems, ok := v.([]any)
+	if !ok {
 		return false
 	}
-	for name := range obj.AttributeTypes {
-		if _, ok := attrs[name]; !ok {
+	for _, e := range elems {
+		if !jsonFitsType(e, elem) {
 			return false
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
@@ -92,6 +93,13 @@ func TestFastPathAnswersOnlyUnchangedBlocks(t *testing.T) {
 	if err != nil || again.NewIdentity != read.NewIdentity {
 		t.Errorf("refresh with the block's identity: %v, identity %+v", err, again.NewIdentity)
 	}
+	// The framework's private marks (here the one an import leaves for the read that follows) are its to handle.
+	marked, err := p.server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: typ, CurrentState: p.state,
+		Private: []byte(`{".import_before_read":"dHJ1ZQ=="}`)})
+	if err != nil || hasErrors(marked.Diagnostics) || marked.NewState == p.state || len(marked.Private) != 0 {
+		t.Errorf("refresh after an import: %v %v, private %s; want the framework's read, which drops the mark", err,
+			diagnosticsText(marked.Diagnostics), marked.Private)
+	}
 	other := p.identity(t, "00000000-0000-0000-0000-000000000000")
 	changed, err := p.server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: typ, CurrentState: p.state, CurrentIdentity: other})
 	if err != nil || !hasErrors(changed.Diagnostics) {
@@ -160,16 +168,33 @@ func TestFastPathUpgradesOnlyCurrentStates(t *testing.T) {
 	if resp := upgrade(current); string(resp.UpgradedState.JSON) != string(current) {
 		t.Errorf("a current state was not handed back as it is: %s", resp.UpgradedState.JSON)
 	}
-	var attrs map[string]json.RawMessage
-	if err := json.Unmarshal(current, &attrs); err != nil {
-		t.Fatal(err)
+	// variant is the current state with some top-level attributes replaced (a nil value removes one).
+	variant := func(replace map[string]json.RawMessage) []byte {
+		t.Helper()
+		var attrs map[string]json.RawMessage
+		if err := json.Unmarshal(current, &attrs); err != nil {
+			t.Fatal(err)
+		}
+		for name, v := range replace {
+			if v == nil {
+				delete(attrs, name)
+			} else {
+				attrs[name] = v
+			}
+		}
+		out, err := json.Marshal(attrs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
 	}
-	delete(attrs, "hold_id")
-	older, err := json.Marshal(attrs)
-	if err != nil {
-		t.Fatal(err)
+	// An attribute the schema does not have, inside the timeouts block: Terraform would refuse it, the framework drops it.
+	resp := upgrade(variant(map[string]json.RawMessage{"timeouts": json.RawMessage(`{"create":"5m","update":null,"delete":null,"read":"1m"}`)}))
+	if len(resp.UpgradedState.MsgPack) == 0 || !strings.Contains(p.attr(t, resp.UpgradedState, "timeouts"), "5m") {
+		t.Errorf("a state with an unknown nested attribute came back as %s / %s; want the framework's upgrade", resp.UpgradedState.JSON,
+			p.attr(t, resp.UpgradedState, "timeouts"))
 	}
-	resp := upgrade(older)
+	resp = upgrade(variant(map[string]json.RawMessage{"hold_id": nil}))
 	if len(resp.UpgradedState.MsgPack) == 0 || p.attr(t, resp.UpgradedState, "hold_id") != "" || p.attr(t, resp.UpgradedState, "object_guid") == "" {
 		t.Errorf("an older state came back as %s / %x; want the framework's upgrade with hold_id null", resp.UpgradedState.JSON, resp.UpgradedState.MsgPack)
 	}
@@ -210,5 +235,80 @@ func jsonValueOf(v tftypes.Value) any {
 			out[name] = jsonValueOf(a)
 		}
 		return out
+	}
+}
+
+// Whatever the fast path answers, it answers as the framework does: the same state, identity and diagnostics,
+// for the requests of Terraform versions with and without resource identities.
+func TestFastPathAnswersAsTheFrameworkDoes(t *testing.T) {
+	p := newPlanBench(t)
+	ctx := context.Background()
+	const typ = "remoteaccess_blocked_device"
+	framework := p.server.(*fastServer).frameworkServer
+	identity := p.identity(t, p.attr(t, p.state, "object_guid"))
+	for name, id := range map[string]*tfprotov6.ResourceIdentityData{"without identities": nil, "with identities": identity} {
+		t.Run(name, func(t *testing.T) {
+			readReq := &tfprotov6.ReadResourceRequest{TypeName: typ, CurrentState: p.state, CurrentIdentity: id}
+			fast, err := p.server.ReadResource(ctx, readReq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slow, err := framework.ReadResource(ctx, readReq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.sameAnswer(t, "read", fast.NewState, slow.NewState, fast.NewIdentity, slow.NewIdentity, fast.Diagnostics, slow.Diagnostics)
+
+			planReq := &tfprotov6.PlanResourceChangeRequest{TypeName: typ, PriorState: p.state, ProposedNewState: p.state, Config: p.config, PriorIdentity: id}
+			fastPlan, err := p.server.PlanResourceChange(ctx, planReq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slowPlan, err := framework.PlanResourceChange(ctx, planReq)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.sameAnswer(t, "plan", fastPlan.PlannedState, slowPlan.PlannedState, fastPlan.PlannedIdentity, slowPlan.PlannedIdentity,
+				fastPlan.Diagnostics, slowPlan.Diagnostics)
+			if len(fastPlan.RequiresReplace) != len(slowPlan.RequiresReplace) {
+				t.Errorf("plan requires replacing %v; the framework %v", fastPlan.RequiresReplace, slowPlan.RequiresReplace)
+			}
+		})
+	}
+}
+
+// sameAnswer compares the state, identity and diagnostics of two answers by value.
+func (p *planBench) sameAnswer(t *testing.T, what string, state, wantState *tfprotov6.DynamicValue, id, wantID *tfprotov6.ResourceIdentityData,
+	diags, wantDiags []*tfprotov6.Diagnostic) {
+	t.Helper()
+	got, err := state.Unmarshal(p.typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := wantState.Unmarshal(p.typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Equal(want) {
+		t.Errorf("%s: state %s; the framework's %s", what, got, want)
+	}
+	if (id == nil) != (wantID == nil) {
+		t.Fatalf("%s: identity %v; the framework's %v", what, id, wantID)
+	}
+	if id != nil {
+		gotID, err := id.IdentityData.Unmarshal(blockIdentityType)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantIDValue, err := wantID.IdentityData.Unmarshal(blockIdentityType)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !gotID.Equal(wantIDValue) {
+			t.Errorf("%s: identity %s; the framework's %s", what, gotID, wantIDValue)
+		}
+	}
+	if strings.Join(diagnosticsText(diags), "\n") != strings.Join(diagnosticsText(wantDiags), "\n") {
+		t.Errorf("%s: diagnostics %v; the framework's %v", what, diagnosticsText(diags), diagnosticsText(wantDiags))
 	}
 }

@@ -151,6 +151,9 @@ func newVPNConn(seed VPNClient, index int, d Domain) *vpnConn {
 		// the RRAS server, with no NPS and no Active Directory check, so the computer account's state does not
 		// matter: only a revoked certificate keeps it out. Its name is the computer's FQDN (the certificate's subject).
 		v.hostName = strings.ToLower(seed.Computer) + "." + d.DNSName
+		if seed.HostName != "" {
+			v.hostName = seed.HostName
+		}
 		v.userName = v.hostName
 		v.certificate = seed.Computer
 	}

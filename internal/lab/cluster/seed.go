@@ -56,6 +56,10 @@ type VPNClient struct {
 	TunnelType string `json:"tunnel_type,omitempty"` // Ikev2 (default), Sstp, L2tp or Pptp
 	// CertificateRevoked starts a device tunnel's computer with its machine certificate revoked.
 	CertificateRevoked bool `json:"certificate_revoked,omitempty"`
+	// HostName is what the statistics print as a device tunnel's HostName and UserName: the certificate subject's
+	// FQDN unless set. Microsoft's pages do not say which form Windows prints; the provider's scripts also match
+	// the bare computer name, and this lets the tests hold them to it.
+	HostName string `json:"host_name,omitempty"`
 }
 
 // LoadSeed reads and validates a cluster seed file.
