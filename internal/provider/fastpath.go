@@ -9,10 +9,15 @@ import (
 	"sync"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/defaults"
+	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
@@ -52,6 +57,7 @@ type fastServer struct {
 	typesOnce sync.Once
 	typesErr  error
 	// By resource type name: the types of the state and the identity, and the attributes' defaults.
+	schemas      map[string]schema.Schema
 	stateType    map[string]tftypes.Type
 	identType    map[string]tftypes.Type
 	nullIdentity map[string]*tfprotov6.ResourceIdentityData
@@ -92,7 +98,7 @@ func (s *fastServer) types(ctx context.Context) error {
 			return
 		}
 		s.stateType, s.identType, s.defaults = map[string]tftypes.Type{}, map[string]tftypes.Type{}, map[string]map[string]tftypes.Value{}
-		s.nullIdentity = map[string]*tfprotov6.ResourceIdentityData{}
+		s.nullIdentity, s.schemas = map[string]*tfprotov6.ResourceIdentityData{}, map[string]schema.Schema{}
 		for name, newBlock := range s.blocks {
 			s.stateType[name] = states.ResourceSchemas[name].ValueType()
 			s.identType[name] = ids.IdentitySchemas[name].ValueType()
@@ -104,6 +110,7 @@ func (s *fastServer) types(ctx context.Context) error {
 			s.nullIdentity[name] = &tfprotov6.ResourceIdentityData{IdentityData: &null}
 			var schemaResp resource.SchemaResponse
 			newBlock().Schema(ctx, resource.SchemaRequest{}, &schemaResp)
+			s.schemas[name] = schemaResp.Schema
 			if s.defaults[name], err = schemaDefaults(ctx, schemaResp.Schema); err != nil {
 				s.typesErr = err
 				return
@@ -328,4 +335,104 @@ func jsonElementsFit(v any, elem tftypes.Type) bool {
 		}
 	}
 	return true
+}
+
+func (s *fastServer) ValidateResourceConfig(ctx context.Context, req *tfprotov6.ValidateResourceConfigRequest) (*tfprotov6.ValidateResourceConfigResponse, error) {
+	if s.configIsClean(ctx, req) {
+		return &tfprotov6.ValidateResourceConfigResponse{}, nil
+	}
+	return s.frameworkServer.ValidateResourceConfig(ctx, req)
+}
+
+// configIsClean runs the validators of a block's attributes on its configuration, which Terraform asks for every
+// instance of every plan, and reports whether none had anything to say. The framework walks every attribute of the
+// schema for it; the blocks' schemas are flat, so the validators can be called directly. Anything to report, and
+// anything the framework checks besides the validators (a missing required argument, a computed one set, a
+// deprecated one, the timeouts block), goes to the framework, which reports it in its own words.
+func (s *fastServer) configIsClean(ctx context.Context, req *tfprotov6.ValidateResourceConfigRequest) bool {
+	newBlock, ok := s.blocks[req.TypeName]
+	if !ok || req.Config == nil || len(req.Config.MsgPack) == 0 || s.types(ctx) != nil {
+		return false
+	}
+	r := newBlock()
+	if _, ok := r.(resource.ResourceWithValidateConfig); ok {
+		return false
+	}
+	if _, ok := r.(resource.ResourceWithConfigValidators); ok {
+		return false
+	}
+	value, err := req.Config.Unmarshal(s.stateType[req.TypeName])
+	if err != nil || value.IsNull() || !value.IsKnown() {
+		return false
+	}
+	attrs, err := rawAttributes(value)
+	if err != nil {
+		return false
+	}
+	sch := s.schemas[req.TypeName]
+	config := tfsdk.Config{Schema: sch, Raw: value}
+	for name := range sch.Blocks {
+		if !attrs[name].IsNull() {
+			return false
+		}
+	}
+	for name, a := range sch.Attributes {
+		v := attrs[name]
+		switch {
+		case a.GetDeprecationMessage() != "" && !v.IsNull(),
+			a.IsRequired() && v.IsNull(),
+			a.IsComputed() && !a.IsOptional() && !v.IsNull(),
+			a.IsWriteOnly():
+			return false
+		}
+		if !attributeIsClean(ctx, config, name, a, v) {
+			return false
+		}
+	}
+	return true
+}
+
+// attributeIsClean runs an attribute's validators on its value and reports whether none returned a diagnostic.
+func attributeIsClean(ctx context.Context, config tfsdk.Config, name string, a schema.Attribute, v tftypes.Value) bool {
+	av, err := a.GetType().ValueFromTerraform(ctx, v)
+	if err != nil {
+		return false
+	}
+	p, expr := path.Root(name), path.MatchRoot(name)
+	var diags diag.Diagnostics
+	switch a := a.(type) {
+	case schema.StringAttribute:
+		for _, vd := range a.Validators {
+			resp := &validator.StringResponse{}
+			vd.ValidateString(ctx, validator.StringRequest{Path: p, PathExpression: expr, Config: config, ConfigValue: av.(types.String)}, resp)
+			diags.Append(resp.Diagnostics...)
+		}
+	case schema.BoolAttribute:
+		for _, vd := range a.Validators {
+			resp := &validator.BoolResponse{}
+			vd.ValidateBool(ctx, validator.BoolRequest{Path: p, PathExpression: expr, Config: config, ConfigValue: av.(types.Bool)}, resp)
+			diags.Append(resp.Diagnostics...)
+		}
+	case schema.Int64Attribute:
+		for _, vd := range a.Validators {
+			resp := &validator.Int64Response{}
+			vd.ValidateInt64(ctx, validator.Int64Request{Path: p, PathExpression: expr, Config: config, ConfigValue: av.(types.Int64)}, resp)
+			diags.Append(resp.Diagnostics...)
+		}
+	case schema.ListAttribute:
+		for _, vd := range a.Validators {
+			resp := &validator.ListResponse{}
+			vd.ValidateList(ctx, validator.ListRequest{Path: p, PathExpression: expr, Config: config, ConfigValue: av.(types.List)}, resp)
+			diags.Append(resp.Diagnostics...)
+		}
+	case schema.MapAttribute:
+		for _, vd := range a.Validators {
+			resp := &validator.MapResponse{}
+			vd.ValidateMap(ctx, validator.MapRequest{Path: p, PathExpression: expr, Config: config, ConfigValue: av.(types.Map)}, resp)
+			diags.Append(resp.Diagnostics...)
+		}
+	default:
+		return false
+	}
+	return len(diags) == 0
 }

@@ -312,3 +312,68 @@ func (p *planBench) sameAnswer(t *testing.T, what string, state, wantState *tfpr
 		t.Errorf("%s: diagnostics %v; the framework's %v", what, diagnosticsText(diags), diagnosticsText(wantDiags))
 	}
 }
+
+// Validation of a configuration is answered in front of the framework only when no validator has anything to say;
+// every configuration gets the framework's own diagnostics.
+func TestFastPathValidatesAsTheFrameworkDoes(t *testing.T) {
+	p := newPlanBench(t)
+	ctx := context.Background()
+	server := p.server.(*fastServer)
+	str := func(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
+	list := func(elems ...string) tftypes.Value {
+		var vs []tftypes.Value
+		for _, e := range elems {
+			vs = append(vs, str(e))
+		}
+		return tftypes.NewValue(tftypes.List{ElementType: tftypes.String}, vs)
+	}
+	obj := p.typ.(tftypes.Object)
+	timeoutsType := obj.AttributeTypes["timeouts"].(tftypes.Object)
+	timeouts := func(create string) tftypes.Value {
+		return tftypes.NewValue(timeoutsType, map[string]tftypes.Value{
+			"create": str(create), "update": tftypes.NewValue(tftypes.String, nil), "delete": tftypes.NewValue(tftypes.String, nil),
+		})
+	}
+	for name, tc := range map[string]struct {
+		set     map[string]tftypes.Value
+		clean   bool // answered by the fast path
+		invalid bool // the framework reports something
+	}{
+		"a name":                       {set: map[string]tftypes.Value{}, clean: true},
+		"every argument":               {set: map[string]tftypes.Value{"reason": str("stolen"), "ticket": str("INC-1"), "servers": list("ras1.corp.example", "ras2.corp.example"), "verify_seconds": tftypes.NewValue(tftypes.Number, 10), "purge_sessions": tftypes.NewValue(tftypes.Bool, true)}, clean: true},
+		"a name not known yet":         {set: map[string]tftypes.Value{"computer_name": tftypes.NewValue(tftypes.String, tftypes.UnknownValue)}, clean: true},
+		"a name AD refuses":            {set: map[string]tftypes.Value{"computer_name": str("LAPTOP;42")}, invalid: true},
+		"no name":                      {set: map[string]tftypes.Value{"computer_name": tftypes.NewValue(tftypes.String, nil)}, invalid: true},
+		"an empty server list":         {set: map[string]tftypes.Value{"servers": list()}, invalid: true},
+		"a server twice":               {set: map[string]tftypes.Value{"servers": list("ras1.corp.example", "ras1.corp.example")}, invalid: true},
+		"a verify window out of range": {set: map[string]tftypes.Value{"verify_seconds": tftypes.NewValue(tftypes.Number, -1)}, invalid: true},
+		"a computed attribute set":     {set: map[string]tftypes.Value{"object_guid": str("x")}, invalid: true},
+		"timeouts":                     {set: map[string]tftypes.Value{"timeouts": timeouts("5m")}},
+		"timeouts that do not parse":   {set: map[string]tftypes.Value{"timeouts": timeouts("five minutes")}, invalid: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			config := p.with(t, p.config, "computer_name", str("RETIRED1"))
+			for attr, v := range tc.set {
+				config = p.with(t, config, attr, v)
+			}
+			req := &tfprotov6.ValidateResourceConfigRequest{TypeName: "remoteaccess_blocked_device", Config: config}
+			if got := server.configIsClean(ctx, req); got != tc.clean {
+				t.Errorf("answered by the fast path: %v, want %v", got, tc.clean)
+			}
+			fast, err := server.ValidateResourceConfig(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			slow, err := server.frameworkServer.ValidateResourceConfig(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := strings.Join(diagnosticsText(fast.Diagnostics), "\n"), strings.Join(diagnosticsText(slow.Diagnostics), "\n"); got != want {
+				t.Errorf("diagnostics %q; the framework's %q", got, want)
+			}
+			if invalid := len(slow.Diagnostics) > 0; invalid != tc.invalid {
+				t.Errorf("the framework reports %q; want something reported: %v", diagnosticsText(slow.Diagnostics), tc.invalid)
+			}
+		})
+	}
+}
