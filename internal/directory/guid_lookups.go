@@ -50,7 +50,8 @@ func (c *Client) FindByGUID(ctx context.Context, kind Kind, guid string) (Accoun
 	q.queued[kind] = append(q.queued[kind], l)
 	if !q.running[kind] {
 		q.running[kind] = true
-		go c.searchGUIDs(kind)
+		// The searches outlive this caller: they answer every lookup queued meanwhile.
+		go c.searchGUIDs(context.WithoutCancel(ctx), kind)
 	}
 	q.mu.Unlock()
 	select {
@@ -63,7 +64,7 @@ func (c *Client) FindByGUID(ctx context.Context, kind Kind, guid string) (Accoun
 
 // searchGUIDs answers the queued lookups of a kind, a search at a time, until none is left. A lookup whose caller
 // has given up is still answered: nobody reads it.
-func (c *Client) searchGUIDs(kind Kind) {
+func (c *Client) searchGUIDs(base context.Context, kind Kind) {
 	q := &c.guidLookups
 	for {
 		q.mu.Lock()
@@ -78,7 +79,7 @@ func (c *Client) searchGUIDs(kind Kind) {
 			return
 		}
 		q.mu.Unlock()
-		ctx, cancel := c.withTimeout(context.Background())
+		ctx, cancel := c.withTimeout(base)
 		c.answerGUIDs(ctx, kind, batch)
 		cancel()
 		for _, l := range batch {

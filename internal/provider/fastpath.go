@@ -22,10 +22,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
-// A plan refreshes and plans every block in state, and most blocks are unchanged: the account is still disabled,
-// the configuration is the same. The framework's protocol layer decodes, walks and encodes all of a block's
-// attributes several times for each of those calls, which costs several times what the provider itself does
-// (plan_bench_test.go). fastServer answers them from the few attributes that decide, and hands every other
+// A plan upgrades, validates, refreshes and plans every block in state, and most blocks are unchanged: the account
+// is still disabled, the configuration is the same. The framework's protocol layer decodes, walks and encodes all
+// of a block's attributes several times for each of those calls, which cost several times what the provider itself
+// does (README, Performance). fastServer answers them from the few attributes that decide, and hands every other
 // call, and any block that is not plainly unchanged, to the framework as it is.
 
 // unchangedBlock is what a block resource tells the fast path.
@@ -35,28 +35,30 @@ type unchangedBlock interface {
 }
 
 var (
-	_ tfprotov6.ProviderServer                 = (*fastServer)(nil)
-	_ tfprotov6.ProviderServerWithActions      = (*fastServer)(nil)
-	_ tfprotov6.ProviderServerWithListResource = (*fastServer)(nil)
+	_ tfprotov6.ProviderServer     = (*fastServer)(nil)
+	_ tfprotov6.ActionServer       = (*fastServer)(nil)
+	_ tfprotov6.ListResourceServer = (*fastServer)(nil)
 )
 
 // frameworkServer is the framework's protocol server as Terraform reaches it: terraform-plugin-go finds actions and
-// list resources by asserting these interfaces on the server it serves.
+// list resources by asserting their methods on the server it serves.
 type frameworkServer interface {
-	tfprotov6.ProviderServerWithActions
-	tfprotov6.ProviderServerWithListResource
+	tfprotov6.ProviderServer
+	tfprotov6.ActionServer
+	tfprotov6.ListResourceServer
 }
 
-// fastServer is the provider's protocol server: the framework's, with the refresh and the plan of unchanged blocks
-// answered first.
+// fastServer is the provider's protocol server: the framework's, with the upgrade, validation, refresh and plan of
+// unchanged blocks answered first.
 type fastServer struct {
 	frameworkServer
 	provider *remoteAccessProvider
 	blocks   map[string]func() unchangedBlock
 
 	typesOnce sync.Once
-	typesErr  error
-	// By resource type name: the types of the state and the identity, and the attributes' defaults.
+	typesErr  error // the fast path stays off when it is set
+	// By resource type name: the schema, the types of the state and the identity, a null identity, and the
+	// attributes' defaults.
 	schemas      map[string]schema.Schema
 	stateType    map[string]tftypes.Type
 	identType    map[string]tftypes.Type
@@ -87,12 +89,12 @@ func NewServer(version string) func() (tfprotov6.ProviderServer, error) {
 // from the resources' schemas, once.
 func (s *fastServer) types(ctx context.Context) error {
 	s.typesOnce.Do(func() {
-		states, err := s.frameworkServer.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+		states, err := s.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
 		if err != nil {
 			s.typesErr = err
 			return
 		}
-		ids, err := s.frameworkServer.GetResourceIdentitySchemas(ctx, &tfprotov6.GetResourceIdentitySchemasRequest{})
+		ids, err := s.GetResourceIdentitySchemas(ctx, &tfprotov6.GetResourceIdentitySchemasRequest{})
 		if err != nil {
 			s.typesErr = err
 			return
@@ -100,6 +102,10 @@ func (s *fastServer) types(ctx context.Context) error {
 		s.stateType, s.identType, s.defaults = map[string]tftypes.Type{}, map[string]tftypes.Type{}, map[string]map[string]tftypes.Value{}
 		s.nullIdentity, s.schemas = map[string]*tfprotov6.ResourceIdentityData{}, map[string]schema.Schema{}
 		for name, newBlock := range s.blocks {
+			if states.ResourceSchemas[name] == nil || ids.IdentitySchemas[name] == nil {
+				s.typesErr = fmt.Errorf("the framework serves no schema or no identity schema for %s", name)
+				return
+			}
 			s.stateType[name] = states.ResourceSchemas[name].ValueType()
 			s.identType[name] = ids.IdentitySchemas[name].ValueType()
 			null, err := tfprotov6.NewDynamicValue(s.identType[name], tftypes.NewValue(s.identType[name], nil))

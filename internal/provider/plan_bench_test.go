@@ -105,8 +105,8 @@ func newPlanBench(tb testing.TB) *planBench {
 	return &planBench{lab: l, server: server, typ: typ, state: &state, config: &config}
 }
 
-// attr is a top-level attribute of a block's state or plan, as text: "<unknown>" when unknown.
-func (p *planBench) attr(tb testing.TB, v *tfprotov6.DynamicValue, name string) string {
+// attrs are the top-level attributes of a block's state, plan or configuration.
+func (p *planBench) attrs(tb testing.TB, v *tfprotov6.DynamicValue) map[string]tftypes.Value {
 	tb.Helper()
 	value, err := v.Unmarshal(p.typ)
 	if err != nil {
@@ -116,7 +116,13 @@ func (p *planBench) attr(tb testing.TB, v *tfprotov6.DynamicValue, name string) 
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a := attrs[name]
+	return attrs
+}
+
+// attr is a top-level attribute of a block's state or plan, as text: "<unknown>" when unknown.
+func (p *planBench) attr(tb testing.TB, v *tfprotov6.DynamicValue, name string) string {
+	tb.Helper()
+	a := p.attrs(tb, v)[name]
 	switch {
 	case !a.IsKnown():
 		return "<unknown>"
@@ -131,14 +137,7 @@ func (p *planBench) attr(tb testing.TB, v *tfprotov6.DynamicValue, name string) 
 // with is a copy of a block's state with one top-level attribute replaced.
 func (p *planBench) with(tb testing.TB, v *tfprotov6.DynamicValue, name string, replacement tftypes.Value) *tfprotov6.DynamicValue {
 	tb.Helper()
-	value, err := v.Unmarshal(p.typ)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	attrs, err := rawAttributes(value)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	attrs := p.attrs(tb, v)
 	attrs[name] = replacement
 	out, err := tfprotov6.NewDynamicValue(p.typ, tftypes.NewValue(p.typ, attrs))
 	if err != nil {
