@@ -362,8 +362,8 @@ func (r *blockResource[T, PT]) Create(ctx context.Context, req resource.CreateRe
 func (r *blockResource[T, PT]) warnIncomplete(diags *diag.Diagnostics, name string, outcome block.Outcome, err error) {
 	if len(outcome.Lagging) > 0 {
 		diags.AddWarning(fmt.Sprintf("Domain controllers do not show the block of %s yet", name),
-			fmt.Sprintf("%s did not show the account disabled within ldap.timeout; sessions were purged meanwhile and again "+
-				"when the read-back ended. Check replication to them.", strings.Join(outcome.Lagging, ", ")))
+			fmt.Sprintf("%s did not show the account disabled within ldap.timeout; sessions were purged meanwhile, and again "+
+				"where they had come back when the read-back ended. Check replication to them.", strings.Join(outcome.Lagging, ", ")))
 	}
 	if err == nil && len(outcome.Pending) == 0 {
 		return

@@ -284,8 +284,8 @@ func (s *fastServer) UpgradeResourceState(ctx context.Context, req *tfprotov6.Up
 // drop it). Terraform then reads it back as it is (a DynamicValue may be JSON); the framework would decode and
 // encode it again to the same value.
 func (s *fastServer) stateIsCurrent(ctx context.Context, req *tfprotov6.UpgradeResourceStateRequest) bool {
-	if _, ok := s.blocks[req.TypeName]; !ok || req.Version != 0 || req.RawState == nil || len(req.RawState.JSON) == 0 ||
-		req.RawState.Flatmap != nil || s.types(ctx) != nil {
+	if _, ok := s.blocks[req.TypeName]; !ok || req.RawState == nil || len(req.RawState.JSON) == 0 ||
+		req.RawState.Flatmap != nil || s.types(ctx) != nil || req.Version != s.schemas[req.TypeName].Version {
 		return false
 	}
 	var state any
@@ -376,6 +376,9 @@ func (s *fastServer) configIsClean(ctx context.Context, req *tfprotov6.ValidateR
 		return false
 	}
 	sch := s.schemas[req.TypeName]
+	if sch.DeprecationMessage != "" {
+		return false // the framework warns about it
+	}
 	config := tfsdk.Config{Schema: sch, Raw: value}
 	for name := range sch.Blocks {
 		if !attrs[name].IsNull() {
@@ -388,6 +391,7 @@ func (s *fastServer) configIsClean(ctx context.Context, req *tfprotov6.ValidateR
 		case a.GetDeprecationMessage() != "" && !v.IsNull(),
 			a.IsRequired() && v.IsNull(),
 			a.IsComputed() && !a.IsOptional() && !v.IsNull(),
+			!a.IsRequired() && !a.IsOptional() && !a.IsComputed(),
 			a.IsWriteOnly():
 			return false
 		}
@@ -398,7 +402,8 @@ func (s *fastServer) configIsClean(ctx context.Context, req *tfprotov6.ValidateR
 	return true
 }
 
-// attributeIsClean runs an attribute's validators on its value and reports whether none returned a diagnostic.
+// attributeIsClean runs an attribute's validators on its value and reports whether none returned a diagnostic. An
+// attribute of a custom type, whose value the framework also checks, is not clean here.
 func attributeIsClean(ctx context.Context, config tfsdk.Config, name string, a schema.Attribute, v tftypes.Value) bool {
 	av, err := a.GetType().ValueFromTerraform(ctx, v)
 	if err != nil {
@@ -408,33 +413,53 @@ func attributeIsClean(ctx context.Context, config tfsdk.Config, name string, a s
 	var diags diag.Diagnostics
 	switch a := a.(type) {
 	case schema.StringAttribute:
+		value, ok := av.(types.String)
+		if !ok || a.CustomType != nil {
+			return false
+		}
 		for _, vd := range a.Validators {
 			resp := &validator.StringResponse{}
-			vd.ValidateString(ctx, validator.StringRequest{Path: p, PathExpression: expr, Config: config, ConfigValue: av.(types.String)}, resp)
+			vd.ValidateString(ctx, validator.StringRequest{Path: p, PathExpression: expr, Config: config, ConfigValue: value}, resp)
 			diags.Append(resp.Diagnostics...)
 		}
 	case schema.BoolAttribute:
+		value, ok := av.(types.Bool)
+		if !ok || a.CustomType != nil {
+			return false
+		}
 		for _, vd := range a.Validators {
 			resp := &validator.BoolResponse{}
-			vd.ValidateBool(ctx, validator.BoolRequest{Path: p, PathExpression: expr, Config: config, ConfigValue: av.(types.Bool)}, resp)
+			vd.ValidateBool(ctx, validator.BoolRequest{Path: p, PathExpression: expr, Config: config, ConfigValue: value}, resp)
 			diags.Append(resp.Diagnostics...)
 		}
 	case schema.Int64Attribute:
+		value, ok := av.(types.Int64)
+		if !ok || a.CustomType != nil {
+			return false
+		}
 		for _, vd := range a.Validators {
 			resp := &validator.Int64Response{}
-			vd.ValidateInt64(ctx, validator.Int64Request{Path: p, PathExpression: expr, Config: config, ConfigValue: av.(types.Int64)}, resp)
+			vd.ValidateInt64(ctx, validator.Int64Request{Path: p, PathExpression: expr, Config: config, ConfigValue: value}, resp)
 			diags.Append(resp.Diagnostics...)
 		}
 	case schema.ListAttribute:
+		value, ok := av.(types.List)
+		if !ok || a.CustomType != nil {
+			return false
+		}
 		for _, vd := range a.Validators {
 			resp := &validator.ListResponse{}
-			vd.ValidateList(ctx, validator.ListRequest{Path: p, PathExpression: expr, Config: config, ConfigValue: av.(types.List)}, resp)
+			vd.ValidateList(ctx, validator.ListRequest{Path: p, PathExpression: expr, Config: config, ConfigValue: value}, resp)
 			diags.Append(resp.Diagnostics...)
 		}
 	case schema.MapAttribute:
+		value, ok := av.(types.Map)
+		if !ok || a.CustomType != nil {
+			return false
+		}
 		for _, vd := range a.Validators {
 			resp := &validator.MapResponse{}
-			vd.ValidateMap(ctx, validator.MapRequest{Path: p, PathExpression: expr, Config: config, ConfigValue: av.(types.Map)}, resp)
+			vd.ValidateMap(ctx, validator.MapRequest{Path: p, PathExpression: expr, Config: config, ConfigValue: value}, resp)
 			diags.Append(resp.Diagnostics...)
 		}
 	default:

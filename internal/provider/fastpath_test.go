@@ -3,9 +3,15 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
+
+	fwresource "github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
@@ -317,7 +323,6 @@ func (p *planBench) sameAnswer(t *testing.T, what string, state, wantState *tfpr
 // every configuration gets the framework's own diagnostics.
 func TestFastPathValidatesAsTheFrameworkDoes(t *testing.T) {
 	p := newPlanBench(t)
-	ctx := context.Background()
 	server := p.server.(*fastServer)
 	str := func(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
 	list := func(elems ...string) tftypes.Value {
@@ -356,24 +361,128 @@ func TestFastPathValidatesAsTheFrameworkDoes(t *testing.T) {
 			for attr, v := range tc.set {
 				config = p.with(t, config, attr, v)
 			}
-			req := &tfprotov6.ValidateResourceConfigRequest{TypeName: "remoteaccess_blocked_device", Config: config}
-			if got := server.configIsClean(ctx, req); got != tc.clean {
-				t.Errorf("answered by the fast path: %v, want %v", got, tc.clean)
-			}
-			fast, err := server.ValidateResourceConfig(ctx, req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			slow, err := server.frameworkServer.ValidateResourceConfig(ctx, req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got, want := strings.Join(diagnosticsText(fast.Diagnostics), "\n"), strings.Join(diagnosticsText(slow.Diagnostics), "\n"); got != want {
-				t.Errorf("diagnostics %q; the framework's %q", got, want)
-			}
-			if invalid := len(slow.Diagnostics) > 0; invalid != tc.invalid {
-				t.Errorf("the framework reports %q; want something reported: %v", diagnosticsText(slow.Diagnostics), tc.invalid)
-			}
+			validateBothWays(t, server, &tfprotov6.ValidateResourceConfigRequest{TypeName: "remoteaccess_blocked_device", Config: config},
+				tc.clean, tc.invalid)
 		})
+	}
+}
+
+// The plan's fast path answers an unchanged block without the attributes' plan modifiers, which the framework runs
+// even then. That holds while every modifier is UseStateForUnknown, which leaves a known value as it is: a new kind
+// of modifier must be taught to the fast path first.
+func TestFastPathKnowsEveryPlanModifier(t *testing.T) {
+	ctx := context.Background()
+	keep := map[string]bool{
+		stringplanmodifier.UseStateForUnknown().Description(ctx): true,
+		boolplanmodifier.UseStateForUnknown().Description(ctx):   true,
+	}
+	for _, r := range []fwresource.Resource{newBlockedDevice(), newBlockedUser()} {
+		var resp fwresource.SchemaResponse
+		r.Schema(ctx, fwresource.SchemaRequest{}, &resp)
+		attrs := resp.Schema.Attributes
+		for blockName, b := range resp.Schema.Blocks {
+			for name, a := range b.GetNestedObject().GetAttributes() {
+				if a, ok := a.(schema.Attribute); ok {
+					attrs[blockName+"."+name] = a
+				}
+			}
+		}
+		for name, a := range attrs {
+			for _, d := range planModifierDescriptions(ctx, a) {
+				if !keep[d] {
+					t.Errorf("%s has the plan modifier %q, which the fast path does not run", name, d)
+				}
+			}
+		}
+	}
+}
+
+// planModifierDescriptions describes an attribute's plan modifiers.
+func planModifierDescriptions(ctx context.Context, a schema.Attribute) []string {
+	var out []string
+	switch a := a.(type) {
+	case schema.StringAttribute:
+		for _, m := range a.PlanModifiers {
+			out = append(out, m.Description(ctx))
+		}
+	case schema.BoolAttribute:
+		for _, m := range a.PlanModifiers {
+			out = append(out, m.Description(ctx))
+		}
+	case schema.Int64Attribute:
+		for _, m := range a.PlanModifiers {
+			out = append(out, m.Description(ctx))
+		}
+	case schema.ListAttribute:
+		for _, m := range a.PlanModifiers {
+			out = append(out, m.Description(ctx))
+		}
+	case schema.MapAttribute:
+		for _, m := range a.PlanModifiers {
+			out = append(out, m.Description(ctx))
+		}
+	default:
+		out = append(out, fmt.Sprintf("an attribute of type %T", a))
+	}
+	return out
+}
+
+// The same for the user block, whose name has its own rules (a down-level logon name is refused, a UPN is a name).
+func TestFastPathValidatesUsersAsTheFrameworkDoes(t *testing.T) {
+	p := newPlanBench(t)
+	ctx := context.Background()
+	server := p.server.(*fastServer)
+	const typ = "remoteaccess_blocked_user"
+	if err := server.types(ctx); err != nil {
+		t.Fatal(err)
+	}
+	obj := server.stateType[typ].(tftypes.Object)
+	for name, tc := range map[string]struct {
+		userName string
+		clean    bool
+	}{
+		"a sAMAccountName":  {"alice", true},
+		"a UPN":             {"alice@corp.example", true},
+		"a down-level name": {`CORP\alice`, false},
+		"a name AD refuses": {"al*ce", false},
+		"an empty name":     {"", false},
+	} {
+		t.Run(name, func(t *testing.T) {
+			attrs := map[string]tftypes.Value{}
+			for attr, at := range obj.AttributeTypes {
+				attrs[attr] = tftypes.NewValue(at, nil)
+			}
+			attrs["user_name"] = tftypes.NewValue(tftypes.String, tc.userName)
+			config, err := tfprotov6.NewDynamicValue(obj, tftypes.NewValue(obj, attrs))
+			if err != nil {
+				t.Fatal(err)
+			}
+			validateBothWays(t, server, &tfprotov6.ValidateResourceConfigRequest{TypeName: typ, Config: &config}, tc.clean, !tc.clean)
+		})
+	}
+}
+
+// validateBothWays validates a configuration through the fast path and through the framework alone: the fast path
+// answers it itself exactly when clean, the diagnostics are the framework's, and the framework reports something
+// exactly when invalid.
+func validateBothWays(t *testing.T, server *fastServer, req *tfprotov6.ValidateResourceConfigRequest, clean, invalid bool) {
+	t.Helper()
+	ctx := context.Background()
+	if got := server.configIsClean(ctx, req); got != clean {
+		t.Errorf("answered by the fast path: %v, want %v", got, clean)
+	}
+	fast, err := server.ValidateResourceConfig(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slow, err := server.frameworkServer.ValidateResourceConfig(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(diagnosticsText(fast.Diagnostics), "\n"), strings.Join(diagnosticsText(slow.Diagnostics), "\n"); got != want {
+		t.Errorf("diagnostics %q; the framework's %q", got, want)
+	}
+	if reported := len(slow.Diagnostics) > 0; reported != invalid {
+		t.Errorf("the framework reports %q; want something reported: %v", diagnosticsText(slow.Diagnostics), invalid)
 	}
 }
