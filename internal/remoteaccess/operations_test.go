@@ -19,6 +19,8 @@ type fakeRunner struct {
 	mu     sync.Mutex
 	calls  []fakeCall
 	result func(script string) (string, error) // JSON of the result object
+	// resultCtx, when set, is used instead of result: a runner that ends when the run is cancelled, as WinRM's does.
+	resultCtx func(ctx context.Context, script string) (string, error)
 }
 
 type fakeCall struct {
@@ -26,7 +28,7 @@ type fakeCall struct {
 	input  string
 }
 
-func (f *fakeRunner) Run(_ context.Context, s winrm.Script, input, output any) error {
+func (f *fakeRunner) Run(ctx context.Context, s winrm.Script, input, output any) error {
 	data, err := json.Marshal(input)
 	if err != nil {
 		return err
@@ -34,7 +36,12 @@ func (f *fakeRunner) Run(_ context.Context, s winrm.Script, input, output any) e
 	f.mu.Lock()
 	f.calls = append(f.calls, fakeCall{script: s.Name, input: string(data)})
 	f.mu.Unlock()
-	res, err := f.result(s.Name)
+	var res string
+	if f.resultCtx != nil {
+		res, err = f.resultCtx(ctx, s.Name)
+	} else {
+		res, err = f.result(s.Name)
+	}
 	if err != nil {
 		return err
 	}

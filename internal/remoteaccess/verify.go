@@ -57,6 +57,7 @@ type poller struct {
 	runner Runner
 	device bool // device rules (GetDeviceSAs) or user rules; never mixed in one poll
 	stop   context.CancelFunc
+	ended  chan struct{} // closed when run has returned, its last command signalled and its shell released
 
 	// wake cuts the pause between two polls short: a snapshot is waiting for the next one.
 	wake chan struct{}
@@ -92,11 +93,7 @@ func (h *VerifyHub) Watch(ctx context.Context, c *Cluster, identities []string, 
 		watchers[server] = w
 		h.join(server, c.servers[server], w)
 	}
-	defer func() {
-		for server, w := range watchers {
-			h.leave(server, w)
-		}
-	}()
+	defer h.leaveAll(watchers)
 
 	timer := time.NewTimer(window)
 	defer timer.Stop()
@@ -134,6 +131,7 @@ func (h *VerifyHub) Snapshot(ctx context.Context, c *Cluster, identities []strin
 		watchers[server] = w
 		h.join(server, c.servers[server], w)
 	}
+	defer h.leaveAll(watchers)
 	results := map[string]IPsecSAs{}
 	var failures []error
 	for _, server := range c.Servers() {
@@ -142,7 +140,6 @@ func (h *VerifyHub) Snapshot(ctx context.Context, c *Cluster, identities []strin
 		case <-w.polled:
 		case <-ctx.Done():
 		}
-		h.leave(server, w)
 		w.mu.Lock()
 		switch {
 		case w.verdict.Polls > 0:
@@ -184,7 +181,11 @@ func (h *VerifyHub) join(server string, r Runner, w *watcher) {
 		ctx, cancel := context.WithCancel(context.Background())
 		p = &poller{server: server, runner: r, device: w.device, stop: cancel, wake: make(chan struct{}, 1), watchers: map[*watcher]struct{}{}}
 		h.pollers[key] = p
-		go h.run(ctx, p)
+		p.ended = make(chan struct{})
+		go func() {
+			defer close(p.ended)
+			h.run(ctx, p)
+		}()
 	}
 	p.mu.Lock()
 	p.watchers[w] = struct{}{}
@@ -197,22 +198,31 @@ func (h *VerifyHub) join(server string, r Runner, w *watcher) {
 	}
 }
 
-// leave removes w; the last watcher to leave stops the poller.
-func (h *VerifyHub) leave(server string, w *watcher) {
+// leaveAll removes the watchers (by server); the last watcher to leave a poller stops it. It returns once those
+// pollers have ended, so that a poll cut short (a block cancelled by Ctrl-C) has signalled its command on the
+// server before the block returns: Terraform may stop the provider as soon as it has.
+func (h *VerifyHub) leaveAll(watchers map[string]*watcher) {
+	var stopped []*poller
 	h.mu.Lock()
-	defer h.mu.Unlock()
-	key := pollerKey(server, w.device)
-	p := h.pollers[key]
-	if p == nil {
-		return
+	for server, w := range watchers {
+		key := pollerKey(server, w.device)
+		p := h.pollers[key]
+		if p == nil {
+			continue
+		}
+		p.mu.Lock()
+		delete(p.watchers, w)
+		empty := len(p.watchers) == 0
+		p.mu.Unlock()
+		if empty {
+			p.stop()
+			delete(h.pollers, key)
+			stopped = append(stopped, p)
+		}
 	}
-	p.mu.Lock()
-	delete(p.watchers, w)
-	empty := len(p.watchers) == 0
-	p.mu.Unlock()
-	if empty {
-		p.stop()
-		delete(h.pollers, key)
+	h.mu.Unlock()
+	for _, p := range stopped {
+		<-p.ended
 	}
 }
 

@@ -69,13 +69,17 @@ type countingRunner struct {
 
 func (r *countingRunner) runner() *fakeRunner {
 	f := &fakeRunner{}
-	f.result = func(string) (string, error) {
+	f.resultCtx = func(ctx context.Context, _ string) (string, error) {
 		r.runs.Add(1)
 		n := r.running.Add(1)
 		defer r.running.Add(-1)
 		for m := r.max.Load(); n > m && !r.max.CompareAndSwap(m, n); m = r.max.Load() {
 		}
-		time.Sleep(r.delay)
+		select {
+		case <-time.After(r.delay):
+		case <-ctx.Done(): // a cancelled run ends, as WinRM's does once it has signalled the command
+			return "", ctx.Err()
+		}
 		if r.fail != nil {
 			return "", r.fail
 		}
@@ -200,5 +204,35 @@ func TestSnapshotJoinsAVerifyWindowsPolls(t *testing.T) {
 	}
 	if err := <-watched; err != nil {
 		t.Error(err)
+	}
+}
+
+// A verify window cut short (Ctrl-C) returns only once the poll in flight has ended, which for WinRM means its
+// command was signalled on the server: Terraform may stop the provider as soon as the block returns.
+func TestWatchCutShortWaitsForThePollInFlight(t *testing.T) {
+	var started, ended atomic.Bool
+	slow := &fakeRunner{resultCtx: func(ctx context.Context, _ string) (string, error) {
+		started.Store(true)
+		<-ctx.Done()
+		time.Sleep(200 * time.Millisecond) // signalling the command
+		ended.Store(true)
+		return "", ctx.Err()
+	}}
+	c, err := NewCluster(map[string]Runner{"RAS1": slow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for !started.Load() {
+			time.Sleep(time.Millisecond)
+		}
+		cancel()
+	}()
+	if _, err := (&VerifyHub{}).Watch(ctx, c, []string{`CORP\DEV1$`}, true, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if !ended.Load() {
+		t.Error("the verify window returned before its cancelled poll had ended")
 	}
 }
