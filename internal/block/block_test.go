@@ -90,7 +90,13 @@ func resolve(t *testing.T, ctx context.Context, b *block.Blocker, name string) b
 
 func startLab(t *testing.T) (*lab.Lab, *directory.Client) {
 	t.Helper()
-	l, err := lab.Start(lab.Config{ReestablishDelay: 200 * time.Millisecond})
+	return startLabWithSeed(t, "")
+}
+
+// startLabWithSeed starts a lab whose Remote Access cluster is the seed file's (the lab's own when empty).
+func startLabWithSeed(t *testing.T, clusterSeed string) (*lab.Lab, *directory.Client) {
+	t.Helper()
+	l, err := lab.Start(lab.Config{ReestablishDelay: 200 * time.Millisecond, ClusterSeed: clusterSeed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,12 +298,8 @@ func TestSessionsBackDuringReplicationArePurgedAgain(t *testing.T) {
 // A device tunnel that the statistics list under the bare computer name still counts: the purge ends it, and when
 // it comes back on the device's certificate the verify window sees it and the server stays pending.
 func TestDeviceTunnelListedByBareNameIsSeenComingBack(t *testing.T) {
-	l, err := lab.Start(lab.Config{ReestablishDelay: 200 * time.Millisecond, ClusterSeed: "testdata/cluster-bare-device-tunnel.json"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	b := newBlocker(t, l, labclient.Directory(t, l.Info()))
+	l, dir := startLabWithSeed(t, "testdata/cluster-bare-device-tunnel.json")
+	b := newBlocker(t, l, dir)
 	ctx := testContext(t)
 	target := resolve(t, ctx, b, "CLIENT2")
 	servers := l.Info().ServerAddresses
@@ -311,7 +313,7 @@ func TestDeviceTunnelListedByBareNameIsSeenComingBack(t *testing.T) {
 }
 
 // A domain controller that does not answer is named when the read-back ends at the LDAP timeout; the purge ran
-// meanwhile and again after, and the block completes.
+// meanwhile (and again after where sessions came back), and the block completes.
 func TestUnreachableDomainControllerIsNamedNotWaitedFor(t *testing.T) {
 	l, _ := startLab(t)
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
@@ -342,12 +344,8 @@ func TestUnreachableDomainControllerIsNamedNotWaitedFor(t *testing.T) {
 // A server whose SAs carry no readable identity cannot tell whether the device still has sessions there: the purge
 // does not count it as purged, and the block names it and keeps it pending.
 func TestCannotTellIsNotSuccess(t *testing.T) {
-	l, err := lab.Start(lab.Config{ReestablishDelay: 200 * time.Millisecond, ClusterSeed: "../remoteaccess/testdata/cluster-unreadable.json"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	b := newBlocker(t, l, labclient.Directory(t, l.Info()))
+	l, dir := startLabWithSeed(t, "../remoteaccess/testdata/cluster-unreadable.json")
+	b := newBlocker(t, l, dir)
 	ctx := testContext(t)
 	target := resolve(t, ctx, b, "CLIENT1")
 	servers := l.Info().ServerAddresses

@@ -169,13 +169,17 @@ func serverErrors(err error) []*ServerError {
 }
 
 // sleep waits for d, or reports false when ctx ends first.
-func sleep(ctx context.Context, d time.Duration) bool {
+func sleep(ctx context.Context, d time.Duration) bool { return sleepOrWake(ctx, d, nil) }
+
+// sleepOrWake is sleep that a value on wake ends early (a nil wake never does).
+func sleepOrWake(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
 		return false
 	case <-t.C:
-		return true
+	case <-wake:
 	}
+	return true
 }

@@ -270,23 +270,10 @@ func (h *VerifyHub) run(ctx context.Context, p *poller) {
 		for _, w := range watchers {
 			w.record(sas, err)
 		}
-		if !p.pause(ctx, h.interval()) {
+		if !sleepOrWake(ctx, h.interval(), p.wake) { // a snapshot waiting cuts the pause short
 			return
 		}
 	}
-}
-
-// pause waits for the next poll: the interval, or less when a snapshot wakes the poller. False when ctx ends.
-func (p *poller) pause(ctx context.Context, interval time.Duration) bool {
-	t := time.NewTimer(interval)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-	case <-p.wake:
-	}
-	return true
 }
 
 func (w *watcher) record(sas IPsecSAs, err error) {
