@@ -68,7 +68,7 @@ func connect(t *testing.T, info lab.Info) (*remoteaccess.Cluster, map[string]*wi
 func cameBack(t *testing.T, ra *remoteaccess.Cluster, identities []string) ([]string, error) {
 	t.Helper()
 	hub := &remoteaccess.VerifyHub{Interval: reestablishDelay / 3}
-	verdicts, err := hub.Watch(deadline(t, 30*time.Second), ra, identities, true, 5*reestablishDelay)
+	verdicts, err := hub.Watch(deadline(t, 2*time.Minute), ra, identities, true, 5*reestablishDelay)
 	var seen []string
 	for _, server := range ra.Servers() {
 		if v := verdicts[server]; len(v.Returned) > 0 || v.Polls == 0 {
@@ -116,7 +116,7 @@ func TestLabServesEveryServerOnItsOwnAddressAndOnePort(t *testing.T) {
 	}
 
 	ra, clients := connect(t, info)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	nodes, err := ra.GetNodes(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -168,7 +168,7 @@ func TestLabCertificatesVerifyForEachServerAddress(t *testing.T) {
 	roots.AppendCertsFromPEM([]byte(info.CACertificatePEM))
 	dial := func(address, serverName string) error {
 		d := tls.Dialer{Config: &tls.Config{RootCAs: roots, ServerName: serverName, MinVersion: tls.VersionTLS12}}
-		conn, err := d.DialContext(deadline(t, 10*time.Second), "tcp", net.JoinHostPort(address, strconv.Itoa(info.WinRMPort)))
+		conn, err := d.DialContext(deadline(t, 2*time.Minute), "tcp", net.JoinHostPort(address, strconv.Itoa(info.WinRMPort)))
 		if err == nil {
 			_ = conn.Close()
 		}
@@ -194,7 +194,7 @@ func TestLabPurgedClientStaysOutOnlyOnceItsAccountIsDisabled(t *testing.T) {
 	l := startLab(t, lab.Config{ReestablishDelay: reestablishDelay})
 	info := l.Info()
 	ra, clients := connect(t, info)
-	ctx := deadline(t, 60*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	ras1 := clients["RAS1"]
 
 	before, err := remoteaccess.GetIPsecSAs(ctx, ras1, client1)
@@ -270,7 +270,7 @@ func TestLabWithExternalDirectory(t *testing.T) {
 
 	labclient.SetEnabled(t, info, "CLIENT10$", false) // verifies the external directory with Info's bundle
 	ra, _ := connect(t, info)                         // and the WinRM servers with the same bundle
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	if _, err := ra.PurgeDevice(ctx, client10, "", false); err != nil {
 		t.Fatal(err)
 	}
@@ -307,7 +307,7 @@ func TestLabOnAFixedPortReleasesItOnClose(t *testing.T) {
 	}
 	again := startLab(t, cfg)
 	_, clients := connect(t, again.Info())
-	if _, err := remoteaccess.GetNodes(deadline(t, 30*time.Second), clients["RAS2"]); err != nil {
+	if _, err := remoteaccess.GetNodes(deadline(t, 2*time.Minute), clients["RAS2"]); err != nil {
 		t.Errorf("the lab restarted on port %d does not answer: %v", port, err)
 	}
 }

@@ -61,7 +61,7 @@ func TestCloseWinRMClientsDeletesPooledShells(t *testing.T) {
 			t.Fatalf("%s: %d shells open after a run, want the 1 pooled", s.Name, n)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	if err := CloseWinRMClients(ctx); err != nil {
 		t.Fatal(err)

@@ -95,7 +95,7 @@ func TestLabDrainMovesTheSessionsAndResumeConverges(t *testing.T) {
 
 func TestLabDrainRunsOnTheNodeItself(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	_, err := remoteaccess.DrainNode(ctx, l.clients["RAS2"], "RAS1", 5*time.Second)
 	var we *winrm.Error
 	if !errors.As(err, &we) || we.Kind != winrm.KindScript || we.Category != "InvalidOperation" {

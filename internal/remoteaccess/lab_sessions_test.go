@@ -11,7 +11,7 @@ import (
 
 func TestLabDisconnectVPNUsersExactly(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 
 	// "CORP\bo" is a prefix of bob and "bob" alone is not a form the servers print: neither disconnects anybody.
 	got, err := l.cluster.DisconnectVPNUsers(ctx, remoteaccess.VPNSelection{UserNames: []string{`CORP\bo`, "bob"}})
@@ -59,7 +59,7 @@ func TestLabDisconnectVPNUsersExactly(t *testing.T) {
 
 func TestLabDisconnectVPNUsersGoesOnAfterAFailure(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	conns, err := remoteaccess.GetConnections(ctx, l.clients["RAS2"], remoteaccess.ConnectionFilter{UserName: `CORP\bob`})
 	if err != nil || len(conns) == 0 {
 		t.Fatalf("bob's connections: %+v, %v", conns, err)
@@ -87,7 +87,7 @@ func TestLabDisconnectVPNUsersGoesOnAfterAFailure(t *testing.T) {
 
 func TestLabDisconnectVPNUsersReportsWhatOthersDid(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	l.servers["RAS1"].Faults().SetAuthFailure(true)
 
 	got, err := l.cluster.DisconnectVPNUsers(ctx, remoteaccess.VPNSelection{UserNames: []string{`CORP\bob`}})
@@ -101,7 +101,7 @@ func TestLabDisconnectVPNUsersReportsWhatOthersDid(t *testing.T) {
 
 func TestLabPurgeSAs(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 
 	got, err := l.cluster.PurgeSAs(ctx, remoteaccess.SASelection{Identities: []string{`CORP\CLIENT1$`}})
 	if err != nil {
@@ -145,7 +145,7 @@ func TestLabPurgeSAs(t *testing.T) {
 // SAs that expire between the listing and the removal are neither removed nor a failure.
 func TestLabPurgeSAsThatExpireMeanwhile(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	l.emulated.ExpireBeforeRemoval("RAS1")
 	got, err := l.cluster.PurgeSAs(ctx, remoteaccess.SASelection{Identities: []string{`CORP\CLIENT1$`}})
 	if err != nil || len(got["RAS1"].Removed) != 0 {

@@ -155,7 +155,7 @@ var client1 = deviceIdentities("CLIENT1")
 
 func TestLabReadOperations(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 
 	views, err := l.cluster.GetNodes(ctx)
 	if err != nil {
@@ -205,7 +205,7 @@ func TestLabReadOperations(t *testing.T) {
 
 func TestLabBlockDevice(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	l.disable(t, "CLIENT1$")
 
 	purged, err := l.cluster.PurgeDevice(ctx, client1, "client1.corp.example", true)
@@ -232,7 +232,7 @@ func TestLabBlockDevice(t *testing.T) {
 
 func TestLabPurgedDeviceWithEnabledAccountComesBack(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	client10 := deviceIdentities("CLIENT10")
 	if _, err := l.cluster.PurgeDevice(ctx, client10, "", false); err != nil {
 		t.Fatal(err)
@@ -247,7 +247,7 @@ func TestLabPurgedDeviceWithEnabledAccountComesBack(t *testing.T) {
 func returnedOn(t *testing.T, c *remoteaccess.Cluster, identities []string, window time.Duration) []string {
 	t.Helper()
 	hub := &remoteaccess.VerifyHub{Interval: 100 * time.Millisecond}
-	verdicts, err := hub.Watch(deadline(t, 30*time.Second), c, identities, true, window)
+	verdicts, err := hub.Watch(deadline(t, 2*time.Minute), c, identities, true, window)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,7 +266,7 @@ func returnedOn(t *testing.T, c *remoteaccess.Cluster, identities []string, wind
 
 func TestLabDeviceConnectedThroughBothServers(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	l.disable(t, "CLIENT2$")
 	purged, err := l.cluster.PurgeDevice(ctx, deviceIdentities("CLIENT2"), "client2.corp.example", true)
 	if err != nil {
@@ -283,7 +283,7 @@ func TestLabDeviceConnectedThroughBothServers(t *testing.T) {
 
 func TestLabPurgeUserAndDisconnectVPN(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	// carol is disabled in the directory seed but still connected, as after a block whose purge never ran.
 	purged, err := l.cluster.PurgeUser(ctx, directory.UserIdentities(
 		directory.Account{Kind: directory.KindUser, SAMAccountName: "carol", UserPrincipalName: "carol@corp.example"},
@@ -328,7 +328,7 @@ func TestLabPurgeUserAndDisconnectVPN(t *testing.T) {
 
 func TestLabStopComputer(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	// From a WinRM session the shutdown is a second hop: refused up front without a credential.
 	err := remoteaccess.StopComputer(ctx, l.clients["RAS1"], "client1.corp.example")
 	var we *winrm.Error
@@ -351,7 +351,7 @@ func TestLabStopComputer(t *testing.T) {
 
 func TestLabScriptErrorAndPartialFailure(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	_, err := remoteaccess.ResumeNode(ctx, l.clients["RAS1"], "RAS9")
 	var we *winrm.Error
 	if !errors.As(err, &we) || we.Kind != winrm.KindScript || we.Category != "InvalidOperation" || we.Target != "RAS9" {
@@ -374,7 +374,7 @@ func TestLabScriptErrorAndPartialFailure(t *testing.T) {
 // back, and the results name the server where it did.
 func TestLabDeviceTunnelComesBackAndIsNamed(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	l.disable(t, "CLIENT2$")
 	client2 := deviceIdentities("CLIENT2")
 	purged, err := l.cluster.PurgeDevice(ctx, client2, "CLIENT2", true)
@@ -407,7 +407,7 @@ func TestLabDeviceTunnelComesBackAndIsNamed(t *testing.T) {
 // directory package builds.
 func TestLabDocumentedExample(t *testing.T) {
 	l := newLabWith(t, "../lab/cluster/testdata/capture-documented.json")
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	node1 := l.clients["node1"]
 	conns, err := remoteaccess.GetConnections(ctx, node1, remoteaccess.ConnectionFilter{})
 	if err != nil || len(conns) != 1 {
@@ -431,7 +431,7 @@ func TestLabDocumentedExample(t *testing.T) {
 // Fail closed, through the real client: a server whose SAs carry no readable identity says it cannot tell.
 func TestLabIndeterminateVerdict(t *testing.T) {
 	l := newLabWith(t, "testdata/cluster-unreadable.json")
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	sas, err := l.cluster.GetIPsecSAs(ctx, client1)
 	if err != nil || !sas["RAS1"].Indeterminate || !strings.Contains(sas["RAS1"].IndeterminateReason, "readable") || sas["RAS2"].Indeterminate {
 		t.Errorf("GetIPsecSAs = %+v, %v; want RAS1 indeterminate and RAS2 not", sas, err)
@@ -450,7 +450,7 @@ func TestLabIndeterminateVerdict(t *testing.T) {
 // shares with its infrastructure tunnel, and a user's query never takes the device's tunnel.
 func TestLabDeviceSAsByEndpoint(t *testing.T) {
 	l := newLabWith(t, "../lab/cluster/testdata/capture-synthetic.json")
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	host1 := l.clients["HOST1"]
 	device, err := remoteaccess.GetDeviceSAs(ctx, host1, []string{`DOMAIN1\HOST2$`, "host2.domain1.example"})
 	if err != nil || len(device.MainMode) != 2 || device.MainMode[1].MatchedBy != remoteaccess.MatchedByEndpoint || device.QuickModeCount != 3 {
@@ -469,7 +469,7 @@ func TestLabDeviceSAsByEndpoint(t *testing.T) {
 // One name Disconnect-VpnUser fails on: the error names it, and the others are disconnected all the same.
 func TestLabDisconnectFailureIsPerItem(t *testing.T) {
 	l := newLab(t)
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	l.emulated.FailDisconnect(`CORP\bob`)
 	_, err := remoteaccess.PurgeUser(ctx, l.clients["RAS2"], []string{`CORP\bob`, `CORP\carol`}, "")
 	var items *remoteaccess.ItemsError
@@ -494,7 +494,7 @@ func TestLabDisconnectFailureIsPerItem(t *testing.T) {
 // address is on SAs without identity is indeterminate, its neighbour on the same server is not.
 func TestLabOnePollForManyTargets(t *testing.T) {
 	l := newLabWith(t, "testdata/cluster-mixed.json")
-	ctx := deadline(t, 30*time.Second)
+	ctx := deadline(t, 2*time.Minute)
 	client2 := deviceIdentities("CLIENT2")
 	carol := []string{`CORP\carol`}
 	union := append(append(slices.Clone(client1), client2...), carol...)

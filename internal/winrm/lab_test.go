@@ -283,7 +283,7 @@ func TestOperationTimeoutBoundsARunUnderALongerDeadline(t *testing.T) {
 	cfg.Timeout = 300 * time.Millisecond
 	c := newClient(t, cfg)
 	srv.Faults().SetHangCommands(true)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	err := c.Run(ctx, script(t, "echo/v1"), nil, nil)
 	wantKind(t, err, winrm.KindTimeout)

@@ -92,7 +92,7 @@ func TestLibraryTransportsAndAccountForms(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := libraryClient(t, srv, tc.user, tc.password, tc.ntlm)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			stdout, stderr, code, err := c.RunWithContextWithString(ctx, "powershell.exe -EncodedCommand "+encoded("$x = $input | Out-String"), "stdin data")
 			if err != nil {
