@@ -81,8 +81,8 @@ func ParseCapture(data []byte) (Seed, error) {
 		}
 		rows.sas = append(rows.sas, saRow{
 			name: name, localEndpoint: text(p["LocalEndpoint"]), remoteEndpoint: text(p["RemoteEndpoint"]),
-			first: capturedIdentity(p["RemoteFirstId"]), second: capturedIdentity(p["RemoteSecondId"]),
-			cipher: text(p["CipherAlgorithm"]), hash: text(p["HashAlgorithm"]), quickMode: len(sa.QuickModeSAs),
+			first: p["RemoteFirstId"], second: p["RemoteSecondId"], // either shape, as the server printed them
+			cipher: p["CipherAlgorithm"], hash: p["HashAlgorithm"], quickMode: len(sa.QuickModeSAs),
 		})
 	}
 	for i, p := range c.Connections {
@@ -148,11 +148,6 @@ func firstOf(values []string) string {
 func number(v any) int64 {
 	n, _ := strconv.ParseInt(text(v), 10, 64)
 	return n
-}
-
-func capturedIdentity(v any) identity {
-	obj, _ := v.(map[string]any)
-	return identity{Identity: text(obj["Identity"]), AuthenticationMethod: text(obj["AuthenticationMethod"])}
 }
 
 // capturedTime reads a date as the capture script writes it (ISO 8601), or as Windows PowerShell 5.1's

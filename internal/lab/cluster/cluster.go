@@ -33,6 +33,8 @@ type Options struct {
 	VPN          []VPNClient
 	// RevokedCertificates are the computers whose machine certificate is revoked from the start.
 	RevokedCertificates []string
+	// SAShapes makes servers print their main-mode SAs in a shape: ShapeObject (the default) or ShapeString.
+	SAShapes map[string]string
 	// Captured adds the rows of captures of real servers (LoadCapture) to those servers.
 	Captured map[string]capturedRows
 	// Directory decides whether purged clients come back. Nil means every account is enabled.
@@ -67,6 +69,7 @@ type Cluster struct {
 	captured       map[string]capturedRows
 	failDisconnect map[string]bool // lower-case names or addresses Disconnect-VpnUser fails on (fault injection)
 	languageModes  map[string]string
+	saShapes       map[string]string // upper-case server name -> ShapeObject or ShapeString (shapes.go)
 	// expireBeforeRemoval: the SAs a script lists expire before it removes them (fault injection).
 	expireBeforeRemoval map[string]bool
 }
@@ -100,7 +103,10 @@ func New(opts Options) (*Cluster, error) {
 		opts.Clock = time.Now
 	}
 	c := &Cluster{opts: opts, revoked: map[string]bool{}, captured: map[string]capturedRows{}, failDisconnect: map[string]bool{},
-		languageModes: map[string]string{}, expireBeforeRemoval: map[string]bool{}}
+		languageModes: map[string]string{}, expireBeforeRemoval: map[string]bool{}, saShapes: map[string]string{}}
+	for server, shape := range opts.SAShapes {
+		c.saShapes[strings.ToUpper(server)] = shape
+	}
 	for _, computer := range opts.RevokedCertificates {
 		c.revoked[strings.ToUpper(computer)] = true
 	}

@@ -81,8 +81,8 @@ func purgeSAs(c *Cluster, call call) (any, error) {
 		if gone == 0 {
 			continue
 		}
-		removed = append(removed, removedSA{Name: r.name, RemoteEndpoint: r.remoteEndpoint, RemoteFirstID: r.first.Identity,
-			RemoteSecondID: r.second.Identity, QuickModeRemoved: quick})
+		removed = append(removed, removedSA{Name: r.name, RemoteEndpoint: r.remoteEndpoint, RemoteFirstID: r.firstID(),
+			RemoteSecondID: r.secondID(), QuickModeRemoved: quick})
 	}
 	return map[string]any{"removed": removed, "indeterminate": sel.reason != "", "indeterminate_reason": sel.reason}, nil
 }

@@ -22,6 +22,9 @@ type Seed struct {
 	// VPNStatisticsLingerSeconds keeps a disconnected VPN connection's statistics row listed that long
 	// (Options.StatisticsLinger).
 	VPNStatisticsLingerSeconds int `json:"vpn_statistics_linger_seconds,omitempty"`
+	// SAShapes: per server, how Get-NetIPsecMainModeSA prints identities and algorithms, "object" (default) or
+	// "string" (Options.SAShapes).
+	SAShapes map[string]string `json:"sa_shapes,omitempty"`
 
 	captured map[string]capturedRows // from LoadCapture
 }
@@ -90,7 +93,7 @@ func ParseSeed(data []byte) (Seed, error) {
 // Options returns the cluster options for this seed; the caller adds the directory and the time settings.
 func (s Seed) Options() Options {
 	opts := Options{Nodes: s.Nodes, Interfaces: s.NLBInterfaces, Domain: s.Domain, DirectAccess: s.DirectAccess, VPN: s.VPN, Captured: s.captured,
-		StatisticsLinger: time.Duration(s.VPNStatisticsLingerSeconds) * time.Second}
+		StatisticsLinger: time.Duration(s.VPNStatisticsLingerSeconds) * time.Second, SAShapes: s.SAShapes}
 	for _, c := range s.DirectAccess {
 		if c.CertificateRevoked {
 			opts.RevokedCertificates = append(opts.RevokedCertificates, c.Computer)
@@ -125,6 +128,11 @@ func (o Options) validate() error {
 			return fmt.Errorf("NLB interface name %q is empty or repeated", i)
 		}
 		interfaces[strings.ToUpper(i)] = true
+	}
+	for server, shape := range o.SAShapes {
+		if !known[strings.ToUpper(server)] || !validShape(shape) {
+			return fmt.Errorf("sa_shapes: %q for server %q: want a known server and %q or %q", shape, server, ShapeObject, ShapeString)
+		}
 	}
 	for server := range o.Captured {
 		if !known[strings.ToUpper(server)] {
