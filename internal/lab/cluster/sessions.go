@@ -404,7 +404,8 @@ func stopComputer(c *Cluster, call call) (any, error) {
 			c.disconnect(v, call.now)
 		}
 	}
-	return map[string]any{"requested": true}, nil
+	// Stop-Computer does not wait for the shutdown: the script never reports it confirmed (WINDOWS.md, Manage-out shutdown).
+	return map[string]any{"requested": true, "confirmed": false, "detail": "Stop-Computer returned without error; it does not wait for the shutdown"}, nil
 }
 
 // removeTunnel emulates Remove-NetIPsecQuickModeSA for the tunnel's quick-mode SAs, then Remove-NetIPsecMainModeSA.
