@@ -59,6 +59,9 @@ type VPNClient struct {
 	TunnelType string `json:"tunnel_type,omitempty"` // Ikev2 (default), Sstp, L2tp or Pptp
 	// CertificateRevoked starts a device tunnel's computer with its machine certificate revoked.
 	CertificateRevoked bool `json:"certificate_revoked,omitempty"`
+	// DNSUserName prints a user tunnel's UserName as dns.domain\user (the Get-RemoteAccessConnectionStatistics
+	// example prints corp.contoso.com\remoteuser1) instead of NETBIOS\user.
+	DNSUserName bool `json:"dns_user_name,omitempty"`
 	// HostName is what the statistics print as a device tunnel's HostName and UserName: the certificate subject's
 	// FQDN unless set. Microsoft's pages do not say which form Windows prints; the provider's scripts also match
 	// the bare computer name, and this lets the tests hold them to it.
@@ -169,6 +172,9 @@ func (o Options) validate() error {
 		}
 		if v.TunnelType != "" && vpnTunnelTypes[strings.ToLower(v.TunnelType)] == "" {
 			return fmt.Errorf("vpn connection of %q: tunnel_type %q is not Ikev2, Sstp, L2tp or Pptp", v.User+v.Computer, v.TunnelType)
+		}
+		if v.User == "" && v.DNSUserName {
+			return fmt.Errorf("vpn connection of %q: dns_user_name applies to user tunnels only", v.Computer)
 		}
 		if v.User != "" && v.CertificateRevoked {
 			return fmt.Errorf("vpn connection of %q: certificate_revoked applies to device tunnels only", v.User)
