@@ -164,3 +164,57 @@ func TestDrainAndResumeEveryNLBCluster(t *testing.T) {
 		}
 	}
 }
+
+// An operator's capture becomes a test: a capture of a server in each shape loads as a seed, and the looks, the
+// purges and the drain work on it as on a seeded lab.
+func TestCapturesInBothShapes(t *testing.T) {
+	for _, c := range []struct {
+		file            string
+		interfaces      int
+		cipher, hash    string
+		authMethodFirst string
+	}{
+		{"testdata/capture-object-shape.json", 2, "AES256", "SHA256", "MachineCert"},
+		{"testdata/capture-string-shape.json", 1, "AES-256", "SHA-256", ""},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			l := newLabFromFile(t, c.file)
+			if nodes := succeed[nodesResult](t, l, "HOST1", "get-nodes/v1", map[string]any{}).Nodes; len(nodes) != 2*c.interfaces {
+				t.Errorf("get-nodes = %+v; want HOST1 and HOST5 on each of %d interfaces", nodes, c.interfaces)
+			}
+			host2 := map[string]any{"identities": []string{`DOMAIN1\HOST2$`, "host2.domain1.example"}, "computer_name": "HOST2", "disconnect_vpn": true}
+			look := succeed[sasVerdict](t, l, "HOST1", "get-ipsec-sas/v1", map[string]any{"identities": host2["identities"], "device": true})
+			if len(look.MainMode) != 2 || look.Indeterminate {
+				t.Fatalf("the look at HOST2 = %+v (indeterminate %v %q); want its two SAs", look.MainMode, look.Indeterminate, look.Reason)
+			}
+			if sa := look.MainMode[0]; sa.CipherAlgorithm != c.cipher || sa.HashAlgorithm != c.hash || sa.AuthMethodFirst != c.authMethodFirst {
+				t.Errorf("HOST2's first SA = %+v; want cipher %q, hash %q, auth method %q", sa, c.cipher, c.hash, c.authMethodFirst)
+			}
+			user1 := succeed[sasVerdict](t, l, "HOST1", "get-ipsec-sas/v1", map[string]any{"identities": []string{`DOMAIN1\user1`}})
+			if len(user1.MainMode) != 1 || user1.MainMode[0].RemoteSecondID != `DOMAIN1\user1` {
+				t.Errorf("the look at user1 = %+v; want the intranet tunnel", user1.MainMode)
+			}
+			purged := succeed[verdictResult](t, l, "HOST1", "purge-device/v1", host2)
+			if purged.MainModeRemoved != 2 || purged.QuickModeRemoved != 4 || purged.Indeterminate {
+				t.Errorf("purge-device HOST2 = %+v; want both SAs and their four quick-mode SAs", purged)
+			}
+			user4 := succeed[verdictResult](t, l, "HOST1", "purge-user/v1", map[string]any{"identities": []string{`DOMAIN1\user4`, `domain1.example\user4`}})
+			if user4.VPNConnectionsDisconnected != 1 || len(user4.Failures) != 0 {
+				t.Errorf("purge-user user4 (printed in the DNS form) = %+v; want the connection disconnected", user4)
+			}
+			if left := describe(l.connections(t, "HOST1")); !slices.Equal(left, []string{`DirectAccess:host2.domain1.example:DOMAIN1\user1`}) {
+				t.Errorf("connections left = %q; want the DirectAccess row only", left)
+			}
+			succeed[nodesResult](t, l, "HOST1", "drain-node/v1", map[string]any{"node_name": "host1.domain1.example", "timeout_seconds": 1})
+			states, err := l.NodeStates("HOST1")
+			if err != nil || len(states) != c.interfaces {
+				t.Fatalf("HOST1's node objects = %v, %v", states, err)
+			}
+			for iface, state := range states {
+				if state != Stopped {
+					t.Errorf("HOST1 on %s is %s after the drain, want Stopped", iface, state)
+				}
+			}
+		})
+	}
+}
