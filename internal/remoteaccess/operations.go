@@ -34,7 +34,33 @@ const maxNameLength = 512
 func run[T any](ctx context.Context, r Runner, s winrm.Script, input any) (T, error) {
 	var out T
 	err := r.Run(ctx, s, input, &out)
+	nameLanguageMode(err)
 	return out, err
+}
+
+// PowerShell's own refusals of a script in RestrictedLanguage and NoLanguage: they come before any statement of the
+// bootstrap runs, so no error document does (internal/lab/WINDOWS.md, Language modes).
+var languageModeRefusals = []struct{ mode, text string }{
+	{"NoLanguage", "no-language mode"},
+	{"RestrictedLanguage", "restricted language mode"},
+}
+
+// nameLanguageMode gives a script error that is PowerShell's refusal of a restricted language mode the category and
+// target the bootstrap gives ConstrainedLanguage (SecurityError on LanguageMode), so that every restricted mode
+// reads the same to callers.
+func nameLanguageMode(err error) {
+	var e *winrm.Error
+	if !errors.As(err, &e) || e.Kind != winrm.KindScript || e.Category != "" {
+		return
+	}
+	for _, r := range languageModeRefusals {
+		if strings.Contains(e.Stderr, r.text) {
+			e.Category, e.Target = "SecurityError", "LanguageMode"
+			e.Message = "PowerShell on " + e.Server + " runs in " + r.mode + " mode, which refuses every script before it runs: " +
+				"the provider's scripts need FullLanguage"
+			return
+		}
+	}
 }
 
 // GetConnections lists the server's connections that match the filter.

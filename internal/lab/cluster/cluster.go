@@ -158,8 +158,9 @@ func (c *Cluster) ExpireBeforeRemoval(server string) {
 	c.expireBeforeRemoval[strings.ToUpper(server)] = true
 }
 
-// SetLanguageMode puts a server's PowerShell in a language mode (ConstrainedLanguage, as WDAC or AppLocker would;
-// FullLanguage by default): the bootstrap then refuses to run any script (fault injection).
+// SetLanguageMode puts a server's PowerShell in a language mode (FullLanguage by default; ConstrainedLanguage, as
+// WDAC or AppLocker would; RestrictedLanguage or NoLanguage): the bootstrap then refuses to run any script, or
+// PowerShell refuses the bootstrap itself (WINDOWS.md, Language modes; fault injection).
 func (c *Cluster) SetLanguageMode(server, mode string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
