@@ -101,7 +101,7 @@ func restrictedRefusal(mode string) string {
 	case "NoLanguage":
 		return "The syntax is not supported by this runspace. This can occur if the runspace is in no-language mode."
 	case "RestrictedLanguage":
-		return "At line:4 char:1\r\n+ $ErrorActionPreference = 'Stop'\r\nAssignment statements are not allowed in restricted language mode or a Data section."
+		return "Assignment statements are not allowed in restricted language mode or a Data section."
 	}
 	return ""
 }
