@@ -128,4 +128,10 @@ func TestLabShutdownIsRequestedNotConfirmed(t *testing.T) {
 	if n := saCountOf(l, "CLIENT1"); n != 0 {
 		t.Errorf("CLIENT1 still has %d SAs after its shutdown", n)
 	}
+	// Stop-Computer raising an error once the shutdown started is neither a failure nor a success.
+	l.emulated.ShutdownIndeterminate("RAS1")
+	got, err = remoteaccess.RequestShutdown(ctx, l.clients["RAS1"], "client2.corp.example", &admin)
+	if err != nil || !got.Requested || got.Confirmed || !strings.Contains(got.String(), "not confirmed (Stop-Computer reported OperationStopped") {
+		t.Errorf("RequestShutdown with an indeterminate result = %+v (%q), %v; want requested, not confirmed, with the cmdlet's error", got, got.String(), err)
+	}
 }

@@ -72,6 +72,8 @@ type Cluster struct {
 	saShapes       map[string]string // upper-case server name -> ShapeObject or ShapeString (shapes.go)
 	// expireBeforeRemoval: the SAs a script lists expire before it removes them (fault injection).
 	expireBeforeRemoval map[string]bool
+	// shutdownIndeterminate: Stop-Computer on that server raises an error after the shutdown started (fault injection).
+	shutdownIndeterminate map[string]bool
 }
 
 // link is what a client keeps up by itself: a DirectAccess tunnel or a VPN connection.
@@ -103,7 +105,7 @@ func New(opts Options) (*Cluster, error) {
 		opts.Clock = time.Now
 	}
 	c := &Cluster{opts: opts, revoked: map[string]bool{}, captured: map[string]capturedRows{}, failDisconnect: map[string]bool{},
-		languageModes: map[string]string{}, expireBeforeRemoval: map[string]bool{}, saShapes: map[string]string{}}
+		languageModes: map[string]string{}, expireBeforeRemoval: map[string]bool{}, saShapes: map[string]string{}, shutdownIndeterminate: map[string]bool{}}
 	for server, shape := range opts.SAShapes {
 		c.saShapes[strings.ToUpper(server)] = shape
 	}
@@ -156,6 +158,14 @@ func (c *Cluster) ExpireBeforeRemoval(server string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.expireBeforeRemoval[strings.ToUpper(server)] = true
+}
+
+// ShutdownIndeterminate makes Stop-Computer on a server raise an error although the shutdown started, as a remote
+// Stop-Computer may when the connection ends with the client (WINDOWS.md, Manage-out shutdown; fault injection).
+func (c *Cluster) ShutdownIndeterminate(server string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.shutdownIndeterminate[strings.ToUpper(server)] = true
 }
 
 // SetLanguageMode puts a server's PowerShell in a language mode (FullLanguage by default; ConstrainedLanguage, as

@@ -404,8 +404,14 @@ func stopComputer(c *Cluster, call call) (any, error) {
 			c.disconnect(v, call.now)
 		}
 	}
-	// Stop-Computer does not wait for the shutdown: the script never reports it confirmed (WINDOWS.md, Manage-out shutdown).
-	return map[string]any{"requested": true, "confirmed": false, "detail": "Stop-Computer returned without error; it does not wait for the shutdown"}, nil
+	// Stop-Computer does not wait for the shutdown: the script never reports it confirmed, and an error raised after
+	// the request is only a detail (WINDOWS.md, Manage-out shutdown).
+	detail := "Stop-Computer returned without error; it does not wait for the shutdown"
+	if c.shutdownIndeterminate[strings.ToUpper(call.server)] {
+		detail = "Stop-Computer reported OperationStopped after the request was made: the RPC connection to " +
+			in.ComputerName + " ended before the result was read."
+	}
+	return map[string]any{"requested": true, "confirmed": false, "detail": detail}, nil
 }
 
 // removeTunnel emulates Remove-NetIPsecQuickModeSA for the tunnel's quick-mode SAs, then Remove-NetIPsecMainModeSA.
