@@ -135,3 +135,35 @@ func TestLabShutdownIsRequestedNotConfirmed(t *testing.T) {
 		t.Errorf("RequestShutdown with an indeterminate result = %+v (%q), %v; want requested, not confirmed, with the cmdlet's error", got, got.String(), err)
 	}
 }
+
+// One cluster whose servers print SAs in different shapes and VPN users in the DNS form
+// (testdata/cluster-mixed-shapes.json): a device's and a user's purge hold on every server at once.
+func TestLabMixedShapesCluster(t *testing.T) {
+	l := newLabWith(t, "../lab/cluster/testdata/cluster-mixed-shapes.json")
+	ctx := deadline(t, 60*time.Second)
+	l.disable(t, "CLIENT2$")
+	l.disable(t, "carol")
+	client2 := []string{`CORP\CLIENT2$`, "client2.corp.example"}
+	purged, err := l.cluster.PurgeDevice(ctx, client2, "CLIENT2", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if purged["RAS1"].MainModeRemoved != 2 || purged["RAS2"].MainModeRemoved != 2 || purged["RAS2"].VPNDeviceTunnelsDisconnected != 1 {
+		t.Errorf("PurgeDevice CLIENT2 = %+v; want both tunnels on each server and its device tunnel", purged)
+	}
+	carol := directory.Account{Kind: directory.KindUser, SAMAccountName: "carol", UserPrincipalName: "carol@corp.example"}
+	corp := directory.DomainInfo{NetBIOSName: "CORP", DNSRoot: "corp.example"}
+	// As the block does: the user's identities and every form the VPN statistics may print her name in.
+	users, err := l.cluster.PurgeUser(ctx, append(directory.UserIdentities(carol, corp), directory.VPNUserNames(carol, corp)...), `CORP\carol`)
+	if err != nil || users["RAS2"].VPNConnectionsDisconnected != 1 {
+		t.Errorf("PurgeUser carol = %+v, %v; want her VPN connection, printed corp.example\\carol, disconnected", users, err)
+	}
+	for _, v := range l.emulated.Snapshot().VPN {
+		if strings.HasSuffix(v.UserName, `\carol`) || v.HostName == "client2.corp.example" {
+			t.Errorf("still connected in the lab: %+v", v)
+		}
+	}
+	if n := saCountOf(l, "CLIENT2"); n != 0 {
+		t.Errorf("CLIENT2 still has %d SAs in the lab", n)
+	}
+}
