@@ -207,9 +207,9 @@ func newPurgeUserInput(identities []string, userName string) (purgeUserInput, er
 }
 
 // PurgeUser removes, on one server, the DirectAccess intranet-tunnel SAs whose user identity (RemoteSecondId) is
-// one of identities or userName, and disconnects the user's VPN connections. VPN statistics print a user as
-// NETBIOS\user or dns.domain\user: identities must hold both (directory.VPNUserNames). Names it could not
-// disconnect are an *ItemsError, after the others were disconnected.
+// one of identities or userName, and disconnects the user's VPN connections, each by its tunnel address. VPN
+// statistics print a user as NETBIOS\user or dns.domain\user: identities must hold both (directory.VPNUserNames).
+// Addresses it could not disconnect are an *ItemsError, after the others were disconnected.
 func PurgeUser(ctx context.Context, r Runner, identities []string, userName string) (PurgeUserResult, error) {
 	in, err := newPurgeUserInput(identities, userName)
 	if err != nil {
@@ -239,9 +239,10 @@ func (t VPNTarget) validate() error {
 	return nil
 }
 
-// DisconnectVPN disconnects, on one server, the VPN connections of a user or of a tunnel address, and returns the
-// names or addresses disconnected (none when nothing matched). Names or addresses it could not disconnect are an
-// *ItemsError, returned with the list of those it did disconnect.
+// DisconnectVPN disconnects, on one server, the VPN connections of a user or of a tunnel address, each by its
+// tunnel address, and returns the name (as the statistics print it) or the address once for those disconnected
+// (none when nothing matched). Addresses it could not disconnect are an *ItemsError, returned with the list of
+// those it did disconnect.
 func DisconnectVPN(ctx context.Context, r Runner, target VPNTarget) ([]string, error) {
 	if err := target.validate(); err != nil {
 		return nil, err
