@@ -219,8 +219,8 @@ func (c *Cluster) printedState(n *node, i int) NodeState {
 	return Converged + "(default)"
 }
 
-// getNodes emulates Get-NlbClusterNode on every cluster of the host (Get-NlbCluster): every node object of every
-// interface, whichever node answers.
+// getNodes emulates Get-NlbClusterNode -InterfaceName on every interface Get-NlbClusterNodeNetworkInterface shows
+// NlbBound (WINDOWS.md, NLB): every node object of every interface, whichever node answers.
 func getNodes(c *Cluster, call call) (any, error) {
 	if err := decodeInput(call.input, &struct{}{}); err != nil {
 		return nil, err
