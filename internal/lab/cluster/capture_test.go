@@ -146,7 +146,7 @@ func TestCaptureScriptWritesWhatTheLabReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	block, ok := strings.CutPrefix(string(script)[strings.Index(string(script), "$capture = [ordered]@{"):], "$capture = [ordered]@{")
+	_, block, ok := strings.Cut(string(script), "$capture = [ordered]@{")
 	if !ok {
 		t.Fatal("the script builds no $capture")
 	}
