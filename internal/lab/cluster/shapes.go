@@ -15,15 +15,18 @@ const (
 	ShapeString = "string" // identities as strings, algorithms as uint16 codes (the class page)
 )
 
-// Algorithm codes the class page names; the scripts map these to names and keep any other code as a number.
+// Algorithm codes the class page lists, with its names; the scripts map these to names and keep any other code as
+// a number. The lab's tunnels use AES-256 and SHA-256.
 const (
 	cipherAES256 = 65003
 	hashSHA256   = 65001
 )
 
 var (
-	cipherNames = map[int]string{cipherAES256: "AES-256"}
-	hashNames   = map[int]string{hashSHA256: "SHA-256"}
+	cipherNames = map[int]string{0: "None", 2: "DES", 6: "3DES", 65001: "AES-128", 65002: "AES-192", cipherAES256: "AES-256",
+		65004: "AES-GCM-128", 65005: "AES-GCM-192", 65006: "AES-GCM-256"}
+	hashNames = map[int]string{0: "None", 2: "MD5", 3: "SHA-1", hashSHA256: "SHA-256", 65002: "SHA-384", 65003: "AES-GMAC-128",
+		65004: "AES-GMAC-192", 65005: "AES-GMAC-256"}
 )
 
 func validShape(shape string) bool {

@@ -78,10 +78,14 @@ func TestAlgorithmsReadInBothShapes(t *testing.T) {
 	for _, c := range []struct {
 		in   any
 		want string
-	}{{float64(65003), "AES-256"}, {float64(7), "7"}, {"65001", "65001"}, {"AES256", "AES256"}, {nil, ""}} {
+	}{{float64(65003), "AES-256"}, {float64(6), "3DES"}, {float64(7), "7"}, {"65001", "AES-128"}, {"AES256", "AES256"}, {nil, ""}} {
 		if got := algorithmName(c.in, cipherNames); got != c.want {
 			t.Errorf("cipher %v reads as %q, want %q", c.in, got, c.want)
 		}
+	}
+	// The same code names different algorithms as a cipher and as a hash.
+	if algorithmName(float64(65003), hashNames) != "AES-GMAC-128" {
+		t.Errorf("hash 65003 reads as %q, want AES-GMAC-128", algorithmName(float64(65003), hashNames))
 	}
 }
 

@@ -39,10 +39,12 @@ try {
         if ($null -eq $value -or $value -is [string]) { return '' }
         [string]$value.AuthenticationMethod
     }
-    # CipherAlgorithm and HashAlgorithm are uint16 codes on the class page: the codes it names are mapped to names,
-    # others are kept as numbers; a name (another shape) is kept as it is.
-    $cipherNames = @{ 65003 = 'AES-256' }
-    $hashNames = @{ 65001 = 'SHA-256' }
+    # CipherAlgorithm and HashAlgorithm are uint16 codes on the class page: the codes it lists are mapped to its
+    # names, others are kept as numbers; a name (another shape) is kept as it is.
+    $cipherNames = @{ 0 = 'None'; 2 = 'DES'; 6 = '3DES'; 65001 = 'AES-128'; 65002 = 'AES-192'; 65003 = 'AES-256'
+        65004 = 'AES-GCM-128'; 65005 = 'AES-GCM-192'; 65006 = 'AES-GCM-256' }
+    $hashNames = @{ 0 = 'None'; 2 = 'MD5'; 3 = 'SHA-1'; 65001 = 'SHA-256'; 65002 = 'SHA-384'; 65003 = 'AES-GMAC-128'
+        65004 = 'AES-GMAC-192'; 65005 = 'AES-GMAC-256' }
     function Get-AlgorithmName($value, $names) {
         $text = [string]$value
         $code = 0
