@@ -4,8 +4,13 @@
 # Run it in an elevated Windows PowerShell 5.1 on a Remote Access server:
 #   powershell.exe -NoProfile -ExecutionPolicy Bypass -File capture-remoteaccess.ps1 -Path capture.json
 # It only reads: Get-NetIPsecMainModeSA (with each SA's Get-NetIPsecQuickModeSA -AssociatedNetIPsecMainModeSA),
-# Get-RemoteAccessConnectionStatistics and Get-NlbClusterNode, with all their properties, and the Windows build from
-# the registry. It changes nothing.
+# Get-RemoteAccessConnectionStatistics, Get-NlbCluster, Get-NlbClusterNodeNetworkInterface and Get-NlbClusterNode
+# -InterfaceName for every interface NLB is bound to, Get-RemoteAccess, Get-DAServer, the WinRM shell (winrs) and
+# service settings (WSMan: drive), the IKEv2 CertAuthFlags registry value, CertValidationLevel of
+# Get-NetFirewallSetting -PolicyStore ActiveStore, and the Windows build from the registry. It changes nothing.
+# The raw shapes are kept: raw_main_mode_sa is one SA as Get-NetIPsecMainModeSA | ConvertTo-Json -Depth 4 writes it
+# (identities as strings or as objects, algorithms as codes or names: whatever this server prints), sanitised like
+# everything else (internal/lab/WINDOWS.md, Shapes).
 #
 # Sanitised before anything is written: every IP address is replaced by a documentation address (192.0.2.0/24,
 # 198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32), and every name-like word (a run of letters and digits that holds
@@ -25,7 +30,9 @@ Set-StrictMode -Version 2
 $keywordProperties = [System.Collections.Generic.HashSet[string]]::new([string[]]@(
         'ConnectionType', 'TunnelType', 'TransitionTechnology', 'AuthMethod', 'AuthenticationMethod', 'UserActivityState',
         'HealthStatus', 'AccessStatus', 'CipherAlgorithm', 'HashAlgorithm', 'GroupId', 'KeyModule', 'EncapsulationType',
-        'State', 'InitialHostState', 'ProductName', 'DisplayVersion', 'CurrentBuild'), [System.StringComparer]::OrdinalIgnoreCase)
+        'State', 'InitialHostState', 'ProductName', 'DisplayVersion', 'CurrentBuild', 'NlbBound', 'Mode',
+        'InstallStatus', 'VpnStatus', 'DAStatus', 'VpnS2SStatus', 'RoutingStatus', 'UseHttpsForInternetConnection',
+        'AuthenticationMethod', 'CertValidationLevel', 'ComputerCertAuthentication'), [System.StringComparer]::OrdinalIgnoreCase)
 # Words kept inside sanitised text: certificate name attributes and common top-level domains.
 $keptWords = [System.Collections.Generic.HashSet[string]]::new([string[]]@(
         'cn', 'ou', 'dc', 'o', 'c', 'l', 's', 'com', 'net', 'org', 'local', 'lan', 'internal', 'example', 'default'),
@@ -113,16 +120,79 @@ $mainMode = @(foreach ($mm in @(Get-NetIPsecMainModeSA)) {
             quick_mode_sas = @(foreach ($q in $quick) { ConvertTo-Plain $q '' 0 })
         }
     })
+# One SA as ConvertTo-Json writes it, read back so that its shape (strings or objects, numbers or names) is kept,
+# then sanitised like every other value.
+$rawSA = $null
+$firstSA = @(Get-NetIPsecMainModeSA | Select-Object -First 1)
+if ($firstSA.Count -gt 0) {
+    $rawSA = ConvertTo-Plain ($firstSA[0] | ConvertTo-Json -Depth 4 | ConvertFrom-Json) '' 0
+} else {
+    $warnings.Add('Get-NetIPsecMainModeSA listed no SA: raw_main_mode_sa is empty')
+}
 $connections = @(foreach ($c in @(Get-RemoteAccessConnectionStatistics)) { ConvertTo-Plain $c '' 0 })
+
+# ConvertTo-PlainList sanitises every object a command returned.
+function ConvertTo-PlainList($items) {
+    , @(foreach ($item in @($items)) { ConvertTo-Plain $item '' 0 })
+}
+
 $nodes = @()
-if (Get-Command -Name Get-NlbClusterNode -ErrorAction SilentlyContinue) {
-    try {
-        $nodes = @(foreach ($n in @(Get-NlbClusterNode)) { ConvertTo-Plain $n '' 0 })
-    } catch {
-        $warnings.Add('Get-NlbClusterNode: ' + $_.Exception.Message)
+$clusters = @()
+$interfaces = @()
+if (Get-Command -Name Get-NlbClusterNodeNetworkInterface -ErrorAction SilentlyContinue) {
+    # Get-NlbCluster without arguments is "the local NLB cluster", one; a DirectAccess cluster with two network
+    # adapters has two, so the nodes are read per interface NLB is bound to.
+    try { $clusters = ConvertTo-PlainList (Get-NlbCluster) } catch { $warnings.Add('Get-NlbCluster: ' + $_.Exception.Message) }
+    $bound = @()
+    try { $bound = @(Get-NlbClusterNodeNetworkInterface) } catch { $warnings.Add('Get-NlbClusterNodeNetworkInterface: ' + $_.Exception.Message) }
+    $interfaces = ConvertTo-PlainList $bound
+    foreach ($nic in $bound) {
+        if (-not $nic.NlbBound) { continue }
+        try {
+            $nodes += ConvertTo-PlainList (Get-NlbClusterNode -InterfaceName ([string]$nic.InterfaceName))
+        } catch {
+            $warnings.Add('Get-NlbClusterNode -InterfaceName: ' + $_.Exception.Message)
+        }
     }
 } else {
-    $warnings.Add('Get-NlbClusterNode is not installed (no NLB on this server)')
+    $warnings.Add('the NLB cmdlets are not installed (no NLB on this server)')
+}
+$remoteAccess = @()
+try { $remoteAccess = ConvertTo-PlainList (Get-RemoteAccess) } catch { $warnings.Add('Get-RemoteAccess: ' + $_.Exception.Message) }
+$daServer = @()
+try { $daServer = ConvertTo-PlainList (Get-DAServer) } catch { $warnings.Add('Get-DAServer: ' + $_.Exception.Message) }
+
+# WinRM settings that decide whether the provider can work (internal/lab/WINDOWS.md, WinRM): plain values, no names.
+function Get-WSManValues([string]$path) {
+    $values = [ordered]@{}
+    try {
+        foreach ($item in @(Get-ChildItem -Path $path)) {
+            if ($item.PSObject.Properties['Value'] -and -not ($item.Value -is [System.Collections.IEnumerable] -and -not ($item.Value -is [string]))) {
+                $values[[string]$item.Name] = [string]$item.Value
+            }
+        }
+    } catch {
+        $warnings.Add($path + ': ' + $_.Exception.Message)
+    }
+    $values
+}
+$winrm = [ordered]@{
+    shell        = Get-WSManValues 'WSMan:\localhost\Shell'
+    service      = Get-WSManValues 'WSMan:\localhost\Service'
+    service_auth = Get-WSManValues 'WSMan:\localhost\Service\Auth'
+}
+$certAuthFlags = $null
+try {
+    $ikev2 = Get-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Services\RemoteAccess\Parameters\Ikev2' -ErrorAction Stop
+    if ($ikev2.PSObject.Properties['CertAuthFlags']) { $certAuthFlags = [int]$ikev2.CertAuthFlags }
+} catch {
+    $warnings.Add('CertAuthFlags: ' + $_.Exception.Message)
+}
+$certValidationLevel = ''
+try {
+    $certValidationLevel = [string](Get-NetFirewallSetting -PolicyStore ActiveStore).CertValidationLevel
+} catch {
+    $warnings.Add('Get-NetFirewallSetting -PolicyStore ActiveStore: ' + $_.Exception.Message)
 }
 $version = Get-ItemProperty -Path 'HKLM:\SOFTWARE\Microsoft\Windows NT\CurrentVersion'
 $windows = [ordered]@{}
@@ -139,11 +209,19 @@ $capture = [ordered]@{
     domain        = [ordered]@{ dns_name = Protect-Text ([string]$env:USERDNSDOMAIN).ToLowerInvariant(); netbios_name = Protect-Text ([string]$env:USERDOMAIN) }
     windows       = $windows
     main_mode_sas = $mainMode
+    raw_main_mode_sa = $rawSA
     connections   = $connections
+    nlb_clusters  = $clusters
+    nlb_interfaces = $interfaces
     nlb_nodes     = $nodes
+    remote_access = $remoteAccess
+    directaccess_server = $daServer
+    winrm         = $winrm
+    ikev2_cert_auth_flags = $certAuthFlags
+    ipsec_cert_validation_level = $certValidationLevel
     warnings      = @($warnings)
 }
 $json = ConvertTo-Json -InputObject $capture -Depth 12
 [System.IO.File]::WriteAllText($Path, $json, [System.Text.UTF8Encoding]::new($false))
-Write-Output ("wrote {0}: {1} main-mode SAs, {2} connections, {3} NLB nodes, {4} names and {5} addresses replaced" -f
-    $Path, $mainMode.Count, $connections.Count, $nodes.Count, $words.Count, $addresses.Count)
+Write-Output ("wrote {0}: {1} main-mode SAs, {2} connections, {3} NLB node objects on {4} interfaces, {5} names and {6} addresses replaced" -f
+    $Path, $mainMode.Count, $connections.Count, $nodes.Count, $interfaces.Count, $words.Count, $addresses.Count)

@@ -155,7 +155,8 @@ func (b *Blocker) TargetFor(ctx context.Context, acct directory.Account, guard d
 	if err != nil {
 		return Target{}, err
 	}
-	// A user's VPN connections print the user as NETBIOS\user or dns.domain\user (FACTS part 5): both are identities.
+	// A user's VPN connections print the user as NETBIOS\user or dns.domain\user: both are identities
+	// (internal/lab/WINDOWS.md, Connection statistics).
 	ids := appendNew(directory.UserIdentities(acct, dom), directory.VPNUserNames(acct, dom)...)
 	if acct.Kind == directory.KindComputer {
 		ids = directory.DeviceIdentities(acct, dom)

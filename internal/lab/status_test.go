@@ -88,7 +88,7 @@ func TestStatusEndpointShowsCountersAndSetsFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ra.GetIPsecSAs(deadline(t, 30*time.Second), []string{`CORP\CLIENT1$`}); err != nil {
+	if _, err := ra.GetIPsecSAs(deadline(t, 2*time.Minute), []string{`CORP\CLIENT1$`}); err != nil {
 		t.Fatal(err)
 	}
 	var st labStatus

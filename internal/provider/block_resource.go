@@ -280,7 +280,8 @@ func (r *blockResource[T, PT]) options(ctx context.Context, state PT, diags *dia
 }
 
 // shutdownCredential is the credential Stop-Computer needs to reach the device: the command runs in a WinRM session,
-// so the device is a second hop, which Windows refuses with the session's own logon (FACTS part 5). The WinRM
+// so the device is a second hop, which Windows refuses with the session's own logon (internal/lab/WINDOWS.md,
+// Manage-out shutdown and the second hop). The WinRM
 // account's password is passed explicitly, in the script's JSON input; with a keytab there is none to pass.
 func (r *blockResource[T, PT]) shutdownCredential(state PT, diags *diag.Diagnostics) *remoteaccess.Credential {
 	if !state.shutdownViaManageOut() {

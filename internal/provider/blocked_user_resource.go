@@ -57,7 +57,7 @@ func newBlockedUser() *blockResource[blockedUserModel, *blockedUserModel] {
 		nameAttr:   "user_name",
 		noun:       "user",
 		description: "Blocks a user: disables the user account in Active Directory, disconnects the user's VPN connections " +
-			"on every Remote Access server (as `Disconnect-VpnUser -UserName`) and purges the DirectAccess intranet-tunnel " +
+			"on every Remote Access server (each by its tunnel address) and purges the DirectAccess intranet-tunnel " +
 			"security associations authenticated as that user. Destroying the block re-enables the account only if it was " +
 			"enabled before.",
 		nameSchema: schema.StringAttribute{

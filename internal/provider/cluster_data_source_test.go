@@ -16,7 +16,8 @@ import (
 )
 
 // matchesLabNodes checks the nodes against the lab's model: names, priorities, the state on each interface, whether
-// NLB gives them new connections (every interface's state begins with Converged, FACTS part 5), the server each is,
+// NLB gives them new connections (every interface's state begins with Converged: internal/lab/WINDOWS.md, NLB),
+// the server each is,
 // and the connections each carries.
 func (l *testLab) matchesLabNodes(rows []map[string]any) error {
 	snap := l.snapshot()

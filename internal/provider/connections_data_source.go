@@ -33,7 +33,8 @@ type connectionsModel struct {
 	Connections    []connectionRow `tfsdk:"connections"`
 }
 
-// connectionRow is one connection. FACTS part 5: field availability varies by connection type, so a field the
+// connectionRow is one connection. Field availability varies by connection type (internal/lab/WINDOWS.md,
+// Connection statistics), so a field the
 // server left empty is null rather than "".
 type connectionRow struct {
 	Server                    types.String `tfsdk:"server"`

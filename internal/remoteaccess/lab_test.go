@@ -466,15 +466,20 @@ func TestLabDeviceSAsByEndpoint(t *testing.T) {
 	}
 }
 
-// One name Disconnect-VpnUser fails on: the error names it, and the others are disconnected all the same.
+// One connection Disconnect-VpnUser fails on (by its tunnel address): the error names the address, and the others
+// are disconnected all the same.
 func TestLabDisconnectFailureIsPerItem(t *testing.T) {
 	l := newLab(t)
 	ctx := deadline(t, 2*time.Minute)
-	l.emulated.FailDisconnect(`CORP\bob`)
-	_, err := remoteaccess.PurgeUser(ctx, l.clients["RAS2"], []string{`CORP\bob`, `CORP\carol`}, "")
+	bob, err := remoteaccess.GetConnections(ctx, l.clients["RAS2"], remoteaccess.ConnectionFilter{UserName: `CORP\bob`})
+	if err != nil || len(bob) != 1 || bob[0].ClientIPAddress == "" {
+		t.Fatalf("bob's connections = %+v, %v; want one VPN connection with an address", bob, err)
+	}
+	l.emulated.FailDisconnect(bob[0].ClientIPAddress)
+	_, err = remoteaccess.PurgeUser(ctx, l.clients["RAS2"], []string{`CORP\bob`, `CORP\carol`}, "")
 	var items *remoteaccess.ItemsError
-	if !errors.As(err, &items) || len(items.Failures) != 1 || items.Failures[0].Target != `CORP\bob` || !strings.Contains(err.Error(), `CORP\bob`) {
-		t.Fatalf("PurgeUser with bob failing: %v; want an ItemsError naming bob only", err)
+	if !errors.As(err, &items) || len(items.Failures) != 1 || items.Failures[0].Target != bob[0].ClientIPAddress {
+		t.Fatalf("PurgeUser with bob's address failing: %v; want an ItemsError naming that address only", err)
 	}
 	conns, err := remoteaccess.GetConnections(ctx, l.clients["RAS2"], remoteaccess.ConnectionFilter{UserName: `CORP\carol`})
 	if err != nil {

@@ -34,7 +34,33 @@ const maxNameLength = 512
 func run[T any](ctx context.Context, r Runner, s winrm.Script, input any) (T, error) {
 	var out T
 	err := r.Run(ctx, s, input, &out)
+	nameLanguageMode(err)
 	return out, err
+}
+
+// PowerShell's own refusals of a script in RestrictedLanguage and NoLanguage: they come before any statement of the
+// bootstrap runs, so no error document does (internal/lab/WINDOWS.md, Language modes).
+var languageModeRefusals = []struct{ mode, text string }{
+	{"NoLanguage", "no-language mode"},
+	{"RestrictedLanguage", "restricted language mode"},
+}
+
+// nameLanguageMode gives a script error that is PowerShell's refusal of a restricted language mode the category and
+// target the bootstrap gives ConstrainedLanguage (SecurityError on LanguageMode), so that every restricted mode
+// reads the same to callers.
+func nameLanguageMode(err error) {
+	var e *winrm.Error
+	if !errors.As(err, &e) || e.Kind != winrm.KindScript || e.Category != "" {
+		return
+	}
+	for _, r := range languageModeRefusals {
+		if strings.Contains(e.Stderr, r.text) {
+			e.Category, e.Target = "SecurityError", "LanguageMode"
+			e.Message = "PowerShell on " + e.Server + " runs in " + r.mode + " mode, which refuses every script before it runs: " +
+				"the provider's scripts need FullLanguage"
+			return
+		}
+	}
 }
 
 // GetConnections lists the server's connections that match the filter.
@@ -63,7 +89,7 @@ type (
 		Failures     []ItemFailure `json:"failures"`
 	}
 	stopComputerOutput struct {
-		Requested bool `json:"requested"`
+		ShutdownRequest
 	}
 )
 
@@ -181,9 +207,9 @@ func newPurgeUserInput(identities []string, userName string) (purgeUserInput, er
 }
 
 // PurgeUser removes, on one server, the DirectAccess intranet-tunnel SAs whose user identity (RemoteSecondId) is
-// one of identities or userName, and disconnects the user's VPN connections. VPN statistics print a user as
-// NETBIOS\user or dns.domain\user: identities must hold both (directory.VPNUserNames). Names it could not
-// disconnect are an *ItemsError, after the others were disconnected.
+// one of identities or userName, and disconnects the user's VPN connections, each by its tunnel address. VPN
+// statistics print a user as NETBIOS\user or dns.domain\user: identities must hold both (directory.VPNUserNames).
+// Addresses it could not disconnect are an *ItemsError, after the others were disconnected.
 func PurgeUser(ctx context.Context, r Runner, identities []string, userName string) (PurgeUserResult, error) {
 	in, err := newPurgeUserInput(identities, userName)
 	if err != nil {
@@ -213,9 +239,10 @@ func (t VPNTarget) validate() error {
 	return nil
 }
 
-// DisconnectVPN disconnects, on one server, the VPN connections of a user or of a tunnel address, and returns the
-// names or addresses disconnected (none when nothing matched). Names or addresses it could not disconnect are an
-// *ItemsError, returned with the list of those it did disconnect.
+// DisconnectVPN disconnects, on one server, the VPN connections of a user or of a tunnel address, each by its
+// tunnel address, and returns the name (as the statistics print it) or the address once for those disconnected
+// (none when nothing matched). Addresses it could not disconnect are an *ItemsError, returned with the list of
+// those it did disconnect.
 func DisconnectVPN(ctx context.Context, r Runner, target VPNTarget) ([]string, error) {
 	if err := target.validate(); err != nil {
 		return nil, err
@@ -231,37 +258,64 @@ func disconnectVPN(ctx context.Context, r Runner, target VPNTarget) ([]string, e
 	return out.Disconnected, itemsError("Disconnect-VpnUser", out.Failures)
 }
 
+// ShutdownRequest is what a manage-out shutdown reports. Stop-Computer does not wait for the shutdown, and from a
+// remote machine its result may be indeterminate, so a request is never confirmed: callers report it as "shutdown
+// requested, not confirmed" (String), neither as a failure nor as a success.
+type ShutdownRequest struct {
+	Requested bool   `json:"requested"`
+	Confirmed bool   `json:"confirmed"`
+	Detail    string `json:"detail"` // what Stop-Computer said
+}
+
+// String is the message for the operator.
+func (s ShutdownRequest) String() string {
+	switch {
+	case !s.Requested:
+		return "shutdown not requested"
+	case s.Confirmed:
+		return "shutdown confirmed"
+	case s.Detail != "":
+		return "shutdown requested, not confirmed (" + s.Detail + ")"
+	}
+	return "shutdown requested, not confirmed"
+}
+
+// RequestShutdown asks the server to shut a DirectAccess client down through manage-out (Stop-Computer -Force),
+// with cred passed explicitly when it is not nil. The command runs in a WinRM session, so reaching the client is a
+// second hop that Windows refuses with the session's own logon: without a credential the server refuses up front,
+// with a script error PermissionDenied on "credential" that says why. The password travels in the script's JSON
+// input on stdin, never on a command line.
+func RequestShutdown(ctx context.Context, r Runner, computerName string, cred *Credential) (ShutdownRequest, error) {
+	if err := requiredName("computer_name", computerName); err != nil {
+		return ShutdownRequest{}, err
+	}
+	if cred != nil {
+		if requiredName("credential user name", cred.UserName) != nil || cred.Password == "" {
+			return ShutdownRequest{}, fmt.Errorf("%w: a credential needs a user name and a password", ErrInvalidArgument)
+		}
+		if !utf8.ValidString(cred.Password) {
+			return ShutdownRequest{}, fmt.Errorf("%w: the credential's password is not valid UTF-8: it would arrive changed", ErrInvalidArgument)
+		}
+	}
+	out, err := run[stopComputerOutput](ctx, r, scriptStopComputer, stopComputerInput{ComputerName: computerName, Credential: cred})
+	return out.ShutdownRequest, err
+}
+
+// StopComputer is RequestShutdown without a credential, for callers that need only the error.
+func StopComputer(ctx context.Context, r Runner, computerName string) error {
+	_, err := RequestShutdown(ctx, r, computerName, nil)
+	return err
+}
+
+// StopComputerAs is RequestShutdown with an explicit credential, for callers that need only the error.
+func StopComputerAs(ctx context.Context, r Runner, computerName string, cred Credential) error {
+	_, err := RequestShutdown(ctx, r, computerName, &cred)
+	return err
+}
+
 type stopComputerInput struct {
 	ComputerName string      `json:"computer_name"`
 	Credential   *Credential `json:"credential,omitempty"`
-}
-
-// StopComputer asks the server to shut a DirectAccess client down through manage-out (Stop-Computer -Force),
-// without a credential. The command runs in a WinRM session, so reaching the client is a second hop that Windows
-// refuses with the session's own logon: the server refuses up front, with a script error PermissionDenied on
-// "credential" that says why. StopComputerAs passes a credential explicitly.
-func StopComputer(ctx context.Context, r Runner, computerName string) error {
-	return stopComputer(ctx, r, stopComputerInput{ComputerName: computerName})
-}
-
-// StopComputerAs is StopComputer with an explicit credential for Stop-Computer -Credential. The password travels
-// in the script's JSON input on stdin, never on a command line.
-func StopComputerAs(ctx context.Context, r Runner, computerName string, cred Credential) error {
-	if requiredName("credential user name", cred.UserName) != nil || cred.Password == "" {
-		return fmt.Errorf("%w: a credential needs a user name and a password", ErrInvalidArgument)
-	}
-	if !utf8.ValidString(cred.Password) {
-		return fmt.Errorf("%w: the credential's password is not valid UTF-8: it would arrive changed", ErrInvalidArgument)
-	}
-	return stopComputer(ctx, r, stopComputerInput{ComputerName: computerName, Credential: &cred})
-}
-
-func stopComputer(ctx context.Context, r Runner, in stopComputerInput) error {
-	if err := requiredName("computer_name", in.ComputerName); err != nil {
-		return err
-	}
-	_, err := run[stopComputerOutput](ctx, r, scriptStopComputer, in)
-	return err
 }
 
 // validateIdentities refuses identities that could never match exactly (empty, padded, control characters).

@@ -57,7 +57,7 @@ type VPNDisconnects struct {
 // DisconnectVPNUsers disconnects the selected VPN connections on every server at once and returns, per server that
 // answered, what it disconnected and what it failed on; a server that failed altogether is named in the error and
 // does not hide what the others did. DirectAccess connections are never touched: Disconnect-VpnUser is VPN only
-// (FACTS part 5).
+// (internal/lab/WINDOWS.md, Disconnect-VpnUser).
 func (c *Cluster) DisconnectVPNUsers(ctx context.Context, sel VPNSelection) (map[string]VPNDisconnects, error) {
 	in, err := sel.validated()
 	if err != nil {
@@ -131,7 +131,8 @@ func ExactName(field, value string) error {
 }
 
 // EquivalentUserNames returns the forms under which the servers may print a user of the domain whose NetBIOS name
-// and DNS name are given: NETBIOS\user, dns.name\user (FACTS part 5: the statistics print a VPN user as
+// and DNS name are given: NETBIOS\user, dns.name\user (internal/lab/WINDOWS.md, Connection statistics: the
+// statistics print a VPN user as
 // corp.contoso.com\remoteuser1) and user@dns.name. A name of another domain, or any name when the domain is not
 // known, stands for itself only: forms are never guessed.
 func EquivalentUserNames(name, netbiosDomain, dnsDomain string) []string {

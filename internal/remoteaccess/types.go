@@ -203,7 +203,8 @@ type VPNTarget struct {
 	HostIPAddress string `json:"host_ip_address,omitempty"`
 }
 
-// ByUser disconnects every VPN connection of a user (DOMAIN\user).
+// ByUser disconnects every VPN connection of a user, named as the statistics print it (NETBIOS\user or
+// dns.domain\user); each connection is disconnected by its tunnel address (scripts/CONTRACT.md, disconnect-vpn).
 func ByUser(userName string) VPNTarget { return VPNTarget{UserName: userName} }
 
 // ByHostIP disconnects the VPN connection that holds a tunnel address the server assigned.

@@ -11,6 +11,14 @@
 //                      variants, Where-Object -Like/-Match, switch -Wildcard/-Regex, [regex], [WildcardPattern], and
 //                      .Contains/.StartsWith/.EndsWith/.IndexOf/.LastIndexOf on anything but a collection the
 //                      script built itself with ::new() (a HashSet's Contains is exact; a string's is a substring).
+//   sa-identity-shape  .Identity or .AuthenticationMethod read outside the functions Get-IdText and Get-IdMethod:
+//                      the class page MSFT_NetMainModeSA lists the identities as strings, the seed article reads
+//                      objects, so scripts read them only through those two functions, which take both shapes;
+//   nlb-interface      in a script the provider sends ("# remoteaccess-script:"), an NLB cluster or node cmdlet
+//                      without -InterfaceName: a DirectAccess cluster can have two NLB clusters (internal and
+//                      Internet), and without it the cmdlet takes "the local NLB cluster", one of them;
+//   vpn-by-address     Disconnect-VpnUser -UserName: the cmdlet documents DOMAIN\USERNAME only, and the statistics
+//                      may print dns.domain\user: disconnect by -HostIPAddress, the tunnel address.
 // Exits 1 when any file has a finding, 2 on usage or I/O errors. Cmdlet names and parameters are not checked.
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -34,6 +42,11 @@ const codeCommands = new Set(['invoke-expression', 'iex']);
 const codeMethods = new Set(['invokescript', 'newscriptblock']);
 const scriptBlockTypes = new Set(['scriptblock', 'system.management.automation.scriptblock', 'management.automation.scriptblock']);
 const bootstrapLine = '# remoteaccess-bootstrap/v1';
+const scriptLinePrefix = '# remoteaccess-script: ';
+const identityMembers = new Set(['identity', 'authenticationmethod']);
+const identityReaders = new Set(['get-idtext', 'get-idmethod']);
+const nlbCmdlets = new Set(['get-nlbcluster', 'get-nlbclusternode', 'stop-nlbclusternode', 'start-nlbclusternode',
+  'resume-nlbclusternode', 'suspend-nlbclusternode']);
 
 async function loadParser() {
   await Parser.init();
@@ -83,11 +96,30 @@ function memberCall(n) {
   return member ? { receiver: n.child(0), name: member.text.toLowerCase() } : null;
 }
 
+// insideFunction reports whether a node is inside the body of a function with one of the given lower-case names.
+function insideFunction(node, names) {
+  for (let p = node.parent; p; p = p.parent) {
+    if (p.type !== 'function_statement') continue;
+    const name = p.children.find((c) => c.type === 'function_name');
+    if (name && names.has(name.text.toLowerCase())) return true;
+  }
+  return false;
+}
+
+// commandParameters lists the lower-case parameters a command passes itself (not those of commands nested in it).
+function commandParameters(command) {
+  const elements = command.childForFieldName('command_elements');
+  if (!elements) return [];
+  return elements.children.filter((c) => c.type === 'command_parameter').map((c) => c.text.toLowerCase().replace(/:$/, ''));
+}
+
 function findings(tree, text) {
   const all = nodes(tree);
   const found = [];
   const add = (node, rule, message) => found.push(`${where(node)}: ${rule}: ${message}`);
-  const isBootstrap = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0] === bootstrapLine;
+  const firstLine = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0];
+  const isBootstrap = firstLine === bootstrapLine;
+  const isProviderScript = firstLine.startsWith(scriptLinePrefix);
   const selects = all.some((n) => n.type === 'command_name' && selectingCmdlets.has(n.text.toLowerCase()));
   const collections = collectionVariables(all);
 
@@ -129,7 +161,21 @@ function findings(tree, text) {
       case 'command_name':
         if (codeCommands.has(n.text.toLowerCase())) add(n, 'code-from-text', `${n.text} runs text as code`);
         break;
+      case 'member_name':
+        if (identityMembers.has(n.text.toLowerCase()) && !insideFunction(n, identityReaders)) {
+          add(n, 'sa-identity-shape', `.${n.text} read outside Get-IdText/Get-IdMethod: SA identities can be strings or objects`);
+        }
+        break;
       case 'command': {
+        const commandName = n.childForFieldName('command_name');
+        const cmdlet = commandName ? commandName.text.toLowerCase() : '';
+        const params = commandParameters(n);
+        if (isProviderScript && nlbCmdlets.has(cmdlet) && !params.includes('-interfacename')) {
+          add(n, 'nlb-interface', `${commandName.text} without -InterfaceName takes one NLB cluster of the host`);
+        }
+        if (cmdlet === 'disconnect-vpnuser' && params.includes('-username')) {
+          add(n, 'vpn-by-address', 'Disconnect-VpnUser -UserName documents DOMAIN\\USERNAME only: disconnect by -HostIPAddress');
+        }
         const op = n.children.find((c) => c.type === 'command_invokation_operator');
         const name = n.children.find((c) => c.type === 'command_name_expr');
         if (op && name && name.text.trim().startsWith('$')) add(n, 'code-from-text', `${op.text} ${name.text.trim()} runs whatever the variable holds`);

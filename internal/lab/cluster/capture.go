@@ -12,22 +12,36 @@ import (
 
 // CaptureFormat is the "format" of the file scripts/capture-remoteaccess.ps1 writes on a real Remote Access server:
 // the objects of Get-NetIPsecMainModeSA (each with the quick-mode SAs of Get-NetIPsecQuickModeSA
-// -AssociatedNetIPsecMainModeSA), Get-RemoteAccessConnectionStatistics and Get-NlbClusterNode with all their
-// properties as the cmdlets name them, names and addresses replaced consistently, and the Windows build.
+// -AssociatedNetIPsecMainModeSA), Get-RemoteAccessConnectionStatistics, Get-NlbCluster,
+// Get-NlbClusterNodeNetworkInterface and Get-NlbClusterNode (per interface) with all their properties as the cmdlets
+// name them, names and addresses replaced consistently; one SA in its raw ConvertTo-Json shape; Get-RemoteAccess,
+// Get-DAServer, WinRM's shell and service settings, IKEv2 CertAuthFlags, IPsec CertValidationLevel and the Windows
+// build. Captures written before the later fields existed load all the same.
 const CaptureFormat = "remoteaccess-capture/v1"
 
 // Capture is one such file.
 type Capture struct {
-	Format       string           `json:"format"`
-	Source       string           `json:"source"` // how the file was made
-	CapturedAt   string           `json:"captured_at"`
-	ComputerName string           `json:"computer_name"` // the server the capture ran on
-	Domain       Domain           `json:"domain"`        // the server's domain, sanitised like every name
-	Windows      map[string]any   `json:"windows"`       // ProductName, CurrentBuild, UBR, DisplayVersion
-	MainModeSAs  []CapturedSA     `json:"main_mode_sas"`
-	Connections  []map[string]any `json:"connections"`
-	NLBNodes     []map[string]any `json:"nlb_nodes"`
-	Warnings     []string         `json:"warnings"` // what the capture could not record
+	Format       string         `json:"format"`
+	Source       string         `json:"source"` // how the file was made
+	CapturedAt   string         `json:"captured_at"`
+	ComputerName string         `json:"computer_name"` // the server the capture ran on
+	Domain       Domain         `json:"domain"`        // the server's domain, sanitised like every name
+	Windows      map[string]any `json:"windows"`       // ProductName, CurrentBuild, UBR, DisplayVersion
+	MainModeSAs  []CapturedSA   `json:"main_mode_sas"`
+	// RawMainModeSA is one SA as Get-NetIPsecMainModeSA | ConvertTo-Json -Depth 4 writes it, in this server's shape.
+	RawMainModeSA map[string]any   `json:"raw_main_mode_sa"`
+	Connections   []map[string]any `json:"connections"`
+	NLBClusters   []map[string]any `json:"nlb_clusters"`   // Get-NlbCluster
+	NLBInterfaces []map[string]any `json:"nlb_interfaces"` // Get-NlbClusterNodeNetworkInterface: InterfaceName, NlbBound
+	NLBNodes      []map[string]any `json:"nlb_nodes"`
+	RemoteAccess  []map[string]any `json:"remote_access"`       // Get-RemoteAccess
+	DAServer      []map[string]any `json:"directaccess_server"` // Get-DAServer
+	// WinRM holds the shell (winrs) and service settings as WSMan: names them: shell.MaxShellsPerUser, ...
+	WinRM map[string]map[string]string `json:"winrm"`
+	// CertAuthFlags is HKLM\...\RemoteAccess\Parameters\Ikev2 CertAuthFlags; nil when absent.
+	CertAuthFlags       *int     `json:"ikev2_cert_auth_flags"`
+	CertValidationLevel string   `json:"ipsec_cert_validation_level"` // Get-NetFirewallSetting -PolicyStore ActiveStore
+	Warnings            []string `json:"warnings"`                    // what the capture could not record
 }
 
 // CapturedSA is one main-mode SA and the quick-mode SAs associated with it.
@@ -60,6 +74,12 @@ func ParseCapture(data []byte) (Seed, error) {
 		return Seed{}, errors.New("capture: computer_name is required")
 	}
 	seed := Seed{Domain: c.Domain, captured: map[string]capturedRows{}}
+	// The interfaces NLB is bound to, one NLB cluster each (WINDOWS.md, NLB); older captures name them on the nodes.
+	for _, nic := range c.NLBInterfaces {
+		if iface := text(nic["InterfaceName"]); iface != "" && nic["NlbBound"] == true && !containsFold(seed.NLBInterfaces, iface) {
+			seed.NLBInterfaces = append(seed.NLBInterfaces, iface)
+		}
+	}
 	for _, n := range c.NLBNodes {
 		if name := text(n["Name"]); name != "" && !containsFold(seed.Nodes, name) {
 			seed.Nodes = append(seed.Nodes, name)
@@ -81,8 +101,8 @@ func ParseCapture(data []byte) (Seed, error) {
 		}
 		rows.sas = append(rows.sas, saRow{
 			name: name, localEndpoint: text(p["LocalEndpoint"]), remoteEndpoint: text(p["RemoteEndpoint"]),
-			first: capturedIdentity(p["RemoteFirstId"]), second: capturedIdentity(p["RemoteSecondId"]),
-			cipher: text(p["CipherAlgorithm"]), hash: text(p["HashAlgorithm"]), quickMode: len(sa.QuickModeSAs),
+			first: p["RemoteFirstId"], second: p["RemoteSecondId"], // either shape, as the server printed them
+			cipher: p["CipherAlgorithm"], hash: p["HashAlgorithm"], quickMode: len(sa.QuickModeSAs),
 		})
 	}
 	for i, p := range c.Connections {
@@ -148,11 +168,6 @@ func firstOf(values []string) string {
 func number(v any) int64 {
 	n, _ := strconv.ParseInt(text(v), 10, 64)
 	return n
-}
-
-func capturedIdentity(v any) identity {
-	obj, _ := v.(map[string]any)
-	return identity{Identity: text(obj["Identity"]), AuthenticationMethod: text(obj["AuthenticationMethod"])}
 }
 
 // capturedTime reads a date as the capture script writes it (ISO 8601), or as Windows PowerShell 5.1's

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"os"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -136,5 +137,33 @@ func TestDocumentedExampleDisconnectsByEitherAddress(t *testing.T) {
 	got := succeed[struct{ Disconnected []string }](t, l, "node1", "disconnect-vpn/v1", map[string]any{"host_ip_address": v6})
 	if !slices.Equal(got.Disconnected, []string{v6}) || len(l.connections(t, "node1")) != 0 {
 		t.Errorf("Disconnect-VpnUser -HostIPAddress %s = %q", v6, got.Disconnected)
+	}
+}
+
+// The capture script writes exactly the fields Capture reads: a field added on one side only would be lost.
+func TestCaptureScriptWritesWhatTheLabReads(t *testing.T) {
+	script, err := os.ReadFile("../../../scripts/capture-remoteaccess.ps1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(script), "$capture = [ordered]@{")
+	if !ok {
+		t.Fatal("the script builds no $capture")
+	}
+	block, _, _ = strings.Cut(block, "\n}")
+	var written []string
+	for _, line := range strings.Split(block, "\n") {
+		if name, _, found := strings.Cut(strings.TrimSpace(line), " "); found && name != "" {
+			written = append(written, name)
+		}
+	}
+	var read []string
+	for f := range reflect.TypeFor[Capture]().Fields() {
+		read = append(read, strings.Split(f.Tag.Get("json"), ",")[0])
+	}
+	slices.Sort(written)
+	slices.Sort(read)
+	if !slices.Equal(written, read) {
+		t.Errorf("the capture script writes %q; capture.go reads %q", written, read)
 	}
 }

@@ -145,6 +145,9 @@ func newVPNConn(seed VPNClient, index int, d Domain) *vpnConn {
 	v := &vpnConn{seed: seed, index: index}
 	if seed.User != "" {
 		v.userName = d.NetBIOSName + `\` + seed.User
+		if seed.DNSUserName {
+			v.userName = d.DNSName + `\` + seed.User // as the cmdlet's own example prints a VPN user
+		}
 		v.accounts = []string{seed.User}
 	} else {
 		// WINDOWS.md, Always On VPN device tunnels: a device tunnel authenticates with the machine certificate on

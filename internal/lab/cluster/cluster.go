@@ -33,6 +33,8 @@ type Options struct {
 	VPN          []VPNClient
 	// RevokedCertificates are the computers whose machine certificate is revoked from the start.
 	RevokedCertificates []string
+	// SAShapes makes servers print their main-mode SAs in a shape: ShapeObject (the default) or ShapeString.
+	SAShapes map[string]string
 	// Captured adds the rows of captures of real servers (LoadCapture) to those servers.
 	Captured map[string]capturedRows
 	// Directory decides whether purged clients come back. Nil means every account is enabled.
@@ -67,8 +69,11 @@ type Cluster struct {
 	captured       map[string]capturedRows
 	failDisconnect map[string]bool // lower-case names or addresses Disconnect-VpnUser fails on (fault injection)
 	languageModes  map[string]string
+	saShapes       map[string]string // upper-case server name -> ShapeObject or ShapeString (shapes.go)
 	// expireBeforeRemoval: the SAs a script lists expire before it removes them (fault injection).
 	expireBeforeRemoval map[string]bool
+	// shutdownIndeterminate: Stop-Computer on that server raises an error after the shutdown started (fault injection).
+	shutdownIndeterminate map[string]bool
 }
 
 // link is what a client keeps up by itself: a DirectAccess tunnel or a VPN connection.
@@ -100,7 +105,10 @@ func New(opts Options) (*Cluster, error) {
 		opts.Clock = time.Now
 	}
 	c := &Cluster{opts: opts, revoked: map[string]bool{}, captured: map[string]capturedRows{}, failDisconnect: map[string]bool{},
-		languageModes: map[string]string{}, expireBeforeRemoval: map[string]bool{}}
+		languageModes: map[string]string{}, expireBeforeRemoval: map[string]bool{}, saShapes: map[string]string{}, shutdownIndeterminate: map[string]bool{}}
+	for server, shape := range opts.SAShapes {
+		c.saShapes[strings.ToUpper(server)] = shape
+	}
 	for _, computer := range opts.RevokedCertificates {
 		c.revoked[strings.ToUpper(computer)] = true
 	}
@@ -152,8 +160,17 @@ func (c *Cluster) ExpireBeforeRemoval(server string) {
 	c.expireBeforeRemoval[strings.ToUpper(server)] = true
 }
 
-// SetLanguageMode puts a server's PowerShell in a language mode (ConstrainedLanguage, as WDAC or AppLocker would;
-// FullLanguage by default): the bootstrap then refuses to run any script (fault injection).
+// ShutdownIndeterminate makes Stop-Computer on a server raise an error although the shutdown started, as a remote
+// Stop-Computer may when the connection ends with the client (WINDOWS.md, Manage-out shutdown; fault injection).
+func (c *Cluster) ShutdownIndeterminate(server string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.shutdownIndeterminate[strings.ToUpper(server)] = true
+}
+
+// SetLanguageMode puts a server's PowerShell in a language mode (FullLanguage by default; ConstrainedLanguage, as
+// WDAC or AppLocker would; RestrictedLanguage or NoLanguage): the bootstrap then refuses to run any script, or
+// PowerShell refuses the bootstrap itself (WINDOWS.md, Language modes; fault injection).
 func (c *Cluster) SetLanguageMode(server, mode string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/xml"
 	"errors"
 	"fmt"
 	"strings"
@@ -24,6 +25,10 @@ const (
 // cluster as that server would.
 func (c *Cluster) Executor(serverName string) wsman.Executor {
 	return wsman.ExecutorFunc(func(ctx context.Context, req wsman.ExecRequest) wsman.ExecResult {
+		if refusal := restrictedRefusal(c.languageMode(serverName)); refusal != "" {
+			// WINDOWS.md, Language modes: PowerShell refuses the whole bootstrap before any statement of it runs.
+			return wsman.ExecResult{Stderr: clixmlError(refusal), ExitCode: 1}
+		}
 		stdout, exitCode := c.runBootstrap(ctx, serverName, req.EncodedScript, req.Stdin)
 		return wsman.ExecResult{Stdout: stdout, ExitCode: exitCode}
 	})
@@ -86,6 +91,27 @@ func (c *Cluster) dispatch(ctx context.Context, server, encodedScript string, st
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return op(c, call{server: c.node(server).name, now: c.opts.Clock(), input: input})
+}
+
+// restrictedRefusal is what PowerShell answers, before running any of it, to a script in a language mode that
+// refuses scripts: NoLanguage refuses every script (ScriptsNotAllowed), RestrictedLanguage refuses the bootstrap's
+// first assignment. "" for the modes that run it (FullLanguage, ConstrainedLanguage).
+func restrictedRefusal(mode string) string {
+	switch mode {
+	case "NoLanguage":
+		return "The syntax is not supported by this runspace. This can occur if the runspace is in no-language mode."
+	case "RestrictedLanguage":
+		return "Assignment statements are not allowed in restricted language mode or a Data section."
+	}
+	return ""
+}
+
+// clixmlError writes one error line as powershell.exe writes its error stream when it is not a console.
+func clixmlError(text string) []byte {
+	var escaped strings.Builder
+	_ = xml.EscapeText(&escaped, []byte(strings.ReplaceAll(strings.ReplaceAll(text, "\r", "_x000D_"), "\n", "_x000A_")))
+	return []byte("#< CLIXML\r\n<Objs Version=\"1.1.0.1\" xmlns=\"http://schemas.microsoft.com/powershell/2004/04\">" +
+		"<S S=\"Error\">" + escaped.String() + "_x000D__x000A_</S></Objs>")
 }
 
 // firstLine returns the first line of a text without its line ending or a byte-order mark.

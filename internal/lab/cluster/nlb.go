@@ -219,8 +219,8 @@ func (c *Cluster) printedState(n *node, i int) NodeState {
 	return Converged + "(default)"
 }
 
-// getNodes emulates Get-NlbClusterNode on every cluster of the host (Get-NlbCluster): every node object of every
-// interface, whichever node answers.
+// getNodes emulates Get-NlbClusterNode -InterfaceName on every interface Get-NlbClusterNodeNetworkInterface shows
+// NlbBound (WINDOWS.md, NLB): every node object of every interface, whichever node answers.
 func getNodes(c *Cluster, call call) (any, error) {
 	if err := decodeInput(call.input, &struct{}{}); err != nil {
 		return nil, err
@@ -235,13 +235,15 @@ func (c *Cluster) localNode(server, name string) (*node, error) {
 	if name == "" {
 		return nil, invalidArgument("node_name", "node_name must be given")
 	}
-	if !strings.EqualFold(name, server) {
+	// The scripts pass -NodeName the short node name (every example uses one; an FQDN may be ObjectNotFound).
+	short, _, _ := strings.Cut(name, ".")
+	if !strings.EqualFold(short, server) {
 		return nil, &scriptError{Category: "InvalidOperation", Target: name,
 			Message: fmt.Sprintf("node %s is not this server (%s): an NLB node is drained or resumed on the node itself", name, server)}
 	}
-	n := c.node(name)
+	n := c.node(short)
 	if n == nil {
-		return nil, &scriptError{Category: "ObjectNotFound", Target: name, Message: "this server has no NLB node named " + name}
+		return nil, &scriptError{Category: "ObjectNotFound", Target: name, Message: "this server has no NLB node named " + short}
 	}
 	return n, nil
 }

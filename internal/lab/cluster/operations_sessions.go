@@ -11,8 +11,8 @@ type disconnectedVPN struct {
 
 // disconnectVPNUsers emulates disconnect-vpn-users.ps1: it chooses from the statistics the VPN rows whose user
 // names or addresses are exactly the given ones (WINDOWS.md, Identities), then disconnects each by its first address
-// in its own Disconnect-VpnUser -HostIPAddress call (FACTS part 5: -UserName and -HostIPAddress are exclusive, VPN
-// only). Lingering rows answer ObjectNotFound, which is neither a disconnect nor a failure.
+// in its own Disconnect-VpnUser -HostIPAddress call (WINDOWS.md, Disconnect-VpnUser: -UserName and -HostIPAddress
+// are exclusive, VPN only). Lingering rows answer ObjectNotFound, which is neither a disconnect nor a failure.
 func disconnectVPNUsers(c *Cluster, call call) (any, error) {
 	var in struct {
 		UserNames       []string `json:"user_names"`
@@ -55,7 +55,7 @@ type removedSA struct {
 }
 
 // purgeSAs emulates purge-sas.ps1: Remove-NetIPsecQuickModeSA then Remove-NetIPsecMainModeSA for every main-mode SA
-// of the server (all) or those whose RemoteFirstId or RemoteSecondId is one of the identities (FACTS part 5:
+// of the server (all) or those whose RemoteFirstId or RemoteSecondId is one of the identities (WINDOWS.md, Identities:
 // quick-mode SAs carry no identity and go with their main-mode SA). By identity it fails closed, as the user rule
 // does, when no SA carries a readable identity. A purged client comes back while its accounts are enabled.
 func purgeSAs(c *Cluster, call call) (any, error) {
@@ -81,8 +81,8 @@ func purgeSAs(c *Cluster, call call) (any, error) {
 		if gone == 0 {
 			continue
 		}
-		removed = append(removed, removedSA{Name: r.name, RemoteEndpoint: r.remoteEndpoint, RemoteFirstID: r.first.Identity,
-			RemoteSecondID: r.second.Identity, QuickModeRemoved: quick})
+		removed = append(removed, removedSA{Name: r.name, RemoteEndpoint: r.remoteEndpoint, RemoteFirstID: r.firstID(),
+			RemoteSecondID: r.secondID(), QuickModeRemoved: quick})
 	}
 	return map[string]any{"removed": removed, "indeterminate": sel.reason != "", "indeterminate_reason": sel.reason}, nil
 }

@@ -17,10 +17,12 @@ import (
 // saRow is one MSFT_NetMainModeSA as the lab's cmdlets print it.
 type saRow struct {
 	name, localEndpoint, remoteEndpoint string
-	first, second                       identity
-	cipher, hash                        string
-	quickMode                           int
-	tunnel                              *tunnel // nil for a captured row
+	// first, second, cipher and hash are as the server prints them (shapes.go): read them through
+	// firstID, secondID, idMethod and algorithmName, as the scripts do.
+	first, second any
+	cipher, hash  any
+	quickMode     int
+	tunnel        *tunnel // nil for a captured row
 }
 
 // statRow is one row of Get-RemoteAccessConnectionStatistics (the RemoteAccessConnection WMI class).
@@ -65,11 +67,13 @@ var vpnTunnelTypes = map[string]string{"ikev2": "Ikev2", "sstp": "Sstp", "l2tp":
 // mainModeSAs is Get-NetIPsecMainModeSA on one server.
 func (c *Cluster) mainModeSAs(server string) []saRow {
 	var rows []saRow
+	shape := c.saShape(server)
+	cipher, hash := printedAlgorithms(shape)
 	c.tunnelsOn(server, func(s *session, t *tunnel) {
 		rows = append(rows, saRow{
 			name: t.mainMode, localEndpoint: fmt.Sprintf("2001:db8:1::%d", c.node(server).priority),
-			remoteEndpoint: s.client.address(), first: t.first, second: t.second,
-			cipher: "AES256", hash: "SHA256", quickMode: t.quickMode, tunnel: t,
+			remoteEndpoint: s.client.address(), first: printedIdentity(t.first, shape), second: printedIdentity(t.second, shape),
+			cipher: cipher, hash: hash, quickMode: t.quickMode, tunnel: t,
 		})
 	})
 	return append(rows, c.captured[server].sas...)
@@ -154,7 +158,7 @@ func (c *Cluster) disconnect(v *vpnConn, now time.Time) {
 }
 
 // readable reports whether an SA carries a readable remote identity.
-func (r saRow) readable() bool { return r.first.Identity != "" || r.second.Identity != "" }
+func (r saRow) readable() bool { return r.firstID() != "" || r.secondID() != "" }
 
 // selection is what the device rules of purge-device and get-ipsec-sas find on one server.
 type selection struct {
@@ -185,7 +189,7 @@ func selectDevice(sas []saRow, stats []statRow, ids, hostNames identitySet) sele
 		if r.readable() {
 			readable++
 		}
-		if ids.has(r.first.Identity) || ids.has(r.second.Identity) {
+		if ids.has(r.firstID()) || ids.has(r.secondID()) {
 			sel.byIdentity = append(sel.byIdentity, r)
 			if a, err := netip.ParseAddr(r.remoteEndpoint); err == nil && a.Is6() && !a.Is4In6() {
 				endpoints[strings.ToLower(r.remoteEndpoint)] = true
@@ -221,7 +225,7 @@ func selectDevice(sas []saRow, stats []statRow, ids, hostNames identitySet) sele
 func selectByIdentity(sas []saRow, ids identitySet) selection {
 	var sel selection
 	for _, r := range sas {
-		if ids.has(r.first.Identity) || ids.has(r.second.Identity) {
+		if ids.has(r.firstID()) || ids.has(r.secondID()) {
 			sel.byIdentity = append(sel.byIdentity, r)
 		}
 	}

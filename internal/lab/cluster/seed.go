@@ -22,6 +22,9 @@ type Seed struct {
 	// VPNStatisticsLingerSeconds keeps a disconnected VPN connection's statistics row listed that long
 	// (Options.StatisticsLinger).
 	VPNStatisticsLingerSeconds int `json:"vpn_statistics_linger_seconds,omitempty"`
+	// SAShapes: per server, how Get-NetIPsecMainModeSA prints identities and algorithms, "object" (default) or
+	// "string" (Options.SAShapes).
+	SAShapes map[string]string `json:"sa_shapes,omitempty"`
 
 	captured map[string]capturedRows // from LoadCapture
 }
@@ -56,6 +59,9 @@ type VPNClient struct {
 	TunnelType string `json:"tunnel_type,omitempty"` // Ikev2 (default), Sstp, L2tp or Pptp
 	// CertificateRevoked starts a device tunnel's computer with its machine certificate revoked.
 	CertificateRevoked bool `json:"certificate_revoked,omitempty"`
+	// DNSUserName prints a user tunnel's UserName as dns.domain\user (the Get-RemoteAccessConnectionStatistics
+	// example prints corp.contoso.com\remoteuser1) instead of NETBIOS\user.
+	DNSUserName bool `json:"dns_user_name,omitempty"`
 	// HostName is what the statistics print as a device tunnel's HostName and UserName: the certificate subject's
 	// FQDN unless set. Microsoft's pages do not say which form Windows prints; the provider's scripts also match
 	// the bare computer name, and this lets the tests hold them to it.
@@ -90,7 +96,7 @@ func ParseSeed(data []byte) (Seed, error) {
 // Options returns the cluster options for this seed; the caller adds the directory and the time settings.
 func (s Seed) Options() Options {
 	opts := Options{Nodes: s.Nodes, Interfaces: s.NLBInterfaces, Domain: s.Domain, DirectAccess: s.DirectAccess, VPN: s.VPN, Captured: s.captured,
-		StatisticsLinger: time.Duration(s.VPNStatisticsLingerSeconds) * time.Second}
+		StatisticsLinger: time.Duration(s.VPNStatisticsLingerSeconds) * time.Second, SAShapes: s.SAShapes}
 	for _, c := range s.DirectAccess {
 		if c.CertificateRevoked {
 			opts.RevokedCertificates = append(opts.RevokedCertificates, c.Computer)
@@ -125,6 +131,11 @@ func (o Options) validate() error {
 			return fmt.Errorf("NLB interface name %q is empty or repeated", i)
 		}
 		interfaces[strings.ToUpper(i)] = true
+	}
+	for server, shape := range o.SAShapes {
+		if !known[strings.ToUpper(server)] || !validShape(shape) {
+			return fmt.Errorf("sa_shapes: %q for server %q: want a known server and %q or %q", shape, server, ShapeObject, ShapeString)
+		}
 	}
 	for server := range o.Captured {
 		if !known[strings.ToUpper(server)] {
@@ -161,6 +172,9 @@ func (o Options) validate() error {
 		}
 		if v.TunnelType != "" && vpnTunnelTypes[strings.ToLower(v.TunnelType)] == "" {
 			return fmt.Errorf("vpn connection of %q: tunnel_type %q is not Ikev2, Sstp, L2tp or Pptp", v.User+v.Computer, v.TunnelType)
+		}
+		if v.User == "" && v.DNSUserName {
+			return fmt.Errorf("vpn connection of %q: dns_user_name applies to user tunnels only", v.Computer)
 		}
 		if v.User != "" && v.CertificateRevoked {
 			return fmt.Errorf("vpn connection of %q: certificate_revoked applies to device tunnels only", v.User)

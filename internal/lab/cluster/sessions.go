@@ -88,9 +88,10 @@ type mainModeSA struct {
 func (r saRow) view(matchedBy string) mainModeSA {
 	return mainModeSA{
 		Name: r.name, LocalEndpoint: r.localEndpoint, RemoteEndpoint: r.remoteEndpoint,
-		RemoteFirstID: r.first.Identity, AuthMethodFirst: r.first.AuthenticationMethod,
-		RemoteSecondID: r.second.Identity, AuthMethodSecond: r.second.AuthenticationMethod,
-		CipherAlgorithm: r.cipher, HashAlgorithm: r.hash, MatchedBy: matchedBy, QuickModeCount: r.quickMode,
+		RemoteFirstID: r.firstID(), AuthMethodFirst: idMethod(r.first),
+		RemoteSecondID: r.secondID(), AuthMethodSecond: idMethod(r.second),
+		CipherAlgorithm: algorithmName(r.cipher, cipherNames), HashAlgorithm: algorithmName(r.hash, hashNames),
+		MatchedBy: matchedBy, QuickModeCount: r.quickMode,
 	}
 }
 
@@ -177,6 +178,9 @@ func (c *Cluster) disconnectRows(server string, rows []statRow, targets []string
 				Message: "The remote access server could not disconnect " + target + "."})
 			continue
 		}
+		if dnsFormUserName(target) {
+			continue // ObjectNotFound (WINDOWS.md, Disconnect-VpnUser): neither a disconnect nor, to the scripts, a failure
+		}
 		hit := false
 		for _, r := range rows {
 			if !slices.ContainsFunc(append(slices.Clone(r.addresses), r.userNames...), func(s string) bool { return strings.EqualFold(s, target) }) {
@@ -198,21 +202,24 @@ func (c *Cluster) disconnectRows(server string, rows []statRow, targets []string
 	return done, failures
 }
 
-// vpnTargets lists, without repeats, the first address (or the user names) of the VPN rows that accept accepts.
-func vpnTargets(rows []statRow, byName bool, accept func(statRow) bool) []string {
+// dnsFormUserName reports whether a Disconnect-VpnUser target is a user name in the form dns.domain\user. The
+// cmdlet documents -UserName as DOMAIN\USERNAME only; what Windows answers for the DNS form is not documented, so
+// the lab answers ObjectNotFound, the answer that would make such a miss silent.
+func dnsFormUserName(target string) bool {
+	domain, _, found := strings.Cut(target, `\`)
+	return found && strings.Contains(domain, ".")
+}
+
+// vpnTargets lists, without repeats, the first address of the VPN rows that accept accepts: one address per
+// connection, as the scripts disconnect them (its other addresses name the same tunnel).
+func vpnTargets(rows []statRow, accept func(statRow) bool) []string {
 	var targets []string
 	for _, r := range rows {
-		if r.connectionType != connectionTypeVpn || !accept(r) {
+		if r.connectionType != connectionTypeVpn || !accept(r) || len(r.addresses) == 0 {
 			continue
 		}
-		values := r.addresses[:min(1, len(r.addresses))] // one address per connection, as the scripts do
-		if byName {
-			values = r.userNames
-		}
-		for _, v := range values {
-			if v != "" && !slices.ContainsFunc(targets, func(t string) bool { return strings.EqualFold(t, v) }) {
-				targets = append(targets, v)
-			}
+		if v := r.addresses[0]; !slices.ContainsFunc(targets, func(t string) bool { return strings.EqualFold(t, v) }) {
+			targets = append(targets, v)
 		}
 	}
 	return targets
@@ -242,7 +249,7 @@ func purgeDevice(c *Cluster, call call) (any, error) {
 	}
 	tunnels, failures := 0, []itemFailure{}
 	if in.DisconnectVPN {
-		targets := vpnTargets(stats, false, func(r statRow) bool { return ids.hasAny(r.userNames) || hostNames.has(r.hostName) })
+		targets := vpnTargets(stats, func(r statRow) bool { return ids.hasAny(r.userNames) || hostNames.has(r.hostName) })
 		var done []string
 		done, failures = c.disconnectRows(call.server, stats, targets, call.now)
 		tunnels = len(done)
@@ -258,7 +265,8 @@ func purgeDevice(c *Cluster, call call) (any, error) {
 }
 
 // purgeUser emulates purge-user.ps1: the intranet-tunnel SAs whose RemoteSecondId (user Kerberos) is the user, and
-// the user's VPN connections, one Disconnect-VpnUser -UserName per name as the statistics print it.
+// the user's VPN connections, each disconnected by its first tunnel address (Disconnect-VpnUser -HostIPAddress):
+// -UserName documents only DOMAIN\USERNAME, and the statistics may print the user as dns.domain\user.
 func purgeUser(c *Cluster, call call) (any, error) {
 	var in struct {
 		Identities []string `json:"identities"`
@@ -278,31 +286,37 @@ func purgeUser(c *Cluster, call call) (any, error) {
 	}
 	mainRemoved, quickRemoved := 0, 0
 	for _, r := range sas {
-		if ids.has(r.second.Identity) {
+		if ids.has(r.secondID()) {
 			quick, removed := c.removeListedSA(call.server, r, call.now)
 			quickRemoved += quick
 			mainRemoved += removed
 		}
 	}
 	stats := c.statistics(call.server, call.now)
-	targets := vpnTargets(stats, true, func(r statRow) bool { return ids.hasAny(r.userNames) })
-	done, failures := c.disconnectRows(call.server, stats, targets, call.now)
-	disconnected := 0
-	for _, r := range stats {
-		if r.connectionType == connectionTypeVpn && (r.vpn != nil || r.captured) && newIdentitySet(done).hasAny(r.userNames) {
-			disconnected++
-		}
-	}
-	if failures == nil {
-		failures = []itemFailure{}
-	}
+	mine := func(r statRow) bool { return ids.hasAny(r.userNames) }
+	done, failures := c.disconnectRows(call.server, stats, vpnTargets(stats, mine), call.now)
+	failures = append(failures, noAddressFailures(stats, mine)...)
 	return map[string]any{"main_mode_removed": mainRemoved, "quick_mode_removed": quickRemoved,
-		"vpn_connections_disconnected": disconnected, "vpn_disconnect_failures": failures,
+		"vpn_connections_disconnected": len(done), "vpn_disconnect_failures": failures,
 		"indeterminate": reason != "", "indeterminate_reason": reason}, nil
 }
 
-// disconnectVPN emulates disconnect-vpn.ps1: Disconnect-VpnUser with exactly one of -UserName and -HostIPAddress
-// and -PassThru, once per connected name or address. VPN connections only: DirectAccess sessions are not touched.
+// noAddressFailures are the failures the scripts list for VPN rows they select but cannot disconnect: a row with no
+// tunnel address to disconnect it by. Never nil, so that the answer prints an empty list.
+func noAddressFailures(rows []statRow, accept func(statRow) bool) []itemFailure {
+	failures := []itemFailure{}
+	for _, r := range rows {
+		if r.connectionType == connectionTypeVpn && accept(r) && len(r.addresses) == 0 {
+			failures = append(failures, itemFailure{Target: strings.Join(r.userNames, ","), Category: "InvalidResult",
+				Message: "the connection has no tunnel address to disconnect it by"})
+		}
+	}
+	return failures
+}
+
+// disconnectVPN emulates disconnect-vpn.ps1: the VPN connections of one user (as the statistics print the name) or
+// holding one address, each disconnected by its first address in its own Disconnect-VpnUser -HostIPAddress
+// -PassThru call. It answers the name or address for each it disconnected, once. DirectAccess is not touched.
 func disconnectVPN(c *Cluster, call call) (any, error) {
 	var in struct {
 		UserName      string `json:"user_name"`
@@ -316,27 +330,27 @@ func disconnectVPN(c *Cluster, call call) (any, error) {
 	}
 	stats := c.statistics(call.server, call.now)
 	want := newIdentitySet([]string{in.UserName, in.HostIPAddress})
-	// Only names or addresses that are connected, each as the statistics print it.
-	var targets []string
-	for _, r := range stats {
+	label := func(r statRow) string { // the name or address as the statistics print it, "" when the row is not wanted
 		values := r.userNames
 		if in.HostIPAddress != "" {
 			values = r.addresses
 		}
-		for _, v := range values {
-			if r.connectionType == connectionTypeVpn && want.has(v) && !slices.Contains(targets, v) {
-				targets = append(targets, v)
-			}
+		if i := slices.IndexFunc(values, want.has); i >= 0 {
+			return values[i]
+		}
+		return ""
+	}
+	wanted := func(r statRow) bool { return label(r) != "" }
+	done, failures := c.disconnectRows(call.server, stats, vpnTargets(stats, wanted), call.now)
+	failures = append(failures, noAddressFailures(stats, wanted)...)
+	disconnected := []string{}
+	for _, r := range stats {
+		if l := label(r); r.connectionType == connectionTypeVpn && l != "" && len(r.addresses) > 0 &&
+			slices.Contains(done, r.addresses[0]) && !slices.Contains(disconnected, l) {
+			disconnected = append(disconnected, l)
 		}
 	}
-	done, failures := c.disconnectRows(call.server, stats, targets, call.now)
-	if done == nil {
-		done = []string{}
-	}
-	if failures == nil {
-		failures = []itemFailure{}
-	}
-	return map[string]any{"disconnected": done, "failures": failures}, nil
+	return map[string]any{"disconnected": disconnected, "failures": failures}, nil
 }
 
 // stopComputer emulates stop-computer.ps1. The script runs in a WinRM session, where Stop-Computer (WMI over DCOM
@@ -390,7 +404,14 @@ func stopComputer(c *Cluster, call call) (any, error) {
 			c.disconnect(v, call.now)
 		}
 	}
-	return map[string]any{"requested": true}, nil
+	// Stop-Computer does not wait for the shutdown: the script never reports it confirmed, and an error raised after
+	// the request is only a detail (WINDOWS.md, Manage-out shutdown).
+	detail := "Stop-Computer returned without error; it does not wait for the shutdown"
+	if c.shutdownIndeterminate[strings.ToUpper(call.server)] {
+		detail = "Stop-Computer reported OperationStopped after the request was made: the RPC connection to " +
+			in.ComputerName + " ended before the result was read."
+	}
+	return map[string]any{"requested": true, "confirmed": false, "detail": detail}, nil
 }
 
 // removeTunnel emulates Remove-NetIPsecQuickModeSA for the tunnel's quick-mode SAs, then Remove-NetIPsecMainModeSA.

@@ -8,16 +8,20 @@
 #     and the caller's deadline must outlast timeout_seconds for every interface.
 #   - The WMI DrainStop method fails on an instance that represents a remote node: drain runs on the node itself, so
 #     this script refuses a node_name that is not this computer instead of reaching across the cluster.
-#   - A host may have NLB bound on more than one interface: every node object of this host is drained.
+#   - A host may have NLB bound on more than one interface (a DirectAccess cluster with two network adapters has an
+#     internal and an Internet NLB cluster), and Get-NlbCluster without arguments is "the local NLB cluster", one:
+#     the interfaces come from Get-NlbClusterNodeNetworkInterface (NlbBound), and each is drained by -InterfaceName.
+#   - -NodeName takes the cluster node name, a short name in every example (an FQDN may be ObjectNotFound): the
+#     node is looked up by the first label of node_name.
 # Node objects already Stopped or Suspended are left as they are. States are reported as NLB prints them; callers
 # compare them by prefix and poll get-nodes if a node object is still draining when the cmdlet returns.
 # Input:  {"node_name":"RAS1","timeout_seconds":300}
 # Output: {"result":{"nodes":[{"name":"RAS1","interface_name":"Internet","state":"Stopped","host_priority":1,"is_local":true}]}}
 # Microsoft documentation of the cmdlets used:
-#   Get-NlbCluster  https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/get-nlbcluster
-#   Get-NlbClusterNode -InputObject <Cluster[]> -NodeName
+#   Get-NlbClusterNodeNetworkInterface  https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/get-nlbclusternodenetworkinterface
+#   Get-NlbClusterNode -InterfaceName -NodeName
 #     https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/get-nlbclusternode
-#   Stop-NlbClusterNode -InputObject <Node[]> -Drain -Timeout <seconds>
+#   Stop-NlbClusterNode -InterfaceName -Drain -Timeout <seconds> (without -HostName: the local node)
 #     https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/stop-nlbclusternode
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
@@ -34,26 +38,30 @@ try {
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'DrainTimeout', 'InvalidArgument', 'timeout_seconds')
     }
     $localName = [string]$env:COMPUTERNAME
-    if (-not [string]::Equals(($nodeName -split '\.')[0], $localName, [System.StringComparison]::OrdinalIgnoreCase)) {
+    $shortName = ($nodeName -split '\.')[0]
+    if (-not [string]::Equals($shortName, $localName, [System.StringComparison]::OrdinalIgnoreCase)) {
         $ex = [System.InvalidOperationException]::new("node $nodeName is not this server ($localName): an NLB node is drained on the node itself")
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'RemoteNode', 'InvalidOperation', $nodeName)
     }
-    $clusters = @(Get-NlbCluster)
-    $mine = @(foreach ($cluster in $clusters) { Get-NlbClusterNode -InputObject $cluster -NodeName $nodeName })
+    $interfaces = @(foreach ($nic in @(Get-NlbClusterNodeNetworkInterface)) { if ($nic.NlbBound) { [string]$nic.InterfaceName } })
+    # This node's node object on every interface, with the interface it was read on.
+    function Get-LocalNodes {
+        @(foreach ($interface in $interfaces) {
+            foreach ($n in @(Get-NlbClusterNode -InterfaceName $interface -NodeName $shortName)) { @{ node = $n; interface = $interface } }
+        })
+    }
+    $mine = @(Get-LocalNodes)
     if ($mine.Count -eq 0) {
-        $ex = [System.Management.Automation.ItemNotFoundException]::new("this server has no NLB node named $nodeName")
+        $ex = [System.Management.Automation.ItemNotFoundException]::new("this server has no NLB node named $shortName")
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'NodeNotFound', 'ObjectNotFound', $nodeName)
     }
-    $active = @($mine | Where-Object { -not ([string]$_.State).StartsWith('Stopped') -and -not ([string]$_.State).StartsWith('Suspended') })
-    if ($active.Count -gt 0) {
-        $null = Stop-NlbClusterNode -InputObject $active -Drain -Timeout $timeout
+    foreach ($m in $mine) {
+        $state = [string]$m.node.State
+        if ($state.StartsWith('Stopped') -or $state.StartsWith('Suspended')) { continue }
+        $null = Stop-NlbClusterNode -InterfaceName $m.interface -Drain -Timeout $timeout
     }
-    $nodes = @(foreach ($cluster in $clusters) {
-        foreach ($n in @(Get-NlbClusterNode -InputObject $cluster -NodeName $nodeName)) {
-            $interface = [string]$n.InterfaceName
-            if (-not $interface) { $interface = [string]$cluster.InterfaceName }
-            @{ name = [string]$n.Name; interface_name = $interface; state = [string]$n.State; host_priority = [int]$n.HostPriority; is_local = $true }
-        }
+    $nodes = @(foreach ($m in @(Get-LocalNodes)) {
+        @{ name = [string]$m.node.Name; interface_name = $m.interface; state = [string]$m.node.State; host_priority = [int]$m.node.HostPriority; is_local = $true }
     })
     @{ result = @{ nodes = $nodes } } | ConvertTo-Json -Compress -Depth 8
 } catch {

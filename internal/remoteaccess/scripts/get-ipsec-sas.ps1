@@ -28,6 +28,29 @@ param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
+    # MSFT_NetMainModeSA's class page lists RemoteFirstId and RemoteSecondId as strings; the seed article's commands
+    # read objects with .Identity and .AuthenticationMethod. Both shapes are read, here only (CONTRACT.md, section 1).
+    function Get-IdText($value) {
+        if ($null -eq $value) { return '' }
+        if ($value -is [string]) { return $value }
+        [string]$value.Identity
+    }
+    function Get-IdMethod($value) {
+        if ($null -eq $value -or $value -is [string]) { return '' }
+        [string]$value.AuthenticationMethod
+    }
+    # CipherAlgorithm and HashAlgorithm are uint16 codes on the class page: the codes it lists are mapped to its
+    # names, others are kept as numbers; a name (another shape) is kept as it is.
+    $cipherNames = @{ 0 = 'None'; 2 = 'DES'; 6 = '3DES'; 65001 = 'AES-128'; 65002 = 'AES-192'; 65003 = 'AES-256'
+        65004 = 'AES-GCM-128'; 65005 = 'AES-GCM-192'; 65006 = 'AES-GCM-256' }
+    $hashNames = @{ 0 = 'None'; 2 = 'MD5'; 3 = 'SHA-1'; 65001 = 'SHA-256'; 65002 = 'SHA-384'; 65003 = 'AES-GMAC-128'
+        65004 = 'AES-GMAC-192'; 65005 = 'AES-GMAC-256' }
+    function Get-AlgorithmName($value, $names) {
+        $text = [string]$value
+        $code = 0
+        if ([int]::TryParse($text, [ref]$code) -and $names.ContainsKey($code)) { return [string]$names[$code] }
+        $text
+    }
     $ids = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
     foreach ($id in @($in.identities)) { if ($id) { [void]$ids.Add([string]$id) } }
     $all = $ids.Count -eq 0
@@ -76,8 +99,8 @@ try {
     $matchedBy = @{}
     $readable = 0
     foreach ($mm in $sas) {
-        $first = [string]$mm.RemoteFirstId.Identity
-        $second = [string]$mm.RemoteSecondId.Identity
+        $first = (Get-IdText $mm.RemoteFirstId)
+        $second = (Get-IdText $mm.RemoteSecondId)
         if ($first -or $second) { $readable++ }
         if ($all -or $ids.Contains($first) -or $ids.Contains($second)) { $matchedBy[[string]$mm.Name] = 'identity' }
     }
@@ -121,12 +144,12 @@ try {
             name               = [string]$mm.Name
             local_endpoint     = [string]$mm.LocalEndpoint
             remote_endpoint    = [string]$mm.RemoteEndpoint
-            remote_first_id    = [string]$mm.RemoteFirstId.Identity
-            remote_second_id   = [string]$mm.RemoteSecondId.Identity
-            auth_method_first  = [string]$mm.RemoteFirstId.AuthenticationMethod
-            auth_method_second = [string]$mm.RemoteSecondId.AuthenticationMethod
-            cipher_algorithm   = [string]$mm.CipherAlgorithm
-            hash_algorithm     = [string]$mm.HashAlgorithm
+            remote_first_id    = (Get-IdText $mm.RemoteFirstId)
+            remote_second_id   = (Get-IdText $mm.RemoteSecondId)
+            auth_method_first  = (Get-IdMethod $mm.RemoteFirstId)
+            auth_method_second = (Get-IdMethod $mm.RemoteSecondId)
+            cipher_algorithm   = (Get-AlgorithmName $mm.CipherAlgorithm $cipherNames)
+            hash_algorithm     = (Get-AlgorithmName $mm.HashAlgorithm $hashNames)
             matched_by         = $matchedBy[[string]$mm.Name]
             quick_mode_count   = $quick
         }

@@ -30,6 +30,13 @@ param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
+    # MSFT_NetMainModeSA's class page lists RemoteFirstId and RemoteSecondId as strings; the seed article's commands
+    # read objects with .Identity and .AuthenticationMethod. Both shapes are read, here only (CONTRACT.md, section 1).
+    function Get-IdText($value) {
+        if ($null -eq $value) { return '' }
+        if ($value -is [string]) { return $value }
+        [string]$value.Identity
+    }
     $ids = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
     foreach ($id in @($in.identities)) { if ($id) { [void]$ids.Add([string]$id) } }
     $computerName = [string]$in.computer_name
@@ -68,8 +75,8 @@ try {
     $unmatched = @()
     $readable = 0
     foreach ($mm in $all) {
-        $first = [string]$mm.RemoteFirstId.Identity
-        $second = [string]$mm.RemoteSecondId.Identity
+        $first = (Get-IdText $mm.RemoteFirstId)
+        $second = (Get-IdText $mm.RemoteSecondId)
         if ($first -or $second) { $readable++ }
         if ($ids.Contains($first) -or $ids.Contains($second)) { $byIdentity += $mm } else { $unmatched += $mm }
     }

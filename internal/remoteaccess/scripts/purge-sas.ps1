@@ -23,6 +23,13 @@ param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
+    # MSFT_NetMainModeSA's class page lists RemoteFirstId and RemoteSecondId as strings; the seed article's commands
+    # read objects with .Identity and .AuthenticationMethod. Both shapes are read, here only (CONTRACT.md, section 1).
+    function Get-IdText($value) {
+        if ($null -eq $value) { return '' }
+        if ($value -is [string]) { return $value }
+        [string]$value.Identity
+    }
     $ids = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
     foreach ($id in @($in.identities)) { if ($id) { [void]$ids.Add([string]$id) } }
     $all = [bool]$in.all
@@ -34,8 +41,8 @@ try {
     $listed = @(Get-NetIPsecMainModeSA)
     $readable = 0
     $chosen = @(foreach ($mm in $listed) {
-        $first = [string]$mm.RemoteFirstId.Identity
-        $second = [string]$mm.RemoteSecondId.Identity
+        $first = (Get-IdText $mm.RemoteFirstId)
+        $second = (Get-IdText $mm.RemoteSecondId)
         if ($first -or $second) { $readable++ }
         if ($all -or $ids.Contains($first) -or $ids.Contains($second)) { $mm }
     })
@@ -61,8 +68,8 @@ try {
         $removed += @{
             name               = [string]$mm.Name
             remote_endpoint    = [string]$mm.RemoteEndpoint
-            remote_first_id    = [string]$mm.RemoteFirstId.Identity
-            remote_second_id   = [string]$mm.RemoteSecondId.Identity
+            remote_first_id    = (Get-IdText $mm.RemoteFirstId)
+            remote_second_id   = (Get-IdText $mm.RemoteSecondId)
             quick_mode_removed = $quickRemoved
         }
     }

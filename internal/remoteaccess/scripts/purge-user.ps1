@@ -2,9 +2,10 @@
 #
 # Cuts a user off THIS server. Contract: internal/remoteaccess/scripts/CONTRACT.md, section purge-user.
 # Removes the DirectAccess intranet-tunnel SAs whose RemoteSecondId (the user's Kerberos identity) is one of the
-# user's identities, quick-mode SAs first, and disconnects the user's VPN connections, one name at a time so that one
-# failure does not hide the others. VPN statistics print a user as NETBIOS\user or as dns.domain\user (the
-# cmdlet's own example shows corp.contoso.com\remoteuser1): the caller sends both forms among the identities.
+# user's identities, quick-mode SAs first, and disconnects the user's VPN connections, each by its own tunnel address
+# so that one failure does not hide the others. VPN statistics print a user as NETBIOS\user or as dns.domain\user
+# (the cmdlet's own example shows corp.contoso.com\remoteuser1): the caller sends both forms among the identities,
+# and the connections are disconnected by address because Disconnect-VpnUser -UserName documents only DOMAIN\USERNAME.
 # Identities are compared exactly and case-insensitively through a HashSet: never a wildcard or substring.
 # Fails closed: "indeterminate" is set when the server lists SAs but none carries a readable identity.
 # Input:  {"identities":["CORP\\alice","corp.example\\alice","alice@corp.example"],"user_name":"CORP\\alice"}
@@ -18,14 +19,21 @@
 #     https://learn.microsoft.com/powershell/module/netsecurity/get-netipsecquickmodesa
 #     https://learn.microsoft.com/powershell/module/netsecurity/remove-netipsecquickmodesa
 #   Get-RemoteAccessConnectionStatistics  https://learn.microsoft.com/powershell/module/remoteaccess/get-remoteaccessconnectionstatistics
-#   Disconnect-VpnUser -UserName  https://learn.microsoft.com/powershell/module/remoteaccess/disconnect-vpnuser
-#     (UserName accepts DOMAIN\USER; it is called only with names that are connected, as the statistics print them)
+#   Disconnect-VpnUser -HostIPAddress -PassThru  https://learn.microsoft.com/powershell/module/remoteaccess/disconnect-vpnuser
+#     (-HostIPAddress is the tunnel address the server assigned: exact, whatever form the user name is printed in)
 # An SA or a connection that is gone by the time it is removed (ObjectNotFound) is not a failure; the documentation
 # does not say which category Windows reports then, so any other category is one.
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
+    # MSFT_NetMainModeSA's class page lists RemoteFirstId and RemoteSecondId as strings; the seed article's commands
+    # read objects with .Identity and .AuthenticationMethod. Both shapes are read, here only (CONTRACT.md, section 1).
+    function Get-IdText($value) {
+        if ($null -eq $value) { return '' }
+        if ($value -is [string]) { return $value }
+        [string]$value.Identity
+    }
     $ids = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
     foreach ($id in @($in.identities)) { if ($id) { [void]$ids.Add([string]$id) } }
     if ($in.user_name) { [void]$ids.Add([string]$in.user_name) }
@@ -35,7 +43,7 @@ try {
     }
 
     $all = @(Get-NetIPsecMainModeSA)
-    $readable = @($all | Where-Object { [string]$_.RemoteFirstId.Identity -or [string]$_.RemoteSecondId.Identity }).Count
+    $readable = @($all | Where-Object { (Get-IdText $_.RemoteFirstId) -or (Get-IdText $_.RemoteSecondId) }).Count
     $reason = ''
     if ($all.Count -gt 0 -and $readable -eq 0) {
         $reason = "none of the $($all.Count) main-mode SAs on this server carries a readable remote identity"
@@ -44,7 +52,7 @@ try {
     $mainRemoved = 0
     $quickRemoved = 0
     foreach ($mm in $all) {
-        if (-not $ids.Contains([string]$mm.RemoteSecondId.Identity)) { continue }
+        if (-not $ids.Contains((Get-IdText $mm.RemoteSecondId))) { continue }
         # A main-mode SA whose quick-mode SAs expired has none: only that "not found" is expected.
         $quick = @(Get-NetIPsecQuickModeSA -AssociatedNetIPsecMainModeSA $mm -ErrorAction SilentlyContinue -ErrorVariable lookupErrors)
         foreach ($e in $lookupErrors) { if ($e.CategoryInfo.Category -ne 'ObjectNotFound') { throw $e } }
@@ -58,27 +66,32 @@ try {
         foreach ($e in $removeErrors) { if ($e.CategoryInfo.Category -ne 'ObjectNotFound') { throw $e } }
     }
 
-    $vpnRows = @(Get-RemoteAccessConnectionStatistics | Where-Object { [string]$_.ConnectionType -eq 'Vpn' })
-    $connected = [System.Collections.Generic.List[string]]::new()
-    foreach ($c in $vpnRows) {
-        foreach ($n in @($c.UserName)) {
-            if ($n -and $ids.Contains([string]$n) -and -not $connected.Contains([string]$n)) { $connected.Add([string]$n) }
-        }
-    }
-    $done = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
+    # Each connection of the user is disconnected by its own first tunnel address: Disconnect-VpnUser -UserName
+    # documents only DOMAIN\USERNAME, and the statistics may print the user as dns.domain\user.
+    $vpnConnections = 0
     $failures = @()
-    foreach ($n in $connected) {
+    $done = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
+    foreach ($c in @(Get-RemoteAccessConnectionStatistics)) {
+        if ([string]$c.ConnectionType -ne 'Vpn') { continue }
+        $users = @(foreach ($u in @($c.UserName)) { if ($u) { [string]$u } })
+        if (@($users | Where-Object { $ids.Contains($_) }).Count -eq 0) { continue }
+        $tunnel = [System.Collections.Generic.List[string]]::new()
+        foreach ($value in @($c.ClientIPAddress) + @($c.ClientIPv4Address) + @($c.ClientIPv6Address)) {
+            foreach ($a in @($value)) { if ($a -and -not $tunnel.Contains([string]$a)) { $tunnel.Add([string]$a) } }
+        }
+        if ($tunnel.Count -eq 0) {
+            $failures += @{ target = ($users -join ','); category = 'InvalidResult'; message = 'the connection has no tunnel address to disconnect it by' }
+            continue
+        }
+        if (-not $done.Add($tunnel[0])) { continue }
         try {
-            $null = Disconnect-VpnUser -UserName $n -Confirm:$false
-            [void]$done.Add($n)
+            if (@(Disconnect-VpnUser -HostIPAddress $tunnel[0] -PassThru -Confirm:$false).Count -gt 0) { $vpnConnections++ }
         } catch {
             if ([string]$_.CategoryInfo.Category -ne 'ObjectNotFound') {
-                $failures += @{ target = $n; category = [string]$_.CategoryInfo.Category; message = [string]$_.Exception.Message }
+                $failures += @{ target = $tunnel[0]; category = [string]$_.CategoryInfo.Category; message = [string]$_.Exception.Message }
             }
         }
     }
-    # Connections counted are those of a name disconnected without error.
-    $vpnConnections = @($vpnRows | Where-Object { @(@($_.UserName) | Where-Object { $_ -and $done.Contains([string]$_) }).Count -gt 0 }).Count
     $result = @{
         main_mode_removed            = $mainRemoved
         quick_mode_removed           = $quickRemoved

@@ -5,16 +5,18 @@
 # neither converged nor converging is started. It does not wait for convergence: the caller polls get-nodes until
 # every interface reports a Converged state. internal/lab/WINDOWS.md, NLB: drain and resume run on the node itself (the WMI
 # methods fail on a remote node), so a node_name that is not this computer is refused; a host may have NLB on more
-# than one interface, so every node object of this host is handled; states compare by prefix (Converged,
-# Converged(default), Converging, Stopped, Suspended).
+# than one interface (internal and Internet clusters), so every interface Get-NlbClusterNodeNetworkInterface shows
+# NlbBound is handled by -InterfaceName; -NodeName gets the short node name (an FQDN may be ObjectNotFound); states
+# compare by prefix (Converged, Converged(default), Converging, Stopped, Suspended).
 # Input:  {"node_name":"RAS1"}
 # Output: {"result":{"nodes":[{"name":"RAS1","interface_name":"Internet","state":"Converging","host_priority":1,"is_local":true}]}}
 # Microsoft documentation of the cmdlets used:
-#   Get-NlbCluster  https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/get-nlbcluster
-#   Get-NlbClusterNode -InputObject <Cluster[]> -NodeName
+#   Get-NlbClusterNodeNetworkInterface  https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/get-nlbclusternodenetworkinterface
+#   Get-NlbClusterNode -InterfaceName -NodeName
 #     https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/get-nlbclusternode
-#   Resume-NlbClusterNode -InputObject  https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/resume-nlbclusternode
-#   Start-NlbClusterNode -InputObject   https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/start-nlbclusternode
+#   Resume-NlbClusterNode -InterfaceName  https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/resume-nlbclusternode
+#   Start-NlbClusterNode -InterfaceName   https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/start-nlbclusternode
+#   (without -HostName, both act on the local node)
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 try {
@@ -25,27 +27,31 @@ try {
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'EmptyNodeName', 'InvalidArgument', 'node_name')
     }
     $localName = [string]$env:COMPUTERNAME
-    if (-not [string]::Equals(($nodeName -split '\.')[0], $localName, [System.StringComparison]::OrdinalIgnoreCase)) {
+    $shortName = ($nodeName -split '\.')[0]
+    if (-not [string]::Equals($shortName, $localName, [System.StringComparison]::OrdinalIgnoreCase)) {
         $ex = [System.InvalidOperationException]::new("node $nodeName is not this server ($localName): an NLB node is resumed on the node itself")
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'RemoteNode', 'InvalidOperation', $nodeName)
     }
-    $clusters = @(Get-NlbCluster)
-    $mine = @(foreach ($cluster in $clusters) { Get-NlbClusterNode -InputObject $cluster -NodeName $nodeName })
+    $interfaces = @(foreach ($nic in @(Get-NlbClusterNodeNetworkInterface)) { if ($nic.NlbBound) { [string]$nic.InterfaceName } })
+    # This node's node object on every interface, with the interface it was read on.
+    function Get-LocalNodes {
+        @(foreach ($interface in $interfaces) {
+            foreach ($n in @(Get-NlbClusterNode -InterfaceName $interface -NodeName $shortName)) { @{ node = $n; interface = $interface } }
+        })
+    }
+    $mine = @(Get-LocalNodes)
     if ($mine.Count -eq 0) {
-        $ex = [System.Management.Automation.ItemNotFoundException]::new("this server has no NLB node named $nodeName")
+        $ex = [System.Management.Automation.ItemNotFoundException]::new("this server has no NLB node named $shortName")
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'NodeNotFound', 'ObjectNotFound', $nodeName)
     }
-    $suspended = @($mine | Where-Object { ([string]$_.State).StartsWith('Suspended') })
-    if ($suspended.Count -gt 0) { $null = Resume-NlbClusterNode -InputObject $suspended }
-    $mine = @(foreach ($cluster in $clusters) { Get-NlbClusterNode -InputObject $cluster -NodeName $nodeName })
-    $idle = @($mine | Where-Object { -not ([string]$_.State).StartsWith('Converg') })
-    if ($idle.Count -gt 0) { $null = Start-NlbClusterNode -InputObject $idle }
-    $nodes = @(foreach ($cluster in $clusters) {
-        foreach ($n in @(Get-NlbClusterNode -InputObject $cluster -NodeName $nodeName)) {
-            $interface = [string]$n.InterfaceName
-            if (-not $interface) { $interface = [string]$cluster.InterfaceName }
-            @{ name = [string]$n.Name; interface_name = $interface; state = [string]$n.State; host_priority = [int]$n.HostPriority; is_local = $true }
-        }
+    foreach ($m in $mine) {
+        if (([string]$m.node.State).StartsWith('Suspended')) { $null = Resume-NlbClusterNode -InterfaceName $m.interface }
+    }
+    foreach ($m in @(Get-LocalNodes)) {
+        if (-not ([string]$m.node.State).StartsWith('Converg')) { $null = Start-NlbClusterNode -InterfaceName $m.interface }
+    }
+    $nodes = @(foreach ($m in @(Get-LocalNodes)) {
+        @{ name = [string]$m.node.Name; interface_name = $m.interface; state = [string]$m.node.State; host_priority = [int]$m.node.HostPriority; is_local = $true }
     })
     @{ result = @{ nodes = $nodes } } | ConvertTo-Json -Compress -Depth 8
 } catch {

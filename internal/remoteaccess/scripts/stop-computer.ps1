@@ -7,8 +7,12 @@
 # through WMI over DCOM with the session's logon: from a session logged on with NTLM, or with a Kerberos ticket that
 # cannot be delegated, that is a second hop, which Windows refuses. So without explicit credentials the script
 # refuses up front, before anything is attempted, and says why.
+# Stop-Computer does not wait for the shutdown, and from a remote machine its result may be indeterminate (the
+# connection can end as the shutdown starts): the script reports "requested, not confirmed" (confirmed is always
+# false), with what the cmdlet said. A refusal before anything was asked (access denied, the client unknown or
+# unreachable, a bad argument) is a failure.
 # Input:  {"computer_name":"client1.corp.example","credential":{"user_name":"CORP\\admin","password":"..."}}
-# Output: {"result":{"requested":true}}
+# Output: {"result":{"requested":true,"confirmed":false,"detail":"..."}}
 # Errors: PermissionDenied on "credential" when no credential is given.
 # Microsoft documentation of the cmdlets used:
 #   Stop-Computer -ComputerName -Credential -Force  https://learn.microsoft.com/powershell/module/microsoft.powershell.management/stop-computer?view=powershell-5.1
@@ -33,8 +37,15 @@ try {
     }
     $secret = ConvertTo-SecureString -String $password -AsPlainText -Force
     $credential = [System.Management.Automation.PSCredential]::new($user, $secret)
-    Stop-Computer -ComputerName $computerName -Credential $credential -Force
-    @{ result = @{ requested = $true } } | ConvertTo-Json -Compress -Depth 8
+    $detail = 'Stop-Computer returned without error; it does not wait for the shutdown'
+    try {
+        Stop-Computer -ComputerName $computerName -Credential $credential -Force
+    } catch {
+        $category = [string]$_.CategoryInfo.Category
+        if ($category -in @('PermissionDenied', 'AuthenticationError', 'SecurityError', 'ObjectNotFound', 'ResourceUnavailable', 'InvalidArgument')) { throw }
+        $detail = "Stop-Computer reported $category after the request was made: $([string]$_.Exception.Message)"
+    }
+    @{ result = @{ requested = $true; confirmed = $false; detail = $detail } } | ConvertTo-Json -Compress -Depth 8
 } catch {
     $err = @{ category = [string]$_.CategoryInfo.Category; message = [string]$_.Exception.Message; target = [string]$_.TargetObject }
     @{ error = $err } | ConvertTo-Json -Compress -Depth 8

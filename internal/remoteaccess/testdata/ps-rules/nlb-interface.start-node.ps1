@@ -1,0 +1,3 @@
+# remoteaccess-script: fixture/v1
+# a resume of one NLB cluster of the host only
+$null = Start-NlbClusterNode
