@@ -10,6 +10,7 @@ import (
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/contract"
 )
 
 // outputPaths lists the field paths of a JSON value as CONTRACT.md writes them (a, a.b, a[].b).
@@ -92,7 +93,7 @@ func TestLabAnswersTheContract(t *testing.T) {
 			t.Errorf("%s in the lab: exit %d, %s", s.Name, res.ExitCode, res.Stdout)
 			continue
 		}
-		documented := sections[s.Name].output
+		documented := sections[s.Name].Output
 		got := outputPaths(doc.Result, "")
 		for _, p := range got {
 			// An empty list of objects shows only its name: it must be a documented list.
@@ -101,7 +102,7 @@ func TestLabAnswersTheContract(t *testing.T) {
 				t.Errorf("%s: the lab answers %q, which CONTRACT.md does not document", s.Name, p)
 			}
 		}
-		_, top := segments(documented)
+		_, top := contract.Segments(documented)
 		for _, k := range slices.Compact(top) {
 			if _, ok := doc.Result[k]; !ok {
 				t.Errorf("%s: the lab's answer lacks %q", s.Name, k)
