@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/enterpriseca"
 )
 
 // AccountChecker tells whether a directory account (user "alice" or computer "CLIENT1$") is enabled.
@@ -49,6 +51,14 @@ type Options struct {
 	ConvergenceDelay time.Duration
 	// Clock returns the current time (default time.Now).
 	Clock func() time.Time
+
+	// Authority is the lab's enterprise CA: the CA scripts answer from it, and the servers check the certificates
+	// it issued against the CRL it published at CRLURL, downloaded with FetchCRL (revocation.go). Nil: no CA.
+	Authority *enterpriseca.Authority
+	CRLURL    string
+	FetchCRL  func(ctx context.Context, url string) ([]byte, error)
+	// Enforcement is each server's revocation settings, by upper-case server name (default: none enforced).
+	Enforcement map[string]ServerEnforcement
 }
 
 // Cluster is the shared state of one lab's Remote Access servers. All methods are safe for concurrent use.
@@ -69,6 +79,9 @@ type Cluster struct {
 	languageModes  map[string]string
 	// expireBeforeRemoval: the SAs a script lists expire before it removes them (fault injection).
 	expireBeforeRemoval map[string]bool
+
+	revocation map[string]*serverRevocation // by node name (revocation.go)
+	caFaults   caFaults                     // ca_scripts.go
 }
 
 // link is what a client keeps up by itself: a DirectAccess tunnel or a VPN connection.
@@ -107,6 +120,7 @@ func New(opts Options) (*Cluster, error) {
 	for i, name := range opts.Nodes {
 		c.nodes = append(c.nodes, newNode(name, i+1, opts.Interfaces))
 	}
+	c.initRevocation()
 	for server, rows := range opts.Captured {
 		c.captured[c.node(server).name] = rows
 	}
@@ -127,6 +141,7 @@ func New(opts Options) (*Cluster, error) {
 		c.raiseVPN(v, now.Add(-time.Duration(i+1)*11*time.Minute))
 		c.vpn = append(c.vpn, v)
 	}
+	c.refreshCRLs(context.Background(), now) // the servers start with the CA's current CRL cached
 	return c, nil
 }
 
@@ -233,6 +248,7 @@ func (c *Cluster) advance(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	c.refreshCRLs(ctx, c.opts.Clock())
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -297,8 +313,8 @@ func (c *Cluster) checkAccounts(ctx context.Context, accounts []string) (map[str
 // Clients reach the cluster through the load balancer, which sends new connections only to nodes that take them
 // (see node.takesNewConnections): a client whose server is draining or stopped comes back through another node.
 func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
-	allowed := func(l *link) bool {
-		if l.certificate != "" && c.revoked[strings.ToUpper(l.certificate)] {
+	allowed := func(l *link, server string, ikev2 bool) bool {
+		if l.certificate != "" && (c.revoked[strings.ToUpper(l.certificate)] || c.certificateRefused(server, l.certificate, ikev2)) {
 			return false
 		}
 		for _, a := range l.accounts {
@@ -310,7 +326,7 @@ func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
 	}
 	for _, s := range c.sessions {
 		for _, t := range s.tunnels {
-			if s.client.off || !c.due(&t.link, now) || !allowed(&t.link) {
+			if s.client.off || !c.due(&t.link, now) || !allowed(&t.link, s.server, false) {
 				continue
 			}
 			if !c.placeSession(s) {
@@ -320,7 +336,7 @@ func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
 		}
 	}
 	for _, v := range c.vpn {
-		if v.off || !c.due(&v.link, now) || !allowed(&v.link) {
+		if v.off || !c.due(&v.link, now) || !allowed(&v.link, v.server, true) {
 			continue
 		}
 		if !c.node(v.server).takesNewConnections() {

@@ -22,6 +22,9 @@ type Seed struct {
 	// VPNStatisticsLingerSeconds keeps a disconnected VPN connection's statistics row listed that long
 	// (Options.StatisticsLinger).
 	VPNStatisticsLingerSeconds int `json:"vpn_statistics_linger_seconds,omitempty"`
+	// RevocationEnforcement is each server's revocation settings, by server name (revocation.go); a server not
+	// listed enforces none, the Windows default.
+	RevocationEnforcement map[string]ServerEnforcement `json:"revocation_enforcement,omitempty"`
 
 	captured map[string]capturedRows // from LoadCapture
 }
@@ -90,7 +93,10 @@ func ParseSeed(data []byte) (Seed, error) {
 // Options returns the cluster options for this seed; the caller adds the directory and the time settings.
 func (s Seed) Options() Options {
 	opts := Options{Nodes: s.Nodes, Interfaces: s.NLBInterfaces, Domain: s.Domain, DirectAccess: s.DirectAccess, VPN: s.VPN, Captured: s.captured,
-		StatisticsLinger: time.Duration(s.VPNStatisticsLingerSeconds) * time.Second}
+		StatisticsLinger: time.Duration(s.VPNStatisticsLingerSeconds) * time.Second, Enforcement: map[string]ServerEnforcement{}}
+	for server, e := range s.RevocationEnforcement {
+		opts.Enforcement[strings.ToUpper(server)] = e
+	}
 	for _, c := range s.DirectAccess {
 		if c.CertificateRevoked {
 			opts.RevokedCertificates = append(opts.RevokedCertificates, c.Computer)
@@ -125,6 +131,12 @@ func (o Options) validate() error {
 			return fmt.Errorf("NLB interface name %q is empty or repeated", i)
 		}
 		interfaces[strings.ToUpper(i)] = true
+	}
+	for server, e := range o.Enforcement {
+		if !known[strings.ToUpper(server)] || !e.valid() {
+			return fmt.Errorf("revocation_enforcement of %q: unknown server, or cert_validation_level %q is not None, AttemptCrlCheck or RequireCrlCheck",
+				server, e.CertValidationLevel)
+		}
 	}
 	for server := range o.Captured {
 		if !known[strings.ToUpper(server)] {

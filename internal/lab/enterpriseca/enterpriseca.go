@@ -173,13 +173,15 @@ func (a *Authority) Issue(requester, fqdn, template string, lifetime time.Durati
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: fqdn},
-		DNSNames:              []string{fqdn},
 		NotBefore:             now.Add(-time.Hour),
 		NotAfter:              now.Add(lifetime),
 		KeyUsage:              x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
 		BasicConstraintsValid: true,
 		CRLDistributionPoints: []string{a.opts.CDPURL},
+	}
+	if isASCII(fqdn) {
+		tmpl.DNSNames = []string{fqdn} // a DNS SAN is IA5 text; a non-ASCII name stays in the subject only
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, a.cert, key.Public(), a.key)
 	if err != nil {
@@ -195,6 +197,10 @@ func (a *Authority) Issue(requester, fqdn, template string, lifetime time.Durati
 	defer a.mu.Unlock()
 	a.rows = append(a.rows, row)
 	return *row, nil
+}
+
+func isASCII(s string) bool {
+	return !strings.ContainsFunc(s, func(r rune) bool { return r > 0x7e })
 }
 
 // SerialText prints a serial as AD CS does: upper-case hex without separators.
