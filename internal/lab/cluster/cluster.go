@@ -80,8 +80,9 @@ type Cluster struct {
 	// expireBeforeRemoval: the SAs a script lists expire before it removes them (fault injection).
 	expireBeforeRemoval map[string]bool
 
-	revocation map[string]*serverRevocation // by node name (revocation.go)
-	caFaults   caFaults                     // ca_scripts.go
+	revocation   map[string]*serverRevocation // by node name (revocation.go)
+	dialInDenied map[string]bool              // users whose msNPAllowDialin is FALSE, as of the last check (dialin.go)
+	caFaults     caFaults                     // ca_scripts.go
 }
 
 // link is what a client keeps up by itself: a DirectAccess tunnel or a VPN connection.
@@ -92,6 +93,8 @@ type link struct {
 	// certificate is the computer whose machine certificate the link authenticates with; a revoked certificate
 	// keeps it out (RRAS enforcing revocation for IKEv2 is assumed; see WINDOWS.md, device tunnels).
 	certificate string
+	// dialIn is the user whose Network Access Permission NPS checks (VPN user tunnels, dialin.go).
+	dialIn string
 }
 
 func (l *link) drop(at time.Time) {
@@ -239,8 +242,13 @@ func (c *Cluster) advance(ctx context.Context) error {
 	c.mu.Lock()
 	now := c.opts.Clock()
 	c.advanceNLB(now)
-	var accounts []string
-	c.forDueLinks(now, func(l *link) { accounts = append(accounts, l.accounts...) })
+	var accounts, dialIn []string
+	c.forDueLinks(now, func(l *link) {
+		accounts = append(accounts, l.accounts...)
+		if l.dialIn != "" {
+			dialIn = append(dialIn, l.dialIn)
+		}
+	})
 	c.mu.Unlock()
 
 	// The directory is asked without holding the lock: it is a network call.
@@ -248,10 +256,15 @@ func (c *Cluster) advance(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	denied, err := c.checkDialIn(ctx, dialIn)
+	if err != nil {
+		return err
+	}
 	c.refreshCRLs(ctx, c.opts.Clock())
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.dialInDenied = denied
 	c.reestablish(c.opts.Clock(), enabled)
 	return nil
 }
@@ -315,6 +328,9 @@ func (c *Cluster) checkAccounts(ctx context.Context, accounts []string) (map[str
 func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
 	allowed := func(l *link, server string, ikev2 bool) bool {
 		if l.certificate != "" && (c.revoked[strings.ToUpper(l.certificate)] || c.certificateRefused(server, l.certificate, ikev2)) {
+			return false
+		}
+		if l.dialIn != "" && c.dialInDenied[l.dialIn] {
 			return false
 		}
 		for _, a := range l.accounts {
