@@ -7,9 +7,8 @@
 # Input:  {}
 # Output: {"result":{"url_cache_deleted":true,"chain_cache_resync":true}}
 # Microsoft documentation:
-#   "Block VPN clients that use revoked certificates" (certutil -urlcache * delete;
-#     certutil -setreg chain\ChainCacheResyncFiletime @now)
-#     https://learn.microsoft.com/windows-server/remote/remote-access/vpn/always-on-vpn/deploy/vpn-deploy-block-vpn-clients
+#   "Block VPN clients that use revoked certificates" (Always On VPN deployment documentation):
+#     certutil -urlcache * delete; certutil -setreg chain\ChainCacheResyncFiletime @now
 #   certutil  https://learn.microsoft.com/windows-server/administration/windows-commands/certutil
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'

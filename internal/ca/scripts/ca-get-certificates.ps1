@@ -12,8 +12,7 @@
 #   ICertView2 (CertificateAuthority.View): OpenConnection, GetColumnIndex, SetRestriction, SetResultColumnCount,
 #     SetResultColumn, OpenView  https://learn.microsoft.com/windows/win32/api/certview/nn-certview-icertview2
 #   IEnumCERTVIEWROW / IEnumCERTVIEWCOLUMN  https://learn.microsoft.com/windows/win32/api/certview/nn-certview-ienumcertviewrow
-#   Certificate template objects (msPKI-Cert-Template-OID)
-#     https://learn.microsoft.com/openspecs/windows_protocols/ms-crtd/4c6950e4-1dc2-4ae3-98c3-b8919bb73822
+#   [MS-CRTD] Certificate Templates Structure: the template object's msPKI-Cert-Template-OID attribute
 # COM errors: E_ACCESSDENIED (no read access to the CA database) is PermissionDenied, RPC_S_SERVER_UNAVAILABLE and
 # EPT_S_NOT_REGISTERED (CA host or service down) are ResourceUnavailable, both on the config.
 param([string]$InputJson)

@@ -10,8 +10,7 @@
 # Input:  {}
 # Output: {"result":{"ikev2_cert_auth_flags":4,"ikev2_enforced":true,"ipsec_cert_validation_level":"None"}}
 # Microsoft documentation:
-#   "Block VPN clients that use revoked certificates" (CertAuthFlags)
-#     https://learn.microsoft.com/windows-server/remote/remote-access/vpn/always-on-vpn/deploy/vpn-deploy-block-vpn-clients
+#   "Block VPN clients that use revoked certificates" (Always On VPN deployment documentation): CertAuthFlags
 #   Get-NetFirewallSetting -PolicyStore ActiveStore (CertValidationLevel)
 #     https://learn.microsoft.com/powershell/module/netsecurity/get-netfirewallsetting
 #   Set-NetFirewallSetting -CertValidationLevel  https://learn.microsoft.com/powershell/module/netsecurity/set-netfirewallsetting

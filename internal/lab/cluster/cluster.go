@@ -90,8 +90,9 @@ type link struct {
 	up       bool
 	since    time.Time // when it last came up or went down
 	accounts []string  // sAMAccountNames that must be enabled for the client to bring it back
-	// certificate is the computer whose machine certificate the link authenticates with; a revoked certificate
-	// keeps it out (RRAS enforcing revocation for IKEv2 is assumed; see WINDOWS.md, device tunnels).
+	// certificate is the computer whose machine certificate the link authenticates with; a seeded revoked
+	// certificate keeps it out everywhere, a hold at the lab's CA where the server enforces revocation
+	// (revocation.go; WINDOWS.md, Revocation on Remote Access servers).
 	certificate string
 	// dialIn is the user whose Network Access Permission NPS checks (VPN user tunnels, dialin.go).
 	dialIn string
