@@ -1,14 +1,18 @@
 package ca
 
 import (
+	"context"
 	"maps"
 	"os"
 	"os/exec"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/contract"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 )
 
 const contractPath = "../remoteaccess/scripts/CONTRACT.md"
@@ -87,5 +91,52 @@ func TestScriptsParseAsPowerShell(t *testing.T) {
 	}
 	if out, err := exec.Command("../../scripts/check-ps.sh", args...).CombinedOutput(); err != nil { //nolint:gosec // fixed paths
 		t.Errorf("check-ps.sh: %v\n%s", err, out)
+	}
+}
+
+// The lab answers every CA script, run over WinRM with the inputs the Go side sends, with the document section 3
+// describes: the third side of the contract.
+func TestLabAnswersSection3(t *testing.T) {
+	l, err := lab.Start(lab.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	r := labclient.Clients(t, l.Info())["RAS1"]
+	config := l.Info().CertificateAuthority
+	serial := l.EnterpriseCA().Rows(`CORP\CLIENT2$`, []string{"DirectAccess"})[0].Serial
+	inputs := map[string]any{
+		"ca-get-certificates/v1":           listInput{Config: config, Requester: `CORP\CLIENT2$`, Templates: []string{"DirectAccess"}},
+		"ca-revoke/v1":                     revokeInput{Config: config, Serial: serial, Reason: ReasonCertificateHold},
+		"ca-unrevoke/v1":                   serialInput{Config: config, Serial: serial},
+		"ca-publish-crl/v1":                configInput{Config: config},
+		"ca-flush-revocation-caches/v1":    struct{}{},
+		"ca-get-revocation-enforcement/v1": struct{}{},
+	}
+	sections := contract.Parse(t, contractPath, "3")
+	for _, s := range Scripts() {
+		in, ok := inputs[s.Name]
+		if !ok {
+			t.Errorf("%s: no sample input", s.Name)
+			continue
+		}
+		var out map[string]any
+		if err := r.Run(context.Background(), s, in, &out); err != nil {
+			t.Errorf("%s in the lab: %v", s.Name, err)
+			continue
+		}
+		documented := sections[s.Name].Output
+		for _, p := range contract.OutputPaths(out, "") {
+			list := slices.ContainsFunc(documented, func(d string) bool { return strings.HasPrefix(d, p+"[].") })
+			if !slices.Contains(documented, p) && !list {
+				t.Errorf("%s: the lab answers %q, which CONTRACT.md does not document", s.Name, p)
+			}
+		}
+		_, top := contract.Segments(documented)
+		for _, k := range slices.Compact(top) {
+			if _, ok := out[k]; !ok {
+				t.Errorf("%s: the lab's answer lacks %q", s.Name, k)
+			}
+		}
 	}
 }

@@ -157,3 +157,25 @@ func Raised(script string) []string {
 	}
 	return slices.Sorted(slices.Values(raised))
 }
+
+// OutputPaths lists the field paths of a JSON value as CONTRACT.md writes them (a, a.b, a[].b).
+func OutputPaths(v any, prefix string) []string {
+	var paths []string
+	switch x := v.(type) {
+	case map[string]any:
+		for k, child := range x {
+			sub := OutputPaths(child, prefix+k+".")
+			if len(sub) == 0 {
+				sub = []string{prefix + k}
+			}
+			paths = append(paths, sub...)
+		}
+	case []any:
+		for _, item := range x {
+			if _, ok := item.(map[string]any); ok {
+				paths = append(paths, OutputPaths(item, strings.TrimSuffix(prefix, ".")+"[].")...)
+			}
+		}
+	}
+	return paths
+}
