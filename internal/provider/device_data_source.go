@@ -112,7 +112,7 @@ func (d *deviceDataSource) certificates(ctx context.Context, resp *datasource.Re
 	for _, authority := range authorities {
 		certs, err := authority.Certificates(ctx, requester, templates)
 		if err != nil {
-			resp.Diagnostics.AddError("Listing the device's certificates at "+authority.Config()+" failed", err.Error())
+			resp.Diagnostics.AddError("Listing the device's certificates failed", "At "+authority.Config()+": "+err.Error())
 			return nil, false
 		}
 		for _, c := range certs {
