@@ -59,7 +59,9 @@ func (l *Lab) startEnterpriseCA(cfg Config, domain cluster.Domain) (*enterprisec
 
 // issueDeviceCertificates gives every seeded computer its certificates: DirectAccess clients the DirectAccess
 // template, device tunnels the AOVPNDeviceTunnel one, and each a Workstation certificate (802.1X in the office).
-func issueDeviceCertificates(a *enterpriseca.Authority, seed cluster.Seed) error {
+// With publish (the embedded directory), each is also added to the computer's userCertificate, as templates that
+// publish to Active Directory do.
+func issueDeviceCertificates(a *enterpriseca.Authority, seed cluster.Seed, publish func(sam string, der []byte) error) error {
 	templates := map[string][]string{}
 	for _, c := range seed.DirectAccess {
 		templates[strings.ToUpper(c.Computer)] = append(templates[strings.ToUpper(c.Computer)], cluster.TemplateDirectAccess)
@@ -73,7 +75,14 @@ func issueDeviceCertificates(a *enterpriseca.Authority, seed cluster.Seed) error
 		requester := seed.Domain.NetBIOSName + `\` + computer + "$"
 		fqdn := strings.ToLower(computer) + "." + strings.ToLower(seed.Domain.DNSName)
 		for _, t := range uniqueWith(names, cluster.TemplateWorkstation) {
-			if _, err := a.Issue(requester, fqdn, t, deviceCertificateLifetime); err != nil {
+			row, err := a.Issue(requester, fqdn, t, deviceCertificateLifetime)
+			if err != nil {
+				return err
+			}
+			if publish == nil {
+				continue
+			}
+			if err := publish(computer+"$", row.Certificate.Raw); err != nil {
 				return err
 			}
 		}
@@ -133,4 +142,13 @@ func (l *Lab) applyCAFaults(sw faultSwitches) {
 		denied = *sw.CAAccessDenied
 	}
 	l.cluster.SetCAFaults(unreachable, denied)
+}
+
+// publishCertificate adds a device certificate to the computer's userCertificate in the embedded directory; a
+// computer the directory seed lacks gets none.
+func (l *Lab) publishCertificate(sam string, der []byte) error {
+	if _, ok := l.directory.Lookup(sam); !ok {
+		return nil
+	}
+	return l.directory.PublishCertificate(sam, der)
 }

@@ -211,7 +211,11 @@ func (l *Lab) start(cfg Config, clusterSeed cluster.Seed, addresses []net.IP, ca
 	if err != nil {
 		return err
 	}
-	if err := issueDeviceCertificates(authority, clusterSeed); err != nil {
+	var publish func(string, []byte) error
+	if l.directory != nil {
+		publish = l.publishCertificate
+	}
+	if err := issueDeviceCertificates(authority, clusterSeed, publish); err != nil {
 		return fmt.Errorf("lab CA: %w", err)
 	}
 	opts := clusterSeed.Options()

@@ -13,6 +13,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"math/big"
@@ -180,6 +181,7 @@ func (a *Authority) Issue(requester, fqdn, template string, lifetime time.Durati
 		BasicConstraintsValid: true,
 		CRLDistributionPoints: []string{a.opts.CDPURL},
 	}
+	tmpl.ExtraExtensions = []pkix.Extension{{Id: oidCertificateTemplateName, Value: bmpString(template)}}
 	if isASCII(fqdn) {
 		tmpl.DNSNames = []string{fqdn} // a DNS SAN is IA5 text; a non-ASCII name stays in the subject only
 	}
@@ -197,6 +199,20 @@ func (a *Authority) Issue(requester, fqdn, template string, lifetime time.Durati
 	defer a.mu.Unlock()
 	a.rows = append(a.rows, row)
 	return *row, nil
+}
+
+// oidCertificateTemplateName is the certificate template name extension (szOID_ENROLL_CERTTYPE_EXTENSION), a
+// BMPString, which AD CS puts in certificates of version 1 templates.
+var oidCertificateTemplateName = []int{1, 3, 6, 1, 4, 1, 311, 20, 2}
+
+// bmpString encodes ASCII text as an ASN.1 BMPString (tag 30, UTF-16BE).
+func bmpString(s string) []byte {
+	body := make([]byte, 0, 2*len(s))
+	for _, r := range s {
+		body = append(body, byte(r>>8), byte(r))
+	}
+	der, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagBMPString, Bytes: body})
+	return der
 }
 
 func isASCII(s string) bool {
@@ -367,6 +383,8 @@ func (a *Authority) revokedEntries() []x509.RevocationListEntry {
 	}
 	return entries
 }
+
+func asn1Integer(n *big.Int) ([]byte, error) { return asn1.Marshal(n) }
 
 // oidDeltaCRLIndicator marks a delta CRL and names its base CRL's number (RFC 5280 5.2.4).
 var oidDeltaCRLIndicator = []int{2, 5, 29, 27}

@@ -1,13 +1,9 @@
 package enterpriseca
 
 import (
-	"encoding/asn1"
-	"math/big"
 	"net/http"
 	"net/url"
 )
-
-func asn1Integer(n *big.Int) ([]byte, error) { return asn1.Marshal(n) }
 
 // Handler serves the last published CRLs at the paths of CDPURL and DeltaURL, as the CA's HTTP distribution point
 // (an IIS virtual directory such as /CertEnroll on Windows) serves the files the CA writes.
