@@ -137,6 +137,23 @@ func TestPublishCRL(t *testing.T) {
 	}
 }
 
+// Where the CA publishes delta CRLs, PublishCRL publishes one too.
+func TestPublishCRLWithDeltas(t *testing.T) {
+	l, clients := startLab(t, lab.Config{CRLDeltaPeriod: time.Hour})
+	c := newCA(t, l, clients["RAS1"])
+	before := l.EnterpriseCA().DeltaCRL()
+	if pub, err := c.PublishCRL(ctx(t)); err != nil || !pub.Base || !pub.Delta {
+		t.Fatalf("PublishCRL = %+v, %v; want base and delta", pub, err)
+	}
+	after, err := x509.ParseRevocationList(l.EnterpriseCA().DeltaCRL())
+	if err != nil || before == nil {
+		t.Fatalf("the delta CRL: %v (published before: %v)", err, before != nil)
+	}
+	if old, _ := x509.ParseRevocationList(before); old == nil || after.Number.Cmp(old.Number) <= 0 {
+		t.Fatalf("the delta CRL's number did not grow: %v", after.Number)
+	}
+}
+
 // The CA's faults come back typed: unreachable for everything, access denied for the changes only (the account
 // can still read the database), and a config the lab does not know is unreachable too.
 func TestCAFaultsAreTyped(t *testing.T) {

@@ -44,7 +44,7 @@ func (l *Lab) startEnterpriseCA(cfg Config, domain cluster.Domain) (*enterprisec
 	_, name, _ := strings.Cut(config, `\`)
 	base := "http://" + ln.Addr().String() + "/CertEnroll/" + url.PathEscape(name)
 	a, err := enterpriseca.New(enterpriseca.Options{Config: config, CDPURL: base + ".crl", DeltaURL: base + "+.crl",
-		CRLPeriod: cfg.CRLPeriod})
+		CRLPeriod: cfg.CRLPeriod, DeltaPeriod: cfg.CRLDeltaPeriod})
 	if err != nil {
 		_ = ln.Close()
 		return nil, err

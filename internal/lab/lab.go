@@ -91,8 +91,9 @@ type Config struct {
 	// CertificateAuthority is the enterprise CA's config string (default "ca1.<domain>\Corp Issuing CA"); the CA
 	// scripts answer for it on every server (enterprise_ca.go).
 	CertificateAuthority string `json:"certificate_authority,omitempty"`
-	// CRLPeriod is how long the CA's base CRLs are valid (default a week, as AD CS).
-	CRLPeriod time.Duration `json:"-"`
+	// CRLPeriod is how long the CA's base CRLs are valid (default a week, as AD CS); CRLDeltaPeriod a delta's (0:
+	// the CA publishes no deltas).
+	CRLPeriod, CRLDeltaPeriod time.Duration `json:"-"`
 }
 
 // ExternalDirectory is a directory the lab does not run.
