@@ -23,6 +23,8 @@ type Runner interface {
 	Run(ctx context.Context, s winrm.Script, input, output any) error
 }
 
+var _ Runner = (*winrm.Client)(nil)
+
 // Errors, matched with errors.Is. The *winrm.Error they wrap says more (server, message).
 var (
 	// ErrInvalidArgument: refused before anything was sent.
@@ -293,10 +295,17 @@ var categoryErrors = map[string]error{
 	"InvalidArgument":     ErrInvalidArgument,
 }
 
-// classify wraps a script error in the package's error for its category; transport errors stay as they are.
+// classify wraps a script error in the package's error for its category, and a WinRM host that cannot be reached
+// in ErrUnreachable (it is the CA's way in); other transport errors stay as they are.
 func classify(err error) error {
 	var we *winrm.Error
-	if !errors.As(err, &we) || we.Kind != winrm.KindScript {
+	if !errors.As(err, &we) {
+		return err
+	}
+	if we.Kind == winrm.KindUnreachable {
+		return &Error{Kind: ErrUnreachable, Err: err}
+	}
+	if we.Kind != winrm.KindScript {
 		return err
 	}
 	if typed, ok := categoryErrors[we.Category]; ok {

@@ -191,6 +191,23 @@ func TestCAFaultsAreTyped(t *testing.T) {
 	}
 }
 
+// A CA host whose WinRM does not answer is the CA unreachable.
+func TestUnreachableHostIsUnreachable(t *testing.T) {
+	r, err := winrm.NewClient(winrm.Config{Host: "127.0.0.1", Port: 1, HTTPS: true, Username: "u", Password: "p",
+		Auth: winrm.AuthNTLM, Timeout: 10 * time.Second, Retry: winrm.RetryPolicy{Attempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	c, err := ca.New(`ca1.corp.example\Corp Issuing CA`, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PublishCRL(ctx(t)); !errors.Is(err, ca.ErrUnreachable) {
+		t.Fatalf("PublishCRL through a closed port = %v; want ErrUnreachable", err)
+	}
+}
+
 // Bad input is refused before anything is sent.
 func TestInvalidInputIsRefused(t *testing.T) {
 	if _, err := ca.New("no-backslash", nil); !errors.Is(err, ca.ErrInvalidArgument) {
