@@ -1,6 +1,7 @@
 package ca_test
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -171,5 +172,33 @@ func TestDirectAccessHoldFollowsCertValidationLevel(t *testing.T) {
 	// CLIENT2 was due on both servers in the same pass: RAS1's decision is made.
 	if connected(t, l, "RAS1", daClient2) {
 		t.Fatal("the held device came back on RAS1, which requires a CRL check")
+	}
+}
+
+// The block flushes and reads every server at once through remoteaccess.FanOut; a server that fails is named.
+func TestFanOutAcrossServers(t *testing.T) {
+	l, clients := startLab(t, lab.Config{ReestablishDelay: reestablishDelay})
+	runners := map[string]remoteaccess.Runner{}
+	for name, c := range clients {
+		runners[name] = c
+	}
+	cl, err := remoteaccess.NewCluster(runners)
+	if err != nil {
+		t.Fatal(err)
+	}
+	four := 4
+	enforce(t, l, "RAS2", cluster.ServerEnforcement{CertAuthFlags: &four})
+	got, err := remoteaccess.FanOut(ctx(t), cl, func(ctx context.Context, r remoteaccess.Runner) (ca.Enforcement, error) {
+		return ca.ReadEnforcement(ctx, r)
+	})
+	if err != nil || got["RAS1"].IKEv2Enforced || !got["RAS2"].IKEv2Enforced {
+		t.Fatalf("enforcement per server = %+v, %v", got, err)
+	}
+	l.Cluster().SetLanguageMode("RAS1", "ConstrainedLanguage")
+	_, err = remoteaccess.FanOut(ctx(t), cl, func(ctx context.Context, r remoteaccess.Runner) (ca.Flushed, error) {
+		return ca.FlushRevocationCaches(ctx, r)
+	})
+	if failed := remoteaccess.FailedServers(err); len(failed) != 1 || failed[0] != "RAS1" {
+		t.Fatalf("flush with RAS1 constrained = %v (failed %v); want RAS1 named", err, failed)
 	}
 }
