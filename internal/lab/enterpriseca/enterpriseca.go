@@ -14,6 +14,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/asn1"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/big"
@@ -21,6 +22,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf16"
 )
 
 // Dispositions of a database row, as the AD CS database's Disposition column stores them.
@@ -205,11 +207,12 @@ func (a *Authority) Issue(requester, fqdn, template string, lifetime time.Durati
 // BMPString, which AD CS puts in certificates of version 1 templates.
 var oidCertificateTemplateName = []int{1, 3, 6, 1, 4, 1, 311, 20, 2}
 
-// bmpString encodes ASCII text as an ASN.1 BMPString (tag 30, UTF-16BE).
+// bmpString encodes text as an ASN.1 BMPString (tag 30, UTF-16BE).
 func bmpString(s string) []byte {
-	body := make([]byte, 0, 2*len(s))
-	for _, r := range s {
-		body = append(body, byte(r>>8), byte(r))
+	units := utf16.Encode([]rune(s))
+	body := make([]byte, 2*len(units))
+	for i, u := range units {
+		binary.BigEndian.PutUint16(body[2*i:], u)
 	}
 	der, _ := asn1.Marshal(asn1.RawValue{Class: asn1.ClassUniversal, Tag: asn1.TagBMPString, Bytes: body})
 	return der
