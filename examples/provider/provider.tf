@@ -10,6 +10,12 @@ terraform {
 provider "remoteaccess" {
   servers = ["ras1.corp.example", "ras2.corp.example"]
 
+  # The enterprise CA that issues the devices' certificates, reached over WinRM on the CA itself with the winrm
+  # settings below (its scripts use the CA's COM interfaces there).
+  certificate_authorities = [
+    { config = "ca1.corp.example\\Corp Issuing CA" },
+  ]
+
   winrm {
     # HTTPS on 5986 with certificate verification is the default.
     ca_certificate = file("${path.module}/corp-root-ca.pem")

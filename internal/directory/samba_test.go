@@ -29,6 +29,8 @@ func TestSamba(t *testing.T) {
 	t.Run("disable and enable", e.testDisableEnable)
 	t.Run("guards", e.testGuards)
 	t.Run("holds", e.testHolds)
+	t.Run("dial-in", e.testDialIn)
+	t.Run("published certificates", e.testPublishedCertificates)
 	t.Run("list disabled", e.testListDisabled)
 	t.Run("wait visible", e.testWaitVisible)
 	t.Run("failover", e.testFailover)

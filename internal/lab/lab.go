@@ -18,6 +18,7 @@ import (
 	"github.com/jcmturner/gokrb5/v8/keytab"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/enterpriseca"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/labtls"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
@@ -87,6 +88,12 @@ type Config struct {
 	ShellIdleTimeout time.Duration `json:"-"`
 	// Logger, when set, records every command the servers run.
 	Logger *slog.Logger `json:"-"`
+	// CertificateAuthority is the enterprise CA's config string (default "ca1.<domain>\Corp Issuing CA"); the CA
+	// scripts answer for it on every server (enterprise_ca.go).
+	CertificateAuthority string `json:"certificate_authority,omitempty"`
+	// CRLPeriod is how long the CA's base CRLs are valid (default a week, as AD CS); CRLDeltaPeriod a delta's (0:
+	// the CA publishes no deltas).
+	CRLPeriod, CRLDeltaPeriod time.Duration `json:"-"`
 }
 
 // ExternalDirectory is a directory the lab does not run.
@@ -132,6 +139,9 @@ type Info struct {
 	BaseDN            string `json:"base_dn"`
 	Domain            string `json:"domain"` // DNS name: corp.example
 	NetBIOSDomain     string `json:"netbios_domain"`
+	// CertificateAuthority is the enterprise CA's config string; CRLURL its base CRL's distribution point.
+	CertificateAuthority string `json:"certificate_authority"`
+	CRLURL               string `json:"crl_url"`
 }
 
 // ServerInfo is one WinRM endpoint.
@@ -151,6 +161,8 @@ type Lab struct {
 	scripts   []*scriptCounts // commands per script, in the same order
 	fronts    []*front
 	status    *statusServer
+	authority *enterpriseca.Authority
+	cdp       *cdp
 
 	closeOnce sync.Once
 	closeErr  error
@@ -196,8 +208,20 @@ func (l *Lab) start(cfg Config, clusterSeed cluster.Seed, addresses []net.IP, ca
 	if err != nil {
 		return err
 	}
+	authority, err := l.startEnterpriseCA(cfg, clusterSeed.Domain)
+	if err != nil {
+		return err
+	}
+	var publish func(string, []byte) error
+	if l.directory != nil {
+		publish = l.publishCertificate
+	}
+	if err := issueDeviceCertificates(authority, clusterSeed, publish); err != nil {
+		return fmt.Errorf("lab CA: %w", err)
+	}
 	opts := clusterSeed.Options()
 	opts.Nodes, opts.Directory = cfg.Servers, checker
+	opts.Authority, opts.CRLURL, opts.FetchCRL = authority, l.cdp.url, fetchCRL
 	opts.ReestablishDelay, opts.ConvergenceDelay = cfg.ReestablishDelay, cfg.ConvergenceDelay
 	if l.cluster, err = cluster.New(opts); err != nil {
 		return fmt.Errorf("lab cluster: %w", err)
@@ -382,6 +406,9 @@ func (l *Lab) Close() error {
 		}
 		if l.directory != nil {
 			errs = append(errs, l.directory.Close())
+		}
+		if l.cdp != nil {
+			errs = append(errs, l.cdp.close())
 		}
 		l.closeErr = errors.Join(errs...)
 	})

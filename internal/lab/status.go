@@ -79,6 +79,9 @@ type faultSwitches struct {
 	AuthFailure      *bool             `json:"auth_failure,omitempty"`
 	ActionLatency    map[string]string `json:"action_latency,omitempty"` // e.g. {"Delete": "300ms"}; "0s" turns one off
 	Reset            bool              `json:"reset,omitempty"`          // turn every switch off first
+	// The enterprise CA's switches, lab-wide whatever ?server= says (enterprise_ca.go).
+	CAUnreachable  *bool `json:"ca_unreachable,omitempty"`
+	CAAccessDenied *bool `json:"ca_access_denied,omitempty"`
 }
 
 func switchesOf(s wsman.FaultSettings) faultSwitches {
@@ -254,5 +257,6 @@ func (s *statusServer) setFaults(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	s.lab.applyCAFaults(sw)
 	s.writeStatus(w)
 }

@@ -14,6 +14,8 @@ type providerModel struct {
 	ProtectedComputers types.List  `tfsdk:"protected_computers"`
 	WinRM              *winrmModel `tfsdk:"winrm"`
 	LDAP               *ldapModel  `tfsdk:"ldap"`
+	// CertificateAuthorities: certificate_authorities.go.
+	CertificateAuthorities types.List `tfsdk:"certificate_authorities"`
 }
 
 type winrmModel struct {
@@ -83,6 +85,7 @@ func providerSchema() schema.Schema {
 				MarkdownDescription: envListNote("Computer names or DNS host names that device blocks never disable, in addition to "+
 					"`servers`: list the Remote Access servers here when `servers` holds IP addresses.", envProtectedComputers),
 			},
+			"certificate_authorities": certificateAuthoritiesSchema(),
 		},
 		Blocks: map[string]schema.Block{
 			"winrm": schema.SingleNestedBlock{

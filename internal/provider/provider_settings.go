@@ -66,6 +66,8 @@ type settings struct {
 	ProtectedComputers []string
 	WinRM              winrmSettings
 	LDAP               ldapSettings
+	// CertificateAuthorities are the enterprise CAs (certificate_authorities.go).
+	CertificateAuthorities []certificateAuthoritySettings
 	// unknown is set when a value depends on something only known at apply time.
 	unknown bool
 }
@@ -297,6 +299,7 @@ func resolveSettings(m providerModel, lookupEnv func(string) (string, bool)) (se
 
 	s.WinRM = r.winrm(m.WinRM)
 	s.LDAP = r.ldap(m.LDAP)
+	s.CertificateAuthorities = r.certificateAuthorities(m.CertificateAuthorities)
 	s.unknown = r.unknown
 	return s, r.diags
 }

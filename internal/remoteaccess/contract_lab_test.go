@@ -10,29 +10,8 @@ import (
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/contract"
 )
-
-// outputPaths lists the field paths of a JSON value as CONTRACT.md writes them (a, a.b, a[].b).
-func outputPaths(v any, prefix string) []string {
-	var paths []string
-	switch x := v.(type) {
-	case map[string]any:
-		for k, child := range x {
-			sub := outputPaths(child, prefix+k+".")
-			if len(sub) == 0 {
-				sub = []string{prefix + k}
-			}
-			paths = append(paths, sub...)
-		}
-	case []any:
-		for _, item := range x {
-			if _, ok := item.(map[string]any); ok {
-				paths = append(paths, outputPaths(item, strings.TrimSuffix(prefix, ".")+"[].")...)
-			}
-		}
-	}
-	return paths
-}
 
 // The lab answers every script with the documents CONTRACT.md describes, and reads the inputs the Go side sends
 // strictly (an unknown field is an error there): the third side of the contract.
@@ -92,8 +71,8 @@ func TestLabAnswersTheContract(t *testing.T) {
 			t.Errorf("%s in the lab: exit %d, %s", s.Name, res.ExitCode, res.Stdout)
 			continue
 		}
-		documented := sections[s.Name].output
-		got := outputPaths(doc.Result, "")
+		documented := sections[s.Name].Output
+		got := contract.OutputPaths(doc.Result, "")
 		for _, p := range got {
 			// An empty list of objects shows only its name: it must be a documented list.
 			list := slices.ContainsFunc(documented, func(d string) bool { return strings.HasPrefix(d, p+"[].") })
@@ -101,7 +80,7 @@ func TestLabAnswersTheContract(t *testing.T) {
 				t.Errorf("%s: the lab answers %q, which CONTRACT.md does not document", s.Name, p)
 			}
 		}
-		_, top := segments(documented)
+		_, top := contract.Segments(documented)
 		for _, k := range slices.Compact(top) {
 			if _, ok := doc.Result[k]; !ok {
 				t.Errorf("%s: the lab's answer lacks %q", s.Name, k)

@@ -11,3 +11,15 @@ output "laptop" {
     identities = data.remoteaccess_device.laptop.identities
   }
 }
+
+# Its remote-access certificates at the provider's certificate_authorities: serial, template, expiry and whether each
+# is issued, held (certificateHold: reversible) or revoked for good. The Workstation certificate the office's 802.1X
+# uses is not listed because its template is not named.
+data "remoteaccess_device" "aovpn_laptop" {
+  computer_name         = "CLIENT2"
+  certificate_templates = ["AOVPNDeviceTunnel", "DirectAccess"]
+}
+
+output "aovpn_laptop_certificates" {
+  value = data.remoteaccess_device.aovpn_laptop.certificates
+}

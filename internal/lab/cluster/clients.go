@@ -149,6 +149,7 @@ func newVPNConn(seed VPNClient, index int, d Domain) *vpnConn {
 			v.userName = d.DNSName + `\` + seed.User // as the cmdlet's own example prints a VPN user
 		}
 		v.accounts = []string{seed.User}
+		v.dialIn = seed.User // NPS checks the user's Network Access Permission (dialin.go)
 	} else {
 		// WINDOWS.md, Always On VPN device tunnels: a device tunnel authenticates with the machine certificate on
 		// the RRAS server, with no NPS and no Active Directory check, so the computer account's state does not

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/enterpriseca"
 )
 
 // AccountChecker tells whether a directory account (user "alice" or computer "CLIENT1$") is enabled.
@@ -51,6 +53,14 @@ type Options struct {
 	ConvergenceDelay time.Duration
 	// Clock returns the current time (default time.Now).
 	Clock func() time.Time
+
+	// Authority is the lab's enterprise CA: the CA scripts answer from it, and the servers check the certificates
+	// it issued against the CRL it published at CRLURL, downloaded with FetchCRL (revocation.go). Nil: no CA.
+	Authority *enterpriseca.Authority
+	CRLURL    string
+	FetchCRL  func(ctx context.Context, url string) ([]byte, error)
+	// Enforcement is each server's revocation settings, by upper-case server name (default: none enforced).
+	Enforcement map[string]ServerEnforcement
 }
 
 // Cluster is the shared state of one lab's Remote Access servers. All methods are safe for concurrent use.
@@ -74,6 +84,10 @@ type Cluster struct {
 	expireBeforeRemoval map[string]bool
 	// shutdownIndeterminate: Stop-Computer on that server raises an error after the shutdown started (fault injection).
 	shutdownIndeterminate map[string]bool
+
+	revocation   map[string]*serverRevocation // by node name (revocation.go)
+	dialInDenied map[string]bool              // users whose msNPAllowDialin is FALSE, as of the last check (dialin.go)
+	caFaults     caFaults                     // ca_scripts.go
 }
 
 // link is what a client keeps up by itself: a DirectAccess tunnel or a VPN connection.
@@ -81,9 +95,12 @@ type link struct {
 	up       bool
 	since    time.Time // when it last came up or went down
 	accounts []string  // sAMAccountNames that must be enabled for the client to bring it back
-	// certificate is the computer whose machine certificate the link authenticates with; a revoked certificate
-	// keeps it out (RRAS enforcing revocation for IKEv2 is assumed; see WINDOWS.md, device tunnels).
+	// certificate is the computer whose machine certificate the link authenticates with; a seeded revoked
+	// certificate keeps it out everywhere, a hold at the lab's CA where the server enforces revocation
+	// (revocation.go; WINDOWS.md, Revocation on Remote Access servers).
 	certificate string
+	// dialIn is the user whose Network Access Permission NPS checks (VPN user tunnels, dialin.go).
+	dialIn string
 }
 
 func (l *link) drop(at time.Time) {
@@ -115,6 +132,7 @@ func New(opts Options) (*Cluster, error) {
 	for i, name := range opts.Nodes {
 		c.nodes = append(c.nodes, newNode(name, i+1, opts.Interfaces))
 	}
+	c.initRevocation()
 	for server, rows := range opts.Captured {
 		c.captured[c.node(server).name] = rows
 	}
@@ -135,6 +153,7 @@ func New(opts Options) (*Cluster, error) {
 		c.raiseVPN(v, now.Add(-time.Duration(i+1)*11*time.Minute))
 		c.vpn = append(c.vpn, v)
 	}
+	c.refreshCRLs(context.Background(), now) // the servers start with the CA's current CRL cached
 	return c, nil
 }
 
@@ -241,8 +260,13 @@ func (c *Cluster) advance(ctx context.Context) error {
 	c.mu.Lock()
 	now := c.opts.Clock()
 	c.advanceNLB(now)
-	var accounts []string
-	c.forDueLinks(now, func(l *link) { accounts = append(accounts, l.accounts...) })
+	var accounts, dialIn []string
+	c.forDueLinks(now, func(l *link) {
+		accounts = append(accounts, l.accounts...)
+		if l.dialIn != "" {
+			dialIn = append(dialIn, l.dialIn)
+		}
+	})
 	c.mu.Unlock()
 
 	// The directory is asked without holding the lock: it is a network call.
@@ -250,9 +274,15 @@ func (c *Cluster) advance(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	denied, err := c.checkDialIn(ctx, dialIn)
+	if err != nil {
+		return err
+	}
+	c.refreshCRLs(ctx, c.opts.Clock())
 
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.dialInDenied = denied
 	c.reestablish(c.opts.Clock(), enabled)
 	return nil
 }
@@ -314,8 +344,11 @@ func (c *Cluster) checkAccounts(ctx context.Context, accounts []string) (map[str
 // Clients reach the cluster through the load balancer, which sends new connections only to nodes that take them
 // (see node.takesNewConnections): a client whose server is draining or stopped comes back through another node.
 func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
-	allowed := func(l *link) bool {
-		if l.certificate != "" && c.revoked[strings.ToUpper(l.certificate)] {
+	allowed := func(l *link, server string, ikev2 bool) bool {
+		if l.certificate != "" && (c.revoked[strings.ToUpper(l.certificate)] || c.certificateRefused(server, l.certificate, ikev2)) {
+			return false
+		}
+		if l.dialIn != "" && c.dialInDenied[l.dialIn] {
 			return false
 		}
 		for _, a := range l.accounts {
@@ -327,7 +360,7 @@ func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
 	}
 	for _, s := range c.sessions {
 		for _, t := range s.tunnels {
-			if s.client.off || !c.due(&t.link, now) || !allowed(&t.link) {
+			if s.client.off || !c.due(&t.link, now) || !allowed(&t.link, s.server, false) {
 				continue
 			}
 			if !c.placeSession(s) {
@@ -337,7 +370,7 @@ func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
 		}
 	}
 	for _, v := range c.vpn {
-		if v.off || !c.due(&v.link, now) || !allowed(&v.link) {
+		if v.off || !c.due(&v.link, now) || !allowed(&v.link, v.server, true) {
 			continue
 		}
 		if !c.node(v.server).takesNewConnections() {

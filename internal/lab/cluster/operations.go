@@ -31,6 +31,14 @@ var operations = map[string]operation{
 
 	"disconnect-vpn-users/v1": disconnectVPNUsers,
 	"purge-sas/v1":            purgeSAs,
+
+	// The CA's scripts (ca_scripts.go, revocation.go).
+	"ca-get-certificates/v1":           caGetCertificates,
+	"ca-revoke/v1":                     caRevoke,
+	"ca-unrevoke/v1":                   caUnrevoke,
+	"ca-publish-crl/v1":                caPublishCRL,
+	"ca-flush-revocation-caches/v1":    flushRevocationCaches,
+	"ca-get-revocation-enforcement/v1": getRevocationEnforcement,
 }
 
 // scriptError is the {"error":{...}} document a script writes before exiting with code 1.

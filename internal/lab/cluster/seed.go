@@ -25,6 +25,9 @@ type Seed struct {
 	// SAShapes: per server, how Get-NetIPsecMainModeSA prints identities and algorithms, "object" (default) or
 	// "string" (Options.SAShapes).
 	SAShapes map[string]string `json:"sa_shapes,omitempty"`
+	// RevocationEnforcement is each server's revocation settings, by server name (revocation.go); a server not
+	// listed enforces none, the Windows default.
+	RevocationEnforcement map[string]ServerEnforcement `json:"revocation_enforcement,omitempty"`
 
 	captured map[string]capturedRows // from LoadCapture
 }
@@ -96,7 +99,11 @@ func ParseSeed(data []byte) (Seed, error) {
 // Options returns the cluster options for this seed; the caller adds the directory and the time settings.
 func (s Seed) Options() Options {
 	opts := Options{Nodes: s.Nodes, Interfaces: s.NLBInterfaces, Domain: s.Domain, DirectAccess: s.DirectAccess, VPN: s.VPN, Captured: s.captured,
-		StatisticsLinger: time.Duration(s.VPNStatisticsLingerSeconds) * time.Second, SAShapes: s.SAShapes}
+		StatisticsLinger: time.Duration(s.VPNStatisticsLingerSeconds) * time.Second, SAShapes: s.SAShapes,
+		Enforcement: map[string]ServerEnforcement{}}
+	for server, e := range s.RevocationEnforcement {
+		opts.Enforcement[strings.ToUpper(server)] = e
+	}
 	for _, c := range s.DirectAccess {
 		if c.CertificateRevoked {
 			opts.RevokedCertificates = append(opts.RevokedCertificates, c.Computer)
@@ -135,6 +142,12 @@ func (o Options) validate() error {
 	for server, shape := range o.SAShapes {
 		if !known[strings.ToUpper(server)] || !validShape(shape) {
 			return fmt.Errorf("sa_shapes: %q for server %q: want a known server and %q or %q", shape, server, ShapeObject, ShapeString)
+		}
+	}
+	for server, e := range o.Enforcement {
+		if !known[strings.ToUpper(server)] || !e.valid() {
+			return fmt.Errorf("revocation_enforcement of %q: unknown server, or cert_validation_level %q is not None, AttemptCrlCheck or RequireCrlCheck",
+				server, e.CertValidationLevel)
 		}
 	}
 	for server := range o.Captured {

@@ -32,6 +32,7 @@ var writable = map[string]string{
 	"useraccountcontrol": attrUserAccountControl,
 	"info":               "info",
 	"description":        "description",
+	"msnpallowdialin":    attrDialIn,
 }
 
 // applyModify performs a modify request. Only Domain Admins may write, and only the writable attributes.
@@ -47,7 +48,7 @@ func (h *handler) applyModify(conn int, m *gldap.ModifyMessage) error {
 	for _, c := range m.Changes {
 		attr, ok := writable[strings.ToLower(c.Modification.Type)]
 		if !ok {
-			return errUnwilling("the lab only writes userAccountControl, info and description, not " + c.Modification.Type)
+			return errUnwilling("the lab only writes userAccountControl, info, description and msNPAllowDialin, not " + c.Modification.Type)
 		}
 		values, err := setValues(c.Modification.Vals)
 		if err != nil {
@@ -58,7 +59,7 @@ func (h *handler) applyModify(conn int, m *gldap.ModifyMessage) error {
 	permissive := hasControl(m.Controls, controlPermissiveModify)
 	err = h.d.store.update(ndn, func(cur *entry) (*entry, error) {
 		next := cur
-		for _, attr := range []string{attrUserAccountControl, "info", "description"} {
+		for _, attr := range []string{attrUserAccountControl, "info", "description", attrDialIn} {
 			var mine []change
 			for _, c := range changes {
 				if c.attr == attr {
@@ -69,9 +70,12 @@ func (h *handler) applyModify(conn int, m *gldap.ModifyMessage) error {
 				continue
 			}
 			var err error
-			if attr == attrUserAccountControl {
+			switch attr {
+			case attrUserAccountControl:
 				next, err = applyUserAccountControl(next, mine, permissive)
-			} else {
+			case attrDialIn:
+				next, err = applyDialIn(next, mine, permissive)
+			default:
 				next, err = applySingleString(next, attr, mine, permissive)
 			}
 			if err != nil {

@@ -37,6 +37,7 @@ var attributeSyntax = map[string]syntax{
 	"objectguid":            syntaxOctets,
 	"objectsid":             syntaxSID,
 	"msds-generationid":     syntaxOctets,
+	"usercertificate":       syntaxOctets,
 	"securityidentifier":    syntaxSID,
 }
 

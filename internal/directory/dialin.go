@@ -1,0 +1,149 @@
+package directory
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// DialIn is a user's Network Access Permission, the msNPAllowDialin attribute (the Dial-in tab of the account):
+// TRUE allows, FALSE denies VPN through NPS and RRAS whatever the network policy says, absent leaves the decision to
+// the NPS network policy (Microsoft, "Dial-in" properties of a user account / Network Access Permission).
+type DialIn string
+
+// The three states of msNPAllowDialin.
+const (
+	DialInAbsent DialIn = ""
+	DialInAllow  DialIn = "TRUE"
+	DialInDeny   DialIn = "FALSE"
+)
+
+const attrDialIn = "msNPAllowDialin"
+
+// String names the state as the Dial-in tab does.
+func (d DialIn) String() string {
+	switch d {
+	case DialInAllow:
+		return "allow access (msNPAllowDialin TRUE)"
+	case DialInDeny:
+		return "deny access (msNPAllowDialin FALSE)"
+	}
+	return "control access through NPS network policy (msNPAllowDialin absent)"
+}
+
+// ErrDialInChanged is returned by RestoreDialIn when the attribute no longer holds what the block wrote: someone
+// changed it since, and their value stays.
+var ErrDialInChanged = errors.New("msNPAllowDialin was changed by someone else since the block set it")
+
+// ReadDialIn reads a user's msNPAllowDialin.
+func (c *Client) ReadDialIn(ctx context.Context, acct Account) (DialIn, error) {
+	if acct.DN == "" {
+		return DialInAbsent, &ValidationError{Field: "account", Reason: "no DN (look the account up first)"}
+	}
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	var cur DialIn
+	err := c.pool.do(ctx, func(conn *ldap.Conn) error {
+		var err error
+		cur, err = readDialIn(conn, acct)
+		return err
+	})
+	return cur, err
+}
+
+// SetDialIn sets a user's msNPAllowDialin to want (DialInAbsent removes it) and returns what was there, so that a
+// release can restore exactly that. The write is a compare-and-swap on the value just read (delete it and add the
+// new one in one modify; add when absent; delete when restoring absent), retried on a fresh read when the directory
+// says the value changed in between.
+func (c *Client) SetDialIn(ctx context.Context, acct Account, want DialIn) (prior DialIn, err error) {
+	err = c.changeDialIn(ctx, acct, func(cur DialIn) (DialIn, error) {
+		prior = cur
+		return want, nil
+	})
+	return prior, err
+}
+
+// RestoreDialIn puts back prior, the value SetDialIn returned, only while the attribute still holds set, the value
+// the block wrote; otherwise it changes nothing and returns ErrDialInChanged with the value it found.
+func (c *Client) RestoreDialIn(ctx context.Context, acct Account, prior, set DialIn) (found DialIn, err error) {
+	err = c.changeDialIn(ctx, acct, func(cur DialIn) (DialIn, error) {
+		found = cur
+		if cur != set {
+			return cur, fmt.Errorf("%w: %s holds %s, the block set %s", ErrDialInChanged, acct.DN, cur, set)
+		}
+		return prior, nil
+	})
+	return found, err
+}
+
+func (c *Client) changeDialIn(ctx context.Context, acct Account, decide func(cur DialIn) (DialIn, error)) error {
+	if acct.DN == "" {
+		return &ValidationError{Field: "account", Reason: "no DN (look the account up first)"}
+	}
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
+	lock := c.accountLock(acct.DN)
+	lock.Lock()
+	defer lock.Unlock()
+	return c.pool.do(ctx, func(conn *ldap.Conn) error {
+		var err error
+		for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
+			cur, err := readDialIn(conn, acct)
+			if err != nil {
+				return err
+			}
+			want, err := decide(cur)
+			if err != nil || want == cur {
+				return err
+			}
+			beforeWrite(acct.DN)
+			err = conn.Modify(dialInModify(acct.DN, cur, want))
+			if err == nil {
+				return nil
+			}
+			if !ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists) {
+				return fmt.Errorf("writing %s %s of %s: %w", attrDialIn, want, acct.DN, err)
+			}
+		}
+		return fmt.Errorf("%s kept changing while %s was written (%d attempts): %w", acct.DN, attrDialIn, maxWriteAttempts, err)
+	})
+}
+
+// dialInModify is the compare-and-swap from cur to want.
+func dialInModify(dn string, cur, want DialIn) *ldap.ModifyRequest {
+	mod := ldap.NewModifyRequest(dn, nil)
+	if cur != DialInAbsent {
+		mod.Delete(attrDialIn, []string{string(cur)})
+	}
+	if want != DialInAbsent {
+		mod.Add(attrDialIn, []string{string(want)})
+	}
+	return mod
+}
+
+func readDialIn(conn *ldap.Conn, acct Account) (DialIn, error) {
+	res, err := conn.Search(ldap.NewSearchRequest(acct.DN, ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+		"(objectClass=user)", []string{attrDialIn, "objectGUID"}, nil))
+	if ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject) || (err == nil && len(res.Entries) == 0) {
+		return DialInAbsent, fmt.Errorf("%w: %s", ErrNotFound, acct.DN)
+	}
+	if err != nil {
+		return DialInAbsent, fmt.Errorf("reading %s of %s: %w", attrDialIn, acct.DN, err)
+	}
+	e := res.Entries[0]
+	if guid, err := decodeGUID(e.GetRawAttributeValue("objectGUID")); acct.ObjectGUID != "" && err == nil &&
+		!strings.EqualFold(guid, acct.ObjectGUID) {
+		return DialInAbsent, fmt.Errorf("%s now has objectGUID %s, not %s: the account was replaced", acct.DN, guid, acct.ObjectGUID)
+	}
+	switch v := strings.ToUpper(e.GetAttributeValue(attrDialIn)); v {
+	case "":
+		return DialInAbsent, nil
+	case string(DialInAllow), string(DialInDeny):
+		return DialIn(v), nil
+	default:
+		return DialInAbsent, fmt.Errorf("%s of %s is %q, not TRUE or FALSE", attrDialIn, acct.DN, v)
+	}
+}

@@ -1,0 +1,108 @@
+package directory_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
+)
+
+// dialInRoundTrip denies dial-in on a user whose msNPAllowDialin starts as each of the three states, checks the
+// directory through read (not through the client), and restores exactly what was there.
+func dialInRoundTrip(t *testing.T, c *directory.Client, conn *ldap.Conn, acct directory.Account, read func() []string) {
+	t.Helper()
+	for _, start := range []directory.DialIn{directory.DialInAbsent, directory.DialInAllow, directory.DialInDeny} {
+		setRaw(t, conn, acct.DN, start)
+		prior, err := c.SetDialIn(ctx(t), acct, directory.DialInDeny)
+		if err != nil || prior != start {
+			t.Fatalf("from %q: SetDialIn(FALSE) = %q, %v; want prior %q", start, prior, err, start)
+		}
+		if got := read(); len(got) != 1 || got[0] != "FALSE" {
+			t.Fatalf("from %q: the directory holds msNPAllowDialin %q after the deny, want [FALSE]", start, got)
+		}
+		if found, err := c.RestoreDialIn(ctx(t), acct, prior, directory.DialInDeny); err != nil || found != directory.DialInDeny {
+			t.Fatalf("from %q: RestoreDialIn = %q, %v", start, found, err)
+		}
+		want := []string{}
+		if start != directory.DialInAbsent {
+			want = []string{string(start)}
+		}
+		if got := read(); strings.Join(got, ",") != strings.Join(want, ",") {
+			t.Fatalf("restored %q to %q; want %q", start, got, want)
+		}
+	}
+}
+
+// setRaw writes msNPAllowDialin directly, as an administrator in the Dial-in tab would.
+func setRaw(t *testing.T, conn *ldap.Conn, dn string, v directory.DialIn) {
+	t.Helper()
+	mod := ldap.NewModifyRequest(dn, nil)
+	if v == directory.DialInAbsent {
+		mod.Replace("msNPAllowDialin", []string{})
+	} else {
+		mod.Replace("msNPAllowDialin", []string{string(v)})
+	}
+	if err := conn.Modify(mod); err != nil {
+		t.Fatalf("setting msNPAllowDialin %q: %v", v, err)
+	}
+}
+
+// A release after someone else changed the attribute leaves their value.
+func dialInChangedByOthers(t *testing.T, c *directory.Client, conn *ldap.Conn, acct directory.Account, read func() []string) {
+	t.Helper()
+	setRaw(t, conn, acct.DN, directory.DialInAbsent)
+	prior, err := c.SetDialIn(ctx(t), acct, directory.DialInDeny)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setRaw(t, conn, acct.DN, directory.DialInAllow) // an administrator allows the user by hand
+	found, err := c.RestoreDialIn(ctx(t), acct, prior, directory.DialInDeny)
+	if !errors.Is(err, directory.ErrDialInChanged) || found != directory.DialInAllow {
+		t.Fatalf("RestoreDialIn after a change by hand = %q, %v; want ErrDialInChanged and TRUE", found, err)
+	}
+	if got := read(); len(got) != 1 || got[0] != "TRUE" {
+		t.Fatalf("the administrator's TRUE became %q", got)
+	}
+	if got, err := c.ReadDialIn(ctx(t), acct); err != nil || got != directory.DialInAllow {
+		t.Fatalf("ReadDialIn = %q, %v", got, err)
+	}
+}
+
+func TestDialInRoundTripOnTheLab(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	conn := labclient.LDAP(t, l.Info())
+	acct, err := c.FindUser(ctx(t), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := func() []string {
+		e, ok := l.Directory().Lookup("alice")
+		if !ok {
+			t.Fatal("alice is gone")
+		}
+		return e.Attributes["msNPAllowDialin"]
+	}
+	dialInRoundTrip(t, c, conn, acct, read)
+	dialInChangedByOthers(t, c, conn, acct, read)
+	bad := ldap.NewModifyRequest(acct.DN, nil)
+	bad.Replace("msNPAllowDialin", []string{"maybe"})
+	if err := conn.Modify(bad); !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidAttributeSyntax) {
+		t.Fatalf("the lab accepted msNPAllowDialin=maybe: %v", err)
+	}
+}
+
+func (e *env) testDialIn(t *testing.T) {
+	c := e.client(t)
+	acct, err := c.FindUser(ctx(t), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := e.dc.AdminConn()
+	read := func() []string { return e.dc.LDBSearch("(sAMAccountName=alice)", "msNPAllowDialin")["msNPAllowDialin"] }
+	dialInRoundTrip(t, c, conn, acct, read)
+	dialInChangedByOthers(t, c, conn, acct, read)
+}
