@@ -19,7 +19,7 @@ func (h *handler) runSearch(conn int, m *gldap.SearchMessage) (searchResult, err
 	if err := checkCriticalControls(m.Controls); err != nil {
 		return searchResult{}, err
 	}
-	f, err := compileFilter(m.Filter, h.d.dom.schemaDN)
+	f, err := compileFilter(m.Filter, compileEnv{schemaDN: h.d.dom.schemaDN, lookup: h.d.store.lockedLookup})
 	if err != nil {
 		return searchResult{}, errProtocol(err.Error())
 	}
