@@ -24,7 +24,7 @@ type relay struct {
 	conns    map[net.Conn]struct{}
 	closed   bool
 	refusing bool // a fault: new connections are closed at once
-	wg     sync.WaitGroup
+	wg       sync.WaitGroup
 }
 
 // dialTimeout bounds the relay's connection to its own gldap server.
