@@ -174,7 +174,7 @@ func ReadBlockRecord(info string) (*BlockRecord, error) {
 		return nil, err
 	}
 	r.before, r.sepBefore = outside(info[:lines[begin].start], true)
-	r.after, r.sepAfter = outside(info[lines[end].next:], false)
+	r.after, r.sepAfter = outside(info[lines[end].start+len(lines[end].text):], false)
 	return r, nil
 }
 
@@ -306,7 +306,11 @@ func parseHold(s string) (Hold, bool) {
 
 // newRecord starts the record of the first block on cur.
 func newRecord(cur Account) *BlockRecord {
-	return &BlockRecord{PriorEnabled: cur.Enabled(), PriorDescription: cur.Description, ManagesDescription: true, before: cur.Info}
+	r := &BlockRecord{PriorEnabled: cur.Enabled(), PriorDescription: cur.Description, ManagesDescription: true, before: cur.Info}
+	if strings.Contains(cur.Info, "\r\n") { // notes typed in Active Directory Users and Computers
+		r.sepBefore = "\r\n"
+	}
+	return r
 }
 
 // notes is the text administrators keep outside the section, as it will be when the section is gone.
@@ -317,9 +321,9 @@ func (r *BlockRecord) notes() string {
 	case r.after == "":
 		return r.before
 	}
-	sep := r.sepBefore
+	sep := r.sepAfter
 	if sep == "" {
-		sep = orNewline(r.sepAfter)
+		sep = orNewline(r.sepBefore)
 	}
 	return r.before + sep + r.after
 }
