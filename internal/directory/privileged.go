@@ -40,24 +40,33 @@ func (c *Client) protectedGroups(ctx context.Context) ([]string, error) {
 		return nil, fmt.Errorf("directory: reading the domain SID from %s: %w", dom.DomainDN, err)
 	}
 	domainSID := head[0].GetRawAttributeValue("objectSid")
+	builtin := []byte{1, 1, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0} // S-1-5-32
+	var sids []string
+	for _, rid := range protectedDomainRIDs {
+		sids = append(sids, string(appendRID(domainSID, rid)))
+	}
+	for _, rid := range protectedBuiltinRIDs {
+		sids = append(sids, string(appendRID(builtin, rid)))
+	}
 	var filter strings.Builder
 	filter.WriteString("(&(objectClass=group)(|")
-	for _, rid := range protectedDomainRIDs {
-		filter.WriteString("(objectSid=" + escapeBytes(appendRID(domainSID, rid)) + ")")
-	}
-	builtin := []byte{1, 1, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0} // S-1-5-32
-	for _, rid := range protectedBuiltinRIDs {
-		filter.WriteString("(objectSid=" + escapeBytes(appendRID(builtin, rid)) + ")")
+	for _, sid := range sids {
+		filter.WriteString("(objectSid=" + escapeBytes([]byte(sid)) + ")")
 	}
 	filter.WriteString("))")
 	groups, err := c.search(ctx, ldap.NewSearchRequest(dom.DomainDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-		filter.String(), []string{"cn"}, nil))
+		filter.String(), []string{"objectSid"}, nil))
 	if err != nil {
 		return nil, fmt.Errorf("directory: finding the protected groups in %s: %w", dom.DomainDN, err)
 	}
+	// In the order of the list, so that a refusal names Domain Admins rather than Administrators, which holds it.
 	c.protDNs = nil
-	for _, g := range groups {
-		c.protDNs = append(c.protDNs, g.DN)
+	for _, sid := range sids {
+		for _, g := range groups {
+			if string(g.GetRawAttributeValue("objectSid")) == sid {
+				c.protDNs = append(c.protDNs, g.DN)
+			}
+		}
 	}
 	c.protLoaded = true
 	return c.protDNs, nil
