@@ -74,6 +74,20 @@ func TestRecordNeverStopsABlock(t *testing.T) {
 		t.Errorf("after the hold: userAccountControl %#x, notes changed %v; want disabled, notes untouched", uac, info != notes)
 	}
 
+	// Notes of 450 astral characters: 450 characters but 900 UTF-16 code units, as the directory counts them.
+	other, err := c.FindComputer(ctx(t), "client10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	setAttr(t, conn, other.DN, "info", strings.Repeat("😀", 450))
+	res, err = c.Hold(ctx(t), other, directory.HoldRequest{Hold: hold("astral", "INC-9"), Record: true})
+	if err != nil || !errors.As(res.RecordErr, &tooLong) || tooLong.Units <= 1024 {
+		t.Errorf("Hold on 450 astral characters of notes = %+v, %v; want RecordErr with the size in UTF-16 units", res, err)
+	}
+	if uac, _, _ := labAccount(t, l, "CLIENT10$"); uac&directory.UFAccountDisable == 0 {
+		t.Error("CLIENT10 was not disabled")
+	}
+
 	user, err := c.FindUser(ctx(t), "alice")
 	if err != nil {
 		t.Fatal(err)
@@ -450,3 +464,25 @@ func TestTwoTeamsWithDifferentURLOrdersLoseNoHold(t *testing.T) {
 	}
 }
 
+// Texts shortened as the block shortens them fit the directory's limit of 1,024 UTF-16 code units, astral characters
+// included, and those that fit are kept whole.
+func TestShortenedTextsFitTheDirectory(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	conn := labclient.LDAP(t, l.Info())
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const astral = "😀"
+	for value, fits := range map[string]bool{
+		strings.Repeat("a", 1024): true, strings.Repeat(astral, 512): true,
+		strings.Repeat("a", 1023) + astral: false, strings.Repeat(astral, 513): false,
+	} {
+		short := directory.TruncateUTF16(value, 1024)
+		m := ldap.NewModifyRequest(acct.DN, nil)
+		m.Replace("description", []string{short})
+		if err := conn.Modify(m); err != nil || (fits && short != value) || utf16Units(short) > 1024 {
+			t.Errorf("%d units shortened to %d: %v (kept whole: %v)", utf16Units(value), utf16Units(short), err, short == value)
+		}
+	}
+}
