@@ -120,12 +120,12 @@ func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldR
 		res.Recorded = true
 		return ch, nil
 	}
-	err := c.change(ctx, acct, decide)
+	err := c.change(ctx, acct, true, decide)
 	var refused *writeRefusedError
 	if errors.As(err, &refused) && refused.withRecord {
 		// The directory refused the record (a constraint, a syntax, no right to write info): disable without it.
 		record = false
-		if err = c.change(ctx, acct, decide); err == nil {
+		if err = c.change(ctx, acct, true, decide); err == nil {
 			res.RecordErr = fmt.Errorf("the directory refused to write the block record: %w", refused.err)
 		}
 	}
@@ -187,7 +187,7 @@ func recordHold(cur Account, rec *BlockRecord, hold Hold) (string, *string, erro
 // again only when wasEnabled says it was. A record that cannot be read changes nothing: *UnreadableRecordError.
 func (c *Client) Release(ctx context.Context, acct Account, holdID string, wasEnabled bool) (ReleaseResult, error) {
 	var res ReleaseResult
-	err := c.change(ctx, acct, func(cur Account) (accountChange, error) {
+	err := c.change(ctx, acct, false, func(cur Account) (accountChange, error) {
 		res = ReleaseResult{}
 		rec, err := cur.ReadBlockRecord()
 		if err != nil {
@@ -245,7 +245,7 @@ func (a Account) ReadBlockRecord() (*BlockRecord, error) {
 // SetDisabled sets or clears ACCOUNTDISABLE on acct without a block record and reports whether the account was
 // enabled before. Guarded accounts are refused when disabling.
 func (c *Client) SetDisabled(ctx context.Context, acct Account, disabled bool) (wasEnabled bool, err error) {
-	err = c.change(ctx, acct, func(cur Account) (accountChange, error) {
+	err = c.change(ctx, acct, disabled, func(cur Account) (accountChange, error) {
 		wasEnabled = cur.Enabled()
 		if !disabled {
 			return accountChange{uac: cur.UserAccountControl &^ UFAccountDisable}, nil
@@ -309,7 +309,8 @@ func (e *sentError) Unwrap() error { return e.err }
 // written. A modify whose reply is lost is never sent again as it was: the account is read on a fresh connection and
 // the change decided again on what that read shows (decide finds its own hold there when the lost modify was
 // applied).
-func (c *Client) change(ctx context.Context, acct Account, decide func(cur Account) (accountChange, error)) error {
+// guarded changes read the account's privileged memberships for the guard; a release does not need them.
+func (c *Client) change(ctx context.Context, acct Account, guarded bool, decide func(cur Account) (accountChange, error)) error {
 	if acct.DN == "" {
 		return &ValidationError{Field: "account", Reason: "no DN (look the account up first)"}
 	}
@@ -324,7 +325,7 @@ func (c *Client) change(ctx context.Context, acct Account, decide func(cur Accou
 	}
 	var lost error
 	for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
-		cur, err := c.readForChange(ctx, w, acct)
+		cur, err := c.readForChange(ctx, w, acct, guarded)
 		if err != nil {
 			if lost != nil {
 				return &OutcomeUnknownError{DN: acct.DN, Writer: w.name(), Sent: lost, Reread: err}
@@ -368,9 +369,9 @@ func (c *Client) change(ctx context.Context, acct Account, decide func(cur Accou
 	return fmt.Errorf("%s kept changing while it was written (%d attempts): %w", acct.DN, maxWriteAttempts, err)
 }
 
-// readForChange reads the account on the writer, with its privileged memberships, and checks that it is still the
+// readForChange reads the account on the writer, with its privileged memberships when guarded, and checks that it is still the
 // same object.
-func (c *Client) readForChange(ctx context.Context, w *pool, acct Account) (Account, error) {
+func (c *Client) readForChange(ctx context.Context, w *pool, acct Account, guarded bool) (Account, error) {
 	var cur Account
 	err := w.do(ctx, func(conn *ldap.Conn) error {
 		var err error
@@ -383,8 +384,10 @@ func (c *Client) readForChange(ctx context.Context, w *pool, acct Account) (Acco
 	if acct.ObjectGUID != "" && !strings.EqualFold(cur.ObjectGUID, acct.ObjectGUID) {
 		return Account{}, fmt.Errorf("%s now has objectGUID %s, not %s: the account was replaced", acct.DN, cur.ObjectGUID, acct.ObjectGUID)
 	}
-	if cur.PrivilegedVia, err = c.privilegedVia(ctx, w.do, cur); err != nil {
-		return Account{}, err
+	if guarded {
+		if cur.PrivilegedVia, err = c.privilegedVia(ctx, w.do, cur); err != nil {
+			return Account{}, err
+		}
 	}
 	return cur, nil
 }
