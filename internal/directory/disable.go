@@ -174,10 +174,17 @@ func recordHold(cur Account, rec *BlockRecord, hold Hold) (string, *string, erro
 	if err != nil {
 		return "", nil, err
 	}
-	if !stored.ManagesDescription || (!first && cur.Description != oldSummary) {
+	if !stored.ManagesDescription || (!first && !describedByBlock(cur.Description, oldSummary)) {
 		return info, nil, nil
 	}
 	return info, ptr(stored.summary()), nil
+}
+
+// describedByBlock reports whether the description is still what the blocks wrote: their summary, or a summary an
+// earlier version wrote (it shortened and cleaned it differently, but began it the same way). Anything else is an
+// administrator's edit, which stays.
+func describedByBlock(description, summary string) bool {
+	return description == summary || strings.HasPrefix(description, descriptionPrefix)
 }
 
 // Release removes the hold from acct's block record. When no other hold remains, it restores what the blocks
@@ -212,7 +219,7 @@ func (c *Client) Release(ctx context.Context, acct Account, holdID string, wasEn
 func releaseHold(cur Account, rec *BlockRecord, holdID string) (accountChange, bool, error) {
 	next := *rec
 	next.Holds = rec.Others(holdID)
-	ours := rec.ManagesDescription && cur.Description == rec.summary()
+	ours := rec.ManagesDescription && describedByBlock(cur.Description, rec.summary())
 	ch := accountChange{uac: cur.UserAccountControl}
 	if len(next.Holds) > 0 {
 		info, stored, err := next.format()
