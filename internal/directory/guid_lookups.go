@@ -187,8 +187,9 @@ func (c *Client) findDeleted(ctx context.Context, kind Kind, domainDN string, ba
 	for _, l := range batch {
 		for _, e := range entries {
 			if bytes.Equal(e.GetRawAttributeValue("objectGUID"), l.raw) {
-				l.err = fmt.Errorf("%w: the %s with objectGUID %s was deleted (its tombstone is %s, last in %s)", ErrDeleted, kind, l.guid,
-					e.DN, e.GetAttributeValue("lastKnownParent"))
+				// Also ErrNotFound: there is no account to change any more.
+				l.err = fmt.Errorf("%w (%w): the %s with objectGUID %s was deleted (its tombstone is %s, last in %s)", ErrDeleted,
+					ErrNotFound, kind, l.guid, e.DN, e.GetAttributeValue("lastKnownParent"))
 			}
 		}
 	}
