@@ -486,3 +486,25 @@ func TestShortenedTextsFitTheDirectory(t *testing.T) {
 		}
 	}
 }
+
+// A deleted account (a tombstone) is ErrDeleted by objectGUID, which is ErrNotFound too: nothing is left to change.
+func TestFindByGUIDOfADeletedAccount(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Directory().Delete("CLIENT1$"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.FindByGUID(ctx(t), directory.KindComputer, acct.ObjectGUID)
+	if !errors.Is(err, directory.ErrDeleted) || !errors.Is(err, directory.ErrNotFound) || !strings.Contains(err.Error(), acct.ObjectGUID) {
+		t.Errorf("FindByGUID of a deleted computer = %v; want ErrDeleted (and ErrNotFound) naming the GUID", err)
+	}
+	if _, err := c.FindComputer(ctx(t), "client1"); !errors.Is(err, directory.ErrNotFound) || errors.Is(err, directory.ErrDeleted) {
+		t.Errorf("FindComputer of a deleted computer = %v; want ErrNotFound", err)
+	}
+	if _, err := c.Release(ctx(t), acct, "h1", true); !errors.Is(err, directory.ErrNotFound) {
+		t.Errorf("Release on a deleted computer = %v; want ErrNotFound", err)
+	}
+}

@@ -43,6 +43,8 @@
 //     controller (the PDC emulator). Peer gives another controller with its
 //     own copy of the objects; Replicate settles userAccountControl, info and
 //     description between two peers, last writer wins (peer.go).
+//   - Delete makes an account a tombstone (isDeleted), found only with the
+//     show-deleted control 1.2.840.113556.1.4.417.
 //   - Faults: LoseModifyReplies applies a modify and drops the connection
 //     before the reply (faults.go).
 //

@@ -1,6 +1,10 @@
 package ldapserver
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/go-ldap/ldap/v3"
+)
 
 // LoseModifyReplies makes the next n modify requests take effect and then drops every connection instead of
 // answering, as a network failure between the domain controller's commit and its reply would: the client cannot
@@ -74,5 +78,24 @@ func (d *Directory) AddMember(group, member string) error {
 	}
 	return d.store.update(m.ndn, func(cur *entry) (*entry, error) {
 		return cur.with("memberOf", append(append([]string(nil), cur.get("memberOf")...), g.dn)...), nil
+	})
+}
+
+// Delete deletes an account as Active Directory does when the recycle bin is off: the object becomes a tombstone
+// (isDeleted TRUE, lastKnownParent), which keeps its objectGUID and is found only by searches with the show-deleted
+// control (Microsoft, "Searching for deleted objects"); it can no longer be changed. The lab keeps the tombstone at its
+// DN (AD moves it to CN=Deleted Objects and mangles its name).
+func (d *Directory) Delete(samAccountName string) error {
+	e, ok := d.store.bySAMAccountName(samAccountName)
+	if !ok {
+		return fmt.Errorf("no account %q", samAccountName)
+	}
+	dn, err := ldap.ParseDN(e.dn)
+	if err != nil || len(dn.RDNs) < 2 {
+		return fmt.Errorf("%s: no parent", e.dn)
+	}
+	parent := (&ldap.DN{RDNs: dn.RDNs[1:]}).String()
+	return d.store.update(e.ndn, func(cur *entry) (*entry, error) {
+		return cur.with("isDeleted", "TRUE").with("lastKnownParent", parent), nil
 	})
 }

@@ -57,6 +57,9 @@ func (h *handler) applyModify(conn int, m *gldap.ModifyMessage) error {
 	}
 	permissive := hasControl(m.Controls, controlPermissiveModify)
 	err = h.d.store.update(ndn, func(cur *entry) (*entry, error) {
+		if cur.deleted() {
+			return nil, errNoSuchEntry
+		}
 		next := cur
 		for _, attr := range []string{attrUserAccountControl, "info", "description"} {
 			var mine []change

@@ -145,12 +145,14 @@ const (
 // stays inside the base's naming context, as on AD, where the Configuration
 // partition below the domain head is a separate naming context (AD answers
 // with a referral there, which this lab cannot send).
-func (s *store) search(base *entry, scope int, f filter) []*entry {
+//
+// Deleted objects (tombstones) are returned only with showDeleted (the show-deleted control).
+func (s *store) search(base *entry, scope int, f filter, showDeleted bool) []*entry {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []*entry
 	if scope == scopeBase {
-		if e := s.entries[s.byDN[base.ndn]]; f.match(e) {
+		if e := s.entries[s.byDN[base.ndn]]; (showDeleted || !e.deleted()) && f.match(e) {
 			out = append(out, e)
 		}
 		return out
@@ -163,7 +165,7 @@ func (s *store) search(base *entry, scope int, f filter) []*entry {
 		case scopeSubtree:
 			inScope = e.nc == base.nc && isUnder(e.ndn, base.ndn)
 		}
-		if inScope && f.match(e) {
+		if inScope && (showDeleted || !e.deleted()) && f.match(e) {
 			out = append(out, e)
 		}
 	}
