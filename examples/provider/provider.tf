@@ -32,6 +32,8 @@ provider "remoteaccess" {
 
     # A block counts as done once both controllers show the disabled account.
     domain_controllers   = ["ldaps://dc1.corp.example", "ldaps://dc2.corp.example"]
+    # Block writes go to the PDC emulator, found by itself; every configuration of the domain writes there.
+    # write_url = "ldaps://dc1.corp.example"
     allowed_search_bases = ["OU=Workstations,DC=corp,DC=example", "OU=Staff,DC=corp,DC=example"]
   }
 }

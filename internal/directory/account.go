@@ -46,6 +46,9 @@ type Account struct {
 	IsCriticalSystemObject bool
 	// AdminCount is set (1) by Active Directory's SDProp on members of protected groups, nested ones included.
 	AdminCount int
+	// PrivilegedVia is the DN of a protected group the account is a member of, directly or through nested groups
+	// (LDAP_MATCHING_RULE_IN_CHAIN); empty when it is a member of none. Filled by every lookup.
+	PrivilegedVia string
 	// Info (Notes) and Description hold the block record and its summary while a block holds the account.
 	Info        string
 	Description string

@@ -29,6 +29,13 @@ type Client struct {
 	accountLocks [64]sync.Mutex
 
 	guidLookups guidLookups
+
+	writerMu   sync.Mutex
+	writerPool *pool // the domain controller every change goes to (writer.go)
+
+	protMu     sync.Mutex
+	protLoaded bool
+	protDNs    []string // the protected groups (privileged.go)
 }
 
 // New checks cfg and returns a Client. It does not contact the directory.

@@ -43,6 +43,11 @@ type Config struct {
 	// Kerberos selects a GSSAPI bind instead of a simple bind.
 	Kerberos *KerberosConfig
 
+	// WriteURL is the domain controller every change goes to (ldaps:// or ldap://); empty means the PDC emulator
+	// (the domain's fsmoRoleOwner), found on first use. One writer keeps two blocks written at once on two controllers
+	// from losing one another's hold to replication.
+	WriteURL string
+
 	// BaseDN is where lookups search; empty means the domain's defaultNamingContext.
 	BaseDN string
 	// DomainControllers are read back by WaitVisible after a change: ldap(s) URLs or host names
@@ -81,6 +86,7 @@ type validated struct {
 	Config
 	urls      []*url.URL
 	dcURLs    []*url.URL
+	writeURL  *url.URL
 	roots     *x509.CertPool
 	baseDN    *ldap.DN
 	allowed   []*ldap.DN
@@ -119,6 +125,16 @@ func validate(cfg Config) (*validated, error) {
 			return nil, invalidConfig(fmt.Sprintf("DomainControllers[%d]", i), dc, err.Error())
 		}
 		v.dcURLs = append(v.dcURLs, u)
+	}
+	if cfg.WriteURL != "" {
+		u, err := parseURL(cfg.WriteURL, cfg.StartTLS)
+		if err != nil {
+			return nil, invalidConfig("WriteURL", cfg.WriteURL, err.Error())
+		}
+		if u.Scheme == "ldap" && !cfg.StartTLS && !cfg.AllowPlaintext {
+			return nil, invalidConfig("WriteURL", cfg.WriteURL, "binding over plaintext ldap:// is refused: use ldaps:// or set StartTLS")
+		}
+		v.writeURL = u
 	}
 	if len(cfg.CACertPEM) > 0 {
 		v.roots = x509.NewCertPool()
@@ -170,6 +186,20 @@ func validate(cfg Config) (*validated, error) {
 		v.MaxConnections = DefaultMaxConnections
 	}
 	return v, nil
+}
+
+// candidates are the configured domain controllers, URLs first, each once.
+func (v *validated) candidates() []*url.URL {
+	var out []*url.URL
+	seen := map[string]bool{}
+	for _, u := range append(append([]*url.URL(nil), v.urls...), v.dcURLs...) {
+		key := strings.ToLower(u.String())
+		if !seen[key] {
+			seen[key] = true
+			out = append(out, u)
+		}
+	}
+	return out
 }
 
 func validateCredentials(cfg Config) error {

@@ -16,7 +16,7 @@ const maxWriteAttempts = 5
 
 // GuardOptions relax the guards for one change.
 type GuardOptions struct {
-	// AllowPrivileged permits disabling members of protected groups (adminCount=1 or a direct membership).
+	// AllowPrivileged permits disabling members of protected groups (adminCount=1, or a membership, nested or direct).
 	AllowPrivileged bool
 	// Protected are more computers never to disable (such as the servers of one operation), by NetBIOS name or DNS
 	// host name, each with the reason a refusal gives.
@@ -38,7 +38,11 @@ type HoldResult struct {
 	PriorEnabled bool
 	// Recorded is set when the hold is in the account's block record.
 	Recorded bool
-	Account  Account
+	// RecordErr says why the hold is not recorded although the account is disabled: the record does not fit
+	// (*RecordTooLongError), the record on the account cannot be read (*UnreadableRecordError), or the directory
+	// refused to write it. The record never stops a block.
+	RecordErr error
+	Account   Account
 }
 
 // ReleaseResult says what releasing a hold did.
@@ -49,49 +53,153 @@ type ReleaseResult struct {
 	OtherHolds []Hold
 }
 
+// OtherHoldsError refuses a block that does not record itself on an account whose record holds other blocks: the
+// last of those, released, would enable the account while the unrecorded block still wants it disabled.
+type OtherHoldsError struct {
+	DN    string
+	Holds []Hold
+}
+
+func (e *OtherHoldsError) Error() string {
+	ids := make([]string, len(e.Holds))
+	for i, h := range e.Holds {
+		ids[i] = h.ID
+	}
+	return fmt.Sprintf("directory: %s carries the block record of other blocks (holds %s): a block that does not record "+
+		"itself would be undone when they are released; set ldap.record_blocks = true for this block", e.DN, strings.Join(ids, ", "))
+}
+
+// HeldByOthers lists the recorded holds on the account other than holdID; an unreadable record is an error.
+func (a Account) HeldByOthers(holdID string) ([]Hold, error) {
+	rec, err := a.ReadBlockRecord()
+	if err != nil || rec == nil {
+		return nil, err
+	}
+	return rec.Others(holdID), nil
+}
+
 // Hold disables acct and adds the hold to its block record (when req.Record), in one modify that changes only bit
-// 0x2 of userAccountControl. Placing a hold that is already there changes nothing. Guarded accounts are refused.
+// 0x2 of userAccountControl. Placing a hold that is already there changes nothing. Guarded accounts are refused, and
+// so is a block without a record (req.Record false) of an account whose record holds other blocks.
+//
+// The record never stops the block: when it does not fit, cannot be read, or the directory refuses it, the account is
+// disabled without it and HoldResult.RecordErr says why. The error is non-nil only when the account could not be
+// disabled (or it is unknown whether it was: *OutcomeUnknownError).
 func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldResult, error) {
 	var res HoldResult
-	err := c.change(ctx, acct, func(cur Account) (accountChange, error) {
+	record := req.Record
+	decide := func(cur Account) (accountChange, error) {
 		if err := c.Guard(cur, req.Guard); err != nil {
 			return accountChange{}, err
 		}
 		ch := accountChange{uac: cur.UserAccountControl | UFAccountDisable}
-		rec := cur.BlockRecord()
+		rec, recErr := cur.ReadBlockRecord()
 		res = HoldResult{PriorEnabled: cur.Enabled(), Account: cur}
 		if rec != nil {
 			res.PriorEnabled = rec.PriorEnabled
 		}
 		if !req.Record {
+			if others := rec.othersOf(req.Hold.ID); len(others) > 0 {
+				return accountChange{}, &OtherHoldsError{DN: cur.DN, Holds: others}
+			}
 			return ch, nil
 		}
-		if rec == nil {
-			rec = &BlockRecord{PriorEnabled: cur.Enabled(), PriorInfo: cur.Info, PriorDescription: cur.Description}
+		if recErr != nil {
+			res.RecordErr = withDN(recErr, cur.DN)
+			return ch, nil
 		}
-		if rec.hold(req.Hold.ID) < 0 {
-			rec.Holds = append(rec.Holds, req.Hold)
+		if !record {
+			return ch, nil
 		}
-		info, err := rec.format()
+		info, descr, err := recordHold(cur, rec, req.Hold)
 		if err != nil {
-			return accountChange{}, fmt.Errorf("recording the block on %s: %w", cur.DN, err)
+			res.RecordErr = err
+			return ch, nil
 		}
-		ch.info, ch.description = &info, ptr(rec.summary())
+		ch.info, ch.description = &info, descr
 		res.Recorded = true
 		return ch, nil
-	})
+	}
+	err := c.change(ctx, acct, true, decide)
+	var refused *writeRefusedError
+	if errors.As(err, &refused) && refused.withRecord {
+		// The directory refused the record (a constraint, a syntax, no right to write info): disable without it.
+		record = false
+		if err = c.change(ctx, acct, true, decide); err == nil {
+			res.RecordErr = fmt.Errorf("the directory refused to write the block record: %w", refused.err)
+		}
+	}
 	res.Account.UserAccountControl |= UFAccountDisable
 	return res, err
 }
 
-// Release removes the hold from acct's block record. When no other hold remains, it restores what the first block
-// found: the notes, the description and, when the account was enabled then, the account. With no record on the
-// account (recording off, or cleared by hand), the account is enabled again only when wasEnabled says it was.
+func (r *BlockRecord) othersOf(holdID string) []Hold {
+	if r == nil {
+		return nil
+	}
+	return r.Others(holdID)
+}
+
+func withDN(err error, dn string) error {
+	var u *UnreadableRecordError
+	if errors.As(err, &u) && u.DN == "" {
+		c := *u
+		c.DN = dn
+		return &c
+	}
+	return err
+}
+
+// recordHold returns the info and description that record hold on cur: the description changes only when it shows
+// what the block wrote (an administrator's edit stays).
+func recordHold(cur Account, rec *BlockRecord, hold Hold) (string, *string, error) {
+	oldSummary := ""
+	if rec == nil {
+		rec = newRecord(cur)
+	} else {
+		oldSummary = rec.summary()
+	}
+	next := *rec
+	next.Holds = slices.Clone(rec.Holds)
+	if next.hold(hold.ID) < 0 {
+		next.Holds = append(next.Holds, hold)
+	}
+	first := len(rec.Holds) == 0
+	info, stored, err := next.format()
+	if err != nil && first {
+		// Leave description alone: the record no longer needs the earlier description, so it may fit then.
+		next.ManagesDescription, next.PriorDescription = false, ""
+		info, stored, err = next.format()
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if !stored.ManagesDescription || (!first && !describedByBlock(cur.Description, oldSummary)) {
+		return info, nil, nil
+	}
+	return info, ptr(stored.summary()), nil
+}
+
+// describedByBlock reports whether the description is still what the blocks wrote: their summary, or a summary an
+// earlier version wrote (it shortened and cleaned it differently, but began it the same way). Anything else is an
+// administrator's edit, which stays.
+func describedByBlock(description, summary string) bool {
+	return description == summary || strings.HasPrefix(description, descriptionPrefix)
+}
+
+// Release removes the hold from acct's block record. When no other hold remains, it restores what the blocks
+// changed: it removes the record's section from the notes (an administrator's text beside it stays), puts the earlier
+// description back unless an administrator changed it during the block, and enables the account when it was enabled
+// before the first block. With no record on the account (recording off, or cleared by hand), the account is enabled
+// again only when wasEnabled says it was. A record that cannot be read changes nothing: *UnreadableRecordError.
 func (c *Client) Release(ctx context.Context, acct Account, holdID string, wasEnabled bool) (ReleaseResult, error) {
 	var res ReleaseResult
-	err := c.change(ctx, acct, func(cur Account) (accountChange, error) {
+	err := c.change(ctx, acct, false, func(cur Account) (accountChange, error) {
 		res = ReleaseResult{}
-		rec := cur.BlockRecord()
+		rec, err := cur.ReadBlockRecord()
+		if err != nil {
+			return accountChange{}, withDN(err, cur.DN)
+		}
 		if rec == nil {
 			if !wasEnabled {
 				return accountChange{uac: cur.UserAccountControl}, nil
@@ -99,31 +207,52 @@ func (c *Client) Release(ctx context.Context, acct Account, holdID string, wasEn
 			res.Enabled = true
 			return accountChange{uac: cur.UserAccountControl &^ UFAccountDisable}, nil
 		}
-		if i := rec.hold(holdID); i >= 0 {
-			rec.Holds = slices.Delete(rec.Holds, i, i+1)
-		}
-		if len(rec.Holds) > 0 {
-			res.OtherHolds = rec.Holds
-			info, err := rec.format()
-			if err != nil {
-				return accountChange{}, err
-			}
-			return accountChange{uac: cur.UserAccountControl, info: &info, description: ptr(rec.summary())}, nil
-		}
-		ch := accountChange{uac: cur.UserAccountControl, info: &rec.PriorInfo, description: &rec.PriorDescription}
-		if rec.PriorEnabled {
-			ch.uac &^= UFAccountDisable
-			res.Enabled = true
-		}
-		return ch, nil
+		ch, enable, err := releaseHold(cur, rec, holdID)
+		res.Enabled = enable
+		res.OtherHolds = rec.Others(holdID)
+		return ch, err
 	})
 	return res, err
+}
+
+// releaseHold decides the change that takes holdID out of rec.
+func releaseHold(cur Account, rec *BlockRecord, holdID string) (accountChange, bool, error) {
+	next := *rec
+	next.Holds = rec.Others(holdID)
+	ours := rec.ManagesDescription && describedByBlock(cur.Description, rec.summary())
+	ch := accountChange{uac: cur.UserAccountControl}
+	if len(next.Holds) > 0 {
+		info, stored, err := next.format()
+		if err != nil {
+			return accountChange{}, false, err
+		}
+		ch.info = &info
+		if ours {
+			ch.description = ptr(stored.summary())
+		}
+		return ch, false, nil
+	}
+	ch.info = ptr(rec.notes())
+	if ours {
+		ch.description = &rec.PriorDescription
+	}
+	if rec.PriorEnabled {
+		ch.uac &^= UFAccountDisable
+	}
+	return ch, rec.PriorEnabled, nil
+}
+
+// ReadBlockRecord reads the account's block record: nil when none is written, *UnreadableRecordError when it cannot
+// be read.
+func (a Account) ReadBlockRecord() (*BlockRecord, error) {
+	rec, err := ReadBlockRecord(a.Info)
+	return rec, withDN(err, a.DN)
 }
 
 // SetDisabled sets or clears ACCOUNTDISABLE on acct without a block record and reports whether the account was
 // enabled before. Guarded accounts are refused when disabling.
 func (c *Client) SetDisabled(ctx context.Context, acct Account, disabled bool) (wasEnabled bool, err error) {
-	err = c.change(ctx, acct, func(cur Account) (accountChange, error) {
+	err = c.change(ctx, acct, disabled, func(cur Account) (accountChange, error) {
 		wasEnabled = cur.Enabled()
 		if !disabled {
 			return accountChange{uac: cur.UserAccountControl &^ UFAccountDisable}, nil
@@ -147,11 +276,48 @@ func ptr(s string) *string { return &s }
 // beforeWrite runs between the read and the write of a change; tests use it to change the account in between.
 var beforeWrite = func(string) {}
 
-// change re-reads the account, asks decide what to write, and writes it in one modify that deletes the values read
-// and adds the new ones: Active Directory refuses it (noSuchAttribute or attributeOrValueExists) when someone else
-// changed the account in between, and the change is decided again on a fresh read, so a concurrent change of another
-// bit or of the notes is never lost. Only values that change are written.
-func (c *Client) change(ctx context.Context, acct Account, decide func(cur Account) (accountChange, error)) error {
+// writeRefusedError is a modify the directory answered with a refusal other than a stale compare-and-swap.
+type writeRefusedError struct {
+	err        error
+	withRecord bool // the modify wrote info or description
+}
+
+func (e *writeRefusedError) Error() string { return e.err.Error() }
+func (e *writeRefusedError) Unwrap() error { return e.err }
+
+// OutcomeUnknownError is a modify that was sent but whose reply was lost (the connection broke), and whose effect
+// could not be read back on a fresh connection either: it may or may not have been applied. It is never sent again
+// blindly; the next attempt reads the account and decides on what it finds.
+type OutcomeUnknownError struct {
+	DN     string
+	Writer string // the domain controller the modify went to
+	Sent   error  // how the reply was lost
+	Reread error  // why the account could not be read back
+}
+
+func (e *OutcomeUnknownError) Error() string {
+	return fmt.Sprintf("directory: the change of %s was sent to %s but its reply was lost (%v), and reading the account back "+
+		"failed (%v): it is not known whether the change was applied; the next apply reads the account and completes it",
+		e.DN, e.Writer, e.Sent, e.Reread)
+}
+
+func (e *OutcomeUnknownError) Unwrap() error { return e.Sent }
+
+// sentError marks a modify that may have reached the directory: the pool must not run it again.
+type sentError struct{ err error }
+
+func (e *sentError) Error() string { return e.err.Error() }
+func (e *sentError) Unwrap() error { return e.err }
+
+// change re-reads the account on the writer domain controller, asks decide what to write, and writes it in one
+// modify that deletes the values read and adds the new ones: Active Directory refuses it (noSuchAttribute or
+// attributeOrValueExists) when someone else changed the account in between, and the change is decided again on a
+// fresh read, so a concurrent change of another bit or of the notes is never lost. Only values that change are
+// written. A modify whose reply is lost is never sent again as it was: the account is read on a fresh connection and
+// the change decided again on what that read shows (decide finds its own hold there when the lost modify was
+// applied).
+// guarded changes read the account's privileged memberships for the guard; a release does not need them.
+func (c *Client) change(ctx context.Context, acct Account, guarded bool, decide func(cur Account) (accountChange, error)) error {
 	if acct.DN == "" {
 		return &ValidationError{Field: "account", Reason: "no DN (look the account up first)"}
 	}
@@ -160,36 +326,77 @@ func (c *Client) change(ctx context.Context, acct Account, decide func(cur Accou
 	lock := c.accountLock(acct.DN)
 	lock.Lock()
 	defer lock.Unlock()
-
-	return c.pool.do(ctx, func(conn *ldap.Conn) error {
-		var err error
-		for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
-			var cur Account
-			if cur, err = readAccount(conn, acct.DN); err != nil {
-				return err
+	w, err := c.writer(ctx)
+	if err != nil {
+		return err
+	}
+	var lost error
+	for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
+		cur, err := c.readForChange(ctx, w, acct, guarded)
+		if err != nil {
+			if lost != nil {
+				return &OutcomeUnknownError{DN: acct.DN, Writer: w.name(), Sent: lost, Reread: err}
 			}
-			if acct.ObjectGUID != "" && !strings.EqualFold(cur.ObjectGUID, acct.ObjectGUID) {
-				return fmt.Errorf("%s now has objectGUID %s, not %s: the account was replaced", acct.DN, cur.ObjectGUID, acct.ObjectGUID)
-			}
-			ch, err := decide(cur)
-			if err != nil {
-				return err
-			}
-			mod := modifyFor(cur, ch)
-			if len(mod.Changes) == 0 {
-				return nil
-			}
-			beforeWrite(cur.DN)
-			err = conn.Modify(mod)
-			if err == nil {
-				return nil
-			}
-			if !ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists) {
-				return fmt.Errorf("writing userAccountControl %#x of %s: %w", ch.uac, cur.DN, err)
-			}
+			return err
 		}
-		return fmt.Errorf("%s kept changing while it was written (%d attempts): %w", acct.DN, maxWriteAttempts, err)
+		ch, err := decide(cur)
+		if err != nil {
+			return err
+		}
+		mod := modifyFor(cur, ch)
+		if len(mod.Changes) == 0 {
+			return nil
+		}
+		beforeWrite(cur.DN)
+		err = w.do(ctx, func(conn *ldap.Conn) error {
+			if err := conn.Modify(mod); err != nil {
+				if isUnreachable(err) || conn.IsClosing() {
+					return &sentError{err}
+				}
+				return err
+			}
+			return nil
+		})
+		var sent *sentError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &sent):
+			lost = err
+		case ctx.Err() != nil:
+			return err
+		case !ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists):
+			return &writeRefusedError{err: fmt.Errorf("writing userAccountControl %#x of %s to %s: %w", ch.uac, cur.DN, w.name(), err),
+				withRecord: ch.info != nil || ch.description != nil}
+		}
+	}
+	if lost != nil {
+		return &OutcomeUnknownError{DN: acct.DN, Writer: w.name(), Sent: lost, Reread: fmt.Errorf("the account kept changing")}
+	}
+	return fmt.Errorf("%s kept changing while it was written (%d attempts): %w", acct.DN, maxWriteAttempts, err)
+}
+
+// readForChange reads the account on the writer, with its privileged memberships when guarded, and checks that it is still the
+// same object.
+func (c *Client) readForChange(ctx context.Context, w *pool, acct Account, guarded bool) (Account, error) {
+	var cur Account
+	err := w.do(ctx, func(conn *ldap.Conn) error {
+		var err error
+		cur, err = readAccount(conn, acct.DN)
+		return err
 	})
+	if err != nil {
+		return Account{}, err
+	}
+	if acct.ObjectGUID != "" && !strings.EqualFold(cur.ObjectGUID, acct.ObjectGUID) {
+		return Account{}, fmt.Errorf("%s now has objectGUID %s, not %s: the account was replaced", acct.DN, cur.ObjectGUID, acct.ObjectGUID)
+	}
+	if guarded {
+		if cur.PrivilegedVia, err = c.privilegedVia(ctx, w.do, cur); err != nil {
+			return Account{}, err
+		}
+	}
+	return cur, nil
 }
 
 // modifyFor builds the compare-and-swap modify from cur to ch.
@@ -209,155 +416,16 @@ func modifyFor(cur Account, ch accountChange) *ldap.ModifyRequest {
 		}
 	}
 	if ch.description != nil && *ch.description != cur.Description {
-		values := []string{}
-		if *ch.description != "" {
-			values = []string{*ch.description}
+		if cur.Description != "" {
+			mod.Delete(attrDescription, []string{cur.Description})
 		}
-		mod.Replace(attrDescription, values)
+		if *ch.description != "" {
+			mod.Add(attrDescription, []string{*ch.description})
+		}
 	}
 	return mod
 }
 
 func signed(uac uint32) string {
 	return strconv.FormatInt(int64(int32(uac)), 10) //nolint:gosec // the schema's signed 32-bit form
-}
-
-// protectedGroupNames are the groups whose members Active Directory protects (AdminSDHolder); nested members carry
-// adminCount=1 on Windows, where SDProp runs (Samba does not run it, so direct membership is checked too).
-var protectedGroupNames = []string{
-	"Domain Admins", "Enterprise Admins", "Schema Admins", "Administrators", "Account Operators", "Server Operators",
-	"Print Operators", "Backup Operators", "Domain Controllers", "Read-only Domain Controllers", "Replicator",
-	"Key Admins", "Enterprise Key Admins", "Group Policy Creator Owners", "Cert Publishers",
-}
-
-// Guard returns a *GuardError when acct must not be disabled: domain controllers (writable and read-only), critical
-// system objects, the built-in Administrator and krbtgt, the Remote Access servers and other protected computers,
-// the provider's own accounts, privileged accounts (unless opts allow them), and anything outside the allowed
-// search bases.
-func (c *Client) Guard(acct Account, opts GuardOptions) error {
-	refuse := func(format string, args ...any) error {
-		return &GuardError{DN: acct.DN, Reason: fmt.Sprintf(format, args...)}
-	}
-	uac := acct.UserAccountControl
-	switch {
-	case uac&UFServerTrustAccount != 0:
-		return refuse("it is a domain controller's account (SERVER_TRUST_ACCOUNT in userAccountControl %#x)", uac)
-	case uac&UFPartialSecretsAccount != 0:
-		return refuse("it is a read-only domain controller's account (PARTIAL_SECRETS_ACCOUNT in userAccountControl %#x)", uac)
-	case acct.IsCriticalSystemObject:
-		return refuse("it is a critical system object (isCriticalSystemObject is TRUE)")
-	}
-	if rid, ok := domainRID(acct.ObjectSID); ok {
-		switch rid {
-		case ridAdministrator:
-			return refuse("it is the domain's built-in Administrator (RID 500)")
-		case ridKrbtgt:
-			return refuse("it is the domain's krbtgt account (RID 502)")
-		}
-	}
-	if acct.Kind == KindComputer {
-		for _, key := range []string{strings.ToUpper(acct.Name()), strings.ToLower(acct.DNSHostName)} {
-			if why, ok := c.cfg.protected[key]; ok && key != "" {
-				return refuse("%s", why)
-			}
-		}
-		for _, p := range opts.Protected {
-			if computerNamed(acct, p.Name) {
-				return refuse("%s", p.Why)
-			}
-		}
-	}
-	if why, ok := c.ownAccount(acct); ok {
-		return refuse("%s", why)
-	}
-	if !opts.AllowPrivileged {
-		if acct.AdminCount != 0 {
-			return refuse("it is a privileged account (adminCount=1: a member of a protected group such as Domain Admins); " +
-				"set allow_privileged = true on the block if this is intended")
-		}
-		if group, ok := protectedMembership(acct.MemberOf); ok {
-			return refuse("it is a member of the protected group %q; set allow_privileged = true on the block if this is intended", group)
-		}
-	}
-	if !c.allowed(acct.DN) {
-		return refuse("it is outside ldap.allowed_search_bases (%s)", strings.Join(c.cfg.AllowedSearchBases, "; "))
-	}
-	return nil
-}
-
-// ownAccount reports whether acct is one of the provider's own accounts, and why it is protected.
-func (c *Client) ownAccount(acct Account) (string, bool) {
-	for _, own := range c.cfg.ProtectedAccounts {
-		if accountNamed(acct, own.Name) {
-			return own.Why, true
-		}
-	}
-	return "", false
-}
-
-// accountNamed matches a logon name in any of its forms (sAMAccountName, DOMAIN\name, name@realm or a UPN, a DN).
-func accountNamed(acct Account, name string) bool {
-	if name == "" {
-		return false
-	}
-	if strings.EqualFold(name, acct.DN) || strings.EqualFold(name, acct.UserPrincipalName) {
-		return true
-	}
-	if _, user, ok := strings.Cut(name, `\`); ok {
-		name = user
-	}
-	local, _, _ := strings.Cut(name, "@")
-	return strings.EqualFold(local, acct.SAMAccountName) || strings.EqualFold(local+"$", acct.SAMAccountName)
-}
-
-// computerNamed matches a computer by NetBIOS name (with or without "$") or DNS host name; a DNS name also matches
-// the computer named by its first label, as Windows names computers.
-func computerNamed(acct Account, name string) bool {
-	name = strings.TrimSuffix(name, "$")
-	if strings.Contains(name, ".") {
-		if strings.EqualFold(name, acct.DNSHostName) {
-			return true
-		}
-		name, _, _ = strings.Cut(name, ".")
-	}
-	return name != "" && strings.EqualFold(name, acct.Name())
-}
-
-func protectedMembership(memberOf []string) (string, bool) {
-	for _, dn := range memberOf {
-		parsed, err := ldap.ParseDN(dn)
-		if err != nil || len(parsed.RDNs) == 0 || len(parsed.RDNs[0].Attributes) == 0 {
-			continue
-		}
-		cn := parsed.RDNs[0].Attributes[0].Value
-		for _, g := range protectedGroupNames {
-			if strings.EqualFold(cn, g) {
-				return g, true
-			}
-		}
-	}
-	return "", false
-}
-
-// allowed reports whether dn lies in one of AllowedSearchBases (always true when none are set).
-func (c *Client) allowed(dn string) bool {
-	if len(c.cfg.allowed) == 0 {
-		return true
-	}
-	parsed, err := ldap.ParseDN(dn)
-	if err != nil {
-		return false
-	}
-	for _, base := range c.cfg.allowed {
-		if base.EqualFold(parsed) || base.AncestorOfFold(parsed) {
-			return true
-		}
-	}
-	return false
-}
-
-// IsGuardError reports whether err is a refusal by a guard.
-func IsGuardError(err error) bool {
-	var g *GuardError
-	return errors.As(err, &g)
 }

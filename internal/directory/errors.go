@@ -9,6 +9,10 @@ import (
 // ErrNotFound reports that no account matched. Test with errors.Is.
 var ErrNotFound = errors.New("directory: account not found")
 
+// ErrDeleted reports that the account was deleted: only its tombstone is left in the domain. Test with errors.Is; an
+// error that is ErrDeleted is ErrNotFound too.
+var ErrDeleted = errors.New("directory: account deleted")
+
 // ValidationError reports a name or setting rejected before anything was sent to the directory.
 type ValidationError struct {
 	Field  string // what was checked: "computer name", "user name", "Config.URLs[0]", ...

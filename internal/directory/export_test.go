@@ -6,3 +6,6 @@ func SetBeforeWrite(f func(dn string)) (restore func()) {
 	beforeWrite = f
 	return func() { beforeWrite = old }
 }
+
+// TruncateUTF16 shortens s to at most limit UTF-16 code units, as the block record's texts are shortened.
+var TruncateUTF16 = truncateUTF16

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+
+	"github.com/go-ldap/ldap/v3"
 )
 
 // A plan refreshes every block in state, each by its objectGUID, up to Terraform's parallelism at once. Each search
@@ -88,9 +90,10 @@ func (c *Client) searchGUIDs(base context.Context, kind Kind) {
 	}
 }
 
-// answerGUIDs searches once for the batch's GUIDs and gives each lookup its account, ErrNotFound, or the error.
+// answerGUIDs searches once for the batch's GUIDs and gives each lookup its account, ErrNotFound, ErrDeleted, or the
+// error. GUIDs that the search base misses are looked for in the whole domain (an account moved out of the base must
+// still be found, to release its block), and then among the deleted objects.
 func (c *Client) answerGUIDs(ctx context.Context, kind Kind, batch []*guidLookup) {
-	kf, _ := kindFilter(kind) // checked by FindByGUID
 	dom, err := c.Domain(ctx)
 	if err != nil {
 		for _, l := range batch {
@@ -98,17 +101,49 @@ func (c *Client) answerGUIDs(ctx context.Context, kind Kind, batch []*guidLookup
 		}
 		return
 	}
+	missing := c.searchGUIDBatch(ctx, kind, dom.BaseDN, batch, nil)
+	if len(missing) > 0 && !strings.EqualFold(dom.BaseDN, dom.DomainDN) {
+		missing = c.searchGUIDBatch(ctx, kind, dom.DomainDN, missing, nil)
+	}
+	if len(missing) > 0 {
+		c.findDeleted(ctx, kind, dom.DomainDN, missing)
+	}
+	var found []*Account
+	for _, l := range batch {
+		if l.err == nil {
+			found = append(found, &l.acct)
+		}
+	}
+	if err := c.markPrivileged(ctx, c.pool.do, found); err != nil {
+		for _, l := range batch {
+			if l.err == nil {
+				l.err = err
+			}
+		}
+	}
+}
+
+// showDeleted is the LDAP_SERVER_SHOW_DELETED_OID control: the search returns deleted objects (tombstones) too.
+const showDeleted = "1.2.840.113556.1.4.417"
+
+// searchGUIDBatch searches base for the lookups' GUIDs and answers those it finds (or fails); it returns the lookups
+// it did not find, each with ErrNotFound set.
+func (c *Client) searchGUIDBatch(ctx context.Context, kind Kind, base string, batch []*guidLookup, controls []ldap.Control) []*guidLookup {
+	kf, _ := kindFilter(kind) // checked by FindByGUID
 	var filter strings.Builder
 	filter.WriteString("(&" + kf + "(|")
 	for _, l := range batch {
 		filter.WriteString("(objectGUID=" + escapeBytes(l.raw) + ")")
 	}
 	filter.WriteString("))")
-	entries, err := c.searchAccounts(ctx, dom.BaseDN, filter.String())
+	entries, err := c.search(ctx, ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		filter.String(), accountAttributes, controls))
+	var missing []*guidLookup
 	for _, l := range batch {
 		what := fmt.Sprintf("%s with objectGUID %s", kind, l.guid)
+		l.err = nil
 		if err != nil {
-			l.err = fmt.Errorf("directory: looking up %s under %s: %w", what, dom.BaseDN, err)
+			l.err = fmt.Errorf("directory: looking up %s under %s: %w", what, base, err)
 			continue
 		}
 		var matches []Account
@@ -124,11 +159,38 @@ func (c *Client) answerGUIDs(ctx context.Context, kind Kind, batch []*guidLookup
 		switch {
 		case l.err != nil:
 		case len(matches) == 0:
-			l.err = fmt.Errorf("%w: %s under %s", ErrNotFound, what, dom.BaseDN)
+			l.err = fmt.Errorf("%w: %s in %s", ErrNotFound, what, base)
+			missing = append(missing, l)
 		case len(matches) > 1:
-			l.err = fmt.Errorf("directory: %s matches %d accounts under %s", what, len(matches), dom.BaseDN)
+			l.err = fmt.Errorf("directory: %s matches %d accounts under %s", what, len(matches), base)
 		default:
 			l.acct = matches[0]
+		}
+	}
+	return missing
+}
+
+// findDeleted looks for the lookups' GUIDs among the deleted objects of the domain; those found get ErrDeleted, the
+// others keep ErrNotFound. A directory that refuses the control leaves them not found.
+func (c *Client) findDeleted(ctx context.Context, kind Kind, domainDN string, batch []*guidLookup) {
+	var filter strings.Builder
+	filter.WriteString("(&(isDeleted=TRUE)(|")
+	for _, l := range batch {
+		filter.WriteString("(objectGUID=" + escapeBytes(l.raw) + ")")
+	}
+	filter.WriteString("))")
+	entries, err := c.search(ctx, ldap.NewSearchRequest(domainDN, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		filter.String(), []string{"objectGUID", "lastKnownParent"}, []ldap.Control{ldap.NewControlString(showDeleted, true, "")}))
+	if err != nil {
+		return
+	}
+	for _, l := range batch {
+		for _, e := range entries {
+			if bytes.Equal(e.GetRawAttributeValue("objectGUID"), l.raw) {
+				// Also ErrNotFound: there is no account to change any more.
+				l.err = fmt.Errorf("%w (%w): the %s with objectGUID %s was deleted (its tombstone is %s, last in %s)", ErrDeleted,
+					ErrNotFound, kind, l.guid, e.DN, e.GetAttributeValue("lastKnownParent"))
+			}
 		}
 	}
 }

@@ -83,7 +83,12 @@ func (c *Client) findOne(ctx context.Context, filter, what string) (Account, err
 	case 0:
 		return Account{}, fmt.Errorf("%w: %s under %s", ErrNotFound, what, dom.BaseDN)
 	case 1:
-		return parseAccount(entries[0])
+		acct, err := parseAccount(entries[0])
+		if err != nil {
+			return acct, err
+		}
+		err = c.markPrivileged(ctx, c.pool.do, []*Account{&acct})
+		return acct, err
 	}
 	return Account{}, fmt.Errorf("directory: %s matches %d accounts under %s", what, len(entries), dom.BaseDN)
 }

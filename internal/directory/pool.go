@@ -50,11 +50,16 @@ func (p *pool) do(ctx context.Context, fn func(*ldap.Conn) error) error {
 			return err
 		}
 		_ = conn.Close()
-		if !reused || ctx.Err() != nil {
+		// A modify that was sent may have been applied: its caller decides what to do, on a fresh read.
+		var sent *sentError
+		if !reused || ctx.Err() != nil || errors.As(err, &sent) {
 			return err
 		}
 	}
 }
+
+// name is the URL the pool connects to first, for messages.
+func (p *pool) name() string { return p.urls[0].Redacted() }
 
 func (p *pool) get(ctx context.Context) (conn *ldap.Conn, reused bool, err error) {
 	p.mu.Lock()

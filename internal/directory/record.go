@@ -6,7 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+	"unicode"
+	"unicode/utf16"
 )
 
 // The block record is what a block writes on the account it disables, so that the directory itself says that the
@@ -14,30 +15,41 @@ import (
 // account (two configurations, two teams) then never undo each other: the last one released restores the state
 // recorded by the first.
 //
-// It lives in the account's "info" attribute (the Notes field of Active Directory Users and Computers, single-valued,
-// at most 1024 characters in the schema), beside a one-line summary in "description" that administrators see in the
-// account list. Both are restored to what they were when the last block is released. The format is text, one item a
-// line, values quoted as Go string literals:
+// It is a delimited section of the account's "info" attribute (the Notes field of Active Directory Users and
+// Computers, single-valued, at most 1024 UTF-16 code units in the schema). Text that administrators keep above or
+// below the section is theirs: it is kept on every write, and the last release removes only the section. The block's
+// one-line summary replaces "description" while the block holds the account; the last release puts the earlier
+// description back unless an administrator changed it meanwhile. The format is text, one item a line, values quoted as
+// Go string literals:
 //
-//	remoteaccess-block/v1 prior=enabled
+//	-----BEGIN remoteaccess-block/v2-----
+//	prior=enabled
 //	hold id=3f9a1c2e5b7d9a0c since=2026-11-30T10:00:00Z by="svc-remoteaccess@corp.example" reason="INC-1234 stolen laptop"
-//	prior-info=""
 //	prior-description="Finance laptop"
+//	-----END remoteaccess-block/v2-----
+//
+// Without a prior-description line the block left description alone (the record would not fit with it).
+//
+// Records of the first version (recordV1Marker on the first line, the whole of info, the earlier notes in a
+// prior-info line) are still read, and rewritten as a section on the next change.
 const (
-	recordMarker       = "remoteaccess-block/v1"
-	attrInfo           = "info"
-	attrDescription    = "description"
-	maxRecordText      = 1024 // rangeUpper of info and description in the Active Directory schema
-	maxReasonInRecord  = 200
-	descriptionPrefix  = "Blocked by Terraform (remoteaccess) since "
-	recordTimeLayout   = time.RFC3339
-	summaryTimeLayout  = "2006-01-02 15:04 UTC"
-	priorEnabledWord   = "enabled"
-	priorDisabledWord  = "disabled"
-	holdLinePrefix     = "hold "
-	priorInfoPrefix    = "prior-info="
-	priorDescrPrefix   = "prior-description="
-	recordHeaderPrefix = recordMarker + " prior="
+	recordBegin       = "-----BEGIN remoteaccess-block/v2-----"
+	recordEnd         = "-----END remoteaccess-block/v2-----"
+	recordV1Marker    = "remoteaccess-block/v1"
+	attrInfo          = "info"
+	attrDescription   = "description"
+	maxRecordText     = 1024 // rangeUpper of info and description in the Active Directory schema, in UTF-16 code units
+	maxReasonInRecord = 200  // in UTF-16 code units
+	descriptionPrefix = "Blocked by Terraform (remoteaccess) since "
+	recordTimeLayout  = time.RFC3339
+	summaryTimeLayout = "2006-01-02 15:04 UTC"
+	priorEnabledWord  = "enabled"
+	priorDisabledWord = "disabled"
+	priorPrefix       = "prior="
+	holdLinePrefix    = "hold "
+	priorInfoPrefix   = "prior-info="
+	priorDescrPrefix  = "prior-description="
+	v1HeaderPrefix    = recordV1Marker + " prior="
 )
 
 // Hold is one block holding an account.
@@ -52,10 +64,16 @@ type Hold struct {
 // BlockRecord is the parsed block record of an account.
 type BlockRecord struct {
 	// PriorEnabled is the account's state before the first block.
-	PriorEnabled     bool
-	PriorInfo        string
+	PriorEnabled bool
+	// PriorDescription is the description before the first block; meaningful when ManagesDescription is set.
 	PriorDescription string
-	Holds            []Hold
+	// ManagesDescription is set when the block wrote its summary into description and restores PriorDescription.
+	ManagesDescription bool
+	Holds              []Hold
+
+	// before and after are the notes outside the section, with the line breaks that joined them to it.
+	before, after       string
+	sepBefore, sepAfter string
 }
 
 // HoldIDs lists the ids of the holds.
@@ -67,38 +85,185 @@ func (r *BlockRecord) HoldIDs() []string {
 	return ids
 }
 
+// Others lists the holds other than holdID.
+func (r *BlockRecord) Others(holdID string) []Hold {
+	var out []Hold
+	for _, h := range r.Holds {
+		if h.ID != holdID {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
 func (r *BlockRecord) hold(id string) int {
 	return slices.IndexFunc(r.Holds, func(h Hold) bool { return h.ID == id })
 }
 
-// ParseBlockRecord reads the record from an account's info attribute. It returns nil when info holds no record
-// (never written, or replaced by hand): the account is then treated as not held by any recorded block.
+// UnreadableRecordError is a block record that exists on the account but was edited so that it cannot be read. A
+// release changes nothing then: the account stays disabled until the record is repaired or removed by hand.
+type UnreadableRecordError struct {
+	DN     string
+	Reason string
+}
+
+func (e *UnreadableRecordError) Error() string {
+	dn := e.DN
+	if dn == "" {
+		dn = "the account"
+	}
+	return fmt.Sprintf("directory: the block record in the Notes (info) of %s cannot be read (%s); nothing was changed and the "+
+		"account stays disabled: restore the section between %q and %q as it was written, or, when no block should hold "+
+		"the account any more, remove the section and enable the account by hand", dn, e.Reason, recordBegin, recordEnd)
+}
+
+// RecordTooLongError says that the block record or its summary does not fit in an attribute.
+type RecordTooLongError struct {
+	Attribute string
+	Units     int // the length it would have, in UTF-16 code units
+	Limit     int
+}
+
+func (e *RecordTooLongError) Error() string {
+	return fmt.Sprintf("the block record does not fit in %s: it would be %d UTF-16 code units, the limit is %d "+
+		"(shorten the Notes of the account, or release other holds)", e.Attribute, e.Units, e.Limit)
+}
+
+// ParseBlockRecord reads the record from an account's info attribute. It returns nil when info holds no record, or
+// one that cannot be read (ReadBlockRecord says why).
 func ParseBlockRecord(info string) *BlockRecord {
-	lines := strings.Split(strings.ReplaceAll(info, "\r\n", "\n"), "\n")
-	if len(lines) == 0 || !strings.HasPrefix(lines[0], recordHeaderPrefix) {
+	r, err := ReadBlockRecord(info)
+	if err != nil {
 		return nil
-	}
-	r := &BlockRecord{}
-	switch strings.TrimPrefix(lines[0], recordHeaderPrefix) {
-	case priorEnabledWord:
-		r.PriorEnabled = true
-	case priorDisabledWord:
-	default:
-		return nil
-	}
-	for _, line := range lines[1:] {
-		switch {
-		case strings.HasPrefix(line, holdLinePrefix):
-			if h, ok := parseHold(strings.TrimPrefix(line, holdLinePrefix)); ok {
-				r.Holds = append(r.Holds, h)
-			}
-		case strings.HasPrefix(line, priorInfoPrefix):
-			r.PriorInfo, _ = strconv.Unquote(strings.TrimPrefix(line, priorInfoPrefix))
-		case strings.HasPrefix(line, priorDescrPrefix):
-			r.PriorDescription, _ = strconv.Unquote(strings.TrimPrefix(line, priorDescrPrefix))
-		}
 	}
 	return r
+}
+
+// ReadBlockRecord reads the record from an account's info attribute: nil without error when there is none, an
+// *UnreadableRecordError when the section is there but cannot be read.
+func ReadBlockRecord(info string) (*BlockRecord, error) {
+	if first, _, _ := strings.Cut(info, "\n"); strings.HasPrefix(strings.TrimSuffix(first, "\r"), v1HeaderPrefix) {
+		return readV1(info)
+	}
+	lines := splitLines(info)
+	begin, end := -1, -1
+	for i, l := range lines {
+		switch l.text {
+		case recordBegin:
+			if begin >= 0 {
+				return nil, &UnreadableRecordError{Reason: "the section begins twice"}
+			}
+			begin = i
+		case recordEnd:
+			if begin < 0 {
+				return nil, &UnreadableRecordError{Reason: "the section ends before it begins"}
+			}
+			if end < 0 {
+				end = i
+			}
+		}
+	}
+	if begin < 0 {
+		return nil, nil
+	}
+	if end < 0 {
+		return nil, &UnreadableRecordError{Reason: "the section has no end line"}
+	}
+	r := &BlockRecord{}
+	if err := r.parseBody(lines[begin+1:end], false); err != nil {
+		return nil, err
+	}
+	r.before, r.sepBefore = outside(info[:lines[begin].start], true)
+	r.after, r.sepAfter = outside(info[lines[end].start+len(lines[end].text):], false)
+	return r, nil
+}
+
+// readV1 reads a first-version record: the whole of info, the earlier notes in prior-info.
+func readV1(info string) (*BlockRecord, error) {
+	lines := splitLines(info)
+	r := &BlockRecord{ManagesDescription: true}
+	body := append([]line{{text: priorPrefix + strings.TrimPrefix(lines[0].text, v1HeaderPrefix)}}, lines[1:]...)
+	if err := r.parseBody(body, true); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// parseBody reads the lines of a record strictly: a line it does not know makes the record unreadable, since a
+// release must not guess which holds remain.
+func (r *BlockRecord) parseBody(lines []line, v1 bool) error {
+	sawPrior := false
+	for _, l := range lines {
+		text := l.text
+		switch {
+		case strings.HasPrefix(text, priorPrefix):
+			switch strings.TrimPrefix(text, priorPrefix) {
+			case priorEnabledWord:
+				r.PriorEnabled = true
+			case priorDisabledWord:
+			default:
+				return &UnreadableRecordError{Reason: fmt.Sprintf("line %q", text)}
+			}
+			sawPrior = true
+		case strings.HasPrefix(text, holdLinePrefix):
+			h, ok := parseHold(strings.TrimPrefix(text, holdLinePrefix))
+			if !ok {
+				return &UnreadableRecordError{Reason: fmt.Sprintf("hold line %q", text)}
+			}
+			r.Holds = append(r.Holds, h)
+		case strings.HasPrefix(text, priorDescrPrefix):
+			v, err := strconv.Unquote(strings.TrimPrefix(text, priorDescrPrefix))
+			if err != nil {
+				return &UnreadableRecordError{Reason: fmt.Sprintf("line %q", text)}
+			}
+			r.PriorDescription, r.ManagesDescription = v, true
+		case v1 && strings.HasPrefix(text, priorInfoPrefix):
+			v, err := strconv.Unquote(strings.TrimPrefix(text, priorInfoPrefix))
+			if err != nil {
+				return &UnreadableRecordError{Reason: fmt.Sprintf("line %q", text)}
+			}
+			r.before = v
+		case v1 && text == "":
+		default:
+			return &UnreadableRecordError{Reason: fmt.Sprintf("unknown line %q", text)}
+		}
+	}
+	if !sawPrior {
+		return &UnreadableRecordError{Reason: "no prior= line"}
+	}
+	return nil
+}
+
+// line is one line of info: its text without the line break, where it starts and where the next one starts.
+type line struct {
+	text        string
+	start, next int
+}
+
+func splitLines(s string) []line {
+	var out []line
+	for start := 0; ; {
+		i := strings.IndexByte(s[start:], '\n')
+		if i < 0 {
+			return append(out, line{text: strings.TrimSuffix(s[start:], "\r"), start: start, next: len(s)})
+		}
+		out = append(out, line{text: strings.TrimSuffix(s[start:start+i], "\r"), start: start, next: start + i + 1})
+		start += i + 1
+	}
+}
+
+// outside splits the notes beside the section from the line break that joins them to it (at the end of the text
+// above, at the start of the text below).
+func outside(s string, above bool) (text, sep string) {
+	for _, br := range []string{"\r\n", "\n"} {
+		if above && strings.HasSuffix(s, br) {
+			return strings.TrimSuffix(s, br), br
+		}
+		if !above && strings.HasPrefix(s, br) {
+			return strings.TrimPrefix(s, br), br
+		}
+	}
+	return s, ""
 }
 
 // parseHold reads `id=... since=... by="..." reason="..."`.
@@ -121,44 +286,107 @@ func parseHold(s string) (Hold, bool) {
 			value, rest, _ = strings.Cut(rest, " ")
 		}
 		s = strings.TrimPrefix(rest, " ")
+		var err error
 		switch key {
 		case "id":
 			h.ID = value
 		case "since":
-			h.Since, _ = time.Parse(recordTimeLayout, value)
+			h.Since, err = time.Parse(recordTimeLayout, value)
 		case "by":
 			h.By = value
 		case "reason":
 			h.Reason = value
 		}
+		if err != nil {
+			return h, false
+		}
 	}
 	return h, h.ID != ""
 }
 
-// format writes the record as info text, shortening reasons so that it fits in the attribute. It fails when even
-// that is too long (very long prior notes, or very many holds).
-func (r *BlockRecord) format() (string, error) {
-	for _, limit := range []int{maxReasonInRecord, 40, 0} {
-		var b strings.Builder
-		prior := priorDisabledWord
-		if r.PriorEnabled {
-			prior = priorEnabledWord
-		}
-		b.WriteString(recordHeaderPrefix + prior)
-		for _, h := range r.Holds {
-			fmt.Fprintf(&b, "\n%sid=%s since=%s by=%s reason=%s", holdLinePrefix, h.ID, h.Since.UTC().Format(recordTimeLayout),
-				strconv.Quote(h.By), strconv.Quote(truncate(h.Reason, limit)))
-		}
-		fmt.Fprintf(&b, "\n%s%s\n%s%s", priorInfoPrefix, strconv.Quote(r.PriorInfo), priorDescrPrefix, strconv.Quote(r.PriorDescription))
-		if utf8.RuneCountInString(b.String()) <= maxRecordText {
-			return b.String(), nil
-		}
+// newRecord starts the record of the first block on cur.
+func newRecord(cur Account) *BlockRecord {
+	r := &BlockRecord{PriorEnabled: cur.Enabled(), PriorDescription: cur.Description, ManagesDescription: true, before: cur.Info}
+	if strings.Contains(cur.Info, "\r\n") { // notes typed in Active Directory Users and Computers
+		r.sepBefore = "\r\n"
 	}
-	return "", fmt.Errorf("the block record of %d holds and the account's earlier notes does not fit in the %d characters of "+
-		"the info attribute", len(r.Holds), maxRecordText)
+	return r
 }
 
-// summary is the description an administrator sees while the account is held.
+// notes is the text administrators keep outside the section, as it will be when the section is gone.
+func (r *BlockRecord) notes() string {
+	switch {
+	case r.before == "":
+		return r.after
+	case r.after == "":
+		return r.before
+	}
+	sep := r.sepAfter
+	if sep == "" {
+		sep = orNewline(r.sepBefore)
+	}
+	return r.before + sep + r.after
+}
+
+// section writes the record's section with reasons shortened to limit UTF-16 code units.
+func (r *BlockRecord) section(limit int) string {
+	var b strings.Builder
+	prior := priorDisabledWord
+	if r.PriorEnabled {
+		prior = priorEnabledWord
+	}
+	b.WriteString(recordBegin + "\n" + priorPrefix + prior)
+	for _, h := range r.Holds {
+		fmt.Fprintf(&b, "\n%sid=%s since=%s by=%s reason=%s", holdLinePrefix, h.ID, h.Since.UTC().Format(recordTimeLayout),
+			strconv.Quote(h.By), strconv.Quote(truncateUTF16(h.Reason, limit)))
+	}
+	if r.ManagesDescription {
+		fmt.Fprintf(&b, "\n%s%s", priorDescrPrefix, strconv.Quote(r.PriorDescription))
+	}
+	b.WriteString("\n" + recordEnd)
+	return b.String()
+}
+
+// withSection places the section between the notes above and below it.
+func (r *BlockRecord) withSection(section string) string {
+	s := section
+	if r.before != "" {
+		s = r.before + orNewline(r.sepBefore) + s
+	}
+	if r.after != "" {
+		s += orNewline(r.sepAfter) + r.after
+	}
+	return s
+}
+
+func orNewline(sep string) string {
+	if sep == "" {
+		return "\n"
+	}
+	return sep
+}
+
+// format writes info with the record in it, shortening the holds' reasons until it fits; the reasons kept are
+// those the returned record holds, so that its summary is the one a later read computes. A record that still does
+// not fit is a *RecordTooLongError.
+func (r *BlockRecord) format() (string, *BlockRecord, error) {
+	var units int
+	for _, limit := range []int{maxReasonInRecord, 40, 0} {
+		info := r.withSection(r.section(limit))
+		if units = utf16Len(info); units <= maxRecordText {
+			stored := *r
+			stored.Holds = slices.Clone(r.Holds)
+			for i := range stored.Holds {
+				stored.Holds[i].Reason = truncateUTF16(stored.Holds[i].Reason, limit)
+			}
+			return info, &stored, nil
+		}
+	}
+	return "", nil, &RecordTooLongError{Attribute: attrInfo, Units: units, Limit: maxRecordText}
+}
+
+// summary is the one-line description an administrator sees while the account is held: no line breaks, control
+// or bidirectional formatting characters, at most maxRecordText UTF-16 code units.
 func (r *BlockRecord) summary() string {
 	if len(r.Holds) == 0 {
 		return r.PriorDescription
@@ -174,16 +402,61 @@ func (r *BlockRecord) summary() string {
 	if n := len(r.Holds); n > 1 {
 		s += fmt.Sprintf(" and %d more", n-1)
 	}
-	return truncate(s, maxRecordText)
+	return truncateUTF16(OneLine(s), maxRecordText)
 }
 
-func truncate(s string, limit int) string {
-	if utf8.RuneCountInString(s) <= limit {
+// OneLine makes s one line of plain text: line breaks, tabs and other control characters become spaces, runs of
+// spaces one space, and the bidirectional embedding, override, isolate and mark characters (which can make a line
+// read differently from what it holds) are dropped.
+func OneLine(s string) string {
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToValidUTF8(s, "\uFFFD") {
+		switch {
+		case isBidiControl(r):
+			continue
+		case unicode.IsControl(r) || unicode.IsSpace(r):
+			space = b.Len() > 0
+			continue
+		}
+		if space {
+			b.WriteByte(' ')
+			space = false
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func isBidiControl(r rune) bool {
+	return (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069') || r == '\u200E' || r == '\u200F' || r == '\u061C'
+}
+
+// utf16Len is the length of s as Active Directory counts it: UTF-16 code units.
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// truncateUTF16 shortens s to at most limit UTF-16 code units, never splitting a character, and marks a cut with "…".
+func truncateUTF16(s string, limit int) string {
+	if utf16Len(s) <= limit {
 		return s
 	}
-	runes := []rune(s)
-	if limit <= 1 {
-		return string(runes[:limit])
+	if limit <= 0 {
+		return ""
 	}
-	return string(runes[:limit-1]) + "…"
+	var b strings.Builder
+	n := 0
+	for _, r := range s {
+		if n+utf16.RuneLen(r) > limit-1 {
+			break
+		}
+		n += utf16.RuneLen(r)
+		b.WriteRune(r)
+	}
+	return b.String() + "…"
 }

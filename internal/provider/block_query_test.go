@@ -250,7 +250,7 @@ func TestAccBlockedDevice_queryGeneratesConfigurationThatPlansClean(t *testing.T
 			t.Errorf("%s was enabled by the import", name)
 		}
 		info := string(labAttribute(t, l, name+"$", "info"))
-		if hold == "" || !strings.Contains(info, "remoteaccess-block/v1 prior=disabled") || !strings.Contains(info, "hold id="+hold+" ") {
+		if hold == "" || !strings.Contains(info, "-----BEGIN remoteaccess-block/v2-----\nprior=disabled") || !strings.Contains(info, "hold id="+hold+" ") {
 			t.Errorf("%s: hold_id %q, but the account's block record is %q", name, hold, info)
 		}
 	}

@@ -63,6 +63,7 @@ func (c *clients) Directory() (*directory.Client, error) {
 			BindPassword:       l.BindPassword,
 			BaseDN:             l.BaseDN,
 			DomainControllers:  l.DomainControllers,
+			WriteURL:           l.WriteURL,
 			AllowedSearchBases: l.AllowedSearchBases,
 			ProtectedAccounts:  c.settings.ownAccounts(),
 			Timeout:            l.Timeout,

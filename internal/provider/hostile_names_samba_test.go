@@ -64,7 +64,7 @@ func compareSnapshots(before, now map[string]accountSnapshot, blocked []string) 
 		switch {
 		case err != nil || uac&2 == 0:
 			problems = append(problems, fmt.Sprintf("%s (%s) is not disabled: userAccountControl %q", dn, was.SAM, is.UAC))
-		case !strings.HasPrefix(is.Info, "remoteaccess-block/v1 "):
+		case !strings.Contains(is.Info, "-----BEGIN remoteaccess-block/v2-----"):
 			problems = append(problems, fmt.Sprintf("%s (%s) carries no block record: info %q", dn, was.SAM, is.Info))
 		case strconv.FormatInt(uac&^2, 10) != strconv.FormatInt(mustInt(was.UAC)&^2, 10):
 			problems = append(problems, fmt.Sprintf("%s (%s): flags other than ACCOUNTDISABLE changed: %s -> %s", dn, was.SAM, was.UAC, is.UAC))

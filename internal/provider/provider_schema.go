@@ -42,6 +42,7 @@ type ldapModel struct {
 	BaseDN             types.String   `tfsdk:"base_dn"`
 	Kerberos           *kerberosModel `tfsdk:"kerberos"`
 	DomainControllers  types.List     `tfsdk:"domain_controllers"`
+	WriteURL           types.String   `tfsdk:"write_url"`
 	AllowedSearchBases types.List     `tfsdk:"allowed_search_bases"`
 	AllowPlaintext     types.Bool     `tfsdk:"allow_plaintext"`
 	Timeout            types.String   `tfsdk:"timeout"`
@@ -176,6 +177,15 @@ func providerSchema() schema.Schema {
 						Optional:    true,
 						MarkdownDescription: envListNote("LDAP URLs of domain controllers that must show a change before a block counts as done (read-back after replication).",
 							envLDAPDomainControllers),
+					},
+					"write_url": schema.StringAttribute{
+						Optional: true,
+						MarkdownDescription: envNote("LDAP URL of the one domain controller that every block write goes to (disable, "+
+							"enable and the block record). Defaults to the PDC emulator, the domain's `fsmoRoleOwner`, found on first "+
+							"use: one of `urls` or `domain_controllers` when its root DSE names it, else its `dNSHostName` with the "+
+							"scheme and port of the first URL. Active Directory is multi-master and replication keeps one value of an "+
+							"attribute, so two configurations that wrote their holds on two different controllers could lose one "+
+							"hold; every configuration of a domain must write to the same controller.", envLDAPWriteURL),
 					},
 					"allowed_search_bases": schema.ListAttribute{
 						ElementType: types.StringType,

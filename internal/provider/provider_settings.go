@@ -42,6 +42,7 @@ const (
 	envLDAPBindPassword       = "REMOTEACCESS_LDAP_BIND_PASSWORD"
 	envLDAPBaseDN             = "REMOTEACCESS_LDAP_BASE_DN"
 	envLDAPDomainControllers  = "REMOTEACCESS_LDAP_DOMAIN_CONTROLLERS"
+	envLDAPWriteURL           = "REMOTEACCESS_LDAP_WRITE_URL"
 	envLDAPAllowedSearchBases = "REMOTEACCESS_LDAP_ALLOWED_SEARCH_BASES"
 	envLDAPAllowPlaintext     = "REMOTEACCESS_LDAP_ALLOW_PLAINTEXT"
 	envLDAPTimeout            = "REMOTEACCESS_LDAP_TIMEOUT"
@@ -96,6 +97,7 @@ type ldapSettings struct {
 	BaseDN             string
 	Kerberos           *kerberosSettings
 	DomainControllers  []string
+	WriteURL           string // "" for the PDC emulator
 	AllowedSearchBases []string
 	AllowPlaintext     bool
 	Timeout            time.Duration
@@ -404,6 +406,11 @@ func (r *resolver) ldap(m *ldapModel) ldapSettings {
 	l.URLs = r.ldapURLs(urls, origins, l.StartTLS, l.AllowPlaintext)
 	dcs, dcOrigins := r.list(m.DomainControllers, p.AtName("domain_controllers"), envLDAPDomainControllers)
 	l.DomainControllers = r.ldapURLs(dcs, dcOrigins, l.StartTLS, l.AllowPlaintext)
+	if w, wOrigin := r.string(m.WriteURL, p.AtName("write_url"), envLDAPWriteURL); w != "" {
+		if valid := r.ldapURLs([]string{w}, []origin{wOrigin}, l.StartTLS, l.AllowPlaintext); len(valid) == 1 {
+			l.WriteURL = valid[0]
+		}
+	}
 
 	baseDN, baseOrigin := r.string(m.BaseDN, p.AtName("base_dn"), envLDAPBaseDN)
 	if baseDN != "" {

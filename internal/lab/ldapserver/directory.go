@@ -28,6 +28,9 @@ type Directory struct {
 	ldapURL   string
 
 	searches atomic.Int64 // search requests answered, for tests that count round trips
+
+	lostReplies      atomic.Int32 // modifies still to answer by dropping the connection (faults.go)
+	unreachableAfter atomic.Bool
 }
 
 // Searches is the number of search requests the directory has answered.
@@ -102,6 +105,11 @@ func (d *Directory) load(seed Seed) error {
 		if err := d.addDomainController(dc); err != nil {
 			return err
 		}
+	}
+	// The first domain controller of the seed holds the PDC emulator role: the domain object's fsmoRoleOwner names
+	// its NTDS Settings object (Microsoft, "FSMO roles in Active Directory").
+	if err := d.setFSMORoleOwner(seed.DomainControllers[0].Name); err != nil {
+		return err
 	}
 	if err := d.AddComputers(seed.Computers...); err != nil {
 		return err

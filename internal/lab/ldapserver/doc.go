@@ -20,7 +20,8 @@
 //     strings and ignores their leading and trailing spaces, numeric for integers, normalized for DNs, exact for binary
 //     (objectGUID; objectSid also accepts "S-1-5-..."); substrings; >= <=;
 //     presence; and/or/not; AD's bitwise rules 1.2.840.113556.1.4.803 and
-//     .804; the (objectCategory=computer) shorthand. objectClass holds the
+//     .804; LDAP_MATCHING_RULE_IN_CHAIN 1.2.840.113556.1.4.1941 over
+//     memberOf (nested groups); the (objectCategory=computer) shorthand. objectClass holds the
 //     whole class chain, so (objectClass=user) also matches computers.
 //   - objectGUID is sent in Windows byte order (first three groups
 //     little-endian); objectSid in binary. Identifiers not in the seed are
@@ -31,12 +32,21 @@
 //     an unpaged search that matches more returns 1000 entries and
 //     sizeLimitExceeded (4), as AD does.
 //   - Writes: only direct members of Domain Admins (RID 512) may write;
-//     others get insufficientAccessRights (50). Only userAccountControl is
-//     writable (replace, or delete-old + add-new which fails with
+//     others get insufficientAccessRights (50). Only userAccountControl, info
+//     and description are writable (info and description at most 1,024
+//     UTF-16 code units; replace, or delete-old + add-new which fails with
 //     noSuchAttribute (16) when the old value is stale, as on Windows; the
 //     permissive-modify control relaxes that). Changing the account-type bits
 //     is refused. A DC's own account can be disabled, as on Samba: guarding
 //     against that is the client's job.
+//   - The domain object's fsmoRoleOwner names the seed's first domain
+//     controller (the PDC emulator). Peer gives another controller with its
+//     own copy of the objects; Replicate settles userAccountControl, info and
+//     description between two peers, last writer wins (peer.go).
+//   - Delete makes an account a tombstone (isDeleted), found only with the
+//     show-deleted control 1.2.840.113556.1.4.417.
+//   - Faults: LoseModifyReplies applies a modify and drops the connection
+//     before the reply (faults.go).
 //
 // Limits of gldap v0.1.14, and how the package deals with them:
 //

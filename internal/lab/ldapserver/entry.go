@@ -35,6 +35,9 @@ func (e *entry) get(name string) []string {
 	return nil
 }
 
+// deleted reports a tombstone (isDeleted TRUE): searches return it only with the show-deleted control.
+func (e *entry) deleted() bool { return strings.EqualFold(e.first("isDeleted"), "TRUE") }
+
 func (e *entry) first(name string) string {
 	if v := e.get(name); len(v) > 0 {
 		return v[0]

@@ -13,6 +13,9 @@ import (
 const (
 	matchingRuleBitAnd = "1.2.840.113556.1.4.803"
 	matchingRuleBitOr  = "1.2.840.113556.1.4.804"
+	// LDAP_MATCHING_RULE_IN_CHAIN: (memberOf:1.2.840.113556.1.4.1941:=<group DN>) matches members of the group
+	// through nested groups (Microsoft, "Search Filter Syntax").
+	matchingRuleInChain = "1.2.840.113556.1.4.1941"
 )
 
 // filter is a compiled search filter.
@@ -29,21 +32,30 @@ type filter interface {
 // the client's exact octets: an escaped `\2a` stays a literal '*' and never
 // becomes a wildcard.
 //
-// schemaDN resolves the (objectCategory=computer) shorthand.
-func compileFilter(text, schemaDN string) (filter, error) {
+// env.schemaDN resolves the (objectCategory=computer) shorthand; env.lookup finds the groups that
+// LDAP_MATCHING_RULE_IN_CHAIN walks through.
+func compileFilter(text string, env compileEnv) (filter, error) {
 	p, err := ldap.CompileFilter(text)
 	if err != nil {
 		return nil, fmt.Errorf("compile filter %q: %w", text, err)
 	}
-	return fromBER(p, schemaDN)
+	return fromBER(p, env)
 }
 
-func fromBER(p *ber.Packet, schemaDN string) (filter, error) {
+// compileEnv is what compiling a filter needs from the directory.
+type compileEnv struct {
+	schemaDN string
+	// lookup returns the entry of a normalized DN; it runs while the store is locked for the search. Nil makes
+	// the in-chain rule match direct values only.
+	lookup func(ndn string) (*entry, bool)
+}
+
+func fromBER(p *ber.Packet, env compileEnv) (filter, error) {
 	switch p.Tag {
 	case ldap.FilterAnd, ldap.FilterOr:
 		children := make([]filter, 0, len(p.Children))
 		for _, c := range p.Children {
-			f, err := fromBER(c, schemaDN)
+			f, err := fromBER(c, env)
 			if err != nil {
 				return nil, err
 			}
@@ -57,7 +69,7 @@ func fromBER(p *ber.Packet, schemaDN string) (filter, error) {
 		if len(p.Children) != 1 {
 			return nil, fmt.Errorf("not filter with %d children", len(p.Children))
 		}
-		f, err := fromBER(p.Children[0], schemaDN)
+		f, err := fromBER(p.Children[0], env)
 		if err != nil {
 			return nil, err
 		}
@@ -69,7 +81,7 @@ func fromBER(p *ber.Packet, schemaDN string) (filter, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newEquality(attr, value, schemaDN), nil
+		return newEquality(attr, value, env.schemaDN), nil
 	case ldap.FilterGreaterOrEqual, ldap.FilterLessOrEqual:
 		attr, value, err := assertion(p)
 		if err != nil {
@@ -79,7 +91,7 @@ func fromBER(p *ber.Packet, schemaDN string) (filter, error) {
 	case ldap.FilterSubstrings:
 		return substringsFromBER(p)
 	case ldap.FilterExtensibleMatch:
-		return extensibleFromBER(p, schemaDN)
+		return extensibleFromBER(p, env)
 	}
 	return nil, fmt.Errorf("unsupported filter choice %d", p.Tag)
 }
@@ -120,7 +132,7 @@ func substringsFromBER(p *ber.Packet) (filter, error) {
 	return f, nil
 }
 
-func extensibleFromBER(p *ber.Packet, schemaDN string) (filter, error) {
+func extensibleFromBER(p *ber.Packet, env compileEnv) (filter, error) {
 	var rule, attr, value string
 	for _, c := range p.Children {
 		switch c.Tag {
@@ -137,7 +149,13 @@ func extensibleFromBER(p *ber.Packet, schemaDN string) (filter, error) {
 		if attr == "" {
 			return nil, fmt.Errorf("extensible match without attribute or matching rule")
 		}
-		return newEquality(attr, value, schemaDN), nil
+		return newEquality(attr, value, env.schemaDN), nil
+	case matchingRuleInChain:
+		target, err := normalizeDN(value)
+		if err != nil {
+			return undefinedFilter{}, nil //nolint:nilerr // an assertion that is not a DN matches nothing
+		}
+		return inChainFilter{attr: attr, target: target, lookup: env.lookup}, nil
 	case matchingRuleBitAnd, matchingRuleBitOr:
 		mask, err := strconv.ParseUint(value, 10, 64)
 		if err != nil {
@@ -147,8 +165,7 @@ func extensibleFromBER(p *ber.Packet, schemaDN string) (filter, error) {
 		return bitwiseFilter{attr: attr, mask: mask, all: rule == matchingRuleBitAnd}, nil
 	}
 	// An unknown matching rule makes the assertion Undefined (RFC 4511 4.5.1.7):
-	// it matches nothing. LDAP_MATCHING_RULE_IN_CHAIN (1.2.840.113556.1.4.1941)
-	// is not emulated.
+	// it matches nothing.
 	return undefinedFilter{}, nil
 }
 
@@ -275,6 +292,40 @@ func (f bitwiseFilter) match(e *entry) bool {
 		got := uint64(n) & f.mask //nolint:gosec // the rule tests the two's-complement bits (groupType is negative)
 		if (f.all && got == f.mask) || (!f.all && got != 0) {
 			return true
+		}
+	}
+	return false
+}
+
+// inChainFilter follows a DN-valued attribute (memberOf) transitively: an entry matches when target is one of its
+// values, or a value of the entries they name, to any depth. Cycles end the walk.
+type inChainFilter struct {
+	attr   string
+	target string // normalized DN
+	lookup func(ndn string) (*entry, bool)
+}
+
+func (f inChainFilter) match(e *entry) bool {
+	seen := map[string]bool{}
+	queue := []*entry{e}
+	for len(queue) > 0 {
+		cur := queue[0]
+		queue = queue[1:]
+		for _, v := range cur.get(f.attr) {
+			ndn, err := normalizeDN(v)
+			if err != nil || seen[ndn] {
+				continue
+			}
+			if ndn == f.target {
+				return true
+			}
+			seen[ndn] = true
+			if f.lookup == nil {
+				continue
+			}
+			if next, ok := f.lookup(ndn); ok {
+				queue = append(queue, next)
+			}
 		}
 	}
 	return false

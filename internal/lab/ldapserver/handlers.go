@@ -159,6 +159,9 @@ func (h *handler) modify(w *gldap.ResponseWriter, r *gldap.Request) {
 	if err == nil {
 		err = h.applyModify(r.ConnectionID(), m)
 	}
+	if err == nil && h.d.takeLostReply() {
+		return // the modify is applied, and the connection is gone before its reply
+	}
 	setResult(resp, err)
 	_ = w.Write(resp)
 }

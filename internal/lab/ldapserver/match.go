@@ -4,7 +4,7 @@ package ldapserver
 // filter text returns, under the same rules the lab's searches apply (see filter.go): tests use it to check
 // filters a client builds without a round trip to a server.
 func Match(filterText string, attrs map[string][]string) (bool, error) {
-	f, err := compileFilter(filterText, "")
+	f, err := compileFilter(filterText, compileEnv{})
 	if err != nil {
 		return false, err
 	}

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
+	"unicode/utf16"
 
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/jimlambrt/gldap"
@@ -58,6 +58,9 @@ func (h *handler) applyModify(conn int, m *gldap.ModifyMessage) error {
 	}
 	permissive := hasControl(m.Controls, controlPermissiveModify)
 	err = h.d.store.update(ndn, func(cur *entry) (*entry, error) {
+		if cur.deleted() {
+			return nil, errNoSuchEntry
+		}
 		next := cur
 		for _, attr := range []string{attrUserAccountControl, "info", "description", attrDialIn} {
 			var mine []change
@@ -185,8 +188,18 @@ func applyUserAccountControl(cur *entry, changes []change, permissive bool) (*en
 	return cur.with(attrUserAccountControl, strconv.FormatInt(next, 10)), nil
 }
 
-// maxStringValue is the rangeUpper of info and description in the Active Directory schema.
+// maxStringValue is the rangeUpper of info and description in the Active Directory schema, counted in UTF-16 code
+// units as Active Directory counts them (internal/lab/WINDOWS.md, Active Directory: 1,024 'a' or 512 characters outside
+// the Basic Multilingual Plane fit; 1,023 'a' and one such character do not).
 const maxStringValue = 1024
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
 
 // applySingleString applies the changes to an optional, single-valued string attribute (at most 1024 characters).
 func applySingleString(cur *entry, attr string, changes []change, permissive bool) (*entry, error) {
@@ -194,7 +207,7 @@ func applySingleString(cur *entry, attr string, changes []change, permissive boo
 	if err != nil {
 		return nil, err
 	}
-	if len(values) > 1 || (len(values) == 1 && utf8.RuneCountInString(values[0]) > maxStringValue) {
+	if len(values) > 1 || (len(values) == 1 && utf16Len(values[0]) > maxStringValue) {
 		return nil, errConstraint(attr)
 	}
 	return cur.with(attr, values...), nil

@@ -20,10 +20,11 @@ type relay struct {
 	ln      net.Listener
 	backend string
 
-	mu     sync.Mutex
-	conns  map[net.Conn]struct{}
-	closed bool
-	wg     sync.WaitGroup
+	mu       sync.Mutex
+	conns    map[net.Conn]struct{}
+	closed   bool
+	refusing bool // a fault: new connections are closed at once
+	wg       sync.WaitGroup
 }
 
 // dialTimeout bounds the relay's connection to its own gldap server.
@@ -86,7 +87,7 @@ func (r *relay) pipe(client net.Conn) {
 func (r *relay) track(conns ...net.Conn) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.closed {
+	if r.closed || r.refusing {
 		return false
 	}
 	for _, c := range conns {
@@ -111,6 +112,12 @@ func (r *relay) dropConnections() {
 	for c := range r.conns {
 		_ = c.Close()
 	}
+}
+
+func (r *relay) setRefusing(refusing bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.refusing = refusing
 }
 
 // close stops accepting, drops every connection and waits for the copies.

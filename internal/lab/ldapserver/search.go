@@ -19,7 +19,7 @@ func (h *handler) runSearch(conn int, m *gldap.SearchMessage) (searchResult, err
 	if err := checkCriticalControls(m.Controls); err != nil {
 		return searchResult{}, err
 	}
-	f, err := compileFilter(m.Filter, h.d.dom.schemaDN)
+	f, err := compileFilter(m.Filter, compileEnv{schemaDN: h.d.dom.schemaDN, lookup: h.d.store.lockedLookup})
 	if err != nil {
 		return searchResult{}, errProtocol(err.Error())
 	}
@@ -38,10 +38,11 @@ func (h *handler) runSearch(conn int, m *gldap.SearchMessage) (searchResult, err
 		return searchResult{}, err
 	}
 	scope := int(m.Scope)
+	deleted := hasControl(m.Controls, controlShowDeleted)
 	if p := pagingControl(m.Controls); p != nil {
-		return h.page(conn, p, int(m.SizeLimit), func() []*entry { return h.d.store.search(base, scope, f) })
+		return h.page(conn, p, int(m.SizeLimit), func() []*entry { return h.d.store.search(base, scope, f, deleted) })
 	}
-	entries := h.d.store.search(base, scope, f)
+	entries := h.d.store.search(base, scope, f, deleted)
 	// Unpaged searches stop at MaxPageSize, as on AD: a client that forgets
 	// to page gets sizeLimitExceeded, not a silent cut.
 	limit := maxPageSize

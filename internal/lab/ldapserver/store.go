@@ -23,6 +23,9 @@ type store struct {
 	// uacHistory records, per normalized DN, every value userAccountControl
 	// took after a write, so that tests can see a change that did not last.
 	uacHistory map[string][]string
+	// stamps records, per normalized DN and replicated attribute, the write clock of the last originating write,
+	// which decides between two writes when peers replicate (peer.go).
+	stamps map[string]map[string]int64
 }
 
 func newStore() *store {
@@ -104,6 +107,15 @@ func (s *store) byNDN(ndn string) (*entry, bool) {
 	return s.entries[i], true
 }
 
+// lockedLookup finds an entry by normalized DN while the caller holds the lock (a filter evaluated by search).
+func (s *store) lockedLookup(ndn string) (*entry, bool) {
+	i, ok := s.byDN[ndn]
+	if !ok {
+		return nil, false
+	}
+	return s.entries[i], true
+}
+
 func (s *store) bySAMAccountName(sam string) (*entry, bool) {
 	return s.lookup(s.bySAM, sam)
 }
@@ -133,12 +145,14 @@ const (
 // stays inside the base's naming context, as on AD, where the Configuration
 // partition below the domain head is a separate naming context (AD answers
 // with a referral there, which this lab cannot send).
-func (s *store) search(base *entry, scope int, f filter) []*entry {
+//
+// Deleted objects (tombstones) are returned only with showDeleted (the show-deleted control).
+func (s *store) search(base *entry, scope int, f filter, showDeleted bool) []*entry {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []*entry
 	if scope == scopeBase {
-		if e := s.entries[s.byDN[base.ndn]]; f.match(e) {
+		if e := s.entries[s.byDN[base.ndn]]; (showDeleted || !e.deleted()) && f.match(e) {
 			out = append(out, e)
 		}
 		return out
@@ -151,7 +165,7 @@ func (s *store) search(base *entry, scope int, f filter) []*entry {
 		case scopeSubtree:
 			inScope = e.nc == base.nc && isUnder(e.ndn, base.ndn)
 		}
-		if inScope && f.match(e) {
+		if inScope && (showDeleted || !e.deleted()) && f.match(e) {
 			out = append(out, e)
 		}
 	}
@@ -172,15 +186,21 @@ func (s *store) update(ndn string, change func(*entry) (*entry, error)) error {
 	if err != nil {
 		return err
 	}
-	if old, now := s.entries[i].first(attrUserAccountControl), next.first(attrUserAccountControl); old != now {
+	s.stampChanges(ndn, s.entries[i], next)
+	s.recordHistory(ndn, s.entries[i], next)
+	s.usn++
+	s.entries[i] = next.with("uSNChanged", strconv.FormatInt(s.usn, 10))
+	return nil
+}
+
+// recordHistory appends a changed userAccountControl to the account's history.
+func (s *store) recordHistory(ndn string, old, next *entry) {
+	if was, now := old.first(attrUserAccountControl), next.first(attrUserAccountControl); was != now {
 		if s.uacHistory == nil {
 			s.uacHistory = map[string][]string{}
 		}
 		s.uacHistory[ndn] = append(s.uacHistory[ndn], now)
 	}
-	s.usn++
-	s.entries[i] = next.with("uSNChanged", strconv.FormatInt(s.usn, 10))
-	return nil
 }
 
 func (s *store) highestUSN() int64 {

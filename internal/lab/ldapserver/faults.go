@@ -1,0 +1,101 @@
+package ldapserver
+
+import (
+	"fmt"
+
+	"github.com/go-ldap/ldap/v3"
+)
+
+// LoseModifyReplies makes the next n modify requests take effect and then drops every connection instead of
+// answering, as a network failure between the domain controller's commit and its reply would: the client cannot
+// tell whether its change was applied. With unreachable, the directory then refuses every new connection too (until
+// SetReachable), so the client cannot read the outcome back either.
+func (d *Directory) LoseModifyReplies(n int, unreachable bool) {
+	d.unreachableAfter.Store(unreachable)
+	d.lostReplies.Store(int32(n)) //nolint:gosec // a test's small count
+}
+
+// takeLostReply reports whether this modify's reply is to be lost, and drops the connections if so.
+func (d *Directory) takeLostReply() bool {
+	for {
+		n := d.lostReplies.Load()
+		if n <= 0 {
+			return false
+		}
+		if d.lostReplies.CompareAndSwap(n, n-1) {
+			break
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, ep := range d.endpoints {
+		if d.unreachableAfter.Load() {
+			ep.relay.setRefusing(true)
+		}
+		ep.relay.dropConnections()
+	}
+	return true
+}
+
+// SetReachable lets the directory accept connections again after LoseModifyReplies made it unreachable.
+func (d *Directory) SetReachable() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, ep := range d.endpoints {
+		ep.relay.setRefusing(false)
+	}
+}
+
+// setFSMORoleOwner makes dcName the PDC emulator.
+func (d *Directory) setFSMORoleOwner(dcName string) error {
+	ndn, err := normalizeDN(d.dom.baseDN)
+	if err != nil {
+		return err
+	}
+	if err := d.store.update(ndn, func(cur *entry) (*entry, error) {
+		return cur.with("fSMORoleOwner", "CN=NTDS Settings,"+d.dom.serverDN(dcName)), nil
+	}); err != nil {
+		return fmt.Errorf("fsmoRoleOwner: %w", err)
+	}
+	return nil
+}
+
+// AddMember makes member (a sAMAccountName) a member of group, setting the member's memberOf back-link, as a nested
+// group membership needs: a group may be a member of another group.
+func (d *Directory) AddMember(group, member string) error {
+	g, ok := d.store.bySAMAccountName(group)
+	if !ok {
+		return fmt.Errorf("no group %q", group)
+	}
+	m, ok := d.store.bySAMAccountName(member)
+	if !ok {
+		return fmt.Errorf("no member %q", member)
+	}
+	if err := d.store.update(g.ndn, func(cur *entry) (*entry, error) {
+		return cur.with("member", append(append([]string(nil), cur.get("member")...), m.dn)...), nil
+	}); err != nil {
+		return err
+	}
+	return d.store.update(m.ndn, func(cur *entry) (*entry, error) {
+		return cur.with("memberOf", append(append([]string(nil), cur.get("memberOf")...), g.dn)...), nil
+	})
+}
+
+// Delete deletes an account as Active Directory does when the recycle bin is off: the object becomes a tombstone
+// (isDeleted TRUE, lastKnownParent), which keeps its objectGUID and is found only by searches with the show-deleted
+// control (Microsoft, "Searching for deleted objects"); it can no longer be changed. The lab keeps the tombstone at its
+// DN (AD moves it to CN=Deleted Objects and mangles its name).
+func (d *Directory) Delete(samAccountName string) error {
+	e, ok := d.store.bySAMAccountName(samAccountName)
+	if !ok {
+		return fmt.Errorf("no account %q", samAccountName)
+	}
+	dn, err := ldap.ParseDN(e.dn)
+	if err != nil || len(dn.RDNs) < 2 {
+		return fmt.Errorf("%s: no parent", e.dn)
+	}
+	parent := (&ldap.DN{RDNs: dn.RDNs[1:]}).String()
+	return d.store.update(e.ndn, func(cur *entry) (*entry, error) {
+		return cur.with("isDeleted", "TRUE").with("lastKnownParent", parent), nil
+	})
+}
