@@ -77,8 +77,10 @@ type faultSwitches struct {
 	DropConnections  *bool             `json:"drop_connections,omitempty"`
 	WrongContentType *bool             `json:"wrong_content_type,omitempty"`
 	AuthFailure      *bool             `json:"auth_failure,omitempty"`
-	ActionLatency    map[string]string `json:"action_latency,omitempty"` // e.g. {"Delete": "300ms"}; "0s" turns one off
-	Reset            bool              `json:"reset,omitempty"`          // turn every switch off first
+	LoseReplyNext    *int              `json:"lose_reply_next,omitempty"`  // the next N commands run, then their final reply is lost
+	LoseReplyEvery   *int              `json:"lose_reply_every,omitempty"` // every Nth command's final reply is lost
+	ActionLatency    map[string]string `json:"action_latency,omitempty"`   // e.g. {"Delete": "300ms"}; "0s" turns one off
+	Reset            bool              `json:"reset,omitempty"`            // turn every switch off first
 }
 
 func switchesOf(s wsman.FaultSettings) faultSwitches {
@@ -86,7 +88,8 @@ func switchesOf(s wsman.FaultSettings) faultSwitches {
 	sw := faultSwitches{
 		RequestLatency: &requestLatency, StartLatency: &startLatency, QuotaEvery: &s.QuotaEvery, QuotaNext: &s.QuotaNext,
 		HangCommands: &s.HangCommands, DropConnections: &s.DropConnections, WrongContentType: &s.WrongContentType,
-		AuthFailure: &s.AuthFailure, ActionLatency: map[string]string{},
+		AuthFailure: &s.AuthFailure, LoseReplyNext: &s.LoseReplyNext, LoseReplyEvery: &s.LoseReplyEvery,
+		ActionLatency: map[string]string{},
 	}
 	for action, d := range s.ActionLatency {
 		sw.ActionLatency[action] = d.String()
@@ -120,7 +123,8 @@ func (sw faultSwitches) apply(f *wsman.Faults) error {
 			return err
 		}
 	}
-	for name, n := range map[string]*int{"quota_every": sw.QuotaEvery, "quota_next": sw.QuotaNext} {
+	for name, n := range map[string]*int{"quota_every": sw.QuotaEvery, "quota_next": sw.QuotaNext,
+		"lose_reply_next": sw.LoseReplyNext, "lose_reply_every": sw.LoseReplyEvery} {
 		if n != nil && *n < 0 {
 			return fmt.Errorf("%s must not be negative", name)
 		}
@@ -133,6 +137,8 @@ func (sw faultSwitches) apply(f *wsman.Faults) error {
 	}
 	setInt(sw.QuotaEvery, f.SetQuotaEvery)
 	setInt(sw.QuotaNext, f.SetQuotaNext)
+	setInt(sw.LoseReplyNext, f.SetLoseReplyNext)
+	setInt(sw.LoseReplyEvery, f.SetLoseReplyEvery)
 	setBool(sw.HangCommands, f.SetHangCommands)
 	setBool(sw.DropConnections, f.SetDropConnections)
 	setBool(sw.WrongContentType, f.SetWrongContentType)

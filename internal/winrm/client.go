@@ -107,13 +107,14 @@ func (c *Client) Run(ctx context.Context, s Script, input, output any) error {
 		return err
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := c.attempt(ctx, payload)
+		res, sent, err := c.attempt(ctx, payload)
 		if err == nil {
 			return c.decode(s, res, output)
 		}
 		e := classify(ctx, err)
 		e.Server, e.Script = c.cfg.Host, s.Name
-		if attempt >= c.cfg.Retry.Attempts || !IsTransient(e) {
+		e.OutcomeUnknown = sent && !s.ReadOnly
+		if !c.retryable(e, attempt) {
 			return e
 		}
 		if !c.sleep(ctx, c.backoff(attempt)) {
@@ -121,6 +122,16 @@ func (c *Client) Run(ctx context.Context, s Script, input, output any) error {
 		}
 		c.retries.Add(1)
 	}
+}
+
+// retryable says whether the run that failed with e at the given attempt is tried again: a transient failure
+// within Retry.Attempts, and a quota fault for as long as the deadline allows (the server refused before anything
+// ran, and another process's shells free the quota when they end), unless retries are off.
+func (c *Client) retryable(e *Error, attempt int) bool {
+	if !IsTransient(e) {
+		return false
+	}
+	return attempt < c.cfg.Retry.Attempts || e.Kind == KindQuota && c.cfg.Retry.Attempts > 1
 }
 
 type operationTimeoutKey struct{}
@@ -183,38 +194,42 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// attempt runs the command once, within the server's concurrency limit.
-func (c *Client) attempt(ctx context.Context, payload []byte) (*result, error) {
+// attempt runs the command once, within the server's concurrency limit. sent reports whether the command may have
+// reached the server: from the moment the Command request is sent, unless the server's own answer refused it or the
+// request provably never left (see commandMayHaveArrived). Everything before (a slot, Create, a pooled shell that
+// expired) ran nothing.
+func (c *Client) attempt(ctx context.Context, payload []byte) (res *result, sent bool, err error) {
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for one of %d WinRM slots: %w", cap(c.slots), ctx.Err())
+		return nil, false, fmt.Errorf("waiting for one of %d WinRM slots: %w", cap(c.slots), ctx.Err())
 	}
 	defer func() { <-c.slots }()
 
 	tr := newOpTransport(ctx, c.transport)
 	shellID, reused, err := c.openShell(tr)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	commandID, err := c.startCommand(tr, shellID)
-	if err != nil && reused && classify(ctx, err).Kind == KindShell {
+	if err != nil && reused && isInvalidShell(err) {
 		// The pooled shell expired on the server; nothing ran, so a fresh shell is no retry.
-		if shellID, _, err = c.openShell(tr); err == nil {
-			commandID, err = c.startCommand(tr, shellID)
+		if shellID, _, err = c.openShell(tr); err != nil {
+			return nil, false, err
 		}
+		commandID, err = c.startCommand(tr, shellID)
 	}
 	if err != nil {
 		c.discardShell(ctx, tr, shellID)
-		return nil, err
+		return nil, commandMayHaveArrived(err), err
 	}
-	res, err := c.finishCommand(ctx, tr, shellID, commandID, payload)
+	res, err = c.finishCommand(ctx, tr, shellID, commandID, payload)
 	if err != nil || !res.clean {
 		c.discardShell(ctx, tr, shellID)
 	} else {
 		c.keepShell(tr, shellID)
 	}
-	return res, err
+	return res, true, err
 }
 
 func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -51,16 +51,31 @@ type Error struct {
 
 	Err error // the underlying cause, if any
 
+	// OutcomeUnknown: the command of a write may have reached the server before the failure, so it may have run,
+	// in part or in full; it was not sent again. errors.Is(err, ErrOutcomeUnknown) reports it.
+	OutcomeUnknown bool
+
 	attemptTimeout bool // a timeout of one attempt while the caller's deadline still had time
 }
 
 const maxStderrInError = 2000
+
+// ErrOutcomeUnknown is matched (errors.Is) by an *Error whose write may have run on the server although no reply
+// arrived: the connection dropped, or the deadline passed, once the command had been sent. Such a command is never
+// sent again by this package; the caller looks with a read, or keeps the work pending.
+var ErrOutcomeUnknown = errors.New("outcome unknown: the command may have run")
+
+// Is makes errors.Is(err, ErrOutcomeUnknown) true for an outcome-unknown error.
+func (e *Error) Is(target error) bool { return target == ErrOutcomeUnknown && e.OutcomeUnknown }
 
 func (e *Error) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "winrm %s", e.Server)
 	if e.Script != "" {
 		fmt.Fprintf(&b, ": %s", e.Script)
+	}
+	if e.OutcomeUnknown {
+		fmt.Fprintf(&b, ": outcome unknown (the command may have run on %s; it was not sent again)", e.Server)
 	}
 	fmt.Fprintf(&b, ": %s", e.Kind)
 	if e.Category != "" {
@@ -95,10 +110,11 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // IsTransient says whether trying again may succeed: the server could not be reached, refused for quota,
 // lost the shell, or one attempt timed out while the caller still had time. Authentication, TLS, script and
-// output errors are never transient.
+// output errors are never transient, and neither is a write whose outcome is unknown: sending it again could run
+// it twice.
 func IsTransient(err error) bool {
 	var e *Error
-	if !errors.As(err, &e) {
+	if !errors.As(err, &e) || e.OutcomeUnknown {
 		return false
 	}
 	switch e.Kind {
@@ -181,4 +197,30 @@ func isUnreachable(err error) bool {
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) // dropped mid-request
+}
+
+// isInvalidShell reports the server's answer that it does not know the shell (it expired or was deleted).
+func isInvalidShell(err error) bool {
+	var fault *wsmanFault
+	return errors.As(err, &fault) && fault.Code == codeInvalidShell
+}
+
+// commandMayHaveArrived says whether a failed Command request may have reached the server. It did not when the
+// server answered with a refusal (a WS-Management fault, or 401) or the request never left this machine (no
+// connection, no TLS session, no name). Every other failure (a dropped connection, a reply lost or unreadable, a
+// deadline) leaves it open, so the command counts as sent.
+func commandMayHaveArrived(err error) bool {
+	var fault *wsmanFault
+	var status *httpStatusError
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	switch {
+	case errors.As(err, &fault), errors.As(err, &status) && status.StatusCode == http.StatusUnauthorized:
+		return false
+	case errors.As(err, &dnsErr), errors.As(err, &opErr) && opErr.Op == "dial", errors.Is(err, syscall.ECONNREFUSED):
+		return false
+	case isTLSError(err), errors.Is(err, errKerberos):
+		return false
+	}
+	return true
 }

@@ -568,3 +568,65 @@ func TestCheckOpensAShellWithoutRunningPowerShell(t *testing.T) {
 		})
 	}
 }
+
+// A write whose reply is lost after the server ran it is never sent again: the error says the outcome is unknown
+// and names the server, and the server ran the command once. A read is sent again and succeeds.
+func TestLostReplyOfAWriteIsNeverResent(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: 10 * time.Millisecond}
+	c := newClient(t, cfg)
+
+	srv.Faults().SetLoseReplyNext(1)
+	err := c.Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	if !errors.Is(err, winrm.ErrOutcomeUnknown) {
+		t.Fatalf("error = %v, want ErrOutcomeUnknown", err)
+	}
+	e := kindError(t, err, winrm.KindUnreachable)
+	if e.Server != cfg.Host || !strings.Contains(err.Error(), "outcome unknown") || !strings.Contains(err.Error(), cfg.Host) {
+		t.Errorf("error %q does not say outcome unknown on %s", err, cfg.Host)
+	}
+	if winrm.IsTransient(err) {
+		t.Error("an outcome-unknown write is transient")
+	}
+	if n := srv.Counters().CommandsStarted; n != 1 {
+		t.Errorf("the server ran the write %d times, want once", n)
+	}
+
+	srv.Faults().SetLoseReplyNext(1)
+	var got echoResult
+	if err := c.Run(context.Background(), script(t, "echo/v1").AsRead(), nil, &got); err != nil || got.Script != "echo/v1" {
+		t.Fatalf("read after a lost reply: %v, %+v", err, got)
+	}
+	if n := srv.Counters().CommandsStarted; n != 3 {
+		t.Errorf("commands started = %d, want 3: the read ran again after its reply was lost", n)
+	}
+}
+
+// Failures before the Command request reached the server ran nothing: a write is retried after them, and is not
+// "outcome unknown" when it finally fails.
+func TestWriteRefusedBeforeItsCommandIsRetried(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: 10 * time.Millisecond}
+	c := newClient(t, cfg)
+	srv.Faults().SetQuotaNext(2) // the Create of the first two attempts
+	runEcho(t, c, nil)
+	if r, n := c.Stats().Retries, srv.Counters().CommandsStarted; r != 2 || n != 1 {
+		t.Errorf("retries = %d, commands = %d; want 2 retries and one command", r, n)
+	}
+	fresh := newClient(t, cfg) // no pooled shell: the dropped connection hits Create
+	srv.Faults().SetDropConnections(true)
+	err := fresh.Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	srv.Faults().SetDropConnections(false)
+	if errors.Is(err, winrm.ErrOutcomeUnknown) || fresh.Stats().Retries != 2 {
+		t.Errorf("a write whose shell could not be created: %v after %d retries, want a plain failure after 2", err, fresh.Stats().Retries)
+	}
+	// With a pooled shell the dropped connection hits the Command request itself, which may have arrived.
+	srv.Faults().SetDropConnections(true)
+	err = c.Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	srv.Faults().SetDropConnections(false)
+	if !errors.Is(err, winrm.ErrOutcomeUnknown) {
+		t.Errorf("a write whose Command request was sent and dropped: %v, want outcome unknown", err)
+	}
+}

@@ -18,6 +18,9 @@ type Faults struct {
 	wrongContentType  atomic.Bool  // answers carry text/html instead of application/soap+xml
 	authFailure       atomic.Bool  // every request is refused with 401, even with the right password
 	soapRequestNumber atomic.Int64
+	loseReplyNext     atomic.Int64 // the next N commands run, then the Receive that would report them done loses its connection
+	loseReplyEvery    atomic.Int64 // every Nth command's final Receive reply is lost the same way
+	finishedReceives  atomic.Int64
 
 	mu            sync.Mutex
 	actionLatency map[string]time.Duration // by action name (Create, Delete, ...)
@@ -68,6 +71,29 @@ func (f *Faults) SetWrongContentType(on bool) { f.wrongContentType.Store(on) }
 // SetAuthFailure refuses every request with 401 Unauthorized.
 func (f *Faults) SetAuthFailure(on bool) { f.authFailure.Store(on) }
 
+// SetLoseReplyNext makes the next n commands run to their end, after which the Receive that would report them done
+// has its connection closed without an answer: the client cannot tell whether the command ran.
+func (f *Faults) SetLoseReplyNext(n int) { f.loseReplyNext.Store(int64(n)) }
+
+// SetLoseReplyEvery loses the final Receive reply of every nth command in the same way (0 turns it off).
+func (f *Faults) SetLoseReplyEvery(n int) { f.loseReplyEvery.Store(int64(n)) }
+
+// loseReplyNow says whether the final Receive reply of the command that just finished is lost.
+func (f *Faults) loseReplyNow() bool {
+	n := f.finishedReceives.Add(1)
+	for {
+		next := f.loseReplyNext.Load()
+		if next <= 0 {
+			break
+		}
+		if f.loseReplyNext.CompareAndSwap(next, next-1) {
+			return true
+		}
+	}
+	every := f.loseReplyEvery.Load()
+	return every > 0 && n%every == 0
+}
+
 // Reset turns every fault off.
 func (f *Faults) Reset() {
 	f.SetRequestLatency(0)
@@ -78,6 +104,8 @@ func (f *Faults) Reset() {
 	f.SetDropConnections(false)
 	f.SetWrongContentType(false)
 	f.SetAuthFailure(false)
+	f.SetLoseReplyNext(0)
+	f.SetLoseReplyEvery(0)
 	f.mu.Lock()
 	f.actionLatency = nil
 	f.mu.Unlock()
@@ -85,13 +113,14 @@ func (f *Faults) Reset() {
 
 // FaultSettings is what the fault switches are set to.
 type FaultSettings struct {
-	RequestLatency, StartLatency time.Duration
-	QuotaEvery, QuotaNext        int
-	HangCommands                 bool
-	DropConnections              bool
-	WrongContentType             bool
-	AuthFailure                  bool
-	ActionLatency                map[string]time.Duration // by action name; only the actions that have one
+	RequestLatency, StartLatency  time.Duration
+	QuotaEvery, QuotaNext         int
+	HangCommands                  bool
+	DropConnections               bool
+	WrongContentType              bool
+	AuthFailure                   bool
+	LoseReplyNext, LoseReplyEvery int
+	ActionLatency                 map[string]time.Duration // by action name; only the actions that have one
 }
 
 // Settings returns the current fault settings.
@@ -105,6 +134,8 @@ func (f *Faults) Settings() FaultSettings {
 		DropConnections:  f.dropConnections.Load(),
 		WrongContentType: f.wrongContentType.Load(),
 		AuthFailure:      f.authFailure.Load(),
+		LoseReplyNext:    int(f.loseReplyNext.Load()),
+		LoseReplyEvery:   int(f.loseReplyEvery.Load()),
 		ActionLatency:    map[string]time.Duration{},
 	}
 	f.mu.Lock()

@@ -273,7 +273,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action, out, fault := s.dispatch(r, user, req)
+	if fault == nil && req.Header.Action == actionReceive && strings.Contains(out, commandStateDone) && s.faults.loseReplyNow() {
+		dropConnection(w) // the command ran; its client never learns how it ended
+		return
+	}
 	s.reply(w, req.Header.MessageID, action, out, fault)
+}
+
+// dropConnection closes the request's connection without an answer, as a network failure would.
+func dropConnection(w http.ResponseWriter) {
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		_ = conn.Close()
+	}
 }
 
 // dispatch runs one action and returns the response action and body, or a fault.
