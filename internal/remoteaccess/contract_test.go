@@ -36,6 +36,7 @@ type contractSection struct {
 	inputType, outputType string
 	input, output         []string // field paths: a, a.b, a[].b
 	errors                []string // "Category on target"
+	effect                string   // read or write
 }
 
 var (
@@ -43,6 +44,7 @@ var (
 	partHeading    = regexp.MustCompile("^#### (Input|Output|Errors)(?: \\(`(\\w+)`\\))?$")
 	tableField     = regexp.MustCompile("^\\| `([^`]+)` \\|")
 	errorBullet    = regexp.MustCompile("^- `(\\w+)` on `([^`]+)`")
+	effectLine     = regexp.MustCompile("^Effect: (read|write)$")
 )
 
 func parseContract(t *testing.T) map[string]*contractSection {
@@ -61,6 +63,10 @@ func parseContract(t *testing.T) map[string]*contractSection {
 			continue
 		}
 		if cur == nil {
+			continue
+		}
+		if m := effectLine.FindStringSubmatch(line); m != nil {
+			cur.effect = m[1]
 			continue
 		}
 		if m := partHeading.FindStringSubmatch(line); m != nil {
@@ -228,5 +234,27 @@ func TestContractMatchesGoTypes(t *testing.T) {
 	}
 	if sec := parseContract(t)["get-ipsec-sas/v1"]; sec == nil || sec.outputType != "IPsecSAs" || len(sec.output) < 15 {
 		t.Fatalf("the contract parser found %+v for get-ipsec-sas", sec)
+	}
+}
+
+// mutatingVerbs are the PowerShell verbs of cmdlets that change something; no read may call one.
+var mutatingVerbs = regexp.MustCompile(`(?i)\b(Remove|Disconnect|Stop|Start|Resume|Suspend|Set|New|Add|Clear|Restart)-[A-Z]\w+`)
+
+// Each script is declared a read or a write in scripts.go and in CONTRACT.md alike, and a read calls no cmdlet that
+// changes anything: a read is sent again after a lost reply, so a write declared read could run twice.
+func TestContractDeclaresEveryScriptReadOrWrite(t *testing.T) {
+	sections := parseContract(t)
+	for _, s := range Scripts() {
+		sec := sections[s.Name]
+		if sec == nil || sec.effect == "" {
+			t.Errorf("CONTRACT.md does not say whether %s is a read or a write", s.Name)
+			continue
+		}
+		if declared := map[bool]string{true: "read", false: "write"}[s.ReadOnly]; declared != sec.effect {
+			t.Errorf("%s: scripts.go declares a %s, CONTRACT.md a %s", s.Name, declared, sec.effect)
+		}
+		if m := mutatingVerbs.FindString(s.Text); s.ReadOnly && m != "" {
+			t.Errorf("%s is declared a read but calls %s", s.Name, m)
+		}
 	}
 }
