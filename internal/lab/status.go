@@ -77,10 +77,11 @@ type faultSwitches struct {
 	DropConnections  *bool             `json:"drop_connections,omitempty"`
 	WrongContentType *bool             `json:"wrong_content_type,omitempty"`
 	AuthFailure      *bool             `json:"auth_failure,omitempty"`
-	LoseReplyNext    *int              `json:"lose_reply_next,omitempty"`  // the next N commands run, then their final reply is lost
-	LoseReplyEvery   *int              `json:"lose_reply_every,omitempty"` // every Nth command's final reply is lost
-	ActionLatency    map[string]string `json:"action_latency,omitempty"`   // e.g. {"Delete": "300ms"}; "0s" turns one off
-	Reset            bool              `json:"reset,omitempty"`            // turn every switch off first
+	LoseReplyNext    *int              `json:"lose_reply_next,omitempty"`   // the next N commands run, then their final reply is lost
+	LoseReplyEvery   *int              `json:"lose_reply_every,omitempty"`  // every Nth command's final reply is lost
+	LoseReplyScript  *string           `json:"lose_reply_script,omitempty"` // only commands of this script, e.g. "purge-sas/v1"
+	ActionLatency    map[string]string `json:"action_latency,omitempty"`    // e.g. {"Delete": "300ms"}; "0s" turns one off
+	Reset            bool              `json:"reset,omitempty"`             // turn every switch off first
 }
 
 func switchesOf(s wsman.FaultSettings) faultSwitches {
@@ -89,7 +90,8 @@ func switchesOf(s wsman.FaultSettings) faultSwitches {
 		RequestLatency: &requestLatency, StartLatency: &startLatency, QuotaEvery: &s.QuotaEvery, QuotaNext: &s.QuotaNext,
 		HangCommands: &s.HangCommands, DropConnections: &s.DropConnections, WrongContentType: &s.WrongContentType,
 		AuthFailure: &s.AuthFailure, LoseReplyNext: &s.LoseReplyNext, LoseReplyEvery: &s.LoseReplyEvery,
-		ActionLatency: map[string]string{},
+		LoseReplyScript: &s.LoseReplyScript,
+		ActionLatency:   map[string]string{},
 	}
 	for action, d := range s.ActionLatency {
 		sw.ActionLatency[action] = d.String()
@@ -139,6 +141,9 @@ func (sw faultSwitches) apply(f *wsman.Faults) error {
 	setInt(sw.QuotaNext, f.SetQuotaNext)
 	setInt(sw.LoseReplyNext, f.SetLoseReplyNext)
 	setInt(sw.LoseReplyEvery, f.SetLoseReplyEvery)
+	if sw.LoseReplyScript != nil {
+		f.SetLoseReplyScript(*sw.LoseReplyScript)
+	}
 	setBool(sw.HangCommands, f.SetHangCommands)
 	setBool(sw.DropConnections, f.SetDropConnections)
 	setBool(sw.WrongContentType, f.SetWrongContentType)

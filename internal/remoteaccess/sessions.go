@@ -56,7 +56,8 @@ type VPNDisconnects struct {
 
 // DisconnectVPNUsers disconnects the selected VPN connections on every server at once and returns, per server that
 // answered, what it disconnected and what it failed on; a server that failed altogether is named in the error and
-// does not hide what the others did. DirectAccess connections are never touched: Disconnect-VpnUser is VPN only
+// does not hide what the others did. A server whose reply was lost once the command may have run is never asked
+// again: its error is an *OutcomeUnknownError with what a read of its connections found. DirectAccess connections are never touched: Disconnect-VpnUser is VPN only
 // (FACTS part 5).
 func (c *Cluster) DisconnectVPNUsers(ctx context.Context, sel VPNSelection) (map[string]VPNDisconnects, error) {
 	in, err := sel.validated()
@@ -64,7 +65,11 @@ func (c *Cluster) DisconnectVPNUsers(ctx context.Context, sel VPNSelection) (map
 		return nil, err
 	}
 	return FanOut(ctx, c, func(ctx context.Context, r Runner) (VPNDisconnects, error) {
-		return run[VPNDisconnects](ctx, r, scriptDisconnectVPNUsers, in)
+		res, err := run[VPNDisconnects](ctx, r, scriptDisconnectVPNUsers, in)
+		if isOutcomeUnknown(err) {
+			return res, lookAfterDisconnect(ctx, r, in, err) // never sent again: a second run would report other counts
+		}
+		return res, err
 	})
 }
 

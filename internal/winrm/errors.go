@@ -100,7 +100,7 @@ func (e *Error) Error() string {
 		}
 		fmt.Fprintf(&b, "; stderr: %s", stderr)
 	}
-	if hint, ok := hints[e.Kind]; ok {
+	if hint, ok := hints[e.Kind]; ok && !e.OutcomeUnknown {
 		fmt.Fprintf(&b, " (%s)", hint)
 	}
 	return b.String()

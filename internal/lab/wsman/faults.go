@@ -1,6 +1,7 @@
 package wsman
 
 import (
+	"bytes"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,6 +22,7 @@ type Faults struct {
 	loseReplyNext     atomic.Int64 // the next N commands run, then the Receive that would report them done loses its connection
 	loseReplyEvery    atomic.Int64 // every Nth command's final Receive reply is lost the same way
 	finishedReceives  atomic.Int64
+	loseReplyScript   atomic.Value // string: only commands of this script (the first line of their stdin) count
 
 	mu            sync.Mutex
 	actionLatency map[string]time.Duration // by action name (Create, Delete, ...)
@@ -78,8 +80,20 @@ func (f *Faults) SetLoseReplyNext(n int) { f.loseReplyNext.Store(int64(n)) }
 // SetLoseReplyEvery loses the final Receive reply of every nth command in the same way (0 turns it off).
 func (f *Faults) SetLoseReplyEvery(n int) { f.loseReplyEvery.Store(int64(n)) }
 
-// loseReplyNow says whether the final Receive reply of the command that just finished is lost.
-func (f *Faults) loseReplyNow() bool {
+// SetLoseReplyScript limits the lost replies to the commands of one script, named as the first line of its stdin
+// names it ("# remoteaccess-script: purge-sas/v1" is purge-sas/v1); "" counts every command.
+func (f *Faults) SetLoseReplyScript(name string) { f.loseReplyScript.Store(name) }
+
+func (f *Faults) loseReplyScriptName() string {
+	name, _ := f.loseReplyScript.Load().(string)
+	return name
+}
+
+// loseReplyNow says whether the final Receive reply of the command that just finished, whose stdin is given, is lost.
+func (f *Faults) loseReplyNow(stdin []byte) bool {
+	if name := f.loseReplyScriptName(); name != "" && !isScript(stdin, name) {
+		return false
+	}
 	n := f.finishedReceives.Add(1)
 	for {
 		next := f.loseReplyNext.Load()
@@ -106,6 +120,7 @@ func (f *Faults) Reset() {
 	f.SetAuthFailure(false)
 	f.SetLoseReplyNext(0)
 	f.SetLoseReplyEvery(0)
+	f.SetLoseReplyScript("")
 	f.mu.Lock()
 	f.actionLatency = nil
 	f.mu.Unlock()
@@ -120,6 +135,7 @@ type FaultSettings struct {
 	WrongContentType              bool
 	AuthFailure                   bool
 	LoseReplyNext, LoseReplyEvery int
+	LoseReplyScript               string
 	ActionLatency                 map[string]time.Duration // by action name; only the actions that have one
 }
 
@@ -136,6 +152,7 @@ func (f *Faults) Settings() FaultSettings {
 		AuthFailure:      f.authFailure.Load(),
 		LoseReplyNext:    int(f.loseReplyNext.Load()),
 		LoseReplyEvery:   int(f.loseReplyEvery.Load()),
+		LoseReplyScript:  f.loseReplyScriptName(),
 		ActionLatency:    map[string]time.Duration{},
 	}
 	f.mu.Lock()
@@ -160,6 +177,15 @@ func (f *Faults) quotaNow() bool {
 	}
 	every := f.quotaEvery.Load()
 	return every > 0 && n%every == 0
+}
+
+// scriptLinePrefix starts the first line of every provider script (internal/remoteaccess/scripts/CONTRACT.md).
+const scriptLinePrefix = "# remoteaccess-script: "
+
+// isScript reports stdin whose first line names the script.
+func isScript(stdin []byte, name string) bool {
+	first, _, _ := bytes.Cut(stdin, []byte("\n"))
+	return string(bytes.TrimSpace(first)) == scriptLinePrefix+name
 }
 
 // Counters is a snapshot of what the server has seen.

@@ -273,12 +273,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action, out, fault := s.dispatch(r, user, req)
-	if fault == nil && req.Header.Action == actionReceive && strings.Contains(out, commandStateDone) && s.faults.loseReplyNow() {
+	if fault == errLoseReply {
 		dropConnection(w) // the command ran; its client never learns how it ended
 		return
 	}
 	s.reply(w, req.Header.MessageID, action, out, fault)
 }
+
+// errLoseReply is dispatch's answer when the fault switches lose the reply (Faults.SetLoseReplyNext).
+var errLoseReply = &Fault{Message: "reply lost"}
 
 // dropConnection closes the request's connection without an answer, as a network failure would.
 func dropConnection(w http.ResponseWriter) {
@@ -331,6 +334,9 @@ func (s *Server) dispatch(r *http.Request, user string, req *request) (string, s
 		}
 		out, fault := s.receive(r.Context(), cmd, wait)
 		_, _ = s.shellFor(user, shellID) // the long poll ends: the shell was busy until now
+		if fault == nil && strings.Contains(out, commandStateDone) && s.faults.loseReplyNow(cmd.stdin()) {
+			return "", "", errLoseReply
+		}
 		return actionReceive + "Response", out, fault
 	case actionSignal:
 		if req.Body.Signal == nil {

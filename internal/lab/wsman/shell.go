@@ -193,6 +193,13 @@ func (s *Server) execute(ctx context.Context, req ExecRequest) ExecResult {
 	return s.opts.Executor.Execute(ctx, req)
 }
 
+// stdin returns the input the command received.
+func (cmd *command) stdin() []byte {
+	cmd.mu.Lock()
+	defer cmd.mu.Unlock()
+	return cmd.req.Stdin
+}
+
 // sendInput appends stdin; the last chunk (End="true") starts a command that reads its input.
 func (s *Server) sendInput(cmd *command, data []byte, end bool) {
 	cmd.mu.Lock()
