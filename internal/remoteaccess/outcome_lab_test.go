@@ -159,7 +159,6 @@ func TestLabLostReplyOfADrainIsNotResent(t *testing.T) {
 	}
 }
 
-
 func bobOnVPN(model []string) bool {
 	for _, conn := range model {
 		if strings.HasPrefix(conn, "Vpn:") && strings.Contains(conn, `CORP\bob`) {
