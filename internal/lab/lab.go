@@ -358,6 +358,17 @@ func (l *Lab) Server(name string) *wsman.Server {
 	return nil
 }
 
+// CommandsPerScript returns how many commands a node (case-insensitive) ran, by script name ("purge-device/v1"), as
+// GET /status shows them; nil if there is no such node.
+func (l *Lab) CommandsPerScript(name string) map[string]int64 {
+	for i, s := range l.info.Servers {
+		if strings.EqualFold(s.Name, name) {
+			return l.scripts[i].snapshot()
+		}
+	}
+	return nil
+}
+
 // Cluster returns the emulated cluster, for fault injection such as SetNodeState.
 func (l *Lab) Cluster() *cluster.Cluster { return l.cluster }
 
