@@ -85,6 +85,14 @@ type Config struct {
 	// no shorter time (default wsman.DefaultShellIdleTimeout, two hours as on Windows Server), so that a test can see
 	// forgotten shells expire in moments.
 	ShellIdleTimeout time.Duration `json:"-"`
+	// MaxShellsPerUser is the servers' MaxShellsPerUser (default wsman.DefaultMaxShellsPerUser, 5, as on a Windows
+	// server that no policy configures).
+	MaxShellsPerUser int `json:"max_shells_per_user,omitempty"`
+	// DenyRemoteShellAccess starts the servers with AllowRemoteShellAccess = false (every new shell refused), and
+	// CbtHardeningLevel "Strict" with a refusal of logons without a channel binding token; both can be switched later
+	// (POST /faults).
+	DenyRemoteShellAccess bool   `json:"deny_remote_shell_access,omitempty"`
+	CbtHardeningLevel     string `json:"cbt_hardening_level,omitempty"`
 	// Logger, when set, records every command the servers run.
 	Logger *slog.Logger `json:"-"`
 }
@@ -308,12 +316,15 @@ func (l *Lab) startServers(cfg Config, addresses []net.IP, ca *labtls.CA, kerber
 func (l *Lab) startServer(cfg Config, name string, ln net.Listener, ca *labtls.CA, kerberos *wsman.KerberosOptions) error {
 	scripts := &scriptCounts{counts: map[string]int64{}}
 	srv, err := wsman.NewServer(wsman.Options{
-		Name:             name,
-		Domain:           l.info.NetBIOSDomain,
-		Users:            map[string]string{cfg.Username: cfg.Password},
-		Kerberos:         kerberos,
-		Executor:         countCommands(scripts, logCommands(cfg.Logger, l.cluster.Executor(name))),
-		ShellIdleTimeout: cfg.ShellIdleTimeout,
+		Name:                  name,
+		Domain:                l.info.NetBIOSDomain,
+		Users:                 map[string]string{cfg.Username: cfg.Password},
+		Kerberos:              kerberos,
+		Executor:              countCommands(scripts, logCommands(cfg.Logger, l.cluster.Executor(name))),
+		ShellIdleTimeout:      cfg.ShellIdleTimeout,
+		MaxShellsPerUser:      cfg.MaxShellsPerUser,
+		DenyRemoteShellAccess: cfg.DenyRemoteShellAccess,
+		StrictChannelBinding:  strings.EqualFold(cfg.CbtHardeningLevel, "Strict"),
 	})
 	if err != nil {
 		return fmt.Errorf("lab server %s: %w", name, err)

@@ -23,6 +23,8 @@ type Faults struct {
 	loseReplyEvery    atomic.Int64 // every Nth command's final Receive reply is lost the same way
 	finishedReceives  atomic.Int64
 	loseReplyScript   atomic.Value // string: only commands of this script (the first line of their stdin) count
+	shellAccessDenied atomic.Bool  // AllowRemoteShellAccess = false: every new shell is refused
+	strictCBT         atomic.Bool  // CbtHardeningLevel = Strict: logons without a channel binding token are refused
 
 	mu            sync.Mutex
 	actionLatency map[string]time.Duration // by action name (Create, Delete, ...)
@@ -108,6 +110,12 @@ func (f *Faults) loseReplyNow(stdin []byte) bool {
 	return every > 0 && n%every == 0
 }
 
+// SetRemoteShellAccess sets AllowRemoteShellAccess: false refuses every new shell (existing ones keep working).
+func (f *Faults) SetRemoteShellAccess(allowed bool) { f.shellAccessDenied.Store(!allowed) }
+
+// SetStrictChannelBinding sets CbtHardeningLevel to Strict (true) or Relaxed, the default (false).
+func (f *Faults) SetStrictChannelBinding(strict bool) { f.strictCBT.Store(strict) }
+
 // Reset turns every fault off.
 func (f *Faults) Reset() {
 	f.SetRequestLatency(0)
@@ -121,6 +129,8 @@ func (f *Faults) Reset() {
 	f.SetLoseReplyNext(0)
 	f.SetLoseReplyEvery(0)
 	f.SetLoseReplyScript("")
+	f.SetRemoteShellAccess(true)
+	f.SetStrictChannelBinding(false)
 	f.mu.Lock()
 	f.actionLatency = nil
 	f.mu.Unlock()
@@ -136,24 +146,28 @@ type FaultSettings struct {
 	AuthFailure                   bool
 	LoseReplyNext, LoseReplyEvery int
 	LoseReplyScript               string
+	RemoteShellAccessDenied       bool                     // AllowRemoteShellAccess = false
+	StrictChannelBinding          bool                     // CbtHardeningLevel = Strict
 	ActionLatency                 map[string]time.Duration // by action name; only the actions that have one
 }
 
 // Settings returns the current fault settings.
 func (f *Faults) Settings() FaultSettings {
 	s := FaultSettings{
-		RequestLatency:   time.Duration(f.requestLatency.Load()),
-		StartLatency:     time.Duration(f.startLatency.Load()),
-		QuotaEvery:       int(f.quotaEvery.Load()),
-		QuotaNext:        int(f.quotaNext.Load()),
-		HangCommands:     f.hangCommands.Load(),
-		DropConnections:  f.dropConnections.Load(),
-		WrongContentType: f.wrongContentType.Load(),
-		AuthFailure:      f.authFailure.Load(),
-		LoseReplyNext:    int(f.loseReplyNext.Load()),
-		LoseReplyEvery:   int(f.loseReplyEvery.Load()),
-		LoseReplyScript:  f.loseReplyScriptName(),
-		ActionLatency:    map[string]time.Duration{},
+		RequestLatency:          time.Duration(f.requestLatency.Load()),
+		StartLatency:            time.Duration(f.startLatency.Load()),
+		QuotaEvery:              int(f.quotaEvery.Load()),
+		QuotaNext:               int(f.quotaNext.Load()),
+		HangCommands:            f.hangCommands.Load(),
+		DropConnections:         f.dropConnections.Load(),
+		WrongContentType:        f.wrongContentType.Load(),
+		AuthFailure:             f.authFailure.Load(),
+		LoseReplyNext:           int(f.loseReplyNext.Load()),
+		LoseReplyEvery:          int(f.loseReplyEvery.Load()),
+		LoseReplyScript:         f.loseReplyScriptName(),
+		RemoteShellAccessDenied: f.shellAccessDenied.Load(),
+		StrictChannelBinding:    f.strictCBT.Load(),
+		ActionLatency:           map[string]time.Duration{},
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
