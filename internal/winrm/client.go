@@ -145,23 +145,37 @@ func WithOperationTimeout(ctx context.Context, d time.Duration) context.Context 
 // Check proves that the server answers and accepts the client's TLS settings and logon, without starting PowerShell
 // (which costs Windows far more than the round trips): it creates a shell, which needs the connection, TLS and
 // authentication, and pools it for the next run; a shell pooled already proves the same. Every failure is an *Error.
+// A transient failure (a quota fault, a dropped connection) is retried as Run retries it: creating a shell runs
+// nothing.
 func (c *Client) Check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout) // as Run: winrm.timeout bounds it under any deadline
 	defer cancel()
+	for attempt := 1; ; attempt++ {
+		err := c.checkOnce(ctx)
+		if err == nil {
+			return nil
+		}
+		e := classify(ctx, err)
+		e.Server = c.cfg.Host
+		if !c.retryable(e, attempt) || !c.sleep(ctx, c.backoff(attempt)) {
+			return e
+		}
+		c.retries.Add(1)
+	}
+}
+
+// checkOnce creates a shell within the concurrency limit and pools it.
+func (c *Client) checkOnce(ctx context.Context) error {
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():
-		e := classify(ctx, fmt.Errorf("waiting for one of %d WinRM slots: %w", cap(c.slots), ctx.Err()))
-		e.Server = c.cfg.Host
-		return e
+		return fmt.Errorf("waiting for one of %d WinRM slots: %w", cap(c.slots), ctx.Err())
 	}
 	defer func() { <-c.slots }()
 	tr := newOpTransport(ctx, c.transport)
 	shellID, _, err := c.openShell(tr)
 	if err != nil {
-		e := classify(ctx, err)
-		e.Server = c.cfg.Host
-		return e
+		return err
 	}
 	c.keepShell(tr, shellID)
 	return nil

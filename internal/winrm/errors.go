@@ -24,18 +24,50 @@ const (
 	KindTimeout         Kind = "timed out"
 	KindCanceled        Kind = "canceled"
 	KindQuota           Kind = "WinRM quota exceeded"
+	KindShellAccess     Kind = "remote shells refused"
 	KindShell           Kind = "remote shell lost"
 	KindProtocol        Kind = "unexpected WinRM reply"
 	KindScript          Kind = "script failed"
 	KindMalformedOutput Kind = "script output is not the expected JSON"
 )
 
+// Kinds lists every Kind, for documentation that must name each one.
+func Kinds() []Kind {
+	return []Kind{KindAuth, KindTLS, KindUnreachable, KindTimeout, KindCanceled, KindQuota, KindShellAccess, KindShell,
+		KindProtocol, KindScript, KindMalformedOutput}
+}
+
 // hints say what to check next, per kind.
 var hints = map[Kind]string{
-	KindAuth:        "check the user name, password and authentication method, and that the account may use WinRM",
+	KindAuth: "check the user name, password and authentication method, and that the account may use WinRM; over " +
+		"HTTPS, a server whose WinRM setting CbtHardeningLevel is Strict refuses this client, which sends no channel " +
+		"binding token: set it back to Relaxed, its default (winrm set winrm/config/service/auth @{CbtHardeningLevel=\"Relaxed\"})",
 	KindTLS:         "check the CA certificate and the TLS server name, or that the port speaks HTTPS",
 	KindUnreachable: "check the host name, port, firewall and that the WinRM service is running",
-	KindQuota:       "the server refused more shells or operations (MaxShellsPerUser, MaxConcurrentOperationsPerUser): lower the concurrency or retry later",
+	KindQuota:       "the server refused more shells or operations: lower max_concurrency_per_server or retry later",
+	KindShellAccess: "the server's WinRM setting AllowRemoteShellAccess is false (winrm/config/winrs, or the Group Policy " +
+		"\"Allow Remote Shell Access\" of Windows Remote Shell): enable it on every Remote Access server, " +
+		"winrm set winrm/config/winrs @{AllowRemoteShellAccess=\"true\"}",
+}
+
+// quotaHints say which quota a quota fault names, and which setting raises it.
+var quotaHints = map[uint32]string{
+	codeShellQuota: "the account holds as many remote shells as the server's MaxShellsPerUser allows (winrm/config/winrs; " +
+		"5 when no policy sets it): other sessions of this account (another Terraform run, PowerShell remoting) hold " +
+		"shells; keep max_concurrency_per_server below it or raise MaxShellsPerUser " +
+		"(winrm set winrm/config/winrs @{MaxShellsPerUser=\"10\"})",
+	codeOperationQuota: "the account has as many operations in flight as the server's MaxConcurrentOperationsPerUser " +
+		"allows (winrm/config/service; 1500 by default): lower max_concurrency_per_server or raise it",
+	codeShellUsersQuota: "as many accounts use remote shells on the server as its MaxConcurrentUsers allows " +
+		"(winrm/config/winrs): retry later or raise it",
+}
+
+// hint is what to check next for e.
+func (e *Error) hint() string {
+	if h, ok := quotaHints[e.Code]; ok && e.Kind == KindQuota {
+		return h
+	}
+	return hints[e.Kind]
 }
 
 // Error is every failure Client.Run returns.
@@ -49,7 +81,8 @@ type Error struct {
 	ExitCode                  int
 	Stderr                    string // PowerShell's error stream, CLIXML decoded
 
-	Err error // the underlying cause, if any
+	Err  error  // the underlying cause, if any
+	Code uint32 // the Windows fault code (WSManFault Code), when the server answered with a fault
 
 	// OutcomeUnknown: the command of a write may have reached the server before the failure, so it may have run,
 	// in part or in full; it was not sent again. errors.Is(err, ErrOutcomeUnknown) reports it.
@@ -100,7 +133,7 @@ func (e *Error) Error() string {
 		}
 		fmt.Fprintf(&b, "; stderr: %s", stderr)
 	}
-	if hint, ok := hints[e.Kind]; ok && !e.OutcomeUnknown {
+	if hint := e.hint(); hint != "" && !e.OutcomeUnknown {
 		fmt.Fprintf(&b, " (%s)", hint)
 	}
 	return b.String()
@@ -130,8 +163,10 @@ func IsTransient(err error) bool {
 // Windows fault codes (WSManFault Code) the client tells apart.
 const (
 	codeInvalidShell     = 2150858843
-	codeShellQuota       = 2150859173
-	codeOperationQuota   = 2150859174
+	codeShellQuota       = 2150859173 // ERROR_WSMAN_QUOTA_MAX_SHELLS: MaxShellsPerUser
+	codeOperationQuota   = 2150859174 // ERROR_WSMAN_QUOTA_MAX_OPERATIONS: MaxConcurrentOperationsPerUser
+	codeShellUsersQuota  = 2150859179 // ERROR_WSMAN_QUOTA_MAX_SHELLUSERS: MaxConcurrentUsers
+	codeShellsNotAllowed = 2150859180 // ERROR_WSMAN_REMOTESHELLS_NOT_ALLOWED: AllowRemoteShellAccess false
 	codeOperationTimeout = 2150858793
 )
 
@@ -148,9 +183,12 @@ func classify(parent context.Context, err error) *Error {
 	var netErr net.Error
 	switch {
 	case errors.As(err, &fault):
+		e.Code = fault.Code
 		switch fault.Code {
-		case codeShellQuota, codeOperationQuota:
+		case codeShellQuota, codeOperationQuota, codeShellUsersQuota:
 			e.Kind = KindQuota
+		case codeShellsNotAllowed:
+			e.Kind = KindShellAccess
 		case codeInvalidShell:
 			e.Kind = KindShell
 		default:

@@ -630,3 +630,79 @@ func TestWriteRefusedBeforeItsCommandIsRetried(t *testing.T) {
 		t.Errorf("a write whose Command request was sent and dropped: %v, want outcome unknown", err)
 	}
 }
+
+// A server whose AllowRemoteShellAccess is false refuses every shell: the error names the setting and the fix, and
+// is a configuration error that no retry repeats.
+func TestRemoteShellAccessRefused(t *testing.T) {
+	srv := newLabWith(t, wsman.Options{TLS: true, DenyRemoteShellAccess: true})
+	cfg := labConfig(srv)
+	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}
+	c := newClient(t, cfg)
+	err := c.Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	kindError(t, err, winrm.KindShellAccess)
+	if !strings.Contains(err.Error(), "AllowRemoteShellAccess") || !winrm.IsConfiguration(err) || winrm.IsTransient(err) || c.Stats().Retries != 0 {
+		t.Errorf("error %v (retries %d): want AllowRemoteShellAccess named, a configuration error, no retry", err, c.Stats().Retries)
+	}
+	if err := c.Check(context.Background()); !winrm.IsConfiguration(err) {
+		t.Errorf("Check: %v, want the same configuration error", err)
+	}
+	srv.Faults().SetRemoteShellAccess(true)
+	runEcho(t, c, nil)
+}
+
+// A server whose CbtHardeningLevel is Strict refuses the client, whose NTLM (Azure/go-ntlmssp) sends no channel
+// binding token: the logon error names the setting.
+func TestStrictChannelBindingRefusesTheClient(t *testing.T) {
+	srv := newLabWith(t, wsman.Options{TLS: true, StrictChannelBinding: true})
+	err := newClient(t, labConfig(srv)).Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	kindError(t, err, winrm.KindAuth)
+	if !strings.Contains(err.Error(), "CbtHardeningLevel") || !strings.Contains(winrm.SettingsToCheck(err), "CbtHardeningLevel") {
+		t.Errorf("the logon error does not name CbtHardeningLevel: %v", err)
+	}
+	srv.Faults().SetStrictChannelBinding(false)
+	runEcho(t, newClient(t, labConfig(srv)), nil)
+}
+
+// A shell quota fault is a refusal before anything ran: the client waits for a shell to be freed (here the other
+// client's, deleted once idle) and retries beyond Retry.Attempts, within the deadline, instead of failing.
+func TestShellQuotaIsWaitedOut(t *testing.T) {
+	srv := newLabWith(t, wsman.Options{TLS: true, MaxShellsPerUser: 1})
+	holding := labConfig(srv)
+	holding.ShellIdle = 300 * time.Millisecond
+	runEcho(t, newClient(t, holding), nil) // its shell stays pooled until the pause ends
+	waiting := labConfig(srv)
+	waiting.Retry = winrm.RetryPolicy{Attempts: 2, Base: 50 * time.Millisecond, Max: 100 * time.Millisecond}
+	c := newClient(t, waiting)
+	runEcho(t, c, nil)
+	if r := c.Stats().Retries; r < 2 {
+		t.Errorf("retries = %d: the run did not wait past Retry.Attempts for the shell to be freed", r)
+	}
+	if p := srv.Counters().PeakShellsPerUser; p > 1 {
+		t.Errorf("the account held %d shells at once, above MaxShellsPerUser 1", p)
+	}
+}
+
+// The operations quota is told apart from the shells quota, with its own setting.
+func TestOperationQuotaNamesItsSetting(t *testing.T) {
+	srv := newLab(t, true)
+	srv.Faults().SetQuotaNext(1)
+	err := newClient(t, labConfig(srv)).Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	if e := kindError(t, err, winrm.KindQuota); e.Code != 2150859174 || !strings.Contains(err.Error(), "MaxConcurrentOperationsPerUser") ||
+		strings.Contains(err.Error(), "MaxShellsPerUser") {
+		t.Errorf("the operations quota error (code %d): %v", e.Code, err)
+	}
+}
+
+// Check, the preflight before a block, waits out a shell quota too: it creates a shell and runs nothing.
+func TestCheckWaitsOutTheShellQuota(t *testing.T) {
+	srv := newLabWith(t, wsman.Options{TLS: true, MaxShellsPerUser: 1})
+	holding := labConfig(srv)
+	holding.ShellIdle = 300 * time.Millisecond
+	runEcho(t, newClient(t, holding), nil)
+	waiting := labConfig(srv)
+	waiting.Retry = winrm.RetryPolicy{Attempts: 2, Base: 50 * time.Millisecond, Max: 100 * time.Millisecond}
+	c := newClient(t, waiting)
+	if err := c.Check(context.Background()); err != nil || c.Stats().Retries == 0 {
+		t.Errorf("Check = %v after %d retries, want success after waiting", err, c.Stats().Retries)
+	}
+}
