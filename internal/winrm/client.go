@@ -6,6 +6,7 @@ package winrm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -210,8 +211,8 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) bool {
 
 // attempt runs the command once, within the server's concurrency limit. sent reports whether the command may have
 // reached the server: from the moment the Command request is sent, unless the server's own answer refused it or the
-// request provably never left (see commandMayHaveArrived). Everything before (a slot, Create, a pooled shell that
-// expired) ran nothing.
+// request provably never left (see commandMayHaveArrived), or the server refused its input (the script runs only
+// once stdin has ended). Everything before (a slot, Create, a pooled shell that expired) ran nothing.
 func (c *Client) attempt(ctx context.Context, payload []byte) (res *result, sent bool, err error) {
 	select {
 	case c.slots <- struct{}{}:
@@ -243,7 +244,8 @@ func (c *Client) attempt(ctx context.Context, payload []byte) (res *result, sent
 	} else {
 		c.keepShell(tr, shellID)
 	}
-	return res, true, err
+	var refused *stdinRefusedError
+	return res, !errors.As(err, &refused), err
 }
 
 func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -706,3 +706,22 @@ func TestCheckWaitsOutTheShellQuota(t *testing.T) {
 		t.Errorf("Check = %v after %d retries, want success after waiting", err, c.Stats().Retries)
 	}
 }
+
+// A Send the server refuses with a fault ran nothing (the bootstrap runs the script only once stdin has ended): a
+// write is retried after it. A quota fault on its Receive comes once the command may have run: never retried.
+func TestWriteWhoseInputWasRefusedIsRetried(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: 10 * time.Millisecond}
+	c := newClient(t, cfg)
+	srv.Faults().SetQuotaNextOf("Send", 1)
+	runEcho(t, c, nil)
+	if r, n := c.Stats().Retries, srv.Counters().CommandsStarted; r != 1 || n != 1 {
+		t.Errorf("retries = %d, commands run = %d; want one retry and one run", r, n)
+	}
+	srv.Faults().SetQuotaNextOf("Receive", 1)
+	err := c.Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	if !errors.Is(err, winrm.ErrOutcomeUnknown) || srv.Counters().CommandsStarted != 2 {
+		t.Errorf("a quota fault on Receive: %v after %d runs; want outcome unknown after 2", err, srv.Counters().CommandsStarted)
+	}
+}

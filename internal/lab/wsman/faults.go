@@ -28,6 +28,7 @@ type Faults struct {
 
 	mu            sync.Mutex
 	actionLatency map[string]time.Duration // by action name (Create, Delete, ...)
+	actionQuota   map[string]int           // the next N requests of an action fail with the quota fault
 }
 
 // SetRequestLatency delays every HTTP request, handshakes included, by d.
@@ -55,6 +56,28 @@ func (f *Faults) latencyOf(action string) time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.actionLatency[action]
+}
+
+// SetQuotaNextOf makes the next n authenticated requests of one action (Create, Command, Send, Receive, Signal or
+// Delete) fail with the quota fault; 0 turns it off.
+func (f *Faults) SetQuotaNextOf(action string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.actionQuota == nil {
+		f.actionQuota = map[string]int{}
+	}
+	f.actionQuota[action] = n
+}
+
+// actionQuotaNow says whether this request of action gets the quota fault set by SetQuotaNextOf.
+func (f *Faults) actionQuotaNow(action string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.actionQuota[action] > 0 {
+		f.actionQuota[action]--
+		return true
+	}
+	return false
 }
 
 // SetQuotaEvery makes every nth authenticated SOAP request fail with the quota fault (0 turns it off).
@@ -132,7 +155,7 @@ func (f *Faults) Reset() {
 	f.SetRemoteShellAccess(true)
 	f.SetStrictChannelBinding(false)
 	f.mu.Lock()
-	f.actionLatency = nil
+	f.actionLatency, f.actionQuota = nil, nil
 	f.mu.Unlock()
 }
 

@@ -282,13 +282,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, "", "", "", invalidRequestFault("%v", err))
 		return
 	}
-	if name, ok := actionNames[req.Header.Action]; ok {
+	name, ok := actionNames[req.Header.Action]
+	if ok {
 		s.counters.actions[name].Add(1)
 		if !sleep(r.Context(), s.faults.latencyOf(name)) {
 			return
 		}
 	}
-	if s.faults.quotaNow() {
+	if s.faults.quotaNow() || ok && s.faults.actionQuotaNow(name) {
 		s.reply(w, req.Header.MessageID, "", "", operationQuotaFault())
 		return
 	}
