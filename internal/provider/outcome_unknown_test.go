@@ -2,10 +2,13 @@ package provider
 
 import (
 	"fmt"
+	"regexp"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
 )
 
 // A purge whose reply is lost after the server ran it (the connection drops before the final Receive reply) is not
@@ -54,4 +57,35 @@ func TestAccBlockedDevice_lostPurgeReplyIsNotResent(t *testing.T) {
 			},
 		},
 	})
+}
+
+// A server whose WinRM refuses every shell (AllowRemoteShellAccess = false) or the provider's logon
+// (CbtHardeningLevel = Strict) stops the block before the account is touched, with an error that names the WinRM
+// setting and the fix.
+func TestAccBlockedDevice_serverWinRMSettingsAreDiagnosed(t *testing.T) {
+	for name, tc := range map[string]struct {
+		set  func(*wsman.Faults)
+		want string
+	}{
+		"AllowRemoteShellAccess": {func(f *wsman.Faults) { f.SetRemoteShellAccess(false) },
+			`(?s)refused the provider's WinRM settings.*AllowRemoteShellAccess.*winrm set\s+winrm/config/winrs`},
+		"CbtHardeningLevel": {func(f *wsman.Faults) { f.SetStrictChannelBinding(true) },
+			`(?s)refused the provider's WinRM settings.*CbtHardeningLevel.*Relaxed`},
+	} {
+		t.Run(name, func(t *testing.T) {
+			l := startLab(t)
+			watch := l.watchEnables("CLIENT2$")
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProviders,
+				Steps: []resource.TestStep{{
+					PreConfig:   func() { tc.set(l.Server("RAS2").Faults()) },
+					Config:      l.providerConfig(blockedDeviceConfig("CLIENT2")),
+					ExpectError: regexp.MustCompile(tc.want),
+				}},
+			})
+			if !l.accountEnabled(t, "CLIENT2$") || len(l.Directory().AccountControlHistory("CLIENT2$")) != watch.start {
+				t.Fatal("CLIENT2 was changed although a server refused the provider's WinRM")
+			}
+		})
+	}
 }
