@@ -185,7 +185,7 @@ func classify(parent context.Context, err error) *Error {
 	case errors.As(err, &fault):
 		e.Code = fault.Code
 		switch fault.Code {
-		case codeShellQuota, codeOperationQuota, codeShellUsersQuota:
+		case codeShellQuota, codeOperationQuota, codeShellUsersQuota: // isQuota
 			e.Kind = KindQuota
 		case codeShellsNotAllowed:
 			e.Kind = KindShellAccess
@@ -235,6 +235,11 @@ func isUnreachable(err error) bool {
 		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) ||
 		errors.Is(err, syscall.EHOSTUNREACH) || errors.Is(err, syscall.ENETUNREACH) ||
 		errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) // dropped mid-request
+}
+
+// isQuota reports the codes of the quota faults.
+func isQuota(code uint32) bool {
+	return code == codeShellQuota || code == codeOperationQuota || code == codeShellUsersQuota
 }
 
 // isInvalidShell reports the server's answer that it does not know the shell (it expired or was deleted).

@@ -719,9 +719,17 @@ func TestWriteWhoseInputWasRefusedIsRetried(t *testing.T) {
 	if r, n := c.Stats().Retries, srv.Counters().CommandsStarted; r != 1 || n != 1 {
 		t.Errorf("retries = %d, commands run = %d; want one retry and one run", r, n)
 	}
+	// A Receive the server refuses for quota is asked again: the command runs on, and it ran once.
+	srv.Faults().SetQuotaNextOf("Receive", 2)
+	runEcho(t, c, nil)
+	if n := srv.Counters().CommandsStarted; n != 2 {
+		t.Errorf("commands run = %d after refused Receives, want 2: the command must not run again", n)
+	}
+	// Without retries, the refused Receive ends the run: the command may have run, so its outcome is unknown.
+	once := labConfig(srv)
 	srv.Faults().SetQuotaNextOf("Receive", 1)
-	err := c.Run(context.Background(), script(t, "echo/v1"), nil, nil)
-	if !errors.Is(err, winrm.ErrOutcomeUnknown) || srv.Counters().CommandsStarted != 2 {
-		t.Errorf("a quota fault on Receive: %v after %d runs; want outcome unknown after 2", err, srv.Counters().CommandsStarted)
+	err := newClient(t, once).Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	if !errors.Is(err, winrm.ErrOutcomeUnknown) || srv.Counters().CommandsStarted != 3 {
+		t.Errorf("a quota fault on Receive without retries: %v after %d runs; want outcome unknown after 3", err, srv.Counters().CommandsStarted)
 	}
 }

@@ -77,9 +77,15 @@ func (c *Client) sendAndReceive(ctx context.Context, tr *opTransport, shellID, c
 		}
 	}
 	var stdout, stderr bytes.Buffer
-	for {
+	for refused := 1; ; {
 		response, err := tr.send(winrm.NewGetOutputRequest(c.transport.url, shellID, commandID, "stdout stderr", c.params))
 		var fault *wsmanFault
+		if errors.As(err, &fault) && isQuota(fault.Code) && c.cfg.Retry.Attempts > 1 && c.sleep(ctx, c.backoff(refused)) {
+			// The server refused this Receive, not the command, which runs on: ask for its output again.
+			refused++
+			c.retries.Add(1)
+			continue
+		}
 		if errors.As(err, &fault) && fault.Code == codeOperationTimeout {
 			if ctx.Err() != nil {
 				// The server's OperationTimeout and the caller's deadline ended together: report the deadline.
