@@ -639,7 +639,7 @@ func TestRemoteShellAccessRefused(t *testing.T) {
 	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}
 	c := newClient(t, cfg)
 	err := c.Run(context.Background(), script(t, "echo/v1"), nil, nil)
-	kindError(t, err, winrm.KindShellAccess)
+	wantKind(t, err, winrm.KindShellAccess)
 	if !strings.Contains(err.Error(), "AllowRemoteShellAccess") || !winrm.IsConfiguration(err) || winrm.IsTransient(err) || c.Stats().Retries != 0 {
 		t.Errorf("error %v (retries %d): want AllowRemoteShellAccess named, a configuration error, no retry", err, c.Stats().Retries)
 	}
@@ -655,7 +655,7 @@ func TestRemoteShellAccessRefused(t *testing.T) {
 func TestStrictChannelBindingRefusesTheClient(t *testing.T) {
 	srv := newLabWith(t, wsman.Options{TLS: true, StrictChannelBinding: true})
 	err := newClient(t, labConfig(srv)).Run(context.Background(), script(t, "echo/v1"), nil, nil)
-	kindError(t, err, winrm.KindAuth)
+	wantKind(t, err, winrm.KindAuth)
 	if !strings.Contains(err.Error(), "CbtHardeningLevel") || !strings.Contains(winrm.SettingsToCheck(err), "CbtHardeningLevel") {
 		t.Errorf("the logon error does not name CbtHardeningLevel: %v", err)
 	}
