@@ -508,9 +508,6 @@ func listenAll(addresses []net.IP, port int) ([]net.Listener, error) {
 	return listeners, nil
 }
 
-// scriptLinePrefix starts the first line of every provider script (internal/remoteaccess/scripts/CONTRACT.md, section 1).
-const scriptLinePrefix = "# remoteaccess-script: "
-
 // logCommands records each command a server ran: which script, for whom, and how it ended.
 func logCommands(logger *slog.Logger, next wsman.Executor) wsman.Executor {
 	if logger == nil {
@@ -519,7 +516,7 @@ func logCommands(logger *slog.Logger, next wsman.Executor) wsman.Executor {
 	return wsman.ExecutorFunc(func(ctx context.Context, req wsman.ExecRequest) wsman.ExecResult {
 		started := time.Now()
 		res := next.Execute(ctx, req)
-		logger.Info("command", "server", req.Server, "user", req.User, "script", scriptOf(req),
+		logger.Info("command", "server", req.Server, "user", req.User, "script", wsman.ScriptOf(req.Stdin),
 			"exit_code", res.ExitCode, "duration", time.Since(started).Round(time.Millisecond))
 		return res
 	})

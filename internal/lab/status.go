@@ -53,17 +53,10 @@ func (c *scriptCounts) snapshot() map[string]int64 {
 func countCommands(counts *scriptCounts, next wsman.Executor) wsman.Executor {
 	return wsman.ExecutorFunc(func(ctx context.Context, req wsman.ExecRequest) wsman.ExecResult {
 		counts.mu.Lock()
-		counts.counts[scriptOf(req)]++
+		counts.counts[wsman.ScriptOf(req.Stdin)]++
 		counts.mu.Unlock()
 		return next.Execute(ctx, req)
 	})
-}
-
-// scriptOf is the name on the first line of the script a command received on stdin ("# remoteaccess-script: NAME").
-func scriptOf(req wsman.ExecRequest) string {
-	firstLine, _, _ := strings.Cut(string(req.Stdin), "\n")
-	script, _ := strings.CutPrefix(strings.TrimSpace(firstLine), scriptLinePrefix)
-	return script
 }
 
 // faultSwitches is the JSON form of wsman.FaultSettings: durations as strings ("25ms"). In a POST every field is

@@ -2,6 +2,7 @@ package wsman
 
 import (
 	"bytes"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -220,9 +221,17 @@ func (f *Faults) quotaNow() bool {
 const scriptLinePrefix = "# remoteaccess-script: "
 
 // isScript reports stdin whose first line names the script.
-func isScript(stdin []byte, name string) bool {
+func isScript(stdin []byte, name string) bool { return ScriptOf(stdin) == name }
+
+// ScriptOf is the name on the first line of the script a command received on stdin ("# remoteaccess-script: NAME"),
+// or "" when it carries none of the provider's.
+func ScriptOf(stdin []byte) string {
 	first, _, _ := bytes.Cut(stdin, []byte("\n"))
-	return string(bytes.TrimSpace(first)) == scriptLinePrefix+name
+	name, ok := strings.CutPrefix(string(bytes.TrimSpace(first)), scriptLinePrefix)
+	if !ok {
+		return ""
+	}
+	return name
 }
 
 // Counters is a snapshot of what the server has seen.
