@@ -63,6 +63,26 @@ func lookAfterDisconnect(ctx context.Context, r Runner, sel VPNSelection, err er
 		"run the action again to disconnect them", len(still), strings.Join(still, "; "))}
 }
 
+// lookAfterPurge lists the server's SAs of the selection after a purge whose outcome is unknown and says which
+// are still there.
+func lookAfterPurge(ctx context.Context, r Runner, sel SASelection, err error) error {
+	ctx, cancel := lookContext(ctx)
+	defer cancel()
+	sas, lookErr := run[IPsecSAs](ctx, r, scriptGetIPsecSAs, identitiesInput{Identities: sel.Identities})
+	if lookErr != nil {
+		return &OutcomeUnknownError{Err: err, LookErr: lookErr}
+	}
+	if len(sas.MainMode) == 0 {
+		return &OutcomeUnknownError{Err: err, Found: "none of the selected main-mode SAs is there any more"}
+	}
+	names := make([]string, len(sas.MainMode))
+	for i, sa := range sas.MainMode {
+		names[i] = fmt.Sprintf("%s (%s)", sa.Name, sa.RemoteFirstID)
+	}
+	return &OutcomeUnknownError{Err: err, Found: fmt.Sprintf("%d of the selected main-mode SAs are still there: %s; "+
+		"run the action again to remove them", len(names), strings.Join(names, "; "))}
+}
+
 // selects reports a connection the selection names, by tunnel address or user name (exact, case-insensitive).
 func (s VPNSelection) selects(c Connection) bool {
 	for _, a := range c.ClientIPAddresses {

@@ -108,13 +108,18 @@ type SAPurge struct {
 }
 
 // PurgeSAs removes the selected IPsec SAs (quick-mode SAs first, then their main-mode SA) on every server of the
-// cluster at once and returns, per server that answered, what it removed.
+// cluster at once and returns, per server that answered, what it removed. A server whose reply was lost once the
+// purge may have run is never asked again: its error is an *OutcomeUnknownError with what a read of its SAs found.
 func (c *Cluster) PurgeSAs(ctx context.Context, sel SASelection) (map[string]SAPurge, error) {
 	if err := sel.validate(); err != nil {
 		return nil, err
 	}
 	return FanOut(ctx, c, func(ctx context.Context, r Runner) (SAPurge, error) {
-		return run[SAPurge](ctx, r, scriptPurgeSAs, sel)
+		res, err := run[SAPurge](ctx, r, scriptPurgeSAs, sel)
+		if isOutcomeUnknown(err) {
+			return res, lookAfterPurge(ctx, r, sel, err) // never sent again: a second run would report other counts
+		}
+		return res, err
 	})
 }
 
