@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
 
 // troubleshootingGuide is the template of the troubleshooting guide; docs/guides/troubleshooting.md is rendered from
@@ -238,5 +240,25 @@ func TestLeastPrivilegeGuideListsEveryCmdlet(t *testing.T) {
 	}
 	if checked < 10 {
 		t.Fatalf("found only %d commands in the scripts: the extraction is broken", checked)
+	}
+}
+
+// The guide explains every kind of WinRM failure a detail can name, and the WinRM settings the provider diagnoses.
+func TestTroubleshootingGuideExplainsEveryWinRMKind(t *testing.T) {
+	data, err := os.ReadFile(troubleshootingGuide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	guide := string(data)
+	for _, kind := range winrm.Kinds() {
+		if !strings.Contains(guide, "- `"+string(kind)+"`:") {
+			t.Errorf("%s does not explain the WinRM failure %q", troubleshootingGuide, kind)
+		}
+	}
+	for _, term := range []string{"`outcome unknown`", "MaxShellsPerUser", "MaxConcurrentOperationsPerUser", "MaxConcurrentUsers",
+		"AllowRemoteShellAccess", "CbtHardeningLevel"} {
+		if !strings.Contains(guide, term) {
+			t.Errorf("%s does not name %s", troubleshootingGuide, term)
+		}
 	}
 }

@@ -44,6 +44,12 @@ func ParseConfig(data []byte) (Config, error) {
 	if cfg.ShellIdleTimeout, err = parseDuration("shell_idle_timeout", f.ShellIdleTimeout); err != nil {
 		return Config{}, err
 	}
+	if _, err := parseCbtLevel(&cfg.CbtHardeningLevel); cfg.CbtHardeningLevel != "" && err != nil {
+		return Config{}, fmt.Errorf("lab config: %w", err)
+	}
+	if cfg.MaxShellsPerUser < 0 {
+		return Config{}, fmt.Errorf("lab config: max_shells_per_user %d must not be negative", cfg.MaxShellsPerUser)
+	}
 	if e := f.ExternalDirectory; e != nil {
 		cfg.ExternalDirectory = &ExternalDirectory{
 			URL: e.URL, BindUsername: e.BindUsername, BindPassword: e.BindPassword, NetBIOSDomain: e.NetBIOSDomain,

@@ -86,6 +86,14 @@ type Config struct {
 	// no shorter time (default wsman.DefaultShellIdleTimeout, two hours as on Windows Server), so that a test can see
 	// forgotten shells expire in moments.
 	ShellIdleTimeout time.Duration `json:"-"`
+	// MaxShellsPerUser is the servers' MaxShellsPerUser (default wsman.DefaultMaxShellsPerUser, 5, as on a Windows
+	// server that no policy configures).
+	MaxShellsPerUser int `json:"max_shells_per_user,omitempty"`
+	// DenyRemoteShellAccess starts the servers with AllowRemoteShellAccess = false (every new shell refused), and
+	// CbtHardeningLevel "Strict" with a refusal of logons without a channel binding token; both can be switched later
+	// (POST /faults).
+	DenyRemoteShellAccess bool   `json:"deny_remote_shell_access,omitempty"`
+	CbtHardeningLevel     string `json:"cbt_hardening_level,omitempty"`
 	// Logger, when set, records every command the servers run.
 	Logger *slog.Logger `json:"-"`
 	// CertificateAuthority is the enterprise CA's config string (default "ca1.<domain>\Corp Issuing CA"); the CA
@@ -332,12 +340,15 @@ func (l *Lab) startServers(cfg Config, addresses []net.IP, ca *labtls.CA, kerber
 func (l *Lab) startServer(cfg Config, name string, ln net.Listener, ca *labtls.CA, kerberos *wsman.KerberosOptions) error {
 	scripts := &scriptCounts{counts: map[string]int64{}}
 	srv, err := wsman.NewServer(wsman.Options{
-		Name:             name,
-		Domain:           l.info.NetBIOSDomain,
-		Users:            map[string]string{cfg.Username: cfg.Password},
-		Kerberos:         kerberos,
-		Executor:         countCommands(scripts, logCommands(cfg.Logger, l.cluster.Executor(name))),
-		ShellIdleTimeout: cfg.ShellIdleTimeout,
+		Name:                  name,
+		Domain:                l.info.NetBIOSDomain,
+		Users:                 map[string]string{cfg.Username: cfg.Password},
+		Kerberos:              kerberos,
+		Executor:              countCommands(scripts, logCommands(cfg.Logger, l.cluster.Executor(name))),
+		ShellIdleTimeout:      cfg.ShellIdleTimeout,
+		MaxShellsPerUser:      cfg.MaxShellsPerUser,
+		DenyRemoteShellAccess: cfg.DenyRemoteShellAccess,
+		StrictChannelBinding:  strings.EqualFold(cfg.CbtHardeningLevel, "Strict"),
 	})
 	if err != nil {
 		return fmt.Errorf("lab server %s: %w", name, err)
@@ -377,6 +388,17 @@ func (l *Lab) Server(name string) *wsman.Server {
 	for i, s := range l.info.Servers {
 		if strings.EqualFold(s.Name, name) {
 			return l.servers[i]
+		}
+	}
+	return nil
+}
+
+// CommandsPerScript returns how many commands a node (case-insensitive) ran, by script name ("purge-device/v1"), as
+// GET /status shows them; nil if there is no such node.
+func (l *Lab) CommandsPerScript(name string) map[string]int64 {
+	for i, s := range l.info.Servers {
+		if strings.EqualFold(s.Name, name) {
+			return l.scripts[i].snapshot()
 		}
 	}
 	return nil
@@ -513,9 +535,6 @@ func listenAll(addresses []net.IP, port int) ([]net.Listener, error) {
 	return listeners, nil
 }
 
-// scriptLinePrefix starts the first line of every provider script (internal/remoteaccess/scripts/CONTRACT.md, section 1).
-const scriptLinePrefix = "# remoteaccess-script: "
-
 // logCommands records each command a server ran: which script, for whom, and how it ended.
 func logCommands(logger *slog.Logger, next wsman.Executor) wsman.Executor {
 	if logger == nil {
@@ -524,7 +543,7 @@ func logCommands(logger *slog.Logger, next wsman.Executor) wsman.Executor {
 	return wsman.ExecutorFunc(func(ctx context.Context, req wsman.ExecRequest) wsman.ExecResult {
 		started := time.Now()
 		res := next.Execute(ctx, req)
-		logger.Info("command", "server", req.Server, "user", req.User, "script", scriptOf(req),
+		logger.Info("command", "server", req.Server, "user", req.User, "script", wsman.ScriptOf(req.Stdin),
 			"exit_code", res.ExitCode, "duration", time.Since(started).Round(time.Millisecond))
 		return res
 	})

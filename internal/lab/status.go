@@ -53,32 +53,31 @@ func (c *scriptCounts) snapshot() map[string]int64 {
 func countCommands(counts *scriptCounts, next wsman.Executor) wsman.Executor {
 	return wsman.ExecutorFunc(func(ctx context.Context, req wsman.ExecRequest) wsman.ExecResult {
 		counts.mu.Lock()
-		counts.counts[scriptOf(req)]++
+		counts.counts[wsman.ScriptOf(req.Stdin)]++
 		counts.mu.Unlock()
 		return next.Execute(ctx, req)
 	})
 }
 
-// scriptOf is the name on the first line of the script a command received on stdin ("# remoteaccess-script: NAME").
-func scriptOf(req wsman.ExecRequest) string {
-	firstLine, _, _ := strings.Cut(string(req.Stdin), "\n")
-	script, _ := strings.CutPrefix(strings.TrimSpace(firstLine), scriptLinePrefix)
-	return script
-}
-
 // faultSwitches is the JSON form of wsman.FaultSettings: durations as strings ("25ms"). In a POST every field is
 // optional and only the given ones change.
 type faultSwitches struct {
-	RequestLatency   *string           `json:"request_latency,omitempty"`
-	StartLatency     *string           `json:"start_latency,omitempty"`
-	QuotaEvery       *int              `json:"quota_every,omitempty"`
-	QuotaNext        *int              `json:"quota_next,omitempty"`
-	HangCommands     *bool             `json:"hang_commands,omitempty"`
-	DropConnections  *bool             `json:"drop_connections,omitempty"`
-	WrongContentType *bool             `json:"wrong_content_type,omitempty"`
-	AuthFailure      *bool             `json:"auth_failure,omitempty"`
-	ActionLatency    map[string]string `json:"action_latency,omitempty"` // e.g. {"Delete": "300ms"}; "0s" turns one off
-	Reset            bool              `json:"reset,omitempty"`          // turn every switch off first
+	RequestLatency   *string `json:"request_latency,omitempty"`
+	StartLatency     *string `json:"start_latency,omitempty"`
+	QuotaEvery       *int    `json:"quota_every,omitempty"`
+	QuotaNext        *int    `json:"quota_next,omitempty"`
+	HangCommands     *bool   `json:"hang_commands,omitempty"`
+	DropConnections  *bool   `json:"drop_connections,omitempty"`
+	WrongContentType *bool   `json:"wrong_content_type,omitempty"`
+	AuthFailure      *bool   `json:"auth_failure,omitempty"`
+	LoseReplyNext    *int    `json:"lose_reply_next,omitempty"`   // the next N commands run, then their final reply is lost
+	LoseReplyEvery   *int    `json:"lose_reply_every,omitempty"`  // every Nth command's final reply is lost
+	LoseReplyScript  *string `json:"lose_reply_script,omitempty"` // only commands of this script, e.g. "purge-sas/v1"
+	// AllowRemoteShellAccess and CbtHardeningLevel ("Relaxed" or "Strict") are the WinRM settings of that name.
+	AllowRemoteShellAccess *bool             `json:"allow_remote_shell_access,omitempty"`
+	CbtHardeningLevel      *string           `json:"cbt_hardening_level,omitempty"`
+	ActionLatency          map[string]string `json:"action_latency,omitempty"` // e.g. {"Delete": "300ms"}; "0s" turns one off
+	Reset                  bool              `json:"reset,omitempty"`          // turn every switch off first
 	// The enterprise CA's switches, lab-wide whatever ?server= says (enterprise_ca.go).
 	CAUnreachable  *bool `json:"ca_unreachable,omitempty"`
 	CAAccessDenied *bool `json:"ca_access_denied,omitempty"`
@@ -86,10 +85,13 @@ type faultSwitches struct {
 
 func switchesOf(s wsman.FaultSettings) faultSwitches {
 	requestLatency, startLatency := s.RequestLatency.String(), s.StartLatency.String()
+	allowed, cbt := !s.RemoteShellAccessDenied, cbtLevel(s.StrictChannelBinding)
 	sw := faultSwitches{
 		RequestLatency: &requestLatency, StartLatency: &startLatency, QuotaEvery: &s.QuotaEvery, QuotaNext: &s.QuotaNext,
 		HangCommands: &s.HangCommands, DropConnections: &s.DropConnections, WrongContentType: &s.WrongContentType,
-		AuthFailure: &s.AuthFailure, ActionLatency: map[string]string{},
+		AuthFailure: &s.AuthFailure, LoseReplyNext: &s.LoseReplyNext, LoseReplyEvery: &s.LoseReplyEvery,
+		LoseReplyScript: &s.LoseReplyScript, AllowRemoteShellAccess: &allowed, CbtHardeningLevel: &cbt,
+		ActionLatency: map[string]string{},
 	}
 	for action, d := range s.ActionLatency {
 		sw.ActionLatency[action] = d.String()
@@ -123,10 +125,15 @@ func (sw faultSwitches) apply(f *wsman.Faults) error {
 			return err
 		}
 	}
-	for name, n := range map[string]*int{"quota_every": sw.QuotaEvery, "quota_next": sw.QuotaNext} {
+	for name, n := range map[string]*int{"quota_every": sw.QuotaEvery, "quota_next": sw.QuotaNext,
+		"lose_reply_next": sw.LoseReplyNext, "lose_reply_every": sw.LoseReplyEvery} {
 		if n != nil && *n < 0 {
 			return fmt.Errorf("%s must not be negative", name)
 		}
+	}
+	strict, err := parseCbtLevel(sw.CbtHardeningLevel)
+	if err != nil {
+		return err
 	}
 	if sw.Reset {
 		f.Reset()
@@ -136,11 +143,41 @@ func (sw faultSwitches) apply(f *wsman.Faults) error {
 	}
 	setInt(sw.QuotaEvery, f.SetQuotaEvery)
 	setInt(sw.QuotaNext, f.SetQuotaNext)
+	setInt(sw.LoseReplyNext, f.SetLoseReplyNext)
+	setInt(sw.LoseReplyEvery, f.SetLoseReplyEvery)
+	if sw.LoseReplyScript != nil {
+		f.SetLoseReplyScript(*sw.LoseReplyScript)
+	}
+	setBool(sw.AllowRemoteShellAccess, f.SetRemoteShellAccess)
+	setBool(strict, f.SetStrictChannelBinding)
 	setBool(sw.HangCommands, f.SetHangCommands)
 	setBool(sw.DropConnections, f.SetDropConnections)
 	setBool(sw.WrongContentType, f.SetWrongContentType)
 	setBool(sw.AuthFailure, f.SetAuthFailure)
 	return nil
+}
+
+// cbtLevel names CbtHardeningLevel as WinRM does.
+func cbtLevel(strict bool) string {
+	if strict {
+		return "Strict"
+	}
+	return "Relaxed"
+}
+
+// parseCbtLevel reads a CbtHardeningLevel: nil when none is given, else whether it is Strict. The lab knows Relaxed
+// (the default) and Strict; None would accept what Relaxed accepts from the provider's clients, which send no token.
+func parseCbtLevel(level *string) (*bool, error) {
+	if level == nil {
+		return nil, nil
+	}
+	switch strings.ToLower(*level) {
+	case "strict":
+		return new(true), nil
+	case "relaxed", "none":
+		return new(false), nil
+	}
+	return nil, fmt.Errorf("cbt_hardening_level %q is not Relaxed, Strict or None", *level)
 }
 
 func setInt(v *int, set func(int)) {

@@ -152,3 +152,36 @@ func TestShellIdleTimeoutInTheConfigFile(t *testing.T) {
 		t.Error("a shell_idle_timeout that is not a duration was accepted")
 	}
 }
+
+// The WinRM settings the lab emulates can be seeded in the config file and switched over POST /faults.
+func TestWinRMSettingsSeededAndSwitched(t *testing.T) {
+	cfg, err := lab.ParseConfig([]byte(`{"max_shells_per_user": 7, "deny_remote_shell_access": true, "cbt_hardening_level": "Strict"}`))
+	if err != nil || cfg.MaxShellsPerUser != 7 || !cfg.DenyRemoteShellAccess || cfg.CbtHardeningLevel != "Strict" {
+		t.Fatalf("ParseConfig = %+v, %v", cfg, err)
+	}
+	for _, bad := range []string{`{"cbt_hardening_level": "Paranoid"}`, `{"max_shells_per_user": -1}`} {
+		if _, err := lab.ParseConfig([]byte(bad)); err == nil {
+			t.Errorf("ParseConfig(%s) accepted it", bad)
+		}
+	}
+	cfg.ReestablishDelay = reestablishDelay
+	l := startLab(t, cfg)
+	info := l.Info()
+	hc := statusClient(t, info)
+	user, password := info.WinRMUsername, info.WinRMPassword
+	s := info.Servers[0].Name
+	if set := l.Server(s).Faults().Settings(); !set.RemoteShellAccessDenied || !set.StrictChannelBinding {
+		t.Fatalf("seeded settings = %+v", set)
+	}
+	body := `{"allow_remote_shell_access": true, "cbt_hardening_level": "Relaxed", "lose_reply_next": 1, "lose_reply_script": "purge-sas/v1"}`
+	if code := call(t, hc, info, http.MethodPost, "/faults?server="+s, body, user, password, nil); code != http.StatusOK {
+		t.Fatalf("POST /faults: %d", code)
+	}
+	set := l.Server(s).Faults().Settings()
+	if set.RemoteShellAccessDenied || set.StrictChannelBinding || set.LoseReplyNext != 1 || set.LoseReplyScript != "purge-sas/v1" {
+		t.Errorf("settings after the POST = %+v", set)
+	}
+	if code := call(t, hc, info, http.MethodPost, "/faults", `{"cbt_hardening_level": "Paranoid"}`, user, password, nil); code != http.StatusBadRequest {
+		t.Errorf("an unknown CbtHardeningLevel: %d, want 400", code)
+	}
+}

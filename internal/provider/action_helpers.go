@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
 
 // defaultActionTimeout bounds an action unless timeouts.invoke says otherwise.
@@ -81,7 +83,12 @@ func report(resp *action.InvokeResponse, servers []string, outcomes map[string]s
 		resp.Diagnostics.AddError("Invalid action arguments", err.Error())
 	}
 	for _, se := range failures {
-		resp.Diagnostics.AddError("Remote Access server "+se.Server+" failed", fmt.Sprintf("%v\n\n%s", se.Err, elsewhere))
+		summary := "Remote Access server " + se.Server + " failed"
+		if errors.Is(se.Err, winrm.ErrOutcomeUnknown) {
+			// The command may have run: it was not sent again, and the detail says what a read found afterwards.
+			summary = "Remote Access server " + se.Server + ": outcome unknown"
+		}
+		resp.Diagnostics.AddError(summary, fmt.Sprintf("%v\n\n%s", se.Err, elsewhere))
 	}
 }
 

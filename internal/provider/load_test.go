@@ -15,6 +15,7 @@ import (
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
 )
 
 // The load: this many blocked devices over this many servers, applied and destroyed this many times with the
@@ -26,9 +27,9 @@ const (
 	loadRounds      = 3
 	loadParallelism = 20
 	loadQuotaEvery  = 20
-	// loadMaxConcurrency is the provider's max_concurrency_per_server: more than the default 4, well within
-	// Windows' MaxShellsPerUser (30), which the lab enforces too.
-	loadMaxConcurrency = 10
+	// loadMaxConcurrency is the provider's max_concurrency_per_server, its default: within Windows' MaxShellsPerUser
+	// of 5 when no policy sets it, which the lab enforces too.
+	loadMaxConcurrency = 4
 	// loadMaxApplies bounds the applies of one round: the first one and those that complete what faults left pending.
 	loadMaxApplies = 4
 )
@@ -188,7 +189,7 @@ resource "remoteaccess_blocked_device" "load" {
 		// A provider process never runs more than max_concurrency_per_server commands or holds more shells on a
 		// server, and deletes its shells before it exits: Terraform waits for the plan's provider process to exit
 		// before it starts the apply's, so the two never add up. A shell left to the server's idle timeout would.
-		if c.MaxRunningCommands > loadMaxConcurrency || c.PeakShellsPerUser > loadMaxConcurrency || c.ShellsExpired > 0 {
+		if c.MaxRunningCommands > loadMaxConcurrency || c.PeakShellsPerUser > min(loadMaxConcurrency, wsman.DefaultMaxShellsPerUser) || c.ShellsExpired > 0 {
 			t.Errorf("%s: %d commands ran at once and the provider's account held %d shells at once (max_concurrency_per_server "+
 				"is %d); %d shells were left to the server's idle timeout", s.Name, c.MaxRunningCommands, c.PeakShellsPerUser,
 				loadMaxConcurrency, c.ShellsExpired)

@@ -131,7 +131,7 @@ func providerSchema() schema.Schema {
 					},
 					"max_concurrency_per_server": schema.Int64Attribute{
 						Optional:            true,
-						MarkdownDescription: envNote("Operations run at once on one server; Windows limits shells per user. Defaults to `4`.", envWinRMMaxConcurrency),
+						MarkdownDescription: envNote("Operations run at once on one server, each in a remote shell of its own. Windows allows an account `MaxShellsPerUser` shells (5 when no policy sets it): keep this below it, counting other sessions of the account. Defaults to `4`.", envWinRMMaxConcurrency),
 					},
 				},
 				Blocks: map[string]schema.Block{

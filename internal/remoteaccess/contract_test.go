@@ -2,6 +2,7 @@ package remoteaccess
 
 import (
 	"reflect"
+	"regexp"
 	"slices"
 	"testing"
 
@@ -102,5 +103,27 @@ func TestContractMatchesGoTypes(t *testing.T) {
 	}
 	if sec := parseContract(t)["get-ipsec-sas/v1"]; sec == nil || sec.OutputType != "IPsecSAs" || len(sec.Output) < 15 {
 		t.Fatalf("the contract parser found %+v for get-ipsec-sas", sec)
+	}
+}
+
+// mutatingVerbs are the PowerShell verbs of cmdlets that change something; no read may call one.
+var mutatingVerbs = regexp.MustCompile(`(?i)\b(Remove|Disconnect|Stop|Start|Resume|Suspend|Set|New|Add|Clear|Restart)-[A-Z]\w+`)
+
+// Each script is declared a read or a write in scripts.go and in CONTRACT.md alike, and a read calls no cmdlet that
+// changes anything: a read is sent again after a lost reply, so a write declared read could run twice.
+func TestContractDeclaresEveryScriptReadOrWrite(t *testing.T) {
+	sections := parseContract(t)
+	for _, s := range Scripts() {
+		sec := sections[s.Name]
+		if sec == nil || sec.Effect == "" {
+			t.Errorf("CONTRACT.md does not say whether %s is a read or a write", s.Name)
+			continue
+		}
+		if declared := map[bool]string{true: "read", false: "write"}[s.ReadOnly]; declared != sec.Effect {
+			t.Errorf("%s: scripts.go declares a %s, CONTRACT.md a %s", s.Name, declared, sec.Effect)
+		}
+		if m := mutatingVerbs.FindString(s.Text); s.ReadOnly && m != "" {
+			t.Errorf("%s is declared a read but calls %s", s.Name, m)
+		}
 	}
 }

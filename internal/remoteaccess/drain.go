@@ -261,11 +261,20 @@ func (c *Cluster) drainNLB(ctx context.Context, w *waiter, node string, res *Dra
 		// The command waits for the drain, longer than winrm.timeout allows an ordinary operation.
 		nodes, err := DrainNode(winrm.WithOperationTimeout(drainCtx, budget), c.servers[w.server], status.Name, w.opts.Timeout)
 		stop()
-		if err != nil {
+		switch {
+		case isOutcomeUnknown(err):
+			// Never sent again: the node's state says whether the drain took effect, and the wait below ends it.
+			status, err = c.lookAtNode(ctx, w.server, node, err, drainStarted, "the drain did not take effect; apply again")
+			res.StateAfter = status.State()
+			if err != nil {
+				return fmt.Errorf("draining %s: %w", node, err)
+			}
+		case err != nil:
 			return fmt.Errorf("draining %s: %w", node, err)
+		default:
+			status = NodeStatus{Name: status.Name, Interfaces: nodes}
+			res.StateAfter = status.State()
 		}
-		status = NodeStatus{Name: status.Name, Interfaces: nodes}
-		res.StateAfter = status.State()
 	}
 	// The cmdlet is documented to wait for the drain; should a node object still be draining, wait for it here.
 	for !status.Drained() {
@@ -337,10 +346,14 @@ func (c *Cluster) Resume(ctx context.Context, server, node string, interval time
 		return NodeStatus{}, fmt.Errorf("%w: poll interval %s must be positive", ErrInvalidArgument, interval)
 	}
 	nodes, err := ResumeNode(ctx, r, node)
-	if err != nil {
-		return NodeStatus{}, fmt.Errorf("resuming %s: %w", node, err)
-	}
 	status := NodeStatus{Name: node, Interfaces: nodes}
+	if isOutcomeUnknown(err) {
+		// Never sent again: the node's state says whether the resume took effect, and the wait below ends it.
+		status, err = c.lookAtNode(ctx, server, node, err, resumeStarted, "the resume did not take effect; apply again")
+	}
+	if err != nil {
+		return status, fmt.Errorf("resuming %s: %w", node, err)
+	}
 	start := time.Now()
 	for !status.InRotation() {
 		if progress != nil {
@@ -414,4 +427,14 @@ func (w *waiter) watch(ctx context.Context, phase string) (stop func()) {
 		}
 	}()
 	return func() { cancel(); <-done }
+}
+
+// drainStarted reports a node that takes no new connections on any interface: draining or out.
+func drainStarted(n NodeStatus) bool {
+	return len(n.Interfaces) > 0 && !slices.ContainsFunc(n.Interfaces, func(i Node) bool { return !i.State.Draining() && !i.State.Out() })
+}
+
+// resumeStarted reports a node that is no longer out on any interface: converging or converged.
+func resumeStarted(n NodeStatus) bool {
+	return len(n.Interfaces) > 0 && !slices.ContainsFunc(n.Interfaces, func(i Node) bool { return i.State.Out() })
 }

@@ -36,6 +36,7 @@ type lab struct {
 	clients  map[string]*winrm.Client
 	servers  map[string]*wsman.Server
 	dir      *ldapserver.Directory
+	scripts  map[string]*scriptCounter // commands each server ran, by script
 }
 
 func newLab(t *testing.T) *lab {
@@ -75,12 +76,14 @@ func newLabWith(t *testing.T, clusterSeed string) *lab {
 		t.Fatal(err)
 	}
 
-	l := &lab{emulated: emulated, clients: map[string]*winrm.Client{}, servers: map[string]*wsman.Server{}, dir: dir}
+	l := &lab{emulated: emulated, clients: map[string]*winrm.Client{}, servers: map[string]*wsman.Server{}, dir: dir,
+		scripts: map[string]*scriptCounter{}}
 	runners := map[string]remoteaccess.Runner{}
 	for _, name := range seed.Nodes {
+		l.scripts[name] = &scriptCounter{next: emulated.Executor(name), runs: map[string]int{}}
 		srv, err := wsman.NewServer(wsman.Options{
 			Name: name, Domain: "CORP", Users: map[string]string{admin.DownLevel: admin.Password},
-			Executor: emulated.Executor(name), TLS: true, ReceiveWait: time.Second,
+			Executor: l.scripts[name], TLS: true, ReceiveWait: time.Second,
 		})
 		if err != nil {
 			t.Fatal(err)

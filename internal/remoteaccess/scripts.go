@@ -12,12 +12,14 @@ import (
 //go:embed scripts/*.ps1
 var scriptFiles embed.FS
 
-// One script per operation. A script that does not parse is a build defect: mustScript panics when the package
-// loads, and the package tests load it.
+// One script per operation, each declared a read or a write (scripts/CONTRACT.md, "Reads and writes"): a read may be
+// sent again after a lost reply, a write never once it may have reached the server (winrm.ErrOutcomeUnknown). A
+// script that does not parse is a build defect: mustScript panics when the package loads, and the package tests
+// load it.
 var (
-	scriptGetNodes       = mustScript("get-nodes")
-	scriptGetConnections = mustScript("get-connections")
-	scriptGetIPsecSAs    = mustScript("get-ipsec-sas")
+	scriptGetNodes       = mustScript("get-nodes").AsRead()
+	scriptGetConnections = mustScript("get-connections").AsRead()
+	scriptGetIPsecSAs    = mustScript("get-ipsec-sas").AsRead()
 	scriptPurgeDevice    = mustScript("purge-device")
 	scriptPurgeUser      = mustScript("purge-user")
 	scriptDisconnectVPN  = mustScript("disconnect-vpn")
@@ -38,7 +40,7 @@ func Scripts() []winrm.Script {
 	}
 }
 
-// mustScript loads scripts/<name>.ps1 and checks that its identifier line names it <name>/v1.
+// mustScript loads scripts/<name>.ps1 as a write (see winrm.Script.ReadOnly) and checks that its identifier line names it <name>/v1.
 func mustScript(name string) winrm.Script {
 	text, err := scriptFiles.ReadFile("scripts/" + name + ".ps1")
 	if err != nil {

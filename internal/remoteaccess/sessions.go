@@ -56,15 +56,20 @@ type VPNDisconnects struct {
 
 // DisconnectVPNUsers disconnects the selected VPN connections on every server at once and returns, per server that
 // answered, what it disconnected and what it failed on; a server that failed altogether is named in the error and
-// does not hide what the others did. DirectAccess connections are never touched: Disconnect-VpnUser is VPN only
-// (internal/lab/WINDOWS.md, Disconnect-VpnUser).
+// does not hide what the others did. A server whose reply was lost once the command may have run is never asked
+// again: its error is an *OutcomeUnknownError with what a read of its connections found. DirectAccess connections
+// are never touched: Disconnect-VpnUser is VPN only (internal/lab/WINDOWS.md, Disconnect-VpnUser).
 func (c *Cluster) DisconnectVPNUsers(ctx context.Context, sel VPNSelection) (map[string]VPNDisconnects, error) {
 	in, err := sel.validated()
 	if err != nil {
 		return nil, err
 	}
 	return FanOut(ctx, c, func(ctx context.Context, r Runner) (VPNDisconnects, error) {
-		return run[VPNDisconnects](ctx, r, scriptDisconnectVPNUsers, in)
+		res, err := run[VPNDisconnects](ctx, r, scriptDisconnectVPNUsers, in)
+		if isOutcomeUnknown(err) {
+			return res, lookAfterDisconnect(ctx, r, in, err) // never sent again: a second run would report other counts
+		}
+		return res, err
 	})
 }
 
@@ -103,13 +108,18 @@ type SAPurge struct {
 }
 
 // PurgeSAs removes the selected IPsec SAs (quick-mode SAs first, then their main-mode SA) on every server of the
-// cluster at once and returns, per server that answered, what it removed.
+// cluster at once and returns, per server that answered, what it removed. A server whose reply was lost once the
+// purge may have run is never asked again: its error is an *OutcomeUnknownError with what a read of its SAs found.
 func (c *Cluster) PurgeSAs(ctx context.Context, sel SASelection) (map[string]SAPurge, error) {
 	if err := sel.validate(); err != nil {
 		return nil, err
 	}
 	return FanOut(ctx, c, func(ctx context.Context, r Runner) (SAPurge, error) {
-		return run[SAPurge](ctx, r, scriptPurgeSAs, sel)
+		res, err := run[SAPurge](ctx, r, scriptPurgeSAs, sel)
+		if isOutcomeUnknown(err) {
+			return res, lookAfterPurge(ctx, r, sel, err) // never sent again: a second run would report other counts
+		}
+		return res, err
 	})
 }
 

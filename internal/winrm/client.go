@@ -6,6 +6,7 @@ package winrm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -107,13 +108,14 @@ func (c *Client) Run(ctx context.Context, s Script, input, output any) error {
 		return err
 	}
 	for attempt := 1; ; attempt++ {
-		res, err := c.attempt(ctx, payload)
+		res, sent, err := c.attempt(ctx, payload)
 		if err == nil {
 			return c.decode(s, res, output)
 		}
 		e := classify(ctx, err)
 		e.Server, e.Script = c.cfg.Host, s.Name
-		if attempt >= c.cfg.Retry.Attempts || !IsTransient(e) {
+		e.OutcomeUnknown = sent && !s.ReadOnly
+		if !c.retryable(e, attempt) {
 			return e
 		}
 		if !c.sleep(ctx, c.backoff(attempt)) {
@@ -121,6 +123,16 @@ func (c *Client) Run(ctx context.Context, s Script, input, output any) error {
 		}
 		c.retries.Add(1)
 	}
+}
+
+// retryable says whether the run that failed with e at the given attempt is tried again: a transient failure
+// within Retry.Attempts, and a quota fault for as long as the deadline allows (the server refused before anything
+// ran, and another process's shells free the quota when they end), unless retries are off.
+func (c *Client) retryable(e *Error, attempt int) bool {
+	if !IsTransient(e) {
+		return false
+	}
+	return attempt < c.cfg.Retry.Attempts || e.Kind == KindQuota && c.cfg.Retry.Attempts > 1
 }
 
 type operationTimeoutKey struct{}
@@ -134,23 +146,37 @@ func WithOperationTimeout(ctx context.Context, d time.Duration) context.Context 
 // Check proves that the server answers and accepts the client's TLS settings and logon, without starting PowerShell
 // (which costs Windows far more than the round trips): it creates a shell, which needs the connection, TLS and
 // authentication, and pools it for the next run; a shell pooled already proves the same. Every failure is an *Error.
+// A transient failure (a quota fault, a dropped connection) is retried as Run retries it: creating a shell runs
+// nothing.
 func (c *Client) Check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout) // as Run: winrm.timeout bounds it under any deadline
 	defer cancel()
+	for attempt := 1; ; attempt++ {
+		err := c.checkOnce(ctx)
+		if err == nil {
+			return nil
+		}
+		e := classify(ctx, err)
+		e.Server = c.cfg.Host
+		if !c.retryable(e, attempt) || !c.sleep(ctx, c.backoff(attempt)) {
+			return e
+		}
+		c.retries.Add(1)
+	}
+}
+
+// checkOnce creates a shell within the concurrency limit and pools it.
+func (c *Client) checkOnce(ctx context.Context) error {
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():
-		e := classify(ctx, fmt.Errorf("waiting for one of %d WinRM slots: %w", cap(c.slots), ctx.Err()))
-		e.Server = c.cfg.Host
-		return e
+		return fmt.Errorf("waiting for one of %d WinRM slots: %w", cap(c.slots), ctx.Err())
 	}
 	defer func() { <-c.slots }()
 	tr := newOpTransport(ctx, c.transport)
 	shellID, _, err := c.openShell(tr)
 	if err != nil {
-		e := classify(ctx, err)
-		e.Server = c.cfg.Host
-		return e
+		return err
 	}
 	c.keepShell(tr, shellID)
 	return nil
@@ -183,38 +209,43 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// attempt runs the command once, within the server's concurrency limit.
-func (c *Client) attempt(ctx context.Context, payload []byte) (*result, error) {
+// attempt runs the command once, within the server's concurrency limit. sent reports whether the command may have
+// reached the server: from the moment the Command request is sent, unless the server's own answer refused it or the
+// request provably never left (see commandMayHaveArrived), or the server refused its input (the script runs only
+// once stdin has ended). Everything before (a slot, Create, a pooled shell that expired) ran nothing.
+func (c *Client) attempt(ctx context.Context, payload []byte) (res *result, sent bool, err error) {
 	select {
 	case c.slots <- struct{}{}:
 	case <-ctx.Done():
-		return nil, fmt.Errorf("waiting for one of %d WinRM slots: %w", cap(c.slots), ctx.Err())
+		return nil, false, fmt.Errorf("waiting for one of %d WinRM slots: %w", cap(c.slots), ctx.Err())
 	}
 	defer func() { <-c.slots }()
 
 	tr := newOpTransport(ctx, c.transport)
 	shellID, reused, err := c.openShell(tr)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	commandID, err := c.startCommand(tr, shellID)
-	if err != nil && reused && classify(ctx, err).Kind == KindShell {
+	if err != nil && reused && isInvalidShell(err) {
 		// The pooled shell expired on the server; nothing ran, so a fresh shell is no retry.
-		if shellID, _, err = c.openShell(tr); err == nil {
-			commandID, err = c.startCommand(tr, shellID)
+		if shellID, _, err = c.openShell(tr); err != nil {
+			return nil, false, err
 		}
+		commandID, err = c.startCommand(tr, shellID)
 	}
 	if err != nil {
 		c.discardShell(ctx, tr, shellID)
-		return nil, err
+		return nil, commandMayHaveArrived(err), err
 	}
-	res, err := c.finishCommand(ctx, tr, shellID, commandID, payload)
+	res, err = c.finishCommand(ctx, tr, shellID, commandID, payload)
 	if err != nil || !res.clean {
 		c.discardShell(ctx, tr, shellID)
 	} else {
 		c.keepShell(tr, shellID)
 	}
-	return res, err
+	var refused *stdinRefusedError
+	return res, !errors.As(err, &refused), err
 }
 
 func cleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -568,3 +568,168 @@ func TestCheckOpensAShellWithoutRunningPowerShell(t *testing.T) {
 		})
 	}
 }
+
+// A write whose reply is lost after the server ran it is never sent again: the error says the outcome is unknown
+// and names the server, and the server ran the command once. A read is sent again and succeeds.
+func TestLostReplyOfAWriteIsNeverResent(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: 10 * time.Millisecond}
+	c := newClient(t, cfg)
+
+	srv.Faults().SetLoseReplyNext(1)
+	err := c.Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	if !errors.Is(err, winrm.ErrOutcomeUnknown) {
+		t.Fatalf("error = %v, want ErrOutcomeUnknown", err)
+	}
+	e := kindError(t, err, winrm.KindUnreachable)
+	if e.Server != cfg.Host || !strings.Contains(err.Error(), "outcome unknown") || !strings.Contains(err.Error(), cfg.Host) {
+		t.Errorf("error %q does not say outcome unknown on %s", err, cfg.Host)
+	}
+	if winrm.IsTransient(err) {
+		t.Error("an outcome-unknown write is transient")
+	}
+	if n := srv.Counters().CommandsStarted; n != 1 {
+		t.Errorf("the server ran the write %d times, want once", n)
+	}
+
+	srv.Faults().SetLoseReplyNext(1)
+	var got echoResult
+	if err := c.Run(context.Background(), script(t, "echo/v1").AsRead(), nil, &got); err != nil || got.Script != "echo/v1" {
+		t.Fatalf("read after a lost reply: %v, %+v", err, got)
+	}
+	if n := srv.Counters().CommandsStarted; n != 3 {
+		t.Errorf("commands started = %d, want 3: the read ran again after its reply was lost", n)
+	}
+}
+
+// Failures before the Command request reached the server ran nothing: a write is retried after them, and is not
+// "outcome unknown" when it finally fails.
+func TestWriteRefusedBeforeItsCommandIsRetried(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: 10 * time.Millisecond}
+	c := newClient(t, cfg)
+	srv.Faults().SetQuotaNext(2) // the Create of the first two attempts
+	runEcho(t, c, nil)
+	if r, n := c.Stats().Retries, srv.Counters().CommandsStarted; r != 2 || n != 1 {
+		t.Errorf("retries = %d, commands = %d; want 2 retries and one command", r, n)
+	}
+	fresh := newClient(t, cfg) // no pooled shell: the dropped connection hits Create
+	srv.Faults().SetDropConnections(true)
+	err := fresh.Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	srv.Faults().SetDropConnections(false)
+	if errors.Is(err, winrm.ErrOutcomeUnknown) || fresh.Stats().Retries != 2 {
+		t.Errorf("a write whose shell could not be created: %v after %d retries, want a plain failure after 2", err, fresh.Stats().Retries)
+	}
+	// With a pooled shell the dropped connection hits the Command request itself, which may have arrived.
+	srv.Faults().SetDropConnections(true)
+	err = c.Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	srv.Faults().SetDropConnections(false)
+	if !errors.Is(err, winrm.ErrOutcomeUnknown) {
+		t.Errorf("a write whose Command request was sent and dropped: %v, want outcome unknown", err)
+	}
+}
+
+// A server whose AllowRemoteShellAccess is false refuses every shell: the error names the setting and the fix, and
+// is a configuration error that no retry repeats.
+func TestRemoteShellAccessRefused(t *testing.T) {
+	srv := newLabWith(t, wsman.Options{TLS: true, DenyRemoteShellAccess: true})
+	cfg := labConfig(srv)
+	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: time.Millisecond}
+	c := newClient(t, cfg)
+	err := c.Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	wantKind(t, err, winrm.KindShellAccess)
+	if !strings.Contains(err.Error(), "AllowRemoteShellAccess") || !winrm.IsConfiguration(err) || winrm.IsTransient(err) || c.Stats().Retries != 0 {
+		t.Errorf("error %v (retries %d): want AllowRemoteShellAccess named, a configuration error, no retry", err, c.Stats().Retries)
+	}
+	if err := c.Check(context.Background()); !winrm.IsConfiguration(err) {
+		t.Errorf("Check: %v, want the same configuration error", err)
+	}
+	srv.Faults().SetRemoteShellAccess(true)
+	runEcho(t, c, nil)
+}
+
+// A server whose CbtHardeningLevel is Strict refuses the client, whose NTLM (Azure/go-ntlmssp) sends no channel
+// binding token: the logon error names the setting.
+func TestStrictChannelBindingRefusesTheClient(t *testing.T) {
+	srv := newLabWith(t, wsman.Options{TLS: true, StrictChannelBinding: true})
+	err := newClient(t, labConfig(srv)).Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	wantKind(t, err, winrm.KindAuth)
+	if !strings.Contains(err.Error(), "CbtHardeningLevel") || !strings.Contains(winrm.SettingsToCheck(err), "CbtHardeningLevel") {
+		t.Errorf("the logon error does not name CbtHardeningLevel: %v", err)
+	}
+	srv.Faults().SetStrictChannelBinding(false)
+	runEcho(t, newClient(t, labConfig(srv)), nil)
+}
+
+// A shell quota fault is a refusal before anything ran: the client waits for a shell to be freed (here the other
+// client's, deleted once idle) and retries beyond Retry.Attempts, within the deadline, instead of failing.
+func TestShellQuotaIsWaitedOut(t *testing.T) {
+	srv := newLabWith(t, wsman.Options{TLS: true, MaxShellsPerUser: 1})
+	holding := labConfig(srv)
+	holding.ShellIdle = 300 * time.Millisecond
+	runEcho(t, newClient(t, holding), nil) // its shell stays pooled until the pause ends
+	waiting := labConfig(srv)
+	waiting.Retry = winrm.RetryPolicy{Attempts: 2, Base: 50 * time.Millisecond, Max: 100 * time.Millisecond}
+	c := newClient(t, waiting)
+	runEcho(t, c, nil)
+	if r := c.Stats().Retries; r < 2 {
+		t.Errorf("retries = %d: the run did not wait past Retry.Attempts for the shell to be freed", r)
+	}
+	if p := srv.Counters().PeakShellsPerUser; p > 1 {
+		t.Errorf("the account held %d shells at once, above MaxShellsPerUser 1", p)
+	}
+}
+
+// The operations quota is told apart from the shells quota, with its own setting.
+func TestOperationQuotaNamesItsSetting(t *testing.T) {
+	srv := newLab(t, true)
+	srv.Faults().SetQuotaNext(1)
+	err := newClient(t, labConfig(srv)).Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	if e := kindError(t, err, winrm.KindQuota); e.Code != 2150859174 || !strings.Contains(err.Error(), "MaxConcurrentOperationsPerUser") ||
+		strings.Contains(err.Error(), "MaxShellsPerUser") {
+		t.Errorf("the operations quota error (code %d): %v", e.Code, err)
+	}
+}
+
+// Check, the preflight before a block, waits out a shell quota too: it creates a shell and runs nothing.
+func TestCheckWaitsOutTheShellQuota(t *testing.T) {
+	srv := newLabWith(t, wsman.Options{TLS: true, MaxShellsPerUser: 1})
+	holding := labConfig(srv)
+	holding.ShellIdle = 300 * time.Millisecond
+	runEcho(t, newClient(t, holding), nil)
+	waiting := labConfig(srv)
+	waiting.Retry = winrm.RetryPolicy{Attempts: 2, Base: 50 * time.Millisecond, Max: 100 * time.Millisecond}
+	c := newClient(t, waiting)
+	if err := c.Check(context.Background()); err != nil || c.Stats().Retries == 0 {
+		t.Errorf("Check = %v after %d retries, want success after waiting", err, c.Stats().Retries)
+	}
+}
+
+// A Send the server refuses with a fault ran nothing (the bootstrap runs the script only once stdin has ended): a
+// write is retried after it. A quota fault on its Receive comes once the command may have run: never retried.
+func TestWriteWhoseInputWasRefusedIsRetried(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: time.Millisecond, Max: 10 * time.Millisecond}
+	c := newClient(t, cfg)
+	srv.Faults().SetQuotaNextOf("Send", 1)
+	runEcho(t, c, nil)
+	if r, n := c.Stats().Retries, srv.Counters().CommandsStarted; r != 1 || n != 1 {
+		t.Errorf("retries = %d, commands run = %d; want one retry and one run", r, n)
+	}
+	// A Receive the server refuses for quota is asked again: the command runs on, and it ran once.
+	srv.Faults().SetQuotaNextOf("Receive", 2)
+	runEcho(t, c, nil)
+	if n := srv.Counters().CommandsStarted; n != 2 {
+		t.Errorf("commands run = %d after refused Receives, want 2: the command must not run again", n)
+	}
+	// Without retries, the refused Receive ends the run: the command may have run, so its outcome is unknown.
+	once := labConfig(srv)
+	srv.Faults().SetQuotaNextOf("Receive", 1)
+	err := newClient(t, once).Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	if !errors.Is(err, winrm.ErrOutcomeUnknown) || srv.Counters().CommandsStarted != 3 {
+		t.Errorf("a quota fault on Receive without retries: %v after %d runs; want outcome unknown after 3", err, srv.Counters().CommandsStarted)
+	}
+}

@@ -12,8 +12,8 @@ import (
 )
 
 // The shell pool. Windows keeps a shell until it is deleted or stays idle for its IdleTimeout (two hours on many
-// servers) and allows an account 30 of them (MaxShellsPerUser, MS-WSMV 2.2.4.42): shells that are never deleted lock
-// the account out. So every shell this client opens is deleted again:
+// servers) and allows an account MaxShellsPerUser of them (5 when no policy sets it, internal/lab/WINDOWS.md): shells
+// that are never deleted lock the account out. So every shell this client opens is deleted again:
 //   - a run that fails or is cancelled deletes its shell at once (with a clean-up context);
 //   - a shell left idle for Config.ShellIdle is deleted by the reaper;
 //   - Close deletes the idle shells that remain;

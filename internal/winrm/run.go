@@ -65,6 +65,10 @@ func (c *Client) sendAndReceive(ctx context.Context, tr *opTransport, shellID, c
 		n := min(len(payload), stdinChunk)
 		last := n == len(payload)
 		if _, err := tr.send(winrm.NewSendInputRequest(c.transport.url, shellID, commandID, payload[:n], last, c.params)); err != nil {
+			if !commandMayHaveArrived(err) {
+				// The server refused the input: the bootstrap runs the script only once stdin has ended.
+				return nil, &stdinRefusedError{fmt.Errorf("sending stdin: %w", err)}
+			}
 			return nil, fmt.Errorf("sending stdin: %w", err)
 		}
 		payload = payload[n:]
@@ -73,9 +77,15 @@ func (c *Client) sendAndReceive(ctx context.Context, tr *opTransport, shellID, c
 		}
 	}
 	var stdout, stderr bytes.Buffer
-	for {
+	for refused := 1; ; {
 		response, err := tr.send(winrm.NewGetOutputRequest(c.transport.url, shellID, commandID, "stdout stderr", c.params))
 		var fault *wsmanFault
+		if errors.As(err, &fault) && isQuota(fault.Code) && c.cfg.Retry.Attempts > 1 && c.sleep(ctx, c.backoff(refused)) {
+			// The server refused this Receive, not the command, which runs on: ask for its output again.
+			refused++
+			c.retries.Add(1)
+			continue
+		}
 		if errors.As(err, &fault) && fault.Code == codeOperationTimeout {
 			if ctx.Err() != nil {
 				// The server's OperationTimeout and the caller's deadline ended together: report the deadline.
@@ -95,6 +105,13 @@ func (c *Client) sendAndReceive(ctx context.Context, tr *opTransport, shellID, c
 		}
 	}
 }
+
+// stdinRefusedError is a Send the server answered with a refusal (a fault, or 401). The bootstrap reads all of
+// stdin before it runs the script (bootstrap.ps1), so the command ran nothing and the run may be sent again.
+type stdinRefusedError struct{ err error }
+
+func (e *stdinRefusedError) Error() string { return e.err.Error() }
+func (e *stdinRefusedError) Unwrap() error { return e.err }
 
 func (c *Client) signal(tr *opTransport, shellID, commandID string) error {
 	_, err := tr.send(winrm.NewSignalRequest(c.transport.url, shellID, commandID, c.params))

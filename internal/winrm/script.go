@@ -37,6 +37,17 @@ func encodeCommand(script string) string {
 type Script struct {
 	Name string // the identifier from the first line, e.g. purge-device/v1
 	Text string
+	// ReadOnly declares a script that only reads: running it twice is harmless, so a run whose reply was lost is
+	// sent again. Every other script is a write, never sent again once its command may have reached the server
+	// (ErrOutcomeUnknown). The zero value is the safe one. The caller declares it (see
+	// internal/remoteaccess/scripts/CONTRACT.md); it is never guessed from the name.
+	ReadOnly bool
+}
+
+// AsRead returns s declared read-only (see Script.ReadOnly).
+func (s Script) AsRead() Script {
+	s.ReadOnly = true
+	return s
 }
 
 var scriptHeader = regexp.MustCompile(`^# remoteaccess-script: ([a-z0-9]+(?:-[a-z0-9]+)*/v[0-9]+)$`)

@@ -93,10 +93,10 @@ func TestFailedRunDeletesItsShell(t *testing.T) {
 	}
 }
 
-// A client that never deletes its shells, as the provider's was: the 31st shell of the account is refused with the
-// quota fault, and the account can run nothing until shells expire.
+// A client that never deletes its shells, as the provider's was: the 6th shell of the account is refused with the
+// shell quota fault, and the account can run nothing until shells expire; the error names the quota and its setting.
 func TestLeakyClientHitsTheShellQuota(t *testing.T) {
-	srv := newLab(t, false) // Windows' default of 30 shells per user
+	srv := newLab(t, false) // 5 shells per user, Windows' default when no policy sets it
 	host, port := srv.Endpoint()
 	params := masterzen.NewParameters("PT5S", "en-US", 153600)
 	params.TransportDecorator = func() masterzen.Transporter { return &masterzen.ClientNTLM{} }
@@ -105,17 +105,21 @@ func TestLeakyClientHitsTheShellQuota(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 30 {
+	for i := range 5 { // MaxShellsPerUser when no policy sets it (internal/lab/WINDOWS.md, WinRM)
 		if _, err := leaky.CreateShell(); err != nil {
 			t.Fatalf("shell %d: %v", i+1, err)
 		}
 	}
 	_, err = leaky.CreateShell()
 	var fault *masterzen.ExecuteCommandError
-	if !errors.As(err, &fault) || !strings.Contains(fault.Body, `Code="2150859174"`) || !strings.Contains(fault.Body, "w:QuotaLimit") {
-		t.Fatalf("the 31st shell: %v, want the quota fault", err)
+	if !errors.As(err, &fault) || !strings.Contains(fault.Body, `Code="2150859173"`) || !strings.Contains(fault.Body, "w:QuotaLimit") {
+		t.Fatalf("the 6th shell: %v, want the shell quota fault", err)
 	}
-	wantKind(t, newClient(t, labConfig(srv)).Run(context.Background(), script(t, "echo/v1"), nil, nil), winrm.KindQuota)
+	err = newClient(t, labConfig(srv)).Run(context.Background(), script(t, "echo/v1"), nil, nil)
+	if e := kindError(t, err, winrm.KindQuota); e.Code != 2150859173 || !strings.Contains(err.Error(), "MaxShellsPerUser") ||
+		!strings.Contains(err.Error(), "max_concurrency_per_server") {
+		t.Errorf("the shell quota error (code %d) does not name MaxShellsPerUser and the provider's setting: %v", e.Code, err)
+	}
 }
 
 // Forty runs one after the other, each from a new client that is never closed, as forty provider processes that
@@ -183,7 +187,9 @@ func TestRunsNeverHoldMoreShellsThanMaxConcurrency(t *testing.T) {
 }
 
 func TestClientAsksTheServerForAShortIdleTimeout(t *testing.T) {
-	srv := newLab(t, true) // the server's own setting: two hours, as on Windows Server
+	// The server's own setting: two hours, as on Windows Server; its floor for a client's request is lowered from
+	// Windows' one minute to keep the test short.
+	srv := newLabWith(t, wsman.Options{TLS: true, MinShellIdleTimeout: 50 * time.Millisecond})
 	cfg := labConfig(srv)
 	cfg.ShellIdle, cfg.ServerIdleTimeout = time.Hour, 100*time.Millisecond
 	c, err := winrm.NewClient(cfg) // a process killed before it could delete its shell

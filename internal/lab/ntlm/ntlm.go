@@ -162,6 +162,30 @@ func (c *Challenge) Verify(a *Authenticate, password string) error {
 	return nil
 }
 
+// avChannelBindings is MsvAvChannelBindings (MS-NLMP 2.2.2.1): the MD5 hash of the TLS channel's binding.
+const avChannelBindings = 0x000A
+
+// HasChannelBindings reports an NTLMv2 response whose AV pairs carry a channel binding hash that is not all zero.
+// Windows' CbtHardeningLevel = Strict refuses a logon without one (internal/lab/WINDOWS.md, WinRM).
+func (a *Authenticate) HasChannelBindings() bool {
+	const avStart = 16 + 28 // NTProofStr, then the blob's fixed part
+	if len(a.NTResponse) < avStart {
+		return false
+	}
+	pairs := a.NTResponse[avStart:]
+	for len(pairs) >= 4 {
+		id, n := binary.LittleEndian.Uint16(pairs), int(binary.LittleEndian.Uint16(pairs[2:]))
+		if id == 0 || len(pairs) < 4+n { // MsvAvEOL, or a truncated pair
+			return false
+		}
+		if id == avChannelBindings {
+			return !bytes.Equal(pairs[4:4+n], make([]byte, n))
+		}
+		pairs = pairs[4+n:]
+	}
+	return false
+}
+
 // NTOWFv2 is the NTLMv2 response key: HMAC_MD5(MD4(UTF16LE(password)), UTF16LE(UPPER(user) + domain)).
 func NTOWFv2(password, user, domain string) []byte {
 	h := md4.New() //nolint:gosec // the NT hash is MD4 by definition

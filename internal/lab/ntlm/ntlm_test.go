@@ -136,3 +136,32 @@ func TestParseRejectsGarbage(t *testing.T) {
 		}
 	}
 }
+
+// A channel binding counts only when the response carries MsvAvChannelBindings with a hash that is not all zero.
+func TestHasChannelBindings(t *testing.T) {
+	blob := func(pairs ...[]byte) []byte {
+		r := make([]byte, 16+28)
+		for _, p := range pairs {
+			r = append(r, p...)
+		}
+		return append(r, 0, 0, 0, 0) // MsvAvEOL
+	}
+	av := func(id uint16, value []byte) []byte {
+		return append([]byte{byte(id), byte(id >> 8), byte(len(value)), byte(len(value) >> 8)}, value...)
+	}
+	hash := bytes.Repeat([]byte{0xab}, 16)
+	for name, tc := range map[string]struct {
+		response []byte
+		want     bool
+	}{
+		"none":              {blob(av(2, []byte("C\x00"))), false},
+		"all zero":          {blob(av(2, []byte("C\x00")), av(0x0A, make([]byte, 16))), false},
+		"a hash":            {blob(av(2, []byte("C\x00")), av(0x0A, hash)), true},
+		"truncated":         {blob(av(0x0A, hash))[:16+28+10], false},
+		"too short to hold": {make([]byte, 20), false},
+	} {
+		if got := (&Authenticate{NTResponse: tc.response}).HasChannelBindings(); got != tc.want {
+			t.Errorf("%s: HasChannelBindings = %v, want %v", name, got, tc.want)
+		}
+	}
+}

@@ -169,6 +169,9 @@ func (s *Server) negotiate(w http.ResponseWriter, cs *connState, scheme, token s
 		cs.challenge = nil // a challenge answers one logon only
 		msg, err := ntlm.ParseAuthenticate(raw)
 		if err == nil && challenge != nil {
+			if s.faults.strictCBT.Load() && !msg.HasChannelBindings() {
+				break // CbtHardeningLevel = Strict: a logon without a channel binding token is refused like a wrong password
+			}
 			if a, ok := s.ntlmAccount(msg.User, msg.Domain); ok && a.password != "" && challenge.Verify(msg, a.password) == nil {
 				s.counters.ntlmLogons.Add(1)
 				cs.user = a.name
@@ -184,7 +187,9 @@ func (s *Server) negotiate(w http.ResponseWriter, cs *connState, scheme, token s
 // The ticket proves who the caller is, and the account list says who may use WinRM, as WinRM's RootSDDL does.
 func (s *Server) kerberosLogon(w http.ResponseWriter, token []byte) (string, bool) {
 	logon, err := s.kerberos.accept(token)
-	if err == nil {
+	// CbtHardeningLevel = Strict: the lab does not read a Kerberos channel binding, and the provider's Kerberos
+	// client (gokrb5) sends none (an all-zero Bnd in the authenticator checksum), so Strict refuses every ticket.
+	if err == nil && !s.faults.strictCBT.Load() {
 		if a, ok := s.users[strings.ToLower(logon.user)]; ok {
 			s.counters.kerberosLogons.Add(1)
 			if logon.netBIOSDomain != "" {

@@ -1,6 +1,8 @@
 package wsman
 
 import (
+	"bytes"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,9 +20,16 @@ type Faults struct {
 	wrongContentType  atomic.Bool  // answers carry text/html instead of application/soap+xml
 	authFailure       atomic.Bool  // every request is refused with 401, even with the right password
 	soapRequestNumber atomic.Int64
+	loseReplyNext     atomic.Int64 // the next N commands run, then the Receive that would report them done loses its connection
+	loseReplyEvery    atomic.Int64 // every Nth command's final Receive reply is lost the same way
+	finishedReceives  atomic.Int64
+	loseReplyScript   atomic.Value // string: only commands of this script (the first line of their stdin) count
+	shellAccessDenied atomic.Bool  // AllowRemoteShellAccess = false: every new shell is refused
+	strictCBT         atomic.Bool  // CbtHardeningLevel = Strict: logons without a channel binding token are refused
 
 	mu            sync.Mutex
 	actionLatency map[string]time.Duration // by action name (Create, Delete, ...)
+	actionQuota   map[string]int           // the next N requests of an action fail with the quota fault
 }
 
 // SetRequestLatency delays every HTTP request, handshakes included, by d.
@@ -50,6 +59,28 @@ func (f *Faults) latencyOf(action string) time.Duration {
 	return f.actionLatency[action]
 }
 
+// SetQuotaNextOf makes the next n authenticated requests of one action (Create, Command, Send, Receive, Signal or
+// Delete) fail with the quota fault; 0 turns it off.
+func (f *Faults) SetQuotaNextOf(action string, n int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.actionQuota == nil {
+		f.actionQuota = map[string]int{}
+	}
+	f.actionQuota[action] = n
+}
+
+// actionQuotaNow says whether this request of action gets the quota fault set by SetQuotaNextOf.
+func (f *Faults) actionQuotaNow(action string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.actionQuota[action] > 0 {
+		f.actionQuota[action]--
+		return true
+	}
+	return false
+}
+
 // SetQuotaEvery makes every nth authenticated SOAP request fail with the quota fault (0 turns it off).
 func (f *Faults) SetQuotaEvery(n int) { f.quotaEvery.Store(int64(n)) }
 
@@ -68,6 +99,47 @@ func (f *Faults) SetWrongContentType(on bool) { f.wrongContentType.Store(on) }
 // SetAuthFailure refuses every request with 401 Unauthorized.
 func (f *Faults) SetAuthFailure(on bool) { f.authFailure.Store(on) }
 
+// SetLoseReplyNext makes the next n commands run to their end, after which the Receive that would report them done
+// has its connection closed without an answer: the client cannot tell whether the command ran.
+func (f *Faults) SetLoseReplyNext(n int) { f.loseReplyNext.Store(int64(n)) }
+
+// SetLoseReplyEvery loses the final Receive reply of every nth command in the same way (0 turns it off).
+func (f *Faults) SetLoseReplyEvery(n int) { f.loseReplyEvery.Store(int64(n)) }
+
+// SetLoseReplyScript limits the lost replies to the commands of one script, named as the first line of its stdin
+// names it ("# remoteaccess-script: purge-sas/v1" is purge-sas/v1); "" counts every command.
+func (f *Faults) SetLoseReplyScript(name string) { f.loseReplyScript.Store(name) }
+
+func (f *Faults) loseReplyScriptName() string {
+	name, _ := f.loseReplyScript.Load().(string)
+	return name
+}
+
+// loseReplyNow says whether the final Receive reply of the command that just finished, whose stdin is given, is lost.
+func (f *Faults) loseReplyNow(stdin []byte) bool {
+	if name := f.loseReplyScriptName(); name != "" && !isScript(stdin, name) {
+		return false
+	}
+	n := f.finishedReceives.Add(1)
+	for {
+		next := f.loseReplyNext.Load()
+		if next <= 0 {
+			break
+		}
+		if f.loseReplyNext.CompareAndSwap(next, next-1) {
+			return true
+		}
+	}
+	every := f.loseReplyEvery.Load()
+	return every > 0 && n%every == 0
+}
+
+// SetRemoteShellAccess sets AllowRemoteShellAccess: false refuses every new shell (existing ones keep working).
+func (f *Faults) SetRemoteShellAccess(allowed bool) { f.shellAccessDenied.Store(!allowed) }
+
+// SetStrictChannelBinding sets CbtHardeningLevel to Strict (true) or Relaxed, the default (false).
+func (f *Faults) SetStrictChannelBinding(strict bool) { f.strictCBT.Store(strict) }
+
 // Reset turns every fault off.
 func (f *Faults) Reset() {
 	f.SetRequestLatency(0)
@@ -78,34 +150,48 @@ func (f *Faults) Reset() {
 	f.SetDropConnections(false)
 	f.SetWrongContentType(false)
 	f.SetAuthFailure(false)
+	f.SetLoseReplyNext(0)
+	f.SetLoseReplyEvery(0)
+	f.SetLoseReplyScript("")
+	f.SetRemoteShellAccess(true)
+	f.SetStrictChannelBinding(false)
 	f.mu.Lock()
-	f.actionLatency = nil
+	f.actionLatency, f.actionQuota = nil, nil
 	f.mu.Unlock()
 }
 
 // FaultSettings is what the fault switches are set to.
 type FaultSettings struct {
-	RequestLatency, StartLatency time.Duration
-	QuotaEvery, QuotaNext        int
-	HangCommands                 bool
-	DropConnections              bool
-	WrongContentType             bool
-	AuthFailure                  bool
-	ActionLatency                map[string]time.Duration // by action name; only the actions that have one
+	RequestLatency, StartLatency  time.Duration
+	QuotaEvery, QuotaNext         int
+	HangCommands                  bool
+	DropConnections               bool
+	WrongContentType              bool
+	AuthFailure                   bool
+	LoseReplyNext, LoseReplyEvery int
+	LoseReplyScript               string
+	RemoteShellAccessDenied       bool                     // AllowRemoteShellAccess = false
+	StrictChannelBinding          bool                     // CbtHardeningLevel = Strict
+	ActionLatency                 map[string]time.Duration // by action name; only the actions that have one
 }
 
 // Settings returns the current fault settings.
 func (f *Faults) Settings() FaultSettings {
 	s := FaultSettings{
-		RequestLatency:   time.Duration(f.requestLatency.Load()),
-		StartLatency:     time.Duration(f.startLatency.Load()),
-		QuotaEvery:       int(f.quotaEvery.Load()),
-		QuotaNext:        int(f.quotaNext.Load()),
-		HangCommands:     f.hangCommands.Load(),
-		DropConnections:  f.dropConnections.Load(),
-		WrongContentType: f.wrongContentType.Load(),
-		AuthFailure:      f.authFailure.Load(),
-		ActionLatency:    map[string]time.Duration{},
+		RequestLatency:          time.Duration(f.requestLatency.Load()),
+		StartLatency:            time.Duration(f.startLatency.Load()),
+		QuotaEvery:              int(f.quotaEvery.Load()),
+		QuotaNext:               int(f.quotaNext.Load()),
+		HangCommands:            f.hangCommands.Load(),
+		DropConnections:         f.dropConnections.Load(),
+		WrongContentType:        f.wrongContentType.Load(),
+		AuthFailure:             f.authFailure.Load(),
+		LoseReplyNext:           int(f.loseReplyNext.Load()),
+		LoseReplyEvery:          int(f.loseReplyEvery.Load()),
+		LoseReplyScript:         f.loseReplyScriptName(),
+		RemoteShellAccessDenied: f.shellAccessDenied.Load(),
+		StrictChannelBinding:    f.strictCBT.Load(),
+		ActionLatency:           map[string]time.Duration{},
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -129,6 +215,23 @@ func (f *Faults) quotaNow() bool {
 	}
 	every := f.quotaEvery.Load()
 	return every > 0 && n%every == 0
+}
+
+// scriptLinePrefix starts the first line of every provider script (internal/remoteaccess/scripts/CONTRACT.md).
+const scriptLinePrefix = "# remoteaccess-script: "
+
+// isScript reports stdin whose first line names the script.
+func isScript(stdin []byte, name string) bool { return ScriptOf(stdin) == name }
+
+// ScriptOf is the name on the first line of the script a command received on stdin ("# remoteaccess-script: NAME"),
+// or "" when it carries none of the provider's.
+func ScriptOf(stdin []byte) string {
+	first, _, _ := bytes.Cut(stdin, []byte("\n"))
+	name, ok := strings.CutPrefix(string(bytes.TrimSpace(first)), scriptLinePrefix)
+	if !ok {
+		return ""
+	}
+	return name
 }
 
 // Counters is a snapshot of what the server has seen.

@@ -12,6 +12,9 @@ import (
 // schema gives 180000 ms as its default.
 const DefaultShellIdleTimeout = 2 * time.Hour
 
+// DefaultMinShellIdleTimeout is the least idle timeout a client's request gets: one minute, as on Windows.
+const DefaultMinShellIdleTimeout = time.Minute
+
 // Shells expire when idle, as on Windows:
 //   - "idleTimeoutMs: the maximum duration, in milliseconds, the shell will stay open without any client request.
 //     When the maximum duration is exceeded, the shell is automatically deleted. [...] When an explicit value is
@@ -21,8 +24,12 @@ const DefaultShellIdleTimeout = 2 * time.Hour
 //     completed" (MS-WSMV, the IdleTimeoutms quota): a shell whose command still runs is not idle, and every request
 //     on the shell restarts the count.
 //
-// Windows documents no lower bound for a client's request (the 60000 ms minimum applies to the configured value),
-// so the lab honours any positive value; "PT0S" asks for the configured value, as idleTimeoutMs 0 does.
+//   - "Any value from 0 to 0x7FFFFFFF can be set. A minimum of 60000 milliseconds (1 minute) is used for smaller
+//     values" (the Group Policy "Specify idle Timeout" of Windows Remote Shell; MS-WSMV's IdleTimeoutms quota:
+//     "The minimum value MUST be 60000"): a request below one minute gets one minute (Options.MinShellIdleTimeout),
+//     never more than the setting.
+//
+// "PT0S" asks for the configured value, as idleTimeoutMs 0 does.
 
 // idleTimeoutFor returns the idle timeout of a new shell from the client's rsp:IdleTimeOut ("" when absent).
 func (s *Server) idleTimeoutFor(requested string) (time.Duration, *Fault) {
@@ -39,7 +46,7 @@ func (s *Server) idleTimeoutFor(requested string) (time.Duration, *Fault) {
 	if d == 0 || d > s.opts.ShellIdleTimeout {
 		return s.opts.ShellIdleTimeout, nil
 	}
-	return d, nil
+	return min(max(d, s.opts.MinShellIdleTimeout), s.opts.ShellIdleTimeout), nil
 }
 
 var durationPattern = regexp.MustCompile(`^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$`)

@@ -44,11 +44,13 @@ func createShell(t *testing.T, srv *wsman.Server, idleTimeOut string) (int, stri
 var grantedIdle = regexp.MustCompile(`<rsp:IdleTimeOut>([^<]*)</rsp:IdleTimeOut>`)
 
 func TestShellIdleTimeoutIsTheSmallerOfRequestAndSetting(t *testing.T) {
-	srv := start(t, wsman.Options{ShellIdleTimeout: time.Hour})
+	srv := start(t, wsman.Options{ShellIdleTimeout: time.Hour, MaxShellsPerUser: 100})
 	for requested, want := range map[string]string{
 		"":             "PT3600.000S", // none asked: the setting
 		"PT0S":         "PT3600.000S", // 0 asks for the setting, as idleTimeoutMs 0 does
 		"PT60S":        "PT60.000S",
+		"PT5S":         "PT60.000S", // below the documented minimum of one minute
+		"PT0.001S":     "PT60.000S",
 		"PT60.500S":    "PT60.500S",
 		"PT1M":         "PT60.000S",
 		"PT7200.000S":  "PT3600.000S", // more than the setting allows
@@ -87,7 +89,8 @@ func TestIdleShellsExpire(t *testing.T) {
 		wantFault(t, err, "2150858843") // the client's shell id is now unknown
 	})
 	t.Run("at the client's request when it is smaller", func(t *testing.T) {
-		srv := start(t, wsman.Options{}) // two hours, as Windows Server commonly has it
+		// Two hours, as Windows Server commonly has it, and a floor below Windows' one minute to keep the test short.
+		srv := start(t, wsman.Options{MinShellIdleTimeout: 50 * time.Millisecond})
 		if status, body := createShell(t, srv, "PT0.1S"); status != http.StatusOK {
 			t.Fatalf("Create: %d %s", status, body)
 		}

@@ -6,12 +6,14 @@
 //
 // What it imitates, and the Windows behaviour it rests on:
 //   - answers are HTTP 200 with Content-Type application/soap+xml;charset=UTF-8; faults are HTTP 500 with an
-//     s:Fault carrying a wsmanfault:WSManFault Code (2150858843 unknown shell, 2150859174 quota,
-//     2150858793 operation timeout), as in the captures in masterzen/winrm's fixture_test.go;
+//     s:Fault carrying a wsmanfault:WSManFault Code (2150858843 unknown shell, 2150859173 shell quota,
+//     2150859174 operation quota, 2150859180 remote shells not allowed, 2150858793 operation timeout), as in the
+//     captures in masterzen/winrm's fixture_test.go and the Windows SDK's codes;
 //   - Create returns the shell id both in the ResourceCreated selector set and in rsp:Shell/rsp:ShellId;
 //   - Receive is long-polled: it answers when the command is done, or with the OperationTimeout fault after the
 //     shorter of the request's OperationTimeout and Options.ReceiveWait, and the client polls again;
-//   - MaxShellsPerUser (30 by default on Windows) is enforced per account, and shells expire when idle (idle.go);
+//   - MaxShellsPerUser (5 unless set: Microsoft's WinRM configuration page) is enforced per account, shells expire
+//     when idle (idle.go), and AllowRemoteShellAccess and CbtHardeningLevel = Strict can be switched on (Faults);
 //   - NTLM authenticates the connection, Kerberos each request, and Basic only local accounts (see auth.go);
 //   - a Kerberos caller is named as its ticket's PAC names it (NETBIOS\user).
 package wsman
@@ -42,17 +44,30 @@ type Options struct {
 	Users map[string]string
 	// LocalUsers are accounts of the server itself: user name -> password. Only these may log on with Basic; with
 	// NTLM they are named "user", ".\user" or "NAME\user".
-	LocalUsers       map[string]string
-	Kerberos         *KerberosOptions // accept Kerberos logons too; nil: NTLM and Basic only
-	Executor         Executor
-	TLS              bool          // serve HTTPS with a certificate from a private CA (see CACertPEM)
-	ExtraDNSNames    []string      // DNS names added to the certificate besides localhost, 127.0.0.1 and ::1
-	MaxShellsPerUser int           // default 30, as Windows
-	ReceiveWait      time.Duration // longest a Receive waits for a command to finish; default 5s
+	LocalUsers    map[string]string
+	Kerberos      *KerberosOptions // accept Kerberos logons too; nil: NTLM and Basic only
+	Executor      Executor
+	TLS           bool     // serve HTTPS with a certificate from a private CA (see CACertPEM)
+	ExtraDNSNames []string // DNS names added to the certificate besides localhost, 127.0.0.1 and ::1
+	// MaxShellsPerUser is the shells one account may hold at once: default 5, the value Microsoft's "Installation
+	// and configuration for Windows Remote Management" gives when no policy sets it (MS-WSMV's schema says 30).
+	MaxShellsPerUser int
+	// DenyRemoteShellAccess starts the server with AllowRemoteShellAccess = false: every new shell is refused.
+	DenyRemoteShellAccess bool
+	// StrictChannelBinding starts the server with CbtHardeningLevel = Strict: a logon without a channel binding
+	// token is refused.
+	StrictChannelBinding bool
+	ReceiveWait          time.Duration // longest a Receive waits for a command to finish; default 5s
 	// ShellIdleTimeout is the server's IdleTimeout setting: the idle timeout of a shell whose client asked for
 	// none, and the most a client may ask for. Default DefaultShellIdleTimeout (two hours); tests set less.
 	ShellIdleTimeout time.Duration
+	// MinShellIdleTimeout is the least idle timeout a client's request gets (default DefaultMinShellIdleTimeout, one
+	// minute, as on Windows); tests set less to watch a forgotten shell expire.
+	MinShellIdleTimeout time.Duration
 }
+
+// DefaultMaxShellsPerUser is MaxShellsPerUser when no policy sets it (Microsoft's WinRM configuration page).
+const DefaultMaxShellsPerUser = 5
 
 const maxRequestBytes = 1 << 20 // well above the 512 KB MaxEnvelopeSizekb of current Windows
 
@@ -85,13 +100,16 @@ func NewServer(opts Options) (*Server, error) {
 		opts.Name = "localhost"
 	}
 	if opts.MaxShellsPerUser <= 0 {
-		opts.MaxShellsPerUser = 30
+		opts.MaxShellsPerUser = DefaultMaxShellsPerUser
 	}
 	if opts.ReceiveWait <= 0 {
 		opts.ReceiveWait = 5 * time.Second
 	}
 	if opts.ShellIdleTimeout <= 0 {
 		opts.ShellIdleTimeout = DefaultShellIdleTimeout
+	}
+	if opts.MinShellIdleTimeout <= 0 {
+		opts.MinShellIdleTimeout = DefaultMinShellIdleTimeout
 	}
 	s := &Server{opts: opts, users: map[string]account{}, localUsers: map[string]account{}, counters: newCounters(), shells: map[string]*shell{}}
 	for name, password := range opts.LocalUsers {
@@ -125,6 +143,8 @@ func NewServer(opts Options) (*Server, error) {
 		}
 		s.certs = certs
 	}
+	s.faults.SetRemoteShellAccess(!opts.DenyRemoteShellAccess)
+	s.faults.SetStrictChannelBinding(opts.StrictChannelBinding)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
@@ -262,18 +282,33 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, "", "", "", invalidRequestFault("%v", err))
 		return
 	}
-	if name, ok := actionNames[req.Header.Action]; ok {
+	name, ok := actionNames[req.Header.Action]
+	if ok {
 		s.counters.actions[name].Add(1)
 		if !sleep(r.Context(), s.faults.latencyOf(name)) {
 			return
 		}
 	}
-	if s.faults.quotaNow() {
-		s.reply(w, req.Header.MessageID, "", "", quotaFault(s.opts.MaxShellsPerUser))
+	if s.faults.quotaNow() || ok && s.faults.actionQuotaNow(name) {
+		s.reply(w, req.Header.MessageID, "", "", operationQuotaFault())
 		return
 	}
 	action, out, fault := s.dispatch(r, user, req)
+	if fault == errLoseReply {
+		dropConnection(w) // the command ran; its client never learns how it ended
+		return
+	}
 	s.reply(w, req.Header.MessageID, action, out, fault)
+}
+
+// errLoseReply is dispatch's answer when the fault switches lose the reply (Faults.SetLoseReplyNext).
+var errLoseReply = &Fault{Message: "reply lost"}
+
+// dropConnection closes the request's connection without an answer, as a network failure would.
+func dropConnection(w http.ResponseWriter) {
+	if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+		_ = conn.Close()
+	}
 }
 
 // dispatch runs one action and returns the response action and body, or a fault.
@@ -320,6 +355,9 @@ func (s *Server) dispatch(r *http.Request, user string, req *request) (string, s
 		}
 		out, fault := s.receive(r.Context(), cmd, wait)
 		_, _ = s.shellFor(user, shellID) // the long poll ends: the shell was busy until now
+		if fault == nil && strings.Contains(out, commandStateDone) && s.faults.loseReplyNow(cmd.stdin()) {
+			return "", "", errLoseReply
+		}
 		return actionReceive + "Response", out, fault
 	case actionSignal:
 		if req.Body.Signal == nil {

@@ -167,7 +167,9 @@ func TestFaults(t *testing.T) {
 			}
 		}
 		_, err := c.CreateShell()
-		wantFault(t, err, "2150859174")
+		if body := wantFault(t, err, "2150859173"); !strings.Contains(body, "maximum number of 2 concurrent shells") { // ERROR_WSMAN_QUOTA_MAX_SHELLS
+			t.Errorf("the shell quota fault says %s", body)
+		}
 		srv.ExpireShells()
 		if n := srv.Counters().OpenShells; n != 0 {
 			t.Errorf("OpenShells = %d after ExpireShells", n)
@@ -186,6 +188,26 @@ func TestFaults(t *testing.T) {
 		}
 		if failures == 0 {
 			t.Error("no request failed")
+		}
+		srv.Faults().SetQuotaNext(1)
+		_, err := c.CreateShell()
+		wantFault(t, err, "2150859174") // ERROR_WSMAN_QUOTA_MAX_OPERATIONS
+	})
+	t.Run("remote shell access refused", func(t *testing.T) {
+		srv.Faults().SetRemoteShellAccess(false)
+		defer srv.Faults().SetRemoteShellAccess(true)
+		_, err := c.CreateShell()
+		body := wantFault(t, err, "2150859180") // ERROR_WSMAN_REMOTESHELLS_NOT_ALLOWED
+		if !strings.Contains(body, "w:InternalError") || !strings.Contains(body, "configured to not accept any remote shell requests") {
+			t.Errorf("the fault says %s, want a wsman:InternalError (MS-WSMV 2.2.4.42)", body)
+		}
+	})
+	t.Run("strict channel binding refuses a client that sends none", func(t *testing.T) {
+		srv.Faults().SetStrictChannelBinding(true)
+		defer srv.Faults().SetStrictChannelBinding(false)
+		strict := libraryClient(t, srv, "admin", "S3cret!", true) // NTLM over HTTPS, Azure/go-ntlmssp: no channel binding
+		if _, err := strict.CreateShell(); err == nil || !strings.Contains(err.Error(), "401") {
+			t.Fatalf("err = %v, want a refused logon", err)
 		}
 	})
 	t.Run("wrong content type", func(t *testing.T) {
@@ -220,12 +242,13 @@ func TestFaults(t *testing.T) {
 
 // wantFault checks a fault as the library reports it: it reads HTTP 500 SOAP faults as replies, so the fault
 // arrives as an ExecuteCommandError carrying the envelope.
-func wantFault(t *testing.T, err error, code string) {
+func wantFault(t *testing.T, err error, code string) string {
 	t.Helper()
 	var fault *winrm.ExecuteCommandError
 	if !errors.As(err, &fault) || !strings.Contains(fault.Body, `Code="`+code+`"`) || !strings.Contains(fault.Body, "<s:Fault>") {
 		t.Fatalf("err = %v, want the WS-Management fault %s", err, code)
 	}
+	return fault.Body
 }
 
 func TestReceiveLongPollEndsWithOperationTimeout(t *testing.T) {

@@ -71,9 +71,10 @@ type command struct {
 	sentStderr int
 }
 
-// createShell opens a shell for user unless the user already holds MaxShellsPerUser of them (MS-WSMV 2.2.4.42
-// WinrsType, default 30): Windows then refuses with the quota fault (w:QuotaLimit, 2150859174) until one is deleted
-// or expires, which is how a client that never deletes its shells locks its account out.
+// createShell opens a shell for user unless remote shells are refused (AllowRemoteShellAccess false) or the user
+// already holds MaxShellsPerUser of them (5 unless set otherwise: internal/lab/WINDOWS.md, WinRM): Windows then refuses
+// with the quota fault (w:QuotaLimit, ERROR_WSMAN_QUOTA_MAX_SHELLS 2150859173) until one is deleted or expires, which
+// is how a client that never deletes its shells locks its account out.
 func (s *Server) createShell(user string, idleTimeout time.Duration) (string, *Fault) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -83,8 +84,11 @@ func (s *Server) createShell(user string, idleTimeout time.Duration) (string, *F
 			open++
 		}
 	}
+	if s.faults.shellAccessDenied.Load() {
+		return "", shellsNotAllowedFault()
+	}
 	if open >= s.opts.MaxShellsPerUser {
-		return "", quotaFault(s.opts.MaxShellsPerUser)
+		return "", shellQuotaFault(s.opts.MaxShellsPerUser)
 	}
 	sh := &shell{id: strings.ToUpper(uuid.NewString()), owner: user, idleTimeout: idleTimeout, commands: map[string]*command{}}
 	s.shells[sh.id] = sh
@@ -191,6 +195,13 @@ func (s *Server) execute(ctx context.Context, req ExecRequest) ExecResult {
 		return terminated
 	}
 	return s.opts.Executor.Execute(ctx, req)
+}
+
+// stdin returns the input the command received.
+func (cmd *command) stdin() []byte {
+	cmd.mu.Lock()
+	defer cmd.mu.Unlock()
+	return cmd.req.Stdin
 }
 
 // sendInput appends stdin; the last chunk (End="true") starts a command that reads its input.

@@ -39,7 +39,9 @@ var actionNames = map[string]string{
 // Windows fault codes (WSManFault Code attribute) the lab produces.
 const (
 	CodeInvalidShell     = 2150858843 // the shell id is unknown (or the shell belongs to another user)
-	CodeShellQuota       = 2150859174 // MaxShellsPerUser exceeded; also the injected quota fault
+	CodeShellQuota       = 2150859173 // ERROR_WSMAN_QUOTA_MAX_SHELLS: MaxShellsPerUser exceeded
+	CodeOperationQuota   = 2150859174 // ERROR_WSMAN_QUOTA_MAX_OPERATIONS: MaxConcurrentOperationsPerUser exceeded; the injected quota fault
+	CodeShellsNotAllowed = 2150859180 // ERROR_WSMAN_REMOTESHELLS_NOT_ALLOWED: AllowRemoteShellAccess is false
 	CodeOperationTimeout = 2150858793 // a Receive found no output within the operation timeout; the client polls again
 	codeActionNotFound   = 2150858771
 	codeInvalidRequest   = 2150858817
@@ -175,11 +177,31 @@ func invalidShellFault(shellID string) *Fault {
 	}
 }
 
-func quotaFault(limit int) *Fault {
+func shellQuotaFault(limit int) *Fault {
 	return &Fault{
 		Code: CodeShellQuota, Subcode: "w:QuotaLimit",
 		Message: fmt.Sprintf("The WS-Management service cannot process the request. This user is allowed a maximum "+
 			"number of %d concurrent shells, which has been exceeded. Close existing shells or raise the quota for this user.", limit),
+	}
+}
+
+// operationQuotaFault is what a busy server answers any request with when the account has too many operations in
+// flight (MaxConcurrentOperationsPerUser, 1500 by default on Windows).
+func operationQuotaFault() *Fault {
+	return &Fault{
+		Code: CodeOperationQuota, Subcode: "w:QuotaLimit",
+		Message: "The WS-Management service cannot process the request. This user is allowed a maximum number of 1500 " +
+			"concurrent operations, which has been exceeded. Close existing operations for this user, or raise the quota for this user.",
+	}
+}
+
+// shellsNotAllowedFault refuses a new shell when AllowRemoteShellAccess is false: MS-WSMV 2.2.4.42 says the server
+// "MUST reply with a wsman:InternalError fault"; the code is the Windows SDK's ERROR_WSMAN_REMOTESHELLS_NOT_ALLOWED
+// and the text the one Windows prints (internal/lab/WINDOWS.md, WinRM).
+func shellsNotAllowedFault() *Fault {
+	return &Fault{
+		Code: CodeShellsNotAllowed, Subcode: "w:InternalError",
+		Message: "The WS-Management service cannot process the request. The service is configured to not accept any remote shell requests.",
 	}
 }
 

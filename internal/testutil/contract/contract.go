@@ -17,6 +17,7 @@ type Section struct {
 	InputType, OutputType string
 	Input, Output         []string // field paths: a, a.b, a[].b
 	Errors                []string // "Category on target"
+	Effect                string   // "read" or "write", from the section's "Effect:" line
 }
 
 var (
@@ -25,6 +26,7 @@ var (
 	partHeading    = regexp.MustCompile("^#### (Input|Output|Errors)(?: \\(`(\\w+)`\\))?$")
 	tableField     = regexp.MustCompile("^\\| `([^`]+)` \\|")
 	errorBullet    = regexp.MustCompile("^- `(\\w+)` on `([^`]+)`")
+	effectLine     = regexp.MustCompile("^Effect: (read|write)$")
 )
 
 // Parse reads the script sections of one numbered part ("2" for the Remote Access scripts, "3" for the CA's).
@@ -51,6 +53,10 @@ func Parse(t testing.TB, path, part string) map[string]*Section {
 			continue
 		}
 		if cur == nil {
+			continue
+		}
+		if m := effectLine.FindStringSubmatch(line); m != nil {
+			cur.Effect = m[1]
 			continue
 		}
 		if m := partHeading.FindStringSubmatch(line); m != nil {
