@@ -149,12 +149,12 @@ type (
 var scriptFiles embed.FS
 
 var (
-	scriptList        = mustScript("ca-get-certificates")
+	scriptList        = mustScript("ca-get-certificates").AsRead()
 	scriptRevoke      = mustScript("ca-revoke")
 	scriptUnrevoke    = mustScript("ca-unrevoke")
 	scriptPublish     = mustScript("ca-publish-crl")
 	scriptFlush       = mustScript("ca-flush-revocation-caches")
-	scriptEnforcement = mustScript("ca-get-revocation-enforcement")
+	scriptEnforcement = mustScript("ca-get-revocation-enforcement").AsRead()
 )
 
 // Scripts returns every script this package runs.

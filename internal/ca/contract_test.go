@@ -140,3 +140,19 @@ func TestLabAnswersSection3(t *testing.T) {
 		}
 	}
 }
+
+// Each CA script is declared a read or a write here and in CONTRACT.md alike: a read is sent again after a lost
+// reply, so a hold or a publish declared read could run twice.
+func TestContractDeclaresEveryScriptReadOrWrite(t *testing.T) {
+	sections := contract.Parse(t, contractPath, "3")
+	for _, s := range Scripts() {
+		sec := sections[s.Name]
+		if sec == nil || sec.Effect == "" {
+			t.Errorf("%s: CONTRACT.md section 3 has no Effect line for it", s.Name)
+			continue
+		}
+		if declared := map[bool]string{true: "read", false: "write"}[s.ReadOnly]; declared != sec.Effect {
+			t.Errorf("%s: ca.go declares a %s, CONTRACT.md a %s", s.Name, declared, sec.Effect)
+		}
+	}
+}
