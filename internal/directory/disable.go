@@ -114,7 +114,7 @@ func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldR
 		info, descr, err := recordHold(cur, rec, req.Hold)
 		if err != nil {
 			res.RecordErr = err
-			return ch, nil
+			return ch, nil //nolint:nilerr // a record that cannot be written never stops the block: RecordErr reports it
 		}
 		ch.info, ch.description = &info, descr
 		res.Recorded = true
