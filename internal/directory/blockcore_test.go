@@ -508,3 +508,41 @@ func TestFindByGUIDOfADeletedAccount(t *testing.T) {
 		t.Errorf("Release on a deleted computer = %v; want ErrNotFound", err)
 	}
 }
+
+// A second block whose hold does not fit in the record beside the first one's is refused, never placed unrecorded:
+// unrecorded, it would be undone when the first block is released (the record would say no block holds the account).
+func TestRecordThatCannotTakeTheHoldRefusesTheBlock(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	conn := labclient.LDAP(t, l.Info())
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold("first", "INC-1"), Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, info, _ := labAccount(t, l, "CLIENT1$")
+	full := strings.Repeat("n", 1000-utf16Units(info)) + "\n" + info // a hold line more does not fit in 1024 units
+	setAttr(t, conn, acct.DN, "info", full)
+
+	_, err = c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold("second", "INC-2"), Record: true})
+	if err == nil {
+		// Placed without its record: the release of the first block must still leave the account disabled.
+		if _, err := c.Release(ctx(t), acct, "first", true); err != nil {
+			t.Fatal(err)
+		}
+		if uac, _, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable == 0 {
+			t.Fatal("the second block was reported placed, and releasing the first one enabled the account under it")
+		}
+		t.Fatal("the second block was placed without its record beside another block's record; want it refused")
+	}
+	var others *directory.OtherHoldsError
+	var tooLong *directory.RecordTooLongError
+	if !errors.As(err, &others) || len(others.Holds) != 1 || others.Holds[0].ID != "first" || !errors.As(err, &tooLong) {
+		t.Fatalf("Hold that does not fit beside another hold = %v; want an OtherHoldsError naming the first hold and the size", err)
+	}
+	if uac, now, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable == 0 || now != full {
+		t.Errorf("after the refused hold: userAccountControl %#x, notes changed %v; want disabled (by the first), notes untouched",
+			uac, now != full)
+	}
+}
