@@ -546,3 +546,50 @@ func TestRecordThatCannotTakeTheHoldRefusesTheBlock(t *testing.T) {
 			uac, now != full)
 	}
 }
+
+// A record whose lines an administrator indented no longer reads as a section: the release must not take the record
+// for plain notes (no holds, enable by the state) but fail closed and leave the account disabled.
+func TestEditedSectionLineFailsClosed(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	conn := labclient.LDAP(t, l.Info())
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		if _, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold(id, "INC-"+id), Record: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, info, _ := labAccount(t, l, "CLIENT1$")
+	edited := "  " + strings.ReplaceAll(info, "\n", "\n  ")
+	setAttr(t, conn, acct.DN, "info", edited)
+	_, err = c.Release(ctx(t), acct, "a", true)
+	var unreadable *directory.UnreadableRecordError
+	if !errors.As(err, &unreadable) {
+		t.Errorf("Release of an indented record = %v; want an UnreadableRecordError", err)
+	}
+	if uac, now, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable == 0 || now != edited {
+		t.Errorf("after the release: userAccountControl %#x, notes changed %v; want disabled (hold b remains), notes as edited",
+			uac, now != edited)
+	}
+}
+
+// Every edit that leaves a line naming the record outside a readable section makes the record unreadable.
+func TestStrayRecordLinesAreUnreadable(t *testing.T) {
+	section := "-----BEGIN remoteaccess-block/v2-----\nprior=enabled\nhold id=a since=2026-12-01T09:00:00Z by=\"x\" reason=\"\"\n" +
+		"-----END remoteaccess-block/v2-----"
+	for name, info := range map[string]string{
+		"begin line with a trailing space": strings.Replace(section, "v2-----\n", "v2----- \n", 1),
+		"end line indented":                strings.Replace(section, "\n-----END", "\n\t-----END", 1),
+		"end line twice":                   section + "\n-----END remoteaccess-block/v2-----",
+		"first version below other notes":  "asset 42\nremoteaccess-block/v1 prior=enabled\nhold id=a since=2026-12-01T09:00:00Z",
+	} {
+		if rec, err := directory.ReadBlockRecord(info); rec != nil || err == nil {
+			t.Errorf("%s: ReadBlockRecord = %+v, %v; want an UnreadableRecordError", name, rec, err)
+		}
+	}
+	if rec, err := directory.ReadBlockRecord("asset 42\n" + section + "\nreturned to IT"); err != nil || rec == nil {
+		t.Errorf("a section between notes = %+v, %v; want it read", rec, err)
+	}
+}
