@@ -398,18 +398,18 @@ func seedPath() string {
 	return filepath.Join(filepath.Dir(file), "..", "lab", "testdata", "seed.json")
 }
 
-// Two teams whose ldap.urls list the domain controllers in different orders both block one account before
-// replication: their writes go to the PDC emulator, so after replication both holds are there on both controllers.
-func TestTwoTeamsWithDifferentURLOrdersLoseNoHold(t *testing.T) {
+// twoControllers starts the lab's directory as two domain controllers, DC1 the PDC emulator, not replicating until
+// a test says so.
+func twoControllers(t *testing.T) (dc1, dc2 *ldapserver.Directory) {
+	t.Helper()
 	seed, err := ldapserver.LoadSeed(seedPath())
 	if err != nil {
 		t.Fatal(err)
 	}
-	dc1, err := ldapserver.New(seed)
-	if err != nil {
+	if dc1, err = ldapserver.New(seed); err != nil {
 		t.Fatal(err)
 	}
-	dc2, err := dc1.Peer("DC2")
+	dc2, err = dc1.Peer("DC2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,6 +419,13 @@ func TestTwoTeamsWithDifferentURLOrdersLoseNoHold(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = d.Close() })
 	}
+	return dc1, dc2
+}
+
+// Two teams whose ldap.urls list the domain controllers in different orders both block one account before
+// replication: their writes go to the PDC emulator, so after replication both holds are there on both controllers.
+func TestTwoTeamsWithDifferentURLOrdersLoseNoHold(t *testing.T) {
+	dc1, dc2 := twoControllers(t)
 	admin := dc1.AdminCredentials()
 	team := func(urls ...string) *directory.Client {
 		c, err := directory.New(directory.Config{URLs: urls, CACertPEM: dc1.CACertPEM(), BindUsername: admin.UPN,
@@ -591,5 +598,29 @@ func TestStrayRecordLinesAreUnreadable(t *testing.T) {
 	}
 	if rec, err := directory.ReadBlockRecord("asset 42\n" + section + "\nreturned to IT"); err != nil || rec == nil {
 		t.Errorf("a section between notes = %+v, %v; want it read", rec, err)
+	}
+}
+
+// A team whose ldap.urls list another controller first still writes msNPAllowDialin on the PDC emulator, where every
+// block write goes: its compare-and-swap and a release's read then see the same value.
+func TestDialInIsWrittenOnThePDCEmulator(t *testing.T) {
+	dc1, dc2 := twoControllers(t)
+	admin := dc1.AdminCredentials()
+	c, err := directory.New(directory.Config{URLs: []string{dc2.LDAPSURL(), dc1.LDAPSURL()}, CACertPEM: dc1.CACertPEM(),
+		BindUsername: admin.UPN, BindPassword: admin.Password, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	acct, err := c.FindUser(ctx(t), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetDialIn(ctx(t), acct, directory.DialInDeny); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := dc1.Lookup("alice")
+	if got := e.Attributes["msNPAllowDialin"]; strings.Join(got, ",") != "FALSE" {
+		t.Errorf("the PDC emulator (DC1) holds msNPAllowDialin %q before replication; want FALSE", got)
 	}
 }

@@ -88,7 +88,12 @@ func (c *Client) changeDialIn(ctx context.Context, acct Account, decide func(cur
 	lock := c.accountLock(acct.DN)
 	lock.Lock()
 	defer lock.Unlock()
-	return c.pool.do(ctx, func(conn *ldap.Conn) error {
+	// On the controller every block write goes to, as change does: a compare-and-swap only holds on one controller.
+	w, err := c.writer(ctx)
+	if err != nil {
+		return err
+	}
+	return w.do(ctx, func(conn *ldap.Conn) error {
 		var err error
 		for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
 			cur, err := readDialIn(conn, acct)
