@@ -340,19 +340,32 @@ func (e *sentError) Unwrap() error { return e.err }
 // applied).
 // guarded changes read the account's privileged memberships for the guard; a release does not need them.
 func (c *Client) change(ctx context.Context, acct Account, guarded bool, decide func(cur Account) (accountChange, error)) error {
-	if acct.DN == "" {
+	return c.onWriter(ctx, acct.DN, func(ctx context.Context, w *pool) error {
+		return c.changeOn(ctx, w, acct, guarded, decide)
+	})
+}
+
+// onWriter runs fn on the writer domain controller, within the LDAP timeout, holding the account's lock so that this
+// client's changes of one account do not race each other.
+func (c *Client) onWriter(ctx context.Context, dn string, fn func(ctx context.Context, w *pool) error) error {
+	if dn == "" {
 		return &ValidationError{Field: "account", Reason: "no DN (look the account up first)"}
 	}
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	lock := c.accountLock(acct.DN)
+	lock := c.accountLock(dn)
 	lock.Lock()
 	defer lock.Unlock()
 	w, err := c.writer(ctx)
 	if err != nil {
 		return err
 	}
-	var lost error
+	return fn(ctx, w)
+}
+
+// changeOn is change's compare-and-swap loop on the writer w.
+func (c *Client) changeOn(ctx context.Context, w *pool, acct Account, guarded bool, decide func(cur Account) (accountChange, error)) error {
+	var lost, conflict error
 	for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
 		cur, err := c.readForChange(ctx, w, acct, guarded)
 		if err != nil {
@@ -390,12 +403,15 @@ func (c *Client) change(ctx context.Context, acct Account, guarded bool, decide 
 		case !ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists):
 			return &writeRefusedError{err: fmt.Errorf("writing userAccountControl %#x of %s to %s: %w", ch.uac, cur.DN, w.name(), err),
 				withRecord: ch.info != nil || ch.description != nil}
+		default:
+			conflict = err
 		}
 	}
 	if lost != nil {
-		return &OutcomeUnknownError{DN: acct.DN, Writer: w.name(), Sent: lost, Reread: fmt.Errorf("the account kept changing")}
+		return &OutcomeUnknownError{DN: acct.DN, Writer: w.name(), Sent: lost,
+			Reread: fmt.Errorf("no read back within %d attempts (the account kept changing, or the last reply was lost)", maxWriteAttempts)}
 	}
-	return fmt.Errorf("%s kept changing while it was written (%d attempts): %w", acct.DN, maxWriteAttempts, err)
+	return fmt.Errorf("%s kept changing while it was written (%d attempts): %w", acct.DN, maxWriteAttempts, conflict)
 }
 
 // readForChange reads the account on the writer, with its privileged memberships when guarded, and checks that it is still the
