@@ -624,3 +624,23 @@ func TestDialInIsWrittenOnThePDCEmulator(t *testing.T) {
 		t.Errorf("the PDC emulator (DC1) holds msNPAllowDialin %q before replication; want FALSE", got)
 	}
 }
+
+// A hold id the record could not read back as written (empty, or with a space that splits the hold line) is refused
+// before anything changes: its release would not find it, or the whole record would become unreadable.
+func TestHoldIDThatTheRecordCannotCarryIsRefused(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"", "a b", `a"b`, "a\nprior=enabled"} {
+		_, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold(id, "INC-1"), Record: true})
+		var invalid *directory.ValidationError
+		if !errors.As(err, &invalid) {
+			t.Errorf("Hold with id %q = %v; want a ValidationError", id, err)
+		}
+	}
+	if uac, info, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable != 0 || info != "" {
+		t.Errorf("after the refused holds: userAccountControl %#x, notes %q; want nothing changed", uac, info)
+	}
+}

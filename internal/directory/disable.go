@@ -100,6 +100,10 @@ func (a Account) HeldByOthers(holdID string) ([]Hold, error) {
 // non-nil only when the account was not disabled (or it is unknown whether it was: *OutcomeUnknownError).
 func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldResult, error) {
 	var res HoldResult
+	if req.Record && !validHoldID(req.Hold.ID) {
+		return res, &ValidationError{Field: "hold id", Value: req.Hold.ID, Reason: "want 1 to 64 letters, digits, '-' or '_' " +
+			"(the record writes it unquoted)"}
+	}
 	var refused *writeRefusedError // set when the directory refused the record: the retry disables without it
 	decide := func(cur Account) (accountChange, error) {
 		if err := c.Guard(cur, req.Guard); err != nil {
@@ -153,6 +157,16 @@ func unrecordedBesideOthers(dn string, rec *BlockRecord, holdID string, cause er
 		return nil
 	}
 	return &OtherHoldsError{DN: dn, Holds: others, Cause: cause}
+}
+
+// validHoldID reports an id the record's hold line reads back as written.
+func validHoldID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	return !strings.ContainsFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	})
 }
 
 func (r *BlockRecord) othersOf(holdID string) []Hold {
