@@ -296,13 +296,15 @@ var categoryErrors = map[string]error{
 }
 
 // classify wraps a script error in the package's error for its category, and a WinRM host that cannot be reached
-// in ErrUnreachable (it is the CA's way in); other transport errors stay as they are.
+// in ErrUnreachable (it is the CA's way in); other transport errors, and a write whose outcome is unknown
+// (winrm.ErrOutcomeUnknown), stay as they are.
 func classify(err error) error {
 	var we *winrm.Error
 	if !errors.As(err, &we) {
 		return err
 	}
-	if we.Kind == winrm.KindUnreachable {
+	if we.Kind == winrm.KindUnreachable && !we.OutcomeUnknown {
+		// A connection lost after the command was sent is no unreachable CA: the hold or unrevoke may have run.
 		return &Error{Kind: ErrUnreachable, Err: err}
 	}
 	if we.Kind != winrm.KindScript {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"io"
 	"testing"
 	"time"
 
@@ -228,5 +229,29 @@ func TestInvalidInputIsRefused(t *testing.T) {
 	}
 	if _, err := ca.PermanentReason("certificate_hold"); !errors.Is(err, ca.ErrInvalidArgument) {
 		t.Errorf("certificate_hold is not a permanent reason: %v", err)
+	}
+}
+
+// lostReply answers every run as a connection that dropped after the command was sent.
+type lostReply struct{}
+
+func (lostReply) Run(context.Context, winrm.Script, any, any) error {
+	return &winrm.Error{Server: "ca1.corp.example", Kind: winrm.KindUnreachable, OutcomeUnknown: true, Err: io.ErrUnexpectedEOF}
+}
+
+// A hold whose reply was lost may have been placed: it is reported as outcome unknown, never as a CA that could not
+// be reached (which says nothing was done).
+func TestLostReplyOfAHoldIsNotUnreachable(t *testing.T) {
+	c, err := ca.New(`ca1.corp.example\Corp Issuing CA`, lostReply{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, op := range map[string]func() error{
+		"hold":     func() error { _, err := c.Hold(context.Background(), "1A2B"); return err },
+		"unrevoke": func() error { _, err := c.Unrevoke(context.Background(), "1A2B"); return err },
+	} {
+		if err := op(); errors.Is(err, ca.ErrUnreachable) || !errors.Is(err, winrm.ErrOutcomeUnknown) {
+			t.Errorf("%s with a lost reply = %v; want outcome unknown, not ErrUnreachable", name, err)
+		}
 	}
 }

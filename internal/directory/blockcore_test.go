@@ -398,18 +398,18 @@ func seedPath() string {
 	return filepath.Join(filepath.Dir(file), "..", "lab", "testdata", "seed.json")
 }
 
-// Two teams whose ldap.urls list the domain controllers in different orders both block one account before
-// replication: their writes go to the PDC emulator, so after replication both holds are there on both controllers.
-func TestTwoTeamsWithDifferentURLOrdersLoseNoHold(t *testing.T) {
+// twoControllers starts the lab's directory as two domain controllers, DC1 the PDC emulator, not replicating until
+// a test says so.
+func twoControllers(t *testing.T) (dc1, dc2 *ldapserver.Directory) {
+	t.Helper()
 	seed, err := ldapserver.LoadSeed(seedPath())
 	if err != nil {
 		t.Fatal(err)
 	}
-	dc1, err := ldapserver.New(seed)
-	if err != nil {
+	if dc1, err = ldapserver.New(seed); err != nil {
 		t.Fatal(err)
 	}
-	dc2, err := dc1.Peer("DC2")
+	dc2, err = dc1.Peer("DC2")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,6 +419,13 @@ func TestTwoTeamsWithDifferentURLOrdersLoseNoHold(t *testing.T) {
 		}
 		t.Cleanup(func() { _ = d.Close() })
 	}
+	return dc1, dc2
+}
+
+// Two teams whose ldap.urls list the domain controllers in different orders both block one account before
+// replication: their writes go to the PDC emulator, so after replication both holds are there on both controllers.
+func TestTwoTeamsWithDifferentURLOrdersLoseNoHold(t *testing.T) {
+	dc1, dc2 := twoControllers(t)
 	admin := dc1.AdminCredentials()
 	team := func(urls ...string) *directory.Client {
 		c, err := directory.New(directory.Config{URLs: urls, CACertPEM: dc1.CACertPEM(), BindUsername: admin.UPN,
@@ -506,5 +513,134 @@ func TestFindByGUIDOfADeletedAccount(t *testing.T) {
 	}
 	if _, err := c.Release(ctx(t), acct, "h1", true); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("Release on a deleted computer = %v; want ErrNotFound", err)
+	}
+}
+
+// A second block whose hold does not fit in the record beside the first one's is refused, never placed unrecorded:
+// unrecorded, it would be undone when the first block is released (the record would say no block holds the account).
+func TestRecordThatCannotTakeTheHoldRefusesTheBlock(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	conn := labclient.LDAP(t, l.Info())
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold("first", "INC-1"), Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, info, _ := labAccount(t, l, "CLIENT1$")
+	full := strings.Repeat("n", 1000-utf16Units(info)) + "\n" + info // a hold line more does not fit in 1024 units
+	setAttr(t, conn, acct.DN, "info", full)
+
+	_, err = c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold("second", "INC-2"), Record: true})
+	if err == nil {
+		// Placed without its record: the release of the first block must still leave the account disabled.
+		if _, err := c.Release(ctx(t), acct, "first", true); err != nil {
+			t.Fatal(err)
+		}
+		if uac, _, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable == 0 {
+			t.Fatal("the second block was reported placed, and releasing the first one enabled the account under it")
+		}
+		t.Fatal("the second block was placed without its record beside another block's record; want it refused")
+	}
+	var others *directory.OtherHoldsError
+	var tooLong *directory.RecordTooLongError
+	if !errors.As(err, &others) || len(others.Holds) != 1 || others.Holds[0].ID != "first" || !errors.As(err, &tooLong) {
+		t.Fatalf("Hold that does not fit beside another hold = %v; want an OtherHoldsError naming the first hold and the size", err)
+	}
+	if uac, now, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable == 0 || now != full {
+		t.Errorf("after the refused hold: userAccountControl %#x, notes changed %v; want disabled (by the first), notes untouched",
+			uac, now != full)
+	}
+}
+
+// A record whose lines an administrator indented no longer reads as a section: the release must not take the record
+// for plain notes (no holds, enable by the state) but fail closed and leave the account disabled.
+func TestEditedSectionLineFailsClosed(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	conn := labclient.LDAP(t, l.Info())
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		if _, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold(id, "INC-"+id), Record: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, info, _ := labAccount(t, l, "CLIENT1$")
+	edited := "  " + strings.ReplaceAll(info, "\n", "\n  ")
+	setAttr(t, conn, acct.DN, "info", edited)
+	_, err = c.Release(ctx(t), acct, "a", true)
+	var unreadable *directory.UnreadableRecordError
+	if !errors.As(err, &unreadable) {
+		t.Errorf("Release of an indented record = %v; want an UnreadableRecordError", err)
+	}
+	if uac, now, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable == 0 || now != edited {
+		t.Errorf("after the release: userAccountControl %#x, notes changed %v; want disabled (hold b remains), notes as edited",
+			uac, now != edited)
+	}
+}
+
+// Every edit that leaves a line naming the record outside a readable section makes the record unreadable.
+func TestStrayRecordLinesAreUnreadable(t *testing.T) {
+	section := "-----BEGIN remoteaccess-block/v2-----\nprior=enabled\nhold id=a since=2026-12-01T09:00:00Z by=\"x\" reason=\"\"\n" +
+		"-----END remoteaccess-block/v2-----"
+	for name, info := range map[string]string{
+		"begin line with a trailing space": strings.Replace(section, "v2-----\n", "v2----- \n", 1),
+		"end line indented":                strings.Replace(section, "\n-----END", "\n\t-----END", 1),
+		"end line twice":                   section + "\n-----END remoteaccess-block/v2-----",
+		"first version below other notes":  "asset 42\nremoteaccess-block/v1 prior=enabled\nhold id=a since=2026-12-01T09:00:00Z",
+	} {
+		if rec, err := directory.ReadBlockRecord(info); rec != nil || err == nil {
+			t.Errorf("%s: ReadBlockRecord = %+v, %v; want an UnreadableRecordError", name, rec, err)
+		}
+	}
+	if rec, err := directory.ReadBlockRecord("asset 42\n" + section + "\nreturned to IT"); err != nil || rec == nil {
+		t.Errorf("a section between notes = %+v, %v; want it read", rec, err)
+	}
+}
+
+// A team whose ldap.urls list another controller first still writes msNPAllowDialin on the PDC emulator, where every
+// block write goes: its compare-and-swap and a release's read then see the same value.
+func TestDialInIsWrittenOnThePDCEmulator(t *testing.T) {
+	dc1, dc2 := twoControllers(t)
+	admin := dc1.AdminCredentials()
+	c, err := directory.New(directory.Config{URLs: []string{dc2.LDAPSURL(), dc1.LDAPSURL()}, CACertPEM: dc1.CACertPEM(),
+		BindUsername: admin.UPN, BindPassword: admin.Password, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	acct, err := c.FindUser(ctx(t), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetDialIn(ctx(t), acct, directory.DialInDeny); err != nil {
+		t.Fatal(err)
+	}
+	e, _ := dc1.Lookup("alice")
+	if got := e.Attributes["msNPAllowDialin"]; strings.Join(got, ",") != "FALSE" {
+		t.Errorf("the PDC emulator (DC1) holds msNPAllowDialin %q before replication; want FALSE", got)
+	}
+}
+
+// A hold id the record could not read back as written (empty, or with a space that splits the hold line) is refused
+// before anything changes: its release would not find it, or the whole record would become unreadable.
+func TestHoldIDThatTheRecordCannotCarryIsRefused(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"", "a b", `a"b`, "a\nprior=enabled"} {
+		_, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold(id, "INC-1"), Record: true})
+		var invalid *directory.ValidationError
+		if !errors.As(err, &invalid) {
+			t.Errorf("Hold with id %q = %v; want a ValidationError", id, err)
+		}
+	}
+	if uac, info, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable != 0 || info != "" {
+		t.Errorf("after the refused holds: userAccountControl %#x, notes %q; want nothing changed", uac, info)
 	}
 }

@@ -79,37 +79,37 @@ func (c *Client) RestoreDialIn(ctx context.Context, acct Account, prior, set Dia
 	return found, err
 }
 
+// changeDialIn writes on the controller every block write goes to, as change does: a compare-and-swap only holds on
+// one controller.
 func (c *Client) changeDialIn(ctx context.Context, acct Account, decide func(cur DialIn) (DialIn, error)) error {
-	if acct.DN == "" {
-		return &ValidationError{Field: "account", Reason: "no DN (look the account up first)"}
-	}
-	ctx, cancel := c.withTimeout(ctx)
-	defer cancel()
-	lock := c.accountLock(acct.DN)
-	lock.Lock()
-	defer lock.Unlock()
-	return c.pool.do(ctx, func(conn *ldap.Conn) error {
-		var err error
-		for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
-			cur, err := readDialIn(conn, acct)
-			if err != nil {
-				return err
-			}
-			want, err := decide(cur)
-			if err != nil || want == cur {
-				return err
-			}
-			beforeWrite(acct.DN)
-			err = conn.Modify(dialInModify(acct.DN, cur, want))
-			if err == nil {
-				return nil
-			}
-			if !ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists) {
-				return fmt.Errorf("writing %s %s of %s: %w", attrDialIn, want, acct.DN, err)
-			}
-		}
-		return fmt.Errorf("%s kept changing while %s was written (%d attempts): %w", acct.DN, attrDialIn, maxWriteAttempts, err)
+	return c.onWriter(ctx, acct.DN, func(ctx context.Context, w *pool) error {
+		return w.do(ctx, func(conn *ldap.Conn) error { return casDialIn(conn, acct, decide) })
 	})
+}
+
+// casDialIn reads the attribute, asks decide, and writes the change as a compare-and-swap, again on a fresh read
+// when the directory says the value changed in between.
+func casDialIn(conn *ldap.Conn, acct Account, decide func(cur DialIn) (DialIn, error)) error {
+	var conflict error
+	for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
+		cur, err := readDialIn(conn, acct)
+		if err != nil {
+			return err
+		}
+		want, err := decide(cur)
+		if err != nil || want == cur {
+			return err
+		}
+		beforeWrite(acct.DN)
+		conflict = conn.Modify(dialInModify(acct.DN, cur, want))
+		if conflict == nil {
+			return nil
+		}
+		if !ldap.IsErrorAnyOf(conflict, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists) {
+			return fmt.Errorf("writing %s %s of %s: %w", attrDialIn, want, acct.DN, conflict)
+		}
+	}
+	return fmt.Errorf("%s kept changing while %s was written (%d attempts): %w", acct.DN, attrDialIn, maxWriteAttempts, conflict)
 }
 
 // dialInModify is the compare-and-swap from cur to want.

@@ -55,9 +55,14 @@ type ReleaseResult struct {
 
 // OtherHoldsError refuses a block that does not record itself on an account whose record holds other blocks: the
 // last of those, released, would enable the account while the unrecorded block still wants it disabled.
+//
+// It also refuses a recording block whose record cannot be written there (Cause says why: it does not fit, or the
+// directory refused it), for the same reason: disabled without its hold in the record, the account would be enabled
+// by the release of the last recorded hold.
 type OtherHoldsError struct {
 	DN    string
 	Holds []Hold
+	Cause error // why the block's record could not be written; nil when the block does not record itself
 }
 
 func (e *OtherHoldsError) Error() string {
@@ -65,9 +70,16 @@ func (e *OtherHoldsError) Error() string {
 	for i, h := range e.Holds {
 		ids[i] = h.ID
 	}
+	if e.Cause != nil {
+		return fmt.Sprintf("directory: %s carries the block record of other blocks (holds %s), and this block's hold cannot be "+
+			"added to it (%v): disabled without it, the account would be enabled when they are released; nothing was changed",
+			e.DN, strings.Join(ids, ", "), e.Cause)
+	}
 	return fmt.Sprintf("directory: %s carries the block record of other blocks (holds %s): a block that does not record "+
 		"itself would be undone when they are released; set ldap.record_blocks = true for this block", e.DN, strings.Join(ids, ", "))
 }
+
+func (e *OtherHoldsError) Unwrap() error { return e.Cause }
 
 // HeldByOthers lists the recorded holds on the account other than holdID; an unreadable record is an error.
 func (a Account) HeldByOthers(holdID string) ([]Hold, error) {
@@ -83,11 +95,16 @@ func (a Account) HeldByOthers(holdID string) ([]Hold, error) {
 // so is a block without a record (req.Record false) of an account whose record holds other blocks.
 //
 // The record never stops the block: when it does not fit, cannot be read, or the directory refuses it, the account is
-// disabled without it and HoldResult.RecordErr says why. The error is non-nil only when the account could not be
-// disabled (or it is unknown whether it was: *OutcomeUnknownError).
+// disabled without it and HoldResult.RecordErr says why, unless the record holds other blocks: their release would
+// then enable the account under this block, so the block is refused (*OtherHoldsError with its Cause). The error is
+// non-nil only when the account was not disabled (or it is unknown whether it was: *OutcomeUnknownError).
 func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldResult, error) {
 	var res HoldResult
-	record := req.Record
+	if req.Record && !validHoldID(req.Hold.ID) {
+		return res, &ValidationError{Field: "hold id", Value: req.Hold.ID, Reason: "want 1 to 64 letters, digits, '-' or '_' " +
+			"(the record writes it unquoted)"}
+	}
+	var refused *writeRefusedError // set when the directory refused the record: the retry disables without it
 	decide := func(cur Account) (accountChange, error) {
 		if err := c.Guard(cur, req.Guard); err != nil {
 			return accountChange{}, err
@@ -108,29 +125,51 @@ func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldR
 			res.RecordErr = withDN(recErr, cur.DN)
 			return ch, nil
 		}
-		if !record {
-			return ch, nil
+		if refused != nil {
+			return ch, unrecordedBesideOthers(cur.DN, rec, req.Hold.ID, refused.err)
 		}
 		info, descr, err := recordHold(cur, rec, req.Hold)
 		if err != nil {
 			res.RecordErr = err
-			return ch, nil //nolint:nilerr // a record that cannot be written never stops the block: RecordErr reports it
+			return ch, unrecordedBesideOthers(cur.DN, rec, req.Hold.ID, err)
 		}
 		ch.info, ch.description = &info, descr
 		res.Recorded = true
 		return ch, nil
 	}
 	err := c.change(ctx, acct, true, decide)
-	var refused *writeRefusedError
 	if errors.As(err, &refused) && refused.withRecord {
 		// The directory refused the record (a constraint, a syntax, no right to write info): disable without it.
-		record = false
 		if err = c.change(ctx, acct, true, decide); err == nil {
 			res.RecordErr = fmt.Errorf("the directory refused to write the block record: %w", refused.err)
 		}
 	}
 	res.Account.UserAccountControl |= UFAccountDisable
 	return res, err
+}
+
+// unrecordedBesideOthers refuses to disable the account without recording holdID (the record could not be written,
+// for cause) while the record holds other blocks and not this one: the last of them released would enable the
+// account under this block. Without other holds, or with this hold recorded already, the block goes on unrecorded.
+func unrecordedBesideOthers(dn string, rec *BlockRecord, holdID string, cause error) error {
+	others := rec.othersOf(holdID)
+	if len(others) == 0 || rec.hold(holdID) >= 0 {
+		return nil
+	}
+	return &OtherHoldsError{DN: dn, Holds: others, Cause: cause}
+}
+
+// validHoldID reports an id the record's hold line reads back as written.
+func validHoldID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if (r < 'a' || r > 'z') && (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '-' && r != '_' {
+			return false
+		}
+	}
+	return true
 }
 
 func (r *BlockRecord) othersOf(holdID string) []Hold {
@@ -318,19 +357,32 @@ func (e *sentError) Unwrap() error { return e.err }
 // applied).
 // guarded changes read the account's privileged memberships for the guard; a release does not need them.
 func (c *Client) change(ctx context.Context, acct Account, guarded bool, decide func(cur Account) (accountChange, error)) error {
-	if acct.DN == "" {
+	return c.onWriter(ctx, acct.DN, func(ctx context.Context, w *pool) error {
+		return c.changeOn(ctx, w, acct, guarded, decide)
+	})
+}
+
+// onWriter runs fn on the writer domain controller, within the LDAP timeout, holding the account's lock so that this
+// client's changes of one account do not race each other.
+func (c *Client) onWriter(ctx context.Context, dn string, fn func(ctx context.Context, w *pool) error) error {
+	if dn == "" {
 		return &ValidationError{Field: "account", Reason: "no DN (look the account up first)"}
 	}
 	ctx, cancel := c.withTimeout(ctx)
 	defer cancel()
-	lock := c.accountLock(acct.DN)
+	lock := c.accountLock(dn)
 	lock.Lock()
 	defer lock.Unlock()
 	w, err := c.writer(ctx)
 	if err != nil {
 		return err
 	}
-	var lost error
+	return fn(ctx, w)
+}
+
+// changeOn is change's compare-and-swap loop on the writer w.
+func (c *Client) changeOn(ctx context.Context, w *pool, acct Account, guarded bool, decide func(cur Account) (accountChange, error)) error {
+	var lost, conflict error
 	for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
 		cur, err := c.readForChange(ctx, w, acct, guarded)
 		if err != nil {
@@ -368,12 +420,15 @@ func (c *Client) change(ctx context.Context, acct Account, guarded bool, decide 
 		case !ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists):
 			return &writeRefusedError{err: fmt.Errorf("writing userAccountControl %#x of %s to %s: %w", ch.uac, cur.DN, w.name(), err),
 				withRecord: ch.info != nil || ch.description != nil}
+		default:
+			conflict = err
 		}
 	}
 	if lost != nil {
-		return &OutcomeUnknownError{DN: acct.DN, Writer: w.name(), Sent: lost, Reread: fmt.Errorf("the account kept changing")}
+		return &OutcomeUnknownError{DN: acct.DN, Writer: w.name(), Sent: lost,
+			Reread: fmt.Errorf("no read back within %d attempts (the account kept changing, or the last reply was lost)", maxWriteAttempts)}
 	}
-	return fmt.Errorf("%s kept changing while it was written (%d attempts): %w", acct.DN, maxWriteAttempts, err)
+	return fmt.Errorf("%s kept changing while it was written (%d attempts): %w", acct.DN, maxWriteAttempts, conflict)
 }
 
 // readForChange reads the account on the writer, with its privileged memberships when guarded, and checks that it is still the

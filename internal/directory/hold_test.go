@@ -1,6 +1,7 @@
 package directory_test
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -182,5 +183,33 @@ func TestBlockRecordRoundTrip(t *testing.T) {
 	rec := directory.ParseBlockRecord(info)
 	if rec == nil || len(rec.Holds) != 1 || rec.Holds[0] != hold {
 		t.Fatalf("parsed record %+v from %q; want the hold %+v", rec, info, hold)
+	}
+}
+
+// An account that changes before every write: the block gives up after its attempts with the directory's refusal in
+// the error (an operator sees why), and the account is left as the other writer set it.
+func TestAccountThatKeepsChangingNamesTheRefusal(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	conn := labclient.LDAP(t, l.Info())
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	defer directory.SetBeforeWrite(func(dn string) {
+		n++
+		other := ldap.NewModifyRequest(dn, nil)
+		other.Replace("userAccountControl", []string{strconv.Itoa(0x1000 | n<<16)})
+		if err := conn.Modify(other); err != nil {
+			t.Errorf("the other writer: %v", err)
+		}
+	})()
+	_, err = c.Hold(ctx(t), acct, directory.HoldRequest{Hold: directory.Hold{ID: "h1", Since: time.Now()}, Record: true})
+	var refusal *ldap.Error
+	if !errors.As(err, &refusal) || !strings.Contains(err.Error(), "kept changing") {
+		t.Errorf("Hold on an account that keeps changing = %v; want the directory's refusal named", err)
+	}
+	if uac, _, _ := labAccount(t, l, "CLIENT1$"); uac != uint32(0x1000|n<<16) {
+		t.Errorf("userAccountControl %#x; want the other writer's %#x", uac, 0x1000|n<<16)
 	}
 }

@@ -35,7 +35,8 @@ import (
 const (
 	recordBegin       = "-----BEGIN remoteaccess-block/v2-----"
 	recordEnd         = "-----END remoteaccess-block/v2-----"
-	recordV1Marker    = "remoteaccess-block/v1"
+	recordV1Marker    = recordFormatName + "v1"
+	recordFormatName  = "remoteaccess-block/"
 	attrInfo          = "info"
 	attrDescription   = "description"
 	maxRecordText     = 1024 // rangeUpper of info and description in the Active Directory schema, in UTF-16 code units
@@ -163,11 +164,14 @@ func ReadBlockRecord(info string) (*BlockRecord, error) {
 			}
 		}
 	}
+	if begin >= 0 && end < 0 {
+		return nil, &UnreadableRecordError{Reason: "the section has no end line"}
+	}
+	if err := strayMarker(lines, begin, end); err != nil {
+		return nil, err
+	}
 	if begin < 0 {
 		return nil, nil
-	}
-	if end < 0 {
-		return nil, &UnreadableRecordError{Reason: "the section has no end line"}
 	}
 	r := &BlockRecord{}
 	if err := r.parseBody(lines[begin+1:end], false); err != nil {
@@ -176,6 +180,18 @@ func ReadBlockRecord(info string) (*BlockRecord, error) {
 	r.before, r.sepBefore = outside(info[:lines[begin].start], true)
 	r.after, r.sepAfter = outside(info[lines[end].start+len(lines[end].text):], false)
 	return r, nil
+}
+
+// strayMarker fails closed on a line outside the section (lines begin to end; begin -1 when there is none) that names
+// the record's format: a begin or end line edited (indented, a space added) or a first-version header moved down. Read
+// as notes, it would hide the holds it carries and a release would enable the account under them.
+func strayMarker(lines []line, begin, end int) error {
+	for i, l := range lines {
+		if (begin < 0 || i < begin || i > end) && strings.Contains(l.text, recordFormatName) {
+			return &UnreadableRecordError{Reason: fmt.Sprintf("line %d, %q, names the record but is outside its section", i+1, l.text)}
+		}
+	}
+	return nil
 }
 
 // readV1 reads a first-version record: the whole of info, the earlier notes in prior-info.
