@@ -518,7 +518,7 @@ func TestFindByGUIDOfADeletedAccount(t *testing.T) {
 
 // A second block whose hold does not fit in the record beside the first one's is refused, never placed unrecorded:
 // unrecorded, it would be undone when the first block is released (the record would say no block holds the account).
-func TestRecordThatCannotTakeTheHoldRefusesTheBlock(t *testing.T) {
+func TestRecordThatCannotTakeTheHoldStillBlocks(t *testing.T) {
 	l, c := startDirectoryLab(t)
 	conn := labclient.LDAP(t, l.Info())
 	acct, err := c.FindComputer(ctx(t), "client1")
@@ -531,25 +531,21 @@ func TestRecordThatCannotTakeTheHoldRefusesTheBlock(t *testing.T) {
 	_, info, _ := labAccount(t, l, "CLIENT1$")
 	full := strings.Repeat("n", 1000-utf16Units(info)) + "\n" + info // a hold line more does not fit in 1024 units
 	setAttr(t, conn, acct.DN, "info", full)
+	// An administrator enabled the account meanwhile: the second block must disable it, record or not.
+	setAttr(t, conn, acct.DN, "userAccountControl", "4096")
 
-	_, err = c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold("second", "INC-2"), Record: true})
-	if err == nil {
-		// Placed without its record: the release of the first block must still leave the account disabled.
-		if _, err := c.Release(ctx(t), acct, "first", true); err != nil {
-			t.Fatal(err)
-		}
-		if uac, _, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable == 0 {
-			t.Fatal("the second block was reported placed, and releasing the first one enabled the account under it")
-		}
-		t.Fatal("the second block was placed without its record beside another block's record; want it refused")
+	res, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold("second", "INC-2"), Record: true})
+	if err != nil {
+		t.Fatalf("Hold that does not fit beside another hold = %v; a record must never stop a block", err)
 	}
 	var others *directory.OtherHoldsError
 	var tooLong *directory.RecordTooLongError
-	if !errors.As(err, &others) || len(others.Holds) != 1 || others.Holds[0].ID != "first" || !errors.As(err, &tooLong) {
-		t.Fatalf("Hold that does not fit beside another hold = %v; want an OtherHoldsError naming the first hold and the size", err)
+	if res.Recorded || !errors.As(res.RecordErr, &others) || len(others.Holds) != 1 || others.Holds[0].ID != "first" ||
+		!errors.As(res.RecordErr, &tooLong) || !strings.Contains(res.RecordErr.Error(), "releasing those blocks enables it") {
+		t.Fatalf("RecordErr = %v; want an OtherHoldsError naming the first hold, the size, and what releasing it does", res.RecordErr)
 	}
 	if uac, now, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable == 0 || now != full {
-		t.Errorf("after the refused hold: userAccountControl %#x, notes changed %v; want disabled (by the first), notes untouched",
+		t.Errorf("after the unrecorded hold: userAccountControl %#x, notes changed %v; want disabled, notes untouched",
 			uac, now != full)
 	}
 }

@@ -72,7 +72,8 @@ func (e *OtherHoldsError) Error() string {
 	}
 	if e.Cause != nil {
 		return fmt.Sprintf("directory: %s carries the block record of other blocks (holds %s), and this block's hold cannot be "+
-			"added to it (%v): disabled without it, the account would be enabled when they are released; nothing was changed",
+			"added to it (%v): the account is disabled without it, and releasing those blocks enables it; the next plan then "+
+			"shows this block's account enabled and the next apply disables it again. Make room in the account's Notes",
 			e.DN, strings.Join(ids, ", "), e.Cause)
 	}
 	return fmt.Sprintf("directory: %s carries the block record of other blocks (holds %s): a block that does not record "+
@@ -95,8 +96,8 @@ func (a Account) HeldByOthers(holdID string) ([]Hold, error) {
 // so is a block without a record (req.Record false) of an account whose record holds other blocks.
 //
 // The record never stops the block: when it does not fit, cannot be read, or the directory refuses it, the account is
-// disabled without it and HoldResult.RecordErr says why, unless the record holds other blocks: their release would
-// then enable the account under this block, so the block is refused (*OtherHoldsError with its Cause). The error is
+// disabled without it and HoldResult.RecordErr says why; when the record holds other blocks, RecordErr is an
+// *OtherHoldsError (with its Cause), because their release will enable the account under this block. The error is
 // non-nil only when the account was not disabled (or it is unknown whether it was: *OutcomeUnknownError).
 func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldResult, error) {
 	var res HoldResult
@@ -126,12 +127,13 @@ func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldR
 			return ch, nil
 		}
 		if refused != nil {
-			return ch, unrecordedBesideOthers(cur.DN, rec, req.Hold.ID, refused.err)
+			res.RecordErr = unrecorded(cur.DN, rec, req.Hold.ID, refused.err)
+			return ch, nil
 		}
 		info, descr, err := recordHold(cur, rec, req.Hold)
 		if err != nil {
-			res.RecordErr = err
-			return ch, unrecordedBesideOthers(cur.DN, rec, req.Hold.ID, err)
+			res.RecordErr = unrecorded(cur.DN, rec, req.Hold.ID, err)
+			return ch, nil //nolint:nilerr // a record that cannot be written never stops the block: RecordErr reports it
 		}
 		ch.info, ch.description = &info, descr
 		res.Recorded = true
@@ -148,13 +150,14 @@ func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldR
 	return res, err
 }
 
-// unrecordedBesideOthers refuses to disable the account without recording holdID (the record could not be written,
-// for cause) while the record holds other blocks and not this one: the last of them released would enable the
-// account under this block. Without other holds, or with this hold recorded already, the block goes on unrecorded.
-func unrecordedBesideOthers(dn string, rec *BlockRecord, holdID string, cause error) error {
+// unrecorded is why a block's hold is not in the record (cause). The block still disables the account, as a record
+// must never stop a block; when the record holds other blocks and not this one, the error says that the last of them
+// released enables the account under this block (the block then sees the account enabled, and its next apply
+// disables it again).
+func unrecorded(dn string, rec *BlockRecord, holdID string, cause error) error {
 	others := rec.othersOf(holdID)
 	if len(others) == 0 || rec.hold(holdID) >= 0 {
-		return nil
+		return cause
 	}
 	return &OtherHoldsError{DN: dn, Holds: others, Cause: cause}
 }
