@@ -128,7 +128,7 @@ func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldR
 		}
 		if refused != nil {
 			res.RecordErr = unrecorded(cur.DN, rec, req.Hold.ID, refused.err)
-			return ch, nil
+			return ch, nil //nolint:nilerr // the directory refused the record: disable without it, RecordErr says why
 		}
 		info, descr, err := recordHold(cur, rec, req.Hold)
 		if err != nil {
