@@ -27,6 +27,8 @@ type clients struct {
 	verify *remoteaccess.VerifyHub
 	// serverNames caches the DNS names of servers given by IP address.
 	serverNames serverNames
+	// drains are the node drains this process has planned: each drain's plan counts the others (node_drain_plan.go).
+	drains plannedDrains
 }
 
 func newClients(s settings) (*clients, error) {

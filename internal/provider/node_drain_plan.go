@@ -2,9 +2,11 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -13,6 +15,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
 
 // planReadTimeout bounds what the plan reads from the servers: the guards and the impact.
@@ -64,6 +67,9 @@ func (r *nodeDrainResource) ModifyPlan(ctx context.Context, req resource.ModifyP
 }
 
 // checkPlan reads the cluster, briefly, to refuse a bad drain at plan time and to show the impact of a new one.
+// A drain that is already in state (interrupted, or drifted) is only warned about here and refused by the apply:
+// terraform destroy first plans the configuration to refresh the state, and a refusal there would block the destroy
+// that puts the nodes back.
 func (r *nodeDrainResource) checkPlan(ctx context.Context, plan *nodeDrainModel, creating bool, diags *diag.Diagnostics) {
 	c, err := r.clients.Cluster(nil)
 	if err != nil {
@@ -73,6 +79,10 @@ func (r *nodeDrainResource) checkPlan(ctx context.Context, plan *nodeDrainModel,
 	readCtx, cancel := context.WithTimeout(ctx, planReadTimeout)
 	defer cancel()
 	topo, topoErr := c.Topology(readCtx)
+	if refused := answeredWithError(topoErr); refused != "" {
+		refuse(diags, creating, path.Root("node"), "The drain cannot be checked: a server refused the provider", refused)
+		return
+	}
 	server, node, found := locateNode(c, topo, plan.Node.ValueString())
 	switch {
 	case !found && topoErr == nil:
@@ -84,13 +94,101 @@ func (r *nodeDrainResource) checkPlan(ctx context.Context, plan *nodeDrainModel,
 				unknownNodeDetail(plan.Node.ValueString(), topo, topoErr)))
 		return
 	}
-	if err := checkRotation(c, topo, node, plan); err != nil {
-		diags.AddAttributeError(path.Root("allow_last_node"), "Draining this node leaves too few nodes in rotation", err.Error())
+	err = r.clients.drains.reserve(node, func(planned []string) error {
+		return checkRotation(c, topo, node, plan, planned)
+	})
+	if err != nil {
+		refuse(diags, creating, path.Root("allow_last_node"), "Draining this node leaves too few nodes in rotation", err.Error())
 		return
 	}
 	r.checkTimeout(ctx, plan, topo, node, diags)
 	if creating {
 		impact(readCtx, c, topo, server, node, diags)
+	}
+}
+
+// refuse fails the plan of a new drain. For a drain already in state it warns instead, and the apply refuses: the
+// plan that terraform destroy runs first must not fail on a drain it is about to undo.
+func refuse(diags *diag.Diagnostics, creating bool, at path.Path, summary, detail string) {
+	if creating {
+		diags.AddAttributeError(at, summary, detail+destroyHint)
+		return
+	}
+	diags.AddAttributeWarning(at, summary+": the apply will refuse to drain again", detail+
+		"\n\nThe drain is in state with drained = false; destroy it to put the node back, or fix the cause and apply again.")
+}
+
+// destroyHint explains the one refusal that reaches terraform destroy: Terraform plans the whole configuration to
+// refresh the state before it destroys, and a drain that was never applied is planned (and refused) there too.
+const destroyHint = "\n\nIf this stops terraform destroy: this drain was never applied, and Terraform plans the " +
+	"configuration before it destroys. Run terraform destroy -refresh=false, or remove this drain from the " +
+	"configuration first."
+
+// plannedDrains are the nodes that the drains planned by this provider process (one Terraform plan or apply) will
+// take out of rotation. Each drain's plan sees only itself, so the plan of the second drain counts the first one
+// here. It cannot see drains planned by another provider configuration (an alias), another Terraform run, or a
+// drain whose node is unknown until apply; the apply checks the cluster again under drainSerial before it drains.
+type plannedDrains struct {
+	mu    sync.Mutex
+	nodes map[string]string // upper-case node name: node name
+}
+
+// reserve runs check with the nodes other drains of this plan take out, and records node when check passes. The
+// check and the record are one step, so that of two drains planned at once exactly the second one is refused.
+func (p *plannedDrains) reserve(node string, check func(planned []string) error) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var others []string
+	for key, name := range p.nodes {
+		if key != strings.ToUpper(node) {
+			others = append(others, name)
+		}
+	}
+	slices.Sort(others)
+	if err := check(others); err != nil {
+		return err
+	}
+	if p.nodes == nil {
+		p.nodes = map[string]string{}
+	}
+	p.nodes[strings.ToUpper(node)] = node
+	return nil
+}
+
+// answeredWithError describes the servers of a failed read that answered with an error (TLS, logon, script): a
+// configuration error, never "did not answer". "" when every failure was a server that did not answer.
+func answeredWithError(err error) string {
+	_, rest := remoteaccess.SplitUnanswered(err)
+	if rest == nil {
+		return ""
+	}
+	var lines []string
+	for _, se := range remoteaccess.ServerErrors(rest) {
+		lines = append(lines, fmt.Sprintf("%s %s: %s", se.Server, failureVerb(se.Err), se.Err))
+	}
+	if len(lines) == 0 {
+		return rest.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// failureVerb says how a server failed: a refusal of TLS, of the logon or of the connection is not a silence.
+func failureVerb(err error) string {
+	var we *winrm.Error
+	if !errors.As(err, &we) {
+		return "failed"
+	}
+	switch we.Kind {
+	case winrm.KindTLS:
+		return "refused the TLS handshake"
+	case winrm.KindAuth:
+		return "refused the logon"
+	case winrm.KindUnreachable:
+		return "could not be reached (connection refused, dropped or no route)"
+	case winrm.KindTimeout:
+		return fmt.Sprintf("did not answer within %s", planReadTimeout)
+	default:
+		return "failed"
 	}
 }
 
@@ -166,19 +264,40 @@ func mapKeys(m map[string]string) func(func(string) bool) {
 	}
 }
 
-// checkRotation applies allow_last_node and min_nodes_in_rotation. Without an NLB view (a cluster behind an
-// external balancer), the other servers of the provider are the nodes that can take the clients.
-func checkRotation(c *remoteaccess.Cluster, topo remoteaccess.Topology, node string, m *nodeDrainModel) error {
+// plannedDrainState is the state the rotation check gives a node that another drain of this plan takes out: it
+// starts with Stopped, so it counts as out of rotation, and it says why in the refusal.
+const plannedDrainState remoteaccess.NodeState = "Stopped: another remoteaccess_node_drain of this plan drains it"
+
+// withPlannedDrains is the topology with the nodes that other drains of this plan take out marked as stopped.
+func withPlannedDrains(t remoteaccess.Topology, planned []string) remoteaccess.Topology {
+	out := remoteaccess.Topology{Local: t.Local, Nodes: slices.Clone(t.Nodes)}
+	for i, n := range out.Nodes {
+		if !slices.ContainsFunc(planned, func(p string) bool { return strings.EqualFold(p, n.Name) }) {
+			continue
+		}
+		interfaces := slices.Clone(n.Interfaces)
+		for j := range interfaces {
+			interfaces[j].State = plannedDrainState
+		}
+		out.Nodes[i].Interfaces = interfaces
+	}
+	return out
+}
+
+// checkRotation applies allow_last_node and min_nodes_in_rotation, counting the nodes that other drains of this
+// plan take out (planned) as out of rotation. Without an NLB view (a cluster behind an external balancer), the
+// other servers of the provider are the nodes that can take the clients.
+func checkRotation(c *remoteaccess.Cluster, topo remoteaccess.Topology, node string, m *nodeDrainModel, planned []string) error {
 	minimum, allowLast := int(m.MinNodesInRotation.ValueInt64()), m.AllowLastNode.ValueBool()
 	if len(topo.Nodes) == 0 {
-		others := len(c.Servers()) - 1
-		if others == 0 && !allowLast || others > 0 && others < minimum {
-			return fmt.Errorf("%w: %d other server(s) for %s, and no NLB answered to tell which are in rotation",
-				remoteaccess.ErrTooFewNodes, others, node)
+		others := len(c.Servers()) - 1 - len(planned)
+		if others <= 0 && !allowLast || others > 0 && others < minimum {
+			return fmt.Errorf("%w: %d other server(s) for %s (%d drained by other drains of this plan), and no NLB "+
+				"answered to tell which are in rotation", remoteaccess.ErrTooFewNodes, max(others, 0), node, len(planned))
 		}
 		return nil
 	}
-	err := topo.CheckDrain(node, minimum, allowLast)
+	err := withPlannedDrains(topo, planned).CheckDrain(node, minimum, allowLast)
 	if err != nil {
 		return fmt.Errorf("%w. Set allow_last_node = true to drain the last node anyway, or put another node back first", err)
 	}
@@ -196,7 +315,7 @@ func impact(ctx context.Context, c *remoteaccess.Cluster, topo remoteaccess.Topo
 	conns, err := c.Sessions(ctx, server)
 	if err != nil {
 		diags.AddWarning(summary+": impact not shown",
-			fmt.Sprintf("%s did not answer within %s, so the plan cannot list its sessions: %s", node, planReadTimeout, err))
+			fmt.Sprintf("%s %s, so the plan cannot list its sessions: %s", node, failureVerb(err), err))
 		return
 	}
 	var b strings.Builder
