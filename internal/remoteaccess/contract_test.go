@@ -29,6 +29,8 @@ var contractTypes = map[string]reflect.Type{
 	"SAPurge":            reflect.TypeFor[SAPurge](),
 	"nodesOutput":        reflect.TypeFor[nodesOutput](),
 	"drainInput":         reflect.TypeFor[drainInput](),
+	"readinessInput":     reflect.TypeFor[readinessInput](),
+	"Readiness":          reflect.TypeFor[Readiness](),
 }
 
 type contractSection struct {

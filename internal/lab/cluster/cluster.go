@@ -49,6 +49,8 @@ type Options struct {
 	ConvergenceDelay time.Duration
 	// Clock returns the current time (default time.Now).
 	Clock func() time.Time
+	// Readiness is what each server answers to get-readiness/v1, by server name (readiness.go).
+	Readiness map[string]Readiness
 }
 
 // Cluster is the shared state of one lab's Remote Access servers. All methods are safe for concurrent use.
@@ -67,6 +69,7 @@ type Cluster struct {
 	captured       map[string]capturedRows
 	failDisconnect map[string]bool // lower-case names or addresses Disconnect-VpnUser fails on (fault injection)
 	languageModes  map[string]string
+	readiness      map[string]Readiness // SetReadiness, over Options.Readiness
 	// expireBeforeRemoval: the SAs a script lists expire before it removes them (fault injection).
 	expireBeforeRemoval map[string]bool
 }

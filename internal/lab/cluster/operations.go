@@ -31,6 +31,7 @@ var operations = map[string]operation{
 
 	"disconnect-vpn-users/v1": disconnectVPNUsers,
 	"purge-sas/v1":            purgeSAs,
+	"get-readiness/v1":        getReadiness,
 }
 
 // scriptError is the {"error":{...}} document a script writes before exiting with code 1.

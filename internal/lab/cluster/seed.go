@@ -22,6 +22,8 @@ type Seed struct {
 	// VPNStatisticsLingerSeconds keeps a disconnected VPN connection's statistics row listed that long
 	// (Options.StatisticsLinger).
 	VPNStatisticsLingerSeconds int `json:"vpn_statistics_linger_seconds,omitempty"`
+	// Readiness is what each server answers to get-readiness/v1, by server name; each field breaks one assumption.
+	Readiness map[string]Readiness `json:"readiness,omitempty"`
 
 	captured map[string]capturedRows // from LoadCapture
 }
@@ -90,7 +92,7 @@ func ParseSeed(data []byte) (Seed, error) {
 // Options returns the cluster options for this seed; the caller adds the directory and the time settings.
 func (s Seed) Options() Options {
 	opts := Options{Nodes: s.Nodes, Interfaces: s.NLBInterfaces, Domain: s.Domain, DirectAccess: s.DirectAccess, VPN: s.VPN, Captured: s.captured,
-		StatisticsLinger: time.Duration(s.VPNStatisticsLingerSeconds) * time.Second}
+		StatisticsLinger: time.Duration(s.VPNStatisticsLingerSeconds) * time.Second, Readiness: s.Readiness}
 	for _, c := range s.DirectAccess {
 		if c.CertificateRevoked {
 			opts.RevokedCertificates = append(opts.RevokedCertificates, c.Computer)
