@@ -101,6 +101,7 @@ func (r *nodeDrainResource) checkPlan(ctx context.Context, plan *nodeDrainModel,
 		refuse(diags, creating, path.Root("allow_last_node"), "Draining this node leaves too few nodes in rotation", err.Error())
 		return
 	}
+	r.clients.refuseUnready(ctx, []string{server}, path.Root("node"), diags)
 	r.checkTimeout(ctx, plan, topo, node, diags)
 	if creating {
 		impact(readCtx, c, topo, server, node, diags)

@@ -184,8 +184,11 @@ const certificateWarning = 30 * 24 * time.Hour
 // Assess turns a server's answer into findings and a verdict: not_ready when any finding is an error, warnings when
 // any is a warning, else ready.
 func (r Readiness) Assess(opts AssessOptions) (verdict string, findings []Finding) {
+	if refused := checkLanguage(r, opts); len(refused) > 0 {
+		return VerdictNotReady, refused // no script ran: nothing else was read
+	}
 	for _, check := range []func(Readiness, AssessOptions) []Finding{
-		checkLanguage, checkWindows, checkRemoteAccess, checkCommands, checkNLB, checkSAShape, checkWinRM,
+		checkWindows, checkRemoteAccess, checkCommands, checkNLB, checkSAShape, checkWinRM,
 		checkCertificates, checkRevocation,
 	} {
 		findings = append(findings, check(r, opts)...)
