@@ -80,7 +80,8 @@ func (r *nodeDrainResource) checkPlan(ctx context.Context, plan *nodeDrainModel,
 	defer cancel()
 	topo, topoErr := c.Topology(readCtx)
 	if refused := answeredWithError(topoErr); refused != "" {
-		refuse(diags, creating, path.Root("node"), "The drain cannot be checked: a server refused the provider", refused)
+		// An error for a drain in state too: the destroy needs the same servers to answer.
+		diags.AddAttributeError(path.Root("node"), "The drain cannot be checked: a server refused the provider", refused)
 		return
 	}
 	server, node, found := locateNode(c, topo, plan.Node.ValueString())
@@ -98,7 +99,7 @@ func (r *nodeDrainResource) checkPlan(ctx context.Context, plan *nodeDrainModel,
 		return checkRotation(c, topo, node, plan, planned)
 	})
 	if err != nil {
-		refuse(diags, creating, path.Root("allow_last_node"), "Draining this node leaves too few nodes in rotation", err.Error())
+		refuseRotation(diags, creating, err.Error())
 		return
 	}
 	r.clients.refuseUnready(ctx, []string{server}, path.Root("node"), diags)
@@ -108,14 +109,16 @@ func (r *nodeDrainResource) checkPlan(ctx context.Context, plan *nodeDrainModel,
 	}
 }
 
-// refuse fails the plan of a new drain. For a drain already in state it warns instead, and the apply refuses: the
-// plan that terraform destroy runs first must not fail on a drain it is about to undo.
-func refuse(diags *diag.Diagnostics, creating bool, at path.Path, summary, detail string) {
+// refuseRotation fails the plan of a new drain that leaves too few nodes in rotation. For a drain already in state
+// it warns instead, and the apply refuses: the plan that terraform destroy runs first must not fail on a drain it
+// is about to undo.
+func refuseRotation(diags *diag.Diagnostics, creating bool, detail string) {
+	at := path.Root("allow_last_node")
 	if creating {
-		diags.AddAttributeError(at, summary, detail+destroyHint)
+		diags.AddAttributeError(at, "Draining this node leaves too few nodes in rotation", detail+destroyHint)
 		return
 	}
-	diags.AddAttributeWarning(at, summary+": the apply will refuse to drain again", detail+
+	diags.AddAttributeWarning(at, "Draining this node leaves too few nodes in rotation: the apply will refuse to drain again", detail+
 		"\n\nThe drain is in state with drained = false; destroy it to put the node back, or fix the cause and apply again.")
 }
 

@@ -115,8 +115,7 @@ func (c *clients) refuseUnready(ctx context.Context, servers []string, at path.P
 				"\n\nThe remoteaccess_servers data source shows every finding of every server.")
 		}
 		if opts.NTLM && look.ready.Windows != nil && remoteaccess.NTLMDeprecated(look.ready.Windows.Build) {
-			summary, detail := remoteaccess.NTLMWarning(server, look.ready.Windows.Build)
-			diags.AddAttributeWarning(at, summary, detail)
+			diags.AddAttributeWarning(at, "NTLM is deprecated on "+server, remoteaccess.NTLMWarning(look.ready.Windows.Build))
 		}
 	}
 }

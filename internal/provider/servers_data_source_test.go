@@ -118,4 +118,3 @@ func TestAccServers_verdictAndFixPerBrokenAssumption(t *testing.T) {
 		},
 	})
 }
-

@@ -245,10 +245,10 @@ func ntlmFinding(build int) Finding {
 // NTLMDeprecated reports a build that lists NTLM as deprecated.
 func NTLMDeprecated(build int) bool { return build >= NTLMDeprecationBuild }
 
-// NTLMWarning is the warning a plan shows when the provider logs on with NTLM to such a server.
-func NTLMWarning(server string, build int) (summary, detail string) {
+// NTLMWarning is the detail of the warning a plan shows when the provider logs on with NTLM to such a server.
+func NTLMWarning(build int) string {
 	f := ntlmFinding(build)
-	return "NTLM is deprecated on " + server, f.Detail + ". " + f.Fix + "."
+	return f.Detail + ". " + f.Fix + "."
 }
 
 func checkRemoteAccess(r Readiness, _ AssessOptions) []Finding {
