@@ -1,10 +1,15 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
@@ -117,4 +122,45 @@ func TestAccServers_verdictAndFixPerBrokenAssumption(t *testing.T) {
 			},
 		},
 	})
+}
+
+// labClients are the provider's clients for the lab's servers, logging on with NTLM as the lab's provider
+// configuration does.
+func labClients(t *testing.T, l *testLab) *clients {
+	t.Helper()
+	c, err := newClients(settings{Servers: l.info.ServerAddresses, WinRM: winrmSettings{
+		Port: l.info.WinRMPort, UseHTTPS: true, CACertPEM: []byte(l.info.CACertificatePEM), Username: l.info.WinRMUsername,
+		Password: l.info.WinRMPassword, Auth: authNTLM, Timeout: time.Minute, MaxConcurrency: 4,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// A plan warns, naming the server, when the provider logs on with NTLM to a build that deprecates it, and only
+// then; the look is made once per process: a server broken after it was read is not read again.
+func TestRefuseUnreadyWarnsOfNTLMOnlyWhereDeprecated(t *testing.T) {
+	l := startLab(t)
+	l.Cluster().SetReadiness("RAS2", cluster.Readiness{Build: 26100})
+	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
+	c := labClients(t, l)
+	var diags diag.Diagnostics
+	c.refuseUnready(context.Background(), []string{ras1, ras2}, path.Root("servers"), &diags)
+	if len(diags) != 1 || diags.HasError() || diags[0].Summary() != "NTLM is deprecated on "+ras2 ||
+		!strings.Contains(diags[0].Detail(), `auth = "kerberos"`) {
+		t.Fatalf("diagnostics = %v, want one warning about NTLM on %s", diags, ras2)
+	}
+	l.Cluster().SetReadiness("RAS1", cluster.Readiness{HiddenCommands: []string{"Get-NlbCluster"}})
+	diags = nil
+	c.refuseUnready(context.Background(), []string{ras1}, path.Root("servers"), &diags)
+	if len(diags) != 0 {
+		t.Errorf("a second look in the same process read the server again: %v", diags)
+	}
+	c.settings.WinRM.Auth = authKerberos
+	diags = nil
+	c.refuseUnready(context.Background(), []string{ras2}, path.Root("servers"), &diags)
+	if len(diags) != 0 {
+		t.Errorf("with Kerberos: %v, want no diagnostic", diags)
+	}
 }
