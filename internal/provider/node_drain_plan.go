@@ -102,9 +102,10 @@ func (r *nodeDrainResource) checkPlan(ctx context.Context, plan *nodeDrainModel,
 		refuseRotation(diags, creating, err.Error())
 		return
 	}
-	r.clients.refuseUnready(ctx, []string{server}, path.Root("node"), diags)
 	r.checkTimeout(ctx, plan, topo, node, diags)
 	if creating {
+		// Only a new drain: a refusal of a drain in state would also stop the plan that terraform destroy runs first.
+		r.clients.refuseUnready(ctx, []string{server}, path.Root("node"), diags)
 		impact(readCtx, c, topo, server, node, diags)
 	}
 }
