@@ -164,3 +164,33 @@ func TestRefuseUnreadyWarnsOfNTLMOnlyWhereDeprecated(t *testing.T) {
 		t.Errorf("with Kerberos: %v, want no diagnostic", diags)
 	}
 }
+
+// A server that drops every connection is reported like the other data sources report it: its row is missing and
+// missing_servers names it when the configuration tolerates it; a server that refuses the logon fails the read.
+func TestAccServers_unreachableServerTolerated(t *testing.T) {
+	l := startLab(t)
+	ras2 := l.info.ServerAddresses[1]
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() { l.Server("RAS2").Faults().SetDropConnections(true) },
+				Config:    l.providerConfig(`data "remoteaccess_servers" "all" { tolerate_unreachable_servers = true }`),
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr(serversAddr, "readiness.#", "1"),
+					resource.TestCheckResourceAttr(serversAddr, "readiness.0.verdict", "ready"),
+					resource.TestCheckResourceAttr(serversAddr, "missing_servers.#", "1"),
+					resource.TestCheckResourceAttr(serversAddr, "missing_servers.0", ras2),
+				),
+			},
+			{
+				PreConfig: func() {
+					l.Server("RAS2").Faults().SetDropConnections(false)
+					l.Server("RAS2").Faults().SetAuthFailure(true)
+				},
+				Config:      l.providerConfig(`data "remoteaccess_servers" "all" { tolerate_unreachable_servers = true }`),
+				ExpectError: regexp.MustCompile(`Reading the readiness failed on ` + regexp.QuoteMeta(ras2)),
+			},
+		},
+	})
+}
