@@ -169,7 +169,7 @@ func answeredWithError(err error) string {
 	}
 	var lines []string
 	for _, se := range remoteaccess.ServerErrors(rest) {
-		lines = append(lines, fmt.Sprintf("%s %s: %s", se.Server, failureVerb(se.Err), se.Err))
+		lines = append(lines, fmt.Sprintf("%s %s: %s", se.Server, failureVerb(se.Err, planReadTimeout), se.Err))
 	}
 	if len(lines) == 0 {
 		return rest.Error()
@@ -177,8 +177,18 @@ func answeredWithError(err error) string {
 	return strings.Join(lines, "\n")
 }
 
+// serverFailure says how server failed in a fan-out's error (see failureVerb): for plan messages that list servers.
+func serverFailure(err error, server string, timeout time.Duration) string {
+	for _, se := range remoteaccess.ServerErrors(err) {
+		if se.Server == server {
+			return failureVerb(se.Err, timeout)
+		}
+	}
+	return fmt.Sprintf("did not answer within %s", timeout)
+}
+
 // failureVerb says how a server failed: a refusal of TLS, of the logon or of the connection is not a silence.
-func failureVerb(err error) string {
+func failureVerb(err error, timeout time.Duration) string {
 	var we *winrm.Error
 	if !errors.As(err, &we) {
 		return "failed"
@@ -191,7 +201,7 @@ func failureVerb(err error) string {
 	case winrm.KindUnreachable:
 		return "could not be reached (connection refused, dropped or no route)"
 	case winrm.KindTimeout:
-		return fmt.Sprintf("did not answer within %s", planReadTimeout)
+		return fmt.Sprintf("did not answer within %s", timeout)
 	default:
 		return "failed"
 	}
@@ -320,7 +330,7 @@ func impact(ctx context.Context, c *remoteaccess.Cluster, topo remoteaccess.Topo
 	conns, err := c.Sessions(ctx, server)
 	if err != nil {
 		diags.AddWarning(summary+": impact not shown",
-			fmt.Sprintf("%s %s, so the plan cannot list its sessions: %s", node, failureVerb(err), err))
+			fmt.Sprintf("%s %s, so the plan cannot list its sessions: %s", node, failureVerb(err, planReadTimeout), err))
 		return
 	}
 	var b strings.Builder

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
 
 const drainAddr = "remoteaccess_node_drain.test"
@@ -457,5 +460,24 @@ func TestAccNodeDrain_tlsRefusalIsNotSilence(t *testing.T) {
 	})
 	if err := checkBothNodes(l, cluster.Converged)(nil); err != nil {
 		t.Error(err)
+	}
+}
+
+// A plan that lists servers says how each failed: a refused TLS handshake, logon or connection is not a server that
+// did not answer in time.
+func TestServerFailureSaysWhatTheServerRefused(t *testing.T) {
+	err := errors.Join(
+		&remoteaccess.ServerError{Server: "ras1", Err: &winrm.Error{Kind: winrm.KindTLS, Server: "ras1"}},
+		&remoteaccess.ServerError{Server: "ras2", Err: &winrm.Error{Kind: winrm.KindUnreachable, Server: "ras2"}},
+		&remoteaccess.ServerError{Server: "ras3", Err: &winrm.Error{Kind: winrm.KindTimeout, Server: "ras3"}},
+		&remoteaccess.ServerError{Server: "ras4", Err: &winrm.Error{Kind: winrm.KindAuth, Server: "ras4"}},
+	)
+	for server, want := range map[string]string{
+		"ras1": "refused the TLS handshake", "ras2": "could not be reached (connection refused, dropped or no route)",
+		"ras3": "did not answer within 10s", "ras4": "refused the logon", "ras5": "did not answer within 10s",
+	} {
+		if got := serverFailure(err, server, 10*time.Second); got != want {
+			t.Errorf("serverFailure(%s) = %q, want %q", server, got, want)
+		}
 	}
 }
