@@ -79,11 +79,6 @@ func (r *nodeDrainResource) checkPlan(ctx context.Context, plan *nodeDrainModel,
 	readCtx, cancel := context.WithTimeout(ctx, planReadTimeout)
 	defer cancel()
 	topo, topoErr := c.Topology(readCtx)
-	if refused := answeredWithError(topoErr); refused != "" {
-		// An error for a drain in state too: the destroy needs the same servers to answer.
-		diags.AddAttributeError(path.Root("node"), "The drain cannot be checked: a server refused the provider", refused)
-		return
-	}
 	server, node, found := locateNode(c, topo, plan.Node.ValueString())
 	switch {
 	case !found && topoErr == nil:
@@ -160,21 +155,28 @@ func (p *plannedDrains) reserve(node string, check func(planned []string) error)
 	return nil
 }
 
-// answeredWithError describes the servers of a failed read that answered with an error (TLS, logon, script): a
-// configuration error, never "did not answer". "" when every failure was a server that did not answer.
-func answeredWithError(err error) string {
-	_, rest := remoteaccess.SplitUnanswered(err)
-	if rest == nil {
-		return ""
-	}
+// serverFailures lists how each server of a failed read failed, one line each: a refusal of TLS, of the logon or of
+// the connection is named as such, never as a server that did not answer.
+func serverFailures(err error) string {
 	var lines []string
-	for _, se := range remoteaccess.ServerErrors(rest) {
-		lines = append(lines, fmt.Sprintf("%s %s: %s", se.Server, failureVerb(se.Err, planReadTimeout), se.Err))
+	for _, se := range remoteaccess.ServerErrors(err) {
+		lines = append(lines, fmt.Sprintf("- %s %s: %s", se.Server, failureVerb(se.Err, planReadTimeout), se.Err))
 	}
 	if len(lines) == 0 {
-		return rest.Error()
+		return err.Error()
 	}
 	return strings.Join(lines, "\n")
+}
+
+// refusedByServer reports a read that a server refused (TLS or logon): a configuration error, not a silence.
+func refusedByServer(err error) bool {
+	for _, se := range remoteaccess.ServerErrors(err) {
+		var we *winrm.Error
+		if errors.As(se.Err, &we) && (we.Kind == winrm.KindTLS || we.Kind == winrm.KindAuth) {
+			return true
+		}
+	}
+	return false
 }
 
 // serverFailure says how server failed in a fan-out's error (see failureVerb): for plan messages that list servers.
@@ -255,15 +257,19 @@ func unknownNodeDetail(name string, topo remoteaccess.Topology, err error) strin
 		detail += " The servers answer as: " + strings.Join(known, ", ") + "."
 	}
 	if err != nil {
-		detail += fmt.Sprintf(" Not every server answered: %s\n\nThe node may be one of them: make it answer WinRM "+
-			"(or fix the cause above), then apply again.", err)
+		detail += fmt.Sprintf(" Not every server answered the question:\n%s\n\nThe node may be one of them: make it "+
+			"answer WinRM (or fix the cause above), then apply again.", serverFailures(err))
 	}
 	return detail
 }
 
-// unknownNodeSummary tells a node that no server is from one that may be behind a server that did not answer.
+// unknownNodeSummary tells a node that no server is from one that may be behind a server that did not answer, or
+// that refused the provider.
 func unknownNodeSummary(err error) string {
-	if err != nil {
+	switch {
+	case refusedByServer(err):
+		return "Cannot find the node: a server refused the provider"
+	case err != nil:
 		return "Cannot find the node: not every server answered"
 	}
 	return "Unknown node"

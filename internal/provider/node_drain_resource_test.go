@@ -445,17 +445,17 @@ func TestAccNodeDrain_destroyIsNeverRefused(t *testing.T) {
 	})
 }
 
-// A server that refuses the TLS handshake answered: the plan says so and fails, instead of reporting a server that
-// did not answer in time.
+// A server that refuses the TLS handshake answered: the drain says so, naming each server and what it refused,
+// instead of reporting a server that did not answer in time; nothing is drained.
 func TestAccNodeDrain_tlsRefusalIsNotSilence(t *testing.T) {
 	l := startDrainLab(t)
 	l.winrmExtra = `tls_server_name = "not-the-server.invalid"`
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{
-			Config:      l.providerConfig(nodeDrainConfig("RAS2", "2s")),
-			PlanOnly:    true,
-			ExpectError: regexp.MustCompile(`(?s)a server refused the provider.*refused the TLS handshake`),
+			Config: l.providerConfig(nodeDrainConfig("RAS2", "2s")),
+			ExpectError: regexp.MustCompile(`(?s)Cannot find the node: a server refused the provider.*` +
+				regexp.QuoteMeta(l.info.ServerAddresses[1]) + ` refused the TLS handshake`),
 		}},
 	})
 	if err := checkBothNodes(l, cluster.Converged)(nil); err != nil {
