@@ -7,14 +7,16 @@
 # read on its own: a part that fails is reported in errors and the others are still read.
 # Input:  {"commands":["Get-NlbCluster","Stop-NlbClusterNode"]}
 # Output: {"result":{"computer_name":"RAS1","windows":{"build":20348,"version":"10.0.20348","caption":"Microsoft Windows Server 2022 Datacenter"},"language_mode":"FullLanguage","remote_access":{"DAStatus":"Installed"},"directaccess_server":{"UserAuthentication":"UserPasswd"},"nlb_clusters":[{"name":"ra.corp.example","interface_name":"Internet"}],"nlb_interfaces":[{"interface_name":"Internet","nlb_bound":true}],"sa_identity":{"shape":"object","sample":"C**P\\C******$"},"winrm":{"max_shells_per_user":"30","max_concurrent_operations_per_user":"1500","max_processes_per_shell":"25","allow_remote_shell_access":"true","cbt_hardening_level":"Relaxed","https_listeners":[{"thumbprint":"AB12","not_after":"2027-01-31T00:00:00Z","found":true}]},"commands":[{"name":"Get-NlbCluster","available":true}],"ikev2_cert_auth_flags":4,"ipsec_cert_validation_level":"RequireCrlCheck","errors":{}}}
-# Microsoft documentation of what is read (internal/remoteaccess/scripts/CONTRACT.md, get-readiness/v1, cites each):
-#   Get-CimInstance Win32_OperatingSystem (BuildNumber, Version, Caption)
-#   Get-RemoteAccess (status of DA, VPN, site-to-site VPN and load balancing), Get-DAServer
+# Microsoft documentation of what is read (CONTRACT.md, get-readiness/v1, says what each value is used for):
+#   Get-CimInstance Win32_OperatingSystem  https://learn.microsoft.com/windows/win32/cimwin32prov/win32-operatingsystem
+#   Get-RemoteAccess  https://learn.microsoft.com/powershell/module/remoteaccess/get-remoteaccess
+#   Get-DAServer  https://learn.microsoft.com/powershell/module/remoteaccess/get-daserver
 #   Get-NlbCluster, Get-NlbClusterNodeNetworkInterface (InterfaceName, NlbBound)
-#   Get-NetIPsecMainModeSA (RemoteFirstId: an object with Identity, or a string on the class page)
-#   WSMan: drive (Installation and configuration for Windows Remote Management)
-#   HKLM:\SYSTEM\CurrentControlSet\Services\RemoteAccess\Parameters\Ikev2 CertAuthFlags
-#   Get-NetFirewallSetting -PolicyStore ActiveStore (CertValidationLevel)
+#     https://learn.microsoft.com/powershell/module/networkloadbalancingclusters/get-nlbclusternodenetworkinterface
+#   Get-NetIPsecMainModeSA (RemoteFirstId)  https://learn.microsoft.com/powershell/module/netsecurity/get-netipsecmainmodesa
+#   WSMan: drive  https://learn.microsoft.com/windows/win32/winrm/installation-and-configuration-for-windows-remote-management
+#   Ikev2 CertAuthFlags: the page "Block VPN clients that use revoked certificates" (4 enforces revocation)
+#   Get-NetFirewallSetting -PolicyStore ActiveStore  https://learn.microsoft.com/powershell/module/netsecurity/get-netfirewallsetting
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
 
