@@ -132,7 +132,7 @@ func TestAccGuideExamplesValidate(t *testing.T) {
 // The workflows plan what the guide says against the lab: the configurations as they are, with an override file
 // (lab_override.tf) that points their provider block at the lab. An emergency block shows its impact as a warning,
 // a trip under way blocks the user and a trip that is over does not, a maintenance window shows the sessions that
-// will move, and the first plan reads the nodes.
+// will move, and the first plan reads the servers' readiness and the nodes.
 func TestAccGuideWorkflowsPlanAgainstTheLab(t *testing.T) {
 	t.Parallel()
 	cli := newGuideCLI(t)
@@ -171,7 +171,7 @@ func TestAccGuideWorkflowsPlanAgainstTheLab(t *testing.T) {
 		dontWant string // the plan must not say this, when set
 		wantErr  bool
 	}{
-		{"first-plan", nil, []string{"RAS1", "RAS2", "connections"}, "", false},
+		{"first-plan", nil, []string{"RAS1", "RAS2", "connections", "readiness", `"ready"`}, "not_ready", false},
 		{"emergency-device-block", []string{`lost_devices={"CLIENT1"={ticket="INC-1",reason="stolen"}}`},
 			[]string{"Warning: Impact of blocking CLIENT1", "main-mode", "1 to add"}, "", false},
 		{"travelling-user", []string{fmt.Sprintf(`trips={"alice"={from=%q,until=%q,ticket="T-1"}}`, hour(-1), hour(1))},

@@ -31,16 +31,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "1. The service principal name of the servers' WinRM endpoint"
-# The NLB cluster's servers share one name (ras.samba.test) and so one SPN, on a service account of its own.
-samba_tool user create svc-ras-http 'Ras!Http-Passw0rd-1' >/dev/null
-samba_tool spn add HTTP/ras.samba.test svc-ras-http
-samba_tool spn list svc-ras-http
+step "1. The servers' keys: each server's computer account (a domain member has them by joining; the lab needs a keytab)"
+# WinRM runs as NetworkService: it decrypts tickets with the keys of the server's computer account.
+samba_tool domain exportkeytab servers.keytab --principal='RAS1$'
+samba_tool domain exportkeytab servers.keytab --principal='RAS2$'
 
-step "2. The servers' keys for that SPN (what a domain member has by joining; the lab needs a keytab)"
-samba_tool domain exportkeytab ras-http.keytab --principal=HTTP/ras.samba.test
-
-step "3. The servers: the lab pointed at the domain, with a domain account for WinRM"
+step "2. The servers: the lab pointed at the domain, with a domain account for WinRM"
 ca_pem_json=$(sed ':a;N;$!ba;s/\n/\\n/g' "$SAMBA_CA_CERT")
 cat >lab.json <<EOF
 {
@@ -51,7 +47,7 @@ cat >lab.json <<EOF
     "bind_username": "$SAMBA_ADMIN_UPN",
     "bind_password": "$SAMBA_ADMIN_PASSWORD"
   },
-  "kerberos": {"keytab": "$work/ras-http.keytab", "realm": "$SAMBA_REALM"},
+  "kerberos": {"keytab": "$work/servers.keytab", "realm": "$SAMBA_REALM", "computer_accounts": true},
   "username": "svc-remoteaccess",
   "password": "Svc!Passw0rd-RA1"
 }
@@ -63,6 +59,15 @@ for _ in $(seq 100); do [ -s lab-info.json ] && break; sleep 0.1; done
 [ -s lab-info.json ] || { cat lab.log >&2; echo "the lab did not start" >&2; exit 1; }
 winrm_port=$(sed -n 's/.*"winrm_port": *\([0-9]*\).*/\1/p' lab-info.json)
 servers=$(sed -n '/"server_addresses"/,/]/p' lab-info.json | grep -o '"127[^"]*"' | paste -sd, -)
+read -r ras1_address ras2_address <<<"$(tr -d '"' <<<"$servers" | tr , ' ')"
+
+step "3. Each server's own name, on its computer account"
+# A server listed by its DNS name needs nothing: its computer account holds HOST/ras1.samba.test, and HTTP/ maps to
+# HOST/. The lab's servers have loopback addresses for names, which no account holds yet: register each on its
+# server's computer account (never on a user account).
+samba_tool spn add "HTTP/$ras1_address" 'RAS1$'
+samba_tool spn add "HTTP/$ras2_address" 'RAS2$'
+samba_tool spn list 'RAS1$'
 
 step "4. Terraform's side: the realm and its KDC (krb5.conf)"
 cat >krb5.conf <<EOF
@@ -99,7 +104,7 @@ variable "servers" { type = list(string) }
 variable "winrm_port" { type = number }
 variable "spn" {
   type    = string
-  default = "HTTP/ras.samba.test"
+  default = null # HTTP/<server>: each server's own name
 }
 variable "keytab" {
   type    = string
@@ -202,10 +207,11 @@ echo "walkthrough: both servers logged the provider on with Kerberos; alice was 
 
 step "9. Wrong steps, and the errors they give"
 expect_failure "an SPN nobody registered" "KDC_ERR_S_PRINCIPAL_UNKNOWN" -var "spn=HTTP/nowhere.samba.test"
-# RAS1's own computer account answers for HTTP/ras1.samba.test (HOST/ covers HTTP/): the ticket is for keys the
-# servers do not hold, and the servers refuse it.
-expect_failure "the SPN of another account" "HTTP 401 Unauthorized" -var "spn=HTTP/ras1.samba.test"
-expect_failure "the keytab of another account" 'matching key not found in keytab. Looking for "svc-remoteaccess"' -var "keytab=../ras-http.keytab"
+# An alias registered on a user account: the KDC encrypts the ticket with that user's keys, which no server holds.
+samba_tool user create svc-ras-http 'Ras!Http-Passw0rd-1' >/dev/null
+samba_tool spn add HTTP/ras.samba.test svc-ras-http
+expect_failure "an alias SPN on a user account" "HTTP 401 Unauthorized" -var "spn=HTTP/ras.samba.test"
+expect_failure "the keytab of another account" 'matching key not found in keytab. Looking for "svc-remoteaccess"' -var "keytab=../servers.keytab"
 expect_failure "a realm krb5.conf does not list" "no KDCs defined in configuration for realm CORP.EXAMPLE" -var "realm=CORP.EXAMPLE"
 samba_tool user setpassword svc-remoteaccess --newpassword='Svc!Passw0rd-RA2' >/dev/null
 export REMOTEACCESS_LDAP_BIND_PASSWORD='Svc!Passw0rd-RA2' # LDAP binds with the new password; the keytab is stale

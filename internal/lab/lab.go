@@ -113,14 +113,19 @@ type ExternalDirectory struct {
 	NetBIOSDomain string // default: the cluster seed's; must match it
 }
 
-// Kerberos is the service side of WinRM Kerberos: the keys of one service principal that every server shares, as
-// the servers of an NLB cluster share the SPN of its virtual name (HTTP/<cluster name>, on a service account).
+// Kerberos is the service side of WinRM Kerberos. With ComputerAccounts, as on Windows: WinRM runs as
+// NetworkService, so each server decrypts tickets with the keys of its own computer account (RAS1$), whatever
+// HTTP/ name the ticket is for (HTTP/ maps to HOST/ on the computer account; WINDOWS.md, Kerberos). Without it,
+// every server shares the keys of one service principal (a test device: one name for servers that have none).
 type Kerberos struct {
-	// Keytab is the path of a keytab with the service principal's keys, e.g. from
-	// `samba-tool domain exportkeytab FILE --principal=HTTP/remoteaccess.samba.test`.
+	// Keytab is the path of a keytab: with ComputerAccounts, the keys of every server's computer account
+	// (`samba-tool domain exportkeytab FILE --principal='RAS1$'`, once per server); otherwise the shared service
+	// principal's (`--principal=HTTP/remoteaccess.samba.test`).
 	Keytab string `json:"keytab"`
 	// Realm is the domain's Kerberos realm, e.g. SAMBA.TEST.
 	Realm string `json:"realm"`
+	// ComputerAccounts: each server uses the keys of its computer account, NAME$.
+	ComputerAccounts bool `json:"computer_accounts,omitempty"`
 }
 
 // Info is what a client of the lab needs, printed as JSON by the command.
@@ -212,7 +217,7 @@ func (l *Lab) start(cfg Config, clusterSeed cluster.Seed, addresses []net.IP, ca
 	if err != nil {
 		return err
 	}
-	kerberos, err := l.loadKerberos(cfg.Kerberos)
+	kerberos, err := l.loadKerberos(cfg.Kerberos, cfg.Servers)
 	if err != nil {
 		return err
 	}
@@ -241,7 +246,7 @@ func (l *Lab) start(cfg Config, clusterSeed cluster.Seed, addresses []net.IP, ca
 }
 
 // loadKerberos reads the service keys and names their principal in Info; nil without Kerberos.
-func (l *Lab) loadKerberos(k *Kerberos) (*wsman.KerberosOptions, error) {
+func (l *Lab) loadKerberos(k *Kerberos, servers []string) (*wsman.KerberosOptions, error) {
 	if k == nil {
 		return nil, nil
 	}
@@ -255,7 +260,13 @@ func (l *Lab) loadKerberos(k *Kerberos) (*wsman.KerberosOptions, error) {
 	if len(kt.Entries) == 0 {
 		return nil, fmt.Errorf("lab config: kerberos keytab %s has no keys", k.Keytab)
 	}
-	l.info.WinRMKerberosSPN = strings.Join(kt.Entries[0].Principal.Components, "/")
+	if k.ComputerAccounts {
+		if err := keysOfEveryServer(kt, servers); err != nil {
+			return nil, fmt.Errorf("lab config: kerberos keytab %s: %w", k.Keytab, err)
+		}
+	} else {
+		l.info.WinRMKerberosSPN = strings.Join(kt.Entries[0].Principal.Components, "/")
+	}
 	l.info.KerberosRealm = strings.ToUpper(k.Realm)
 	return &wsman.KerberosOptions{Keytab: kt, Realm: k.Realm}, nil
 }
@@ -339,6 +350,11 @@ func (l *Lab) startServers(cfg Config, addresses []net.IP, ca *labtls.CA, kerber
 
 func (l *Lab) startServer(cfg Config, name string, ln net.Listener, ca *labtls.CA, kerberos *wsman.KerberosOptions) error {
 	scripts := &scriptCounts{counts: map[string]int64{}}
+	if kerberos != nil && cfg.Kerberos.ComputerAccounts {
+		own := *kerberos
+		own.KeytabPrincipal = computerAccount(name)
+		kerberos = &own
+	}
 	srv, err := wsman.NewServer(wsman.Options{
 		Name:                  name,
 		Domain:                l.info.NetBIOSDomain,
@@ -547,4 +563,21 @@ func logCommands(logger *slog.Logger, next wsman.Executor) wsman.Executor {
 			"exit_code", res.ExitCode, "duration", time.Since(started).Round(time.Millisecond))
 		return res
 	})
+}
+
+// computerAccount is the sAMAccountName of a server's computer account.
+func computerAccount(server string) string { return strings.ToUpper(server) + "$" }
+
+// keysOfEveryServer checks that the keytab holds a key of every server's computer account.
+func keysOfEveryServer(kt *keytab.Keytab, servers []string) error {
+	for _, server := range servers {
+		found := false
+		for _, e := range kt.Entries {
+			found = found || strings.EqualFold(strings.Join(e.Principal.Components, "/"), computerAccount(server))
+		}
+		if !found {
+			return fmt.Errorf("no key of %s's computer account %s", server, computerAccount(server))
+		}
+	}
+	return nil
 }

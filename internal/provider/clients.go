@@ -27,6 +27,10 @@ type clients struct {
 	verify *remoteaccess.VerifyHub
 	// serverNames caches the DNS names of servers given by IP address.
 	serverNames serverNames
+	// drains are the node drains this process has planned: each drain's plan counts the others (node_drain_plan.go).
+	drains plannedDrains
+	// looks are the servers' readiness reads, made once per process and shared (readiness_check.go).
+	looks readinessLooks
 }
 
 func newClients(s settings) (*clients, error) {

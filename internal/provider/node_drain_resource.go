@@ -247,7 +247,7 @@ func (r *nodeDrainResource) resolve(ctx context.Context, c *remoteaccess.Cluster
 		diags.AddAttributeError(path.Root("node"), unknownNodeSummary(err), unknownNodeDetail(m.Node.ValueString(), topo, err))
 		return "", "", false
 	}
-	if err := checkRotation(c, topo, node, m); err != nil {
+	if err := checkRotation(c, topo, node, m, nil); err != nil {
 		diags.AddAttributeError(path.Root("allow_last_node"), "Draining this node leaves too few nodes in rotation", err.Error())
 		return "", "", false
 	}

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -19,6 +20,8 @@ import (
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
 
 const drainAddr = "remoteaccess_node_drain.test"
@@ -277,7 +280,9 @@ func TestDrainImpactListsSessionsAndTakers(t *testing.T) {
 	l.Server("RAS2").Faults().SetAuthFailure(true)
 	diags = nil
 	impact(ctx, c, topo, ras2, "RAS2", &diags)
-	if len(diags) != 1 || diags[0].Summary() != "Draining RAS2: impact not shown" || !strings.Contains(diags[0].Detail(), "did not answer") {
+	// A refused logon is an answer: it is not reported as a server that did not answer in time.
+	if len(diags) != 1 || diags[0].Summary() != "Draining RAS2: impact not shown" ||
+		!strings.Contains(diags[0].Detail(), "RAS2 refused the logon") || strings.Contains(diags[0].Detail(), "did not answer") {
 		t.Errorf("impact with RAS2 refusing logons = %v", diags)
 	}
 }
@@ -361,51 +366,118 @@ func TestAccNodeDrain_sessionsReturningAreDrift(t *testing.T) {
 
 // TestAccNodeDrain_twoDrainsInOneApply: both drains pass the plan (both nodes are in rotation then), but the apply
 // runs them one after the other and the second one's guard sees the first node out: only one node is drained.
-func TestAccNodeDrain_twoDrainsInOneApply(t *testing.T) {
-	l := startDrainLab(t)
-	config := l.providerConfig(`
+// twoDrainsConfig drains both nodes of the lab's two-node cluster, each in its own resource.
+func twoDrainsConfig(l *testLab, extra string) string {
+	return l.providerConfig(fmt.Sprintf(`
 resource "remoteaccess_node_drain" "one" {
   node          = "RAS1"
   drain_timeout = "1s"
+  %[1]s
 }
 
 resource "remoteaccess_node_drain" "two" {
   node          = "RAS2"
   drain_timeout = "1s"
+  %[1]s
 }
-`)
+`, extra))
+}
+
+// checkBothNodes compares both nodes' NLB state in the lab's model with want.
+func checkBothNodes(l *testLab, want cluster.NodeState) resource.TestCheckFunc {
+	return resource.ComposeAggregateTestCheckFunc(checkNode(l, "RAS1", want), checkNode(l, "RAS2", want))
+}
+
+// Two drains in one configuration, one per node of a two-node cluster: each plan sees only itself, so the plan of
+// the second one counts the first as drained and refuses, before anything is applied. With allow_last_node the
+// plan lets both through.
+func TestAccNodeDrain_twoDrainsRefusedByThePlan(t *testing.T) {
+	l := startDrainLab(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
 			{
-				Config:      config,
-				ExpectError: regexp.MustCompile(`RAS[12] is the last node in rotation`),
+				Config:      twoDrainsConfig(l, ""),
+				ExpectError: regexp.MustCompile(`(?s)RAS[12] is the last node in rotation.*RAS[12] \(Stopped: another\s+remoteaccess_node_drain\s+of\s+this\s+plan`),
 			},
 			{
-				// Exactly one node is out in the lab's model; the plan now refuses the other drain by itself.
+				// Nothing was drained: the refusal came before the apply.
 				PreConfig: func() {
-					stopped := 0
-					for _, n := range []string{"RAS1", "RAS2"} {
-						if checkNode(l, n, cluster.Stopped)(nil) == nil {
-							stopped++
-						}
-					}
-					if stopped != 1 {
-						t.Errorf("%d nodes stopped after two drains in one apply, want 1", stopped)
+					if err := checkBothNodes(l, cluster.Converged)(nil); err != nil {
+						t.Error(err)
 					}
 				},
-				Config:      config,
-				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`RAS[12] is the last node in rotation`),
+				Config: twoDrainsConfig(l, "allow_last_node = true"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction("remoteaccess_node_drain.one", plancheck.ResourceActionCreate),
+					plancheck.ExpectResourceAction("remoteaccess_node_drain.two", plancheck.ResourceActionCreate),
+				}},
+				Check: checkBothNodes(l, cluster.Stopped),
 			},
 		},
-		CheckDestroy: func(*terraform.State) error {
-			for _, n := range []string{"RAS1", "RAS2"} {
-				if err := checkNode(l, n, cluster.Converged)(nil); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		CheckDestroy: checkBothNodes(l, cluster.Converged),
 	})
+}
+
+// A drain in state that the cluster no longer lets through (its node was started by hand, the other one stopped)
+// is warned about, not refused, by the plan: terraform destroy plans the configuration first, and a refusal there
+// would keep the node out. The destroy puts the node back.
+func TestAccNodeDrain_destroyIsNeverRefused(t *testing.T) {
+	l := startDrainLab(t)
+	config := l.providerConfig(nodeDrainConfig("RAS1", "1s"))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: config, Check: checkNode(l, "RAS1", cluster.Stopped)},
+			{
+				PreConfig: func() {
+					for name, state := range map[string]cluster.NodeState{"RAS1": cluster.Converged, "RAS2": cluster.Stopped} {
+						if err := l.Cluster().SetNodeState(name, state); err != nil {
+							t.Fatal(err)
+						}
+					}
+				},
+				Config:  config,
+				Destroy: true, // terraform plan -destroy, with its refresh, then apply
+			},
+		},
+		CheckDestroy: checkNode(l, "RAS1", cluster.Converged),
+	})
+}
+
+// A server that refuses the TLS handshake answered: the drain says so, naming each server and what it refused,
+// instead of reporting a server that did not answer in time; nothing is drained.
+func TestAccNodeDrain_tlsRefusalIsNotSilence(t *testing.T) {
+	l := startDrainLab(t)
+	l.winrmExtra = `tls_server_name = "not-the-server.invalid"`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(nodeDrainConfig("RAS2", "2s")),
+			ExpectError: regexp.MustCompile(`(?s)Cannot find the node: a server refused the provider.*` +
+				regexp.QuoteMeta(l.info.ServerAddresses[1]) + ` refused the TLS handshake`),
+		}},
+	})
+	if err := checkBothNodes(l, cluster.Converged)(nil); err != nil {
+		t.Error(err)
+	}
+}
+
+// A plan that lists servers says how each failed: a refused TLS handshake, logon or connection is not a server that
+// did not answer in time.
+func TestServerFailureSaysWhatTheServerRefused(t *testing.T) {
+	err := errors.Join(
+		&remoteaccess.ServerError{Server: "ras1", Err: &winrm.Error{Kind: winrm.KindTLS, Server: "ras1"}},
+		&remoteaccess.ServerError{Server: "ras2", Err: &winrm.Error{Kind: winrm.KindUnreachable, Server: "ras2"}},
+		&remoteaccess.ServerError{Server: "ras3", Err: &winrm.Error{Kind: winrm.KindTimeout, Server: "ras3"}},
+		&remoteaccess.ServerError{Server: "ras4", Err: &winrm.Error{Kind: winrm.KindAuth, Server: "ras4"}},
+	)
+	for server, want := range map[string]string{
+		"ras1": "refused the TLS handshake", "ras2": "could not be reached (connection refused, dropped or no route)",
+		"ras3": "did not answer within 10s", "ras4": "refused the logon", "ras5": "did not answer within 10s",
+	} {
+		if got := serverFailure(err, server, 10*time.Second); got != want {
+			t.Errorf("serverFailure(%s) = %q, want %q", server, got, want)
+		}
+	}
 }

@@ -107,6 +107,7 @@ func (p *remoteAccessProvider) DataSources(context.Context) []func() datasource.
 		newConnectionsDataSource,
 		newDeviceDataSource,
 		newSecurityAssociationsDataSource,
+		newServersDataSource,
 		newUserDataSource,
 	}
 }

@@ -36,7 +36,7 @@ func Scripts() []winrm.Script {
 	return []winrm.Script{
 		scriptGetNodes, scriptGetConnections, scriptGetIPsecSAs, scriptPurgeDevice, scriptPurgeUser,
 		scriptDisconnectVPN, scriptStopComputer, scriptDrainNode, scriptResumeNode,
-		scriptDisconnectVPNUsers, scriptPurgeSAs,
+		scriptDisconnectVPNUsers, scriptPurgeSAs, scriptGetReadiness,
 	}
 }
 

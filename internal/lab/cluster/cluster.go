@@ -61,6 +61,8 @@ type Options struct {
 	FetchCRL  func(ctx context.Context, url string) ([]byte, error)
 	// Enforcement is each server's revocation settings, by upper-case server name (default: none enforced).
 	Enforcement map[string]ServerEnforcement
+	// Readiness is what each server answers to get-readiness/v1, by server name (readiness.go).
+	Readiness map[string]Readiness
 }
 
 // Cluster is the shared state of one lab's Remote Access servers. All methods are safe for concurrent use.
@@ -79,7 +81,8 @@ type Cluster struct {
 	captured       map[string]capturedRows
 	failDisconnect map[string]bool // lower-case names or addresses Disconnect-VpnUser fails on (fault injection)
 	languageModes  map[string]string
-	saShapes       map[string]string // upper-case server name -> ShapeObject or ShapeString (shapes.go)
+	saShapes       map[string]string    // upper-case server name -> ShapeObject or ShapeString (shapes.go)
+	readiness      map[string]Readiness // SetReadiness, over Options.Readiness
 	// expireBeforeRemoval: the SAs a script lists expire before it removes them (fault injection).
 	expireBeforeRemoval map[string]bool
 	// shutdownIndeterminate: Stop-Computer on that server raises an error after the shutdown started (fault injection).

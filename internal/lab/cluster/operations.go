@@ -39,6 +39,7 @@ var operations = map[string]operation{
 	"ca-publish-crl/v1":                caPublishCRL,
 	"ca-flush-revocation-caches/v1":    flushRevocationCaches,
 	"ca-get-revocation-enforcement/v1": getRevocationEnforcement,
+	"get-readiness/v1":                 getReadiness,
 }
 
 // scriptError is the {"error":{...}} document a script writes before exiting with code 1.

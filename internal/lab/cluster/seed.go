@@ -28,6 +28,8 @@ type Seed struct {
 	// RevocationEnforcement is each server's revocation settings, by server name (revocation.go); a server not
 	// listed enforces none, the Windows default.
 	RevocationEnforcement map[string]ServerEnforcement `json:"revocation_enforcement,omitempty"`
+	// Readiness is what each server answers to get-readiness/v1, by server name; each field breaks one assumption.
+	Readiness map[string]Readiness `json:"readiness,omitempty"`
 
 	captured map[string]capturedRows // from LoadCapture
 }
@@ -99,7 +101,7 @@ func ParseSeed(data []byte) (Seed, error) {
 // Options returns the cluster options for this seed; the caller adds the directory and the time settings.
 func (s Seed) Options() Options {
 	opts := Options{Nodes: s.Nodes, Interfaces: s.NLBInterfaces, Domain: s.Domain, DirectAccess: s.DirectAccess, VPN: s.VPN, Captured: s.captured,
-		StatisticsLinger: time.Duration(s.VPNStatisticsLingerSeconds) * time.Second, SAShapes: s.SAShapes,
+		StatisticsLinger: time.Duration(s.VPNStatisticsLingerSeconds) * time.Second, SAShapes: s.SAShapes, Readiness: s.Readiness,
 		Enforcement: map[string]ServerEnforcement{}}
 	for server, e := range s.RevocationEnforcement {
 		opts.Enforcement[strings.ToUpper(server)] = e
