@@ -221,7 +221,7 @@ func blockedDeviceState(tb testing.TB) (tfsdk.State, blockedDeviceModel) {
 	var schemaResp resource.SchemaResponse
 	r.Schema(ctx, resource.SchemaRequest{}, &schemaResp)
 	var m blockedDeviceModel
-	r.importedState(ctx, &m, block.Target{
+	r.ops.importedState(ctx, &m, block.Target{
 		Account: directory.Account{
 			SAMAccountName: "LAPTOP-0042$", DNSHostName: "laptop-0042.corp.example", DN: "CN=LAPTOP-0042,OU=Laptops,DC=corp,DC=example",
 			ObjectGUID: "6f1c1a7e-2b3c-4d5e-8f90-a1b2c3d4e5f6", ObjectSID: "S-1-5-21-1-2-3-1104", UserAccountControl: 4098,
@@ -277,7 +277,7 @@ func BenchmarkReadUnchanged(b *testing.B) {
 		if err != nil || rawString(current["object_guid"]) != acct.ObjectGUID {
 			b.Fatalf("object_guid: %v", err)
 		}
-		for name, value := range r.accountValues(acct) {
+		for name, value := range r.ops.accountValues(acct) {
 			if tv, err := value.ToTerraformValue(ctx); err != nil || !tv.Equal(current[name]) {
 				b.Fatalf("%s changed", name)
 			}

@@ -4,9 +4,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
 
-// The hot paths of a plan (Read and ModifyPlan of every block in state) look at a few attributes of the raw
-// Terraform value instead of decoding the whole model: the framework's reflection over a model of twenty attributes
-// costs more per instance than everything else the provider does (see plan_bench_test.go).
+// The plan benchmarks look at a few attributes of the protocol's raw values.
 
 // rawAttributes are the top-level attributes of a state, plan or identity value; none when it is null.
 func rawAttributes(v tftypes.Value) (map[string]tftypes.Value, error) {
