@@ -39,11 +39,22 @@ func (f Failure) Error() string {
 	return fmt.Sprintf("%s on %s: %v", f.Step, f.Server, f.Err)
 }
 
+func (f Failure) Unwrap() error { return f.Err }
+
 // Err joins every failure; nil when every step succeeded.
 func (o *Outcome) Err() error {
 	errs := make([]error, len(o.Failures))
 	for i, f := range o.Failures {
 		errs[i] = f
+	}
+	return errors.Join(errs...)
+}
+
+// Cause joins the failures' own errors, for a block that stopped before changing anything: they say what failed.
+func (o *Outcome) Cause() error {
+	errs := make([]error, len(o.Failures))
+	for i, f := range o.Failures {
+		errs[i] = f.Err
 	}
 	return errors.Join(errs...)
 }

@@ -83,7 +83,7 @@ func (o *blockOps) create(ctx context.Context, state blockState, req resource.Cr
 	out := blocker.Ensure(ctx, target, opts, block.Prior{})
 	if !out.Disabled && !out.HoldUnknown {
 		// Nothing was changed: no state to record.
-		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, out.Err())
+		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, out.Cause())
 		return
 	}
 	m.WasEnabled = types.BoolValue(out.WasEnabled)
@@ -159,7 +159,7 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	}
 	out := blocker.Ensure(ctx, target, opts, block.Prior{Held: true, Pending: pending})
 	if !out.Disabled && !out.HoldUnknown {
-		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, out.Err())
+		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, out.Cause())
 		return
 	}
 	if out.Wrote && out.NewlyDisabled {
