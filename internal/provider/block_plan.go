@@ -126,6 +126,10 @@ func (o *blockOps) planAccountName(ctx context.Context, prior, plan blockState, 
 				"or another one (a replacement, which lifts this block): %v", after.ValueString(), err))
 	case !strings.EqualFold(acct.ObjectGUID, prior.common().ObjectGUID.ValueString()):
 		resp.RequiresReplace = append(resp.RequiresReplace, o.nameAttr())
+		resp.Diagnostics.AddAttributeWarning(o.nameAttr(), fmt.Sprintf("%s names another %s account than the block", after.ValueString(), o.kind.noun),
+			fmt.Sprintf("%s is %s, while this block holds the account with objectGUID %s: the block is replaced, and the "+
+				"replacement lifts it first (lifecycle create_before_destroy keeps the account disabled meanwhile).",
+				after.ValueString(), acct.DN, prior.common().ObjectGUID.ValueString()))
 	}
 }
 

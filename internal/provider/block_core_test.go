@@ -1,0 +1,265 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/go-ldap/ldap/v3"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
+)
+
+// configWith is the lab's provider configuration with extra lines in its ldap block, then the resources.
+func (l *testLab) configWith(ldapExtra, resources string) string {
+	saved := l.ldapExtra
+	defer func() { l.ldapExtra = saved }()
+	l.ldapExtra = ldapExtra
+	return l.providerConfig(resources)
+}
+
+// setNotes writes an account's Notes (info) directly in the lab's directory, as an administrator would.
+func (l *testLab) setNotes(t *testing.T, sam, notes string) {
+	t.Helper()
+	conn := labclient.LDAP(t, l.info)
+	res, err := conn.Search(ldap.NewSearchRequest(l.Directory().BaseDN(), ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
+		"(sAMAccountName="+ldap.EscapeFilter(sam)+")", []string{"info"}, nil))
+	if err != nil || len(res.Entries) != 1 {
+		t.Fatalf("looking %s up: %v", sam, err)
+	}
+	mod := ldap.NewModifyRequest(res.Entries[0].DN, nil)
+	mod.Replace("info", []string{notes})
+	if err := conn.Modify(mod); err != nil {
+		t.Fatalf("writing the Notes of %s: %v", sam, err)
+	}
+}
+
+// noEnableCheck fails a step when the account was enabled at any moment since the watch started, read from the
+// lab's directory itself.
+type noEnableCheck struct{ w *enableWatch }
+
+func (c noEnableCheck) CheckState(_ context.Context, _ statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	if n := c.w.enables(); n > 0 {
+		resp.Error = fmt.Errorf("%s was enabled %d times while a block held it (userAccountControl history %v)", c.w.sam, n,
+			c.w.l.Directory().AccountControlHistory(c.w.sam)[c.w.start:])
+	}
+}
+
+// Naming one computer in protected_computers does not name the Remote Access servers given by IP address: a device
+// block stays refused at plan time, on computer_name, until each such server is named (ADDRESS=NAME).
+func TestAccBlockedDevice_protectedComputersAddToTheServersNames(t *testing.T) {
+	l := startLab(t)
+	watch := l.watchEnables("RAS1$")
+	config := strings.Replace(l.providerConfig(`
+resource "remoteaccess_blocked_device" "test" {
+  reason        = "the guard must hold"
+  computer_name = "RAS1"
+}`), fmt.Sprintf("%q, %q", l.info.ServerAddresses[0]+"=RAS1", l.info.ServerAddresses[1]+"=RAS2"), `"RAS2"`, 1)
+	if !strings.Contains(config, `protected_computers = ["RAS2"]`) {
+		t.Fatalf("the configuration does not name RAS2 alone:\n%s", config)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config:      config,
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)Cannot tell which computer accounts are the Remote Access servers.*computer_name = "RAS1"`),
+		}},
+	})
+	if !l.accountEnabled(t, "RAS1$") || len(l.Directory().AccountControlHistory("RAS1$")) != watch.start {
+		t.Fatal("RAS1, a Remote Access server, was written")
+	}
+}
+
+// Every guard refusal points at the attribute that names the account, not at the resource's first line.
+func TestAccBlocked_guardRefusalsPointAtTheAccountName(t *testing.T) {
+	l := startLab(t)
+	cases := []struct{ config, want string }{
+		{"remoteaccess_blocked_device\" \"test\" {\n  reason = \"x\"\n  computer_name = \"DC2\"\n}", `(?s)Refusing to block.*computer_name = "DC2"`},
+		{"remoteaccess_blocked_user\" \"test\" {\n  reason = \"x\"\n  user_name = \"erin\"\n}", `(?s)Refusing to block.*user_name = "erin"`},
+	}
+	for _, tc := range cases {
+		t.Run(tc.want, func(t *testing.T) {
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProviders,
+				Steps: []resource.TestStep{{
+					Config:      l.providerConfig("resource \"" + tc.config),
+					PlanOnly:    true,
+					ExpectError: regexp.MustCompile(tc.want),
+				}},
+			})
+		})
+	}
+}
+
+// purge_sessions = false never keeps servers pending: a block left pending by an earlier purge settles with the
+// next apply, and the plan after it is empty.
+func TestAccBlockedDevice_noPurgeNeverStaysPending(t *testing.T) {
+	l := startLab(t)
+	ras2 := l.info.ServerAddresses[1]
+	watch := l.watchEnables("CLIENT1$")
+	noPurge := l.providerConfig(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name  = "CLIENT1"
+  purge_sessions = false
+}`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				PreConfig:          func() { l.Server("RAS2").Faults().SetDropConnections(true) },
+				Config:             l.providerConfig(blockedDeviceConfig("CLIENT1")),
+				ConfigStateChecks:  []statecheck.StateCheck{statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_servers"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(ras2)}))},
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: noPurge,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_servers"), knownvalue.ListSizeExact(0)),
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("account_enabled"), knownvalue.Bool(false)),
+					noEnableCheck{watch},
+				},
+			},
+			{Config: noPurge, PlanOnly: true},
+		},
+	})
+}
+
+// An account name unknown at plan time is an update in place, resolved at apply; a name that resolves to another
+// account is refused at apply and changes nothing.
+func TestAccBlockedDevice_nameUnknownAtPlanIsNoReplacement(t *testing.T) {
+	l := startLab(t)
+	watch := l.watchEnables("CLIENT1$")
+	named := func(name, trigger string) string {
+		return l.providerConfig(fmt.Sprintf(`
+resource "terraform_data" "name" {
+  input            = %q
+  triggers_replace = [%q]
+}
+resource "remoteaccess_blocked_device" "test" {
+  computer_name  = terraform_data.name.output
+  verify_seconds = 1
+}`, name, trigger))
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: named("CLIENT1", "1")},
+			{
+				// Another spelling, known only once terraform_data is replaced: an update, never a replacement.
+				Config: named("client1", "2"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("computer_name"), knownvalue.StringExact("client1")),
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("account_enabled"), knownvalue.Bool(false)),
+					noEnableCheck{watch},
+				},
+			},
+			{
+				// Another account, known only at apply: the plan showed an update, so the apply stops before any
+				// change (Terraform refuses the replacement the final plan asks for).
+				Config: named("CLIENT2", "3"),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				ExpectError: regexp.MustCompile(`(?s)changed the planned action\s+from Update to DeleteThenCreate`),
+			},
+		},
+	})
+	if !l.accountEnabled(t, "CLIENT2$") {
+		t.Error("CLIENT2 was disabled although the block holds CLIENT1")
+	}
+	if n := len(l.Directory().AccountControlHistory("CLIENT2$")); n != 0 {
+		t.Errorf("CLIENT2's userAccountControl was written %d times; want no change", n)
+	}
+}
+
+// Import accepts an objectGUID in braces, as Windows tools print it.
+func TestAccBlockedDevice_importGUIDInBraces(t *testing.T) {
+	l := startLab(t)
+	_, guid, _ := l.directoryEntry(t, "RETIRED1$")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config:             l.providerConfig(`resource "remoteaccess_blocked_device" "test" { computer_name = "RETIRED1" }`),
+			ResourceName:       deviceAddr,
+			ImportState:        true,
+			ImportStateId:      "{" + strings.ToUpper(guid) + "}",
+			ImportStatePersist: true,
+		}, {
+			Config:            l.providerConfig(`resource "remoteaccess_blocked_device" "test" { computer_name = "RETIRED1" }`),
+			ConfigStateChecks: []statecheck.StateCheck{statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("object_guid"), knownvalue.StringExact(guid))},
+		}},
+	})
+}
+
+// Notes that leave no room for the block record never stop the block: the account is disabled, the hold is kept in
+// state, and the apply warns naming the attribute.
+func TestAccBlockedDevice_fullNotesNeverStopTheBlock(t *testing.T) {
+	l := startLab(t)
+	l.setNotes(t, "CLIENT1$", strings.Repeat("Asset tag and history. ", 40)) // 920 characters
+	watch := l.watchEnables("CLIENT1$")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(blockedDeviceConfig("CLIENT1")),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("account_enabled"), knownvalue.Bool(false)),
+				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("hold_id"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{16}$`))),
+				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_servers"), knownvalue.ListSizeExact(0)),
+				noEnableCheck{watch},
+			},
+		}},
+	})
+}
+
+// With ldap.record_blocks = false, a block of an account that carries another block's record is refused at plan
+// time, with the remedy: releasing the recorded block would otherwise enable the account under this one.
+func TestAccBlockedDevice_unrecordedBlockOverARecordIsRefused(t *testing.T) {
+	l := startLab(t)
+	recorded := `
+resource "remoteaccess_blocked_device" "test" {
+  computer_name  = "CLIENT1"
+  verify_seconds = 0
+}`
+	unrecorded := recorded + `
+provider "remoteaccess" {
+  alias   = "unrecorded"
+  servers = []
+  ldap {
+    urls           = [` + fmt.Sprintf("%q", l.info.LDAPSURL) + `]
+    ca_certificate = file(` + fmt.Sprintf("%q", l.caFile) + `)
+    bind_username  = ` + fmt.Sprintf("%q", l.info.LDAPBindUsername) + `
+    bind_password  = ` + fmt.Sprintf("%q", l.info.LDAPBindPassword) + `
+    record_blocks  = false
+  }
+}
+resource "remoteaccess_blocked_device" "other" {
+  provider       = remoteaccess.unrecorded
+  computer_name  = "CLIENT1"
+  purge_sessions = false
+}`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: l.providerConfig(recorded)},
+			{
+				Config:      l.providerConfig(unrecorded),
+				PlanOnly:    true,
+				ExpectError: regexp.MustCompile(`(?s)Refusing an unrecorded block of the computer "CLIENT1".*computer_name\s*=\s*"CLIENT1".*record_blocks = true`),
+			},
+		},
+	})
+}
