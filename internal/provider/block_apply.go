@@ -165,10 +165,6 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	if out.Wrote && out.NewlyDisabled {
 		m.BlockedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
 	}
-	if out.Wrote && record {
-		// A block recorded later (after an import) learns the state before the first block from the record.
-		m.WasEnabled = types.BoolValue(out.WasEnabled)
-	}
 	if opts.Record {
 		m.HoldID = types.StringValue(hold)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -262,4 +263,69 @@ resource "remoteaccess_blocked_device" "other" {
 			},
 		},
 	})
+}
+
+// stateCheck is a state check written as a function of the state's values, for properties that compare state with
+// the lab.
+type stateCheck func(values map[string]any) error
+
+func (c stateCheck) CheckState(_ context.Context, req statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	if req.State == nil || req.State.Values == nil || req.State.Values.RootModule == nil {
+		resp.Error = fmt.Errorf("no state")
+		return
+	}
+	for _, r := range req.State.Values.RootModule.Resources {
+		if r.Address == deviceAddr {
+			resp.Error = c(r.AttributeValues)
+			return
+		}
+	}
+	resp.Error = fmt.Errorf("%s not in state", deviceAddr)
+}
+
+// Switching ldap.record_blocks on while a server is still pending completes the pending server and records the
+// block in one pass: a server where a purge was tried in that apply and hung is pending afterwards, never dropped
+// by a second pass over the old pending list.
+func TestAccBlockedDevice_recordSwitchedOnWhilePendingDropsNoServer(t *testing.T) {
+	l := startLab(t)
+	ras1 := l.info.ServerAddresses[0]
+	l.winrmExtra = `timeout = "4s"`
+	watch := l.watchEnables("CLIENT1$")
+	var ras2Commands int64
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				PreConfig:          func() { l.Server("RAS1").Faults().SetDropConnections(true) },
+				Config:             l.configWith("record_blocks = false", blockedDeviceConfig("CLIENT1")),
+				ConfigStateChecks:  []statecheck.StateCheck{statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_servers"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(ras1)}))},
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				PreConfig: func() {
+					l.Server("RAS1").Faults().Reset()
+					l.Server("RAS2").Faults().SetHangCommands(true)
+					ras2Commands = l.Server("RAS2").Counters().CommandsStarted
+				},
+				Config: l.providerConfig(blockedDeviceConfig("CLIENT1")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("hold_id"), knownvalue.StringRegexp(regexp.MustCompile(`^[0-9a-f]{16}$`))),
+					stateCheck(func(values map[string]any) error {
+						pending, _ := values["pending_servers"].([]any)
+						ras2 := l.info.ServerAddresses[1]
+						tried := l.Server("RAS2").Counters().CommandsStarted > ras2Commands
+						if tried && !slices.Contains(pending, any(ras2)) {
+							return fmt.Errorf("a command hung on %s in this apply, but pending_servers = %v", ras2, pending)
+						}
+						return nil
+					}),
+					noEnableCheck{watch},
+				},
+			},
+		},
+	})
+	l.Server("RAS2").Faults().Reset()
 }
