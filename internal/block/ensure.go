@@ -117,13 +117,10 @@ func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prio
 			return out
 		}
 	}
-	if !prior.Held || t.Account.Enabled() || (opts.Record && !holdRecorded(t.Account, opts.Hold.ID)) {
-		if !b.hold(ctx, &out, opts) {
-			return out
-		}
-	}
-	if out.HoldUnknown {
-		if opts.Purge {
+	needHold := !prior.Held || t.Account.Enabled() || (opts.Record && !holdRecorded(t.Account, opts.Hold.ID))
+	if needHold && !b.hold(ctx, &out, opts) {
+		if out.HoldUnknown && opts.Purge {
+			// The account may be disabled: the block is kept, and the next apply completes it on every server.
 			out.Pending = slices.Clone(opts.Servers)
 		}
 		return out
