@@ -329,3 +329,34 @@ func TestAccBlockedDevice_recordSwitchedOnWhilePendingDropsNoServer(t *testing.T
 	})
 	l.Server("RAS2").Faults().Reset()
 }
+
+// A destroy that cannot find the blocked account never forgets its hold silently: it fails naming the account and
+// the hold, and the block stays in state; once the account can be found, the destroy releases it.
+func TestAccBlockedDevice_destroyOfAnAccountFoundNowhereNamesTheHold(t *testing.T) {
+	l := startLab(t)
+	config := blockedDeviceConfig("CLIENT1")
+	var hold string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT1$", true),
+		Steps: []resource.TestStep{
+			{
+				Config: l.providerConfig(config),
+				ConfigStateChecks: []statecheck.StateCheck{stateCheck(func(values map[string]any) error {
+					hold, _ = values["hold_id"].(string)
+					return nil
+				})},
+			},
+			{
+				// The provider now searches a base without the account, as when it moved out of the search base.
+				Config:      l.configWith(`base_dn = "OU=Servers,DC=corp,DC=example"`, ""),
+				Destroy:     true,
+				ExpectError: regexp.MustCompile(`(?s)Cannot find the blocked computer CLIENT1.*the hold [0-9a-f]{16} cannot be released`),
+			},
+			{Config: l.providerConfig(config), PlanOnly: true},
+		},
+	})
+	if hold == "" {
+		t.Fatal("no hold_id in state")
+	}
+}
