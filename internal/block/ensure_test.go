@@ -113,3 +113,15 @@ func TestVerifyWindowEndsOnePollAfterTheWindow(t *testing.T) {
 		t.Fatalf("verdicts = %+v; want %s verified and %s with no completed poll and its error", verdicts, ras1, ras2)
 	}
 }
+
+// Without a purge no server is pending, whatever an earlier apply left pending: nothing would ever complete it.
+func TestEnsureWithoutPurgeKeepsNoServerPending(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	ctx := testContext(t)
+	servers := l.Info().ServerAddresses
+	out, err := ensure(ctx, b, resolve(t, ctx, b, "CLIENT1"), block.Prior{Pending: servers[1:]}, block.Options{Servers: servers})
+	if err != nil || !out.Disabled || len(out.Pending) != 0 || len(out.Purged) != 0 {
+		t.Fatalf("Ensure without a purge = %+v, %v; want the account disabled, nothing purged, nothing pending", out, err)
+	}
+}
