@@ -137,7 +137,7 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 		return
 	}
 	name := state.accountName().ValueString()
-	if renamed && !o.sameAccount(ctx, blocker, name, before.ObjectGUID.ValueString(), &resp.Diagnostics) {
+	if renamed && !o.sameAccount(ctx, name, before.ObjectGUID.ValueString(), &resp.Diagnostics) {
 		return
 	}
 	if !before.AccountEnabled.ValueBool() && len(pending) == 0 && !record {
@@ -178,7 +178,7 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 
 // sameAccount resolves a new account name at apply time (it was unknown or another spelling at plan time) and
 // refuses, changing nothing, when it names another account than the block's.
-func (o *blockOps) sameAccount(ctx context.Context, blocker *block.Blocker, name, guid string, diags *diag.Diagnostics) bool {
+func (o *blockOps) sameAccount(ctx context.Context, name, guid string, diags *diag.Diagnostics) bool {
 	dir, err := o.directory()
 	if err != nil {
 		diags.AddError("Active Directory is not configured", err.Error())
