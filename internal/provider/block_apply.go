@@ -267,7 +267,7 @@ func (o *blockOps) warn(diags *diag.Diagnostics, name string, out block.Outcome)
 	}
 	detail += "Every plan shows an in-place update until the block is complete (terraform plan -detailed-exitcode " +
 		"exits 2), and the next apply completes it without re-enabling the account; destroy releases its hold."
-	diags.AddWarning(fmt.Sprintf("The block of %s is not complete", name), detail)
+	diags.AddWarning(fmt.Sprintf("The block of %s is not complete on every Remote Access server", name), detail)
 }
 
 // remove releases the block's hold (Release, the mirror of Ensure). A hold is never forgotten silently: an account
