@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -15,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 )
 
@@ -227,42 +229,38 @@ func TestAccBlockedDevice_fullNotesNeverStopTheBlock(t *testing.T) {
 }
 
 // With ldap.record_blocks = false, a block of an account that carries another block's record is refused at plan
-// time, with the remedy: releasing the recorded block would otherwise enable the account under this one.
+// time, with the remedy: releasing the recorded block would otherwise enable the account under this one. The other
+// block is another team's, written on the account with the directory client as its provider would.
 func TestAccBlockedDevice_unrecordedBlockOverARecordIsRefused(t *testing.T) {
 	l := startLab(t)
-	recorded := `
-resource "remoteaccess_blocked_device" "test" {
-  computer_name  = "CLIENT1"
-  verify_seconds = 0
-}`
-	unrecorded := recorded + `
-provider "remoteaccess" {
-  alias   = "unrecorded"
-  servers = []
-  ldap {
-    urls           = [` + fmt.Sprintf("%q", l.info.LDAPSURL) + `]
-    ca_certificate = file(` + fmt.Sprintf("%q", l.caFile) + `)
-    bind_username  = ` + fmt.Sprintf("%q", l.info.LDAPBindUsername) + `
-    bind_password  = ` + fmt.Sprintf("%q", l.info.LDAPBindPassword) + `
-    record_blocks  = false
-  }
-}
-resource "remoteaccess_blocked_device" "other" {
-  provider       = remoteaccess.unrecorded
-  computer_name  = "CLIENT1"
-  purge_sessions = false
-}`
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := labclient.Directory(t, l.info)
+	acct, err := dir.FindComputer(ctx, "CLIENT1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dir.Hold(ctx, acct, directory.HoldRequest{Record: true,
+		Hold: directory.Hold{ID: "team-a", Since: time.Now(), By: "team-a", Reason: "INC-7"}}); err != nil {
+		t.Fatal(err)
+	}
+	history := len(l.Directory().AccountControlHistory("CLIENT1$"))
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{
-			{Config: l.providerConfig(recorded)},
-			{
-				Config:      l.providerConfig(unrecorded),
-				PlanOnly:    true,
-				ExpectError: regexp.MustCompile(`(?s)Refusing an unrecorded block of the computer "CLIENT1".*computer_name\s*=\s*"CLIENT1".*record_blocks = true`),
-			},
-		},
+		Steps: []resource.TestStep{{
+			Config: l.configWith("record_blocks = false", `
+resource "remoteaccess_blocked_device" "test" {
+  reason         = "INC-8"
+  computer_name  = "CLIENT1"
+  purge_sessions = false
+}`),
+			PlanOnly:    true,
+			ExpectError: regexp.MustCompile(`(?s)Refusing an unrecorded block of the computer "CLIENT1".*computer_name\s*=\s*"CLIENT1".*record_blocks = true`),
+		}},
 	})
+	if n := len(l.Directory().AccountControlHistory("CLIENT1$")); n != history {
+		t.Errorf("CLIENT1 was written %d times by the refused block", n-history)
+	}
 }
 
 // stateCheck is a state check written as a function of the state's values, for properties that compare state with
