@@ -11,7 +11,9 @@ import (
 // memPrivate is a resource's private state in memory.
 type memPrivate map[string][]byte
 
-func (m memPrivate) GetKey(_ context.Context, key string) ([]byte, diag.Diagnostics) { return m[key], nil }
+func (m memPrivate) GetKey(_ context.Context, key string) ([]byte, diag.Diagnostics) {
+	return m[key], nil
+}
 
 func (m memPrivate) SetKey(_ context.Context, key string, value []byte) diag.Diagnostics {
 	m[key] = value
