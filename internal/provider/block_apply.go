@@ -94,10 +94,9 @@ func (o *blockOps) create(ctx context.Context, state blockState, req resource.Cr
 	}
 	m.Purged = types.MapValueMust(purgedType, map[string]attr.Value{})
 	o.record(ctx, state, out, &resp.Diagnostics)
-	if out.HoldUnknown {
-		// The account may be enabled still: the next plan reads it and the next apply blocks in place.
-		m.AccountEnabled = types.BoolValue(true)
-	}
+	// With the disable's outcome unknown, account_enabled stays as planned (false): the next refresh reads the
+	// directory, and the next apply blocks in place if the disable did not land.
+	m.AccountEnabled = types.BoolValue(false)
 	// The state is recorded even when a later step failed, so that the next apply completes the block and destroy can
 	// still release it. A failure after the account is disabled is a warning, not an error: an error would taint the
 	// block, and replacing a tainted block re-enables the account in between.
@@ -169,9 +168,7 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 		m.HoldID = types.StringValue(hold)
 	}
 	o.record(ctx, state, out, &resp.Diagnostics)
-	if out.HoldUnknown {
-		m.AccountEnabled = types.BoolValue(true)
-	}
+	m.AccountEnabled = types.BoolValue(false) // as planned; see create
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	o.warn(&resp.Diagnostics, name, out)
 }

@@ -92,6 +92,9 @@ var purgedType = types.ObjectType{AttrTypes: map[string]attr.Type{
 // nameAttr is the attribute that names the account: guard refusals point at it.
 func (o *blockOps) nameAttr() path.Path { return path.Root(o.kind.nameAttr) }
 
+// directoryHook lets a test stand between the blocks and the directory (a lost reply); the identity otherwise.
+var directoryHook = func(d block.Directory) block.Directory { return d }
+
 // blocker builds the orchestration over the provider's clients.
 func (o *blockOps) blocker(diags *diag.Diagnostics) *block.Blocker {
 	if o.clients == nil {
@@ -104,7 +107,7 @@ func (o *blockOps) blocker(diags *diag.Diagnostics) *block.Blocker {
 		return nil
 	}
 	return &block.Blocker{
-		Directory: dir,
+		Directory: directoryHook(dir),
 		Cluster:   o.clients.Cluster,
 		Verify:    o.clients.verify,
 		Progress:  func(ctx context.Context, msg string, fields map[string]any) { tflog.Info(ctx, msg, fields) },

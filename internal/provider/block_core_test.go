@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"errors"
+	"io"
 	"fmt"
 	"regexp"
 	"slices"
@@ -16,6 +18,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 )
@@ -392,4 +395,62 @@ func TestAccBlockedDevice_destroyOfAnAccountFoundNowhereNamesTheHold(t *testing.
 	if hold == "" {
 		t.Fatal("no hold_id in state")
 	}
+}
+
+// replyLost is a directory whose Hold reaches the directory and whose reply is lost: the account is disabled and
+// the hold recorded, but the provider cannot know it.
+type replyLost struct{ block.Directory }
+
+func (d replyLost) Hold(ctx context.Context, acct directory.Account, req directory.HoldRequest) (directory.HoldResult, error) {
+	_, err := d.Directory.Hold(ctx, acct, req)
+	return directory.HoldResult{}, &directory.OutcomeUnknownError{DN: acct.DN, Err: errors.Join(io.ErrUnexpectedEOF, err)}
+}
+
+// A disable whose reply is lost leaves no orphan: the block is saved with its hold id and every server pending, the
+// next apply completes it in place and recognises its own hold (one hold on the account, the one in state), and
+// destroy releases it.
+func TestAccBlockedDevice_lostReplyLeavesNoOrphanHold(t *testing.T) {
+	l := startLab(t)
+	watch := l.watchEnables("CLIENT1$")
+	config := l.providerConfig(blockedDeviceConfig("CLIENT1"))
+	holdInRecord := stateCheck(func(values map[string]any) error {
+		e, _ := l.Directory().Lookup("CLIENT1$")
+		rec := directory.ParseBlockRecord(strings.Join(e.Attributes["info"], ""))
+		if rec == nil || !slices.Equal(rec.HoldIDs(), []string{fmt.Sprint(values["hold_id"])}) {
+			return fmt.Errorf("block record %+v; want exactly the hold in state, %v", rec, values["hold_id"])
+		}
+		return nil
+	})
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT1$", true),
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() {
+					directoryHook = func(d block.Directory) block.Directory { return replyLost{d} }
+				},
+				Config: config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_servers"), knownvalue.ListSizeExact(len(l.info.ServerAddresses))),
+					holdInRecord,
+				},
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				PreConfig: func() { directoryHook = func(d block.Directory) block.Directory { return d } },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_servers"), knownvalue.ListSizeExact(0)),
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("account_enabled"), knownvalue.Bool(false)),
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("was_enabled"), knownvalue.Bool(true)),
+					holdInRecord,
+					noEnableCheck{watch},
+				},
+			},
+		},
+	})
+	directoryHook = func(d block.Directory) block.Directory { return d }
 }
