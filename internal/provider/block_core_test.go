@@ -3,8 +3,8 @@ package provider
 import (
 	"context"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"regexp"
 	"slices"
 	"strings"
