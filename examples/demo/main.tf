@@ -15,9 +15,9 @@ locals {
 
 provider "remoteaccess" {
   servers = local.lab.server_addresses
-  # The lab's servers are loopback addresses that DNS cannot name: name their computer accounts, which blocks
-  # never disable.
-  protected_computers = [for s in local.lab.servers : s.name]
+  # The lab's servers are loopback addresses that DNS cannot name: name each server's computer account, as
+  # ADDRESS=NAME, so that blocks never disable it.
+  protected_computers = [for s in local.lab.servers : "${s.address}=${s.name}"]
 
   winrm {
     port           = local.lab.winrm_port

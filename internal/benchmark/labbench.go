@@ -97,7 +97,7 @@ func labProviderConfig(l *labProcess, k int) string {
 	}
 	names := make([]string, 0, len(l.info.Servers))
 	for _, s := range l.info.Servers {
-		names = append(names, fmt.Sprintf("%q", s.Name))
+		names = append(names, fmt.Sprintf("%q", s.Address+"="+s.Name))
 	}
 	return fmt.Sprintf(`terraform {
   required_providers {

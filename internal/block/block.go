@@ -12,7 +12,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
@@ -88,11 +87,18 @@ func (c Counts) add(o Counts) Counts {
 	return Counts{c.MainModeSAs + o.MainModeSAs, c.QuickModeSAs + o.QuickModeSAs, c.VPNConnections + o.VPNConnections}
 }
 
-// Outcome is what a block did; it is meaningful when Block returns an error too.
+// Outcome is what Ensure did, step by step; every failure is in Failures, none overwrites another.
 type Outcome struct {
 	Target Target
-	// Disabled is set once the account is disabled: from then on the change must be recorded.
-	Disabled   bool
+	// Disabled is set when the account is known to be disabled: from then on the block must be kept in state.
+	Disabled bool
+	// HoldUnknown is set when the disable was sent and its outcome is unknown: the account may be disabled, and
+	// the block must be kept in state all the same so that the next apply completes it and destroy releases it.
+	HoldUnknown bool
+	// NewlyDisabled is set when this Ensure disabled an account that was enabled: every server is purged.
+	NewlyDisabled bool
+	// Wrote is set when this Ensure wrote the hold (WasEnabled and BlockedAt are then new).
+	Wrote      bool
 	WasEnabled bool
 	// Recorded is set when the block is in the account's block record.
 	Recorded  bool
@@ -103,6 +109,8 @@ type Outcome struct {
 	Pending []string
 	// Lagging are the domain controllers that did not show the account disabled within the LDAP timeout.
 	Lagging []string
+	// Failures are the steps that failed, each with its server when it has one.
+	Failures []Failure
 }
 
 // ConfigurationError is a server that answered but refused the provider's settings (TLS or logon): nothing was
@@ -232,77 +240,6 @@ func configurationErrors(err error) error {
 		}
 	}
 	return errors.Join(configErrs...)
-}
-
-// Block checks the servers, disables the account and purges its sessions. The outcome says what was done, also
-// when it fails; an error with Outcome.Disabled set means the block holds in the directory but is not complete.
-func (b *Blocker) Block(ctx context.Context, t Target, opts Options) (Outcome, error) {
-	out := Outcome{Target: t}
-	if opts.Purge {
-		if err := b.checkServers(ctx, opts.Servers); err != nil {
-			return out, err
-		}
-	}
-	res, err := b.Directory.Hold(ctx, t.Account, directory.HoldRequest{Hold: opts.Hold, Record: opts.Record, Guard: opts.Guard})
-	if err != nil {
-		return out, fmt.Errorf("disabling %s: %w", t.Account.DN, err)
-	}
-	out.Disabled, out.WasEnabled, out.Recorded, out.BlockedAt = true, res.PriorEnabled, res.Recorded, time.Now().UTC()
-	out.Target.Account = res.Account
-	if opts.Purge {
-		out.Pending = slices.Clone(opts.Servers)
-	}
-	var shutdownErr error
-	if opts.ShutdownViaManageOut && t.Account.Kind == directory.KindComputer {
-		// A device that could not be shut down is still purged: the shutdown only adds to the block.
-		shutdownErr = b.shutdown(ctx, t.Account, opts.Servers, opts.ShutdownCredential)
-	}
-	out, err = b.complete(ctx, out, opts)
-	return out, errors.Join(shutdownErr, err)
-}
-
-// Complete purges the servers still pending in an earlier outcome, then runs the verify window on them.
-func (b *Blocker) Complete(ctx context.Context, out Outcome, opts Options) (Outcome, error) {
-	return b.complete(ctx, out, opts)
-}
-
-// complete purges the pending servers at once while the domain controllers are read back, purges again what came
-// back while a controller still showed the account enabled, and verifies.
-func (b *Blocker) complete(ctx context.Context, out Outcome, opts Options) (Outcome, error) {
-	var wg sync.WaitGroup
-	var visibleErr error
-	if opts.WaitVisible {
-		wg.Go(func() { visibleErr = b.Directory.WaitVisible(ctx, out.Target.Account.DN, true) })
-	}
-	var purgeErr error
-	if opts.Purge && len(out.Pending) > 0 {
-		purgeErr = b.purgePending(ctx, &out)
-	}
-	wg.Wait()
-	var lagging *directory.VisibilityError
-	switch {
-	case errors.As(visibleErr, &lagging):
-		out.Lagging = lagging.Lagging
-	case visibleErr != nil:
-		return out, fmt.Errorf("reading the change back: %w", visibleErr)
-	}
-	if !opts.Purge {
-		return out, nil
-	}
-	if opts.WaitVisible && purgeErr == nil {
-		// Sessions may have come back through a controller that still showed the account enabled: purge again
-		// where they did.
-		if out.Pending = b.cameBack(ctx, out.Target, slices.Sorted(maps.Keys(out.Purged))); len(out.Pending) > 0 {
-			purgeErr = b.purgePending(ctx, &out)
-		}
-	}
-	if purgeErr != nil {
-		return out, fmt.Errorf("purging the sessions of %s: %w", out.Target.Account.SAMAccountName, purgeErr)
-	}
-	if opts.Verify <= 0 {
-		return out, nil
-	}
-	return out, b.verify(ctx, &out, opts)
 }
 
 // pollIdentities are what the looks at the servers (the impact preview, the look after the read-back, the verify
@@ -486,51 +423,15 @@ func (b *Blocker) shutdown(ctx context.Context, acct directory.Account, servers 
 		if err != nil {
 			return err
 		}
-		_, err = remoteaccess.FanOut(ctx, cluster, func(ctx context.Context, r remoteaccess.Runner) (struct{}, error) {
-			if cred != nil {
-				return struct{}{}, remoteaccess.StopComputerAs(ctx, r, target, *cred)
-			}
-			return struct{}{}, remoteaccess.StopComputer(ctx, r, target)
+		requests, err := remoteaccess.FanOut(ctx, cluster, func(ctx context.Context, r remoteaccess.Runner) (remoteaccess.ShutdownRequest, error) {
+			return remoteaccess.RequestShutdown(ctx, r, target, cred)
 		})
 		if err == nil {
+			// Stop-Computer on a remote machine may not confirm a shutdown that started: say which it was.
+			b.progress(ctx, "manage-out shutdown", map[string]any{"server": server, "computer": target, "result": requests[server].String()})
 			return nil
 		}
 		errs = append(errs, err)
 	}
 	return fmt.Errorf("no Remote Access server could shut %s down through manage-out: %w", target, errors.Join(errs...))
-}
-
-// UnblockOutcome is what lifting a block did.
-type UnblockOutcome struct {
-	// Enabled is set when the account was enabled again.
-	Enabled bool
-	// OtherHolds are blocks that still hold the account; it stays disabled for them.
-	OtherHolds []directory.Hold
-	// Lagging are the domain controllers that did not show the account enabled within the LDAP timeout.
-	Lagging []string
-}
-
-// Unblock releases the block's hold. The account is enabled again only when no other block holds it and it was
-// enabled before the first block (by the account's block record, or by wasEnabled when it has none). A deleted
-// account is reported with directory.ErrNotFound.
-func (b *Blocker) Unblock(ctx context.Context, kind directory.Kind, guid, holdID string, wasEnabled, waitVisible bool) (UnblockOutcome, error) {
-	var out UnblockOutcome
-	acct, err := b.Directory.FindByGUID(ctx, kind, guid)
-	if err != nil {
-		return out, err
-	}
-	res, err := b.Directory.Release(ctx, acct, holdID, wasEnabled)
-	if err != nil {
-		return out, fmt.Errorf("lifting the block of %s: %w", acct.DN, err)
-	}
-	out.Enabled, out.OtherHolds = res.Enabled, res.OtherHolds
-	if out.Enabled && waitVisible {
-		var lagging *directory.VisibilityError
-		if err := b.Directory.WaitVisible(ctx, acct.DN, false); errors.As(err, &lagging) {
-			out.Lagging = lagging.Lagging
-		} else if err != nil {
-			return out, fmt.Errorf("reading the change back: %w", err)
-		}
-	}
-	return out, nil
 }

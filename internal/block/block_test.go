@@ -71,6 +71,12 @@ func newBlocker(t *testing.T, l *lab.Lab, dir block.Directory) *block.Blocker {
 	}
 }
 
+// ensure runs one Ensure and returns its outcome with every failure joined.
+func ensure(ctx context.Context, b *block.Blocker, target block.Target, prior block.Prior, opts block.Options) (block.Outcome, error) {
+	out := b.Ensure(ctx, target, opts, prior)
+	return out, out.Err()
+}
+
 // testContext is a minute-long context, cancelled when the test ends.
 func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -110,7 +116,7 @@ func TestVerifyWindowNamesTheServersWhereSAsCameBack(t *testing.T) {
 	ctx := testContext(t)
 	target := resolve(t, ctx, b, "CLIENT2")
 	servers := l.Info().ServerAddresses
-	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: 2 * time.Second})
+	out, err := ensure(ctx, b, target, block.Prior{}, block.Options{Servers: servers, Purge: true, Verify: 2 * time.Second})
 	if err == nil {
 		t.Fatal("the verify window passed although the device re-established its SAs")
 	}
@@ -133,7 +139,7 @@ func TestBlockWithAServerDownRecordsWhatIsPending(t *testing.T) {
 	target := resolve(t, ctx, b, "CLIENT2")
 	servers := l.Info().ServerAddresses
 	l.Server("RAS2").Faults().SetDropConnections(true)
-	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: time.Second})
+	out, err := ensure(ctx, b, target, block.Prior{}, block.Options{Servers: servers, Purge: true, Verify: time.Second})
 	if err == nil || !out.Disabled {
 		t.Fatalf("Block = %+v, %v; want the account disabled and an error", out, err)
 	}
@@ -147,15 +153,15 @@ func TestBlockWithAServerDownRecordsWhatIsPending(t *testing.T) {
 	// CLIENT2 also has an Always On VPN device tunnel on RAS2, which comes back on its certificate whatever the
 	// account's state: the block names it and stays pending there until the certificate is revoked.
 	l.Server("RAS2").Faults().Reset()
-	out, err = b.Complete(ctx, out, block.Options{Servers: servers, Purge: true, Verify: time.Second})
+	out, err = ensure(ctx, b, out.Target, block.Prior{Held: true, Pending: out.Pending}, block.Options{Servers: servers, Purge: true, Verify: time.Second})
 	if err == nil || !strings.Contains(err.Error(), "device tunnel of CLIENT2$ came back on "+servers[1]) ||
 		!strings.Contains(err.Error(), "Revoke the device certificate") || !slices.Equal(out.Pending, []string{servers[1]}) {
 		t.Fatalf("Complete with the certificate valid = %+v, %v; want the device tunnel named and %s pending", out, err, servers[1])
 	}
 	l.Cluster().SetCertificateRevoked("CLIENT2", true)
-	out, err = b.Complete(ctx, out, block.Options{Servers: servers, Purge: true, Verify: time.Second})
-	if err != nil || len(out.Pending) != 0 || len(out.Purged) != 2 {
-		t.Fatalf("Complete = %+v, %v; want nothing pending and both servers purged", out, err)
+	out, err = ensure(ctx, b, out.Target, block.Prior{Held: true, Pending: out.Pending}, block.Options{Servers: servers, Purge: true, Verify: time.Second})
+	if _, ok := out.Purged[servers[1]]; err != nil || len(out.Pending) != 0 || len(out.Purged) != 1 || !ok {
+		t.Fatalf("Ensure = %+v, %v; want nothing pending and only the pending server purged again", out, err)
 	}
 }
 
@@ -164,11 +170,11 @@ func TestUnblockLeavesAnAccountThatWasDisabledBefore(t *testing.T) {
 	b := newBlocker(t, l, dir)
 	ctx := testContext(t)
 	target := resolve(t, ctx, b, "RETIRED1")
-	out, err := b.Block(ctx, target, block.Options{})
+	out, err := ensure(ctx, b, target, block.Prior{}, block.Options{})
 	if err != nil || out.WasEnabled {
 		t.Fatalf("Block = %+v, %v; want was_enabled false", out, err)
 	}
-	if _, err := b.Unblock(ctx, directory.KindComputer, target.Account.ObjectGUID, "", out.WasEnabled, false); err != nil {
+	if _, err := b.Release(ctx, directory.KindComputer, target.Account.ObjectGUID, "", out.WasEnabled, false); err != nil {
 		t.Fatal(err)
 	}
 	acct, err := dir.FindComputer(ctx, "RETIRED1")
@@ -185,7 +191,7 @@ func TestWrongWinRMSettingsChangeNothing(t *testing.T) {
 	ctx := testContext(t)
 	target := resolve(t, ctx, b, "CLIENT1")
 	l.Server("RAS2").Faults().SetAuthFailure(true)
-	out, err := b.Block(ctx, target, block.Options{Servers: l.Info().ServerAddresses, Purge: true, Record: true,
+	out, err := ensure(ctx, b, target, block.Prior{}, block.Options{Servers: l.Info().ServerAddresses, Purge: true, Record: true,
 		Hold: directory.Hold{ID: "h1", Since: time.Now()}})
 	var config *block.ConfigurationError
 	if !errors.As(err, &config) || out.Disabled || !strings.Contains(err.Error(), "winrm.username") {
@@ -266,14 +272,10 @@ func TestVerifyWindowWaitsForOnePollPerServer(t *testing.T) {
 	short, cancelShort := context.WithTimeout(ctx, 3*time.Second)
 	defer cancelShort()
 	target := resolve(t, ctx, b, "CLIENT1")
-	out := block.Outcome{Target: target, Disabled: true, Purged: map[string]block.Counts{}}
-	for _, s := range l.Info().ServerAddresses {
-		out.Purged[s] = block.Counts{}
-	}
-	out, err = b.Complete(short, out, block.Options{Servers: l.Info().ServerAddresses, Purge: true, Verify: 200 * time.Millisecond})
+	out, err := ensure(short, b, target, block.Prior{}, block.Options{Servers: l.Info().ServerAddresses, Purge: true, Verify: 200 * time.Millisecond})
 	ras2 := l.Info().ServerAddresses[1]
-	if err == nil || !strings.Contains(err.Error(), "could not verify on "+ras2) || !slices.Contains(out.Pending, ras2) {
-		t.Fatalf("Complete with a hung server = %+v, %v; want \"could not verify on %s\" and the server pending", out, err, ras2)
+	if err == nil || !strings.Contains(err.Error(), ras2) || !slices.Contains(out.Pending, ras2) || !out.Disabled {
+		t.Fatalf("Ensure with a hung server = %+v, %v; want %s named and pending, the account disabled", out, err, ras2)
 	}
 }
 
@@ -285,7 +287,7 @@ func TestSessionsBackDuringReplicationArePurgedAgain(t *testing.T) {
 	b := newBlocker(t, l, replicating{Client: dir, t: t, info: l.Info(), delay: time.Second}) // five re-establishments
 	ctx := testContext(t)
 	target := resolve(t, ctx, b, "CLIENT1")
-	out, err := b.Block(ctx, target, block.Options{Servers: l.Info().ServerAddresses, Purge: true, WaitVisible: true, Verify: time.Second})
+	out, err := ensure(ctx, b, target, block.Prior{}, block.Options{Servers: l.Info().ServerAddresses, Purge: true, WaitVisible: true, Verify: time.Second})
 	if err != nil || len(out.Pending) != 0 {
 		t.Fatalf("Block = %+v, %v; want complete", out, err)
 	}
@@ -303,7 +305,7 @@ func TestDeviceTunnelListedByBareNameIsSeenComingBack(t *testing.T) {
 	ctx := testContext(t)
 	target := resolve(t, ctx, b, "CLIENT2")
 	servers := l.Info().ServerAddresses
-	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: time.Second})
+	out, err := ensure(ctx, b, target, block.Prior{}, block.Options{Servers: servers, Purge: true, Verify: time.Second})
 	if out.Purged[servers[1]].VPNConnections != 1 {
 		t.Errorf("purged on RAS2: %+v; want its device tunnel", out.Purged[servers[1]])
 	}
@@ -329,7 +331,7 @@ func TestUnreachableDomainControllerIsNamedNotWaitedFor(t *testing.T) {
 	ctx := testContext(t)
 	target := resolve(t, ctx, b, "CLIENT2")
 	start := time.Now()
-	out, err := b.Block(ctx, target, block.Options{Servers: l.Info().ServerAddresses, Purge: true, WaitVisible: true})
+	out, err := ensure(ctx, b, target, block.Prior{}, block.Options{Servers: l.Info().ServerAddresses, Purge: true, WaitVisible: true})
 	if err != nil || len(out.Pending) != 0 {
 		t.Fatalf("Block = %+v, %v; want complete", out, err)
 	}
@@ -349,7 +351,7 @@ func TestCannotTellIsNotSuccess(t *testing.T) {
 	ctx := testContext(t)
 	target := resolve(t, ctx, b, "CLIENT1")
 	servers := l.Info().ServerAddresses
-	out, err := b.Block(ctx, target, block.Options{Servers: servers, Purge: true, Verify: time.Second})
+	out, err := ensure(ctx, b, target, block.Prior{}, block.Options{Servers: servers, Purge: true, Verify: time.Second})
 	if err == nil || !strings.Contains(err.Error(), "cannot tell on "+servers[0]) || !slices.Contains(out.Pending, servers[0]) {
 		t.Fatalf("Block = %+v, %v; want \"cannot tell on %s\" and the server pending", out, err, servers[0])
 	}

@@ -11,23 +11,15 @@ import (
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 )
 
-// Both block types are list resources too.
-var (
-	_ list.ListResource              = (*blockResource[blockedDeviceModel, *blockedDeviceModel])(nil)
-	_ list.ListResourceWithConfigure = (*blockResource[blockedDeviceModel, *blockedDeviceModel])(nil)
-	_ list.ListResource              = (*blockResource[blockedUserModel, *blockedUserModel])(nil)
-	_ list.ListResourceWithConfigure = (*blockResource[blockedUserModel, *blockedUserModel])(nil)
-)
-
 type blockListConfig struct {
 	Base types.String `tfsdk:"base"`
 }
 
-// ListResourceConfigSchema makes both block types listable with `terraform query`: the disabled accounts under a
-// base, so that blocks made by hand can be discovered and imported.
-func (r *blockResource[T, PT]) ListResourceConfigSchema(_ context.Context, _ list.ListResourceSchemaRequest, resp *list.ListResourceSchemaResponse) {
+// listSchema makes both block types listable with `terraform query`: the disabled accounts under a base, so that
+// blocks made by hand can be discovered and imported.
+func (o *blockOps) listSchema(resp *list.ListResourceSchemaResponse) {
 	resp.Schema = listschema.Schema{
-		MarkdownDescription: "Lists the disabled " + r.kind.noun + " accounts, which blocks made by hand leave behind, " +
+		MarkdownDescription: "Lists the disabled " + o.kind.noun + " accounts, which blocks made by hand leave behind, " +
 			"so that they can be imported. Guarded accounts (domain controllers, critical system accounts) are left out.",
 		Attributes: map[string]listschema.Attribute{
 			"base": listschema.StringAttribute{
@@ -39,19 +31,19 @@ func (r *blockResource[T, PT]) ListResourceConfigSchema(_ context.Context, _ lis
 	}
 }
 
-func (r *blockResource[T, PT]) List(ctx context.Context, req list.ListRequest, stream *list.ListResultsStream) {
+func (o *blockOps) list(ctx context.Context, req list.ListRequest, stream *list.ListResultsStream) {
 	var cfg blockListConfig
 	var diags diag.Diagnostics
 	diags.Append(req.Config.Get(ctx, &cfg)...)
-	blocker := r.blocker(&diags)
+	blocker := o.blocker(&diags)
 	if diags.HasError() {
 		stream.Results = list.ListResultsStreamDiagnostics(diags)
 		return
 	}
-	dir, _ := r.directory()
-	accounts, err := dir.ListDisabled(ctx, r.kind.kind, cfg.Base.ValueString())
+	dir, _ := o.directory()
+	accounts, err := dir.ListDisabled(ctx, o.kind.kind, cfg.Base.ValueString())
 	if err != nil {
-		diags.AddError("Listing disabled "+r.kind.noun+" accounts failed", err.Error())
+		diags.AddError("Listing disabled "+o.kind.noun+" accounts failed", err.Error())
 		stream.Results = list.ListResultsStreamDiagnostics(diags)
 		return
 	}
@@ -69,16 +61,15 @@ func (r *blockResource[T, PT]) List(ctx context.Context, req list.ListRequest, s
 			result := req.NewListResult(ctx)
 			if err != nil {
 				// A directory failure is reported, never taken for an empty list.
-				result.Diagnostics.AddError("Listing disabled "+r.kind.noun+" accounts failed", err.Error())
+				result.Diagnostics.AddError("Listing disabled "+o.kind.noun+" accounts failed", err.Error())
 				push(result)
 				return
 			}
 			result.DisplayName = displayName(acct)
 			result.Diagnostics.Append(result.Identity.Set(ctx, blockIdentityModel{ObjectGUID: types.StringValue(acct.ObjectGUID)})...)
 			if req.IncludeResource {
-				var found T
-				state := PT(&found)
-				r.importedState(ctx, state, target, &result.Diagnostics)
+				state := o.kind.newModel()
+				o.importedState(ctx, state, target, &result.Diagnostics)
 				result.Diagnostics.Append(result.Resource.Set(ctx, state)...)
 			}
 			sent++

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -308,7 +309,7 @@ func TestAccBlockedUser_importOfAnEnabledAccountIsRefused(t *testing.T) {
 func TestAccBlocked_guardsRefuseAtPlanTime(t *testing.T) {
 	l := startLab(t)
 	cases := []struct{ config, want string }{
-		{`resource "remoteaccess_blocked_device" "test" { computer_name = "RAS2" }`, `(?s)Refusing to block.*listed in protected_computers \(RAS2\)`},
+		{`resource "remoteaccess_blocked_device" "test" { computer_name = "RAS2" }`, `(?s)Refusing to block.*Remote Access server RAS2 \(servers lists it as`},
 		{`resource "remoteaccess_blocked_user" "test" { user_name = "erin" }`, `(?s)Refusing to block.*privileged account.*allow_privileged`},
 		{`resource "remoteaccess_blocked_user" "test" { user_name = "` + l.info.LDAPBindUsername + `" }`, `(?s)Refusing to block.*own LDAP bind account.*ldap.bind_username`},
 		{`resource "remoteaccess_blocked_device" "test" { computer_name = "DC2" }`, `(?s)Refusing to block.*domain controller`},
@@ -341,7 +342,7 @@ func TestAccBlocked_guardsRefuseAtPlanTime(t *testing.T) {
 }
 
 // Servers given by IP address are protected by the names DNS gives them; an address DNS cannot name makes device
-// blocks refuse to run until protected_computers names the servers.
+// blocks refuse to run until protected_computers names that server (ADDRESS=NAME): naming other computers does not.
 func TestProtectionOfServersGivenByAddress(t *testing.T) {
 	c := &clients{settings: settings{Servers: []string{"10.0.0.5", "ras1.corp.example"}}}
 	c.serverNames.lookup = func(_ context.Context, addr string) ([]string, error) {
@@ -358,9 +359,15 @@ func TestProtectionOfServersGivenByAddress(t *testing.T) {
 	if !names["ras2.corp.example"] || !names["ras1.corp.example"] || len(unresolved) != 1 || unresolved[0] != "10.0.0.9" {
 		t.Fatalf("protection = %+v, unresolved %v; want ras1 and ras2 by name, 10.0.0.9 unresolved", protected, unresolved)
 	}
+	// Naming another computer does not name the server: the guard stays on until the server itself is named.
 	c.settings.ProtectedComputers = []string{"RAS3"}
-	if _, unresolved := c.protection(context.Background(), []string{"10.0.0.9"}); len(unresolved) != 0 {
-		t.Errorf("with protected_computers set, unresolved = %v; want none", unresolved)
+	if _, unresolved := c.protection(context.Background(), []string{"10.0.0.9"}); len(unresolved) != 1 || unresolved[0] != "10.0.0.9" {
+		t.Errorf("with protected_computers naming another computer, unresolved = %v; want 10.0.0.9", unresolved)
+	}
+	c.settings.ServerNames = map[string]string{"10.0.0.9": "RAS9"}
+	protected, unresolved = c.protection(context.Background(), []string{"10.0.0.9"})
+	if len(unresolved) != 0 || !slices.ContainsFunc(protected, func(p directory.Protected) bool { return p.Name == "RAS9" }) {
+		t.Errorf("with 10.0.0.9=RAS9, protection = %+v, unresolved %v; want RAS9 protected and none unresolved", protected, unresolved)
 	}
 }
 

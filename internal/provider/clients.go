@@ -34,7 +34,7 @@ type clients struct {
 }
 
 func newClients(s settings) (*clients, error) {
-	c := &clients{settings: s, winrm: map[string]*winrm.Client{}, verify: &remoteaccess.VerifyHub{Interval: verifyPollInterval}}
+	c := &clients{settings: s, winrm: map[string]*winrm.Client{}, verify: &remoteaccess.VerifyHub{Interval: verifyPollInterval, PollTimeout: s.WinRM.Timeout}}
 	// Build the clients of the configured servers now so that a settings error surfaces at plan time.
 	for _, server := range s.Servers {
 		if _, err := c.server(server); err != nil {

@@ -75,7 +75,7 @@ func (l *testLab) providerConfig(resources string) string {
 	// The servers are loopback addresses that DNS cannot name: the provider needs their computer names to guard them.
 	names := make([]string, len(l.info.Servers))
 	for i, s := range l.info.Servers {
-		names[i] = fmt.Sprintf("%q", s.Name)
+		names[i] = fmt.Sprintf("%q", s.Address+"="+s.Name)
 	}
 	winrmAuth := fmt.Sprintf("password       = %q", l.info.WinRMPassword)
 	var ldapKerberos string

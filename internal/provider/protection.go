@@ -50,7 +50,8 @@ func (n *serverNames) of(ctx context.Context, ip string) []string {
 
 // protection lists the computers a device block must never disable: the Remote Access servers of the operation (the
 // resource's servers and the provider's), by name, and by the DNS names of those given by IP address, and the
-// provider's protected_computers. unresolved are the servers given by IP address whose name DNS does not know.
+// provider's protected_computers, which add to the servers' own names and never replace them. unresolved are the
+// servers given by IP address that neither DNS nor an ADDRESS=NAME entry of protected_computers names.
 func (c *clients) protection(ctx context.Context, servers []string) (protected []directory.Protected, unresolved []string) {
 	all := slices.Clone(c.settings.Servers)
 	for _, s := range servers {
@@ -65,7 +66,11 @@ func (c *clients) protection(ctx context.Context, servers []string) (protected [
 			continue
 		}
 		names := c.serverNames.of(ctx, server)
+		if named, ok := c.settings.ServerNames[net.ParseIP(server).String()]; ok {
+			names = append(slices.Clone(names), named)
+		}
 		if len(names) == 0 {
+			// Naming other computers in protected_computers does not name this one: the block stays refused.
 			unresolved = append(unresolved, server)
 		}
 		for _, name := range names {
@@ -75,9 +80,6 @@ func (c *clients) protection(ctx context.Context, servers []string) (protected [
 	}
 	for _, name := range c.settings.ProtectedComputers {
 		protected = append(protected, directory.Protected{Name: name, Why: fmt.Sprintf("it is listed in protected_computers (%s)", name)})
-	}
-	if len(c.settings.ProtectedComputers) > 0 {
-		unresolved = nil // the operator named the servers' accounts explicitly
 	}
 	return protected, unresolved
 }

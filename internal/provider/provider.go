@@ -5,14 +5,16 @@ package provider
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
+	"os"
 
 	"github.com/hashicorp/terraform-plugin-framework/action"
 	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/list"
 	"github.com/hashicorp/terraform-plugin-framework/provider"
+	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 )
 
@@ -33,12 +35,13 @@ type remoteAccessProvider struct {
 	version string
 	// lookupEnv reads the REMOTEACCESS_* fallbacks; tests replace it.
 	lookupEnv func(string) (string, bool)
-	// clients are the configured clients, for the fast path (fastpath.go); nil until Configure succeeds.
-	clients atomic.Pointer[clients]
 }
 
-// configured returns the provider's clients once Configure has built them, else nil.
-func (p *remoteAccessProvider) configured() *clients { return p.clients.Load() }
+// NewServer returns a constructor of the framework's protocol server for the provider, for tf6server.Serve and the
+// acceptance tests.
+func NewServer(version string) func() (tfprotov6.ProviderServer, error) {
+	return providerserver.NewProtocol6WithError(&remoteAccessProvider{version: version, lookupEnv: os.LookupEnv})
+}
 
 func (p *remoteAccessProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
 	resp.TypeName = typeName
@@ -85,7 +88,6 @@ func (p *remoteAccessProvider) Configure(ctx context.Context, req provider.Confi
 		"winrm_auth": settings.WinRM.Auth,
 		"ldap_urls":  settings.LDAP.URLs,
 	})
-	p.clients.Store(clients)
 	resp.ResourceData = clients
 	resp.DataSourceData = clients
 	resp.ActionData = clients

@@ -78,13 +78,15 @@ func providerSchema() schema.Schema {
 				MarkdownDescription: envListNote("Host names or addresses of every Remote Access server that blocks and "+
 					"session operations fan out to. Resources may override it. The computer accounts of these servers are never "+
 					"disabled: servers given by IP address are looked up in DNS (reverse lookup), and when that finds no name, "+
-					"device blocks are refused unless `protected_computers` names the servers.", envServers),
+					"device blocks are refused until `protected_computers` names each such server as `ADDRESS=NAME`.", envServers),
 			},
 			"protected_computers": schema.ListAttribute{
 				ElementType: types.StringType,
 				Optional:    true,
 				MarkdownDescription: envListNote("Computer names or DNS host names that device blocks never disable, in addition to "+
-					"`servers`: list the Remote Access servers here when `servers` holds IP addresses.", envProtectedComputers),
+					"`servers` (never instead of them). A Remote Access server that `servers` gives by an IP address DNS cannot "+
+					"name is named here as `ADDRESS=NAME`, such as `10.0.0.5=RAS1`: until then every device block is refused, "+
+					"whatever other computers this list names.", envProtectedComputers),
 			},
 			"certificate_authorities": certificateAuthoritiesSchema(),
 		},

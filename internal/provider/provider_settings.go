@@ -65,8 +65,11 @@ type settings struct {
 	Servers []string
 	// ProtectedComputers are computer names or DNS host names that device blocks never disable.
 	ProtectedComputers []string
-	WinRM              winrmSettings
-	LDAP               ldapSettings
+	// ServerNames are the computer names that protected_computers gives to servers listed by IP address
+	// (ADDRESS=NAME), by the address in its canonical form.
+	ServerNames map[string]string
+	WinRM       winrmSettings
+	LDAP        ldapSettings
 	// CertificateAuthorities are the enterprise CAs (certificate_authorities.go).
 	CertificateAuthorities []certificateAuthoritySettings
 	// unknown is set when a value depends on something only known at apply time.
@@ -291,12 +294,22 @@ func resolveSettings(m providerModel, lookupEnv func(string) (string, bool)) (se
 	}
 
 	protected, protectedOrigins := r.list(m.ProtectedComputers, path.Root("protected_computers"), envProtectedComputers)
-	for i, name := range protected {
-		if err := checkProtectedName(name); err != nil {
-			r.errorf(protectedOrigins[i], "Invalid protected computer", "%q: %s.", name, err)
+	for i, entry := range protected {
+		addr, name, named := strings.Cut(entry, "=")
+		if !named {
+			addr, name = "", entry
+		}
+		if err := checkProtectedEntry(addr, name, named); err != nil {
+			r.errorf(protectedOrigins[i], "Invalid protected computer", "%q: %s.", entry, err)
 			continue
 		}
 		s.ProtectedComputers = append(s.ProtectedComputers, name)
+		if named {
+			if s.ServerNames == nil {
+				s.ServerNames = map[string]string{}
+			}
+			s.ServerNames[net.ParseIP(addr).String()] = name
+		}
 	}
 
 	s.WinRM = r.winrm(m.WinRM)
@@ -511,6 +524,15 @@ func checkCertificates(data []byte) error {
 }
 
 // checkProtectedName accepts a computer name or a DNS host name (not an IP address: the guard matches accounts).
+// checkProtectedEntry checks a protected_computers entry: a computer name, or ADDRESS=NAME, which names the computer
+// account of the Remote Access server that servers gives by that IP address.
+func checkProtectedEntry(addr, name string, named bool) error {
+	if named && net.ParseIP(addr) == nil {
+		return fmt.Errorf("ADDRESS=NAME needs an IP address before the \"=\", the address of a server in servers")
+	}
+	return checkProtectedName(name)
+}
+
 func checkProtectedName(name string) error {
 	if net.ParseIP(name) != nil {
 		return fmt.Errorf("an IP address names no computer account: give the computer name or its DNS host name")

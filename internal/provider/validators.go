@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
@@ -62,8 +64,13 @@ func (v accountNameValidator) ValidateString(_ context.Context, req validator.St
 
 var guidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// isGUID tells an objectGUID from an account name in import IDs.
-func isGUID(s string) bool { return guidPattern.MatchString(s) }
+// importGUID tells an objectGUID, bare or in braces as Windows tools print it, from an account name in import IDs.
+func importGUID(s string) (string, bool) {
+	if strings.HasPrefix(s, "{") && strings.HasSuffix(s, "}") {
+		s = s[1 : len(s)-1]
+	}
+	return s, guidPattern.MatchString(s)
+}
 
 // timeoutsAttrTypes is the object type of the timeouts block (create, update, delete).
 var timeoutsAttrTypes = map[string]attr.Type{
@@ -72,8 +79,9 @@ var timeoutsAttrTypes = map[string]attr.Type{
 	"delete": types.StringType,
 }
 
-// addBlockError turns an error of a block into a diagnostic that says what failed and what to do next.
-func addBlockError(diags *diag.Diagnostics, noun, name string, err error) {
+// addBlockError turns an error of a block into a diagnostic that says what failed and what to do next, on the
+// attribute that names the account.
+func addBlockError(diags *diag.Diagnostics, at path.Path, noun, name string, err error) {
 	if err == nil {
 		return
 	}
@@ -81,32 +89,35 @@ func addBlockError(diags *diag.Diagnostics, noun, name string, err error) {
 	var invalid *directory.ValidationError
 	var config *block.ConfigurationError
 	var remote *winrm.Error
+	var conflict *block.RecordConflictError
 	var ldapTLS *directory.TLSError
 	switch {
 	case errors.As(err, &ldapTLS):
-		diags.AddError(fmt.Sprintf("Cannot reach Active Directory securely to block the %s %q", noun, name),
+		diags.AddAttributeError(at, fmt.Sprintf("Cannot reach Active Directory securely to block the %s %q", noun, name),
 			err.Error()+"\n\nCheck ldap.ca_certificate (the CA that signs the domain controllers' certificates) and the host "+
 				"names in ldap.urls; ldap.insecure = true skips the check, for labs only. Nothing was changed.")
 	case errors.Is(err, directory.ErrNotFound):
-		diags.AddError(fmt.Sprintf("No %s named %q", noun, name),
+		diags.AddAttributeError(at, fmt.Sprintf("No %s named %q", noun, name),
 			fmt.Sprintf("Active Directory has no %s account %q under the search base. Check the spelling, the provider's "+
 				"ldap.base_dn and ldap.allowed_search_bases.", noun, name))
 	case errors.As(err, &guard):
-		diags.AddError(fmt.Sprintf("Refusing to block the %s %q", noun, name),
+		diags.AddAttributeError(at, fmt.Sprintf("Refusing to block the %s %q", noun, name),
 			fmt.Sprintf("The provider refuses to disable %s: %s.", guard.DN, guard.Reason))
+	case errors.As(err, &conflict):
+		diags.AddAttributeError(at, fmt.Sprintf("Refusing an unrecorded block of the %s %q", noun, name), conflict.Error()+".")
 	case errors.As(err, &invalid):
-		diags.AddError(fmt.Sprintf("Invalid %s name %q", noun, name), invalid.Error())
+		diags.AddAttributeError(at, fmt.Sprintf("Invalid %s name %q", noun, name), invalid.Error())
 	case errors.As(err, &config):
-		diags.AddError(fmt.Sprintf("A Remote Access server refused the provider's WinRM settings; %s %q was not blocked", noun, name),
+		diags.AddAttributeError(at, fmt.Sprintf("A Remote Access server refused the provider's WinRM settings; %s %q was not blocked", noun, name),
 			err.Error())
 	case directory.IsUnreachable(err):
-		diags.AddError(fmt.Sprintf("Cannot reach Active Directory to block the %s %q", noun, name),
+		diags.AddAttributeError(at, fmt.Sprintf("Cannot reach Active Directory to block the %s %q", noun, name),
 			err.Error()+"\n\nNo domain controller in ldap.urls answered. Check that the directory is running and "+
 				"reachable from here (host, port, firewall), then apply again: a block that was not made changes nothing, "+
 				"and one that was made is completed in place.")
 	case errors.As(err, &remote):
-		diags.AddError(fmt.Sprintf("Remote Access operation for %s %q failed", noun, name), err.Error())
+		diags.AddAttributeError(at, fmt.Sprintf("Remote Access operation for %s %q failed", noun, name), err.Error())
 	default:
-		diags.AddError(fmt.Sprintf("Blocking the %s %q failed", noun, name), err.Error())
+		diags.AddAttributeError(at, fmt.Sprintf("Blocking the %s %q failed", noun, name), err.Error())
 	}
 }

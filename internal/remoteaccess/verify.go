@@ -80,7 +80,7 @@ type watcher struct {
 }
 
 // Watch watches a target (a device's identities with device set, else a user's) on every server of c for at least
-// window, and longer until every server has completed one poll or ctx ends. The verdicts say per server what was
+// window, and longer until every server has completed one poll, one more poll has had its time, or ctx ends. The verdicts say per server what was
 // seen; a server with no completed poll has Polls == 0 and the last error.
 func (h *VerifyHub) Watch(ctx context.Context, c *Cluster, identities []string, device bool, window time.Duration) (map[string]ServerVerdict, error) {
 	if _, err := newIdentitiesInput(identities, true); err != nil {
@@ -100,10 +100,18 @@ func (h *VerifyHub) Watch(ctx context.Context, c *Cluster, identities []string, 
 	select {
 	case <-ctx.Done():
 	case <-timer.C:
-		for _, w := range watchers { // the window is over; wait for the servers not polled yet
+		// The window is over; wait for the servers not polled yet, for at most one more poll: a server that fails
+		// every poll is reported as unverified then, not watched until the caller's own timeout.
+		grace := time.NewTimer(h.pollTimeout() + h.interval())
+		defer grace.Stop()
+	wait:
+		for _, w := range watchers {
 			select {
 			case <-w.polled:
+			case <-grace.C:
+				break wait
 			case <-ctx.Done():
+				break wait
 			}
 		}
 	}

@@ -25,7 +25,7 @@ locals {
 
 provider "remoteaccess" {
   servers             = local.lab.server_addresses
-  protected_computers = [for s in local.lab.servers : s.name]
+  protected_computers = [for s in local.lab.servers : "${s.address}=${s.name}"]
 
   winrm {
     port           = local.lab.winrm_port

@@ -1,0 +1,263 @@
+package block
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+)
+
+// The steps of a block, as failures name them.
+const (
+	StepPreflight = "preflight"
+	StepDisable   = "disable"
+	StepRecord    = "record"
+	StepShutdown  = "shutdown"
+	StepReadBack  = "read-back"
+	StepPurge     = "purge"
+	StepVerify    = "verify"
+)
+
+// Failure is one step that failed, on one server when Server is set.
+type Failure struct {
+	Step   string
+	Server string
+	Err    error
+}
+
+func (f Failure) Error() string {
+	if f.Server == "" {
+		return fmt.Sprintf("%s: %v", f.Step, f.Err)
+	}
+	return fmt.Sprintf("%s on %s: %v", f.Step, f.Server, f.Err)
+}
+
+func (f Failure) Unwrap() error { return f.Err }
+
+// Err joins every failure; nil when every step succeeded.
+func (o *Outcome) Err() error {
+	errs := make([]error, len(o.Failures))
+	for i, f := range o.Failures {
+		errs[i] = f
+	}
+	return errors.Join(errs...)
+}
+
+// Cause joins the failures' own errors, for a block that stopped before changing anything: they say what failed.
+func (o *Outcome) Cause() error {
+	errs := make([]error, len(o.Failures))
+	for i, f := range o.Failures {
+		errs[i] = f.Err
+	}
+	return errors.Join(errs...)
+}
+
+// fail adds err as failures of step: one per server for a fan-out's errors, else one.
+func (o *Outcome) fail(step string, err error) {
+	if err == nil {
+		return
+	}
+	perServer := remoteaccess.ServerErrors(err)
+	if len(perServer) == 0 {
+		o.Failures = append(o.Failures, Failure{Step: step, Err: err})
+		return
+	}
+	for _, se := range perServer {
+		o.Failures = append(o.Failures, Failure{Step: step, Server: se.Server, Err: se.Err})
+	}
+}
+
+// Prior is what earlier applies of the same block left.
+type Prior struct {
+	// Held is set when the block is in state already: its hold was placed before.
+	Held bool
+	// Pending are the servers where an earlier purge or verification has not succeeded.
+	Pending []string
+}
+
+// RecordConflictError is an unrecorded block of an account that carries another block's record: releasing the
+// recorded block would enable the account while this one still holds it.
+type RecordConflictError struct {
+	DN    string
+	Holds []string
+}
+
+func (e *RecordConflictError) Error() string {
+	return fmt.Sprintf("%s carries the block record of other blocks (%s), and this provider does not record blocks "+
+		"(ldap.record_blocks = false): releasing those blocks would enable the account while this block still holds it. "+
+		"Set ldap.record_blocks = true so that every block of the account is in its record", e.DN, strings.Join(e.Holds, ", "))
+}
+
+// CheckRecordConflict refuses a new unrecorded block of an account that carries another block's record.
+func CheckRecordConflict(acct directory.Account, record bool) error {
+	rec := acct.BlockRecord()
+	if record || rec == nil || len(rec.Holds) == 0 {
+		return nil
+	}
+	return &RecordConflictError{DN: acct.DN, Holds: rec.HoldIDs()}
+}
+
+// Ensure makes the block hold, idempotently: the account disabled and this block's hold recorded, the sessions
+// purged where needed (every server after a new disable, else the servers still pending), the change read back on
+// the domain controllers, and the purged servers watched. Create, Update and the completion of a pending block all
+// call it; the outcome reports every step, also when a step fails.
+func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prior) Outcome {
+	out := Outcome{Target: t, Disabled: !t.Account.Enabled()}
+	if !prior.Held {
+		if err := CheckRecordConflict(t.Account, opts.Record); err != nil {
+			out.Disabled = false
+			out.fail(StepDisable, err)
+			return out
+		}
+	}
+	needHold := !prior.Held || t.Account.Enabled() || (opts.Record && !holdRecorded(t.Account, opts.Hold.ID))
+	if needHold && !b.hold(ctx, &out, opts) {
+		if out.HoldUnknown && opts.Purge {
+			// The account may be disabled: the block is kept, and the next apply completes it on every server.
+			out.Pending = slices.Clone(opts.Servers)
+		}
+		return out
+	}
+	if opts.Purge {
+		out.Pending = inServers(prior.Pending, opts.Servers)
+		if out.NewlyDisabled {
+			out.Pending = slices.Clone(opts.Servers)
+		}
+	}
+	if out.NewlyDisabled && opts.ShutdownViaManageOut && t.Account.Kind == directory.KindComputer {
+		// A device that could not be shut down is still purged: the shutdown only adds to the block.
+		out.fail(StepShutdown, b.shutdown(ctx, t.Account, opts.Servers, opts.ShutdownCredential))
+	}
+	b.complete(ctx, &out, opts)
+	return out
+}
+
+// hold places the hold: the servers' settings checked first when the account is about to be disabled, the record
+// written with it. A record that cannot be written never stops the disable. It returns false when the block cannot
+// go on (nothing changed, or an outcome that is unknown).
+func (b *Blocker) hold(ctx context.Context, out *Outcome, opts Options) bool {
+	acct := out.Target.Account
+	if acct.Enabled() && opts.Purge {
+		if err := b.checkServers(ctx, opts.Servers); err != nil {
+			out.fail(StepPreflight, err)
+			return false
+		}
+	}
+	req := directory.HoldRequest{Hold: opts.Hold, Record: opts.Record, Guard: opts.Guard}
+	res, err := b.Directory.Hold(ctx, acct, req)
+	var unknown *directory.OutcomeUnknownError
+	if err == nil && req.Record && !res.Recorded {
+		// The record exists to help; it never stops an emergency block: the directory disabled the account without
+		// it, and RecordErr says why (the attribute and its size, or the other blocks whose release enables it).
+		recordErr := res.RecordErr
+		if recordErr == nil {
+			recordErr = errors.New("the directory gave no reason")
+		}
+		out.fail(StepRecord, fmt.Errorf("the block record was not written on %s: %w", acct.DN, recordErr))
+	}
+	switch {
+	case errors.As(err, &unknown):
+		out.HoldUnknown, out.WasEnabled = true, acct.Enabled()
+		out.fail(StepDisable, err)
+		return false
+	case err != nil:
+		out.fail(StepDisable, fmt.Errorf("disabling %s: %w", acct.DN, err))
+		return false
+	}
+	out.Disabled, out.Wrote, out.WasEnabled, out.Recorded = true, true, res.PriorEnabled, res.Recorded
+	out.NewlyDisabled = acct.Enabled()
+	out.BlockedAt = time.Now().UTC()
+	out.Target.Account = res.Account
+	return true
+}
+
+// holdRecorded reports whether the account's block record holds the hold id.
+func holdRecorded(acct directory.Account, id string) bool {
+	rec := acct.BlockRecord()
+	return id != "" && rec != nil && slices.Contains(rec.HoldIDs(), id)
+}
+
+// inServers keeps the servers of list that are still among servers.
+func inServers(list, servers []string) []string {
+	return slices.DeleteFunc(slices.Clone(list), func(p string) bool {
+		return !slices.ContainsFunc(servers, func(s string) bool { return strings.EqualFold(s, p) })
+	})
+}
+
+// complete purges the pending servers while the domain controllers are read back, purges again what came back
+// while a controller still showed the account enabled, and verifies the servers purged.
+func (b *Blocker) complete(ctx context.Context, out *Outcome, opts Options) {
+	var wg sync.WaitGroup
+	var visibleErr error
+	if opts.WaitVisible {
+		wg.Go(func() { visibleErr = b.Directory.WaitVisible(ctx, out.Target.Account.DN, true) })
+	}
+	var purgeErr error
+	if len(out.Pending) > 0 {
+		purgeErr = b.purgePending(ctx, out)
+	}
+	wg.Wait()
+	var lagging *directory.VisibilityError
+	if errors.As(visibleErr, &lagging) {
+		out.Lagging = lagging.Lagging
+	} else {
+		out.fail(StepReadBack, visibleErr)
+	}
+	if !opts.Purge {
+		return
+	}
+	if opts.WaitVisible && purgeErr == nil {
+		// Sessions may have come back through a controller that still showed the account enabled: purge again
+		// where they did.
+		if out.Pending = b.cameBack(ctx, out.Target, slices.Sorted(maps.Keys(out.Purged))); len(out.Pending) > 0 {
+			purgeErr = b.purgePending(ctx, out)
+		}
+	}
+	out.fail(StepPurge, purgeErr)
+	if opts.Verify > 0 {
+		out.fail(StepVerify, b.verify(ctx, out, opts))
+	}
+}
+
+// ReleaseOutcome is what lifting a block did.
+type ReleaseOutcome struct {
+	// Enabled is set when the account was enabled again.
+	Enabled bool
+	// OtherHolds are blocks that still hold the account; it stays disabled for them.
+	OtherHolds []directory.Hold
+	// Lagging are the domain controllers that did not show the account enabled within the LDAP timeout.
+	Lagging []string
+}
+
+// Release is the mirror of Ensure: it releases the block's hold. The account is enabled again only when no other
+// block holds it and it was enabled before the first block (by the account's block record, or by wasEnabled when
+// it has none). The directory's errors pass through: directory.ErrDeleted for a deleted account,
+// directory.ErrNotFound for one found nowhere, *directory.UnreadableRecordError for a record that cannot be read.
+func (b *Blocker) Release(ctx context.Context, kind directory.Kind, guid, holdID string, wasEnabled, waitVisible bool) (ReleaseOutcome, error) {
+	var out ReleaseOutcome
+	acct, err := b.Directory.FindByGUID(ctx, kind, guid)
+	if err != nil {
+		return out, err
+	}
+	res, err := b.Directory.Release(ctx, acct, holdID, wasEnabled)
+	if err != nil {
+		return out, fmt.Errorf("lifting the block of %s: %w", acct.DN, err)
+	}
+	out.Enabled, out.OtherHolds = res.Enabled, res.OtherHolds
+	if out.Enabled && waitVisible {
+		var lagging *directory.VisibilityError
+		if err := b.Directory.WaitVisible(ctx, acct.DN, false); errors.As(err, &lagging) {
+			out.Lagging = lagging.Lagging
+		} else if err != nil {
+			return out, fmt.Errorf("reading the change back: %w", err)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,127 @@
+package block_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+)
+
+// lostReply is a directory whose every Modify is sent and its reply lost, and whose re-read cannot settle it.
+type lostReply struct{ *directory.Client }
+
+func (d lostReply) Hold(_ context.Context, acct directory.Account, _ directory.HoldRequest) (directory.HoldResult, error) {
+	return directory.HoldResult{}, &directory.OutcomeUnknownError{DN: acct.DN, Sent: io.ErrUnexpectedEOF}
+}
+
+// A completion after an earlier pending purge purges the pending servers only, records the block in the same pass,
+// and reports every step: a server that is not pending is not touched, so its failure cannot hide another's.
+func TestEnsureCompletesOnlyThePendingServers(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	ctx := testContext(t)
+	servers := l.Info().ServerAddresses
+	l.Server("RAS2").Faults().SetDropConnections(true)
+	out, err := ensure(ctx, b, resolve(t, ctx, b, "CLIENT1"), block.Prior{}, block.Options{Servers: servers, Purge: true})
+	if !out.Disabled || !slices.Equal(out.Pending, servers[1:]) || err == nil || !strings.Contains(err.Error(), servers[1]) {
+		t.Fatalf("first Ensure = %+v, %v; want the account disabled and %s pending, named in the error", out, err, servers[1])
+	}
+	l.Server("RAS2").Faults().Reset()
+	l.Server("RAS1").Faults().SetDropConnections(true) // a purge there now would fail
+	ras1Commands := l.Server("RAS1").Counters().CommandsStarted
+	target := resolve(t, ctx, b, "CLIENT1")
+	out, err = ensure(ctx, b, target, block.Prior{Held: true, Pending: out.Pending},
+		block.Options{Servers: servers, Purge: true, Record: true, Hold: directory.Hold{ID: "h1", Since: time.Now()}})
+	if err != nil || len(out.Pending) != 0 || !slices.Equal(slices.Sorted(maps.Keys(out.Purged)), servers[1:]) || !out.Recorded {
+		t.Fatalf("completion = %+v, %v; want %s purged, nothing pending, the block recorded", out, err, servers[1])
+	}
+	if n := l.Server("RAS1").Counters().CommandsStarted; n != ras1Commands {
+		t.Errorf("RAS1, not pending, ran %d commands during the completion", n-ras1Commands)
+	}
+	acct, err := dir.FindComputer(ctx, "CLIENT1")
+	if err != nil || acct.Enabled() || acct.BlockRecord() == nil || !slices.Contains(acct.BlockRecord().HoldIDs(), "h1") {
+		t.Fatalf("CLIENT1 in the directory: %+v, %v; want it disabled with hold h1 recorded", acct, err)
+	}
+}
+
+// A disable whose outcome is unknown keeps the block: every server pending, nothing purged, the failure named.
+func TestEnsureWithTheDisableOutcomeUnknownKeepsEveryServerPending(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, lostReply{dir})
+	ctx := testContext(t)
+	servers := l.Info().ServerAddresses
+	out, err := ensure(ctx, b, resolve(t, ctx, b, "CLIENT1"), block.Prior{}, block.Options{Servers: servers, Purge: true, Record: true,
+		Hold: directory.Hold{ID: "h1", Since: time.Now()}})
+	var unknown *directory.OutcomeUnknownError
+	if !out.HoldUnknown || out.Disabled || !slices.Equal(out.Pending, servers) || len(out.Purged) != 0 || !errors.As(err, &unknown) {
+		t.Fatalf("Ensure = %+v, %v; want the outcome unknown, every server pending, nothing purged", out, err)
+	}
+	if !out.WasEnabled {
+		t.Error("was_enabled: want the state read before the disable (enabled)")
+	}
+}
+
+// A new unrecorded block of an account that carries another block's record is refused before anything is changed.
+func TestEnsureRefusesAnUnrecordedBlockOverARecord(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	ctx := testContext(t)
+	if _, err := ensure(ctx, b, resolve(t, ctx, b, "CLIENT1"), block.Prior{}, block.Options{Record: true, Hold: directory.Hold{ID: "team-a", Since: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	history := len(l.Directory().AccountControlHistory("CLIENT1$"))
+	out, err := ensure(ctx, b, resolve(t, ctx, b, "CLIENT1"), block.Prior{}, block.Options{Record: false})
+	var conflict *block.RecordConflictError
+	if !errors.As(err, &conflict) || out.Disabled || !strings.Contains(err.Error(), "ldap.record_blocks = true") {
+		t.Fatalf("Ensure = %+v, %v; want a RecordConflictError with the remedy", out, err)
+	}
+	if n := len(l.Directory().AccountControlHistory("CLIENT1$")); n != history {
+		t.Errorf("CLIENT1 was written %d times by the refused block", n-history)
+	}
+}
+
+// A server that fails every poll ends the verify window one poll after verify_seconds, named as not verified:
+// the window does not wait for the caller's own deadline.
+func TestVerifyWindowEndsOnePollAfterTheWindow(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	b.Verify = &remoteaccess.VerifyHub{Interval: 100 * time.Millisecond, PollTimeout: time.Second}
+	cluster, err := b.Cluster(l.Info().ServerAddresses)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Server("RAS2").Faults().SetHangCommands(true)
+	t.Cleanup(func() { l.Server("RAS2").Faults().Reset() })
+	ctx := testContext(t) // a minute: fifty times the window and its last poll
+	verdicts, err := b.Verify.Watch(ctx, cluster, []string{`CORP\NOBODY$`}, true, 200*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("the verify window waited until the caller's deadline for a server that fails every poll")
+	}
+	ras1, ras2 := l.Info().ServerAddresses[0], l.Info().ServerAddresses[1]
+	if !verdicts[ras1].Verified() || verdicts[ras2].Polls != 0 || verdicts[ras2].Err == nil {
+		t.Fatalf("verdicts = %+v; want %s verified and %s with no completed poll and its error", verdicts, ras1, ras2)
+	}
+}
+
+// Without a purge no server is pending, whatever an earlier apply left pending: nothing would ever complete it.
+func TestEnsureWithoutPurgeKeepsNoServerPending(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	ctx := testContext(t)
+	servers := l.Info().ServerAddresses
+	out, err := ensure(ctx, b, resolve(t, ctx, b, "CLIENT1"), block.Prior{Pending: servers[1:]}, block.Options{Servers: servers})
+	if err != nil || !out.Disabled || len(out.Pending) != 0 || len(out.Purged) != 0 {
+		t.Fatalf("Ensure without a purge = %+v, %v; want the account disabled, nothing purged, nothing pending", out, err)
+	}
+}

@@ -1,0 +1,327 @@
+package provider
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+)
+
+// privateHoldKey keeps the hold id in the resource's private state: chosen before the account is written, so that
+// a retry or the next apply recognises its own hold, also where the state holds none (a record that was not
+// written, ldap.record_blocks = false).
+const privateHoldKey = "hold"
+
+type privateHold struct {
+	ID string `json:"id"`
+}
+
+// privateState is the part of the framework's private state a block uses.
+type privateState interface {
+	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
+	SetKey(ctx context.Context, key string, value []byte) diag.Diagnostics
+}
+
+// holdID is the block's hold id: the one in state, else the one in private state, else a new one, which is saved
+// in private state before anything is written.
+func holdID(ctx context.Context, inState types.String, from privateState, to privateState, diags *diag.Diagnostics) string {
+	id := inState.ValueString()
+	if id == "" && from != nil {
+		raw, d := from.GetKey(ctx, privateHoldKey)
+		diags.Append(d...)
+		var h privateHold
+		if len(raw) > 0 && json.Unmarshal(raw, &h) == nil {
+			id = h.ID
+		}
+	}
+	if id == "" {
+		id = newHoldID()
+	}
+	raw, _ := json.Marshal(privateHold{ID: id}) // a struct of one string always encodes
+	diags.Append(to.SetKey(ctx, privateHoldKey, raw)...)
+	return id
+}
+
+// create blocks the account of a new block.
+func (o *blockOps) create(ctx context.Context, state blockState, req resource.CreateRequest, resp *resource.CreateResponse) {
+	resp.Diagnostics.Append(req.Plan.Get(ctx, state)...)
+	m := state.common()
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	timeout, diags := m.Timeouts.Create(ctx, 10*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	blocker := o.blocker(&resp.Diagnostics)
+	if blocker == nil {
+		return
+	}
+	hold := holdID(ctx, types.StringNull(), nil, resp.Private, &resp.Diagnostics)
+	opts := o.options(ctx, state, hold, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	name := state.accountName().ValueString()
+	target, err := blocker.Resolve(ctx, o.kind.kind, name, opts.Guard)
+	if err != nil {
+		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, err)
+		return
+	}
+	tflog.Info(ctx, "blocking account", map[string]any{"dn": target.Account.DN, "servers": opts.Servers})
+	out := blocker.Ensure(ctx, target, opts, block.Prior{})
+	if !out.Disabled && !out.HoldUnknown {
+		// Nothing was changed: no state to record.
+		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, out.Cause())
+		return
+	}
+	m.WasEnabled = types.BoolValue(out.WasEnabled)
+	m.BlockedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
+	m.HoldID = types.StringNull()
+	if opts.Record {
+		m.HoldID = types.StringValue(hold)
+	}
+	m.Purged = types.MapValueMust(purgedType, map[string]attr.Value{})
+	o.record(ctx, state, out, &resp.Diagnostics)
+	// With the disable's outcome unknown, account_enabled stays as planned (false): the next refresh reads the
+	// directory, and the next apply blocks in place if the disable did not land.
+	m.AccountEnabled = types.BoolValue(false)
+	// The state is recorded even when a later step failed, so that the next apply completes the block and destroy can
+	// still release it. A failure after the account is disabled is a warning, not an error: an error would taint the
+	// block, and replacing a tainted block re-enables the account in between.
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: m.ObjectGUID})...)
+	o.warn(&resp.Diagnostics, name, out)
+}
+
+// update completes the block in place: blocks again after an out-of-band re-enable, purges the pending servers,
+// records a block not recorded yet. It never re-enables the account.
+func (o *blockOps) update(ctx context.Context, prior, state blockState, req resource.UpdateRequest, resp *resource.UpdateResponse) {
+	resp.Diagnostics.Append(req.State.Get(ctx, prior)...)
+	resp.Diagnostics.Append(req.Plan.Get(ctx, state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	before, m := prior.common(), state.common()
+	timeout, diags := m.Timeouts.Update(ctx, 10*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	pending := o.pendingInConfig(ctx, before, m, &diag.Diagnostics{}) // ModifyPlan already warned
+	if !m.PurgeSessions.ValueBool() {
+		pending = nil
+	}
+	record := o.clients != nil && o.clients.settings.LDAP.RecordBlocks && before.HoldID.IsNull()
+	renamed := !prior.accountName().Equal(state.accountName())
+	// What the plan left unknown comes from the prior state; Ensure's outcome overwrites what it changes.
+	m.ID, m.ObjectGUID, m.ObjectSID, m.DistinguishedName = before.ID, before.ObjectGUID, before.ObjectSID, before.DistinguishedName
+	m.Purged, m.BlockedAt, m.Identities, m.HoldID = before.Purged, before.BlockedAt, before.Identities, before.HoldID
+	m.WasEnabled, m.AccountEnabled = before.WasEnabled, before.AccountEnabled
+	m.PendingServers = stringList(ctx, pending, &resp.Diagnostics)
+	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: before.ObjectGUID})...)
+	blocker := o.blocker(&resp.Diagnostics)
+	if blocker == nil {
+		return
+	}
+	name := state.accountName().ValueString()
+	if renamed && !o.sameAccount(ctx, name, before.ObjectGUID.ValueString(), &resp.Diagnostics) {
+		return
+	}
+	if !before.AccountEnabled.ValueBool() && len(pending) == 0 && !record {
+		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+		return
+	}
+	hold := holdID(ctx, before.HoldID, req.Private, resp.Private, &resp.Diagnostics)
+	opts := o.options(ctx, state, hold, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	target, err := blocker.ResolveGUID(ctx, o.kind.kind, before.ObjectGUID.ValueString(), opts.Guard)
+	if err != nil {
+		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, err)
+		return
+	}
+	if target.Account.Enabled() {
+		tflog.Warn(ctx, "account was re-enabled out of band; blocking again", map[string]any{"dn": target.Account.DN})
+	}
+	out := blocker.Ensure(ctx, target, opts, block.Prior{Held: true, Pending: pending})
+	if !out.Disabled && !out.HoldUnknown {
+		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, out.Cause())
+		return
+	}
+	if out.Wrote && out.NewlyDisabled {
+		m.BlockedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
+	}
+	if opts.Record {
+		m.HoldID = types.StringValue(hold)
+	}
+	o.record(ctx, state, out, &resp.Diagnostics)
+	m.AccountEnabled = types.BoolValue(false) // as planned; see create
+	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
+	o.warn(&resp.Diagnostics, name, out)
+}
+
+// sameAccount resolves a new account name at apply time (it was unknown or another spelling at plan time) and
+// refuses, changing nothing, when it names another account than the block's.
+func (o *blockOps) sameAccount(ctx context.Context, name, guid string, diags *diag.Diagnostics) bool {
+	dir, err := o.directory()
+	if err != nil {
+		diags.AddError("Active Directory is not configured", err.Error())
+		return false
+	}
+	acct, err := o.find(ctx, dir, name)
+	if err != nil {
+		addBlockError(diags, o.nameAttr(), o.kind.noun, name, err)
+		return false
+	}
+	if !strings.EqualFold(acct.ObjectGUID, guid) {
+		diags.AddAttributeError(o.nameAttr(), fmt.Sprintf("%s names another %s account than the block", name, o.kind.noun),
+			fmt.Sprintf("The name, unknown when the plan was made, resolves to %s (objectGUID %s), while this block holds the "+
+				"account with objectGUID %s. Nothing was changed. To block the other account, replace the block "+
+				"explicitly (terraform apply -replace), knowing that the replacement lifts this block first.", acct.DN, acct.ObjectGUID, guid))
+		return false
+	}
+	return true
+}
+
+func (o *blockOps) find(ctx context.Context, dir *directory.Client, name string) (directory.Account, error) {
+	if o.kind.kind == directory.KindComputer {
+		return dir.FindComputer(ctx, name)
+	}
+	return dir.FindUser(ctx, name)
+}
+
+// record copies an outcome into the model; the purge counts add to those in state.
+func (o *blockOps) record(ctx context.Context, state blockState, out block.Outcome, diags *diag.Diagnostics) {
+	m := state.common()
+	setAccount(state, out.Target.Account)
+	ids, d := types.ListValueFrom(ctx, types.StringType, out.Target.Identities)
+	diags.Append(d...)
+	m.Identities = ids
+	m.PendingServers = stringList(ctx, out.Pending, diags)
+	purged := map[string]attr.Value{}
+	if !m.Purged.IsNull() && !m.Purged.IsUnknown() {
+		purged = m.Purged.Elements()
+	}
+	for server, c := range out.Purged {
+		purged[server] = types.ObjectValueMust(purgedType.AttrTypes, map[string]attr.Value{
+			"main_mode_sas":   types.Int64Value(int64(c.MainModeSAs)),
+			"quick_mode_sas":  types.Int64Value(int64(c.QuickModeSAs)),
+			"vpn_connections": types.Int64Value(int64(c.VPNConnections)),
+		})
+	}
+	pm, d := types.MapValue(purgedType, purged)
+	diags.Append(d...)
+	m.Purged = pm
+}
+
+// warn reports every failure of a block that holds (or may hold) the account: the record as its own warning, the
+// rest as BLOCK INCOMPLETE with the servers still pending. The next plan is not empty while servers are pending,
+// so `plan -detailed-exitcode` exits 2 until the block is complete.
+func (o *blockOps) warn(diags *diag.Diagnostics, name string, out block.Outcome) {
+	if len(out.Lagging) > 0 {
+		diags.AddWarning(fmt.Sprintf("Domain controllers do not show the block of %s yet", name),
+			fmt.Sprintf("%s did not show the account disabled within ldap.timeout; sessions were purged meanwhile, and again "+
+				"where they had come back when the read-back ended. Check replication to them.", strings.Join(out.Lagging, ", ")))
+	}
+	var failures []string
+	for _, f := range out.Failures {
+		if f.Step == block.StepRecord {
+			diags.AddWarning(fmt.Sprintf("The block of %s is not recorded on the account", name),
+				f.Err.Error()+"\n\nThe account is disabled all the same and the block is kept in state with its hold_id. "+
+					"Destroying it re-enables the account only if it was enabled before and no recorded block holds it.")
+			continue
+		}
+		failures = append(failures, "- "+f.Error())
+	}
+	if len(failures) == 0 && len(out.Pending) == 0 {
+		return
+	}
+	pending := "none"
+	if len(out.Pending) > 0 {
+		pending = strings.Join(out.Pending, ", ")
+	}
+	state := "is disabled"
+	if out.HoldUnknown {
+		state = "may not be disabled yet (the directory's answer to the disable was lost)"
+	}
+	detail := fmt.Sprintf("BLOCK INCOMPLETE. The %s account %s %s, and the block is kept in state, but it is not "+
+		"complete on: %s.\n\n", o.kind.noun, name, state, pending)
+	if len(failures) > 0 {
+		detail += strings.Join(failures, "\n") + "\n\n"
+	}
+	detail += "Every plan shows an in-place update until the block is complete (terraform plan -detailed-exitcode " +
+		"exits 2), and the next apply completes it without re-enabling the account; destroy releases its hold."
+	diags.AddWarning(fmt.Sprintf("The block of %s is not complete on every Remote Access server", name), detail)
+}
+
+// remove releases the block's hold (Release, the mirror of Ensure). A hold is never forgotten silently: an account
+// that is found nowhere is an error naming the account and the hold.
+func (o *blockOps) remove(ctx context.Context, state blockState, req resource.DeleteRequest, resp *resource.DeleteResponse) {
+	resp.Diagnostics.Append(req.State.Get(ctx, state)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	m := state.common()
+	timeout, diags := m.Timeouts.Delete(ctx, 5*time.Minute)
+	resp.Diagnostics.Append(diags...)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	blocker := o.blocker(&resp.Diagnostics)
+	if blocker == nil {
+		return
+	}
+	name := state.accountName().ValueString()
+	hold := holdID(ctx, m.HoldID, req.Private, privateSink{}, &resp.Diagnostics)
+	out, err := blocker.Release(ctx, o.kind.kind, m.ObjectGUID.ValueString(), hold, m.WasEnabled.ValueBool(),
+		len(o.clients.settings.LDAP.DomainControllers) > 0)
+	var unreadable *directory.UnreadableRecordError
+	switch {
+	case errors.Is(err, directory.ErrDeleted):
+		resp.Diagnostics.AddWarning(fmt.Sprintf("The blocked %s was deleted", o.kind.noun),
+			"The account is deleted in the directory: there is nothing left to re-enable, and the block is removed from state.")
+	case errors.Is(err, directory.ErrNotFound):
+		resp.Diagnostics.AddAttributeError(o.nameAttr(), fmt.Sprintf("Cannot find the blocked %s %s", o.kind.noun, name),
+			fmt.Sprintf("No %s account has objectGUID %s anywhere in the domain, so the hold %s cannot be released. The block "+
+				"stays in state: check ldap.base_dn and the account, or remove the block from state (terraform state rm) "+
+				"once the account is known to be gone.", o.kind.noun, m.ObjectGUID.ValueString(), hold))
+	case errors.As(err, &unreadable):
+		resp.Diagnostics.AddAttributeError(o.nameAttr(), fmt.Sprintf("The %s %s stays disabled: its block record cannot be read", o.kind.noun, name),
+			err.Error()+"\n\nNothing was changed (fail closed). Repair the block record section in the account's Notes (info), "+
+				"or enable the account by hand once no block should hold it.")
+	case err != nil:
+		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, err)
+	case len(out.OtherHolds) > 0:
+		var holds []string
+		for _, h := range out.OtherHolds {
+			holds = append(holds, fmt.Sprintf("- block %s since %s by %s: %s", h.ID, h.Since.Format(time.RFC3339), h.By, h.Reason))
+		}
+		resp.Diagnostics.AddWarning(fmt.Sprintf("The %s %s stays disabled: other blocks hold it", o.kind.noun, name),
+			"This block is lifted, but the account's block record lists other blocks, from this or another configuration:\n"+
+				strings.Join(holds, "\n")+"\nThe account is enabled again when the last of them is destroyed.")
+	case !out.Enabled:
+		tflog.Info(ctx, "account was disabled before the block; it stays disabled", map[string]any{"dn": m.DistinguishedName.ValueString()})
+	}
+	if len(out.Lagging) > 0 {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Domain controllers do not show %s enabled yet", name),
+			fmt.Sprintf("%s did not show the account enabled within ldap.timeout. Check replication to them.", strings.Join(out.Lagging, ", ")))
+	}
+}
+
+// privateSink discards private state: a deleted resource keeps none.
+type privateSink struct{}
+
+func (privateSink) GetKey(context.Context, string) ([]byte, diag.Diagnostics) { return nil, nil }
+func (privateSink) SetKey(context.Context, string, []byte) diag.Diagnostics   { return nil }

@@ -1,0 +1,264 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-framework/attr"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+)
+
+// modifyPlan resolves the account and applies every guard when a block is planned, so that a reviewer sees a
+// refusal in the plan; shows the sessions the block will end; keeps another spelling of the same account, or a name
+// unknown until apply, from replacing the block; and plans an in-place update that completes the block when the
+// account was re-enabled out of band, a purge is pending, or the block is not recorded yet.
+func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	if req.Plan.Raw.IsNull() || o.clients == nil {
+		return
+	}
+	if req.State.Raw.IsNull() {
+		o.planCreate(ctx, plan, req, resp)
+		return
+	}
+	if req.Plan.Raw.Equal(req.State.Raw) && !o.needsCompletion(ctx, req.State, &resp.Diagnostics) {
+		return // the common case of a refresh-only plan: nothing to do, nothing to read
+	}
+	resp.Diagnostics.Append(req.State.Get(ctx, prior)...)
+	resp.Diagnostics.Append(req.Plan.Get(ctx, plan)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	before, after := prior.common(), plan.common()
+	o.planAccountName(ctx, prior, plan, resp)
+	if resp.Diagnostics.HasError() || len(resp.RequiresReplace) > 0 {
+		return
+	}
+	pending := o.pendingInConfig(ctx, before, after, &resp.Diagnostics)
+	if !after.PurgeSessions.IsUnknown() && !after.PurgeSessions.ValueBool() {
+		pending = nil // without a purge, no server is ever pending
+	}
+	reblock := before.AccountEnabled.ValueBool()
+	after.AccountEnabled = types.BoolValue(false)
+	after.PendingServers = stringList(ctx, pending, &resp.Diagnostics)
+	after.Purged, after.BlockedAt, after.Identities, after.HoldID = before.Purged, before.BlockedAt, before.Identities, before.HoldID
+	if reblock || len(pending) > 0 {
+		after.PendingServers = types.ListUnknown(types.StringType)
+		after.Purged = types.MapUnknown(purgedType)
+		if reblock {
+			after.BlockedAt = types.StringUnknown()
+		}
+	}
+	if o.clients.settings.LDAP.RecordBlocks && before.HoldID.IsNull() {
+		after.HoldID = types.StringUnknown() // the next apply records the block on the account
+	}
+	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
+}
+
+// needsCompletion reads the attributes of a block in state that decide whether an unchanged configuration still
+// needs an apply: an out-of-band re-enable, a pending purge, a block not recorded on the account yet.
+func (o *blockOps) needsCompletion(ctx context.Context, state tfsdk.State, diags *diag.Diagnostics) bool {
+	var enabled types.Bool
+	var pending types.List
+	var hold types.String
+	diags.Append(state.GetAttribute(ctx, path.Root("account_enabled"), &enabled)...)
+	diags.Append(state.GetAttribute(ctx, path.Root("pending_servers"), &pending)...)
+	diags.Append(state.GetAttribute(ctx, path.Root("hold_id"), &hold)...)
+	return enabled.ValueBool() || len(pending.Elements()) > 0 || (o.clients.settings.LDAP.RecordBlocks && hold.IsNull())
+}
+
+// pendingInConfig is the prior pending_servers that are still among the block's servers; a server removed from the
+// configuration leaves the list with a warning, so that an incomplete block can always be completed or destroyed.
+func (o *blockOps) pendingInConfig(ctx context.Context, before, after *blockModel, diags *diag.Diagnostics) []string {
+	var pending []string
+	diags.Append(before.PendingServers.ElementsAs(ctx, &pending, false)...)
+	if after.Servers.IsUnknown() {
+		return pending
+	}
+	servers := o.servers(ctx, after, diags)
+	kept := slices.DeleteFunc(slices.Clone(pending), func(p string) bool {
+		return !slices.ContainsFunc(servers, func(s string) bool { return strings.EqualFold(s, p) })
+	})
+	var gone []string
+	for _, p := range pending {
+		if !slices.Contains(kept, p) {
+			gone = append(gone, p)
+		}
+	}
+	if len(gone) > 0 {
+		diags.AddWarning("Pending servers no longer configured",
+			fmt.Sprintf("%s still had to be purged but is no longer in servers: it leaves pending_servers. Sessions the "+
+				"account may still have there are not purged by this block.", strings.Join(gone, ", ")))
+	}
+	return kept
+}
+
+// planAccountName keeps another spelling of the same account (letter case, NAME$, a UPN) from replacing the block:
+// only a known name of another account does, and that is decided by asking the directory. A name unknown until
+// apply is an update: the apply resolves it and refuses, changing nothing, when it is another account.
+func (o *blockOps) planAccountName(ctx context.Context, prior, plan blockState, resp *resource.ModifyPlanResponse) {
+	before, after := prior.accountName(), plan.accountName()
+	if after.IsUnknown() || before.Equal(after) {
+		return
+	}
+	dir, err := o.directory()
+	if err != nil {
+		resp.Diagnostics.AddError("Active Directory is not configured", err.Error())
+		return
+	}
+	acct, err := o.find(ctx, dir, after.ValueString())
+	switch {
+	case errors.Is(err, directory.ErrNotFound):
+		resp.RequiresReplace = append(resp.RequiresReplace, o.nameAttr())
+	case err != nil:
+		resp.Diagnostics.AddAttributeError(o.nameAttr(), "Cannot tell whether the new name is the same account",
+			fmt.Sprintf("Looking up %q failed, so the provider cannot tell whether it names the blocked account (an update) "+
+				"or another one (a replacement, which lifts this block): %v", after.ValueString(), err))
+	case !strings.EqualFold(acct.ObjectGUID, prior.common().ObjectGUID.ValueString()):
+		resp.RequiresReplace = append(resp.RequiresReplace, o.nameAttr())
+		resp.Diagnostics.AddAttributeWarning(o.nameAttr(), fmt.Sprintf("%s names another %s account than the block", after.ValueString(), o.kind.noun),
+			fmt.Sprintf("%s is %s, while this block holds the account with objectGUID %s: the block is replaced, and the "+
+				"replacement lifts it first (lifecycle create_before_destroy keeps the account disabled meanwhile).",
+				after.ValueString(), acct.DN, prior.common().ObjectGUID.ValueString()))
+	}
+}
+
+// planCreate resolves and guards the account of a new block, and shows its impact.
+func (o *blockOps) planCreate(ctx context.Context, plan blockState, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
+	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("account_enabled"), false)...)
+	resp.Diagnostics.Append(req.Plan.Get(ctx, plan)...)
+	m := plan.common()
+	if resp.Diagnostics.HasError() || plan.accountName().IsUnknown() || m.Servers.IsUnknown() || o.clients.settings.unknown {
+		return
+	}
+	blocker := o.blocker(&resp.Diagnostics)
+	if blocker == nil {
+		return
+	}
+	guard := o.guard(ctx, m, &resp.Diagnostics)
+	o.shutdownCredential(plan, &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	name := plan.accountName().ValueString()
+	target, err := blocker.Resolve(ctx, o.kind.kind, name, guard)
+	if err == nil {
+		err = block.CheckRecordConflict(target.Account, o.clients.settings.LDAP.RecordBlocks)
+	}
+	if err != nil {
+		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, err)
+		return
+	}
+	servers := o.servers(ctx, m, &resp.Diagnostics)
+	// A server that is not ready (remoteaccess_servers) is refused before the block is planned, on creates only: a
+	// block in state must always be completable and destroyable.
+	if m.PurgeSessions.ValueBool() {
+		o.clients.refuseUnready(ctx, servers, path.Root("servers"), &resp.Diagnostics)
+		if resp.Diagnostics.HasError() {
+			return
+		}
+	}
+	o.showImpact(ctx, blocker, target, servers, name, &resp.Diagnostics)
+}
+
+// impactTimeout bounds the plan-time reading of the sessions a new block will end.
+const impactTimeout = 10 * time.Second
+
+// showImpact tells a reviewer which sessions the block will end, per server, as a warning in the plan.
+func (o *blockOps) showImpact(ctx context.Context, blocker *block.Blocker, target block.Target, servers []string, name string, diags *diag.Diagnostics) {
+	if len(servers) == 0 {
+		return
+	}
+	blocker.PreflightTimeout = impactTimeout
+	sas, err := blocker.Preflight(ctx, target, servers)
+	var lines []string
+	for _, server := range servers {
+		if s, ok := sas[server]; ok {
+			lines = append(lines, fmt.Sprintf("- %s: %d main-mode and %d quick-mode IPsec SAs", server, len(s.MainMode), s.QuickModeCount))
+		} else {
+			lines = append(lines, fmt.Sprintf("- %s: %s; not shown", server, serverFailure(err, server, impactTimeout)))
+		}
+	}
+	detail := fmt.Sprintf("Blocking %s disables the account %s and ends, on each Remote Access server, the sessions it "+
+		"has now:\n%s", name, target.Account.DN, strings.Join(lines, "\n"))
+	if err != nil {
+		detail += "\n\nThe apply will stop before changing anything unless this is fixed: " + err.Error()
+	}
+	diags.AddWarning(fmt.Sprintf("Impact of blocking %s", name), detail)
+}
+
+// read asks LDAP only: the account's state is the block's truth; sessions are checked by the verify window. It
+// reads the object GUID and writes only the attributes that the directory decides changed, usually none.
+func (o *blockOps) read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
+	var guid types.String
+	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("object_guid"), &guid)...)
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	keepIdentity(ctx, req.Identity, resp.Identity, guid, &resp.Diagnostics)
+	dir, err := o.directory()
+	if err != nil {
+		resp.Diagnostics.AddError("Active Directory is not configured", err.Error())
+		return
+	}
+	acct, err := dir.FindByGUID(ctx, o.kind.kind, guid.ValueString())
+	if errors.Is(err, directory.ErrNotFound) || errors.Is(err, directory.ErrDeleted) {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("The blocked %s no longer exists", o.kind.noun),
+			fmt.Sprintf("No %s account has objectGUID %s any more (deleted, or found nowhere in the domain). The block stays "+
+				"in state; destroy it to release or forget it.", o.kind.noun, guid.ValueString()))
+		return
+	}
+	if err != nil {
+		var name types.String
+		resp.Diagnostics.Append(req.State.GetAttribute(ctx, o.nameAttr(), &name)...)
+		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name.ValueString(), err)
+		return
+	}
+	for name, value := range o.accountValues(acct) {
+		if !stateHolds(ctx, req.State, name, value, &resp.Diagnostics) {
+			resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(name), value)...)
+		}
+	}
+}
+
+// stateHolds reports whether a top-level string or bool attribute of state equals want.
+func stateHolds(ctx context.Context, state tfsdk.State, name string, want attr.Value, diags *diag.Diagnostics) bool {
+	var current attr.Value
+	switch want.(type) {
+	case types.String:
+		var s types.String
+		diags.Append(state.GetAttribute(ctx, path.Root(name), &s)...)
+		current = s
+	case types.Bool:
+		var b types.Bool
+		diags.Append(state.GetAttribute(ctx, path.Root(name), &b)...)
+		current = b
+	default:
+		return false
+	}
+	return current.Equal(want)
+}
+
+// keepIdentity sets the resource identity to the object GUID unless it holds it already.
+func keepIdentity(ctx context.Context, current, next *tfsdk.ResourceIdentity, guid types.String, diags *diag.Diagnostics) {
+	if next == nil {
+		return
+	}
+	if current != nil && !current.Raw.IsNull() {
+		var held types.String
+		if d := current.GetAttribute(ctx, path.Root("object_guid"), &held); !d.HasError() && held.Equal(guid) {
+			return
+		}
+	}
+	diags.Append(next.Set(ctx, blockIdentityModel{ObjectGUID: guid})...)
+}
