@@ -143,12 +143,16 @@ func TestAccGuideWorkflowsPlanAgainstTheLab(t *testing.T) {
 	t.Cleanup(func() { _ = l.Close() })
 	info := l.Info()
 	servers := make([]string, len(info.ServerAddresses))
+	named := make([]string, len(info.Servers))
 	for i, s := range info.ServerAddresses {
 		servers[i] = strconv.Quote(s)
 	}
+	for i, s := range info.Servers {
+		named[i] = strconv.Quote(s.Address + "=" + s.Name) // the lab's servers have addresses that DNS cannot name
+	}
 	override := fmt.Sprintf(`provider "remoteaccess" {
   servers             = [%s]
-  protected_computers = ["RAS1", "RAS2"]
+  protected_computers = [%s]
   winrm {
     port           = %d
     ca_certificate = file("corp-root-ca.pem")
@@ -160,7 +164,7 @@ func TestAccGuideWorkflowsPlanAgainstTheLab(t *testing.T) {
     bind_username  = %q
   }
 }
-`, strings.Join(servers, ", "), info.WinRMPort, info.WinRMUsername, info.LDAPSURL, info.LDAPBindUsername)
+`, strings.Join(servers, ", "), strings.Join(named, ", "), info.WinRMPort, info.WinRMUsername, info.LDAPSURL, info.LDAPBindUsername)
 	env := []string{"REMOTEACCESS_WINRM_PASSWORD=" + info.WinRMPassword, "REMOTEACCESS_LDAP_BIND_PASSWORD=" + info.LDAPBindPassword}
 
 	hour := func(h int) string { return time.Now().UTC().Add(time.Duration(h) * time.Hour).Format(time.RFC3339) }
