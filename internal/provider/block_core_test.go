@@ -366,35 +366,55 @@ func TestAccBlockedDevice_recordSwitchedOnWhilePendingDropsNoServer(t *testing.T
 	l.Server("RAS2").Faults().Reset()
 }
 
-// A destroy that cannot find the blocked account never forgets its hold silently: it fails naming the account and
-// the hold, and the block stays in state; once the account can be found, the destroy releases it.
-func TestAccBlockedDevice_destroyOfAnAccountFoundNowhereNamesTheHold(t *testing.T) {
+// A destroy whose account moved out of the search base finds it by objectGUID in the whole domain and releases the
+// hold: the account is enabled again (CheckDestroy), never forgotten with its hold on it.
+func TestAccBlockedDevice_destroyFindsAnAccountMovedOutOfTheBase(t *testing.T) {
 	l := startLab(t)
-	config := blockedDeviceConfig("CLIENT1")
-	var hold string
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT1$", true),
 		Steps: []resource.TestStep{
-			{
-				Config: l.providerConfig(config),
-				ConfigStateChecks: []statecheck.StateCheck{stateCheck(func(values map[string]any) error {
-					hold, _ = values["hold_id"].(string)
-					return nil
-				})},
-			},
+			{Config: l.providerConfig(blockedDeviceConfig("CLIENT1"))},
 			{
 				// The provider now searches a base without the account, as when it moved out of the search base.
-				Config:      l.configWith(`base_dn = "OU=Servers,DC=corp,DC=example"`, ""),
+				Config:  l.configWith(`base_dn = "OU=Servers,DC=corp,DC=example"`, ""),
+				Destroy: true,
+			},
+		},
+	})
+}
+
+// foundNowhere is a directory that finds no account by objectGUID, anywhere: as when the account's tombstone is gone.
+type foundNowhere struct{ block.Directory }
+
+func (foundNowhere) FindByGUID(context.Context, directory.Kind, string) (directory.Account, error) {
+	return directory.Account{}, directory.ErrNotFound
+}
+
+// A destroy that finds the account nowhere fails naming the account and the hold, and keeps the block in state:
+// a later destroy that finds it releases the hold (CheckDestroy: enabled again).
+func TestAccBlockedDevice_destroyOfAnAccountFoundNowhereNamesTheHold(t *testing.T) {
+	l := startLab(t)
+	config := l.providerConfig(blockedDeviceConfig("CLIENT1"))
+	t.Cleanup(func() { directoryHook = func(d block.Directory) block.Directory { return d } })
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "CLIENT1$", true),
+		Steps: []resource.TestStep{
+			{Config: config},
+			{
+				PreConfig:   func() { directoryHook = func(d block.Directory) block.Directory { return foundNowhere{d} } },
+				Config:      config,
 				Destroy:     true,
 				ExpectError: regexp.MustCompile(`(?s)Cannot find the blocked computer CLIENT1.*the hold [0-9a-f]{16} cannot be released`),
 			},
-			{Config: l.providerConfig(config), PlanOnly: true},
+			{
+				PreConfig: func() { directoryHook = func(d block.Directory) block.Directory { return d } },
+				Config:    config,
+				PlanOnly:  true,
+			},
 		},
 	})
-	if hold == "" {
-		t.Fatal("no hold_id in state")
-	}
 }
 
 // replyLost is a directory whose Hold reaches the directory and whose reply is lost: the account is disabled and
