@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"math/big"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -32,6 +33,9 @@ type planBench struct {
 	typ    tftypes.Type // of the block's state
 	state  *tfprotov6.DynamicValue
 	config *tfprotov6.DynamicValue
+	// stateJSON and version are the state as Terraform keeps it in its state file, with the schema's version.
+	stateJSON []byte
+	version   int64
 }
 
 func jsonValue(tb testing.TB, v any) *tfprotov6.DynamicValue {
@@ -102,13 +106,69 @@ func newPlanBench(tb testing.TB) *planBench {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &planBench{lab: l, server: server, typ: typ, state: &state, config: &config}
+	return &planBench{lab: l, server: server, typ: typ, state: &state, config: &config,
+		stateJSON: jsonValue(tb, plainValue(tb, value)).JSON, version: schemas.ResourceSchemas["remoteaccess_blocked_device"].Version}
 }
 
-// refresh is what one instance costs in a plan: Read, then a plan of the unchanged configuration.
+// plainValue is a value as Go's encoding/json writes it in Terraform's state file.
+func plainValue(tb testing.TB, v tftypes.Value) any {
+	tb.Helper()
+	if v.IsNull() {
+		return nil
+	}
+	var out any
+	var err error
+	switch {
+	case v.Type().Is(tftypes.String):
+		var s string
+		err, out = v.As(&s), &s
+	case v.Type().Is(tftypes.Bool):
+		var b bool
+		err, out = v.As(&b), &b
+	case v.Type().Is(tftypes.Number):
+		var n big.Float
+		err = v.As(&n)
+		out = json.Number(n.Text('g', -1))
+	case v.Type().Is(tftypes.List{}):
+		var elems []tftypes.Value
+		err = v.As(&elems)
+		list := []any{}
+		for _, e := range elems {
+			list = append(list, plainValue(tb, e))
+		}
+		out = list
+	default: // objects and maps
+		var attrs map[string]tftypes.Value
+		err = v.As(&attrs)
+		obj := map[string]any{}
+		for k, e := range attrs {
+			obj[k] = plainValue(tb, e)
+		}
+		out = obj
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// refresh is what one instance costs in a plan, in the calls Terraform makes for each: its state upgraded (to the
+// same version), its configuration validated, Read, then a plan of the unchanged configuration.
 func (p *planBench) refresh(tb testing.TB) {
 	ctx := context.Background()
-	read, err := p.server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: "remoteaccess_blocked_device", CurrentState: p.state})
+	upgraded, err := p.server.UpgradeResourceState(ctx, &tfprotov6.UpgradeResourceStateRequest{
+		TypeName: "remoteaccess_blocked_device", Version: p.version, RawState: &tfprotov6.RawState{JSON: p.stateJSON},
+	})
+	if err != nil || hasErrors(upgraded.Diagnostics) {
+		tb.Fatalf("upgrade: %v %v", err, diagnosticsText(upgraded.Diagnostics))
+	}
+	validated, err := p.server.ValidateResourceConfig(ctx, &tfprotov6.ValidateResourceConfigRequest{
+		TypeName: "remoteaccess_blocked_device", Config: p.config,
+	})
+	if err != nil || hasErrors(validated.Diagnostics) {
+		tb.Fatalf("validate: %v %v", err, diagnosticsText(validated.Diagnostics))
+	}
+	read, err := p.server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: "remoteaccess_blocked_device", CurrentState: upgraded.UpgradedState})
 	if err != nil || hasErrors(read.Diagnostics) {
 		tb.Fatalf("read: %v %v", err, diagnosticsText(read.Diagnostics))
 	}
