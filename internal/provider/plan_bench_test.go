@@ -13,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-log/tfsdklog"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
@@ -24,7 +25,9 @@ import (
 //
 //	go test -run '^$' -bench PlanRefresh -cpuprofile cpu.out -memprofile mem.out ./internal/provider
 //
-// The framework's logging is not part of it: the SDK's loggers live in the context Terraform's plugin server sets up.
+// Each request's context carries the SDK's loggers as Terraform's plugin server (tf6server) sets them up, turned off
+// as the provider's main does when the CLI discards the logs: what the framework does with them even then (a copy
+// of the loggers' options for every attribute path it touches) is part of the cost.
 
 // planBench is a configured provider server and the state of one blocked device, as Terraform holds them.
 type planBench struct {
@@ -155,7 +158,7 @@ func plainValue(tb testing.TB, v tftypes.Value) any {
 // refresh is what one instance costs in a plan, in the calls Terraform makes for each: its state upgraded (to the
 // same version), its configuration validated, Read, then a plan of the unchanged configuration.
 func (p *planBench) refresh(tb testing.TB) {
-	ctx := context.Background()
+	ctx := sdkLoggingContext(context.Background())
 	upgraded, err := p.server.UpgradeResourceState(ctx, &tfprotov6.UpgradeResourceStateRequest{
 		TypeName: "remoteaccess_blocked_device", Version: p.version, RawState: &tfprotov6.RawState{JSON: p.stateJSON},
 	})
@@ -183,6 +186,29 @@ func (p *planBench) refresh(tb testing.TB) {
 	}
 }
 
+// quietSDKLogs turns the SDK's loggers off as the provider's main does when the CLI discards the logs.
+func quietSDKLogs(tb testing.TB) {
+	for _, name := range []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK", "TF_LOG_PROVIDER_REMOTEACCESS"} {
+		tb.Setenv(name, "OFF")
+	}
+}
+
+// sdkLoggingContext is the context tf6server gives a request: the SDK's root and protocol loggers, the provider's
+// root logger, and the fields of the request.
+func sdkLoggingContext(ctx context.Context) context.Context {
+	ctx = tfsdklog.NewRootSDKLogger(ctx, tfsdklog.WithLevelFromEnv("TF_LOG_SDK"))
+	ctx = tfsdklog.NewSubsystem(ctx, "proto", tfsdklog.WithLevelFromEnv("TF_LOG_SDK_PROTO"))
+	ctx = tfsdklog.NewRootProviderLogger(ctx, tfsdklog.WithLevelFromEnv("TF_LOG_PROVIDER_REMOTEACCESS"))
+	for key, value := range map[string]string{
+		"tf_req_id": "00000000-0000-0000-0000-000000000000", "tf_provider_addr": Address, "tf_proto_version": "6.10",
+		"tf_rpc": "PlanResourceChange", "tf_resource_type": "remoteaccess_blocked_device",
+	} {
+		ctx = tfsdklog.SetField(ctx, key, value)
+		ctx = tfsdklog.SubsystemSetField(ctx, "proto", key, value)
+	}
+	return ctx
+}
+
 func hasErrors(diags []*tfprotov6.Diagnostic) bool {
 	for _, d := range diags {
 		if d.Severity == tfprotov6.DiagnosticSeverityError {
@@ -201,6 +227,7 @@ func diagnosticsText(diags []*tfprotov6.Diagnostic) []string {
 }
 
 func BenchmarkPlanRefresh(b *testing.B) {
+	quietSDKLogs(b)
 	p := newPlanBench(b)
 	b.ReportAllocs()
 	for b.Loop() {
