@@ -45,6 +45,9 @@ type verifyResult struct {
 	PlanPerDevice float64 `json:"plan_runs_per_device_per_server"`
 	// VerifyPolls is OutsidePurge less PlanPerDevice: what the verify windows' polls cost per device and server.
 	VerifyPolls float64 `json:"verify_polls_per_device_per_server"`
+	// RequestLatency and StartLatency are the lab's injected latencies during the apply, when they were on.
+	RequestLatency string `json:"request_latency,omitempty"`
+	StartLatency   string `json:"start_latency,omitempty"`
 }
 
 const (
@@ -246,8 +249,10 @@ func benchMassIncident(ctx context.Context, o options, b binaries, l *labProcess
 	}
 	fmt.Fprintf(os.Stderr, "== mass incident: blocking %d devices on %d servers with the lab's latencies (-parallelism=%d)\n",
 		o.massDevices, massServers, o.massParallelism)
-	return countApplyRuns(ctx, o, b, l, applySpec{name: "mass", prefix: massPrefix, devices: o.massDevices, servers: massServers,
+	r, err := countApplyRuns(ctx, o, b, l, applySpec{name: "mass", prefix: massPrefix, devices: o.massDevices, servers: massServers,
 		verify: o.massVerify, parallelism: o.massParallelism})
+	r.RequestLatency, r.StartLatency = o.latency.String(), o.startLatency.String()
+	return r, err
 }
 
 // countApplyRuns plans, then applies, the blocks of spec and counts the PowerShell runs per device per server, by

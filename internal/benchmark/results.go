@@ -96,9 +96,9 @@ func (r results) markdown() string {
 		"when Terraform plans each block again), which leaves about %.3f for the verify windows' polls.\n", v.Devices,
 		v.Servers, v.VerifySeconds, v.Parallelism, v.ApplySeconds, v.OutsidePurge, v.Total, v.scripts(), v.PlanPerDevice, v.VerifyPolls)
 	m := r.MassIncident
-	fmt.Fprintf(&b, "\n## Mass incident (%d device blocks at once on %d servers, 25 ms per request, 500 ms PowerShell start)\n\n"+
+	fmt.Fprintf(&b, "\n## Mass incident (%d device blocks at once on %d servers, %s per request, %s PowerShell start)\n\n"+
 		"Apply (-parallelism=%d, %d s verify window): **%.1f s**; PowerShell runs per device per server in the apply: "+
-		"**%.3f** (%s); in the plan before it: %.3f.\n", m.Devices, m.Servers, m.Parallelism, m.VerifySeconds, m.ApplySeconds,
+		"**%.3f** (%s); in the plan before it: %.3f.\n", m.Devices, m.Servers, m.RequestLatency, m.StartLatency, m.Parallelism, m.VerifySeconds, m.ApplySeconds,
 		m.Total, m.scripts(), m.PlanPerDevice)
 	return b.String()
 }
