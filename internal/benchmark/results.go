@@ -82,24 +82,9 @@ func (r results) markdown() string {
 				p.ProviderCPU[kind], p.SambaCPU[kind])
 		}
 	}
-	b.WriteString("\n## One block on K servers (25 ms per request, 500 ms PowerShell start; apply of a saved plan)\n\n")
-	b.WriteString("| K | apply | / K=1 |\n|---|---|---|\n")
-	for _, s := range r.Servers {
-		fmt.Fprintf(&b, "| %d | %.2f s | %.2f |\n", s.K, s.Median, s.VsK1)
+	if len(r.Servers) > 0 { // the lab part ran
+		r.labMarkdown(&b)
 	}
-	fmt.Fprintf(&b, "\n## Round trips\n\nHTTP requests per PowerShell run: %.1f cold (%d NTLM logons), %.1f warm (%d NTLM logons).\n\n",
-		r.Requests.Cold, r.Requests.ColdLogons, r.Requests.Warm, r.Requests.WarmLogons)
-	v := r.Verify
-	fmt.Fprintf(&b, "PowerShell runs per device per server, applying %d device blocks on %d servers with a %d s verify window "+
-		"(-parallelism=%d, %.0f s): **%.3f** outside the purge, %.3f in all (%s). The plan before it ran %.3f per device "+
-		"per server (the impact previews of the new blocks, which share their polls per server and which the apply repeats "+
-		"when Terraform plans each block again), which leaves about %.3f for the verify windows' polls.\n", v.Devices,
-		v.Servers, v.VerifySeconds, v.Parallelism, v.ApplySeconds, v.OutsidePurge, v.Total, v.scripts(), v.PlanPerDevice, v.VerifyPolls)
-	m := r.MassIncident
-	fmt.Fprintf(&b, "\n## Mass incident (%d device blocks at once on %d servers, %s per request, %s PowerShell start)\n\n"+
-		"Apply (-parallelism=%d, %d s verify window): **%.1f s**; PowerShell runs per device per server in the apply: "+
-		"**%.3f** (%s); in the plan before it: %.3f.\n", m.Devices, m.Servers, m.RequestLatency, m.StartLatency, m.Parallelism, m.VerifySeconds, m.ApplySeconds,
-		m.Total, m.scripts(), m.PlanPerDevice)
 	return b.String()
 }
 
@@ -115,4 +100,26 @@ func (v verifyResult) scripts() string {
 		parts = append(parts, fmt.Sprintf("%s %.3f", s, v.PerDevice[s]))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// labMarkdown writes the lab part's sections: the block on K servers, the round trips and the mass incident.
+func (r results) labMarkdown(b *strings.Builder) {
+	b.WriteString("\n## One block on K servers (25 ms per request, 500 ms PowerShell start; apply of a saved plan)\n\n")
+	b.WriteString("| K | apply | / K=1 |\n|---|---|---|\n")
+	for _, s := range r.Servers {
+		fmt.Fprintf(b, "| %d | %.2f s | %.2f |\n", s.K, s.Median, s.VsK1)
+	}
+	fmt.Fprintf(b, "\n## Round trips\n\nHTTP requests per PowerShell run: %.1f cold (%d NTLM logons), %.1f warm (%d NTLM logons).\n\n",
+		r.Requests.Cold, r.Requests.ColdLogons, r.Requests.Warm, r.Requests.WarmLogons)
+	v := r.Verify
+	fmt.Fprintf(b, "PowerShell runs per device per server, applying %d device blocks on %d servers with a %d s verify window "+
+		"(-parallelism=%d, %.0f s): **%.3f** outside the purge, %.3f in all (%s). The plan before it ran %.3f per device "+
+		"per server (the impact previews of the new blocks, which share their polls per server and which the apply repeats "+
+		"when Terraform plans each block again), which leaves about %.3f for the verify windows' polls.\n", v.Devices,
+		v.Servers, v.VerifySeconds, v.Parallelism, v.ApplySeconds, v.OutsidePurge, v.Total, v.scripts(), v.PlanPerDevice, v.VerifyPolls)
+	m := r.MassIncident
+	fmt.Fprintf(b, "\n## Mass incident (%d device blocks at once on %d servers, %s per request, %s PowerShell start)\n\n"+
+		"Apply (-parallelism=%d, %d s verify window): **%.1f s**; PowerShell runs per device per server in the apply: "+
+		"**%.3f** (%s); in the plan before it: %.3f.\n", m.Devices, m.Servers, m.RequestLatency, m.StartLatency, m.Parallelism, m.VerifySeconds, m.ApplySeconds,
+		m.Total, m.scripts(), m.PlanPerDevice)
 }
