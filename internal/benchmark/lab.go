@@ -64,7 +64,7 @@ func writeLabConfig(dir string, servers, devices []string) (string, error) {
 		clients = append(clients, m)
 	}
 	for _, d := range devices {
-		clients = append(clients, map[string]any{"computer": d, "servers": servers[:min(2, len(servers))], "transition_technology": "IPHTTPS"})
+		clients = append(clients, map[string]any{"computer": d, "servers": servers[:min(massServers, len(servers))], "transition_technology": "IPHTTPS"})
 	}
 	clusterSeed["directaccess"] = clients
 	var vpn []any

@@ -45,11 +45,17 @@ type verifyResult struct {
 	PlanPerDevice float64 `json:"plan_runs_per_device_per_server"`
 	// VerifyPolls is OutsidePurge less PlanPerDevice: what the verify windows' polls cost per device and server.
 	VerifyPolls float64 `json:"verify_polls_per_device_per_server"`
+	// RequestLatency and StartLatency are the lab's injected latencies during the apply, when they were on.
+	RequestLatency string `json:"request_latency,omitempty"`
+	StartLatency   string `json:"start_latency,omitempty"`
 }
 
 const (
 	scriptPurgeDevice = "purge-device"
 	labServerCount    = 8
+	// massServers and massPrefix are the servers and the device names of the mass incident.
+	massServers = 3
+	massPrefix  = "MI"
 )
 
 func benchLab(ctx context.Context, o options, b binaries, res *results) error {
@@ -61,9 +67,12 @@ func benchLab(ctx context.Context, o options, b binaries, res *results) error {
 	for i := range servers {
 		servers[i] = fmt.Sprintf("RAS%d", i+1)
 	}
-	devices := make([]string, o.devices)
-	for i := range devices {
-		devices[i] = fmt.Sprintf("DEV%04d", i)
+	var devices []string
+	for i := range o.devices {
+		devices = append(devices, fmt.Sprintf("DEV%04d", i))
+	}
+	for i := range o.massDevices {
+		devices = append(devices, fmt.Sprintf("%s%04d", massPrefix, i))
 	}
 	config, err := writeLabConfig(dir, servers, devices)
 	if err != nil {
@@ -85,7 +94,10 @@ func benchLab(ctx context.Context, o options, b binaries, res *results) error {
 	if res.Requests, err = countRequests(ctx, o, l); err != nil {
 		return err
 	}
-	res.Verify, err = countVerifyRuns(ctx, o, b, l)
+	if res.Verify, err = countVerifyRuns(ctx, o, b, l); err != nil {
+		return err
+	}
+	res.MassIncident, err = benchMassIncident(ctx, o, b, l)
 	return err
 }
 
@@ -210,23 +222,54 @@ func countRequests(ctx context.Context, o options, l *labProcess) (requestsResul
 	return r, err
 }
 
+// applySpec is an apply of many device blocks at once whose PowerShell runs are counted.
+type applySpec struct {
+	name        string // workspace
+	prefix      string // of the lab's device names
+	devices     int
+	servers     int
+	verify      int
+	parallelism int
+}
+
 // countVerifyRuns applies blocks of many devices with a verify window on two servers and counts the PowerShell
 // runs per device per server, by script, during the apply (the plan, with its impact preview, is made first).
 func countVerifyRuns(ctx context.Context, o options, b binaries, l *labProcess) (verifyResult, error) {
-	const servers = 2
-	config := labProviderConfig(l, servers) + forEachMap("DEV", o.devices) + fmt.Sprintf(`resource "remoteaccess_blocked_device" "x" {
+	fmt.Fprintf(os.Stderr, "== blocking %d devices with a %d s verify window (-parallelism=%d)\n", o.devices, o.verify, o.parallelism)
+	return countApplyRuns(ctx, o, b, l, applySpec{name: "verify", prefix: "DEV", devices: o.devices, servers: 2,
+		verify: o.verify, parallelism: o.parallelism})
+}
+
+// benchMassIncident is a mass incident as a real cluster would see it: many devices blocked at once on three
+// servers, with the lab's latencies on (a request's and a PowerShell start's), so that every PowerShell run costs
+// what it costs on Windows.
+func benchMassIncident(ctx context.Context, o options, b binaries, l *labProcess) (verifyResult, error) {
+	if err := l.setFaults(map[string]any{"request_latency": o.latency.String(), "start_latency": o.startLatency.String()}); err != nil {
+		return verifyResult{}, err
+	}
+	fmt.Fprintf(os.Stderr, "== mass incident: blocking %d devices on %d servers with the lab's latencies (-parallelism=%d)\n",
+		o.massDevices, massServers, o.massParallelism)
+	r, err := countApplyRuns(ctx, o, b, l, applySpec{name: "mass", prefix: massPrefix, devices: o.massDevices, servers: massServers,
+		verify: o.massVerify, parallelism: o.massParallelism})
+	r.RequestLatency, r.StartLatency = o.latency.String(), o.startLatency.String()
+	return r, err
+}
+
+// countApplyRuns plans, then applies, the blocks of spec and counts the PowerShell runs per device per server, by
+// script, during the apply; the plan's are counted apart.
+func countApplyRuns(ctx context.Context, o options, b binaries, l *labProcess, spec applySpec) (verifyResult, error) {
+	config := labProviderConfig(l, spec.servers) + forEachMap(spec.prefix, spec.devices) + fmt.Sprintf(`resource "remoteaccess_blocked_device" "x" {
   for_each       = local.keys
   computer_name  = each.key
   verify_seconds = %d
 }
-`, o.verify)
-	tf, err := newTerraform(o.terraform, filepath.Join(o.work, "verify"), b.rc, config)
+`, spec.verify)
+	tf, err := newTerraform(o.terraform, filepath.Join(o.work, spec.name), b.rc, config)
 	if err != nil {
 		return verifyResult{}, err
 	}
 	_ = os.Remove(filepath.Join(tf.dir, "terraform.tfstate"))
-	fmt.Fprintf(os.Stderr, "== blocking %d devices with a %d s verify window (-parallelism=%d)\n", o.devices, o.verify, o.parallelism)
-	parallelism := fmt.Sprintf("-parallelism=%d", o.parallelism)
+	parallelism := fmt.Sprintf("-parallelism=%d", spec.parallelism)
 	beforePlan, err := l.status()
 	if err != nil {
 		return verifyResult{}, err
@@ -246,15 +289,15 @@ func countVerifyRuns(ctx context.Context, o options, b binaries, l *labProcess) 
 	if err != nil {
 		return verifyResult{}, err
 	}
-	r := verifyResult{Devices: o.devices, Servers: servers, VerifySeconds: o.verify, Parallelism: o.parallelism,
+	r := verifyResult{Devices: spec.devices, Servers: spec.servers, VerifySeconds: spec.verify, Parallelism: spec.parallelism,
 		ApplySeconds: d.Seconds(), PerDevice: map[string]float64{}}
-	for _, s := range l.info.Servers[:servers] {
+	for _, s := range l.info.Servers[:spec.servers] {
 		for script, n := range before[s.Name].CommandsPerScript {
-			r.PlanPerDevice += float64(n-beforePlan[s.Name].CommandsPerScript[script]) / float64(o.devices*servers)
+			r.PlanPerDevice += float64(n-beforePlan[s.Name].CommandsPerScript[script]) / float64(spec.devices*spec.servers)
 		}
 		for script, n := range after[s.Name].CommandsPerScript {
 			if runs := n - before[s.Name].CommandsPerScript[script]; runs > 0 {
-				r.PerDevice[script] += float64(runs) / float64(o.devices*servers)
+				r.PerDevice[script] += float64(runs) / float64(spec.devices*spec.servers)
 			}
 		}
 	}

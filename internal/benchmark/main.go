@@ -7,6 +7,8 @@
 //  2. One block on K lab servers with injected latency, divided by K = 1.
 //  3. HTTP requests per PowerShell run (cold and warm), and PowerShell runs per device per server in an apply of
 //     many devices with a verify window.
+//  4. A mass incident: hundreds of device blocks applied at once on three servers with the lab's latencies on, its
+//     apply time and PowerShell runs per device per server.
 //
 // Every timed case runs interleaved with the cases it is divided by, several times; the figures are medians.
 //
@@ -43,8 +45,12 @@ type options struct {
 	verify       int
 	parallelism  int
 	warmRuns     int
-	plan, lab    bool
-	hold         bool
+	// massDevices, massVerify and massParallelism are the mass incident's (benchMassIncident).
+	massDevices     int
+	massVerify      int
+	massParallelism int
+	plan, lab       bool
+	hold            bool
 }
 
 func main() {
@@ -102,6 +108,9 @@ func parseFlags(args []string) (options, error) {
 	f.IntVar(&o.verify, "verify-seconds", 10, "verify window of those blocks")
 	f.IntVar(&o.parallelism, "parallelism", 0, "terraform -parallelism of that apply; 0: the number of devices, so that "+
 		"every block is in flight at once (Terraform's default, 10, makes the apply last devices/10 verify windows)")
+	f.IntVar(&o.massDevices, "mass-devices", 500, "devices blocked at once in the mass incident (three servers, the lab's latencies on)")
+	f.IntVar(&o.massVerify, "mass-verify-seconds", 2, "verify window of the mass incident's blocks")
+	f.IntVar(&o.massParallelism, "mass-parallelism", 50, "terraform -parallelism of the mass incident's apply")
 	f.IntVar(&o.warmRuns, "warm-runs", 10, "warm PowerShell runs counted for requests per run")
 	f.StringVar(&parts, "parts", "plan,lab", "what to measure: plan (1), lab (2 and 3)")
 	f.BoolVar(&o.hold, "hold", false, "set up the plan workspaces and Samba, then keep them until interrupted (for profiling)")
@@ -111,6 +120,7 @@ func parseFlags(args []string) (options, error) {
 	}
 	if smoke {
 		ns, ks, o.reps, o.kReps, o.devices, o.verify, o.warmRuns = "10", "1,2", 1, 1, 5, 2, 2
+		o.massDevices, o.massParallelism = 10, 5
 		if o.out == "bench/results" {
 			o.out = filepath.Join(o.work, "smoke")
 		}

@@ -23,6 +23,7 @@ type results struct {
 	Servers          []serversResult `json:"servers"`
 	Requests         requestsResult  `json:"http_requests_per_powershell_run"`
 	Verify           verifyResult    `json:"verify_window"`
+	MassIncident     verifyResult    `json:"mass_incident"`
 }
 
 func median(values []float64) float64 {
@@ -81,28 +82,44 @@ func (r results) markdown() string {
 				p.ProviderCPU[kind], p.SambaCPU[kind])
 		}
 	}
+	if len(r.Servers) > 0 { // the lab part ran
+		r.labMarkdown(&b)
+	}
+	return b.String()
+}
+
+// scripts lists the runs per device per server by script, in the order of the scripts' names.
+func (v verifyResult) scripts() string {
+	names := make([]string, 0, len(v.PerDevice))
+	for s := range v.PerDevice {
+		names = append(names, s)
+	}
+	slices.Sort(names)
+	parts := make([]string, 0, len(names))
+	for _, s := range names {
+		parts = append(parts, fmt.Sprintf("%s %.3f", s, v.PerDevice[s]))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// labMarkdown writes the lab part's sections: the block on K servers, the round trips and the mass incident.
+func (r results) labMarkdown(b *strings.Builder) {
 	b.WriteString("\n## One block on K servers (25 ms per request, 500 ms PowerShell start; apply of a saved plan)\n\n")
 	b.WriteString("| K | apply | / K=1 |\n|---|---|---|\n")
 	for _, s := range r.Servers {
-		fmt.Fprintf(&b, "| %d | %.2f s | %.2f |\n", s.K, s.Median, s.VsK1)
+		fmt.Fprintf(b, "| %d | %.2f s | %.2f |\n", s.K, s.Median, s.VsK1)
 	}
-	fmt.Fprintf(&b, "\n## Round trips\n\nHTTP requests per PowerShell run: %.1f cold (%d NTLM logons), %.1f warm (%d NTLM logons).\n\n",
+	fmt.Fprintf(b, "\n## Round trips\n\nHTTP requests per PowerShell run: %.1f cold (%d NTLM logons), %.1f warm (%d NTLM logons).\n\n",
 		r.Requests.Cold, r.Requests.ColdLogons, r.Requests.Warm, r.Requests.WarmLogons)
 	v := r.Verify
-	fmt.Fprintf(&b, "PowerShell runs per device per server, applying %d device blocks on %d servers with a %d s verify window "+
-		"(-parallelism=%d, %.0f s): **%.3f** outside the purge, %.3f in all", v.Devices, v.Servers, v.VerifySeconds,
-		v.Parallelism, v.ApplySeconds, v.OutsidePurge, v.Total)
-	scripts := make([]string, 0, len(v.PerDevice))
-	for s := range v.PerDevice {
-		scripts = append(scripts, s)
-	}
-	slices.Sort(scripts)
-	var parts []string
-	for _, s := range scripts {
-		parts = append(parts, fmt.Sprintf("%s %.3f", s, v.PerDevice[s]))
-	}
-	fmt.Fprintf(&b, " (%s). The plan before it ran %.3f per device per server (the impact previews of the new blocks, "+
-		"which share their polls per server and which the apply repeats when Terraform plans each block again), which "+
-		"leaves about %.3f for the verify windows' polls.\n", strings.Join(parts, ", "), v.PlanPerDevice, v.VerifyPolls)
-	return b.String()
+	fmt.Fprintf(b, "PowerShell runs per device per server, applying %d device blocks on %d servers with a %d s verify window "+
+		"(-parallelism=%d, %.0f s): **%.3f** outside the purge, %.3f in all (%s). The plan before it ran %.3f per device "+
+		"per server (the impact previews of the new blocks, which share their polls per server and which the apply repeats "+
+		"when Terraform plans each block again), which leaves about %.3f for the verify windows' polls.\n", v.Devices,
+		v.Servers, v.VerifySeconds, v.Parallelism, v.ApplySeconds, v.OutsidePurge, v.Total, v.scripts(), v.PlanPerDevice, v.VerifyPolls)
+	m := r.MassIncident
+	fmt.Fprintf(b, "\n## Mass incident (%d device blocks at once on %d servers, %s per request, %s PowerShell start)\n\n"+
+		"Apply (-parallelism=%d, %d s verify window): **%.1f s**; PowerShell runs per device per server in the apply: "+
+		"**%.3f** (%s); in the plan before it: %.3f.\n", m.Devices, m.Servers, m.RequestLatency, m.StartLatency, m.Parallelism, m.VerifySeconds, m.ApplySeconds,
+		m.Total, m.scripts(), m.PlanPerDevice)
 }

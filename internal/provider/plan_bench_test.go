@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"math/big"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
@@ -12,6 +13,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/hashicorp/terraform-plugin-log/tfsdklog"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
@@ -23,7 +25,9 @@ import (
 //
 //	go test -run '^$' -bench PlanRefresh -cpuprofile cpu.out -memprofile mem.out ./internal/provider
 //
-// The framework's logging is not part of it: the SDK's loggers live in the context Terraform's plugin server sets up.
+// Each request's context carries the SDK's loggers as Terraform's plugin server (tf6server) sets them up, turned off
+// as the provider's main does when the CLI discards the logs: what the framework does with them even then (a copy
+// of the loggers' options for every attribute path it touches) is part of the cost.
 
 // planBench is a configured provider server and the state of one blocked device, as Terraform holds them.
 type planBench struct {
@@ -32,6 +36,9 @@ type planBench struct {
 	typ    tftypes.Type // of the block's state
 	state  *tfprotov6.DynamicValue
 	config *tfprotov6.DynamicValue
+	// stateJSON and version are the state as Terraform keeps it in its state file, with the schema's version.
+	stateJSON []byte
+	version   int64
 }
 
 func jsonValue(tb testing.TB, v any) *tfprotov6.DynamicValue {
@@ -102,13 +109,69 @@ func newPlanBench(tb testing.TB) *planBench {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &planBench{lab: l, server: server, typ: typ, state: &state, config: &config}
+	return &planBench{lab: l, server: server, typ: typ, state: &state, config: &config,
+		stateJSON: jsonValue(tb, plainValue(tb, value)).JSON, version: schemas.ResourceSchemas["remoteaccess_blocked_device"].Version}
 }
 
-// refresh is what one instance costs in a plan: Read, then a plan of the unchanged configuration.
+// plainValue is a value as Go's encoding/json writes it in Terraform's state file.
+func plainValue(tb testing.TB, v tftypes.Value) any {
+	tb.Helper()
+	if v.IsNull() {
+		return nil
+	}
+	var out any
+	var err error
+	switch {
+	case v.Type().Is(tftypes.String):
+		var s string
+		err, out = v.As(&s), &s
+	case v.Type().Is(tftypes.Bool):
+		var b bool
+		err, out = v.As(&b), &b
+	case v.Type().Is(tftypes.Number):
+		var n big.Float
+		err = v.As(&n)
+		out = json.Number(n.Text('g', -1))
+	case v.Type().Is(tftypes.List{}):
+		var elems []tftypes.Value
+		err = v.As(&elems)
+		list := []any{}
+		for _, e := range elems {
+			list = append(list, plainValue(tb, e))
+		}
+		out = list
+	default: // objects and maps
+		var attrs map[string]tftypes.Value
+		err = v.As(&attrs)
+		obj := map[string]any{}
+		for k, e := range attrs {
+			obj[k] = plainValue(tb, e)
+		}
+		out = obj
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return out
+}
+
+// refresh is what one instance costs in a plan, in the calls Terraform makes for each: its state upgraded (to the
+// same version), its configuration validated, Read, then a plan of the unchanged configuration.
 func (p *planBench) refresh(tb testing.TB) {
-	ctx := context.Background()
-	read, err := p.server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: "remoteaccess_blocked_device", CurrentState: p.state})
+	ctx := sdkLoggingContext(context.Background())
+	upgraded, err := p.server.UpgradeResourceState(ctx, &tfprotov6.UpgradeResourceStateRequest{
+		TypeName: "remoteaccess_blocked_device", Version: p.version, RawState: &tfprotov6.RawState{JSON: p.stateJSON},
+	})
+	if err != nil || hasErrors(upgraded.Diagnostics) {
+		tb.Fatalf("upgrade: %v %v", err, diagnosticsText(upgraded.Diagnostics))
+	}
+	validated, err := p.server.ValidateResourceConfig(ctx, &tfprotov6.ValidateResourceConfigRequest{
+		TypeName: "remoteaccess_blocked_device", Config: p.config,
+	})
+	if err != nil || hasErrors(validated.Diagnostics) {
+		tb.Fatalf("validate: %v %v", err, diagnosticsText(validated.Diagnostics))
+	}
+	read, err := p.server.ReadResource(ctx, &tfprotov6.ReadResourceRequest{TypeName: "remoteaccess_blocked_device", CurrentState: upgraded.UpgradedState})
 	if err != nil || hasErrors(read.Diagnostics) {
 		tb.Fatalf("read: %v %v", err, diagnosticsText(read.Diagnostics))
 	}
@@ -121,6 +184,29 @@ func (p *planBench) refresh(tb testing.TB) {
 	if len(plan.RequiresReplace) > 0 {
 		tb.Fatalf("plan requires replacing %v", plan.RequiresReplace)
 	}
+}
+
+// quietSDKLogs turns the SDK's loggers off as the provider's main does when the CLI discards the logs.
+func quietSDKLogs(tb testing.TB) {
+	for _, name := range []string{"TF_LOG_SDK", "TF_LOG_SDK_PROTO", "TF_LOG_SDK_FRAMEWORK", "TF_LOG_PROVIDER_REMOTEACCESS"} {
+		tb.Setenv(name, "OFF")
+	}
+}
+
+// sdkLoggingContext is the context tf6server gives a request: the SDK's root and protocol loggers, the provider's
+// root logger, and the fields of the request.
+func sdkLoggingContext(ctx context.Context) context.Context {
+	ctx = tfsdklog.NewRootSDKLogger(ctx, tfsdklog.WithLevelFromEnv("TF_LOG_SDK"))
+	ctx = tfsdklog.NewSubsystem(ctx, "proto", tfsdklog.WithLevelFromEnv("TF_LOG_SDK_PROTO"))
+	ctx = tfsdklog.NewRootProviderLogger(ctx, tfsdklog.WithLevelFromEnv("TF_LOG_PROVIDER_REMOTEACCESS"))
+	for key, value := range map[string]string{
+		"tf_req_id": "00000000-0000-0000-0000-000000000000", "tf_provider_addr": Address, "tf_proto_version": "6.10",
+		"tf_rpc": "PlanResourceChange", "tf_resource_type": "remoteaccess_blocked_device",
+	} {
+		ctx = tfsdklog.SetField(ctx, key, value)
+		ctx = tfsdklog.SubsystemSetField(ctx, "proto", key, value)
+	}
+	return ctx
 }
 
 func hasErrors(diags []*tfprotov6.Diagnostic) bool {
@@ -141,6 +227,7 @@ func diagnosticsText(diags []*tfprotov6.Diagnostic) []string {
 }
 
 func BenchmarkPlanRefresh(b *testing.B) {
+	quietSDKLogs(b)
 	p := newPlanBench(b)
 	b.ReportAllocs()
 	for b.Loop() {
