@@ -80,6 +80,8 @@ type Prior struct {
 	Held bool
 	// Pending are the servers where an earlier purge or verification has not succeeded.
 	Pending []string
+	// Certificates is what earlier applies left of the certificate lever.
+	Certificates CertificatePrior
 }
 
 // RecordConflictError is an unrecorded block of an account that carries another block's record: releasing the
@@ -123,6 +125,9 @@ func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prio
 			// The account may be disabled: the block is kept, and the next apply completes it on every server.
 			out.Pending = slices.Clone(opts.Servers)
 		}
+		if out.HoldUnknown && opts.Certificates != nil {
+			out.PendingAuthorities = authorityConfigs(opts.Certificates.Authorities)
+		}
 		return out
 	}
 	if opts.Purge {
@@ -130,6 +135,10 @@ func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prio
 		if out.NewlyDisabled {
 			out.Pending = slices.Clone(opts.Servers)
 		}
+	}
+	if opts.Certificates != nil {
+		// Held, published and flushed before the purge, so that the device tunnel cannot come straight back.
+		b.holdCertificates(ctx, &out, opts, prior)
 	}
 	if out.NewlyDisabled && opts.ShutdownViaManageOut && t.Account.Kind == directory.KindComputer {
 		// A device that could not be shut down is still purged: the shutdown only adds to the block.

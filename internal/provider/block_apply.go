@@ -94,6 +94,7 @@ func (o *blockOps) create(ctx context.Context, state blockState, req resource.Cr
 	}
 	m.Purged = types.MapValueMust(purgedType, map[string]attr.Value{})
 	o.record(ctx, state, out, &resp.Diagnostics)
+	recordLever(ctx, state.certificates(), nil, out, &resp.Diagnostics)
 	// With the disable's outcome unknown, account_enabled stays as planned (false): the next refresh reads the
 	// directory, and the next apply blocks in place if the disable did not land.
 	m.AccountEnabled = types.BoolValue(false)
@@ -130,6 +131,11 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	m.Purged, m.BlockedAt, m.Identities, m.HoldID = before.Purged, before.BlockedAt, before.Identities, before.HoldID
 	m.WasEnabled, m.AccountEnabled = before.WasEnabled, before.AccountEnabled
 	m.PendingServers = stringList(ctx, pending, &resp.Diagnostics)
+	leverPending := leverNeedsCompletion(prior.certificates(), state.certificates())
+	if l := state.certificates(); l != nil {
+		bl := prior.certificates()
+		l.HeldCertificates, l.PendingAuthorities, l.PendingFlush = bl.HeldCertificates, bl.PendingAuthorities, bl.PendingFlush
+	}
 	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: before.ObjectGUID})...)
 	blocker := o.blocker(&resp.Diagnostics)
 	if blocker == nil {
@@ -139,7 +145,7 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	if renamed && !o.sameAccount(ctx, name, before.ObjectGUID.ValueString(), &resp.Diagnostics) {
 		return
 	}
-	if !before.AccountEnabled.ValueBool() && len(pending) == 0 && !record {
+	if !before.AccountEnabled.ValueBool() && len(pending) == 0 && !record && !leverPending {
 		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 		return
 	}
@@ -156,7 +162,8 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	if target.Account.Enabled() {
 		tflog.Warn(ctx, "account was re-enabled out of band; blocking again", map[string]any{"dn": target.Account.DN})
 	}
-	out := blocker.Ensure(ctx, target, opts, block.Prior{Held: true, Pending: pending})
+	certPrior := o.leverPrior(ctx, prior.certificates(), state.certificates(), opts, &resp.Diagnostics)
+	out := blocker.Ensure(ctx, target, opts, block.Prior{Held: true, Pending: pending, Certificates: certPrior})
 	if !out.Disabled && !out.HoldUnknown {
 		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, out.Cause())
 		return
@@ -168,6 +175,7 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 		m.HoldID = types.StringValue(hold)
 	}
 	o.record(ctx, state, out, &resp.Diagnostics)
+	recordLever(ctx, state.certificates(), certPrior.Known, out, &resp.Diagnostics)
 	m.AccountEnabled = types.BoolValue(false) // as planned; see create
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	o.warn(&resp.Diagnostics, name, out)
@@ -246,7 +254,7 @@ func (o *blockOps) warn(diags *diag.Diagnostics, name string, out block.Outcome)
 		}
 		failures = append(failures, "- "+f.Error())
 	}
-	if len(failures) == 0 && len(out.Pending) == 0 {
+	if len(failures) == 0 && len(out.Pending) == 0 && len(out.PendingAuthorities) == 0 && len(out.PendingFlush) == 0 {
 		return
 	}
 	pending := "none"
@@ -259,6 +267,14 @@ func (o *blockOps) warn(diags *diag.Diagnostics, name string, out block.Outcome)
 	}
 	detail := fmt.Sprintf("BLOCK INCOMPLETE. The %s account %s %s, and the block is kept in state, but it is not "+
 		"complete on: %s.\n\n", o.kind.noun, name, state, pending)
+	if len(out.PendingAuthorities) > 0 {
+		detail += fmt.Sprintf("The certificate hold is pending at: %s (the device's certificates there still work).\n\n",
+			strings.Join(out.PendingAuthorities, ", "))
+	}
+	if len(out.PendingFlush) > 0 {
+		detail += fmt.Sprintf("The revocation caches are not flushed on: %s (they may accept the held certificate until "+
+			"their cached CRL expires).\n\n", strings.Join(out.PendingFlush, ", "))
+	}
 	if len(failures) > 0 {
 		detail += strings.Join(failures, "\n") + "\n\n"
 	}
@@ -285,6 +301,9 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 	}
 	name := state.accountName().ValueString()
 	hold := holdID(ctx, m.HoldID, req.Private, privateSink{}, &resp.Diagnostics)
+	if !o.releaseLever(ctx, blocker, state.certificates(), m, hold, &resp.Diagnostics) {
+		return
+	}
 	out, err := blocker.Release(ctx, o.kind.kind, m.ObjectGUID.ValueString(), hold, m.WasEnabled.ValueBool(),
 		len(o.clients.settings.LDAP.DomainControllers) > 0)
 	var unreadable *directory.UnreadableRecordError

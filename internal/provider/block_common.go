@@ -61,6 +61,8 @@ type blockState interface {
 	setImportDefaults()
 	// accountValues are the kind-specific attributes that setAccount sets from the account, by name.
 	accountValues(directory.Account) map[string]attr.Value
+	// certificates is the device's certificate lever; nil for users.
+	certificates() *certificateLever
 }
 
 // blockKind is what differs between the two block resources, for the helpers they share.
@@ -173,6 +175,7 @@ func (o *blockOps) options(ctx context.Context, state blockState, hold string, d
 		Hold:                 directory.Hold{ID: hold, Since: time.Now().UTC(), By: o.clients.settings.LDAP.BindUsername, Reason: reason},
 		Record:               o.clients.settings.LDAP.RecordBlocks,
 		Guard:                o.guard(ctx, m, diags),
+		Certificates:         o.certificateOptions(ctx, state.certificates(), diags),
 	}
 }
 

@@ -62,6 +62,7 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 	if o.clients.settings.LDAP.RecordBlocks && before.HoldID.IsNull() {
 		after.HoldID = types.StringUnknown() // the next apply records the block on the account
 	}
+	planLever(prior.certificates(), plan.certificates())
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 }
 
@@ -74,7 +75,16 @@ func (o *blockOps) needsCompletion(ctx context.Context, state tfsdk.State, diags
 	diags.Append(state.GetAttribute(ctx, path.Root("account_enabled"), &enabled)...)
 	diags.Append(state.GetAttribute(ctx, path.Root("pending_servers"), &pending)...)
 	diags.Append(state.GetAttribute(ctx, path.Root("hold_id"), &hold)...)
-	return enabled.ValueBool() || len(pending.Elements()) > 0 || (o.clients.settings.LDAP.RecordBlocks && hold.IsNull())
+	if enabled.ValueBool() || len(pending.Elements()) > 0 || (o.clients.settings.LDAP.RecordBlocks && hold.IsNull()) {
+		return true
+	}
+	if o.kind.kind != directory.KindComputer {
+		return false
+	}
+	var cas, flush types.List
+	diags.Append(state.GetAttribute(ctx, path.Root("pending_certificate_authorities"), &cas)...)
+	diags.Append(state.GetAttribute(ctx, path.Root("pending_revocation_flush"), &flush)...)
+	return len(cas.Elements()) > 0 || len(flush.Elements()) > 0
 }
 
 // pendingInConfig is the prior pending_servers that are still among the block's servers; a server removed from the
@@ -169,6 +179,9 @@ func (o *blockOps) planCreate(ctx context.Context, plan blockState, req resource
 		}
 	}
 	o.showImpact(ctx, blocker, target, servers, name, &resp.Diagnostics)
+	if l := plan.certificates(); l.holdConfig(ctx, &resp.Diagnostics) != nil {
+		o.planCertificates(ctx, target, servers, l, &resp.Diagnostics)
+	}
 }
 
 // impactTimeout bounds the plan-time reading of the sessions a new block will end.

@@ -35,6 +35,7 @@ func (m *blockedUserModel) common() *blockModel        { return &m.blockModel }
 func (m *blockedUserModel) accountName() types.String  { return m.UserName }
 func (m *blockedUserModel) shutdownViaManageOut() bool { return false }
 func (m *blockedUserModel) setImportDefaults()         {}
+func (m *blockedUserModel) certificates() *certificateLever { return nil }
 
 func (m *blockedUserModel) accountValues(acct directory.Account) map[string]attr.Value {
 	return map[string]attr.Value{
