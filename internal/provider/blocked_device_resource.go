@@ -33,9 +33,9 @@ type blockedDeviceModel struct {
 	certificateLever
 }
 
-func (m *blockedDeviceModel) common() *blockModel        { return &m.blockModel }
-func (m *blockedDeviceModel) accountName() types.String  { return m.ComputerName }
-func (m *blockedDeviceModel) shutdownViaManageOut() bool { return m.ShutdownViaManageOut.ValueBool() }
+func (m *blockedDeviceModel) common() *blockModel             { return &m.blockModel }
+func (m *blockedDeviceModel) accountName() types.String       { return m.ComputerName }
+func (m *blockedDeviceModel) shutdownViaManageOut() bool      { return m.ShutdownViaManageOut.ValueBool() }
 func (m *blockedDeviceModel) certificates() *certificateLever { return &m.certificateLever }
 
 func (m *blockedDeviceModel) setImportDefaults() {

@@ -31,10 +31,10 @@ type blockedUserModel struct {
 	DisplayName       types.String `tfsdk:"display_name"`
 }
 
-func (m *blockedUserModel) common() *blockModel        { return &m.blockModel }
-func (m *blockedUserModel) accountName() types.String  { return m.UserName }
-func (m *blockedUserModel) shutdownViaManageOut() bool { return false }
-func (m *blockedUserModel) setImportDefaults()         {}
+func (m *blockedUserModel) common() *blockModel             { return &m.blockModel }
+func (m *blockedUserModel) accountName() types.String       { return m.UserName }
+func (m *blockedUserModel) shutdownViaManageOut() bool      { return false }
+func (m *blockedUserModel) setImportDefaults()              {}
 func (m *blockedUserModel) certificates() *certificateLever { return nil }
 
 func (m *blockedUserModel) accountValues(acct directory.Account) map[string]attr.Value {
