@@ -95,6 +95,7 @@ func (o *blockOps) create(ctx context.Context, state blockState, req resource.Cr
 	m.Purged = types.MapValueMust(purgedType, map[string]attr.Value{})
 	o.record(ctx, state, out, &resp.Diagnostics)
 	recordLever(ctx, state.certificates(), nil, out, &resp.Diagnostics)
+	o.denyDialIn(ctx, state.dialIn(), out.Target.Account, name, &resp.Diagnostics)
 	// With the disable's outcome unknown, account_enabled stays as planned (false): the next refresh reads the
 	// directory, and the next apply blocks in place if the disable did not land.
 	m.AccountEnabled = types.BoolValue(false)
@@ -136,6 +137,11 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 		bl := prior.certificates()
 		l.HeldCertificates, l.PendingAuthorities, l.PendingFlush = bl.HeldCertificates, bl.PendingAuthorities, bl.PendingFlush
 	}
+	dialIn := false
+	if d := state.dialIn(); d != nil {
+		d.PriorDialIn = prior.dialIn().PriorDialIn
+		dialIn = d.pending()
+	}
 	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: before.ObjectGUID})...)
 	blocker := o.blocker(&resp.Diagnostics)
 	if blocker == nil {
@@ -145,7 +151,7 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	if renamed && !o.sameAccount(ctx, name, before.ObjectGUID.ValueString(), &resp.Diagnostics) {
 		return
 	}
-	if !before.AccountEnabled.ValueBool() && len(pending) == 0 && !record && !leverPending {
+	if !before.AccountEnabled.ValueBool() && len(pending) == 0 && !record && !leverPending && !dialIn {
 		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 		return
 	}
@@ -176,6 +182,7 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	}
 	o.record(ctx, state, out, &resp.Diagnostics)
 	recordLever(ctx, state.certificates(), certPrior.Known, out, &resp.Diagnostics)
+	o.denyDialIn(ctx, state.dialIn(), out.Target.Account, name, &resp.Diagnostics)
 	m.AccountEnabled = types.BoolValue(false) // as planned; see create
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	o.warn(&resp.Diagnostics, name, out)
@@ -332,6 +339,9 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 				strings.Join(holds, "\n")+"\nThe account is enabled again when the last of them is destroyed.")
 	case !out.Enabled:
 		tflog.Info(ctx, "account was disabled before the block; it stays disabled", map[string]any{"dn": m.DistinguishedName.ValueString()})
+	}
+	if err == nil {
+		o.restoreDialIn(ctx, state.dialIn(), m, len(out.OtherHolds) > 0, &resp.Diagnostics)
 	}
 	if len(out.Lagging) > 0 {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Domain controllers do not show %s enabled yet", name),

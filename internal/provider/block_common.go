@@ -63,6 +63,8 @@ type blockState interface {
 	accountValues(directory.Account) map[string]attr.Value
 	// certificates is the device's certificate lever; nil for users.
 	certificates() *certificateLever
+	// dialIn is the user's dial-in lever; nil for devices.
+	dialIn() *dialInLever
 }
 
 // blockKind is what differs between the two block resources, for the helpers they share.

@@ -63,6 +63,9 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 		after.HoldID = types.StringUnknown() // the next apply records the block on the account
 	}
 	planLever(prior.certificates(), plan.certificates())
+	if d := plan.dialIn(); d != nil && d.DenyDialIn.ValueBool() && prior.dialIn().PriorDialIn.IsNull() {
+		d.PriorDialIn = types.StringUnknown() // the apply writes the deny
+	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 }
 
@@ -79,7 +82,11 @@ func (o *blockOps) needsCompletion(ctx context.Context, state tfsdk.State, diags
 		return true
 	}
 	if o.kind.kind != directory.KindComputer {
-		return false
+		var deny types.Bool
+		var prior types.String
+		diags.Append(state.GetAttribute(ctx, path.Root("deny_dial_in"), &deny)...)
+		diags.Append(state.GetAttribute(ctx, path.Root("prior_dial_in"), &prior)...)
+		return (&dialInLever{DenyDialIn: deny, PriorDialIn: prior}).pending()
 	}
 	var cas, flush types.List
 	diags.Append(state.GetAttribute(ctx, path.Root("pending_certificate_authorities"), &cas)...)

@@ -37,6 +37,7 @@ func (m *blockedDeviceModel) common() *blockModel             { return &m.blockM
 func (m *blockedDeviceModel) accountName() types.String       { return m.ComputerName }
 func (m *blockedDeviceModel) shutdownViaManageOut() bool      { return m.ShutdownViaManageOut.ValueBool() }
 func (m *blockedDeviceModel) certificates() *certificateLever { return &m.certificateLever }
+func (m *blockedDeviceModel) dialIn() *dialInLever            { return nil }
 
 func (m *blockedDeviceModel) setImportDefaults() {
 	m.ShutdownViaManageOut = types.BoolValue(false)
