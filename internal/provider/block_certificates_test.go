@@ -245,3 +245,25 @@ func TestAccBlockedDevice_twoCertificateHolds(t *testing.T) {
 		}},
 	})
 }
+
+// permanent_reason revokes permanently (reason key compromise in the CA's database); destroying the block leaves the
+// certificate revoked, and the account enabled again.
+func TestAccBlockedDevice_permanentRevocationIsNeverUndone(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", `permanent_reason = "key_compromise"`))),
+			ConfigStateChecks: []statecheck.StateCheck{
+				heldCount(2),
+				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("held_certificates").AtSliceIndex(0).AtMapKey("permanent"), knownvalue.Bool(true)),
+			},
+			Check: checkDisposition(t, l, tunnel, true, 1),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 1), checkAccountEnabled(l, t, "CLIENT2$", true)),
+		}},
+	})
+}
