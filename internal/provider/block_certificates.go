@@ -177,8 +177,8 @@ func (o *blockOps) authorities(diags *diag.Diagnostics) []block.Authority {
 	return out
 }
 
-// certificatePrior reads what the lever left in state. A changed certificate_hold holds again at every CA.
-func certificatePrior(ctx context.Context, before, after *certificateLever, diags *diag.Diagnostics) block.CertificatePrior {
+// certificatePrior reads what the lever left in state.
+func certificatePrior(ctx context.Context, before *certificateLever, diags *diag.Diagnostics) block.CertificatePrior {
 	var p block.CertificatePrior
 	if before == nil {
 		return p
@@ -445,7 +445,7 @@ func enforcementLine(server string, e ca.Enforcement) string {
 // leverPrior is block.Prior's certificate part for an update: what the state left, and every CA again when
 // certificate_hold was added or changed.
 func (o *blockOps) leverPrior(ctx context.Context, before, after *certificateLever, opts block.Options, diags *diag.Diagnostics) block.CertificatePrior {
-	p := certificatePrior(ctx, before, after, diags)
+	p := certificatePrior(ctx, before, diags)
 	if opts.Certificates != nil && !after.CertificateHold.Equal(before.CertificateHold) {
 		for _, a := range opts.Certificates.Authorities {
 			p.PendingAuthorities = append(p.PendingAuthorities, a.Config())
