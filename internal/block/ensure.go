@@ -111,7 +111,9 @@ func CheckRecordConflict(acct directory.Account, record bool) error {
 // the domain controllers, and the purged servers watched. Create, Update and the completion of a pending block all
 // call it; the outcome reports every step, also when a step fails.
 func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prior) Outcome {
-	out := Outcome{Target: t, Disabled: !t.Account.Enabled()}
+	keep := opts.Hold.KeepsEnabled
+	// Disabled says the block is in effect: for a block that keeps the account enabled, once its hold is recorded.
+	out := Outcome{Target: t, Disabled: !t.Account.Enabled() || (keep && prior.Held)}
 	if !prior.Held {
 		if err := CheckRecordConflict(t.Account, opts.Record); err != nil {
 			out.Disabled = false
@@ -119,7 +121,7 @@ func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prio
 			return out
 		}
 	}
-	needHold := !prior.Held || t.Account.Enabled() || (opts.Record && !holdRecorded(t.Account, opts.Hold.ID))
+	needHold := !prior.Held || (t.Account.Enabled() && !keep) || (opts.Record && !holdRecorded(t.Account, opts.Hold.ID))
 	if needHold && !b.hold(ctx, &out, opts) {
 		if out.HoldUnknown && opts.Purge {
 			// The account may be disabled: the block is kept, and the next apply completes it on every server.
@@ -132,7 +134,7 @@ func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prio
 	}
 	if opts.Purge {
 		out.Pending = inServers(prior.Pending, opts.Servers)
-		if out.NewlyDisabled {
+		if out.NewlyDisabled || (keep && !prior.Held) {
 			out.Pending = slices.Clone(opts.Servers)
 		}
 	}
@@ -181,7 +183,7 @@ func (b *Blocker) hold(ctx context.Context, out *Outcome, opts Options) bool {
 		return false
 	}
 	out.Disabled, out.Wrote, out.WasEnabled, out.Recorded = true, true, res.PriorEnabled, res.Recorded
-	out.NewlyDisabled = acct.Enabled()
+	out.NewlyDisabled = acct.Enabled() && !opts.Hold.KeepsEnabled
 	out.BlockedAt = time.Now().UTC()
 	out.Target.Account = res.Account
 	return true

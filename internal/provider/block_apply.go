@@ -98,7 +98,9 @@ func (o *blockOps) create(ctx context.Context, state blockState, req resource.Cr
 	o.denyDialIn(ctx, state.dialIn(), out.Target.Account, name, &resp.Diagnostics)
 	// With the disable's outcome unknown, account_enabled stays as planned (false): the next refresh reads the
 	// directory, and the next apply blocks in place if the disable did not land.
-	m.AccountEnabled = types.BoolValue(false)
+	if state.account().disables() {
+		m.AccountEnabled = types.BoolValue(false)
+	}
 	// The state is recorded even when a later step failed, so that the next apply completes the block and destroy can
 	// still release it. A failure after the account is disabled is a warning, not an error: an error would taint the
 	// block, and replacing a tainted block re-enables the account in between.
@@ -151,7 +153,7 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	if renamed && !o.sameAccount(ctx, name, before.ObjectGUID.ValueString(), &resp.Diagnostics) {
 		return
 	}
-	if !before.AccountEnabled.ValueBool() && len(pending) == 0 && !record && !leverPending && !dialIn {
+	if !(state.account().disables() && before.AccountEnabled.ValueBool()) && len(pending) == 0 && !record && !leverPending && !dialIn {
 		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 		return
 	}
@@ -183,7 +185,9 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	o.record(ctx, state, out, &resp.Diagnostics)
 	recordLever(ctx, state.certificates(), certPrior.Known, out, &resp.Diagnostics)
 	o.denyDialIn(ctx, state.dialIn(), out.Target.Account, name, &resp.Diagnostics)
-	m.AccountEnabled = types.BoolValue(false) // as planned; see create
+	if state.account().disables() {
+		m.AccountEnabled = types.BoolValue(false) // as planned; see create
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	o.warn(&resp.Diagnostics, name, out)
 }
@@ -269,6 +273,9 @@ func (o *blockOps) warn(diags *diag.Diagnostics, name string, out block.Outcome)
 		pending = strings.Join(out.Pending, ", ")
 	}
 	state := "is disabled"
+	if out.Target.Account.Enabled() {
+		state = "stays enabled (disable_account = false)"
+	}
 	if out.HoldUnknown {
 		state = "may not be disabled yet (the directory's answer to the disable was lost)"
 	}
@@ -311,8 +318,9 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 	if !o.releaseLever(ctx, blocker, state.certificates(), m, hold, &resp.Diagnostics) {
 		return
 	}
-	out, err := blocker.Release(ctx, o.kind.kind, m.ObjectGUID.ValueString(), hold, m.WasEnabled.ValueBool(),
-		len(o.clients.settings.LDAP.DomainControllers) > 0)
+	disables := state.account().disables() // a remote-access-only block never enables the account
+	out, err := blocker.Release(ctx, o.kind.kind, m.ObjectGUID.ValueString(), hold, m.WasEnabled.ValueBool() && disables,
+		len(o.clients.settings.LDAP.DomainControllers) > 0 && disables)
 	var unreadable *directory.UnreadableRecordError
 	switch {
 	case errors.Is(err, directory.ErrDeleted):
@@ -329,7 +337,7 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 				"or enable the account by hand once no block should hold it.")
 	case err != nil:
 		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, err)
-	case len(out.OtherHolds) > 0:
+	case len(out.OtherHolds) > 0 && !out.Enabled:
 		var holds []string
 		for _, h := range out.OtherHolds {
 			holds = append(holds, fmt.Sprintf("- block %s since %s by %s: %s", h.ID, h.Since.Format(time.RFC3339), h.By, h.Reason))

@@ -65,6 +65,8 @@ type blockState interface {
 	certificates() *certificateLever
 	// dialIn is the user's dial-in lever; nil for devices.
 	dialIn() *dialInLever
+	// account is the account lever (disable_account).
+	account() *accountLever
 }
 
 // blockKind is what differs between the two block resources, for the helpers they share.
@@ -173,11 +175,12 @@ func (o *blockOps) options(ctx context.Context, state blockState, hold string, d
 		ShutdownViaManageOut: state.shutdownViaManageOut(),
 		ShutdownCredential:   o.shutdownCredential(state, diags),
 		Verify:               time.Duration(m.VerifySeconds.ValueInt64()) * time.Second,
-		WaitVisible:          len(o.clients.settings.LDAP.DomainControllers) > 0,
-		Hold:                 directory.Hold{ID: hold, Since: time.Now().UTC(), By: o.clients.settings.LDAP.BindUsername, Reason: reason},
-		Record:               o.clients.settings.LDAP.RecordBlocks,
-		Guard:                o.guard(ctx, m, diags),
-		Certificates:         o.certificateOptions(ctx, state.certificates(), diags),
+		WaitVisible:          len(o.clients.settings.LDAP.DomainControllers) > 0 && state.account().disables(),
+		Hold: directory.Hold{ID: hold, Since: time.Now().UTC(), By: o.clients.settings.LDAP.BindUsername, Reason: reason,
+			KeepsEnabled: !state.account().disables()},
+		Record:       o.clients.settings.LDAP.RecordBlocks,
+		Guard:        o.guard(ctx, m, diags),
+		Certificates: o.certificateOptions(ctx, state.certificates(), diags),
 	}
 }
 

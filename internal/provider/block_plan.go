@@ -40,6 +40,7 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 		return
 	}
 	before, after := prior.common(), plan.common()
+	o.checkLevers(ctx, plan, &resp.Diagnostics)
 	o.planAccountName(ctx, prior, plan, resp)
 	if resp.Diagnostics.HasError() || len(resp.RequiresReplace) > 0 {
 		return
@@ -48,8 +49,11 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 	if !after.PurgeSessions.IsUnknown() && !after.PurgeSessions.ValueBool() {
 		pending = nil // without a purge, no server is ever pending
 	}
-	reblock := before.AccountEnabled.ValueBool()
+	reblock := plan.account().disables() && before.AccountEnabled.ValueBool()
 	after.AccountEnabled = types.BoolValue(false)
+	if !plan.account().disables() {
+		after.AccountEnabled = before.AccountEnabled // a remote-access-only block leaves it as it is
+	}
 	after.PendingServers = stringList(ctx, pending, &resp.Diagnostics)
 	after.Purged, after.BlockedAt, after.Identities, after.HoldID = before.Purged, before.BlockedAt, before.Identities, before.HoldID
 	if reblock || len(pending) > 0 {
@@ -72,10 +76,14 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 // needsCompletion reads the attributes of a block in state that decide whether an unchanged configuration still
 // needs an apply: an out-of-band re-enable, a pending purge, a block not recorded on the account yet.
 func (o *blockOps) needsCompletion(ctx context.Context, state tfsdk.State, diags *diag.Diagnostics) bool {
-	var enabled types.Bool
+	var enabled, disables types.Bool
 	var pending types.List
 	var hold types.String
 	diags.Append(state.GetAttribute(ctx, path.Root("account_enabled"), &enabled)...)
+	diags.Append(state.GetAttribute(ctx, path.Root("disable_account"), &disables)...)
+	if !(&accountLever{DisableAccount: disables}).disables() {
+		enabled = types.BoolValue(false) // an enabled account is what a remote-access-only block leaves
+	}
 	diags.Append(state.GetAttribute(ctx, path.Root("pending_servers"), &pending)...)
 	diags.Append(state.GetAttribute(ctx, path.Root("hold_id"), &hold)...)
 	if enabled.ValueBool() || len(pending.Elements()) > 0 || (o.clients.settings.LDAP.RecordBlocks && hold.IsNull()) {
@@ -152,8 +160,11 @@ func (o *blockOps) planAccountName(ctx context.Context, prior, plan blockState, 
 
 // planCreate resolves and guards the account of a new block, and shows its impact.
 func (o *blockOps) planCreate(ctx context.Context, plan blockState, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("account_enabled"), false)...)
 	resp.Diagnostics.Append(req.Plan.Get(ctx, plan)...)
+	if plan.account().disables() {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("account_enabled"), false)...)
+	}
+	o.checkLevers(ctx, plan, &resp.Diagnostics)
 	m := plan.common()
 	if resp.Diagnostics.HasError() || plan.accountName().IsUnknown() || m.Servers.IsUnknown() || o.clients.settings.unknown {
 		return
