@@ -115,3 +115,9 @@ func (o *blockOps) restoreDialIn(ctx context.Context, l *dialInLever, m *blockMo
 			"%v\n\nThe block is released; set it back by hand (the Dial-in tab).", l.PriorDialIn.ValueString(), err))
 	}
 }
+
+// dialInScope says, in the plan, what the dial-in deny stops and what it does not.
+const dialInScope = "The block sets msNPAllowDialin to FALSE (Deny access in the Dial-in tab): NPS and RRAS refuse the " +
+	"user's VPN connections. It does not stop a DirectAccess user tunnel (Kerberos, no NPS) and not the office logon; a " +
+	"disabled account (disable_account) stops those. Destroying the block restores what is there now, when no other " +
+	"block holds the account."

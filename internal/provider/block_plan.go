@@ -196,9 +196,12 @@ func (o *blockOps) planCreate(ctx context.Context, plan blockState, req resource
 			return
 		}
 	}
-	o.showImpact(ctx, blocker, target, servers, name, &resp.Diagnostics)
+	o.showImpact(ctx, blocker, target, servers, name, plan.account().disables(), &resp.Diagnostics)
 	if l := plan.certificates(); l.holdConfig(ctx, &resp.Diagnostics) != nil {
 		o.planCertificates(ctx, target, servers, l, &resp.Diagnostics)
+	}
+	if d := plan.dialIn(); d != nil && d.DenyDialIn.ValueBool() {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Dial-in deny of %s", name), dialInScope)
 	}
 }
 
@@ -206,7 +209,7 @@ func (o *blockOps) planCreate(ctx context.Context, plan blockState, req resource
 const impactTimeout = 10 * time.Second
 
 // showImpact tells a reviewer which sessions the block will end, per server, as a warning in the plan.
-func (o *blockOps) showImpact(ctx context.Context, blocker *block.Blocker, target block.Target, servers []string, name string, diags *diag.Diagnostics) {
+func (o *blockOps) showImpact(ctx context.Context, blocker *block.Blocker, target block.Target, servers []string, name string, disables bool, diags *diag.Diagnostics) {
 	if len(servers) == 0 {
 		return
 	}
@@ -220,8 +223,12 @@ func (o *blockOps) showImpact(ctx context.Context, blocker *block.Blocker, targe
 			lines = append(lines, fmt.Sprintf("- %s: %s; not shown", server, serverFailure(err, server, impactTimeout)))
 		}
 	}
-	detail := fmt.Sprintf("Blocking %s disables the account %s and ends, on each Remote Access server, the sessions it "+
-		"has now:\n%s", name, target.Account.DN, strings.Join(lines, "\n"))
+	verb := "disables"
+	if !disables {
+		verb = "leaves enabled (disable_account = false: the office keeps working)"
+	}
+	detail := fmt.Sprintf("Blocking %s %s the account %s and ends, on each Remote Access server, the sessions it "+
+		"has now:\n%s", name, verb, target.Account.DN, strings.Join(lines, "\n"))
 	if err != nil {
 		detail += "\n\nThe apply will stop before changing anything unless this is fixed: " + err.Error()
 	}
