@@ -153,7 +153,8 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	if renamed && !o.sameAccount(ctx, name, before.ObjectGUID.ValueString(), &resp.Diagnostics) {
 		return
 	}
-	if !(state.account().disables() && before.AccountEnabled.ValueBool()) && len(pending) == 0 && !record && !leverPending && !dialIn {
+	reblock := state.account().disables() && before.AccountEnabled.ValueBool()
+	if !reblock && len(pending) == 0 && !record && !leverPending && !dialIn {
 		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 		return
 	}
