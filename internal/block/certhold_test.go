@@ -49,6 +49,11 @@ func (f *fakeCA) Revoke(_ context.Context, serial string, r ca.Reason) (ca.Chang
 }
 
 func (f *fakeCA) Unrevoke(_ context.Context, serial string) (ca.Change, error) {
+	for _, r := range f.rows {
+		if r.Serial == serial && r.RevokedPermanently() {
+			return ca.Change{}, ca.ErrPermanentRevocation
+		}
+	}
 	return f.set(serial, ca.DispositionIssued, 0), nil
 }
 
@@ -107,5 +112,28 @@ func TestCertificateHoldLeavesWhatWasRevokedBefore(t *testing.T) {
 	out = b.Ensure(ctx, resolve(t, ctx, b, "CLIENT1"), opts, block.Prior{})
 	if len(out.Certificates) != 1 || out.Certificates[0].Serial != "03" || !out.Certificates[0].Shared {
 		t.Fatalf("a second block's certificates %+v; want 03 shared with the first block, never 02", out.Certificates)
+	}
+}
+
+// Releasing takes off hold what the block held, leaves what was revoked permanently since (and what the block revoked
+// permanently itself), and publishes the CRL once.
+func TestReleaseCertificatesNeverUndoesAPermanentRevocation(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	ctx := testContext(t)
+	f := &fakeCA{rows: []ca.Certificate{
+		{Serial: "01", Disposition: ca.DispositionRevoked, RevocationReason: int(ca.ReasonCertificateHold)},
+		{Serial: "02", Disposition: ca.DispositionRevoked, RevocationReason: int(ca.ReasonKeyCompromise)},
+		{Serial: "03", Disposition: ca.DispositionRevoked, RevocationReason: int(ca.ReasonKeyCompromise)},
+	}}
+	held := []block.HeldCertificate{{Serial: "01", CA: f.Config()}, {Serial: "02", CA: f.Config()}, {Serial: "03", CA: f.Config(), Permanent: true}}
+	res, err := b.ReleaseCertificates(ctx, []block.Authority{f}, held, l.Info().ServerAddresses)
+	if err != nil || !slices.Equal(res.Unrevoked, []string{"01"}) || len(res.Kept) != 2 || f.published != 1 {
+		t.Fatalf("release = %+v, %v, published %d; want 01 off hold, 02 and 03 kept, one publication", res, err, f.published)
+	}
+	for _, r := range f.rows[1:] {
+		if !r.RevokedPermanently() {
+			t.Errorf("%s is no longer revoked permanently: %+v", r.Serial, r)
+		}
 	}
 }
