@@ -453,3 +453,23 @@ func (o *blockOps) leverPrior(ctx context.Context, before, after *certificateLev
 	}
 	return p
 }
+
+// planChangedHold shows, when certificate_hold is added to a block in state or changed, what the update will hold
+// and each server's enforcement, as a new block's plan does.
+func (o *blockOps) planChangedHold(ctx context.Context, prior, plan blockState, diags *diag.Diagnostics) {
+	before, after := prior.certificates(), plan.certificates()
+	if after.holdConfig(ctx, diags) == nil || after.CertificateHold.Equal(before.CertificateHold) {
+		return
+	}
+	m := plan.common()
+	blocker := o.blocker(diags)
+	if blocker == nil || m.Servers.IsUnknown() {
+		return
+	}
+	target, err := blocker.ResolveGUID(ctx, o.kind.kind, prior.common().ObjectGUID.ValueString(), o.guard(ctx, m, diags))
+	if err != nil {
+		addBlockError(diags, o.nameAttr(), o.kind.noun, plan.accountName().ValueString(), err)
+		return
+	}
+	o.planCertificates(ctx, target, o.servers(ctx, m, diags), after, diags)
+}

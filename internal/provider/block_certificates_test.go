@@ -267,3 +267,32 @@ func TestAccBlockedDevice_permanentRevocationIsNeverUndone(t *testing.T) {
 		}},
 	})
 }
+
+// certificate_hold added to a block in state: the plan reads the servers' enforcement (require_revocation_enforcement
+// refuses it here), and the hold is then placed in place, never by replacing the block.
+func TestAccBlockedDevice_certificateHoldAddedInPlace(t *testing.T) {
+	l := startLab(t)
+	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
+	plain := l.withCertificateAuthority(l.providerConfig(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name  = "CLIENT2"
+  verify_seconds = 0
+}`))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: plain,
+		}, {
+			Config:      l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "require_revocation_enforcement = true"))),
+			ExpectError: regexp.MustCompile(`Revocation is not enforced on every Remote Access server`),
+		}, {
+			PreConfig: func() { enforceEverywhere(t, l) },
+			Config:    l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "require_revocation_enforcement = true"))),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{heldCount(2), noPendingCA()},
+			Check:             resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 6), checkAccountEnabled(l, t, "CLIENT2$", false)),
+		}},
+	})
+}

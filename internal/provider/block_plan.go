@@ -56,7 +56,8 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 	}
 	after.PendingServers = stringList(ctx, pending, &resp.Diagnostics)
 	after.Purged, after.BlockedAt, after.Identities, after.HoldID = before.Purged, before.BlockedAt, before.Identities, before.HoldID
-	if reblock || len(pending) > 0 {
+	// A hold completed in place purges every server again after it is flushed.
+	if reblock || len(pending) > 0 || leverNeedsCompletion(prior.certificates(), plan.certificates()) {
 		after.PendingServers = types.ListUnknown(types.StringType)
 		after.Purged = types.MapUnknown(purgedType)
 		if reblock {
@@ -67,6 +68,7 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 		after.HoldID = types.StringUnknown() // the next apply records the block on the account
 	}
 	planLever(prior.certificates(), plan.certificates())
+	o.planChangedHold(ctx, prior, plan, &resp.Diagnostics)
 	if d := plan.dialIn(); d != nil && d.DenyDialIn.ValueBool() && prior.dialIn().PriorDialIn.IsNull() {
 		d.PriorDialIn = types.StringUnknown() // the apply writes the deny
 	}
