@@ -110,7 +110,7 @@ func TestAccGuideExamplesValidate(t *testing.T) {
 	cli := newGuideCLI(t)
 	dirs, err := filepath.Glob(filepath.Join("examples", "guides", "*"))
 	if err != nil || len(dirs) < 4 {
-		t.Fatalf("want the first plan and the three workflows under examples/guides, got %v (%v)", dirs, err)
+		t.Fatalf("want the first plan and the workflows under examples/guides, got %v (%v)", dirs, err)
 	}
 	for _, dir := range dirs {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
@@ -143,16 +143,18 @@ func TestAccGuideWorkflowsPlanAgainstTheLab(t *testing.T) {
 	t.Cleanup(func() { _ = l.Close() })
 	info := l.Info()
 	servers := make([]string, len(info.ServerAddresses))
-	named := make([]string, len(info.Servers))
+	protected := make([]string, len(info.Servers))
 	for i, s := range info.ServerAddresses {
 		servers[i] = strconv.Quote(s)
 	}
+	// The lab's addresses have no DNS names: protected_computers names each server's account (ADDRESS=NAME).
 	for i, s := range info.Servers {
-		named[i] = strconv.Quote(s.Address + "=" + s.Name) // the lab's servers have addresses that DNS cannot name
+		protected[i] = strconv.Quote(s.Address + "=" + s.Name)
 	}
 	override := fmt.Sprintf(`provider "remoteaccess" {
   servers             = [%s]
   protected_computers = [%s]
+  certificate_authorities = [{ config = %q, host = %s }]
   winrm {
     port           = %d
     ca_certificate = file("corp-root-ca.pem")
@@ -164,7 +166,7 @@ func TestAccGuideWorkflowsPlanAgainstTheLab(t *testing.T) {
     bind_username  = %q
   }
 }
-`, strings.Join(servers, ", "), strings.Join(named, ", "), info.WinRMPort, info.WinRMUsername, info.LDAPSURL, info.LDAPBindUsername)
+`, strings.Join(servers, ", "), strings.Join(protected, ", "), info.CertificateAuthority, servers[0], info.WinRMPort, info.WinRMUsername, info.LDAPSURL, info.LDAPBindUsername)
 	env := []string{"REMOTEACCESS_WINRM_PASSWORD=" + info.WinRMPassword, "REMOTEACCESS_LDAP_BIND_PASSWORD=" + info.LDAPBindPassword}
 
 	hour := func(h int) string { return time.Now().UTC().Add(time.Duration(h) * time.Hour).Format(time.RFC3339) }
@@ -182,6 +184,12 @@ func TestAccGuideWorkflowsPlanAgainstTheLab(t *testing.T) {
 			[]string{`remoteaccess_blocked_user.travelling["alice"] will be created`, "1 to add"}, "", false},
 		{"travelling-user", []string{fmt.Sprintf(`trips={"alice"={from=%q,until=%q,ticket="T-1"}}`, hour(-48), hour(-24))},
 			[]string{"blocked_while_travelling = []"}, "will be created", false},
+		// The lab's servers do not enforce revocation: the example refuses the hold, or warns with the command.
+		{"lost-aovpn-laptop", []string{`travelling_users={"bob"="T-1"}`, `lost_laptops={"CLIENT2"="INC-1"}`},
+			[]string{"Error: Revocation is not enforced on every Remote Access server", "CertAuthFlags"}, "", true},
+		{"lost-aovpn-laptop", []string{`travelling_users={"bob"="T-1"}`, `lost_laptops={"CLIENT2"="INC-1"}`, "require_revocation_enforcement=false"},
+			[]string{"Warning: Certificates of CLIENT2", "AOVPNDeviceTunnel", "Warning: Dial-in deny of bob",
+				"Warning: Revocation is not enforced on every Remote Access server: the hold does not stop the device there", "Set-NetFirewallSetting", "2 to add"}, "", false},
 		// The lab has two nodes; the example keeps two of three in rotation, which the plan refuses here.
 		{"maintenance-window", []string{"node=RAS2"}, []string{"Error: Draining this node leaves too few nodes in rotation"}, "", true},
 		{"maintenance-window", []string{"node=RAS2", "min_nodes_in_rotation=1"},

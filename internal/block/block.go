@@ -73,6 +73,8 @@ type Options struct {
 	Record bool
 	// Guard relaxes the guards.
 	Guard directory.GuardOptions
+	// Certificates is the certificate lever of a device block; nil without one.
+	Certificates *CertificateHold
 }
 
 // Counts is what a purge removed on one server.
@@ -111,6 +113,13 @@ type Outcome struct {
 	Lagging []string
 	// Failures are the steps that failed, each with its server when it has one.
 	Failures []Failure
+	// Certificates are the certificates this Ensure put on hold (or revoked permanently), and those it found held by
+	// another recorded block of the account.
+	Certificates []HeldCertificate
+	// PendingAuthorities are the CAs where the hold or the CRL's publication failed: the next apply does them again.
+	PendingAuthorities []string
+	// PendingFlush are the servers whose revocation caches could not be flushed.
+	PendingFlush []string
 }
 
 // ConfigurationError is a server that answered but refused the provider's settings (TLS or logon): nothing was

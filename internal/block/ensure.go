@@ -80,6 +80,8 @@ type Prior struct {
 	Held bool
 	// Pending are the servers where an earlier purge or verification has not succeeded.
 	Pending []string
+	// Certificates is what earlier applies left of the certificate lever.
+	Certificates CertificatePrior
 }
 
 // RecordConflictError is an unrecorded block of an account that carries another block's record: releasing the
@@ -109,7 +111,9 @@ func CheckRecordConflict(acct directory.Account, record bool) error {
 // the domain controllers, and the purged servers watched. Create, Update and the completion of a pending block all
 // call it; the outcome reports every step, also when a step fails.
 func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prior) Outcome {
-	out := Outcome{Target: t, Disabled: !t.Account.Enabled()}
+	keep := opts.Hold.KeepsEnabled
+	// Disabled says the block is in effect: for a block that keeps the account enabled, once its hold is recorded.
+	out := Outcome{Target: t, Disabled: !t.Account.Enabled() || (keep && prior.Held)}
 	if !prior.Held {
 		if err := CheckRecordConflict(t.Account, opts.Record); err != nil {
 			out.Disabled = false
@@ -117,19 +121,26 @@ func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prio
 			return out
 		}
 	}
-	needHold := !prior.Held || t.Account.Enabled() || (opts.Record && !holdRecorded(t.Account, opts.Hold.ID))
+	needHold := !prior.Held || (t.Account.Enabled() && !keep) || (opts.Record && !holdRecorded(t.Account, opts.Hold.ID))
 	if needHold && !b.hold(ctx, &out, opts) {
 		if out.HoldUnknown && opts.Purge {
 			// The account may be disabled: the block is kept, and the next apply completes it on every server.
 			out.Pending = slices.Clone(opts.Servers)
 		}
+		if out.HoldUnknown && opts.Certificates != nil {
+			out.PendingAuthorities = authorityConfigs(opts.Certificates.Authorities)
+		}
 		return out
 	}
 	if opts.Purge {
 		out.Pending = inServers(prior.Pending, opts.Servers)
-		if out.NewlyDisabled {
+		if out.NewlyDisabled || (keep && !prior.Held) {
 			out.Pending = slices.Clone(opts.Servers)
 		}
+	}
+	if opts.Certificates != nil {
+		// Held, published and flushed before the purge, so that the device tunnel cannot come straight back.
+		b.holdCertificates(ctx, &out, opts, prior)
 	}
 	if out.NewlyDisabled && opts.ShutdownViaManageOut && t.Account.Kind == directory.KindComputer {
 		// A device that could not be shut down is still purged: the shutdown only adds to the block.
@@ -172,7 +183,7 @@ func (b *Blocker) hold(ctx context.Context, out *Outcome, opts Options) bool {
 		return false
 	}
 	out.Disabled, out.Wrote, out.WasEnabled, out.Recorded = true, true, res.PriorEnabled, res.Recorded
-	out.NewlyDisabled = acct.Enabled()
+	out.NewlyDisabled = acct.Enabled() && !opts.Hold.KeepsEnabled
 	out.BlockedAt = time.Now().UTC()
 	out.Target.Account = res.Account
 	return true

@@ -111,10 +111,17 @@ func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldR
 			return accountChange{}, err
 		}
 		ch := accountChange{uac: cur.UserAccountControl | UFAccountDisable}
+		if req.Hold.KeepsEnabled {
+			ch.uac = cur.UserAccountControl // the record is the whole write
+		}
 		rec, recErr := cur.ReadBlockRecord()
 		res = HoldResult{PriorEnabled: cur.Enabled(), Account: cur}
 		if rec != nil {
 			res.PriorEnabled = rec.PriorEnabled
+		}
+		if req.Hold.KeepsEnabled && (!req.Record || recErr != nil || refused != nil) {
+			return accountChange{}, &ValidationError{Field: "hold", Reason: "a block that keeps the account enabled " +
+				"exists only in the block record, and the record cannot be written"}
 		}
 		if !req.Record {
 			if others := rec.othersOf(req.Hold.ID); len(others) > 0 {
@@ -131,6 +138,9 @@ func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldR
 			return ch, nil //nolint:nilerr // the directory refused the record: disable without it, RecordErr says why
 		}
 		info, descr, err := recordHold(cur, rec, req.Hold)
+		if err != nil && req.Hold.KeepsEnabled {
+			return accountChange{}, err
+		}
 		if err != nil {
 			res.RecordErr = unrecorded(cur.DN, rec, req.Hold.ID, err)
 			return ch, nil //nolint:nilerr // a record that cannot be written never stops the block: RecordErr reports it
@@ -146,7 +156,9 @@ func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldR
 			res.RecordErr = fmt.Errorf("the directory refused to write the block record: %w", refused.err)
 		}
 	}
-	res.Account.UserAccountControl |= UFAccountDisable
+	if !req.Hold.KeepsEnabled {
+		res.Account.UserAccountControl |= UFAccountDisable
+	}
 	return res, err
 }
 
@@ -263,6 +275,13 @@ func releaseHold(cur Account, rec *BlockRecord, holdID string) (accountChange, b
 	next.Holds = rec.Others(holdID)
 	ours := rec.ManagesDescription && describedByBlock(cur.Description, rec.summary())
 	ch := accountChange{uac: cur.UserAccountControl}
+	// Only the release of a block that disabled the account enables it, and only when no remaining block wants it
+	// disabled; a block that kept the account enabled never changes it.
+	enable := rec.PriorEnabled && len(next.Holds) == 0
+	if released := rec.hold(holdID); released >= 0 {
+		enable = rec.PriorEnabled && !rec.Holds[released].KeepsEnabled &&
+			!slices.ContainsFunc(next.Holds, func(h Hold) bool { return !h.KeepsEnabled })
+	}
 	if len(next.Holds) > 0 {
 		info, stored, err := next.format()
 		if err != nil {
@@ -272,16 +291,19 @@ func releaseHold(cur Account, rec *BlockRecord, holdID string) (accountChange, b
 		if ours {
 			ch.description = ptr(stored.summary())
 		}
-		return ch, false, nil
+		if enable {
+			ch.uac &^= UFAccountDisable
+		}
+		return ch, enable, nil
 	}
 	ch.info = ptr(rec.notes())
 	if ours {
 		ch.description = &rec.PriorDescription
 	}
-	if rec.PriorEnabled {
+	if enable {
 		ch.uac &^= UFAccountDisable
 	}
-	return ch, rec.PriorEnabled, nil
+	return ch, enable, nil
 }
 
 // ReadBlockRecord reads the account's block record: nil when none is written, *UnreadableRecordError when it cannot

@@ -60,6 +60,9 @@ type Hold struct {
 	Since  time.Time
 	By     string // the account that wrote the block
 	Reason string
+	// KeepsEnabled marks a block that leaves the account enabled (a remote-access-only block: a certificate hold,
+	// a dial-in deny). It is recorded so that the other blocks count it, and it never disables the account.
+	KeepsEnabled bool
 }
 
 // BlockRecord is the parsed block record of an account.
@@ -312,6 +315,8 @@ func parseHold(s string) (Hold, bool) {
 			h.By = value
 		case "reason":
 			h.Reason = value
+		case "account":
+			h.KeepsEnabled = value == "enabled"
 		}
 		if err != nil {
 			return h, false
@@ -353,8 +358,12 @@ func (r *BlockRecord) section(limit int) string {
 	}
 	b.WriteString(recordBegin + "\n" + priorPrefix + prior)
 	for _, h := range r.Holds {
-		fmt.Fprintf(&b, "\n%sid=%s since=%s by=%s reason=%s", holdLinePrefix, h.ID, h.Since.UTC().Format(recordTimeLayout),
-			strconv.Quote(h.By), strconv.Quote(truncateUTF16(h.Reason, limit)))
+		keep := ""
+		if h.KeepsEnabled {
+			keep = " account=enabled"
+		}
+		fmt.Fprintf(&b, "\n%sid=%s since=%s by=%s%s reason=%s", holdLinePrefix, h.ID, h.Since.UTC().Format(recordTimeLayout),
+			strconv.Quote(h.By), keep, strconv.Quote(truncateUTF16(h.Reason, limit)))
 	}
 	if r.ManagesDescription {
 		fmt.Fprintf(&b, "\n%s%s", priorDescrPrefix, strconv.Quote(r.PriorDescription))

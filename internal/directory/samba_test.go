@@ -29,6 +29,7 @@ func TestSamba(t *testing.T) {
 	t.Run("disable and enable", e.testDisableEnable)
 	t.Run("guards", e.testGuards)
 	t.Run("holds", e.testHolds)
+	t.Run("keep-enabled holds", e.testKeepEnabledHolds)
 	t.Run("dial-in", e.testDialIn)
 	t.Run("published certificates", e.testPublishedCertificates)
 	t.Run("utf16 limits", e.testUTF16Limits)
@@ -531,6 +532,46 @@ func (e *env) testRestart(t *testing.T) {
 
 // A block's record is written and removed on a real Active Directory: the notes and the description come back as
 // they were, and the account's state only follows the last hold.
+// A remote-access-only hold (account=enabled) is written to Samba's info, read back, and never disables; the release
+// of a disabling hold beside it enables the account, and the last release restores everything.
+func (e *env) testKeepEnabledHolds(t *testing.T) {
+	c := e.client(t)
+	find := func() directory.Account {
+		t.Helper()
+		acct, err := c.FindComputer(ctx(t), "client10")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return acct
+	}
+	read := func() map[string][]string {
+		return e.dc.LDBSearch("(sAMAccountName=CLIENT10$)", "userAccountControl", "info", "description")
+	}
+	disabled := func() bool { return e.uac(t, "CLIENT10$")&directory.UFAccountDisable != 0 }
+	before := read()
+	keep := directory.Hold{ID: "keep", Since: time.Now(), By: "svc", Reason: "travel", KeepsEnabled: true}
+	if _, err := c.Hold(ctx(t), find(), directory.HoldRequest{Hold: keep, Record: true}); err != nil || disabled() {
+		t.Fatalf("keep-enabled hold: %v, disabled %v", err, disabled())
+	}
+	rec := directory.ParseBlockRecord(strings.Join(read()["info"], ""))
+	if rec == nil || len(rec.Holds) != 1 || !rec.Holds[0].KeepsEnabled {
+		t.Fatalf("Samba's info does not read back the keep-enabled hold: %v", read())
+	}
+	if _, err := c.Hold(ctx(t), find(), directory.HoldRequest{Hold: directory.Hold{ID: "off", Since: time.Now(), By: "svc"}, Record: true}); err != nil || !disabled() {
+		t.Fatalf("disabling hold: %v, disabled %v", err, disabled())
+	}
+	if rel, err := c.Release(ctx(t), find(), "off", true); err != nil || !rel.Enabled || disabled() {
+		t.Fatalf("release of the disabling hold = %+v, %v; want the account enabled", rel, err)
+	}
+	if rel, err := c.Release(ctx(t), find(), "keep", false); err != nil || rel.Enabled {
+		t.Fatalf("release of the keep-enabled hold = %+v, %v", rel, err)
+	}
+	if after := read(); !slices.Equal(after["userAccountControl"], before["userAccountControl"]) ||
+		!slices.Equal(after["info"], before["info"]) || !slices.Equal(after["description"], before["description"]) {
+		t.Errorf("after the last release %v; want %v", after, before)
+	}
+}
+
 func (e *env) testHolds(t *testing.T) {
 	c := e.client(t)
 	acct, err := c.FindComputer(ctx(t), "client10")

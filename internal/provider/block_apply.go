@@ -94,9 +94,13 @@ func (o *blockOps) create(ctx context.Context, state blockState, req resource.Cr
 	}
 	m.Purged = types.MapValueMust(purgedType, map[string]attr.Value{})
 	o.record(ctx, state, out, &resp.Diagnostics)
+	recordLever(ctx, state.certificates(), nil, out, &resp.Diagnostics)
+	o.denyDialIn(ctx, state.dialIn(), out.Target.Account, name, &resp.Diagnostics)
 	// With the disable's outcome unknown, account_enabled stays as planned (false): the next refresh reads the
 	// directory, and the next apply blocks in place if the disable did not land.
-	m.AccountEnabled = types.BoolValue(false)
+	if state.account().disables() {
+		m.AccountEnabled = types.BoolValue(false)
+	}
 	// The state is recorded even when a later step failed, so that the next apply completes the block and destroy can
 	// still release it. A failure after the account is disabled is a warning, not an error: an error would taint the
 	// block, and replacing a tainted block re-enables the account in between.
@@ -130,6 +134,16 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	m.Purged, m.BlockedAt, m.Identities, m.HoldID = before.Purged, before.BlockedAt, before.Identities, before.HoldID
 	m.WasEnabled, m.AccountEnabled = before.WasEnabled, before.AccountEnabled
 	m.PendingServers = stringList(ctx, pending, &resp.Diagnostics)
+	leverPending := leverNeedsCompletion(prior.certificates(), state.certificates())
+	if l := state.certificates(); l != nil {
+		bl := prior.certificates()
+		l.HeldCertificates, l.PendingAuthorities, l.PendingFlush = bl.HeldCertificates, bl.PendingAuthorities, bl.PendingFlush
+	}
+	dialIn := false
+	if d := state.dialIn(); d != nil {
+		d.PriorDialIn = prior.dialIn().PriorDialIn
+		dialIn = d.pending()
+	}
 	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: before.ObjectGUID})...)
 	blocker := o.blocker(&resp.Diagnostics)
 	if blocker == nil {
@@ -139,7 +153,8 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	if renamed && !o.sameAccount(ctx, name, before.ObjectGUID.ValueString(), &resp.Diagnostics) {
 		return
 	}
-	if !before.AccountEnabled.ValueBool() && len(pending) == 0 && !record {
+	reblock := state.account().disables() && before.AccountEnabled.ValueBool()
+	if !reblock && len(pending) == 0 && !record && !leverPending && !dialIn {
 		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 		return
 	}
@@ -156,7 +171,8 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	if target.Account.Enabled() {
 		tflog.Warn(ctx, "account was re-enabled out of band; blocking again", map[string]any{"dn": target.Account.DN})
 	}
-	out := blocker.Ensure(ctx, target, opts, block.Prior{Held: true, Pending: pending})
+	certPrior := o.leverPrior(ctx, prior.certificates(), state.certificates(), opts, &resp.Diagnostics)
+	out := blocker.Ensure(ctx, target, opts, block.Prior{Held: true, Pending: pending, Certificates: certPrior})
 	if !out.Disabled && !out.HoldUnknown {
 		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, out.Cause())
 		return
@@ -168,7 +184,11 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 		m.HoldID = types.StringValue(hold)
 	}
 	o.record(ctx, state, out, &resp.Diagnostics)
-	m.AccountEnabled = types.BoolValue(false) // as planned; see create
+	recordLever(ctx, state.certificates(), certPrior.Known, out, &resp.Diagnostics)
+	o.denyDialIn(ctx, state.dialIn(), out.Target.Account, name, &resp.Diagnostics)
+	if state.account().disables() {
+		m.AccountEnabled = types.BoolValue(false) // as planned; see create
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	o.warn(&resp.Diagnostics, name, out)
 }
@@ -246,7 +266,7 @@ func (o *blockOps) warn(diags *diag.Diagnostics, name string, out block.Outcome)
 		}
 		failures = append(failures, "- "+f.Error())
 	}
-	if len(failures) == 0 && len(out.Pending) == 0 {
+	if len(failures) == 0 && len(out.Pending) == 0 && len(out.PendingAuthorities) == 0 && len(out.PendingFlush) == 0 {
 		return
 	}
 	pending := "none"
@@ -254,11 +274,22 @@ func (o *blockOps) warn(diags *diag.Diagnostics, name string, out block.Outcome)
 		pending = strings.Join(out.Pending, ", ")
 	}
 	state := "is disabled"
+	if out.Target.Account.Enabled() {
+		state = "stays enabled (disable_account = false)"
+	}
 	if out.HoldUnknown {
 		state = "may not be disabled yet (the directory's answer to the disable was lost)"
 	}
 	detail := fmt.Sprintf("BLOCK INCOMPLETE. The %s account %s %s, and the block is kept in state, but it is not "+
 		"complete on: %s.\n\n", o.kind.noun, name, state, pending)
+	if len(out.PendingAuthorities) > 0 {
+		detail += fmt.Sprintf("The certificate hold is pending at: %s (the device's certificates there still work).\n\n",
+			strings.Join(out.PendingAuthorities, ", "))
+	}
+	if len(out.PendingFlush) > 0 {
+		detail += fmt.Sprintf("The revocation caches are not flushed on: %s (they may accept the held certificate until "+
+			"their cached CRL expires).\n\n", strings.Join(out.PendingFlush, ", "))
+	}
 	if len(failures) > 0 {
 		detail += strings.Join(failures, "\n") + "\n\n"
 	}
@@ -285,8 +316,12 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 	}
 	name := state.accountName().ValueString()
 	hold := holdID(ctx, m.HoldID, req.Private, privateSink{}, &resp.Diagnostics)
-	out, err := blocker.Release(ctx, o.kind.kind, m.ObjectGUID.ValueString(), hold, m.WasEnabled.ValueBool(),
-		len(o.clients.settings.LDAP.DomainControllers) > 0)
+	if !o.releaseLever(ctx, blocker, state.certificates(), m, hold, &resp.Diagnostics) {
+		return
+	}
+	disables := state.account().disables() // a remote-access-only block never enables the account
+	out, err := blocker.Release(ctx, o.kind.kind, m.ObjectGUID.ValueString(), hold, m.WasEnabled.ValueBool() && disables,
+		len(o.clients.settings.LDAP.DomainControllers) > 0 && disables)
 	var unreadable *directory.UnreadableRecordError
 	switch {
 	case errors.Is(err, directory.ErrDeleted):
@@ -303,7 +338,7 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 				"or enable the account by hand once no block should hold it.")
 	case err != nil:
 		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, err)
-	case len(out.OtherHolds) > 0:
+	case len(out.OtherHolds) > 0 && !out.Enabled:
 		var holds []string
 		for _, h := range out.OtherHolds {
 			holds = append(holds, fmt.Sprintf("- block %s since %s by %s: %s", h.ID, h.Since.Format(time.RFC3339), h.By, h.Reason))
@@ -313,6 +348,9 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 				strings.Join(holds, "\n")+"\nThe account is enabled again when the last of them is destroyed.")
 	case !out.Enabled:
 		tflog.Info(ctx, "account was disabled before the block; it stays disabled", map[string]any{"dn": m.DistinguishedName.ValueString()})
+	}
+	if err == nil {
+		o.restoreDialIn(ctx, state.dialIn(), m, len(out.OtherHolds) > 0, &resp.Diagnostics)
 	}
 	if len(out.Lagging) > 0 {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Domain controllers do not show %s enabled yet", name),

@@ -61,6 +61,12 @@ type blockState interface {
 	setImportDefaults()
 	// accountValues are the kind-specific attributes that setAccount sets from the account, by name.
 	accountValues(directory.Account) map[string]attr.Value
+	// certificates is the device's certificate lever; nil for users.
+	certificates() *certificateLever
+	// dialIn is the user's dial-in lever; nil for devices.
+	dialIn() *dialInLever
+	// account is the account lever (disable_account).
+	account() *accountLever
 }
 
 // blockKind is what differs between the two block resources, for the helpers they share.
@@ -169,10 +175,12 @@ func (o *blockOps) options(ctx context.Context, state blockState, hold string, d
 		ShutdownViaManageOut: state.shutdownViaManageOut(),
 		ShutdownCredential:   o.shutdownCredential(state, diags),
 		Verify:               time.Duration(m.VerifySeconds.ValueInt64()) * time.Second,
-		WaitVisible:          len(o.clients.settings.LDAP.DomainControllers) > 0,
-		Hold:                 directory.Hold{ID: hold, Since: time.Now().UTC(), By: o.clients.settings.LDAP.BindUsername, Reason: reason},
-		Record:               o.clients.settings.LDAP.RecordBlocks,
-		Guard:                o.guard(ctx, m, diags),
+		WaitVisible:          len(o.clients.settings.LDAP.DomainControllers) > 0 && state.account().disables(),
+		Hold: directory.Hold{ID: hold, Since: time.Now().UTC(), By: o.clients.settings.LDAP.BindUsername, Reason: reason,
+			KeepsEnabled: !state.account().disables()},
+		Record:       o.clients.settings.LDAP.RecordBlocks,
+		Guard:        o.guard(ctx, m, diags),
+		Certificates: o.certificateOptions(ctx, state.certificates(), diags),
 	}
 }
 

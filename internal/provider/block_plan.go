@@ -40,6 +40,7 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 		return
 	}
 	before, after := prior.common(), plan.common()
+	o.checkLevers(ctx, plan, &resp.Diagnostics)
 	o.planAccountName(ctx, prior, plan, resp)
 	if resp.Diagnostics.HasError() || len(resp.RequiresReplace) > 0 {
 		return
@@ -48,11 +49,15 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 	if !after.PurgeSessions.IsUnknown() && !after.PurgeSessions.ValueBool() {
 		pending = nil // without a purge, no server is ever pending
 	}
-	reblock := before.AccountEnabled.ValueBool()
+	reblock := plan.account().disables() && before.AccountEnabled.ValueBool()
 	after.AccountEnabled = types.BoolValue(false)
+	if !plan.account().disables() {
+		after.AccountEnabled = before.AccountEnabled // a remote-access-only block leaves it as it is
+	}
 	after.PendingServers = stringList(ctx, pending, &resp.Diagnostics)
 	after.Purged, after.BlockedAt, after.Identities, after.HoldID = before.Purged, before.BlockedAt, before.Identities, before.HoldID
-	if reblock || len(pending) > 0 {
+	// A hold completed in place purges every server again after it is flushed.
+	if reblock || len(pending) > 0 || leverNeedsCompletion(prior.certificates(), plan.certificates()) {
 		after.PendingServers = types.ListUnknown(types.StringType)
 		after.Purged = types.MapUnknown(purgedType)
 		if reblock {
@@ -62,19 +67,41 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 	if o.clients.settings.LDAP.RecordBlocks && before.HoldID.IsNull() {
 		after.HoldID = types.StringUnknown() // the next apply records the block on the account
 	}
+	planLever(prior.certificates(), plan.certificates())
+	o.planChangedHold(ctx, prior, plan, &resp.Diagnostics)
+	if d := plan.dialIn(); d != nil && d.DenyDialIn.ValueBool() && prior.dialIn().PriorDialIn.IsNull() {
+		d.PriorDialIn = types.StringUnknown() // the apply writes the deny
+	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 }
 
 // needsCompletion reads the attributes of a block in state that decide whether an unchanged configuration still
 // needs an apply: an out-of-band re-enable, a pending purge, a block not recorded on the account yet.
 func (o *blockOps) needsCompletion(ctx context.Context, state tfsdk.State, diags *diag.Diagnostics) bool {
-	var enabled types.Bool
+	var enabled, disables types.Bool
 	var pending types.List
 	var hold types.String
 	diags.Append(state.GetAttribute(ctx, path.Root("account_enabled"), &enabled)...)
+	diags.Append(state.GetAttribute(ctx, path.Root("disable_account"), &disables)...)
+	if !(&accountLever{DisableAccount: disables}).disables() {
+		enabled = types.BoolValue(false) // an enabled account is what a remote-access-only block leaves
+	}
 	diags.Append(state.GetAttribute(ctx, path.Root("pending_servers"), &pending)...)
 	diags.Append(state.GetAttribute(ctx, path.Root("hold_id"), &hold)...)
-	return enabled.ValueBool() || len(pending.Elements()) > 0 || (o.clients.settings.LDAP.RecordBlocks && hold.IsNull())
+	if enabled.ValueBool() || len(pending.Elements()) > 0 || (o.clients.settings.LDAP.RecordBlocks && hold.IsNull()) {
+		return true
+	}
+	if o.kind.kind != directory.KindComputer {
+		var deny types.Bool
+		var prior types.String
+		diags.Append(state.GetAttribute(ctx, path.Root("deny_dial_in"), &deny)...)
+		diags.Append(state.GetAttribute(ctx, path.Root("prior_dial_in"), &prior)...)
+		return (&dialInLever{DenyDialIn: deny, PriorDialIn: prior}).pending()
+	}
+	var cas, flush types.List
+	diags.Append(state.GetAttribute(ctx, path.Root("pending_certificate_authorities"), &cas)...)
+	diags.Append(state.GetAttribute(ctx, path.Root("pending_revocation_flush"), &flush)...)
+	return len(cas.Elements()) > 0 || len(flush.Elements()) > 0
 }
 
 // pendingInConfig is the prior pending_servers that are still among the block's servers; a server removed from the
@@ -135,8 +162,11 @@ func (o *blockOps) planAccountName(ctx context.Context, prior, plan blockState, 
 
 // planCreate resolves and guards the account of a new block, and shows its impact.
 func (o *blockOps) planCreate(ctx context.Context, plan blockState, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
-	resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("account_enabled"), false)...)
 	resp.Diagnostics.Append(req.Plan.Get(ctx, plan)...)
+	if plan.account().disables() {
+		resp.Diagnostics.Append(resp.Plan.SetAttribute(ctx, path.Root("account_enabled"), false)...)
+	}
+	o.checkLevers(ctx, plan, &resp.Diagnostics)
 	m := plan.common()
 	if resp.Diagnostics.HasError() || plan.accountName().IsUnknown() || m.Servers.IsUnknown() || o.clients.settings.unknown {
 		return
@@ -168,14 +198,20 @@ func (o *blockOps) planCreate(ctx context.Context, plan blockState, req resource
 			return
 		}
 	}
-	o.showImpact(ctx, blocker, target, servers, name, &resp.Diagnostics)
+	o.showImpact(ctx, blocker, target, servers, name, plan.account().disables(), &resp.Diagnostics)
+	if l := plan.certificates(); l.holdConfig(ctx, &resp.Diagnostics) != nil {
+		o.planCertificates(ctx, target, servers, l, &resp.Diagnostics)
+	}
+	if d := plan.dialIn(); d != nil && d.DenyDialIn.ValueBool() {
+		resp.Diagnostics.AddWarning(fmt.Sprintf("Dial-in deny of %s", name), dialInScope)
+	}
 }
 
 // impactTimeout bounds the plan-time reading of the sessions a new block will end.
 const impactTimeout = 10 * time.Second
 
 // showImpact tells a reviewer which sessions the block will end, per server, as a warning in the plan.
-func (o *blockOps) showImpact(ctx context.Context, blocker *block.Blocker, target block.Target, servers []string, name string, diags *diag.Diagnostics) {
+func (o *blockOps) showImpact(ctx context.Context, blocker *block.Blocker, target block.Target, servers []string, name string, disables bool, diags *diag.Diagnostics) {
 	if len(servers) == 0 {
 		return
 	}
@@ -189,8 +225,12 @@ func (o *blockOps) showImpact(ctx context.Context, blocker *block.Blocker, targe
 			lines = append(lines, fmt.Sprintf("- %s: %s; not shown", server, serverFailure(err, server, impactTimeout)))
 		}
 	}
-	detail := fmt.Sprintf("Blocking %s disables the account %s and ends, on each Remote Access server, the sessions it "+
-		"has now:\n%s", name, target.Account.DN, strings.Join(lines, "\n"))
+	verb := "disables"
+	if !disables {
+		verb = "leaves enabled (disable_account = false: the office keeps working)"
+	}
+	detail := fmt.Sprintf("Blocking %s %s the account %s and ends, on each Remote Access server, the sessions it "+
+		"has now:\n%s", name, verb, target.Account.DN, strings.Join(lines, "\n"))
 	if err != nil {
 		detail += "\n\nThe apply will stop before changing anything unless this is fixed: " + err.Error()
 	}

@@ -30,12 +30,23 @@ type blockedDeviceModel struct {
 	ComputerName         types.String `tfsdk:"computer_name"`
 	DNSHostName          types.String `tfsdk:"dns_host_name"`
 	ShutdownViaManageOut types.Bool   `tfsdk:"shutdown_via_manage_out"`
+	certificateLever
+	accountLever
 }
 
-func (m *blockedDeviceModel) common() *blockModel        { return &m.blockModel }
-func (m *blockedDeviceModel) accountName() types.String  { return m.ComputerName }
-func (m *blockedDeviceModel) shutdownViaManageOut() bool { return m.ShutdownViaManageOut.ValueBool() }
-func (m *blockedDeviceModel) setImportDefaults()         { m.ShutdownViaManageOut = types.BoolValue(false) }
+func (m *blockedDeviceModel) common() *blockModel             { return &m.blockModel }
+func (m *blockedDeviceModel) accountName() types.String       { return m.ComputerName }
+func (m *blockedDeviceModel) shutdownViaManageOut() bool      { return m.ShutdownViaManageOut.ValueBool() }
+func (m *blockedDeviceModel) certificates() *certificateLever { return &m.certificateLever }
+func (m *blockedDeviceModel) dialIn() *dialInLever            { return nil }
+func (m *blockedDeviceModel) account() *accountLever          { return &m.accountLever }
+
+func (m *blockedDeviceModel) setImportDefaults() {
+	m.ShutdownViaManageOut = types.BoolValue(false)
+	m.DisableAccount = types.BoolValue(true) // only a disabled account can be imported
+	m.CertificateHold = types.ObjectNull(certificateHoldType.AttrTypes)
+	m.empty() // an imported block answers for no certificate: it never takes one off hold
+}
 
 func (m *blockedDeviceModel) accountValues(acct directory.Account) map[string]attr.Value {
 	return map[string]attr.Value{"dns_host_name": types.StringValue(acct.DNSHostName)}
@@ -72,7 +83,7 @@ func (r *blockedDeviceResource) Schema(ctx context.Context, _ resource.SchemaReq
 			"IPsec main-mode and quick-mode security associations and its VPN device tunnels on every Remote Access server, "+
 			"matching the device's exact identities. Destroying the block re-enables the account only if it was enabled "+
 			"before. An out-of-band re-enable shows as drift and the next apply blocks again.",
-		map[string]schema.Attribute{
+		withAttributes(accountLeverSchema("computer", "certificate_hold"), withAttributes(certificateLeverSchema(), map[string]schema.Attribute{
 			"computer_name": schema.StringAttribute{
 				Required:   true,
 				Validators: []validator.String{accountNameValidator{kind: directory.KindComputer}},
@@ -87,7 +98,7 @@ func (r *blockedDeviceResource) Schema(ctx context.Context, _ resource.SchemaReq
 				MarkdownDescription: "Before the purge, send `Stop-Computer -Force` to the device through a Remote Access " +
 					"server's manage-out path, so that a device still connected powers off. Defaults to `false`.",
 			},
-		})
+		})))
 }
 
 func (r *blockedDeviceResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {

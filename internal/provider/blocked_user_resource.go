@@ -29,12 +29,22 @@ type blockedUserModel struct {
 	UserName          types.String `tfsdk:"user_name"`
 	UserPrincipalName types.String `tfsdk:"user_principal_name"`
 	DisplayName       types.String `tfsdk:"display_name"`
+	dialInLever
+	accountLever
 }
 
 func (m *blockedUserModel) common() *blockModel        { return &m.blockModel }
 func (m *blockedUserModel) accountName() types.String  { return m.UserName }
 func (m *blockedUserModel) shutdownViaManageOut() bool { return false }
-func (m *blockedUserModel) setImportDefaults()         {}
+func (m *blockedUserModel) dialIn() *dialInLever       { return &m.dialInLever }
+func (m *blockedUserModel) account() *accountLever     { return &m.accountLever }
+
+func (m *blockedUserModel) setImportDefaults() {
+	m.DenyDialIn = types.BoolValue(false)
+	m.DisableAccount = types.BoolValue(true) // only a disabled account can be imported
+	m.PriorDialIn = types.StringNull()       // an imported block restores nothing
+}
+func (m *blockedUserModel) certificates() *certificateLever { return nil }
 
 func (m *blockedUserModel) accountValues(acct directory.Account) map[string]attr.Value {
 	return map[string]attr.Value{
@@ -75,7 +85,7 @@ func (r *blockedUserResource) Schema(ctx context.Context, _ resource.SchemaReque
 			"on every Remote Access server (each by its tunnel address) and purges the DirectAccess intranet-tunnel "+
 			"security associations authenticated as that user. Destroying the block re-enables the account only if it was "+
 			"enabled before.",
-		map[string]schema.Attribute{
+		withAttributes(accountLeverSchema("user", "deny_dial_in"), withAttributes(dialInLeverSchema(), map[string]schema.Attribute{
 			"user_name": schema.StringAttribute{
 				Required:   true,
 				Validators: []validator.String{accountNameValidator{kind: directory.KindUser}},
@@ -86,7 +96,7 @@ func (r *blockedUserResource) Schema(ctx context.Context, _ resource.SchemaReque
 			},
 			"user_principal_name": computedString("userPrincipalName of the account."),
 			"display_name":        computedString("displayName of the account."),
-		})
+		})))
 }
 
 func (r *blockedUserResource) IdentitySchema(_ context.Context, _ resource.IdentitySchemaRequest, resp *resource.IdentitySchemaResponse) {

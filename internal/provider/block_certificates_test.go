@@ -1,0 +1,298 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/enterpriseca"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
+)
+
+// client2Tunnel is the row of CLIENT2's Always On VPN device tunnel in the lab's connections (it is carried by RAS2).
+const client2Tunnel = "Vpn:client2.corp.example:"
+
+func heldDeviceConfig(name, extra string) string {
+	return fmt.Sprintf(`
+resource "remoteaccess_blocked_device" %q {
+  computer_name  = "CLIENT2"
+  verify_seconds = 2
+  certificate_hold = {
+    templates = ["AOVPNDeviceTunnel", "DirectAccess"]
+    %s
+  }
+}
+`, name, extra)
+}
+
+// certSerial is CLIENT2's only certificate of a template in the lab CA's database.
+func certSerial(t *testing.T, l *testLab, template string) string {
+	t.Helper()
+	rows := l.EnterpriseCA().Rows(`CORP\CLIENT2$`, []string{template})
+	if len(rows) != 1 {
+		t.Fatalf("the lab CA has %d %s certificates for CLIENT2", len(rows), template)
+	}
+	return rows[0].Serial
+}
+
+// checkDisposition checks the lab CA's database: the certificate issued (reason 0) or revoked with reason.
+func checkDisposition(t *testing.T, l *testLab, serial string, revoked bool, reason int) resource.TestCheckFunc {
+	return func(*terraformState) error {
+		r, err := l.EnterpriseCA().Row(serial)
+		if err != nil {
+			return err
+		}
+		want := enterpriseca.DispositionIssued
+		if revoked {
+			want = enterpriseca.DispositionRevoked
+		}
+		if r.Disposition != want || (revoked && r.RevocationReason != reason) {
+			return fmt.Errorf("certificate %s: disposition %d reason %d in the CA database, want %d reason %d",
+				serial, r.Disposition, r.RevocationReason, want, reason)
+		}
+		return nil
+	}
+}
+
+// tunnelUp asks the lab's model whether CLIENT2's device tunnel is up on RAS2.
+func tunnelUp(t *testing.T, l *testLab) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rows, err := l.Cluster().ConnectionsOn(ctx, "RAS2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.ContainsFunc(rows, func(r string) bool { return strings.HasPrefix(r, client2Tunnel) })
+}
+
+func enforceEverywhere(t *testing.T, l *testLab) {
+	four := 4
+	for _, s := range []string{"RAS1", "RAS2"} {
+		if !l.Cluster().SetRevocationEnforcement(s, cluster.ServerEnforcement{CertAuthFlags: &four, CertValidationLevel: "RequireCrlCheck"}) {
+			t.Fatalf("enforcing revocation on %s refused", s)
+		}
+	}
+}
+
+func heldCount(n int) statecheck.StateCheck {
+	return statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("held_certificates"), knownvalue.ListSizeExact(n))
+}
+
+func noPendingCA() statecheck.StateCheck {
+	return statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_certificate_authorities"), knownvalue.ListSizeExact(0))
+}
+
+// With revocation enforced on every server, the hold keeps the device tunnel out after the purge (the verify window
+// sees nothing come back); the office's Workstation certificate is not touched; destroying the block takes exactly
+// the held certificates off hold, and the tunnel comes back.
+func TestAccBlockedDevice_certificateHoldEnforced(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel, da, office := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess), certSerial(t, l, cluster.TemplateWorkstation)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", ""))),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionCreate)},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				heldCount(2), noPendingCA(),
+				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_servers"), knownvalue.ListSizeExact(0)),
+				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_revocation_flush"), knownvalue.ListSizeExact(0)),
+			},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, da, true, 6), checkDisposition(t, l, office, false, 0),
+				checkAccountEnabled(l, t, "CLIENT2$", false),
+				func(*terraformState) error {
+					if tunnelUp(t, l) {
+						return fmt.Errorf("CLIENT2's device tunnel is up on RAS2 although its certificate is on hold and revocation is enforced")
+					}
+					return nil
+				},
+			),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, false, 0), checkDisposition(t, l, da, false, 0),
+				checkAccountEnabled(l, t, "CLIENT2$", true),
+				func(*terraformState) error {
+					poll.Until(t, "CLIENT2's device tunnel comes back after the unblock", func() bool { return tunnelUp(t, l) })
+					return nil
+				},
+			),
+		}},
+	})
+}
+
+// Where revocation is not enforced: require_revocation_enforcement refuses the plan, naming the command; without
+// it the hold is placed but the device tunnel comes back, and the apply says the block is incomplete there.
+func TestAccBlockedDevice_certificateHoldNotEnforced(t *testing.T) {
+	l := startLab(t)
+	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
+	ras2 := l.info.ServerAddresses[1]
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config:      l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "require_revocation_enforcement = true"))),
+			ExpectError: regexp.MustCompile(`(?s)Revocation is not enforced on every Remote Access server.*CertAuthFlags`),
+		}, {
+			PreConfig: func() {
+				if r, _ := l.EnterpriseCA().Row(tunnel); r.Disposition != enterpriseca.DispositionIssued || !l.accountEnabled(t, "CLIENT2$") {
+					t.Fatal("a refused plan changed the CA or the account")
+				}
+			},
+			Config: l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", ""))),
+			ConfigStateChecks: []statecheck.StateCheck{
+				heldCount(2), noPendingCA(),
+				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_servers"), knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(ras2)})),
+			},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, true, 6),
+				func(*terraformState) error {
+					poll.Until(t, "the held device tunnel comes back where revocation is not enforced", func() bool { return tunnelUp(t, l) })
+					return nil
+				},
+			),
+			ExpectNonEmptyPlan: true,
+		}},
+	})
+}
+
+// The CA unreachable during create: the account is disabled, the hold is recorded as pending and nothing is held;
+// the next apply completes it in place once the CA answers.
+func TestAccBlockedDevice_certificateAuthorityDownIsPending(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
+	config := l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "")))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			PreConfig: func() { l.Cluster().SetCAFaults(true, false) },
+			Config:    config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				heldCount(0),
+				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_certificate_authorities"),
+					knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(l.info.CertificateAuthority)})),
+			},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, false, 0), checkAccountEnabled(l, t, "CLIENT2$", false),
+			),
+			ExpectNonEmptyPlan: true,
+		}, {
+			PreConfig: func() { l.Cluster().SetCAFaults(false, false) },
+			Config:    config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{heldCount(2), noPendingCA()},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, true, 6), checkAccountEnabled(l, t, "CLIENT2$", false),
+			),
+		}, {Config: config, PlanOnly: true}},
+	})
+}
+
+// Two blocks of one device, and a certificate held by hand before either: the first block destroyed leaves every
+// certificate on hold (the other block still holds the device); the last takes off hold what the blocks held, and
+// never the certificate that was on hold before them.
+func TestAccBlockedDevice_twoCertificateHolds(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel, da := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
+	first := heldDeviceConfig("test", "")
+	second := strings.Replace(heldDeviceConfig("second", ""), `verify_seconds = 2`, `verify_seconds = 0
+  depends_on     = [remoteaccess_blocked_device.test]`, 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			PreConfig: func() {
+				r, err := l.EnterpriseCA().Revoke(da, enterpriseca.ReasonCertificateHold)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// The blocks' record keeps whole seconds: the hand-made hold is in an earlier second than either block.
+				time.Sleep(time.Until(r.RevokedAt.Truncate(time.Second).Add(time.Second)))
+			},
+			Config:            l.withCertificateAuthority(l.providerConfig(first + second)),
+			ConfigStateChecks: []statecheck.StateCheck{heldCount(1)},
+			Check:             resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, da, true, 6)),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig(strings.Replace(second, "depends_on     = [remoteaccess_blocked_device.test]", "", 1))),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, da, true, 6),
+				checkAccountEnabled(l, t, "CLIENT2$", false),
+			),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, false, 0), checkDisposition(t, l, da, true, 6),
+				checkAccountEnabled(l, t, "CLIENT2$", true),
+			),
+		}},
+	})
+}
+
+// permanent_reason revokes permanently (reason key compromise in the CA's database); destroying the block leaves the
+// certificate revoked, and the account enabled again.
+func TestAccBlockedDevice_permanentRevocationIsNeverUndone(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", `permanent_reason = "key_compromise"`))),
+			ConfigStateChecks: []statecheck.StateCheck{
+				heldCount(2),
+				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("held_certificates").AtSliceIndex(0).AtMapKey("permanent"), knownvalue.Bool(true)),
+			},
+			Check: checkDisposition(t, l, tunnel, true, 1),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 1), checkAccountEnabled(l, t, "CLIENT2$", true)),
+		}},
+	})
+}
+
+// certificate_hold added to a block in state: the plan reads the servers' enforcement (require_revocation_enforcement
+// refuses it here), and the hold is then placed in place, never by replacing the block.
+func TestAccBlockedDevice_certificateHoldAddedInPlace(t *testing.T) {
+	l := startLab(t)
+	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
+	plain := l.withCertificateAuthority(l.providerConfig(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name  = "CLIENT2"
+  verify_seconds = 0
+}`))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: plain,
+		}, {
+			Config:      l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "require_revocation_enforcement = true"))),
+			ExpectError: regexp.MustCompile(`Revocation is not enforced on every Remote Access server`),
+		}, {
+			PreConfig: func() { enforceEverywhere(t, l) },
+			Config:    l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "require_revocation_enforcement = true"))),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{heldCount(2), noPendingCA()},
+			Check:             resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 6), checkAccountEnabled(l, t, "CLIENT2$", false)),
+		}},
+	})
+}

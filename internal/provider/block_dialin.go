@@ -1,0 +1,123 @@
+package provider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+)
+
+// dialInLever is the dial-in deny of a user block, in its model.
+type dialInLever struct {
+	DenyDialIn  types.Bool   `tfsdk:"deny_dial_in"`
+	PriorDialIn types.String `tfsdk:"prior_dial_in"`
+}
+
+// The states of msNPAllowDialin as prior_dial_in keeps them.
+var dialInNames = map[directory.DialIn]string{
+	directory.DialInAbsent: "absent",
+	directory.DialInAllow:  "true",
+	directory.DialInDeny:   "false",
+}
+
+func dialInOf(name string) (directory.DialIn, bool) {
+	for d, n := range dialInNames {
+		if n == name {
+			return d, true
+		}
+	}
+	return directory.DialInAbsent, false
+}
+
+func dialInLeverSchema() map[string]schema.Attribute {
+	return map[string]schema.Attribute{
+		"deny_dial_in": schema.BoolAttribute{
+			Optional: true, Computed: true, Default: booldefault.StaticBool(false),
+			MarkdownDescription: "Also deny the user's Network Access Permission (`msNPAllowDialin` = FALSE, \"Deny access\" " +
+				"in the Dial-in tab), which NPS and RRAS refuse VPN connections for whatever the account's state. It does " +
+				"not stop a DirectAccess user tunnel (Kerberos, no NPS). Destroying the block restores exactly what was " +
+				"there (`prior_dial_in`) when no other block holds the account, unless someone changed it since. " +
+				"Defaults to `false`.",
+		},
+		"prior_dial_in": computedString("What `msNPAllowDialin` held before the block denied it: `absent`, `true` or " +
+			"`false`; restored on destroy. Null while the deny is not written yet (the next apply writes it in place) " +
+			"and without `deny_dial_in`."),
+	}
+}
+
+// dialInPending reports whether the deny is configured but not written yet.
+func (l *dialInLever) pending() bool {
+	return l != nil && l.DenyDialIn.ValueBool() && l.PriorDialIn.IsNull()
+}
+
+// denyDialIn writes msNPAllowDialin FALSE once the account is held, and keeps what was there in prior_dial_in. A
+// failure leaves prior_dial_in null: the block is incomplete and the next apply writes it in place.
+func (o *blockOps) denyDialIn(ctx context.Context, l *dialInLever, acct directory.Account, name string, diags *diag.Diagnostics) {
+	if l == nil {
+		return
+	}
+	if l.PriorDialIn.IsUnknown() {
+		l.PriorDialIn = types.StringNull() // as planned on create; set below once written
+	}
+	if !l.pending() {
+		return
+	}
+	dir, err := o.directory()
+	if err == nil {
+		var prior directory.DialIn
+		if prior, err = dir.SetDialIn(ctx, acct, directory.DialInDeny); err == nil {
+			l.PriorDialIn = types.StringValue(dialInNames[prior])
+			return
+		}
+	}
+	diags.AddWarning(fmt.Sprintf("The dial-in deny of %s is not written", name),
+		fmt.Sprintf("BLOCK INCOMPLETE. The account is disabled, but msNPAllowDialin could not be set to FALSE: %v\n\n"+
+			"Every plan shows an in-place update until the next apply writes it.", err))
+}
+
+// restoreDialIn puts back what the block found in msNPAllowDialin, once the account's hold is released and no other
+// block holds it; a value someone wrote since stays.
+func (o *blockOps) restoreDialIn(ctx context.Context, l *dialInLever, m *blockModel, otherHolds bool, diags *diag.Diagnostics) {
+	if l == nil || l.PriorDialIn.IsNull() {
+		return
+	}
+	prior, ok := dialInOf(l.PriorDialIn.ValueString())
+	if !ok || prior == directory.DialInDeny {
+		return // it was denied before the block: nothing to restore
+	}
+	if otherHolds {
+		diags.AddWarning("The user's dial-in stays denied: other blocks hold the account",
+			fmt.Sprintf("msNPAllowDialin stays FALSE while other blocks hold the account; it held %s before this block. "+
+				"Set it back by hand (the Dial-in tab) once the last block is released if that block does not deny dial-in.",
+				l.PriorDialIn.ValueString()))
+		return
+	}
+	dir, err := o.directory()
+	var acct directory.Account
+	if err == nil {
+		acct, err = dir.FindByGUID(ctx, directory.KindUser, m.ObjectGUID.ValueString())
+	}
+	if err == nil {
+		_, err = dir.RestoreDialIn(ctx, acct, prior, directory.DialInDeny)
+	}
+	switch {
+	case errors.Is(err, directory.ErrDialInChanged):
+		diags.AddWarning("The user's dial-in was changed since the block denied it", err.Error()+
+			"\n\nTheir value stays; the block's prior value is not restored.")
+	case err != nil:
+		diags.AddWarning("The user's dial-in was not restored", fmt.Sprintf("msNPAllowDialin could not be set back to %s: "+
+			"%v\n\nThe block is released; set it back by hand (the Dial-in tab).", l.PriorDialIn.ValueString(), err))
+	}
+}
+
+// dialInScope says, in the plan, what the dial-in deny stops and what it does not.
+const dialInScope = "The block sets msNPAllowDialin to FALSE (Deny access in the Dial-in tab): NPS and RRAS refuse the " +
+	"user's VPN connections. It does not stop a DirectAccess user tunnel (Kerberos, no NPS) and not the office logon; a " +
+	"disabled account (disable_account) stops those. Destroying the block restores what is there now, when no other " +
+	"block holds the account."

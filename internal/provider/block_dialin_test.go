@@ -1,0 +1,84 @@
+package provider
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+)
+
+func deniedUserConfig(name, extra string) string {
+	return fmt.Sprintf(`
+resource "remoteaccess_blocked_user" %q {
+  user_name      = "bob"
+  verify_seconds = 0
+  deny_dial_in   = true
+  %s
+}
+`, name, extra)
+}
+
+// checkDialIn checks bob's msNPAllowDialin in the lab's directory: want nil for absent.
+func checkDialIn(l *testLab, want []string) resource.TestCheckFunc {
+	return func(*terraformState) error {
+		e, ok := l.Directory().Lookup("bob")
+		if !ok {
+			return fmt.Errorf("bob is not in the lab's directory")
+		}
+		if got := e.Attributes["msNPAllowDialin"]; !slices.Equal(got, want) {
+			return fmt.Errorf("bob's msNPAllowDialin is %q in the directory, want %q", got, want)
+		}
+		return nil
+	}
+}
+
+// deny_dial_in writes msNPAllowDialin FALSE with the block and keeps that it was absent; destroying the block
+// removes it again, exactly as it was.
+func TestAccBlockedUser_denyDialInRestoresAbsent(t *testing.T) {
+	l := startLab(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(deniedUserConfig("test", "")),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("prior_dial_in"), knownvalue.StringExact("absent")),
+			},
+			Check: resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", false)),
+		}, {
+			Config: l.providerConfig(deniedUserConfig("test", "")), PlanOnly: true,
+		}, {
+			Config: l.providerConfig(""),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDialIn(l, nil), checkAccountEnabled(l, t, "bob", true)),
+		}},
+	})
+}
+
+// Two blocks of bob that deny dial-in: the first one released while the second holds the account leaves dial-in
+// denied (the second found it denied, so it has nothing else to restore: it stays denied, failing safe, and the
+// warnings say to set it back by hand).
+func TestAccBlockedUser_denyDialInTwoBlocks(t *testing.T) {
+	l := startLab(t)
+	first := deniedUserConfig("test", "")
+	second := deniedUserConfig("second", "depends_on = [remoteaccess_blocked_user.test]")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(first + second),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("prior_dial_in"), knownvalue.StringExact("absent")),
+				statecheck.ExpectKnownValue("remoteaccess_blocked_user.second", tfjsonpath.New("prior_dial_in"), knownvalue.StringExact("false")),
+			},
+			Check: resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"})),
+		}, {
+			Config: l.providerConfig(deniedUserConfig("second", "")),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", false)),
+		}, {
+			Config: l.providerConfig(""),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", true)),
+		}},
+	})
+}

@@ -1,0 +1,65 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
+	"github.com/hashicorp/terraform-plugin-framework/types"
+)
+
+// accountLever is the account disable of a block, in its model.
+type accountLever struct {
+	DisableAccount types.Bool `tfsdk:"disable_account"`
+}
+
+// disables reports whether the block disables the account; a state written before the attribute existed did.
+func (a *accountLever) disables() bool {
+	return a.DisableAccount.IsNull() || a.DisableAccount.IsUnknown() || a.DisableAccount.ValueBool()
+}
+
+func accountLeverSchema(noun, otherLevers string) map[string]schema.Attribute {
+	return map[string]schema.Attribute{
+		"disable_account": schema.BoolAttribute{
+			Optional: true, Computed: true, Default: booldefault.StaticBool(true),
+			PlanModifiers: []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
+			MarkdownDescription: "Disable the " + noun + " account. Defaults to `true`. With `false` the account stays " +
+				"enabled (the office keeps working) and the block is remote access only: " + otherLevers + " must be set, " +
+				"and the provider must record blocks (`ldap.record_blocks`), since such a block exists only in the " +
+				"account's block record, where the other blocks count it. Changing it replaces the block (use " +
+				"`create_before_destroy` to keep the account held meanwhile).",
+		},
+	}
+}
+
+// checkLevers refuses, at plan time, a block without any lever, and a remote-access-only block that cannot be
+// recorded.
+func (o *blockOps) checkLevers(ctx context.Context, state blockState, diags *diag.Diagnostics) {
+	if state.account().disables() {
+		return
+	}
+	other := "certificate_hold"
+	on := state.certificates().holdConfig(ctx, diags) != nil
+	if d := state.dialIn(); d != nil {
+		other, on = "deny_dial_in = true", d.DenyDialIn.ValueBool() || d.DenyDialIn.IsUnknown()
+	}
+	if c := state.certificates(); c != nil && c.CertificateHold.IsUnknown() {
+		on = true
+	}
+	if !on {
+		diags.AddAttributeError(path.Root("disable_account"), "A block needs at least one lever",
+			fmt.Sprintf("disable_account = false leaves the %s account enabled, and %s is not set: the block would stop "+
+				"nothing. Set %s, or disable_account = true.", o.kind.noun, other, other))
+	}
+	if !o.clients.settings.LDAP.RecordBlocks {
+		diags.AddAttributeError(path.Root("disable_account"), "A remote-access-only block needs the block record",
+			"disable_account = false writes the block only in the account's block record, where the other blocks of the "+
+				"account count it; ldap.record_blocks = false turns that record off. Set ldap.record_blocks = true, or "+
+				"disable_account = true.")
+	}
+}

@@ -1,0 +1,130 @@
+package provider
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
+)
+
+// connectedOn asks the lab's model whether a server carries a connection whose row starts with prefix.
+func connectedOn(t *testing.T, l *testLab, server, prefix string) bool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rows, err := l.Cluster().ConnectionsOn(ctx, server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.ContainsFunc(rows, func(r string) bool { return strings.HasPrefix(r, prefix) })
+}
+
+// checkNoRecord checks that the lab's directory shows no block record on the account any more.
+func checkNoRecord(l *testLab, sam string) resource.TestCheckFunc {
+	return func(*terraformState) error {
+		e, _ := l.Directory().Lookup(sam)
+		if info := strings.Join(e.Attributes["info"], ""); strings.Contains(info, "remoteaccess-block") {
+			return fmt.Errorf("%s still carries a block record: %q", sam, info)
+		}
+		return nil
+	}
+}
+
+// A remote-access-only device block: the computer account stays enabled (the office keeps working), the device
+// tunnel stays out because its certificate is on hold where revocation is enforced, and the plan after it is empty;
+// destroying it takes the certificates off hold and leaves the account as it was.
+func TestAccBlockedDevice_remoteAccessOnly(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
+	config := l.withCertificateAuthority(l.providerConfig(strings.Replace(heldDeviceConfig("test", ""),
+		`verify_seconds = 2`, `verify_seconds = 2
+  disable_account = false`, 1)))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.withCertificateAuthority(l.providerConfig(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name   = "CLIENT2"
+  disable_account = false
+}`)),
+			ExpectError: regexp.MustCompile(`A block needs at least one lever`),
+		}, {
+			Config: config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				heldCount(2),
+				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("account_enabled"), knownvalue.Bool(true)),
+				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_servers"), knownvalue.ListSizeExact(0)),
+			},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkAccountEnabled(l, t, "CLIENT2$", true), checkDisposition(t, l, tunnel, true, 6),
+				func(*terraformState) error {
+					if tunnelUp(t, l) {
+						return fmt.Errorf("CLIENT2's device tunnel is up on RAS2 although its certificate is on hold")
+					}
+					return nil
+				},
+			),
+		}, {
+			Config: config, PlanOnly: true,
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkAccountEnabled(l, t, "CLIENT2$", true), checkDisposition(t, l, tunnel, false, 0), checkNoRecord(l, "CLIENT2$"),
+			),
+		}},
+	})
+}
+
+// A remote-access-only user block: dial-in denied, the account enabled; bob's VPN stays out while his DirectAccess
+// tunnel (Kerberos, no NPS: the control) comes back; destroy removes msNPAllowDialin again (it was absent).
+func TestAccBlockedUser_remoteAccessOnlyDialInDeny(t *testing.T) {
+	l := startLab(t)
+	const vpn, da = `Vpn::CORP\bob`, `DirectAccess:client10.corp.example:CORP\bob`
+	config := l.providerConfig(deniedUserConfig("test", "disable_account = false"))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(`
+resource "remoteaccess_blocked_user" "test" {
+  user_name       = "bob"
+  disable_account = false
+}`),
+			ExpectError: regexp.MustCompile(`A block needs at least one lever`),
+		}, {
+			Config: config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("account_enabled"), knownvalue.Bool(true)),
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("prior_dial_in"), knownvalue.StringExact("absent")),
+			},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkAccountEnabled(l, t, "bob", true), checkDialIn(l, []string{"FALSE"}),
+				func(*terraformState) error {
+					poll.Until(t, "bob's DirectAccess tunnel comes back (his account is enabled)", func() bool { return connectedOn(t, l, "RAS1", da) })
+					if connectedOn(t, l, "RAS2", vpn) {
+						return fmt.Errorf("bob's VPN came back although his dial-in is denied")
+					}
+					return nil
+				},
+			),
+		}, {
+			Config: config, PlanOnly: true,
+		}, {
+			Config: l.providerConfig(""),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkAccountEnabled(l, t, "bob", true), checkDialIn(l, nil), checkNoRecord(l, "bob"),
+			),
+		}},
+	})
+}
