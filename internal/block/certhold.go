@@ -171,14 +171,21 @@ func otherHolds(acct directory.Account, id string) []directory.Hold {
 	return rec.Others(id)
 }
 
-// heldByOther reports whether a certificate on hold was put there after another recorded block began: a hold placed
-// before every block of the account is someone else's, and is never taken as a block's.
+// sharedHoldWindow bounds how long after another block began a hold counts as that block's: one apply's time, with
+// room. A hold placed later (by hand, or by a block completed after a CA outage) is not taken as a block's, so the
+// last block released never unrevokes it: it stays held, which fails safe.
+const sharedHoldWindow = 30 * time.Minute
+
+// heldByOther reports whether a certificate on hold was put there by another recorded block: during the apply that
+// began it (sharedHoldWindow). A hold placed before every block of the account, or long after, is someone else's.
 func heldByOther(c ca.Certificate, others []directory.Hold) bool {
 	at, err := time.Parse(time.RFC3339Nano, c.RevokedAt)
 	if err != nil {
 		return false
 	}
-	return slices.ContainsFunc(others, func(h directory.Hold) bool { return !at.Before(h.Since) })
+	return slices.ContainsFunc(others, func(h directory.Hold) bool {
+		return !at.Before(h.Since) && at.Before(h.Since.Add(sharedHoldWindow))
+	})
 }
 
 // flush flushes the revocation caches of the servers and returns those where it failed.
