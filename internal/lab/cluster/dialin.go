@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -35,36 +34,12 @@ func (c *Cluster) checkDialIn(ctx context.Context, users []string) (map[string]b
 // DialInDenied reports, for each user, whether its msNPAllowDialin is FALSE.
 func (l *LDAPChecker) DialInDenied(ctx context.Context, sAMAccountNames []string) (map[string]bool, error) {
 	denied := make(map[string]bool, len(sAMAccountNames))
-	conn, err := l.dial(ctx)
+	err := l.searchAccounts(ctx, sAMAccountNames, "(msNPAllowDialin=FALSE)", nil, func(name string, _ *ldap.Entry) error {
+		denied[name] = true
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	defer func() { _ = conn.Close() }()
-	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
-	defer stop()
-	base, err := defaultNamingContext(conn)
-	if err != nil {
-		return nil, err
-	}
-	for names := range slices.Chunk(sAMAccountNames, accountsPerSearch) {
-		var filter strings.Builder
-		filter.WriteString("(&(msNPAllowDialin=FALSE)(|")
-		for _, name := range names {
-			filter.WriteString("(sAMAccountName=" + ldap.EscapeFilter(name) + ")")
-		}
-		filter.WriteString("))")
-		res, err := conn.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-			filter.String(), []string{"sAMAccountName"}, nil))
-		if err != nil {
-			return nil, fmt.Errorf("search %d accounts: %w", len(names), err)
-		}
-		for _, e := range res.Entries {
-			for _, name := range names {
-				if strings.EqualFold(name, e.GetAttributeValue("sAMAccountName")) {
-					denied[name] = true
-				}
-			}
-		}
 	}
 	return denied, nil
 }

@@ -68,54 +68,69 @@ const accountsPerSearch = 100
 // hundreds of blocked clients waiting to come back, a connection per account made every command of the lab slow.
 func (l *LDAPChecker) AccountsEnabled(ctx context.Context, sAMAccountNames []string) (map[string]bool, error) {
 	enabled := make(map[string]bool, len(sAMAccountNames))
+	for _, name := range sAMAccountNames {
+		enabled[name] = false // an account that does not exist cannot authenticate
+	}
+	seen := map[string]int{}
+	err := l.searchAccounts(ctx, sAMAccountNames, "", []string{"userAccountControl"}, func(name string, e *ldap.Entry) error {
+		uac, err := strconv.ParseUint(e.GetAttributeValue("userAccountControl"), 10, 32)
+		if err != nil {
+			return fmt.Errorf("account %q: userAccountControl: %w", name, err)
+		}
+		if seen[name]++; seen[name] > 1 {
+			return fmt.Errorf("search %q: %d accounts share the name", name, seen[name])
+		}
+		enabled[name] = uac&accountDisable == 0
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return enabled, nil
+}
+
+// searchAccounts finds the accounts by sAMAccountName over one connection, a search per hundred of them, each
+// narrowed by filter when it is set, and calls found with the name asked for and each entry that has it.
+func (l *LDAPChecker) searchAccounts(ctx context.Context, sAMAccountNames []string, filter string, attrs []string,
+	found func(name string, e *ldap.Entry) error) error {
 	if len(sAMAccountNames) == 0 {
-		return enabled, nil
+		return nil
 	}
 	conn, err := l.dial(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer func() { _ = conn.Close() }()
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	defer stop()
 	base, err := defaultNamingContext(conn)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for names := range slices.Chunk(sAMAccountNames, accountsPerSearch) {
-		var filter strings.Builder
-		filter.WriteString("(|")
+		var f strings.Builder
+		f.WriteString("(&" + filter + "(|")
 		for _, name := range names {
-			enabled[name] = false // an account that does not exist cannot authenticate
-			filter.WriteString("(sAMAccountName=" + ldap.EscapeFilter(name) + ")")
+			f.WriteString("(sAMAccountName=" + ldap.EscapeFilter(name) + ")")
 		}
-		filter.WriteString(")")
+		f.WriteString("))")
 		res, err := conn.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-			filter.String(), []string{"sAMAccountName", "userAccountControl"}, nil))
+			f.String(), append([]string{"sAMAccountName"}, attrs...), nil))
 		if err != nil {
-			return nil, fmt.Errorf("search %d accounts: %w", len(names), err)
+			return fmt.Errorf("search %d accounts: %w", len(names), err)
 		}
-		seen := map[string]int{}
 		for _, e := range res.Entries {
-			sam := e.GetAttributeValue("sAMAccountName")
-			uac, err := strconv.ParseUint(e.GetAttributeValue("userAccountControl"), 10, 32)
-			if err != nil {
-				return nil, fmt.Errorf("account %q: userAccountControl: %w", sam, err)
-			}
 			for _, name := range names {
-				if strings.EqualFold(name, sam) {
-					seen[name]++
-					enabled[name] = uac&accountDisable == 0
+				if !strings.EqualFold(name, e.GetAttributeValue("sAMAccountName")) {
+					continue
+				}
+				if err := found(name, e); err != nil {
+					return err
 				}
 			}
 		}
-		for name, n := range seen {
-			if n > 1 {
-				return nil, fmt.Errorf("search %q: %d accounts share the name", name, n)
-			}
-		}
 	}
-	return enabled, nil
+	return nil
 }
 
 func (l *LDAPChecker) dial(ctx context.Context) (*ldap.Conn, error) {
