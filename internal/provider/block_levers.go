@@ -8,8 +8,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/boolplanmodifier"
-	"github.com/hashicorp/terraform-plugin-framework/resource/schema/planmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 )
 
@@ -27,14 +25,28 @@ func accountLeverSchema(noun, otherLevers string) map[string]schema.Attribute {
 	return map[string]schema.Attribute{
 		"disable_account": schema.BoolAttribute{
 			Optional: true, Computed: true, Default: booldefault.StaticBool(true),
-			PlanModifiers: []planmodifier.Bool{boolplanmodifier.RequiresReplace()},
 			MarkdownDescription: "Disable the " + noun + " account. Defaults to `true`. With `false` the account stays " +
 				"enabled (the office keeps working) and the block is remote access only: " + otherLevers + " must be set, " +
 				"and the provider must record blocks (`ldap.record_blocks`), since such a block exists only in the " +
-				"account's block record, where the other blocks count it. Changing it replaces the block (use " +
-				"`create_before_destroy` to keep the account held meanwhile).",
+				"account's block record, where the other blocks count it. Changing it on a block in state is refused: a " +
+				"replacement would lift the block before the new one holds; declare a second block with the new levers, " +
+				"apply, then remove this one.",
 		},
 	}
+}
+
+// refuseLeverChange refuses a change of disable_account on a block in state: replacing the block would lift it (the
+// account enabled, certificates taken off hold) before the new one holds.
+func refuseLeverChange(prior, plan blockState, diags *diag.Diagnostics) {
+	after := plan.account().DisableAccount
+	if after.IsUnknown() || prior.account().disables() == plan.account().disables() {
+		return
+	}
+	diags.AddAttributeError(path.Root("disable_account"), "Changing disable_account on a block is refused",
+		fmt.Sprintf("disable_account changes from %v to %v. Replacing the block would lift it first (the account enabled, "+
+			"its certificates taken off hold) and place the new one after, leaving the device or user free in between. "+
+			"Declare a second block with the new levers and apply it, then remove this one; both hold meanwhile.",
+			prior.account().disables(), after.ValueBool()))
 }
 
 // checkLevers refuses, at plan time, a block without any lever, and a remote-access-only block that cannot be

@@ -128,3 +128,26 @@ resource "remoteaccess_blocked_user" "test" {
 		}},
 	})
 }
+
+// Switching a block in state from disabling the account to remote access only is refused at plan time: a replacement
+// would lift the block first. The account stays disabled throughout, with no enable between the steps.
+func TestAccBlockedUser_changingDisableAccountIsRefused(t *testing.T) {
+	l := startLab(t)
+	watch := l.watchEnables("bob")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy:             checkAccountEnabled(l, t, "bob", true),
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(deniedUserConfig("test", "disable_account = true")),
+			Check:  checkAccountEnabled(l, t, "bob", false),
+		}, {
+			Config:      l.providerConfig(deniedUserConfig("test", "disable_account = false")),
+			ExpectError: regexp.MustCompile(`(?s)Changing disable_account on a block is refused.*disable_account`),
+		}, {
+			Config:            l.providerConfig(deniedUserConfig("test", "disable_account = true")),
+			PlanOnly:          true,
+			ConfigStateChecks: []statecheck.StateCheck{noEnableCheck{watch}},
+			Check:             checkAccountEnabled(l, t, "bob", false),
+		}},
+	})
+}

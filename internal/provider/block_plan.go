@@ -41,6 +41,7 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 	}
 	before, after := prior.common(), plan.common()
 	o.checkLevers(ctx, plan, &resp.Diagnostics)
+	refuseLeverChange(prior, plan, &resp.Diagnostics)
 	o.planAccountName(ctx, prior, plan, resp)
 	if resp.Diagnostics.HasError() || len(resp.RequiresReplace) > 0 {
 		return
