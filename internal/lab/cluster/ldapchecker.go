@@ -108,14 +108,18 @@ func (l *LDAPChecker) searchAccounts(ctx context.Context, sAMAccountNames []stri
 		return err
 	}
 	for names := range slices.Chunk(sAMAccountNames, accountsPerSearch) {
-		var f strings.Builder
-		f.WriteString("(&" + filter + "(|")
+		var anyName strings.Builder
+		anyName.WriteString("(|")
 		for _, name := range names {
-			f.WriteString("(sAMAccountName=" + ldap.EscapeFilter(name) + ")")
+			anyName.WriteString("(sAMAccountName=" + ldap.EscapeFilter(name) + ")")
 		}
-		f.WriteString("))")
+		anyName.WriteString(")")
+		f := anyName.String()
+		if filter != "" {
+			f = "(&" + filter + f + ")"
+		}
 		res, err := conn.Search(ldap.NewSearchRequest(base, ldap.ScopeWholeSubtree, ldap.NeverDerefAliases, 0, 0, false,
-			f.String(), append([]string{"sAMAccountName"}, attrs...), nil))
+			f, append([]string{"sAMAccountName"}, attrs...), nil))
 		if err != nil {
 			return fmt.Errorf("search %d accounts: %w", len(names), err)
 		}
