@@ -99,11 +99,18 @@ func (e *RecordConflictError) Error() string {
 
 // CheckRecordConflict refuses a new unrecorded block of an account that carries another block's record.
 func CheckRecordConflict(acct directory.Account, record bool) error {
-	rec := acct.BlockRecord()
-	if record || rec == nil || len(rec.Holds) == 0 {
+	if record {
 		return nil
 	}
-	return &RecordConflictError{DN: acct.DN, Holds: rec.HoldIDs()}
+	others, err := acct.HeldByOthers("") // an unreadable record is an error: nobody can tell who holds the account
+	if err != nil || len(others) == 0 {
+		return err
+	}
+	ids := make([]string, len(others))
+	for i, h := range others {
+		ids[i] = h.ID
+	}
+	return &RecordConflictError{DN: acct.DN, Holds: ids}
 }
 
 // Ensure makes the block hold, idempotently: the account disabled and this block's hold recorded, the sessions
