@@ -84,19 +84,6 @@ type Prior struct {
 	Certificates CertificatePrior
 }
 
-// RecordConflictError is an unrecorded block of an account that carries another block's record: releasing the
-// recorded block would enable the account while this one still holds it.
-type RecordConflictError struct {
-	DN    string
-	Holds []string
-}
-
-func (e *RecordConflictError) Error() string {
-	return fmt.Sprintf("%s carries the block record of other blocks (%s), and this provider does not record blocks "+
-		"(ldap.record_blocks = false): releasing those blocks would enable the account while this block still holds it. "+
-		"Set ldap.record_blocks = true so that every block of the account is in its record", e.DN, strings.Join(e.Holds, ", "))
-}
-
 // CheckRecordConflict refuses a new unrecorded block of an account that carries another block's record.
 func CheckRecordConflict(acct directory.Account, record bool) error {
 	if record {
@@ -106,11 +93,7 @@ func CheckRecordConflict(acct directory.Account, record bool) error {
 	if err != nil || len(others) == 0 {
 		return err
 	}
-	ids := make([]string, len(others))
-	for i, h := range others {
-		ids[i] = h.ID
-	}
-	return &RecordConflictError{DN: acct.DN, Holds: ids}
+	return &directory.OtherHoldsError{DN: acct.DN, Holds: others}
 }
 
 // Ensure makes the block hold, idempotently: the account disabled and this block's hold recorded, the sessions

@@ -79,9 +79,9 @@ func TestEnsureRefusesAnUnrecordedBlockOverARecord(t *testing.T) {
 	}
 	history := len(l.Directory().AccountControlHistory("CLIENT1$"))
 	out, err := ensure(ctx, b, resolve(t, ctx, b, "CLIENT1"), block.Prior{}, block.Options{Record: false})
-	var conflict *block.RecordConflictError
+	var conflict *directory.OtherHoldsError
 	if !errors.As(err, &conflict) || out.Disabled || !strings.Contains(err.Error(), "ldap.record_blocks = true") {
-		t.Fatalf("Ensure = %+v, %v; want a RecordConflictError with the remedy", out, err)
+		t.Fatalf("Ensure = %+v, %v; want an OtherHoldsError with the remedy", out, err)
 	}
 	if n := len(l.Directory().AccountControlHistory("CLIENT1$")); n != history {
 		t.Errorf("CLIENT1 was written %d times by the refused block", n-history)

@@ -76,8 +76,9 @@ func (e *OtherHoldsError) Error() string {
 			"shows this block's account enabled and the next apply disables it again. Make room in the account's Notes",
 			e.DN, strings.Join(ids, ", "), e.Cause)
 	}
-	return fmt.Sprintf("directory: %s carries the block record of other blocks (holds %s): a block that does not record "+
-		"itself would be undone when they are released; set ldap.record_blocks = true for this block", e.DN, strings.Join(ids, ", "))
+	return fmt.Sprintf("%s carries the block record of other blocks (holds %s), and this provider does not record blocks "+
+		"(ldap.record_blocks = false): releasing those blocks would enable the account while this block still holds it. "+
+		"Set ldap.record_blocks = true so that every block of the account is in its record", e.DN, strings.Join(ids, ", "))
 }
 
 func (e *OtherHoldsError) Unwrap() error { return e.Cause }

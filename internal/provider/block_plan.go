@@ -20,8 +20,8 @@ import (
 )
 
 // modifyPlan resolves the account and applies every guard when a block is planned, so that a reviewer sees a
-// refusal in the plan; shows the sessions the block will end; keeps another spelling of the same account, or a name
-// unknown until apply, from replacing the block; and plans an in-place update that completes the block when the
+// refusal in the plan; shows the sessions the block will end; keeps a block with its account (another spelling is an
+// update, another account is refused); and plans an in-place update that completes the block when the
 // account was re-enabled out of band, a purge is pending, or the block is not recorded yet.
 func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {
 	if req.Plan.Raw.IsNull() || o.clients == nil {
@@ -43,7 +43,7 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 	o.checkLevers(ctx, plan, &resp.Diagnostics)
 	refuseLeverChange(prior, plan, &resp.Diagnostics)
 	o.planAccountName(ctx, prior, plan, resp)
-	if resp.Diagnostics.HasError() || len(resp.RequiresReplace) > 0 {
+	if resp.Diagnostics.HasError() {
 		return
 	}
 	pending := o.pendingInConfig(ctx, before, after, &resp.Diagnostics)
@@ -131,9 +131,10 @@ func (o *blockOps) pendingInConfig(ctx context.Context, before, after *blockMode
 	return kept
 }
 
-// planAccountName keeps another spelling of the same account (letter case, NAME$, a UPN) from replacing the block:
-// only a known name of another account does, and that is decided by asking the directory. A name unknown until
-// apply is an update: the apply resolves it and refuses, changing nothing, when it is another account.
+// planAccountName keeps another spelling of the same account (letter case, NAME$, a UPN) from replacing the block,
+// and refuses a name of another account, or of none, in every plan. A replacement would lift this block before the
+// other account is held, and Terraform cannot show one in the final plan of a name unknown until apply: the same
+// refusal then stops that apply before any change.
 func (o *blockOps) planAccountName(ctx context.Context, prior, plan blockState, resp *resource.ModifyPlanResponse) {
 	before, after := prior.accountName(), plan.accountName()
 	if after.IsUnknown() || before.Equal(after) {
@@ -144,22 +145,27 @@ func (o *blockOps) planAccountName(ctx context.Context, prior, plan blockState, 
 		resp.Diagnostics.AddError("Active Directory is not configured", err.Error())
 		return
 	}
+	held := prior.common().ObjectGUID.ValueString()
 	acct, err := o.find(ctx, dir, after.ValueString())
 	switch {
 	case errors.Is(err, directory.ErrNotFound):
-		resp.RequiresReplace = append(resp.RequiresReplace, o.nameAttr())
+		resp.Diagnostics.AddAttributeError(o.nameAttr(), fmt.Sprintf("%s names no %s account", after.ValueString(), o.kind.noun),
+			fmt.Sprintf("No %s account is named %q, and this block holds the account with objectGUID %s. A block stays "+
+				"with its account: %s", o.kind.noun, after.ValueString(), held, moveBlockRemedy))
 	case err != nil:
 		resp.Diagnostics.AddAttributeError(o.nameAttr(), "Cannot tell whether the new name is the same account",
-			fmt.Sprintf("Looking up %q failed, so the provider cannot tell whether it names the blocked account (an update) "+
-				"or another one (a replacement, which lifts this block): %v", after.ValueString(), err))
-	case !strings.EqualFold(acct.ObjectGUID, prior.common().ObjectGUID.ValueString()):
-		resp.RequiresReplace = append(resp.RequiresReplace, o.nameAttr())
-		resp.Diagnostics.AddAttributeWarning(o.nameAttr(), fmt.Sprintf("%s names another %s account than the block", after.ValueString(), o.kind.noun),
-			fmt.Sprintf("%s is %s, while this block holds the account with objectGUID %s: the block is replaced, and the "+
-				"replacement lifts it first (lifecycle create_before_destroy keeps the account disabled meanwhile).",
-				after.ValueString(), acct.DN, prior.common().ObjectGUID.ValueString()))
+			fmt.Sprintf("Looking up %q failed, so the provider cannot tell whether it names the blocked account or "+
+				"another one: %v", after.ValueString(), err))
+	case !strings.EqualFold(acct.ObjectGUID, held):
+		resp.Diagnostics.AddAttributeError(o.nameAttr(), fmt.Sprintf("%s names another %s account than the block", after.ValueString(), o.kind.noun),
+			fmt.Sprintf("%s is %s, while this block holds the account with objectGUID %s. A block stays with its "+
+				"account: %s Nothing was changed.", after.ValueString(), acct.DN, held, moveBlockRemedy))
 	}
 }
+
+// moveBlockRemedy is how a block moves to another account without leaving either free in between.
+const moveBlockRemedy = "to block the other account, declare a second block (another resource name) and apply it; " +
+	"to lift this one, remove it. Done in that order, both accounts stay held in between."
 
 // planCreate resolves and guards the account of a new block, and shows its impact.
 func (o *blockOps) planCreate(ctx context.Context, plan blockState, req resource.ModifyPlanRequest, resp *resource.ModifyPlanResponse) {

@@ -151,16 +151,20 @@ func TestAccBlockedUser_otherSpellingOfTheSameAccountIsNoReplacement(t *testing.
 			step("alice@corp.example"),
 			step("Alice@CORP.example"),
 			{
-				// A name of another account is a replacement.
-				Config: l.providerConfig(blockedUserConfig("bob")),
-				ConfigPlanChecks: resource.ConfigPlanChecks{
-					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionReplace)},
-				},
-				Check: resource.ComposeAggregateTestCheckFunc(checkAccountEnabled(l, t, "alice", true),
-					checkAccountEnabled(l, t, "bob", false)),
+				// A name of another account is refused in the plan: a replacement would lift alice's block first.
+				Config:      l.providerConfig(blockedUserConfig("bob")),
+				ExpectError: regexp.MustCompile(`(?s)bob names another user account than the block.*user_name\s*=\s*"bob".*declare a second block`),
+			},
+			{
+				// So is a name of no account.
+				Config:      l.providerConfig(blockedUserConfig("nobody-such")),
+				ExpectError: regexp.MustCompile(`(?s)nobody-such names no user account.*user_name\s*=\s*"nobody-such".*declare a second block`),
 			},
 		},
 	})
+	if !l.accountEnabled(t, "bob") || len(l.Directory().AccountControlHistory("bob")) != 0 {
+		t.Error("bob's account was changed although the rename to bob was refused")
+	}
 }
 
 // An account without a userPrincipalName is found by its implicit UPN, sAMAccountName@dnsdomain.

@@ -89,8 +89,9 @@ func (r *blockedDeviceResource) Schema(ctx context.Context, _ resource.SchemaReq
 				Validators: []validator.String{accountNameValidator{kind: directory.KindComputer}},
 				MarkdownDescription: "Computer name of the device: its sAMAccountName without the trailing `$`, such as " +
 					"`LAPTOP-0042`. Another spelling of the same account (letter case, a trailing `$`) changes nothing; a name " +
-					"of another account replaces the block. A name known only at apply is resolved then: an update in place, " +
-					"refused without any change when it names another account.",
+					"of another account, or of none, is refused when the plan is made (a block stays with its account: declare " +
+					"a second block instead). A name known only at apply is resolved then: an update in place, refused without " +
+					"any change when it names another account.",
 			},
 			"dns_host_name": computedString("dNSHostName of the computer account."),
 			"shutdown_via_manage_out": schema.BoolAttribute{

@@ -1,11 +1,15 @@
 package provider
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/samba"
@@ -90,14 +94,27 @@ func TestAccBlockedUser_sambaKerberos(t *testing.T) {
 		CheckDestroy:             checkAccountEnabled(l, t, "alice", true),
 		Steps: []resource.TestStep{{
 			Config: l.providerConfig(blockedUserConfig("alice")),
-			Check: resource.ComposeAggregateTestCheckFunc(
-				resource.TestCheckResourceAttr(userAddr, "was_enabled", "true"),
-				checkAccountEnabled(l, t, "alice", false),
-				func(_ *terraformState) error { return expectSAs(l, t, []string{`SAMBATEST\alice`}, true) },
-				l.checkKerberosLogons(),
-			),
+			// The pending servers first: a purge that did not succeed on a server leaves it pending (a warning, not
+			// a failed apply), which tells an SA left behind from an SA that came back.
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("pending_servers"), knownvalue.ListSizeExact(0)),
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("was_enabled"), knownvalue.Bool(true)),
+				labCheck(checkAccountEnabled(l, t, "alice", false)),
+				labCheck(func(_ *terraformState) error { return expectSAs(l, t, []string{`SAMBATEST\alice`}, true) }),
+				labCheck(l.checkKerberosLogons()),
+			},
 		}},
 	})
+}
+
+// labCheck runs a check of the lab or the directory, which reads no state, as a state check: in the order of the
+// step's state checks.
+type labCheck resource.TestCheckFunc
+
+var _ statecheck.StateCheck = labCheck(nil)
+
+func (c labCheck) CheckState(_ context.Context, _ statecheck.CheckStateRequest, resp *statecheck.CheckStateResponse) {
+	resp.Error = c(nil)
 }
 
 func TestAccBlockedDevice_deletedComputerStaysInStateUntilDestroyed(t *testing.T) {

@@ -91,8 +91,9 @@ func (r *blockedUserResource) Schema(ctx context.Context, _ resource.SchemaReque
 				Validators: []validator.String{accountNameValidator{kind: directory.KindUser}},
 				MarkdownDescription: "The user's sAMAccountName (such as `alice`) or user principal name (`alice@corp.example`). " +
 					"Another name of the same account (letter case, the UPN instead of the sAMAccountName) changes nothing; a " +
-					"name of another account replaces the block. A name known only at apply is resolved then: an update in " +
-					"place, refused without any change when it names another account.",
+					"name of another account, or of none, is refused when the plan is made (a block stays with its account: " +
+					"declare a second block instead). A name known only at apply is resolved then: an update in place, " +
+					"refused without any change when it names another account.",
 			},
 			"user_principal_name": computedString("userPrincipalName of the account."),
 			"display_name":        computedString("displayName of the account."),

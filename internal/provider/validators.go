@@ -89,7 +89,7 @@ func addBlockError(diags *diag.Diagnostics, at path.Path, noun, name string, err
 	var invalid *directory.ValidationError
 	var config *block.ConfigurationError
 	var remote *winrm.Error
-	var conflict *block.RecordConflictError
+	var conflict *directory.OtherHoldsError
 	var ldapTLS *directory.TLSError
 	switch {
 	case errors.As(err, &ldapTLS):
@@ -103,7 +103,7 @@ func addBlockError(diags *diag.Diagnostics, at path.Path, noun, name string, err
 	case errors.As(err, &guard):
 		diags.AddAttributeError(at, fmt.Sprintf("Refusing to block the %s %q", noun, name),
 			fmt.Sprintf("The provider refuses to disable %s: %s.", guard.DN, guard.Reason))
-	case errors.As(err, &conflict):
+	case errors.As(err, &conflict) && conflict.Cause == nil:
 		diags.AddAttributeError(at, fmt.Sprintf("Refusing an unrecorded block of the %s %q", noun, name), conflict.Error()+".")
 	case errors.As(err, &invalid):
 		diags.AddAttributeError(at, fmt.Sprintf("Invalid %s name %q", noun, name), invalid.Error())
