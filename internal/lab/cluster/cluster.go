@@ -262,6 +262,7 @@ func (c *Cluster) hasLinksOn(server string) bool {
 func (c *Cluster) advance(ctx context.Context) error {
 	c.mu.Lock()
 	now := c.opts.Clock()
+	asked := now // the directory's answers below say nothing of a link that goes down after this
 	c.advanceNLB(now)
 	var accounts, dialIn []string
 	c.forDueLinks(now, func(l *link) {
@@ -286,7 +287,7 @@ func (c *Cluster) advance(ctx context.Context) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.dialInDenied = denied
-	c.reestablish(c.opts.Clock(), enabled)
+	c.reestablish(c.opts.Clock(), asked, enabled)
 	return nil
 }
 
@@ -346,8 +347,15 @@ func (c *Cluster) checkAccounts(ctx context.Context, accounts []string) (map[str
 // authenticate (computer NTLM and user Kerberos for DirectAccess, the user or machine for VPN), so it stays out.
 // Clients reach the cluster through the load balancer, which sends new connections only to nodes that take them
 // (see node.takesNewConnections): a client whose server is draining or stopped comes back through another node.
-func (c *Cluster) reestablish(now time.Time, enabled map[string]bool) {
+//
+// enabled holds the directory's answers to a question asked at asked. A link that went down at or after that moment
+// waits for the next look: another command may have dropped it, after disabling its account, while the question was
+// on its way, and a client that tries again after a purge is checked against the directory of that moment.
+func (c *Cluster) reestablish(now, asked time.Time, enabled map[string]bool) {
 	allowed := func(l *link, server string, ikev2 bool) bool {
+		if !l.since.Before(asked) {
+			return false
+		}
 		if l.certificate != "" && (c.revoked[strings.ToUpper(l.certificate)] || c.certificateRefused(server, l.certificate, ikev2)) {
 			return false
 		}

@@ -186,6 +186,28 @@ func TestClientsReestablishOnlyWhileTheirAccountsAreEnabled(t *testing.T) {
 	}
 }
 
+// A link that goes down while the directory is being asked about its account waits for the next look: the answer
+// may predate the disable that came with the purge (a purge check against Samba once failed on a busy machine so).
+func TestLinkDroppedWhileTheDirectoryIsAskedWaitsForTheNextLook(t *testing.T) {
+	l := newLab(t)
+	in := map[string]any{"identities": []string{`CORP\CLIENT2$`}, "computer_name": "CLIENT2"}
+	succeed[purgeResult](t, l, "RAS1", "purge-device/v1", in) // due again on RAS1 once the delay has passed
+	l.clock.Advance(testDelay)
+	l.dir.mu.Lock()
+	l.dir.whileAsked = func() {
+		// The next look asks whether CLIENT2 may come back on RAS1 (it is still enabled); meanwhile its account is
+		// disabled and RAS2 purged, and time passes.
+		l.dir.disable("CLIENT2$")
+		succeed[purgeResult](t, l, "RAS2", "purge-device/v1", in)
+		l.clock.Advance(testDelay)
+	}
+	l.dir.mu.Unlock()
+	l.sas(t, "RAS1", `CORP\CLIENT2$`) // the look whose answer predates the disable
+	if got := l.sas(t, "RAS2", `CORP\CLIENT2$`); len(got.MainMode) != 0 {
+		t.Errorf("CLIENT2 came back on RAS2 after its account was disabled: %+v", got.MainMode)
+	}
+}
+
 func TestReenabledClientComesBack(t *testing.T) {
 	l := newLab(t)
 	l.dir.disable("bob")

@@ -22,13 +22,22 @@ type fakeDirectory struct {
 	disabled map[string]bool
 	err      error
 	asked    []string
+	// whileAsked runs once, inside the next question, after its answer is read: what another command does while
+	// a question is on its way to a real directory.
+	whileAsked func()
 }
 
 func (d *fakeDirectory) AccountEnabled(_ context.Context, name string) (bool, error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.asked = append(d.asked, name)
-	return !d.disabled[strings.ToUpper(name)], d.err
+	enabled, err := !d.disabled[strings.ToUpper(name)], d.err
+	during := d.whileAsked
+	d.whileAsked = nil
+	d.mu.Unlock()
+	if during != nil {
+		during()
+	}
+	return enabled, err
 }
 
 func (d *fakeDirectory) disable(names ...string) {
