@@ -206,6 +206,62 @@ func TestAccBlockedDevice_certificateAuthorityDownIsPending(t *testing.T) {
 	})
 }
 
+// The CA goes down in the middle of the apply, after it put the first certificate on hold: the block keeps that
+// certificate on hold (nothing is released on a failure path), answers for it in held_certificates and records the
+// CA as pending; the next apply, once the CA answers, holds the other certificate and publishes, in place.
+func TestAccBlockedDevice_certificateAuthorityDownMidApply(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel, da := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
+	config := l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "")))
+	var first string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			PreConfig: func() { l.Cluster().SetCAOutageAfter(1) },
+			Config:    config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				heldCount(1),
+				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_certificate_authorities"),
+					knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(l.info.CertificateAuthority)})),
+			},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkAccountEnabled(l, t, "CLIENT2$", false),
+				resource.TestCheckResourceAttrWith(deviceAddr, "held_certificates.0.serial", func(v string) error {
+					if v != tunnel && v != da {
+						return fmt.Errorf("held %s, which is neither of CLIENT2's certificates", v)
+					}
+					first = v
+					return nil
+				}),
+				func(s *terraformState) error {
+					if unreachable, _ := l.Cluster().CAFaults(); !unreachable {
+						return fmt.Errorf("the CA never went down: the test does not test an outage")
+					}
+					return checkDisposition(t, l, first, true, 6)(s)
+				},
+			),
+			ExpectNonEmptyPlan: true,
+		}, {
+			PreConfig: func() { l.Cluster().SetCAFaults(false, false) },
+			Config:    config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{heldCount(2), noPendingCA()},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, da, true, 6), checkAccountEnabled(l, t, "CLIENT2$", false),
+				func(*terraformState) error {
+					if tunnelUp(t, l) {
+						return fmt.Errorf("CLIENT2's device tunnel is up after the hold was completed")
+					}
+					return nil
+				},
+			),
+		}, {Config: config, PlanOnly: true}},
+	})
+}
+
 // Two blocks of one device, and a certificate held by hand before either: the first block destroyed leaves every
 // certificate on hold (the other block still holds the device); the last takes off hold what the blocks held, and
 // never the certificate that was on hold before them.
