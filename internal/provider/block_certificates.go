@@ -15,8 +15,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/ca"
@@ -106,7 +108,8 @@ func certificateLeverSchema() map[string]schema.Attribute {
 		"pending_certificate_authorities": schema.ListAttribute{
 			Computed: true, ElementType: types.StringType,
 			MarkdownDescription: "CAs where the hold or the CRL's publication has not succeeded yet (unreachable, access " +
-				"denied). While it is not empty, every plan shows an update that completes the hold in place.",
+				"denied), or where the refresh found a held certificate valid again (taken off hold outside Terraform: " +
+				"drift). While it is not empty, every plan shows an update that completes the hold in place.",
 		},
 		"pending_revocation_flush": schema.ListAttribute{
 			Computed: true, ElementType: types.StringType,
@@ -472,4 +475,92 @@ func (o *blockOps) planChangedHold(ctx context.Context, prior, plan blockState, 
 		return
 	}
 	o.planCertificates(ctx, target, o.servers(ctx, m, diags), after, diags)
+}
+
+// holdCheckTimeout bounds the refresh's reading of the held certificates at one CA.
+const holdCheckTimeout = 10 * time.Second
+
+// readLever checks, at refresh, that the certificates the block holds are still on hold: one taken off hold out of
+// band (certutil -revoke SERIAL unrevoke) lets the device back in. That is drift: its CA joins
+// pending_certificate_authorities, so that the next plan is an update in place that holds it again (never a
+// replacement, which would lift the block first). A certificate revoked permanently since stays out and is no drift;
+// a CA that cannot be asked leaves the state as it is, with a warning, since a refresh must not fail on it.
+func (o *blockOps) readLever(ctx context.Context, state tfsdk.State, next *tfsdk.State, acct directory.Account, diags *diag.Diagnostics) {
+	if o.kind.kind != directory.KindComputer {
+		return
+	}
+	var l certificateLever
+	diags.Append(state.GetAttribute(ctx, path.Root("certificate_hold"), &l.CertificateHold)...)
+	diags.Append(state.GetAttribute(ctx, path.Root("held_certificates"), &l.HeldCertificates)...)
+	diags.Append(state.GetAttribute(ctx, path.Root("pending_certificate_authorities"), &l.PendingAuthorities)...)
+	certs := slices.DeleteFunc(heldCertificates(ctx, l.HeldCertificates, diags), func(c block.HeldCertificate) bool { return c.Permanent })
+	if l.CertificateHold.IsNull() || len(certs) == 0 || diags.HasError() {
+		return // without certificate_hold the update would not hold again: drift would never end
+	}
+	var pending []string
+	diags.Append(l.PendingAuthorities.ElementsAs(ctx, &pending, false)...)
+	cas, err := o.clients.CertificateAuthorities()
+	if err != nil {
+		diags.AddWarning("Cannot check the held certificates", err.Error())
+		return
+	}
+	dir, err := o.directory()
+	if err != nil {
+		return // read checked it already
+	}
+	dom, err := dir.Domain(ctx)
+	if err != nil {
+		diags.AddWarning("Cannot check the held certificates", err.Error())
+		return
+	}
+	requester := block.Requester(dom, acct)
+	var released []string
+	for _, a := range cas {
+		if slices.Contains(pending, a.Config()) {
+			continue // the next apply holds everything at this CA again anyway
+		}
+		off := o.releasedAt(ctx, a, requester, certs, diags)
+		if len(off) > 0 {
+			pending = append(pending, a.Config())
+			released = append(released, off...)
+		}
+	}
+	if len(released) == 0 {
+		return
+	}
+	tflog.Warn(ctx, "held certificates taken off hold out of band", map[string]any{"serials": released})
+	diags.AddWarning(fmt.Sprintf("Certificates of %s are no longer on hold", acct.Name()),
+		fmt.Sprintf("This block put %s on hold, and the CA now has them valid again: someone took them off hold outside "+
+			"Terraform, and the device can connect with them. The next apply holds them again, in place, and purges the "+
+			"device on every server; until then the block is incomplete.", strings.Join(released, ", ")))
+	diags.Append(next.SetAttribute(ctx, path.Root("pending_certificate_authorities"), stringList(ctx, pending, diags))...)
+}
+
+// releasedAt lists the certificates among certs, held at a, that a has valid again.
+func (o *blockOps) releasedAt(ctx context.Context, a block.Authority, requester string, certs []block.HeldCertificate, diags *diag.Diagnostics) []string {
+	var templates []string
+	for _, c := range certs {
+		if c.CA == a.Config() && !slices.Contains(templates, c.Template) {
+			templates = append(templates, c.Template)
+		}
+	}
+	if len(templates) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, holdCheckTimeout)
+	defer cancel()
+	found, err := a.Certificates(ctx, requester, templates)
+	if err != nil {
+		diags.AddWarning("Cannot check the held certificates", fmt.Sprintf("At %s: %v. The refresh keeps what the state "+
+			"says; the next refresh checks again.", a.Config(), err))
+		return nil
+	}
+	var off []string
+	for _, c := range certs {
+		i := slices.IndexFunc(found, func(f ca.Certificate) bool { return strings.EqualFold(f.Serial, c.Serial) })
+		if c.CA == a.Config() && i >= 0 && !found[i].Held() && !found[i].RevokedPermanently() {
+			off = append(off, c.Serial)
+		}
+	}
+	return off
 }

@@ -352,3 +352,68 @@ resource "remoteaccess_blocked_device" "test" {
 		}},
 	})
 }
+
+// expectDrift checks that the plan's refresh found the resource changed outside Terraform, with want as the refreshed
+// value of the attribute.
+type expectDrift struct {
+	addr, attr string
+	want       any
+}
+
+var _ plancheck.PlanCheck = expectDrift{}
+
+func (e expectDrift) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	for _, rc := range req.Plan.ResourceDrift {
+		if rc.Address != e.addr || rc.Change == nil {
+			continue
+		}
+		after, _ := rc.Change.After.(map[string]any)
+		if got := fmt.Sprint(after[e.attr]); got != fmt.Sprint(e.want) {
+			resp.Error = fmt.Errorf("%s drifted, with %s %s after the refresh, want %v", e.addr, e.attr, got, e.want)
+		}
+		return
+	}
+	resp.Error = fmt.Errorf("the refresh found no drift of %s", e.addr)
+}
+
+// A certificate the block holds taken off hold out of band (certutil -revoke SERIAL unrevoke): the refresh shows
+// drift (its CA pending again, with a warning naming the serial), and the next plan is an update in place that holds
+// it again and purges the device, never a replacement that would lift the block first.
+func TestAccBlockedDevice_certificateUnrevokedOutOfBand(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel, da := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
+	config := l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "")))
+	watch := l.watchEnables("CLIENT2$")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config:            config,
+			ConfigStateChecks: []statecheck.StateCheck{heldCount(2), noPendingCA()},
+		}, {
+			PreConfig: func() {
+				if _, err := l.EnterpriseCA().Revoke(tunnel, enterpriseca.ReasonUnrevoke); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Config: config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{
+					expectDrift{deviceAddr, "pending_certificate_authorities", []any{l.info.CertificateAuthority}},
+					plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate),
+				},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{heldCount(2), noPendingCA(), noEnableCheck{watch}},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, da, true, 6),
+				checkAccountEnabled(l, t, "CLIENT2$", false),
+				func(*terraformState) error {
+					if tunnelUp(t, l) {
+						return fmt.Errorf("CLIENT2's device tunnel is up after its certificate was held again")
+					}
+					return nil
+				},
+			),
+		}, {Config: config, PlanOnly: true}},
+	})
+}

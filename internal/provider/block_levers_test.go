@@ -48,9 +48,11 @@ func checkOfficeLogon(l *testLab, sam string, want bool) resource.TestCheckFunc 
 			return err
 		}
 		defer conn.Close()
-		err = conn.Bind(creds.UPN, creds.Password)
-		if got := err == nil; got != want {
-			return fmt.Errorf("%s's office logon succeeds: %v, want %v (%v)", sam, got, want, err)
+		switch err := conn.Bind(creds.UPN, creds.Password); {
+		case want && err != nil:
+			return fmt.Errorf("%s cannot log on in the office: %w", sam, err)
+		case !want && err == nil:
+			return fmt.Errorf("%s still logs on in the office", sam)
 		}
 		return nil
 	}
