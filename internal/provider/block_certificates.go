@@ -102,8 +102,9 @@ func certificateLeverSchema() map[string]schema.Attribute {
 			Computed: true, ElementType: heldCertificateType,
 			MarkdownDescription: "The certificates this block answers for: `serial`, `certificate_authority`, `template`; " +
 				"`permanent` when this block revoked it permanently; `shared` when another block of the device had put it " +
-				"on hold. Destroying the block takes them off hold when no other block holds the device. A certificate " +
-				"revoked before the block is never among them.",
+				"on hold. Destroying the block takes them off hold unless another block of the device holds them (each " +
+				"block's line in the account's block record lists the serials it holds). A certificate revoked before " +
+				"the block is never among them.",
 		},
 		"pending_certificate_authorities": schema.ListAttribute{
 			Computed: true, ElementType: types.StringType,
@@ -280,14 +281,28 @@ func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *
 			"\n\nNothing was released; the block stays in state. Run destroy again.")
 		return false
 	}
-	if others := otherHoldIDs(acct, hold); len(others) > 0 {
+	others, err := acct.HeldByOthers(hold)
+	if err != nil {
+		diags.AddError("Cannot tell whether other blocks hold the device's certificates", err.Error()+
+			"\n\nNothing was released; the block stays in state. Repair the block record, then run destroy again.")
+		return false
+	}
+	kept, rest := block.HeldElsewhere(certs, others)
+	if len(kept) > 0 {
+		ids := make([]string, len(others))
+		for i, h := range others {
+			ids[i] = h.ID
+		}
 		diags.AddWarning("The device's certificates stay on hold: other blocks hold the device",
-			fmt.Sprintf("The account's block record lists other blocks (%s), so %s stay on hold. The last certificate-holding "+
-				"block destroyed takes them off hold; if the last block left holds no certificates, take them off hold by "+
-				"hand (certutil -revoke SERIAL unrevoke) when it is released.", strings.Join(others, ", "), serials(certs)))
+			fmt.Sprintf("The account's block record lists other blocks (%s) that hold %s, or does not say which certificates "+
+				"they hold (a block recorded by an earlier version, or one still being placed): those stay on hold, and the "+
+				"last block released that holds them takes them off hold. If none of them holds certificates, take them off "+
+				"hold by hand (certutil -revoke SERIAL unrevoke) once they are released.", strings.Join(ids, ", "), serials(kept)))
+	}
+	if !slices.ContainsFunc(rest, func(c block.HeldCertificate) bool { return !c.Permanent }) {
 		return true
 	}
-	res, err := blocker.ReleaseCertificates(ctx, o.authorities(diags), certs, o.servers(ctx, m, diags))
+	res, err := blocker.ReleaseCertificates(ctx, o.authorities(diags), rest, o.servers(ctx, m, diags))
 	for serial, why := range res.Kept {
 		diags.AddWarning("A certificate stays revoked", fmt.Sprintf("%s: %s; it is never taken off hold.", serial, why))
 	}
@@ -297,18 +312,6 @@ func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *
 		return false
 	}
 	return true
-}
-
-func otherHoldIDs(acct directory.Account, hold string) []string {
-	rec := acct.BlockRecord()
-	if rec == nil {
-		return nil
-	}
-	var ids []string
-	for _, h := range rec.Others(hold) {
-		ids = append(ids, h.ID)
-	}
-	return ids
 }
 
 func serials(certs []block.HeldCertificate) string {

@@ -417,3 +417,63 @@ func TestAccBlockedDevice_certificateUnrevokedOutOfBand(t *testing.T) {
 		}, {Config: config, PlanOnly: true}},
 	})
 }
+
+// Three blocks of one device: one holds the device tunnel's and DirectAccess's certificates, one DirectAccess's only,
+// one holds none (it disables the account). Each hold line records which certificates its block holds, so a release
+// takes off hold exactly what no remaining block holds: the first block released frees the device tunnel's
+// certificate and keeps DirectAccess's for the second; the second frees it although the plain block still disables
+// the account; the account is enabled only with the last.
+func TestAccBlockedDevice_releaseTakesOffHoldOnlyWhatNoOtherBlockHolds(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel, da := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
+	first := heldDeviceConfig("test", "")
+	second := strings.Replace(strings.Replace(heldDeviceConfig("second", ""), `"AOVPNDeviceTunnel", `, "", 1),
+		`verify_seconds = 2`, `verify_seconds = 0
+  depends_on     = [remoteaccess_blocked_device.test]`, 1)
+	plain := `
+resource "remoteaccess_blocked_device" "plain" {
+  computer_name  = "CLIENT2"
+  verify_seconds = 0
+  depends_on     = [remoteaccess_blocked_device.second]
+}
+`
+	independent := func(config string) string {
+		return strings.NewReplacer("depends_on     = [remoteaccess_blocked_device.test]", "",
+			"depends_on     = [remoteaccess_blocked_device.second]", "").Replace(config)
+	}
+	// The record lists the device tunnel's certificate in one hold line, DirectAccess's in two, and one line lists none.
+	recordLists := func(*terraformState) error {
+		e, _ := l.Directory().Lookup("CLIENT2$")
+		info := strings.Join(e.Attributes["info"], "")
+		if strings.Count(info, tunnel) != 1 || strings.Count(info, da) != 2 || !strings.Contains(info, `certs=""`) {
+			return fmt.Errorf("the block record does not list what each block holds:\n%s", info)
+		}
+		return nil
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.withCertificateAuthority(l.providerConfig(first + second + plain)),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, da, true, 6),
+				recordLists,
+			),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig(independent(second + plain))),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, false, 0), checkDisposition(t, l, da, true, 6),
+				checkAccountEnabled(l, t, "CLIENT2$", false),
+			),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig(independent(plain))),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, false, 0), checkDisposition(t, l, da, false, 0),
+				checkAccountEnabled(l, t, "CLIENT2$", false),
+			),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check:  checkAccountEnabled(l, t, "CLIENT2$", true),
+		}},
+	})
+}
