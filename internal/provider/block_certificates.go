@@ -343,7 +343,7 @@ func (o *blockOps) planCertificates(ctx context.Context, target block.Target, se
 		diags.AddError("Cannot read the domain", err.Error())
 		return
 	}
-	lines := certificateLines(ctx, hold, block.Requester(dom, target.Account))
+	lines, listed := certificateLines(ctx, hold, block.Requester(dom, target.Account))
 	verb := "puts on hold (reversible: destroying the block takes them off hold)"
 	if hold.Permanent != nil {
 		verb = "REVOKES PERMANENTLY (permanent_reason; this cannot be undone, destroying the block leaves them revoked)"
@@ -351,6 +351,11 @@ func (o *blockOps) planCertificates(ctx context.Context, target block.Target, se
 	diags.AddWarning(fmt.Sprintf("Certificates of %s", target.Account.Name()),
 		fmt.Sprintf("The block %s these certificates of %s, publishes new CRLs and flushes the revocation caches of every "+
 			"Remote Access server before the purge:\n%s\n\n%s", verb, target.Account.SAMAccountName, strings.Join(lines, "\n"), leverScope))
+	configs := make([]string, len(hold.Authorities))
+	for i, a := range hold.Authorities {
+		configs[i] = a.Config()
+	}
+	warnUnholdable(target.Account.Name(), readUnholdable(ctx, dir, target.Account, listed, hold.Templates, configs, diags), diags)
 	o.checkEnforcement(ctx, servers, h.RequireRevocationEnforcement.ValueBool(), diags)
 }
 
@@ -360,15 +365,17 @@ const leverScope = "What each lever stops: disabling the computer account stops 
 	"DirectAccess's IPsec certificate authentication, but only on servers that enforce revocation, and does nothing on the " +
 	"others."
 
-// certificateLines lists each CA's certificates of the device and templates, as a plan shows them.
-func certificateLines(ctx context.Context, hold *block.CertificateHold, requester string) []string {
+// certificateLines lists each CA's certificates of the device and templates, as a plan shows them, and returns them.
+func certificateLines(ctx context.Context, hold *block.CertificateHold, requester string) ([]string, []ca.Certificate) {
 	var lines []string
+	var listed []ca.Certificate
 	for _, a := range hold.Authorities {
 		certs, err := a.Certificates(ctx, requester, hold.Templates)
 		if err != nil {
 			lines = append(lines, fmt.Sprintf("- %s: cannot list (%v); the apply holds what it finds then, or records the CA as pending", a.Config(), err))
 			continue
 		}
+		listed = append(listed, certs...)
 		if len(certs) == 0 {
 			lines = append(lines, fmt.Sprintf("- %s: no certificate of %s for %s", a.Config(), strings.Join(hold.Templates, ", "), requester))
 		}
@@ -382,7 +389,7 @@ func certificateLines(ctx context.Context, hold *block.CertificateHold, requeste
 				expiry.Format(time.DateOnly), a.Config(), note))
 		}
 	}
-	return lines
+	return lines, listed
 }
 
 // checkEnforcement reads each server's revocation enforcement and warns (or, with require, errs) where it is off.
