@@ -351,11 +351,13 @@ func (o *blockOps) planCertificates(ctx context.Context, target block.Target, se
 	diags.AddWarning(fmt.Sprintf("Certificates of %s", target.Account.Name()),
 		fmt.Sprintf("The block %s these certificates of %s, publishes new CRLs and flushes the revocation caches of every "+
 			"Remote Access server before the purge:\n%s\n\n%s", verb, target.Account.SAMAccountName, strings.Join(lines, "\n"), leverScope))
-	configs := make([]string, len(hold.Authorities))
-	for i, a := range hold.Authorities {
-		configs[i] = a.Config()
+	if listed != nil {
+		configs := make([]string, len(hold.Authorities))
+		for i, a := range hold.Authorities {
+			configs[i] = a.Config()
+		}
+		warnUnholdable(target.Account.Name(), readUnholdable(ctx, dir, target.Account, listed, hold.Templates, configs, diags), diags)
 	}
-	warnUnholdable(target.Account.Name(), readUnholdable(ctx, dir, target.Account, listed, hold.Templates, configs, diags), diags)
 	o.checkEnforcement(ctx, servers, h.RequireRevocationEnforcement.ValueBool(), diags)
 }
 
@@ -365,14 +367,17 @@ const leverScope = "What each lever stops: disabling the computer account stops 
 	"DirectAccess's IPsec certificate authentication, but only on servers that enforce revocation, and does nothing on the " +
 	"others."
 
-// certificateLines lists each CA's certificates of the device and templates, as a plan shows them, and returns them.
+// certificateLines lists each CA's certificates of the device and templates, as a plan shows them, and returns them:
+// nil when a CA could not list them, since what the CAs list is then not all they hold (the plan says so already).
 func certificateLines(ctx context.Context, hold *block.CertificateHold, requester string) ([]string, []ca.Certificate) {
 	var lines []string
-	var listed []ca.Certificate
+	listed := []ca.Certificate{}
+	complete := true
 	for _, a := range hold.Authorities {
 		certs, err := a.Certificates(ctx, requester, hold.Templates)
 		if err != nil {
 			lines = append(lines, fmt.Sprintf("- %s: cannot list (%v); the apply holds what it finds then, or records the CA as pending", a.Config(), err))
+			complete = false
 			continue
 		}
 		listed = append(listed, certs...)
@@ -388,6 +393,9 @@ func certificateLines(ctx context.Context, hold *block.CertificateHold, requeste
 			lines = append(lines, fmt.Sprintf("- serial %s, template %s, expires %s, CA %s%s", c.Serial, c.Template,
 				expiry.Format(time.DateOnly), a.Config(), note))
 		}
+	}
+	if !complete {
+		return lines, nil
 	}
 	return lines, listed
 }
