@@ -87,7 +87,8 @@ func expectLabStopped(t *testing.T, out string) {
 }
 
 // make demo runs every step, shows what it claims and leaves nothing that others may read: the account read from
-// the directory after the destroy, the purge by node name, one progress line in the verify window, the
+// the directory after the destroy, the lost laptop's device tunnel gone while its certificates are held and back
+// after, the purge by node name, one progress line in the verify window, the
 // development-override warning once, and the lab's files (info.json and lab.out hold its passwords) private.
 func TestAccDemo(t *testing.T) {
 	dir := demoCopy(t, nil)
@@ -103,6 +104,9 @@ func TestAccDemo(t *testing.T) {
 		"Warning: Draining RAS2: sessions that will move",
 		"\"sessions_at_start\" = 5",
 		"Warning: Impact of blocking CLIENT1",
+		// the lost Always On VPN laptop's hold: its certificates in the plan, the servers' enforcement read
+		"Warning: Certificates of CLIENT2",
+		"Warning: Revocation is enforced on every Remote Access server",
 		"No changes.",
 		"demo complete: every step checked",
 	} {
@@ -123,6 +127,19 @@ func TestAccDemo(t *testing.T) {
 	} {
 		if !strings.Contains(steps[i+1], want) {
 			t.Errorf("observation %d lacks %q:\n%s", i+1, want, steps[i+1])
+		}
+	}
+	// The lost laptop, read from the CA and the servers: its device tunnel up, gone while its certificates are on hold
+	// (its account enabled throughout), and back after the destroy.
+	for i, want := range [][]string{
+		{`"AOVPNDeviceTunnel issued"`, `"device_tunnel" = "up through RAS2"`},
+		{`"AOVPNDeviceTunnel held"`, `"DirectAccess held"`, `"device_tunnel" = "down"`},
+		{`"AOVPNDeviceTunnel issued"`, `"device_tunnel" = "up through`},
+	} {
+		for _, w := range want {
+			if !strings.Contains(steps[i+1], w) {
+				t.Errorf("observation %d lacks %s:\n%s", i+1, w, steps[i+1])
+			}
 		}
 	}
 	if !strings.Contains(steps[2], `"RAS2" = "Stopped, out of rotation, 0 connections"`) ||

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# make demo: block a stolen laptop and drain a node for maintenance against the built-in lab with the real Terraform
-# CLI, show that a second plan is empty, then destroy both: the account is enabled again and the node back in
-# rotation. Each step is checked, not just run: examples/demo/observe reads the account from the directory, the
+# make demo: block a stolen laptop, drain a node for maintenance and hold the certificates of a lost Always On VPN
+# laptop against the built-in lab with the real Terraform CLI, show that a second plan is empty, then destroy all
+# three: the account is enabled again, the node back in rotation and the lost laptop's device tunnel back. Each step is checked, not just run: examples/demo/observe reads the account from the directory, the
 # laptop's connections and the cluster's nodes before, during and after, and the outputs' preconditions (there and in
-# examples/demo/main.tf) fail the demo when a step did not do what it says. Exit code 0 only when every check held.
+# examples/demo/main.tf) fail the demo when a step did not do what it says. The lab's servers enforce revocation
+# (-enforce-revocation), as the certificate hold needs. Exit code 0 only when every check held.
 # Needs only Go (and curl, for the progress line); the lab runs on loopback.
 #
 # DEMO_DIR runs a copy of examples/demo elsewhere (with observe/ next to main.tf), for a test that runs the demo;
@@ -63,9 +64,10 @@ go build -o "$state/plugins/terraform-provider-remoteaccess" .
 go build -o "$state/remoteaccess-lab" ./internal/lab/cmd/remoteaccess-lab
 
 step="starting the lab"
-"$state/remoteaccess-lab" -info-file "$state/info.json" -ca-file "$state/ca.pem" >"$state/lab.out" 2>"$state/lab.log" &
+"$state/remoteaccess-lab" -enforce-revocation -info-file "$state/info.json" -ca-file "$state/ca.pem" \
+  >"$state/lab.out" 2>"$state/lab.log" &
 lab_pid=$!
-say "starting the lab (pid $lab_pid): two emulated Remote Access servers and a directory on loopback"
+say "starting the lab (pid $lab_pid): two emulated Remote Access servers, a directory and an enterprise CA on loopback"
 for _ in $(seq 100); do
   [ -s "$state/info.json" ] && break
   kill -0 "$lab_pid" 2>/dev/null || { cat "$state/lab.log" >&2; fail "the lab exited"; }
@@ -125,12 +127,23 @@ run() {
   [ "$rc" -eq 0 ] || fail "$step: terraform $1 exited $rc"
 }
 # observe EXPECT: reads the account, the connections and the cluster back from the lab and shows them; the observe
-# configuration's preconditions fail unless they are what step EXPECT should leave.
+# configuration's preconditions fail unless they are what step EXPECT should leave. After the destroy, the lost
+# laptop's device tunnel comes back at its next attempt: that step is observed again, a second apart, until it has
+# (a generous bound: the lab's clients retry every 2 s).
 observe() {
   step="observe $1"
-  local rc=0
-  "$terraform_bin" -chdir="$demo/observe" apply -auto-approve -input=false -no-color \
-    -state="$state/observe.tfstate" -var "expect=$1" >"$state/observe.out" 2>&1 || rc=$?
+  local rc attempts=1
+  [ "$1" = after ] && attempts=60
+  while :; do
+    rc=0
+    "$terraform_bin" -chdir="$demo/observe" apply -auto-approve -input=false -no-color \
+      -state="$state/observe.tfstate" -var "expect=$1" >"$state/observe.out" 2>&1 || rc=$?
+    attempts=$((attempts - 1))
+    if [ "$rc" -eq 0 ] || [ "$attempts" -eq 0 ] || ! grep -q "CLIENT2's device tunnel is down at step after" "$state/observe.out"; then
+      break
+    fi
+    sleep 1
+  done
   if [ "$rc" -ne 0 ]; then
     once_override_warning <"$state/observe.out"
     fail "observe $1: what the lab shows is not what this step should leave (terraform exited $rc)"
@@ -160,7 +173,7 @@ verify_progress() {
 say "the lab before the change: CLIENT1 enabled and connected, RAS2 in rotation with sessions"
 observe before
 
-say "terraform apply: block CLIENT1, drain RAS2 (the plan shows the impact of both as warnings)"
+say "terraform apply: block CLIENT1, drain RAS2, hold CLIENT2's certificates (the plan shows the impact of each as warnings)"
 verify_progress &
 progress_pid=$!
 run apply apply -auto-approve -input=false -state="$state/terraform.tfstate"
@@ -168,7 +181,7 @@ kill "$progress_pid" 2>/dev/null || true
 wait "$progress_pid" 2>/dev/null || true
 progress_pid=
 
-say "the lab after the apply: CLIENT1 disabled and blocked in the directory with no connection, RAS2 out of rotation and empty"
+say "the lab after the apply: CLIENT1 disabled and blocked in the directory with no connection, RAS2 out of rotation and empty, CLIENT2 enabled with its certificates on hold and its device tunnel gone"
 observe blocked
 
 say "terraform plan -detailed-exitcode: nothing left to do (exit code 0)"
@@ -178,11 +191,11 @@ tf plan -detailed-exitcode -input=false -state="$state/terraform.tfstate" >"$sta
 once_override_warning <"$state/plan.out" | grep -E 'No changes|Plan:|Error|Warning' || true
 [ "$rc" -eq 0 ] || fail "the second plan exited $rc: it wants changes or failed"
 
-say "terraform destroy: the block is lifted and RAS2 put back into rotation"
+say "terraform destroy: the blocks are lifted (CLIENT2's certificates taken off hold) and RAS2 put back into rotation"
 run destroy destroy -auto-approve -input=false -state="$state/terraform.tfstate"
 [ -z "$(tf state list -state="$state/terraform.tfstate")" ] || fail "destroy left resources in the state"
 
-say "the lab after the destroy, read from the directory and the cluster: CLIENT1 enabled again, RAS2 in rotation"
+say "the lab after the destroy, read from the directory, the CA and the cluster: CLIENT1 enabled again, RAS2 in rotation, CLIENT2's device tunnel back"
 observe after
 
 step="done"

@@ -1,6 +1,8 @@
-# The demo: a laptop, CLIENT1, is reported stolen, and RAS2 goes into a maintenance window. Block the laptop and
-# drain RAS2 against the built-in lab (`make demo` starts the lab and writes .lab/info.json with its endpoints and
-# credentials); the plan shows the sessions RAS2 carries and the node that will take them.
+# The demo: a laptop, CLIENT1, is reported stolen, RAS2 goes into a maintenance window, and an Always On VPN laptop,
+# CLIENT2, is lost. Block the stolen laptop, drain RAS2 and hold the lost laptop's certificates against the built-in
+# lab (`make demo` starts the lab, with every server enforcing revocation, and writes .lab/info.json with its
+# endpoints and credentials); the plan shows the sessions RAS2 carries, the node that will take them, and the
+# certificates the hold takes.
 terraform {
   required_providers {
     remoteaccess = {
@@ -18,6 +20,8 @@ provider "remoteaccess" {
   # The lab's servers are loopback addresses that DNS cannot name: name each server's computer account, as
   # ADDRESS=NAME, so that blocks never disable it.
   protected_computers = [for s in local.lab.servers : "${s.address}=${s.name}"]
+  # The enterprise CA that issued the devices' certificates, reached through a Remote Access server.
+  certificate_authorities = [{ config = local.lab.certificate_authority, host = local.lab.server_addresses[0] }]
 
   winrm {
     port           = local.lab.winrm_port
@@ -80,5 +84,40 @@ output "drained" {
   precondition {
     condition     = remoteaccess_node_drain.maintenance.sessions_at_start > 0 && remoteaccess_node_drain.maintenance.sessions_at_end == 0
     error_message = "RAS2 went from ${remoteaccess_node_drain.maintenance.sessions_at_start} to ${remoteaccess_node_drain.maintenance.sessions_at_end} sessions: the drain moved nothing or left some."
+  }
+}
+
+# The lost Always On VPN laptop: its device tunnel authenticates with its certificate alone, so disabling its
+# computer account would not keep it out. A remote-access-only block (the account stays enabled: nothing else of the
+# office breaks) puts its remote-access certificates on hold, publishes the CRL, flushes every server's revocation
+# cache and purges it; the servers enforce revocation, so the tunnel does not come back. Destroying the block takes
+# the certificates off hold, and the laptop reconnects.
+resource "remoteaccess_blocked_device" "lost_aovpn_laptop" {
+  computer_name   = "CLIENT2"
+  reason          = "DEMO-2: Always On VPN laptop lost"
+  disable_account = false
+  verify_seconds  = 5
+  certificate_hold = {
+    templates                      = ["AOVPNDeviceTunnel", "DirectAccess"]
+    require_revocation_enforcement = true
+  }
+  # After the drain, whose count of RAS2's sessions at its start includes this laptop's device tunnel.
+  depends_on = [remoteaccess_node_drain.maintenance]
+}
+
+output "held" {
+  value = {
+    account_enabled = remoteaccess_blocked_device.lost_aovpn_laptop.account_enabled
+    certificates    = [for c in remoteaccess_blocked_device.lost_aovpn_laptop.held_certificates : "${c.template} ${c.serial}"]
+    pending         = remoteaccess_blocked_device.lost_aovpn_laptop.pending_servers
+  }
+  precondition {
+    condition     = length(remoteaccess_blocked_device.lost_aovpn_laptop.held_certificates) == 2
+    error_message = "The block holds ${length(remoteaccess_blocked_device.lost_aovpn_laptop.held_certificates)} of CLIENT2's certificates, not its device tunnel's and DirectAccess's."
+  }
+  precondition {
+    # A device tunnel that came back within verify_seconds leaves its server pending.
+    condition     = length(remoteaccess_blocked_device.lost_aovpn_laptop.pending_servers) == 0 && length(remoteaccess_blocked_device.lost_aovpn_laptop.pending_certificate_authorities) == 0
+    error_message = "The hold of CLIENT2 is pending on ${join(", ", concat(remoteaccess_blocked_device.lost_aovpn_laptop.pending_servers, remoteaccess_blocked_device.lost_aovpn_laptop.pending_certificate_authorities))}."
   }
 }

@@ -88,6 +88,12 @@ func (b *Blocker) holdCertificates(ctx context.Context, out *Outcome, opts Optio
 	}
 	requester := Requester(dom, out.Target.Account)
 	others := otherHolds(out.Target.Account, opts.Hold.ID)
+	record := opts.Record && (out.Recorded || holdRecorded(out.Target.Account, opts.Hold.ID))
+	if record && prior.Held && len(todo) > 0 {
+		// The hold line may say which certificates this block held before (or none): it says "unknown" while more are
+		// put on hold, so that no other block's release takes them off hold in between.
+		b.recordCertificates(ctx, out, opts.Hold.ID, nil)
+	}
 	changed := false
 	for _, a := range todo {
 		held, anyChange, err := holdAt(ctx, a, requester, h, others, prior.Certificates.Known)
@@ -106,6 +112,15 @@ func (b *Blocker) holdCertificates(ctx context.Context, out *Outcome, opts Optio
 			continue
 		}
 		changed = changed || anyChange
+	}
+	if record {
+		serials := make([]string, 0, len(prior.Certificates.Known)+len(out.Certificates))
+		for _, c := range slices.Concat(prior.Certificates.Known, out.Certificates) {
+			if !slices.Contains(serials, c.Serial) {
+				serials = append(serials, c.Serial)
+			}
+		}
+		b.recordCertificates(ctx, out, opts.Hold.ID, serials)
 	}
 	flush := inServers(prior.Certificates.PendingFlush, opts.Servers)
 	if changed || !prior.Held {
@@ -162,6 +177,15 @@ func holdAt(ctx context.Context, a Authority, requester string, h *CertificateHo
 	return held, changed, nil
 }
 
+// recordCertificates writes which certificates the block holds into its hold line. A failure is reported and
+// changes nothing else: the line then keeps what it said before, and a line that says "unknown" (nil) makes the
+// other blocks keep every certificate of the device on hold for this one, which fails safe.
+func (b *Blocker) recordCertificates(ctx context.Context, out *Outcome, holdID string, serials []string) {
+	if err := b.Directory.RecordCertificates(ctx, out.Target.Account, holdID, serials); err != nil {
+		out.fail(StepRecordCertificates, fmt.Errorf("recording the held certificates on %s: %w", out.Target.Account.DN, err))
+	}
+}
+
 // otherHolds are the other blocks recorded on the account.
 func otherHolds(acct directory.Account, id string) []directory.Hold {
 	rec := acct.BlockRecord()
@@ -171,21 +195,42 @@ func otherHolds(acct directory.Account, id string) []directory.Hold {
 	return rec.Others(id)
 }
 
-// sharedHoldWindow bounds how long after another block began a hold counts as that block's: one apply's time, with
-// room. A hold placed later (by hand, or by a block completed after a CA outage) is not taken as a block's, so the
-// last block released never unrevokes it: it stays held, which fails safe.
+// sharedHoldWindow bounds, for a hold line that does not say which certificates its block holds (a record written
+// before they were recorded, or a hold still being placed), how long after that block began a hold counts as its
+// own: one apply's time, with room. A hold placed later (by hand, or by a block completed after a CA outage) is not
+// taken as a block's, so the last block released never unrevokes it: it stays held, which fails safe.
 const sharedHoldWindow = 30 * time.Minute
 
-// heldByOther reports whether a certificate on hold was put there by another recorded block: during the apply that
-// began it (sharedHoldWindow). A hold placed before every block of the account, or long after, is someone else's.
+// heldByOther reports whether a certificate on hold was put there by another recorded block: one whose hold line
+// lists it, or, for a line that lists none (Hold.Certificates nil), one that began during sharedHoldWindow before
+// the hold. A hold placed before every block of the account, or long after, is someone else's.
 func heldByOther(c ca.Certificate, others []directory.Hold) bool {
 	at, err := time.Parse(time.RFC3339Nano, c.RevokedAt)
-	if err != nil {
-		return false
-	}
 	return slices.ContainsFunc(others, func(h directory.Hold) bool {
-		return !at.Before(h.Since) && at.Before(h.Since.Add(sharedHoldWindow))
+		if h.Certificates != nil {
+			return lists(h, c.Serial)
+		}
+		return err == nil && !at.Before(h.Since) && at.Before(h.Since.Add(sharedHoldWindow))
 	})
+}
+
+// HeldElsewhere splits a block's certificates by the other blocks recorded on the account: kept are those another
+// block holds, or may hold (its hold line does not say which: Hold.Certificates nil); rest are the others, for
+// ReleaseCertificates, which takes them off hold (never one revoked permanently).
+func HeldElsewhere(certs []HeldCertificate, others []directory.Hold) (kept, rest []HeldCertificate) {
+	for _, c := range certs {
+		if !c.Permanent && slices.ContainsFunc(others, func(h directory.Hold) bool { return h.Certificates == nil || lists(h, c.Serial) }) {
+			kept = append(kept, c)
+		} else {
+			rest = append(rest, c)
+		}
+	}
+	return kept, rest
+}
+
+// lists reports whether a hold line lists the serial (serials are hexadecimal: letter case does not matter).
+func lists(h directory.Hold, serial string) bool {
+	return slices.ContainsFunc(h.Certificates, func(s string) bool { return strings.EqualFold(s, serial) })
 }
 
 // flush flushes the revocation caches of the servers and returns those where it failed.

@@ -139,3 +139,63 @@ func TestReleaseCertificatesNeverUndoesAPermanentRevocation(t *testing.T) {
 		}
 	}
 }
+
+// Each block's hold line records the certificates it holds, and that record, not the CA's revocation time, decides
+// what another block shares and what a release may take off hold: a certificate held by hand while the first block
+// was being placed (inside the time window an unrecorded line falls back to) is never taken as that block's.
+func TestCertificateHoldRecordsWhatEachBlockHolds(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	ctx := testContext(t)
+	since := time.Now().UTC()
+	byHand := since.Add(time.Minute).Format(time.RFC3339Nano)
+	f := &fakeCA{rows: []ca.Certificate{
+		{Serial: "03", Disposition: ca.DispositionIssued},
+		{Serial: "04", Disposition: ca.DispositionRevoked, RevocationReason: int(ca.ReasonCertificateHold), RevokedAt: byHand},
+		{Serial: "05", Disposition: ca.DispositionIssued},
+	}}
+	opts := block.Options{Servers: l.Info().ServerAddresses, Record: true, Hold: directory.Hold{ID: "h1", Since: since},
+		Certificates: &block.CertificateHold{Authorities: []block.Authority{f}, Templates: []string{"DirectAccess"}}}
+	holds := func() []directory.Hold {
+		t.Helper()
+		rec, err := resolve(t, ctx, b, "CLIENT1").Account.ReadBlockRecord()
+		if err != nil || rec == nil {
+			t.Fatalf("record %+v, %v", rec, err)
+		}
+		return rec.Holds
+	}
+	if out := b.Ensure(ctx, resolve(t, ctx, b, "CLIENT1"), opts, block.Prior{}); out.Err() != nil || len(out.Certificates) != 2 {
+		t.Fatalf("first block: %+v, %v", out.Certificates, out.Err())
+	}
+	if h := holds(); !slices.Equal(h[0].Certificates, []string{"03", "05"}) {
+		t.Fatalf("the first block's hold line lists %#v; want 03 and 05", h[0].Certificates)
+	}
+	opts.Hold = directory.Hold{ID: "h2", Since: time.Now().UTC()}
+	out := b.Ensure(ctx, resolve(t, ctx, b, "CLIENT1"), opts, block.Prior{})
+	if out.Err() != nil || len(out.Certificates) != 2 || slices.ContainsFunc(out.Certificates, func(c block.HeldCertificate) bool {
+		return c.Serial == "04" || !c.Shared
+	}) {
+		t.Fatalf("second block: %+v, %v; want 03 and 05 shared with the first, never 04", out.Certificates, out.Err())
+	}
+	h := holds()
+	if !slices.Equal(h[1].Certificates, []string{"03", "05"}) {
+		t.Fatalf("the second block's hold line lists %#v", h[1].Certificates)
+	}
+
+	// Releasing the first block: the second still holds both. Releasing it after a block that holds no certificate
+	// (certs="") and one whose line says nothing (an earlier version's) keeps both only for the latter.
+	mine := []block.HeldCertificate{{Serial: "03"}, {Serial: "05"}, {Serial: "06", Permanent: true}}
+	for _, c := range []struct {
+		others     []directory.Hold
+		kept, rest int
+	}{
+		{h[1:], 2, 1},
+		{[]directory.Hold{{ID: "plain", Certificates: []string{}}}, 0, 3},
+		{[]directory.Hold{{ID: "plain", Certificates: []string{}}, {ID: "old"}}, 2, 1},
+	} {
+		kept, rest := block.HeldElsewhere(mine, c.others)
+		if len(kept) != c.kept || len(rest) != c.rest {
+			t.Errorf("with the other holds %+v: kept %+v, rest %+v; want %d kept", c.others, kept, rest, c.kept)
+		}
+	}
+}

@@ -19,10 +19,12 @@ const (
 	StepPreflight = "preflight"
 	StepDisable   = "disable"
 	StepRecord    = "record"
-	StepShutdown  = "shutdown"
-	StepReadBack  = "read-back"
-	StepPurge     = "purge"
-	StepVerify    = "verify"
+	// StepRecordCertificates is the record of which certificates a block holds (the certs= of its hold line).
+	StepRecordCertificates = "record-certificates"
+	StepShutdown           = "shutdown"
+	StepReadBack           = "read-back"
+	StepPurge              = "purge"
+	StepVerify             = "verify"
 )
 
 // Failure is one step that failed, on one server when Server is set.

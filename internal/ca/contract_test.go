@@ -5,7 +5,9 @@ import (
 	"maps"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -85,12 +87,58 @@ func TestScriptsParseAsPowerShell(t *testing.T) {
 		}
 		t.Skip("node is not installed")
 	}
-	args := []string{}
+	// Each script as it is sent, its helpers included, and each helper on its own.
+	dir := t.TempDir()
+	args, err := filepath.Glob("scripts/include/*.ps1")
+	if err != nil || len(args) == 0 {
+		t.Fatalf("no helpers in scripts/include: %v", err)
+	}
 	for _, s := range Scripts() {
-		args = append(args, "scripts/"+s.Name[:len(s.Name)-3]+".ps1")
+		path := filepath.Join(dir, strings.TrimSuffix(s.Name, "/v1")+".ps1")
+		if err := os.WriteFile(path, []byte(s.Text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, path)
 	}
 	if out, err := exec.Command("../../scripts/check-ps.sh", args...).CombinedOutput(); err != nil { //nolint:gosec // fixed paths
 		t.Errorf("check-ps.sh: %v\n%s", err, out)
+	}
+}
+
+// The helpers are written once: no function is defined in two files of scripts/, and every script that calls one
+// of them gets it (each include line replaced by the helper's text, the helpers a script calls defined in it).
+func TestHelpersAreSharedNotCopied(t *testing.T) {
+	files, err := filepath.Glob("scripts/*.ps1")
+	helpers, herr := filepath.Glob("scripts/include/*.ps1")
+	if err != nil || herr != nil || len(files) == 0 || len(helpers) == 0 {
+		t.Fatalf("scripts %v, helpers %v: %v %v", files, helpers, err, herr)
+	}
+	function := regexp.MustCompile(`(?m)^\s*function\s+([A-Za-z]+-[A-Za-z0-9]+)`)
+	definedIn := map[string]string{}
+	for _, f := range append(files, helpers...) {
+		text, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range function.FindAllStringSubmatch(string(text), -1) {
+			if other, ok := definedIn[m[1]]; ok {
+				t.Errorf("%s is defined in %s and in %s: include it from scripts/include instead", m[1], other, f)
+			}
+			definedIn[m[1]] = f
+		}
+	}
+	for _, s := range Scripts() {
+		if includeLine.MatchString(s.Text) {
+			t.Errorf("%s still has an include line as it is sent", s.Name)
+		}
+		for name := range definedIn {
+			if strings.Contains(s.Text, name+" ") && !regexp.MustCompile(`(?m)^\s*function\s+`+name+`\b`).MatchString(s.Text) {
+				t.Errorf("%s calls %s without including its helper", s.Name, name)
+			}
+		}
+	}
+	if _, err := includeHelpers("# remoteaccess-include: no-such-helper\n"); err == nil {
+		t.Error("a missing helper is not an error")
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -203,6 +204,38 @@ func withDN(err error, dn string) error {
 		return &c
 	}
 	return err
+}
+
+// RecordCertificates writes, in the hold line of holdID in acct's block record, the serials of the certificates that
+// block holds (nil: unknown, which another block's release reads as "may hold any": a block marks its line so before
+// it holds more). Only info changes. A record without the hold changes nothing; one that cannot be read, or that would
+// not fit, is an error, and the line stays as it was.
+func (c *Client) RecordCertificates(ctx context.Context, acct Account, holdID string, serials []string) error {
+	for _, s := range serials {
+		if s == "" || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+			return &ValidationError{Field: "certificate serial", Value: s, Reason: "want letters and digits"}
+		}
+	}
+	return c.change(ctx, acct, false, func(cur Account) (accountChange, error) {
+		ch := accountChange{uac: cur.UserAccountControl}
+		rec, err := cur.ReadBlockRecord()
+		if err != nil || rec == nil {
+			return ch, err
+		}
+		i := rec.hold(holdID)
+		if i < 0 {
+			return ch, nil
+		}
+		next := *rec
+		next.Holds = slices.Clone(rec.Holds)
+		next.Holds[i].Certificates = slices.Clone(serials)
+		info, _, err := next.format()
+		if err != nil {
+			return ch, err
+		}
+		ch.info = &info
+		return ch, nil
+	})
 }
 
 // recordHold returns the info and description that record hold on cur: the description changes only when it shows

@@ -2,6 +2,7 @@ package directory_test
 
 import (
 	"errors"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -77,7 +78,7 @@ func TestHoldsNestAndRestore(t *testing.T) {
 		t.Errorf("after hold A: userAccountControl %#x; want %#x", uac, uacBefore|directory.UFAccountDisable)
 	}
 	rec := directory.ParseBlockRecord(info)
-	if rec == nil || !rec.PriorEnabled || len(rec.Holds) != 1 || rec.Holds[0] != holdA || !strings.HasPrefix(info, "asset 42\n") ||
+	if rec == nil || !rec.PriorEnabled || len(rec.Holds) != 1 || !reflect.DeepEqual(rec.Holds[0], holdA) || !strings.HasPrefix(info, "asset 42\n") ||
 		rec.PriorDescription != "Finance laptop" {
 		t.Errorf("record after hold A = %+v (info %q)", rec, info)
 	}
@@ -181,7 +182,7 @@ func TestBlockRecordRoundTrip(t *testing.T) {
 	}
 	_, info, _ := labAccount(t, l, "alice")
 	rec := directory.ParseBlockRecord(info)
-	if rec == nil || len(rec.Holds) != 1 || rec.Holds[0] != hold {
+	if rec == nil || len(rec.Holds) != 1 || !reflect.DeepEqual(rec.Holds[0], hold) {
 		t.Fatalf("parsed record %+v from %q; want the hold %+v", rec, info, hold)
 	}
 }
@@ -211,5 +212,55 @@ func TestAccountThatKeepsChangingNamesTheRefusal(t *testing.T) {
 	}
 	if uac, _, _ := labAccount(t, l, "CLIENT1$"); uac != uint32(0x1000|n<<16) {
 		t.Errorf("userAccountControl %#x; want the other writer's %#x", uac, 0x1000|n<<16)
+	}
+}
+
+// A hold line says which certificates its block holds: unknown (no certs=) when the hold is placed without them, as
+// records written before they were recorded are read; then the serials, none, and unknown again, each read back from
+// the directory. Nothing else of the record changes, and a serial that would not read back is refused.
+func TestRecordCertificatesRoundTrip(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	acct, err := c.FindComputer(ctx(t), "CLIENT2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hold := directory.Hold{ID: "c1", Since: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), By: "svc", Reason: "lost"}
+	other := directory.Hold{ID: "c2", Since: hold.Since, By: "svc", Reason: "second", Certificates: []string{}}
+	for _, h := range []directory.Hold{hold, other} {
+		if _, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: h, Record: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() (uint32, []directory.Hold) {
+		t.Helper()
+		uac, info, _ := labAccount(t, l, "CLIENT2$")
+		rec, err := directory.ReadBlockRecord(info)
+		if err != nil || rec == nil || len(rec.Holds) != 2 {
+			t.Fatalf("record %+v, %v from %q", rec, err, info)
+		}
+		return uac, rec.Holds
+	}
+	uac, holds := read()
+	if holds[0].Certificates != nil || holds[1].Certificates == nil || len(holds[1].Certificates) != 0 {
+		t.Fatalf("certificates %#v and %#v; want unknown (nil) and none", holds[0].Certificates, holds[1].Certificates)
+	}
+	for _, want := range [][]string{{"1A2B3C", "4d5e"}, {}, nil} {
+		if err := c.RecordCertificates(ctx(t), acct, "c1", want); err != nil {
+			t.Fatal(err)
+		}
+		u, got := read()
+		if !reflect.DeepEqual(got[0].Certificates, want) || u != uac || !reflect.DeepEqual(got[1], holds[1]) {
+			t.Fatalf("recorded %#v: read back %#v, the other hold %+v, userAccountControl %#x (was %#x)", want, got[0].Certificates, got[1], u, uac)
+		}
+	}
+	var invalid *directory.ValidationError
+	if err := c.RecordCertificates(ctx(t), acct, "c1", []string{`1A" reason="x`}); !errors.As(err, &invalid) {
+		t.Errorf("a serial with a quote: %v; want a validation error", err)
+	}
+	if err := c.RecordCertificates(ctx(t), acct, "absent", []string{"1A"}); err != nil {
+		t.Errorf("a hold not in the record: %v; want nothing changed", err)
+	}
+	if _, holds := read(); holds[0].Certificates != nil {
+		t.Errorf("a refused or misdirected record changed the hold line: %#v", holds[0].Certificates)
 	}
 }

@@ -24,11 +24,13 @@ import (
 //
 //	-----BEGIN remoteaccess-block/v2-----
 //	prior=enabled
-//	hold id=3f9a1c2e5b7d9a0c since=2026-11-30T10:00:00Z by="svc-remoteaccess@corp.example" reason="INC-1234 stolen laptop"
+//	hold id=3f9a1c2e5b7d9a0c since=2026-11-30T10:00:00Z by="svc-remoteaccess@corp.example" certs="1A2B,3C4D" reason="INC-1234 stolen laptop"
 //	prior-description="Finance laptop"
 //	-----END remoteaccess-block/v2-----
 //
-// Without a prior-description line the block left description alone (the record would not fit with it).
+// Without a prior-description line the block left description alone (the record would not fit with it). A hold line
+// without certs= does not say which certificates its block holds (Hold.Certificates); one with account=enabled keeps
+// the account enabled.
 //
 // Records of the first version (recordV1Marker on the first line, the whole of info, the earlier notes in a
 // prior-info line) are still read, and rewritten as a section on the next change.
@@ -63,6 +65,11 @@ type Hold struct {
 	// KeepsEnabled marks a block that leaves the account enabled (a remote-access-only block: a certificate hold,
 	// a dial-in deny). It is recorded so that the other blocks count it, and it never disables the account.
 	KeepsEnabled bool
+	// Certificates are the serials of the device certificates the block holds at its CAs (empty: none), so that
+	// another block's release takes off hold only what no remaining block holds. Nil means unknown: a record written
+	// before certificates were recorded, or a hold still being placed; another block then keeps every certificate of
+	// the device on hold for it, which fails safe.
+	Certificates []string
 }
 
 // BlockRecord is the parsed block record of an account.
@@ -285,7 +292,7 @@ func outside(s string, above bool) (text, sep string) {
 	return s, ""
 }
 
-// parseHold reads `id=... since=... by="..." reason="..."`.
+// parseHold reads `id=... since=... by="..." [account=enabled] [certs="..."] reason="..."`.
 func parseHold(s string) (Hold, bool) {
 	var h Hold
 	for s != "" {
@@ -317,6 +324,11 @@ func parseHold(s string) (Hold, bool) {
 			h.Reason = value
 		case "account":
 			h.KeepsEnabled = value == "enabled"
+		case "certs":
+			h.Certificates = []string{}
+			if value != "" {
+				h.Certificates = strings.Split(value, ",")
+			}
 		}
 		if err != nil {
 			return h, false
@@ -361,6 +373,9 @@ func (r *BlockRecord) section(limit int) string {
 		keep := ""
 		if h.KeepsEnabled {
 			keep = " account=enabled"
+		}
+		if h.Certificates != nil {
+			keep += " certs=" + strconv.Quote(strings.Join(h.Certificates, ","))
 		}
 		fmt.Fprintf(&b, "\n%sid=%s since=%s by=%s%s reason=%s", holdLinePrefix, h.ID, h.Since.UTC().Format(recordTimeLayout),
 			strconv.Quote(h.By), keep, strconv.Quote(truncateUTF16(h.Reason, limit)))

@@ -532,7 +532,8 @@ func (e *env) testRestart(t *testing.T) {
 
 // A block's record is written and removed on a real Active Directory: the notes and the description come back as
 // they were, and the account's state only follows the last hold.
-// A remote-access-only hold (account=enabled) is written to Samba's info, read back, and never disables; the release
+// A remote-access-only hold (account=enabled) is written to Samba's info, read back with the certificates it holds,
+// and never disables; the release
 // of a disabling hold beside it enables the account, and the last release restores everything.
 func (e *env) testKeepEnabledHolds(t *testing.T) {
 	c := e.client(t)
@@ -556,6 +557,14 @@ func (e *env) testKeepEnabledHolds(t *testing.T) {
 	rec := directory.ParseBlockRecord(strings.Join(read()["info"], ""))
 	if rec == nil || len(rec.Holds) != 1 || !rec.Holds[0].KeepsEnabled {
 		t.Fatalf("Samba's info does not read back the keep-enabled hold: %v", read())
+	}
+	// The certificates it holds, written into its hold line, read back from Samba's own database.
+	if err := c.RecordCertificates(ctx(t), find(), "keep", []string{"1A2B3C", "4D5E"}); err != nil || disabled() {
+		t.Fatalf("recording the held certificates: %v, disabled %v", err, disabled())
+	}
+	if rec := directory.ParseBlockRecord(strings.Join(read()["info"], "")); rec == nil || len(rec.Holds) != 1 ||
+		!slices.Equal(rec.Holds[0].Certificates, []string{"1A2B3C", "4D5E"}) || !rec.Holds[0].KeepsEnabled {
+		t.Fatalf("Samba's info does not read back the held certificates: %v", read())
 	}
 	if _, err := c.Hold(ctx(t), find(), directory.HoldRequest{Hold: directory.Hold{ID: "off", Since: time.Now(), By: "svc"}, Record: true}); err != nil || !disabled() {
 		t.Fatalf("disabling hold: %v, disabled %v", err, disabled())

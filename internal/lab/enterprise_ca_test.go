@@ -1,14 +1,37 @@
 package lab_test
 
 import (
+	"context"
 	"crypto/x509"
 	"io"
 	"net/http"
 	"testing"
 
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/ca"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 )
+
+// EnforceRevocation (the lab command's -enforce-revocation, which make demo uses) makes every server enforce
+// revocation for IKEv2 and IPsec, as the provider reads it over WinRM; without it none does (the Windows default).
+func TestEnforceRevocationEverywhere(t *testing.T) {
+	for _, enforce := range []bool{true, false} {
+		t.Run(map[bool]string{true: "enforced", false: "default"}[enforce], func(t *testing.T) {
+			l, err := lab.Start(lab.Config{EnforceRevocation: enforce})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = l.Close() }) // after the clients' own cleanups, registered later
+			for name, c := range labclient.Clients(t, l.Info()) {
+				e, err := ca.ReadEnforcement(context.Background(), c)
+				if err != nil || e.IKEv2Enforced != enforce || e.IPsecEnforced() != enforce {
+					t.Errorf("%s reads %+v, %v", name, e, err)
+				}
+			}
+		})
+	}
+}
 
 // The lab's CA issues each seeded device its certificates, names its distribution point in them, and serves a CRL
 // there that the CA's key signed.

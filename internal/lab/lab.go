@@ -99,6 +99,9 @@ type Config struct {
 	// CertificateAuthority is the enterprise CA's config string (default "ca1.<domain>\Corp Issuing CA"); the CA
 	// scripts answer for it on every server (enterprise_ca.go).
 	CertificateAuthority string `json:"certificate_authority,omitempty"`
+	// EnforceRevocation makes every server enforce revocation (IKEv2 CertAuthFlags 4, IPsec RequireCrlCheck), over
+	// what the cluster seed says: a held certificate then keeps its device out, as on a server configured for it.
+	EnforceRevocation bool `json:"enforce_revocation,omitempty"`
 	// CRLPeriod is how long the CA's base CRLs are valid (default a week, as AD CS); CRLDeltaPeriod a delta's (0:
 	// the CA publishes no deltas).
 	CRLPeriod, CRLDeltaPeriod time.Duration `json:"-"`
@@ -186,6 +189,9 @@ func Start(cfg Config) (*Lab, error) {
 	clusterSeed, err := loadClusterSeed(cfg.ClusterSeed)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.EnforceRevocation {
+		clusterSeed.EnforceRevocationEverywhere()
 	}
 	cfg, err = cfg.withDefaults(clusterSeed)
 	if err != nil {

@@ -258,6 +258,13 @@ func (o *blockOps) warn(diags *diag.Diagnostics, name string, out block.Outcome)
 	}
 	var failures []string
 	for _, f := range out.Failures {
+		if f.Step == block.StepRecordCertificates {
+			diags.AddWarning(fmt.Sprintf("The certificates held by the block of %s are not recorded on the account", name),
+				f.Err.Error()+"\n\nThe certificates are held all the same (held_certificates lists them). The block's hold line "+
+					"does not say which certificates it holds, so the other blocks of the device keep every certificate of it "+
+					"on hold until this block is released; the next apply that changes the hold records them again.")
+			continue
+		}
 		if f.Step == block.StepRecord {
 			diags.AddWarning(fmt.Sprintf("The block of %s is not recorded on the account", name),
 				f.Err.Error()+"\n\nThe account is disabled all the same and the block is kept in state with its hold_id. "+

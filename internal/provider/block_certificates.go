@@ -15,8 +15,10 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-framework/types/basetypes"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/ca"
@@ -100,13 +102,15 @@ func certificateLeverSchema() map[string]schema.Attribute {
 			Computed: true, ElementType: heldCertificateType,
 			MarkdownDescription: "The certificates this block answers for: `serial`, `certificate_authority`, `template`; " +
 				"`permanent` when this block revoked it permanently; `shared` when another block of the device had put it " +
-				"on hold. Destroying the block takes them off hold when no other block holds the device. A certificate " +
-				"revoked before the block is never among them.",
+				"on hold. Destroying the block takes them off hold unless another block of the device holds them (each " +
+				"block's line in the account's block record lists the serials it holds). A certificate revoked before " +
+				"the block is never among them.",
 		},
 		"pending_certificate_authorities": schema.ListAttribute{
 			Computed: true, ElementType: types.StringType,
 			MarkdownDescription: "CAs where the hold or the CRL's publication has not succeeded yet (unreachable, access " +
-				"denied). While it is not empty, every plan shows an update that completes the hold in place.",
+				"denied), or where the refresh found a held certificate valid again (taken off hold outside Terraform: " +
+				"drift). While it is not empty, every plan shows an update that completes the hold in place.",
 		},
 		"pending_revocation_flush": schema.ListAttribute{
 			Computed: true, ElementType: types.StringType,
@@ -277,14 +281,28 @@ func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *
 			"\n\nNothing was released; the block stays in state. Run destroy again.")
 		return false
 	}
-	if others := otherHoldIDs(acct, hold); len(others) > 0 {
+	others, err := acct.HeldByOthers(hold)
+	if err != nil {
+		diags.AddError("Cannot tell whether other blocks hold the device's certificates", err.Error()+
+			"\n\nNothing was released; the block stays in state. Repair the block record, then run destroy again.")
+		return false
+	}
+	kept, rest := block.HeldElsewhere(certs, others)
+	if len(kept) > 0 {
+		ids := make([]string, len(others))
+		for i, h := range others {
+			ids[i] = h.ID
+		}
 		diags.AddWarning("The device's certificates stay on hold: other blocks hold the device",
-			fmt.Sprintf("The account's block record lists other blocks (%s), so %s stay on hold. The last certificate-holding "+
-				"block destroyed takes them off hold; if the last block left holds no certificates, take them off hold by "+
-				"hand (certutil -revoke SERIAL unrevoke) when it is released.", strings.Join(others, ", "), serials(certs)))
+			fmt.Sprintf("The account's block record lists other blocks (%s) that hold %s, or does not say which certificates "+
+				"they hold (a block recorded by an earlier version, or one still being placed): those stay on hold, and the "+
+				"last block released that holds them takes them off hold. If none of them holds certificates, take them off "+
+				"hold by hand (certutil -revoke SERIAL unrevoke) once they are released.", strings.Join(ids, ", "), serials(kept)))
+	}
+	if !slices.ContainsFunc(rest, func(c block.HeldCertificate) bool { return !c.Permanent }) {
 		return true
 	}
-	res, err := blocker.ReleaseCertificates(ctx, o.authorities(diags), certs, o.servers(ctx, m, diags))
+	res, err := blocker.ReleaseCertificates(ctx, o.authorities(diags), rest, o.servers(ctx, m, diags))
 	for serial, why := range res.Kept {
 		diags.AddWarning("A certificate stays revoked", fmt.Sprintf("%s: %s; it is never taken off hold.", serial, why))
 	}
@@ -294,18 +312,6 @@ func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *
 		return false
 	}
 	return true
-}
-
-func otherHoldIDs(acct directory.Account, hold string) []string {
-	rec := acct.BlockRecord()
-	if rec == nil {
-		return nil
-	}
-	var ids []string
-	for _, h := range rec.Others(hold) {
-		ids = append(ids, h.ID)
-	}
-	return ids
 }
 
 func serials(certs []block.HeldCertificate) string {
@@ -337,7 +343,7 @@ func (o *blockOps) planCertificates(ctx context.Context, target block.Target, se
 		diags.AddError("Cannot read the domain", err.Error())
 		return
 	}
-	lines := certificateLines(ctx, hold, block.Requester(dom, target.Account))
+	lines, listed := certificateLines(ctx, hold, block.Requester(dom, target.Account))
 	verb := "puts on hold (reversible: destroying the block takes them off hold)"
 	if hold.Permanent != nil {
 		verb = "REVOKES PERMANENTLY (permanent_reason; this cannot be undone, destroying the block leaves them revoked)"
@@ -345,6 +351,13 @@ func (o *blockOps) planCertificates(ctx context.Context, target block.Target, se
 	diags.AddWarning(fmt.Sprintf("Certificates of %s", target.Account.Name()),
 		fmt.Sprintf("The block %s these certificates of %s, publishes new CRLs and flushes the revocation caches of every "+
 			"Remote Access server before the purge:\n%s\n\n%s", verb, target.Account.SAMAccountName, strings.Join(lines, "\n"), leverScope))
+	if listed != nil {
+		configs := make([]string, len(hold.Authorities))
+		for i, a := range hold.Authorities {
+			configs[i] = a.Config()
+		}
+		warnUnholdable(target.Account.Name(), readUnholdable(ctx, dir, target.Account, listed, hold.Templates, configs, diags), diags)
+	}
 	o.checkEnforcement(ctx, servers, h.RequireRevocationEnforcement.ValueBool(), diags)
 }
 
@@ -354,15 +367,20 @@ const leverScope = "What each lever stops: disabling the computer account stops 
 	"DirectAccess's IPsec certificate authentication, but only on servers that enforce revocation, and does nothing on the " +
 	"others."
 
-// certificateLines lists each CA's certificates of the device and templates, as a plan shows them.
-func certificateLines(ctx context.Context, hold *block.CertificateHold, requester string) []string {
+// certificateLines lists each CA's certificates of the device and templates, as a plan shows them, and returns them:
+// nil when a CA could not list them, since what the CAs list is then not all they hold (the plan says so already).
+func certificateLines(ctx context.Context, hold *block.CertificateHold, requester string) ([]string, []ca.Certificate) {
 	var lines []string
+	listed := []ca.Certificate{}
+	complete := true
 	for _, a := range hold.Authorities {
 		certs, err := a.Certificates(ctx, requester, hold.Templates)
 		if err != nil {
 			lines = append(lines, fmt.Sprintf("- %s: cannot list (%v); the apply holds what it finds then, or records the CA as pending", a.Config(), err))
+			complete = false
 			continue
 		}
+		listed = append(listed, certs...)
 		if len(certs) == 0 {
 			lines = append(lines, fmt.Sprintf("- %s: no certificate of %s for %s", a.Config(), strings.Join(hold.Templates, ", "), requester))
 		}
@@ -376,7 +394,10 @@ func certificateLines(ctx context.Context, hold *block.CertificateHold, requeste
 				expiry.Format(time.DateOnly), a.Config(), note))
 		}
 	}
-	return lines
+	if !complete {
+		return lines, nil
+	}
+	return lines, listed
 }
 
 // checkEnforcement reads each server's revocation enforcement and warns (or, with require, errs) where it is off.
@@ -472,4 +493,92 @@ func (o *blockOps) planChangedHold(ctx context.Context, prior, plan blockState, 
 		return
 	}
 	o.planCertificates(ctx, target, o.servers(ctx, m, diags), after, diags)
+}
+
+// holdCheckTimeout bounds the refresh's reading of the held certificates at one CA.
+const holdCheckTimeout = 10 * time.Second
+
+// readLever checks, at refresh, that the certificates the block holds are still on hold: one taken off hold out of
+// band (certutil -revoke SERIAL unrevoke) lets the device back in. That is drift: its CA joins
+// pending_certificate_authorities, so that the next plan is an update in place that holds it again (never a
+// replacement, which would lift the block first). A certificate revoked permanently since stays out and is no drift;
+// a CA that cannot be asked leaves the state as it is, with a warning, since a refresh must not fail on it.
+func (o *blockOps) readLever(ctx context.Context, state tfsdk.State, next *tfsdk.State, acct directory.Account, diags *diag.Diagnostics) {
+	if o.kind.kind != directory.KindComputer {
+		return
+	}
+	var l certificateLever
+	diags.Append(state.GetAttribute(ctx, path.Root("certificate_hold"), &l.CertificateHold)...)
+	diags.Append(state.GetAttribute(ctx, path.Root("held_certificates"), &l.HeldCertificates)...)
+	diags.Append(state.GetAttribute(ctx, path.Root("pending_certificate_authorities"), &l.PendingAuthorities)...)
+	certs := slices.DeleteFunc(heldCertificates(ctx, l.HeldCertificates, diags), func(c block.HeldCertificate) bool { return c.Permanent })
+	if l.CertificateHold.IsNull() || len(certs) == 0 || diags.HasError() {
+		return // without certificate_hold the update would not hold again: drift would never end
+	}
+	var pending []string
+	diags.Append(l.PendingAuthorities.ElementsAs(ctx, &pending, false)...)
+	cas, err := o.clients.CertificateAuthorities()
+	if err != nil {
+		diags.AddWarning("Cannot check the held certificates", err.Error())
+		return
+	}
+	dir, err := o.directory()
+	if err != nil {
+		return // read checked it already
+	}
+	dom, err := dir.Domain(ctx)
+	if err != nil {
+		diags.AddWarning("Cannot check the held certificates", err.Error())
+		return
+	}
+	requester := block.Requester(dom, acct)
+	var released []string
+	for _, a := range cas {
+		if slices.Contains(pending, a.Config()) {
+			continue // the next apply holds everything at this CA again anyway
+		}
+		off := o.releasedAt(ctx, a, requester, certs, diags)
+		if len(off) > 0 {
+			pending = append(pending, a.Config())
+			released = append(released, off...)
+		}
+	}
+	if len(released) == 0 {
+		return
+	}
+	tflog.Warn(ctx, "held certificates taken off hold out of band", map[string]any{"serials": released})
+	diags.AddWarning(fmt.Sprintf("Certificates of %s are no longer on hold", acct.Name()),
+		fmt.Sprintf("This block put %s on hold, and the CA now has them valid again: someone took them off hold outside "+
+			"Terraform, and the device can connect with them. The next apply holds them again, in place, and purges the "+
+			"device on every server; until then the block is incomplete.", strings.Join(released, ", ")))
+	diags.Append(next.SetAttribute(ctx, path.Root("pending_certificate_authorities"), stringList(ctx, pending, diags))...)
+}
+
+// releasedAt lists the certificates among certs, held at a, that a has valid again.
+func (o *blockOps) releasedAt(ctx context.Context, a block.Authority, requester string, certs []block.HeldCertificate, diags *diag.Diagnostics) []string {
+	var templates []string
+	for _, c := range certs {
+		if c.CA == a.Config() && !slices.Contains(templates, c.Template) {
+			templates = append(templates, c.Template)
+		}
+	}
+	if len(templates) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, holdCheckTimeout)
+	defer cancel()
+	found, err := a.Certificates(ctx, requester, templates)
+	if err != nil {
+		diags.AddWarning("Cannot check the held certificates", fmt.Sprintf("At %s: %v. The refresh keeps what the state "+
+			"says; the next refresh checks again.", a.Config(), err))
+		return nil
+	}
+	var off []string
+	for _, c := range certs {
+		i := slices.IndexFunc(found, func(f ca.Certificate) bool { return strings.EqualFold(f.Serial, c.Serial) })
+		if c.CA == a.Config() && i >= 0 && !found[i].Held() && !found[i].RevokedPermanently() {
+			off = append(off, c.Serial)
+		}
+	}
+	return off
 }

@@ -206,6 +206,62 @@ func TestAccBlockedDevice_certificateAuthorityDownIsPending(t *testing.T) {
 	})
 }
 
+// The CA goes down in the middle of the apply, after it put the first certificate on hold: the block keeps that
+// certificate on hold (nothing is released on a failure path), answers for it in held_certificates and records the
+// CA as pending; the next apply, once the CA answers, holds the other certificate and publishes, in place.
+func TestAccBlockedDevice_certificateAuthorityDownMidApply(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel, da := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
+	config := l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "")))
+	var first string
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			PreConfig: func() { l.Cluster().SetCAOutageAfter(1) },
+			Config:    config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				heldCount(1),
+				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_certificate_authorities"),
+					knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(l.info.CertificateAuthority)})),
+			},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkAccountEnabled(l, t, "CLIENT2$", false),
+				resource.TestCheckResourceAttrWith(deviceAddr, "held_certificates.0.serial", func(v string) error {
+					if v != tunnel && v != da {
+						return fmt.Errorf("held %s, which is neither of CLIENT2's certificates", v)
+					}
+					first = v
+					return nil
+				}),
+				func(s *terraformState) error {
+					if unreachable, _ := l.Cluster().CAFaults(); !unreachable {
+						return fmt.Errorf("the CA never went down: the test does not test an outage")
+					}
+					return checkDisposition(t, l, first, true, 6)(s)
+				},
+			),
+			ExpectNonEmptyPlan: true,
+		}, {
+			PreConfig: func() { l.Cluster().SetCAFaults(false, false) },
+			Config:    config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{heldCount(2), noPendingCA()},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, da, true, 6), checkAccountEnabled(l, t, "CLIENT2$", false),
+				func(*terraformState) error {
+					if tunnelUp(t, l) {
+						return fmt.Errorf("CLIENT2's device tunnel is up after the hold was completed")
+					}
+					return nil
+				},
+			),
+		}, {Config: config, PlanOnly: true}},
+	})
+}
+
 // Two blocks of one device, and a certificate held by hand before either: the first block destroyed leaves every
 // certificate on hold (the other block still holds the device); the last takes off hold what the blocks held, and
 // never the certificate that was on hold before them.
@@ -293,6 +349,131 @@ resource "remoteaccess_blocked_device" "test" {
 			},
 			ConfigStateChecks: []statecheck.StateCheck{heldCount(2), noPendingCA()},
 			Check:             resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 6), checkAccountEnabled(l, t, "CLIENT2$", false)),
+		}},
+	})
+}
+
+// expectDrift checks that the plan's refresh found the resource changed outside Terraform, with want as the refreshed
+// value of the attribute.
+type expectDrift struct {
+	addr, attr string
+	want       any
+}
+
+var _ plancheck.PlanCheck = expectDrift{}
+
+func (e expectDrift) CheckPlan(_ context.Context, req plancheck.CheckPlanRequest, resp *plancheck.CheckPlanResponse) {
+	for _, rc := range req.Plan.ResourceDrift {
+		if rc.Address != e.addr || rc.Change == nil {
+			continue
+		}
+		after, _ := rc.Change.After.(map[string]any)
+		if got := fmt.Sprint(after[e.attr]); got != fmt.Sprint(e.want) {
+			resp.Error = fmt.Errorf("%s drifted, with %s %s after the refresh, want %v", e.addr, e.attr, got, e.want)
+		}
+		return
+	}
+	resp.Error = fmt.Errorf("the refresh found no drift of %s", e.addr)
+}
+
+// A certificate the block holds taken off hold out of band (certutil -revoke SERIAL unrevoke): the refresh shows
+// drift (its CA pending again, with a warning naming the serial), and the next plan is an update in place that holds
+// it again and purges the device, never a replacement that would lift the block first.
+func TestAccBlockedDevice_certificateUnrevokedOutOfBand(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel, da := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
+	config := l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "")))
+	watch := l.watchEnables("CLIENT2$")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config:            config,
+			ConfigStateChecks: []statecheck.StateCheck{heldCount(2), noPendingCA()},
+		}, {
+			PreConfig: func() {
+				if _, err := l.EnterpriseCA().Revoke(tunnel, enterpriseca.ReasonUnrevoke); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Config: config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{
+					expectDrift{deviceAddr, "pending_certificate_authorities", []any{l.info.CertificateAuthority}},
+					plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate),
+				},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{heldCount(2), noPendingCA(), noEnableCheck{watch}},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, da, true, 6),
+				checkAccountEnabled(l, t, "CLIENT2$", false),
+				func(*terraformState) error {
+					if tunnelUp(t, l) {
+						return fmt.Errorf("CLIENT2's device tunnel is up after its certificate was held again")
+					}
+					return nil
+				},
+			),
+		}, {Config: config, PlanOnly: true}},
+	})
+}
+
+// Three blocks of one device: one holds the device tunnel's and DirectAccess's certificates, one DirectAccess's only,
+// one holds none (it disables the account). Each hold line records which certificates its block holds, so a release
+// takes off hold exactly what no remaining block holds: the first block released frees the device tunnel's
+// certificate and keeps DirectAccess's for the second; the second frees it although the plain block still disables
+// the account; the account is enabled only with the last.
+func TestAccBlockedDevice_releaseTakesOffHoldOnlyWhatNoOtherBlockHolds(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel, da := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
+	first := heldDeviceConfig("test", "")
+	second := strings.Replace(strings.Replace(heldDeviceConfig("second", ""), `"AOVPNDeviceTunnel", `, "", 1),
+		`verify_seconds = 2`, `verify_seconds = 0
+  depends_on     = [remoteaccess_blocked_device.test]`, 1)
+	plain := `
+resource "remoteaccess_blocked_device" "plain" {
+  computer_name  = "CLIENT2"
+  verify_seconds = 0
+  depends_on     = [remoteaccess_blocked_device.second]
+}
+`
+	independent := func(config string) string {
+		return strings.NewReplacer("depends_on     = [remoteaccess_blocked_device.test]", "",
+			"depends_on     = [remoteaccess_blocked_device.second]", "").Replace(config)
+	}
+	// The record lists the device tunnel's certificate in one hold line, DirectAccess's in two, and one line lists none.
+	recordLists := func(*terraformState) error {
+		e, _ := l.Directory().Lookup("CLIENT2$")
+		info := strings.Join(e.Attributes["info"], "")
+		if strings.Count(info, tunnel) != 1 || strings.Count(info, da) != 2 || !strings.Contains(info, `certs=""`) {
+			return fmt.Errorf("the block record does not list what each block holds:\n%s", info)
+		}
+		return nil
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.withCertificateAuthority(l.providerConfig(first + second + plain)),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, da, true, 6),
+				recordLists,
+			),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig(independent(second + plain))),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, false, 0), checkDisposition(t, l, da, true, 6),
+				checkAccountEnabled(l, t, "CLIENT2$", false),
+			),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig(independent(plain))),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, false, 0), checkDisposition(t, l, da, false, 0),
+				checkAccountEnabled(l, t, "CLIENT2$", false),
+			),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check:  checkAccountEnabled(l, t, "CLIENT2$", true),
 		}},
 	})
 }

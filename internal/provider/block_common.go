@@ -169,6 +169,15 @@ func (o *blockOps) options(ctx context.Context, state blockState, hold string, d
 	if t := m.Ticket.ValueString(); t != "" {
 		reason = strings.TrimSpace("[" + t + "] " + reason)
 	}
+	certificates := o.certificateOptions(ctx, state.certificates(), diags)
+	rec := directory.Hold{ID: hold, Since: time.Now().UTC(), By: o.clients.settings.LDAP.BindUsername, Reason: reason,
+		KeepsEnabled: !state.account().disables()}
+	if o.kind.kind == directory.KindComputer && certificates == nil {
+		// The record says that this block holds no certificate of the device, so that a certificate-holding block
+		// released before it takes its certificates off hold. A block with certificate_hold leaves it unknown until its
+		// hold is done (block.Blocker records it then).
+		rec.Certificates = []string{}
+	}
 	return block.Options{
 		Servers:              servers,
 		Purge:                purge,
@@ -176,11 +185,10 @@ func (o *blockOps) options(ctx context.Context, state blockState, hold string, d
 		ShutdownCredential:   o.shutdownCredential(state, diags),
 		Verify:               time.Duration(m.VerifySeconds.ValueInt64()) * time.Second,
 		WaitVisible:          len(o.clients.settings.LDAP.DomainControllers) > 0 && state.account().disables(),
-		Hold: directory.Hold{ID: hold, Since: time.Now().UTC(), By: o.clients.settings.LDAP.BindUsername, Reason: reason,
-			KeepsEnabled: !state.account().disables()},
-		Record:       o.clients.settings.LDAP.RecordBlocks,
-		Guard:        o.guard(ctx, m, diags),
-		Certificates: o.certificateOptions(ctx, state.certificates(), diags),
+		Hold:                 rec,
+		Record:               o.clients.settings.LDAP.RecordBlocks,
+		Guard:                o.guard(ctx, m, diags),
+		Certificates:         certificates,
 	}
 }
 

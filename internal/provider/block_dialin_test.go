@@ -47,7 +47,10 @@ func TestAccBlockedUser_denyDialInRestoresAbsent(t *testing.T) {
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("prior_dial_in"), knownvalue.StringExact("absent")),
 			},
-			Check: resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", false)),
+			// The account disabled too (the default): the office logon is refused, the control of the remote-access-only
+			// block's check that it still works.
+			Check: resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", false),
+				checkOfficeLogon(l, "bob", false)),
 		}, {
 			Config: l.providerConfig(deniedUserConfig("test", "")), PlanOnly: true,
 		}, {

@@ -2,6 +2,8 @@ package provider
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"regexp"
 	"slices"
@@ -9,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
@@ -28,6 +31,31 @@ func connectedOn(t *testing.T, l *testLab, server, prefix string) bool {
 		t.Fatal(err)
 	}
 	return slices.ContainsFunc(rows, func(r string) bool { return strings.HasPrefix(r, prefix) })
+}
+
+// checkOfficeLogon checks whether the user can log on in the office: a simple bind with the user's own password,
+// which the directory refuses for a disabled account (data 533), as a domain controller refuses the logon.
+func checkOfficeLogon(l *testLab, sam string, want bool) resource.TestCheckFunc {
+	return func(*terraformState) error {
+		creds, ok := l.Directory().Credentials(sam)
+		if !ok {
+			return fmt.Errorf("%s is not in the lab's directory", sam)
+		}
+		roots := x509.NewCertPool()
+		roots.AppendCertsFromPEM([]byte(l.info.CACertificatePEM))
+		conn, err := ldap.DialURL(l.info.LDAPSURL, ldap.DialWithTLSConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		switch err := conn.Bind(creds.UPN, creds.Password); {
+		case want && err != nil:
+			return fmt.Errorf("%s cannot log on in the office: %w", sam, err)
+		case !want && err == nil:
+			return fmt.Errorf("%s still logs on in the office", sam)
+		}
+		return nil
+	}
 }
 
 // checkNoRecord checks that the lab's directory shows no block record on the account any more.
@@ -88,7 +116,8 @@ resource "remoteaccess_blocked_device" "test" {
 }
 
 // A remote-access-only user block: dial-in denied, the account enabled; bob's VPN stays out while his DirectAccess
-// tunnel (Kerberos, no NPS: the control) comes back; destroy removes msNPAllowDialin again (it was absent).
+// tunnel (Kerberos, no NPS: the control) comes back and he still logs on in the office; destroy removes
+// msNPAllowDialin again (it was absent).
 func TestAccBlockedUser_remoteAccessOnlyDialInDeny(t *testing.T) {
 	l := startLab(t)
 	const vpn, da = `Vpn::CORP\bob`, `DirectAccess:client10.corp.example:CORP\bob`
@@ -109,7 +138,7 @@ resource "remoteaccess_blocked_user" "test" {
 				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("prior_dial_in"), knownvalue.StringExact("absent")),
 			},
 			Check: resource.ComposeAggregateTestCheckFunc(
-				checkAccountEnabled(l, t, "bob", true), checkDialIn(l, []string{"FALSE"}),
+				checkAccountEnabled(l, t, "bob", true), checkDialIn(l, []string{"FALSE"}), checkOfficeLogon(l, "bob", true),
 				func(*terraformState) error {
 					poll.Until(t, "bob's DirectAccess tunnel comes back (his account is enabled)", func() bool { return connectedOn(t, l, "RAS1", da) })
 					if connectedOn(t, l, "RAS2", vpn) {

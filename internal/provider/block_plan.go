@@ -244,8 +244,9 @@ func (o *blockOps) showImpact(ctx context.Context, blocker *block.Blocker, targe
 	diags.AddWarning(fmt.Sprintf("Impact of blocking %s", name), detail)
 }
 
-// read asks LDAP only: the account's state is the block's truth; sessions are checked by the verify window. It
-// reads the object GUID and writes only the attributes that the directory decides changed, usually none.
+// read asks LDAP, and for a certificate hold the CAs: the account's state and the held certificates are the block's
+// truth; sessions are checked by the verify window. It reads the object GUID and writes only the attributes that the
+// directory or the CAs decide changed, usually none.
 func (o *blockOps) read(ctx context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
 	var guid types.String
 	resp.Diagnostics.Append(req.State.GetAttribute(ctx, path.Root("object_guid"), &guid)...)
@@ -276,6 +277,7 @@ func (o *blockOps) read(ctx context.Context, req resource.ReadRequest, resp *res
 			resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root(name), value)...)
 		}
 	}
+	o.readLever(ctx, req.State, &resp.State, acct, &resp.Diagnostics)
 }
 
 // stateHolds reports whether a top-level string or bool attribute of state equals want.

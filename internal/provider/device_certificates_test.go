@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
@@ -66,4 +67,55 @@ data "remoteaccess_device" "client2" {
 			ExpectError: regexp.MustCompile(`No certificate authority is configured`),
 		}},
 	})
+}
+
+// A certificate of the device tunnel's template that a CA the provider does not know issued, published on the
+// computer (userCertificate): remoteaccess_device lists it among unholdable_certificates, and the plan of a hold
+// warns of it (the block goes ahead: it cannot hold it). The foreign CA's Workstation certificate (the office's) and
+// the known CA's own published certificates are not listed.
+func TestAccDevice_unholdableCertificates(t *testing.T) {
+	l := startLab(t)
+	foreign, err := enterpriseca.New(enterpriseca.Options{Config: `ca9.partner.example\Partner CA`, CDPURL: "http://ca9.partner.example/Partner%20CA.crl"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tunnel string
+	for _, template := range []string{cluster.TemplateDeviceTunnel, cluster.TemplateWorkstation} {
+		row, err := foreign.Issue(`CORP\CLIENT2$`, "client2.corp.example", template, 24*time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Directory().PublishCertificate("CLIENT2$", row.Certificate.Raw); err != nil {
+			t.Fatal(err)
+		}
+		if template == cluster.TemplateDeviceTunnel {
+			tunnel = row.Serial
+		}
+	}
+	const d = "data.remoteaccess_device.client2"
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.withCertificateAuthority(l.providerConfig(`
+data "remoteaccess_device" "client2" {
+  computer_name         = "CLIENT2"
+  certificate_templates = ["AOVPNDeviceTunnel", "DirectAccess"]
+}`)),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				resource.TestCheckResourceAttr(d, "certificates.#", "2"),
+				resource.TestCheckResourceAttr(d, "unholdable_certificates.#", "1"),
+				resource.TestCheckResourceAttr(d, "unholdable_certificates.0.serial", tunnel),
+				resource.TestCheckResourceAttr(d, "unholdable_certificates.0.issuer", "Partner CA"),
+				resource.TestCheckResourceAttr(d, "unholdable_certificates.0.template", "AOVPNDeviceTunnel"),
+			),
+		}},
+	})
+	r := newCLIRun(t, l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", ""))))
+	// The CLI wraps the warning's lines: compare with the whitespace folded.
+	out := strings.Join(strings.Fields(string(r.run("plan", "-input=false", "-no-color"))), " ")
+	for _, want := range []string{"Warning: Certificates of CLIENT2 that no configured CA can hold", "serial " + tunnel, `issued by "Partner CA"`, "1 to add"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the plan lacks %q:\n%s", want, out)
+		}
+	}
 }

@@ -65,6 +65,18 @@ func (d *deviceDataSource) Schema(ctx context.Context, req datasource.SchemaRequ
 			"revocation_reason": schema.Int64Attribute{Computed: true,
 				MarkdownDescription: "The revocation reason (RFC 5280 CRLReason; 6 is certificateHold); null when not revoked."},
 		}}}
+	resp.Schema.Attributes["unholdable_certificates"] = schema.ListNestedAttribute{Computed: true,
+		MarkdownDescription: "Certificates in the computer's `userCertificate` (where an enterprise CA publishes them) that " +
+			"no `certificate_authorities` entry lists for it, of one of `certificate_templates` or of a template that " +
+			"cannot be told, from a CA the provider does not know: a certificate hold cannot reach them, and reading " +
+			"them warns. Null without `certificate_templates`.",
+		NestedObject: schema.NestedAttributeObject{Attributes: map[string]schema.Attribute{
+			"serial":    computed("Serial number, upper-case hexadecimal."),
+			"issuer":    computed("The issuing CA's common name."),
+			"template":  computed("The template's name (version 1 templates) or OID; empty when the certificate names none."),
+			"not_after": computed("Expiry (RFC 3339)."),
+			"subject":   computed("The subject's common name."),
+		}}}
 }
 
 func (d *deviceDataSource) Read(ctx context.Context, req datasource.ReadRequest, resp *datasource.ReadResponse) {
@@ -77,24 +89,46 @@ func (d *deviceDataSource) Read(ctx context.Context, req datasource.ReadRequest,
 	if resp.Diagnostics.HasError() || templates == nil {
 		return
 	}
-	certs, ok := d.certificates(ctx, resp, templates)
+	certs, configs, ok := d.certificates(ctx, resp, templates)
 	if !ok {
 		return
 	}
-	list, diags := types.ListValue(types.ObjectType{AttrTypes: certificateAttributeTypes}, certs)
+	values := make([]attr.Value, len(certs))
+	for i, c := range certs {
+		values[i] = certificateValue(c)
+	}
+	list, diags := types.ListValue(types.ObjectType{AttrTypes: certificateAttributeTypes}, values)
 	resp.Diagnostics.Append(diags...)
 	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("certificates"), list)...)
+
+	var dn, name types.String
+	resp.Diagnostics.Append(resp.State.GetAttribute(ctx, path.Root("distinguished_name"), &dn)...)
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root(d.kind.nameAttr), &name)...)
+	dir, err := d.clients.Directory()
+	if err != nil {
+		resp.Diagnostics.AddError("Active Directory is not configured", err.Error())
+		return
+	}
+	un := readUnholdable(ctx, dir, directory.Account{DN: dn.ValueString()}, certs, templates, configs, &resp.Diagnostics)
+	warnUnholdable(name.ValueString(), un, &resp.Diagnostics)
+	values = make([]attr.Value, len(un))
+	for i, p := range un {
+		values[i] = unholdableValue(p)
+	}
+	list, diags = types.ListValue(types.ObjectType{AttrTypes: unholdableAttributeTypes}, values)
+	resp.Diagnostics.Append(diags...)
+	resp.Diagnostics.Append(resp.State.SetAttribute(ctx, path.Root("unholdable_certificates"), list)...)
 }
 
-// certificates lists the device's certificates at every CA, in the CAs' order.
-func (d *deviceDataSource) certificates(ctx context.Context, resp *datasource.ReadResponse, templates []string) ([]attr.Value, bool) {
+// certificates lists the device's certificates at every CA, in the CAs' order, with the CAs' configuration strings.
+func (d *deviceDataSource) certificates(ctx context.Context, resp *datasource.ReadResponse, templates []string) ([]ca.Certificate, []string, bool) {
 	var sam types.String
 	resp.Diagnostics.Append(resp.State.GetAttribute(ctx, path.Root("sam_account_name"), &sam)...)
 	authorities, err := d.clients.CertificateAuthorities()
 	if err == nil && len(authorities) == 0 {
 		resp.Diagnostics.AddAttributeError(path.Root("certificate_templates"), "No certificate authority is configured",
 			"Listing certificates needs `certificate_authorities` in the provider block.")
-		return nil, false
+		return nil, nil, false
 	}
 	var dom directory.DomainInfo
 	if err == nil {
@@ -105,21 +139,21 @@ func (d *deviceDataSource) certificates(ctx context.Context, resp *datasource.Re
 	}
 	if err != nil {
 		resp.Diagnostics.AddError("Listing the device's certificates failed", err.Error())
-		return nil, false
+		return nil, nil, false
 	}
 	requester := dom.NetBIOSName + `\` + sam.ValueString()
-	var out []attr.Value
-	for _, authority := range authorities {
+	var out []ca.Certificate
+	configs := make([]string, len(authorities))
+	for i, authority := range authorities {
+		configs[i] = authority.Config()
 		certs, err := authority.Certificates(ctx, requester, templates)
 		if err != nil {
 			resp.Diagnostics.AddError("Listing the device's certificates failed", "At "+authority.Config()+": "+err.Error())
-			return nil, false
+			return nil, nil, false
 		}
-		for _, c := range certs {
-			out = append(out, certificateValue(c))
-		}
+		out = append(out, certs...)
 	}
-	return out, true
+	return out, configs, true
 }
 
 func certificateValue(c ca.Certificate) attr.Value {

@@ -1,5 +1,6 @@
 # What the demo shows at each step, read back from the lab rather than taken from the apply's word: CLIENT1's
-# account as the directory holds it, CLIENT1's connections, and the cluster's nodes. `make demo` applies this
+# account as the directory holds it, CLIENT1's connections, the cluster's nodes, and CLIENT2's certificates, account
+# and device tunnel. `make demo` applies this
 # configuration (it only reads) before the block, after it and after the destroy, with `expect` naming the step;
 # an output whose precondition fails stops the demo with an error.
 terraform {
@@ -24,8 +25,9 @@ locals {
 }
 
 provider "remoteaccess" {
-  servers             = local.lab.server_addresses
-  protected_computers = [for s in local.lab.servers : "${s.address}=${s.name}"]
+  servers                 = local.lab.server_addresses
+  protected_computers     = [for s in local.lab.servers : "${s.address}=${s.name}"]
+  certificate_authorities = [{ config = local.lab.certificate_authority, host = local.lab.server_addresses[0] }]
 
   winrm {
     port           = local.lab.winrm_port
@@ -102,5 +104,43 @@ output "nodes" {
   precondition {
     condition     = var.expect != "before" || local.nodes["RAS2"].connections > 0
     error_message = "RAS2 carries no connection before the drain: the drain would show nothing."
+  }
+}
+
+# CLIENT2, the lost Always On VPN laptop: its account, its remote-access certificates at the CA, its device tunnel.
+data "remoteaccess_device" "aovpn_laptop" {
+  computer_name         = "CLIENT2"
+  certificate_templates = ["AOVPNDeviceTunnel", "DirectAccess"]
+}
+
+data "remoteaccess_connections" "aovpn_laptop" {
+  host_name       = "CLIENT2"
+  connection_type = "Vpn"
+}
+
+locals {
+  held = alltrue([for c in data.remoteaccess_device.aovpn_laptop.certificates : c.state == "held"])
+  # After the destroy the device tunnel comes back within moments: the demo observes this step until it has.
+  tunnel_up = length(data.remoteaccess_connections.aovpn_laptop.connections) > 0
+}
+
+output "client2_aovpn" {
+  value = {
+    enabled       = data.remoteaccess_device.aovpn_laptop.enabled
+    certificates  = [for c in data.remoteaccess_device.aovpn_laptop.certificates : "${c.template} ${c.state}"]
+    device_tunnel = local.tunnel_up ? "up through ${join(", ", sort([for c in data.remoteaccess_connections.aovpn_laptop.connections : local.node_of[c.server]]))}" : "down"
+  }
+  precondition {
+    condition     = data.remoteaccess_device.aovpn_laptop.enabled
+    error_message = "CLIENT2's account is disabled at step ${var.expect}: a remote-access-only block never disables it."
+  }
+  precondition {
+    condition = (length(data.remoteaccess_device.aovpn_laptop.certificates) == 2 &&
+    (var.expect == "blocked" ? local.held : alltrue([for c in data.remoteaccess_device.aovpn_laptop.certificates : c.state == "issued"])))
+    error_message = "CLIENT2's certificates are ${join(", ", [for c in data.remoteaccess_device.aovpn_laptop.certificates : c.state])} at step ${var.expect}."
+  }
+  precondition {
+    condition     = local.tunnel_up == (var.expect != "blocked")
+    error_message = "CLIENT2's device tunnel is ${local.tunnel_up ? "up" : "down"} at step ${var.expect}."
   }
 }

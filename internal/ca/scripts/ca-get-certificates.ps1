@@ -13,20 +13,17 @@
 #     SetResultColumn, OpenView  https://learn.microsoft.com/windows/win32/api/certview/nn-certview-icertview2
 #   IEnumCERTVIEWROW / IEnumCERTVIEWCOLUMN  https://learn.microsoft.com/windows/win32/api/certview/nn-certview-ienumcertviewrow
 #   [MS-CRTD] Certificate Templates Structure: the template object's msPKI-Cert-Template-OID attribute
-# COM errors: E_ACCESSDENIED (no read access to the CA database) is PermissionDenied, RPC_S_SERVER_UNAVAILABLE and
-# EPT_S_NOT_REGISTERED (CA host or service down) are ResourceUnavailable, both on the config.
+# COM errors as include/ca-common.ps1 maps them (E_ACCESSDENIED here: no read access to the CA database).
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
+# remoteaccess-include: ca-common
 $config = ''
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
     $config = [string]$in.config
     $requester = [string]$in.requester
     $templates = @($in.templates | Where-Object { $_ } | ForEach-Object { [string]$_ })
-    if (-not $config.Contains('\')) {
-        $ex = [System.ArgumentException]::new('config must be HOST\CA name')
-        throw [System.Management.Automation.ErrorRecord]::new($ex, 'BadConfig', 'InvalidArgument', 'config')
-    }
+    Assert-CAConfig $config
     if (-not $requester) {
         $ex = [System.ArgumentException]::new('requester must be given')
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'NoRequester', 'InvalidArgument', 'requester')
@@ -44,19 +41,10 @@ try {
             if ($oid -and $wanted.ContainsKey($cn)) { $wanted[$oid] = $cn }
         }
     }
-    $view = New-Object -ComObject CertificateAuthority.View
-    $view.OpenConnection($config)
-    $columns = @('SerialNumber', 'Request.RequesterName', 'CertificateTemplate', 'NotAfter', 'Request.Disposition',
-        'Request.RevokedReason', 'Request.RevokedEffectiveWhen')
-    $view.SetRestriction($view.GetColumnIndex(0, 'Request.RequesterName'), 1, 0, $requester)
-    $view.SetResultColumnCount($columns.Count)
-    foreach ($c in $columns) { $view.SetResultColumn($view.GetColumnIndex(0, $c)) }
-    $rows = $view.OpenView()
+    $rows = Open-CAView $config 'Request.RequesterName' $requester
     $certificates = [System.Collections.Generic.List[object]]::new()
     while ($rows.Next() -ne -1) {
-        $values = @{}
-        $cols = $rows.EnumCertViewColumn()
-        while ($cols.Next() -ne -1) { $values[[string]$cols.GetName()] = $cols.GetValue(1) }
+        $values = Read-CAColumns $rows
         $disposition = [int]$values['Request.Disposition']
         if ($disposition -ne 20 -and $disposition -ne 21) { continue }
         if (-not [string]::Equals([string]$values['Request.RequesterName'], $requester, $ignoreCase)) { continue }
@@ -65,28 +53,10 @@ try {
             if (-not $wanted.ContainsKey($template)) { continue }
             $template = $wanted[$template]
         }
-        $revokedAt = ''
-        $reason = 0
-        if ($disposition -eq 21) {
-            $reason = [int]$values['Request.RevokedReason']
-            if ($values['Request.RevokedEffectiveWhen']) { $revokedAt = ([datetime]$values['Request.RevokedEffectiveWhen']).ToUniversalTime().ToString('o') }
-        }
-        $certificates.Add(@{
-            serial = ([string]$values['SerialNumber']).Replace(' ', '').ToUpperInvariant()
-            requester = [string]$values['Request.RequesterName']; template = $template
-            not_after = ([datetime]$values['NotAfter']).ToUniversalTime().ToString('o')
-            disposition = $disposition; revocation_reason = $reason; revoked_at = $revokedAt
-        })
+        $certificates.Add((ConvertTo-CARow $values $template))
     }
     @{ result = @{ certificates = @($certificates) } } | ConvertTo-Json -Compress -Depth 8
 } catch {
-    $category = [string]$_.CategoryInfo.Category
-    $target = [string]$_.TargetObject
-    $cause = $_.Exception
-    while ($cause.InnerException) { $cause = $cause.InnerException }
-    if ($cause.HResult -eq -2147024891) { $category = 'PermissionDenied'; $target = $config }
-    if ($cause.HResult -eq -2147023174 -or $cause.HResult -eq -2147023143) { $category = 'ResourceUnavailable'; $target = $config }
-    $err = @{ category = $category; message = [string]$cause.Message; target = $target }
-    @{ error = $err } | ConvertTo-Json -Compress -Depth 8
+    Write-CAError $_ $config
     exit 1
 }

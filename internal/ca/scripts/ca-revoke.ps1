@@ -12,50 +12,19 @@
 #   ICertAdmin2 (CertificateAuthority.Admin) RevokeCertificate
 #     https://learn.microsoft.com/windows/win32/api/certadm/nf-certadm-icertadmin-revokecertificate
 #   ICertView2 (CertificateAuthority.View)  https://learn.microsoft.com/windows/win32/api/certview/nn-certview-icertview2
-# COM errors: E_ACCESSDENIED (the caller lacks "Issue and Manage Certificates") is PermissionDenied,
-# RPC_S_SERVER_UNAVAILABLE and EPT_S_NOT_REGISTERED are ResourceUnavailable, both on the config.
+# COM errors as include/ca-common.ps1 maps them (E_ACCESSDENIED here: the caller lacks "Issue and Manage
+# Certificates").
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
+# remoteaccess-include: ca-common
+# remoteaccess-include: ca-read-row
 $config = ''
-function Read-Row([string]$config, [string]$serial) {
-    $view = New-Object -ComObject CertificateAuthority.View
-    $view.OpenConnection($config)
-    $columns = @('SerialNumber', 'Request.RequesterName', 'CertificateTemplate', 'NotAfter', 'Request.Disposition',
-        'Request.RevokedReason', 'Request.RevokedEffectiveWhen')
-    $view.SetRestriction($view.GetColumnIndex(0, 'SerialNumber'), 1, 0, $serial)
-    $view.SetResultColumnCount($columns.Count)
-    foreach ($c in $columns) { $view.SetResultColumn($view.GetColumnIndex(0, $c)) }
-    $rows = $view.OpenView()
-    if ($rows.Next() -eq -1) {
-        $ex = [System.Management.Automation.ItemNotFoundException]::new("the CA has no certificate with serial number $serial")
-        throw [System.Management.Automation.ErrorRecord]::new($ex, 'NoSuchSerial', 'ObjectNotFound', 'serial')
-    }
-    $values = @{}
-    $cols = $rows.EnumCertViewColumn()
-    while ($cols.Next() -ne -1) { $values[[string]$cols.GetName()] = $cols.GetValue(1) }
-    $disposition = [int]$values['Request.Disposition']
-    $reason = 0
-    $revokedAt = ''
-    if ($disposition -eq 21) {
-        $reason = [int]$values['Request.RevokedReason']
-        if ($values['Request.RevokedEffectiveWhen']) { $revokedAt = ([datetime]$values['Request.RevokedEffectiveWhen']).ToUniversalTime().ToString('o') }
-    }
-    @{
-        serial = ([string]$values['SerialNumber']).Replace(' ', '').ToUpperInvariant()
-        requester = [string]$values['Request.RequesterName']; template = [string]$values['CertificateTemplate']
-        not_after = ([datetime]$values['NotAfter']).ToUniversalTime().ToString('o')
-        disposition = $disposition; revocation_reason = $reason; revoked_at = $revokedAt
-    }
-}
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
     $config = [string]$in.config
     $serial = ([string]$in.serial).Replace(' ', '')
     $reason = [int]$in.reason
-    if (-not $config.Contains('\')) {
-        $ex = [System.ArgumentException]::new('config must be HOST\CA name')
-        throw [System.Management.Automation.ErrorRecord]::new($ex, 'BadConfig', 'InvalidArgument', 'config')
-    }
+    Assert-CAConfig $config
     if (-not $serial) {
         $ex = [System.ArgumentException]::new('serial must be given')
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'NoSerial', 'InvalidArgument', 'serial')
@@ -64,7 +33,7 @@ try {
         $ex = [System.ArgumentException]::new("reason $reason is not 0, 1, 3, 4, 5 or 6")
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'BadReason', 'InvalidArgument', 'reason')
     }
-    $row = Read-Row $config $serial
+    $row = Read-CARow $config $serial
     $changed = $false
     $held = $row.disposition -eq 21 -and $row.revocation_reason -eq 6
     $issued = $row.disposition -eq 20
@@ -72,17 +41,10 @@ try {
         $admin = New-Object -ComObject CertificateAuthority.Admin
         $admin.RevokeCertificate($config, $serial, $reason, 0)
         $changed = $true
-        $row = Read-Row $config $serial
+        $row = Read-CARow $config $serial
     }
     @{ result = @{ changed = $changed; certificate = $row } } | ConvertTo-Json -Compress -Depth 8
 } catch {
-    $category = [string]$_.CategoryInfo.Category
-    $target = [string]$_.TargetObject
-    $cause = $_.Exception
-    while ($cause.InnerException) { $cause = $cause.InnerException }
-    if ($cause.HResult -eq -2147024891) { $category = 'PermissionDenied'; $target = $config }
-    if ($cause.HResult -eq -2147023174 -or $cause.HResult -eq -2147023143) { $category = 'ResourceUnavailable'; $target = $config }
-    $err = @{ category = $category; message = [string]$cause.Message; target = $target }
-    @{ error = $err } | ConvertTo-Json -Compress -Depth 8
+    Write-CAError $_ $config
     exit 1
 }

@@ -16,6 +16,9 @@ import (
 type caFaults struct {
 	unreachable  bool // the CA's host or service does not answer (RPC_S_SERVER_UNAVAILABLE)
 	accessDenied bool // the account lacks "Issue and Manage Certificates": revoke, unrevoke and publish are refused
+	// outageAfter, when positive, counts the revoke, unrevoke and publish operations still served before the CA
+	// becomes unreachable: an outage in the middle of an apply, at a point a test chooses without racing it.
+	outageAfter int
 }
 
 // SetCAFaults turns the CA's fault switches on or off.
@@ -23,6 +26,14 @@ func (c *Cluster) SetCAFaults(unreachable, accessDenied bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.caFaults = caFaults{unreachable: unreachable, accessDenied: accessDenied}
+}
+
+// SetCAOutageAfter makes the CA unreachable once it has served n more revoke, unrevoke or publish operations; 0
+// cancels a pending outage. SetCAFaults ends the outage.
+func (c *Cluster) SetCAOutageAfter(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.caFaults.outageAfter = n
 }
 
 // CAFaults returns the CA's fault switches.
@@ -83,6 +94,10 @@ func (c *Cluster) authority(config string, manage bool) (*enterpriseca.Authority
 	}
 	if manage && c.caFaults.accessDenied {
 		return nil, &scriptError{Category: "PermissionDenied", Target: config, Message: msgAccessDenied}
+	}
+	if manage && c.caFaults.outageAfter > 0 {
+		c.caFaults.outageAfter--
+		c.caFaults.unreachable = c.caFaults.outageAfter == 0
 	}
 	return a, nil
 }

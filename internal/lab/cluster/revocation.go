@@ -54,6 +54,18 @@ func (e ServerEnforcement) valid() bool {
 	return false
 }
 
+// EnforceRevocationEverywhere sets every node of the seed to enforce revocation for both IKEv2 and IPsec, with the
+// values the provider's plan names as enforcing (ca.EnforceIKEv2Command and ca.EnforceIPsecCommand).
+func (s *Seed) EnforceRevocationEverywhere() {
+	flags := 4
+	if s.RevocationEnforcement == nil {
+		s.RevocationEnforcement = map[string]ServerEnforcement{}
+	}
+	for _, n := range s.Nodes {
+		s.RevocationEnforcement[n] = ServerEnforcement{CertAuthFlags: &flags, CertValidationLevel: validationRequire}
+	}
+}
+
 // serverRevocation is what one server knows: its settings and its cached CRL.
 type serverRevocation struct {
 	settings ServerEnforcement

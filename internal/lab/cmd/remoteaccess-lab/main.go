@@ -2,7 +2,7 @@
 // the provider: the emulated Remote Access servers behind WinRM over HTTPS, and the lab's directory over LDAPS and
 // StartTLS.
 //
-//	go run ./internal/lab/cmd/remoteaccess-lab [-config lab.json] [-port 5986] [-ca-file lab-ca.pem] [-info-file lab.json]
+//	go run ./internal/lab/cmd/remoteaccess-lab [-config lab.json] [-port 5986] [-ca-file lab-ca.pem] [-info-file lab.json] [-enforce-revocation]
 //
 // It prints what the provider needs (addresses, port, credentials, CA bundle, LDAP URLs) and the status endpoint
 // (counters and fault switches, see internal/lab/status.go) as one JSON document on stdout, logs every command the
@@ -43,6 +43,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	port := flags.Int("port", 0, "WinRM HTTPS port of every server, overriding the configuration; 0 picks a free one")
 	caFile := flags.String("ca-file", "", "write the lab's CA bundle (PEM) to this file")
 	infoFile := flags.String("info-file", "", "write the lab's information (JSON, with its passwords) to this file")
+	enforce := flags.Bool("enforce-revocation", false, "every server enforces certificate revocation (IKEv2 CertAuthFlags 4, IPsec RequireCrlCheck)")
 	if err := flags.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
@@ -61,8 +62,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	flags.Visit(func(f *flag.Flag) {
-		if f.Name == "port" {
+		switch f.Name {
+		case "port":
 			cfg.Port = *port
+		case "enforce-revocation":
+			cfg.EnforceRevocation = *enforce
 		}
 	})
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
