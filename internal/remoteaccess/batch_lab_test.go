@@ -99,7 +99,7 @@ func TestLabFailureInsideABatchIsThatDevicesOnly(t *testing.T) {
 	l := newLab(t)
 	ctx := deadline(t, time.Minute)
 	want := expectedPurges(t, ctx, l, batchDevices)
-	l.emulated.FailSARemoval(`CORP\CLIENT10$`)
+	l.emulated.FailSARemoval("RAS1", `CORP\CLIENT10$`, true)
 
 	got := purgeAtOnce(ctx, l.cluster, batchDevices)
 	failed := got["CLIENT10"]

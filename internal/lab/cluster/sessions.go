@@ -280,7 +280,7 @@ func (c *Cluster) purgeOneDevice(call call, in deviceInput, sas []saRow, stats [
 	sel := selectDevice(sas, stats, ids, hostNames)
 	mainRemoved, quickRemoved := 0, 0
 	for _, r := range append(sel.byIdentity, sel.byEndpoint...) {
-		if err := c.saRemovalFault(r); err != nil {
+		if err := c.saRemovalFault(call.server, r); err != nil {
 			return nil, err // the script throws: what it removed before stays removed
 		}
 		quick, removed := c.removeListedSA(call.server, r, call.now)
