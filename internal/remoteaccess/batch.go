@@ -183,6 +183,10 @@ func (b *PurgeBatcher) enqueue(key batchKey, req *purgeRequest) {
 				return // the batch was sent before its window ended (it filled)
 			}
 			q.timer = nil
+			if len(q.waiting) == 0 { // every purge of the window was withdrawn
+				b.forgetIfIdleLocked(key, q)
+				return
+			}
 			b.sendLocked(key, q)
 		})
 		q.timer = t // before the timer's function can take b.mu, which enqueue holds

@@ -53,6 +53,24 @@ func TestBatcherWithdrawsAPurgeNotSentYet(t *testing.T) {
 	}
 }
 
+// A purge withdrawn while it waits alone for its window leaves nothing to send when the window ends, and the
+// batcher forgets the server.
+func TestBatcherSendsNothingWhenTheOnlyPurgeIsWithdrawn(t *testing.T) {
+	r := answer(`{"devices":[{"main_mode_removed":1}]}`)
+	b := &PurgeBatcher{Window: time.Second} // far longer than the withdrawal takes
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.purge(ctx, "RAS1", r, purgeDeviceInput{Identities: []string{`CORP\GONE$`}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a purge whose context had ended: %v; want not sent, cancelled", err)
+	}
+	for !b.idle() {
+		time.Sleep(10 * time.Millisecond) // until the window has ended and the batcher has let the server go
+	}
+	if sent := r.sent(); len(sent) != 0 {
+		t.Errorf("sent %+v after the only purge was withdrawn", sent)
+	}
+}
+
 // An answer that does not hold one entry per device sent is a failure for every device, not a guess at which entry
 // is whose; and as the script ran, no device is sent again.
 func TestBatcherRefusesAnAnswerOfTheWrongLength(t *testing.T) {
@@ -86,4 +104,11 @@ func (b *PurgeBatcher) waiting(server string, r Runner, n int) bool {
 	defer b.mu.Unlock()
 	q := b.queues[batchKey{server: server, runner: r}]
 	return q != nil && len(q.waiting) == n
+}
+
+// idle reports whether the batcher holds no server.
+func (b *PurgeBatcher) idle() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queues) == 0
 }
