@@ -165,3 +165,28 @@ func TestLabRefusedBatchIsSentAgainPerDevice(t *testing.T) {
 		t.Errorf("RAS1 ran purge-devices/v1 %d times and purge-device/v1 %d times; want the refused batch never run and one purge per device", n, alone)
 	}
 }
+
+// Two purges of one device in one batch (two blocks of the same account, from two configurations): the first
+// removes its SAs, the second finds them gone, which is neither a removal nor a failure.
+func TestLabSameDeviceTwiceInABatchRemovesOnce(t *testing.T) {
+	l := newLab(t)
+	ctx := deadline(t, time.Minute)
+	c := l.cluster.WithPurgeBatcher(&remoteaccess.PurgeBatcher{Window: time.Hour, MaxDevices: 2})
+	removed := make(chan int, 2)
+	for range 2 {
+		go func() {
+			results, err := c.PurgeDevice(ctx, client1, "CLIENT1", true)
+			if err != nil {
+				t.Error(err)
+			}
+			removed <- results["RAS1"].MainModeRemoved
+		}()
+	}
+	first, second := <-removed, <-removed
+	if first+second != 2 || first*second != 0 {
+		t.Errorf("CLIENT1 purged twice in one batch removed %d and %d main-mode SAs on RAS1; want 2 and 0", first, second)
+	}
+	if n := l.scripts["RAS1"].count("purge-devices/v1"); n != 1 {
+		t.Errorf("RAS1 ran purge-devices/v1 %d times, want one batch", n)
+	}
+}

@@ -280,6 +280,9 @@ func (c *Cluster) purgeOneDevice(call call, in deviceInput, sas []saRow, stats [
 	sel := selectDevice(sas, stats, ids, hostNames)
 	mainRemoved, quickRemoved := 0, 0
 	for _, r := range append(sel.byIdentity, sel.byEndpoint...) {
+		if !c.stillListed(call.server, r) {
+			continue // removed by an earlier device of the batch: ObjectNotFound, neither removed nor a failure
+		}
 		if err := c.saRemovalFault(call.server, r); err != nil {
 			return nil, err // the script throws: what it removed before stays removed
 		}
@@ -302,6 +305,14 @@ func (c *Cluster) purgeOneDevice(call call, in deviceInput, sas []saRow, stats [
 		"vpn_device_tunnels_disconnected": tunnels, "vpn_disconnect_failures": failures,
 		"indeterminate": sel.reason != "", "indeterminate_reason": sel.reason,
 	}, nil
+}
+
+// stillListed reports whether a main-mode SA listed earlier in the script is still on the server.
+func (c *Cluster) stillListed(server string, r saRow) bool {
+	if r.tunnel != nil {
+		return r.tunnel.up && r.tunnel.mainMode == r.name
+	}
+	return slices.ContainsFunc(c.captured[server].sas, func(o saRow) bool { return o.name == r.name })
 }
 
 // asScriptError is the {"error":{...}} entry a script writes for err.
