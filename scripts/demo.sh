@@ -162,7 +162,7 @@ verify_progress() {
   url=$(sed -n 's/.*"status_url": *"\(.*\)",*$/\1/p' "$state/info.json")
   for _ in $(seq 300); do
     if curl -sf --cacert "$state/ca.pem" -K - "$url" 2>/dev/null <<<"user = \"$user:$pass\"" |
-      grep -q '"purge-device/v1"'; then
+      grep -q '"purge-devices/v1"'; then
       echo "   ... CLIENT1 is disabled and purged; the provider now watches the servers for 5 s (verify_seconds) in case its SAs come back"
       return 0
     fi

@@ -12,7 +12,7 @@
 //
 // Every timed case runs interleaved with the cases it is divided by, several times; the figures are medians.
 //
-//	go run ./internal/benchmark -terraform PATH [-n 100,1000] [-reps 5] [-k 1,2,4,8] [-smoke]
+//	go run ./internal/benchmark -terraform PATH [-parts plan,lab,mass] [-n 100,1000] [-reps 5] [-k 1,2,4,8] [-smoke]
 package main
 
 import (
@@ -49,7 +49,7 @@ type options struct {
 	massDevices     int
 	massVerify      int
 	massParallelism int
-	plan, lab       bool
+	plan, lab, mass bool
 	hold            bool
 }
 
@@ -81,12 +81,15 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	if o.lab {
+	if o.lab || o.mass {
 		if err := benchLab(ctx, o, bins, &res); err != nil {
 			return err
 		}
 	}
 	res.LoadAverageAfter = loadAverage()
+	if err := res.carryOver(o.out, o.plan, o.lab, o.mass); err != nil {
+		return err
+	}
 	return res.write(o.out, os.Stdout)
 }
 
@@ -112,7 +115,7 @@ func parseFlags(args []string) (options, error) {
 	f.IntVar(&o.massVerify, "mass-verify-seconds", 2, "verify window of the mass incident's blocks")
 	f.IntVar(&o.massParallelism, "mass-parallelism", 50, "terraform -parallelism of the mass incident's apply")
 	f.IntVar(&o.warmRuns, "warm-runs", 10, "warm PowerShell runs counted for requests per run")
-	f.StringVar(&parts, "parts", "plan,lab", "what to measure: plan (1), lab (2 and 3)")
+	f.StringVar(&parts, "parts", "plan,lab,mass", "what to measure: plan (1), lab (2 and 3), mass (4); a part left out keeps its figures from the previous results file, which names their run")
 	f.BoolVar(&o.hold, "hold", false, "set up the plan workspaces and Samba, then keep them until interrupted (for profiling)")
 	f.BoolVar(&smoke, "smoke", false, "a quick run that checks the benchmark works: small N, one repetition")
 	if err := f.Parse(args); err != nil {
@@ -125,7 +128,7 @@ func parseFlags(args []string) (options, error) {
 			o.out = filepath.Join(o.work, "smoke")
 		}
 	}
-	o.plan, o.lab = strings.Contains(parts, "plan"), strings.Contains(parts, "lab")
+	o.plan, o.lab, o.mass = strings.Contains(parts, "plan"), strings.Contains(parts, "lab"), strings.Contains(parts, "mass")
 	if o.terraform == "" {
 		return o, errors.New("-terraform is required")
 	}

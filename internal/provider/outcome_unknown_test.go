@@ -12,8 +12,8 @@ import (
 )
 
 // A purge whose reply is lost after the server ran it (the connection drops before the final Receive reply) is not
-// run again by the apply: the lab ran purge-device once on that server, which stays pending, the account stays
-// disabled, and the next apply completes the block in place.
+// run again by the apply, batched or alone: the lab ran purge-devices once on that server and purge-device never,
+// the server stays pending, the account stays disabled, and the next apply completes the block in place.
 func TestAccBlockedDevice_lostPurgeReplyIsNotResent(t *testing.T) {
 	l := startLab(t)
 	ras2 := l.info.ServerAddresses[1]
@@ -22,8 +22,11 @@ func TestAccBlockedDevice_lostPurgeReplyIsNotResent(t *testing.T) {
 	l.revokeDeviceCertificate("CLIENT2")
 	purges := func(want int64) resource.TestCheckFunc {
 		return func(*terraform.State) error {
-			if n := l.CommandsPerScript("RAS2")["purge-device/v1"]; n != want {
-				return fmt.Errorf("RAS2 ran purge-device %d times, want %d", n, want)
+			if n := l.CommandsPerScript("RAS2")["purge-devices/v1"]; n != want {
+				return fmt.Errorf("RAS2 ran purge-devices %d times, want %d", n, want)
+			}
+			if n := l.CommandsPerScript("RAS2")["purge-device/v1"]; n != 0 {
+				return fmt.Errorf("RAS2 ran purge-device %d times: the device was sent alone", n)
 			}
 			return nil
 		}
@@ -33,7 +36,7 @@ func TestAccBlockedDevice_lostPurgeReplyIsNotResent(t *testing.T) {
 		Steps: []resource.TestStep{
 			{
 				PreConfig: func() {
-					l.Server("RAS2").Faults().SetLoseReplyScript("purge-device/v1")
+					l.Server("RAS2").Faults().SetLoseReplyScript("purge-devices/v1")
 					l.Server("RAS2").Faults().SetLoseReplyNext(1)
 				},
 				Config: config,

@@ -15,6 +15,7 @@ import (
 // connected through any of them, or through several.
 type Cluster struct {
 	servers map[string]Runner
+	purges  *PurgeBatcher // nil: DefaultPurgeBatcher
 }
 
 // NewCluster builds a cluster from server name -> Runner.
@@ -28,6 +29,18 @@ func NewCluster(servers map[string]Runner) (*Cluster, error) {
 		}
 	}
 	return &Cluster{servers: maps.Clone(servers)}, nil
+}
+
+// WithPurgeBatcher returns the cluster with its device purges coalesced by b instead of DefaultPurgeBatcher.
+func (c *Cluster) WithPurgeBatcher(b *PurgeBatcher) *Cluster {
+	return &Cluster{servers: c.servers, purges: b}
+}
+
+func (c *Cluster) purgeBatcher() *PurgeBatcher {
+	if c.purges == nil {
+		return DefaultPurgeBatcher
+	}
+	return c.purges
 }
 
 // Servers returns the server names, sorted.
@@ -58,6 +71,11 @@ func FailedServers(err error) []string {
 // FanOut runs op on every server at once. It returns the results of the servers that succeeded and, when any
 // failed, an error joining one *ServerError per failed server (sorted by server): a partial failure is never hidden.
 func FanOut[T any](ctx context.Context, c *Cluster, op func(context.Context, Runner) (T, error)) (map[string]T, error) {
+	return fanOut(ctx, c, func(ctx context.Context, _ string, r Runner) (T, error) { return op(ctx, r) })
+}
+
+// fanOut is FanOut for an operation that needs the server's name.
+func fanOut[T any](ctx context.Context, c *Cluster, op func(ctx context.Context, server string, r Runner) (T, error)) (map[string]T, error) {
 	type outcome struct {
 		server string
 		result T
@@ -67,7 +85,7 @@ func FanOut[T any](ctx context.Context, c *Cluster, op func(context.Context, Run
 	var wg sync.WaitGroup
 	for name, r := range c.servers {
 		wg.Go(func() {
-			res, err := op(ctx, r)
+			res, err := op(ctx, name, r)
 			outcomes <- outcome{server: name, result: res, err: err}
 		})
 	}
@@ -126,13 +144,18 @@ func (c *Cluster) GetDeviceSAs(ctx context.Context, identities []string) (map[st
 	return FanOut(ctx, c, func(ctx context.Context, r Runner) (IPsecSAs, error) { return GetDeviceSAs(ctx, r, identities) })
 }
 
-// PurgeDevice purges a device on every server at once (see PurgeDevice).
+// PurgeDevice purges a device on every server at once (see PurgeDevice). On each server the purge goes in one run
+// of purge-devices/v1 with the other devices being purged there at the time (PurgeBatcher); the result and the
+// error of each server are this device's own.
 func (c *Cluster) PurgeDevice(ctx context.Context, identities []string, computerName string, disconnectVPN bool) (map[string]PurgeDeviceResult, error) {
 	in, err := newPurgeDeviceInput(identities, computerName, disconnectVPN)
 	if err != nil {
 		return nil, err
 	}
-	return FanOut(ctx, c, func(ctx context.Context, r Runner) (PurgeDeviceResult, error) { return purgeDevice(ctx, r, in) })
+	batcher := c.purgeBatcher()
+	return fanOut(ctx, c, func(ctx context.Context, server string, r Runner) (PurgeDeviceResult, error) {
+		return batcher.purge(ctx, server, r, in)
+	})
 }
 
 // PurgeUser purges a user on every server at once (see PurgeUser).

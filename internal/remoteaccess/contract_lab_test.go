@@ -34,6 +34,9 @@ func TestLabAnswersTheContract(t *testing.T) {
 		{"get-connections/v1", "RAS2", ConnectionFilter{}},
 		{"get-ipsec-sas/v1", "RAS2", identitiesInput{Identities: client2, Device: true}},
 		{"purge-device/v1", "RAS2", purgeDeviceInput{Identities: client2, ComputerName: "CLIENT2", DisconnectVPN: true}},
+		{"purge-devices/v1", "RAS2", purgeDevicesInput{Devices: []purgeDeviceInput{
+			{Identities: client2, ComputerName: "CLIENT2", DisconnectVPN: true}, {Identities: []string{`CORP\CLIENT1$`}},
+		}}},
 		{"purge-user/v1", "RAS2", purgeUserInput{Identities: []string{`CORP\carol`}}},
 		{"disconnect-vpn/v1", "RAS2", ByUser(`CORP\bob`)},
 		{"stop-computer/v1", "RAS1", stopComputerInput{ComputerName: "client1.corp.example", Credential: &Credential{UserName: `CORP\admin`, Password: "x"}}},

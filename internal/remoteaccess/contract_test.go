@@ -17,6 +17,8 @@ var contractTypes = map[string]reflect.Type{
 	"IPsecSAs":           reflect.TypeFor[IPsecSAs](),
 	"purgeDeviceInput":   reflect.TypeFor[purgeDeviceInput](),
 	"purgeDeviceOutput":  reflect.TypeFor[purgeDeviceOutput](),
+	"purgeDevicesInput":  reflect.TypeFor[purgeDevicesInput](),
+	"purgeDevicesOutput": reflect.TypeFor[purgeDevicesOutput](),
 	"purgeUserInput":     reflect.TypeFor[purgeUserInput](),
 	"purgeUserOutput":    reflect.TypeFor[purgeUserOutput](),
 	"VPNTarget":          reflect.TypeFor[VPNTarget](),

@@ -18,7 +18,7 @@ import (
 )
 
 // captureExecutor records every command the lab's WS-Management server is asked to run and answers it with an
-// empty result.
+// empty result (for a batched purge, of its one device).
 type captureExecutor struct {
 	mu   sync.Mutex
 	reqs []wsman.ExecRequest
@@ -28,6 +28,9 @@ func (c *captureExecutor) Execute(_ context.Context, req wsman.ExecRequest) wsma
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.reqs = append(c.reqs, req)
+	if bytes.HasPrefix(req.Stdin, []byte("# remoteaccess-script: purge-devices/v1")) {
+		return wsman.ExecResult{Stdout: []byte(`{"result":{"devices":[{}]}}` + "\r\n")}
+	}
 	return wsman.ExecResult{Stdout: []byte(`{"result":{}}` + "\r\n")}
 }
 
@@ -136,6 +139,12 @@ func fuzzOps(ctx context.Context, r remoteaccess.Runner, user, computer, identit
 			_, err := remoteaccess.PurgeDevice(ctx, r, []string{identity, computer}, computer, true)
 			return err
 		}, drop(map[string]any{"identities": []any{identity, computer}, "computer_name": computer, "disconnect_vpn": true})},
+		{"purge-devices/v1", func() error {
+			// The shortest window: the fuzzer sends one purge at a time, which a batch of one carries.
+			c := oneServer(r).WithPurgeBatcher(&remoteaccess.PurgeBatcher{Window: time.Nanosecond})
+			_, err := c.PurgeDevice(ctx, []string{identity, computer}, computer, true)
+			return err
+		}, map[string]any{"devices": []any{drop(map[string]any{"identities": []any{identity, computer}, "computer_name": computer, "disconnect_vpn": true})}}},
 		{"purge-user/v1", func() error { _, err := remoteaccess.PurgeUser(ctx, r, []string{identity}, user); return err },
 			drop(map[string]any{"identities": []any{identity}, "user_name": user})},
 		{"get-connections/v1", func() error {

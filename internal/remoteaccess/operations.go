@@ -168,6 +168,11 @@ func purgeDevice(ctx context.Context, r Runner, in purgeDeviceInput) (PurgeDevic
 	if err != nil {
 		return out.PurgeDeviceResult, err
 	}
+	return deviceOutcome(out)
+}
+
+// deviceOutcome is what purging one device on one server gave, alone or in a batch.
+func deviceOutcome(out purgeDeviceOutput) (PurgeDeviceResult, error) {
 	return out.PurgeDeviceResult, itemsError("disconnecting the VPN device tunnels", out.Failures)
 }
 

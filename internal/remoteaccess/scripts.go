@@ -21,6 +21,7 @@ var (
 	scriptGetConnections = mustScript("get-connections").AsRead()
 	scriptGetIPsecSAs    = mustScript("get-ipsec-sas").AsRead()
 	scriptPurgeDevice    = mustScript("purge-device")
+	scriptPurgeDevices   = mustScript("purge-devices")
 	scriptPurgeUser      = mustScript("purge-user")
 	scriptDisconnectVPN  = mustScript("disconnect-vpn")
 	scriptStopComputer   = mustScript("stop-computer")
@@ -34,7 +35,7 @@ var (
 // Scripts returns every script this package runs.
 func Scripts() []winrm.Script {
 	return []winrm.Script{
-		scriptGetNodes, scriptGetConnections, scriptGetIPsecSAs, scriptPurgeDevice, scriptPurgeUser,
+		scriptGetNodes, scriptGetConnections, scriptGetIPsecSAs, scriptPurgeDevice, scriptPurgeDevices, scriptPurgeUser,
 		scriptDisconnectVPN, scriptStopComputer, scriptDrainNode, scriptResumeNode,
 		scriptDisconnectVPNUsers, scriptPurgeSAs, scriptGetReadiness,
 	}

@@ -79,7 +79,8 @@ type Cluster struct {
 	revoked        map[string]bool // upper-case computer names whose certificate is revoked
 	lingering      []lingeringRow  // VPN statistics rows that outlive their disconnect
 	captured       map[string]capturedRows
-	failDisconnect map[string]bool // lower-case names or addresses Disconnect-VpnUser fails on (fault injection)
+	failDisconnect map[string]bool       // lower-case names or addresses Disconnect-VpnUser fails on (fault injection)
+	failSARemoval  map[saRemovalKey]bool // server and identity whose SAs Remove-NetIPsecMainModeSA fails on (fault injection)
 	languageModes  map[string]string
 	saShapes       map[string]string    // upper-case server name -> ShapeObject or ShapeString (shapes.go)
 	readiness      map[string]Readiness // SetReadiness, over Options.Readiness
@@ -125,7 +126,7 @@ func New(opts Options) (*Cluster, error) {
 		opts.Clock = time.Now
 	}
 	c := &Cluster{opts: opts, revoked: map[string]bool{}, captured: map[string]capturedRows{}, failDisconnect: map[string]bool{},
-		languageModes: map[string]string{}, expireBeforeRemoval: map[string]bool{}, saShapes: map[string]string{}, shutdownIndeterminate: map[string]bool{}}
+		failSARemoval: map[saRemovalKey]bool{}, languageModes: map[string]string{}, expireBeforeRemoval: map[string]bool{}, saShapes: map[string]string{}, shutdownIndeterminate: map[string]bool{}}
 	for server, shape := range opts.SAShapes {
 		c.saShapes[strings.ToUpper(server)] = shape
 	}
@@ -173,6 +174,38 @@ func (c *Cluster) FailDisconnect(target string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.failDisconnect[strings.ToLower(target)] = true
+}
+
+// FailSARemoval makes Remove-NetIPsecMainModeSA on a server fail (fail) or work again, in a device purge, on the
+// main-mode SAs whose RemoteFirstId or RemoteSecondId is identity (fault injection): purge-device/v1 then fails as a
+// whole, purge-devices/v1 for that device only.
+func (c *Cluster) FailSARemoval(server, identity string, fail bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	key := newSARemovalKey(server, identity)
+	if fail {
+		c.failSARemoval[key] = true
+	} else {
+		delete(c.failSARemoval, key)
+	}
+}
+
+// saRemovalKey is a server (upper case) and an identity (lower case).
+type saRemovalKey struct{ server, identity string }
+
+func newSARemovalKey(server, identity string) saRemovalKey {
+	return saRemovalKey{server: strings.ToUpper(server), identity: strings.ToLower(identity)}
+}
+
+// saRemovalFault is the error FailSARemoval makes the removal of r on server give, or nil.
+func (c *Cluster) saRemovalFault(server string, r saRow) error {
+	for _, id := range []string{r.firstID(), r.secondID()} {
+		if id != "" && c.failSARemoval[newSARemovalKey(server, id)] {
+			return &scriptError{Category: "PermissionDenied", Target: r.name,
+				Message: "Remove-NetIPsecMainModeSA: access denied removing main-mode SA " + r.name + "."}
+		}
+	}
+	return nil
 }
 
 // ExpireBeforeRemoval makes the SAs a purge lists on a server expire before it removes them (fault injection).

@@ -24,6 +24,7 @@ var operations = map[string]operation{
 	"get-connections/v1": getConnections,
 	"get-ipsec-sas/v1":   getIPsecSAs,
 	"purge-device/v1":    purgeDevice,
+	"purge-devices/v1":   purgeDevices,
 	"purge-user/v1":      purgeUser,
 	"disconnect-vpn/v1":  disconnectVPN,
 	"stop-computer/v1":   stopComputer,

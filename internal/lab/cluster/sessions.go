@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -225,24 +226,66 @@ func vpnTargets(rows []statRow, accept func(statRow) bool) []string {
 	return targets
 }
 
+// purgeDevice emulates purge-device.ps1 for one device.
 func purgeDevice(c *Cluster, call call) (any, error) {
+	var in deviceInput
+	if err := decodeInput(call.input, &in); err != nil {
+		return nil, err
+	}
+	return c.purgeOneDevice(call, in, c.mainModeSAs(call.server), c.statistics(call.server, call.now))
+}
+
+// deviceInput is one device of purge-device/v1 and of purge-devices/v1.
+type deviceInput struct {
+	Identities    []string `json:"identities"`
+	ComputerName  string   `json:"computer_name"`
+	DisconnectVPN bool     `json:"disconnect_vpn"`
+}
+
+// purgeDevices emulates purge-devices.ps1: the SAs and the statistics are listed once, then each device is purged
+// as purge-device.ps1 purges one, from those lists, in a try of its own: a device whose purge fails gets an error
+// entry and the next one is still purged.
+func purgeDevices(c *Cluster, call call) (any, error) {
 	var in struct {
-		Identities    []string `json:"identities"`
-		ComputerName  string   `json:"computer_name"`
-		DisconnectVPN bool     `json:"disconnect_vpn"`
+		Devices []deviceInput `json:"devices"`
 	}
 	if err := decodeInput(call.input, &in); err != nil {
 		return nil, err
 	}
+	if len(in.Devices) == 0 {
+		return nil, invalidArgument("devices", "devices must name at least one device")
+	}
+	stats := c.statistics(call.server, call.now)
+	sas := c.mainModeSAs(call.server)
+	results := make([]map[string]any, len(in.Devices))
+	for i, device := range in.Devices {
+		result, err := c.purgeOneDevice(call, device, sas, stats)
+		if err != nil {
+			se := asScriptError(err)
+			results[i] = map[string]any{"error": se}
+			continue
+		}
+		results[i] = result
+	}
+	return map[string]any{"devices": results}, nil
+}
+
+// purgeOneDevice purges one device, selecting from the listed SAs and statistics rows.
+func (c *Cluster) purgeOneDevice(call call, in deviceInput, sas []saRow, stats []statRow) (map[string]any, error) {
 	ids := newIdentitySet(in.Identities)
 	if err := requireIdentities(ids); err != nil {
 		return nil, err
 	}
 	hostNames := newIdentitySet(append(slices.Clone(in.Identities), in.ComputerName))
-	stats := c.statistics(call.server, call.now)
-	sel := selectDevice(c.mainModeSAs(call.server), stats, ids, hostNames)
+	sel := selectDevice(sas, stats, ids, hostNames)
 	mainRemoved, quickRemoved := 0, 0
 	for _, r := range append(sel.byIdentity, sel.byEndpoint...) {
+		if !c.stillListed(call.server, r) {
+			continue // removed by an earlier device of the batch: ObjectNotFound, neither removed nor a failure
+		}
+		if err := c.saRemovalFault(call.server, r); err != nil {
+			return nil, err // the script throws: what it removed before stays removed
+		}
 		quick, removed := c.removeListedSA(call.server, r, call.now)
 		quickRemoved += quick
 		mainRemoved += removed
@@ -262,6 +305,23 @@ func purgeDevice(c *Cluster, call call) (any, error) {
 		"vpn_device_tunnels_disconnected": tunnels, "vpn_disconnect_failures": failures,
 		"indeterminate": sel.reason != "", "indeterminate_reason": sel.reason,
 	}, nil
+}
+
+// stillListed reports whether a main-mode SA listed earlier in the script is still on the server.
+func (c *Cluster) stillListed(server string, r saRow) bool {
+	if r.tunnel != nil {
+		return r.tunnel.up && r.tunnel.mainMode == r.name
+	}
+	return slices.ContainsFunc(c.captured[server].sas, func(o saRow) bool { return o.name == r.name })
+}
+
+// asScriptError is the {"error":{...}} entry a script writes for err.
+func asScriptError(err error) *scriptError {
+	var se *scriptError
+	if !errors.As(err, &se) {
+		se = &scriptError{Category: "InvalidOperation", Message: err.Error()}
+	}
+	return se
 }
 
 // purgeUser emulates purge-user.ps1: the intranet-tunnel SAs whose RemoteSecondId (user Kerberos) is the user, and

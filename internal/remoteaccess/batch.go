@@ -1,0 +1,321 @@
+package remoteaccess
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
+)
+
+// PurgeBatcher coalesces the device purges of one server into runs of purge-devices/v1: when hundreds of devices
+// are blocked at once (a compromised OU), every block would otherwise start a PowerShell of its own on every server
+// (about half a second each, and at most max_concurrency_per_server at a time). A purge that arrives while a batch
+// is in flight on its server waits for it to end and goes in the next one, with every purge that arrived meanwhile;
+// one that finds the server idle waits Window for company. Each caller gets exactly its own device's result or
+// error:
+//
+//   - a device whose purge fails inside the batch gets that failure (a *DeviceFailureError), the others their results;
+//   - a batch whose reply was lost after it may have run (winrm.ErrOutcomeUnknown) is that for every device of it,
+//     and is never sent again, batched or alone;
+//   - a batch that provably never reached the server (refused before its command was sent) is sent again per device,
+//     each with purge-device/v1 under its caller's own context.
+//
+// It is safe for concurrent use; the zero value uses the defaults. One batcher serves the whole process
+// (DefaultPurgeBatcher): clusters are built per operation, the WinRM clients they hold live as long as the process.
+type PurgeBatcher struct {
+	// Window is how long a purge that finds its server idle waits for others before it is sent (default
+	// DefaultBatchWindow): far below a PowerShell start, so that a lone block is not delayed noticeably.
+	Window time.Duration
+	// MaxDevices bounds one batch (default DefaultBatchDevices): a lost reply leaves every device of its batch
+	// pending, and one run must end well within the WinRM timeout on a real server.
+	MaxDevices int
+	// MaxInFlight bounds the batches in flight on one server (default DefaultBatchesInFlight): a second starts only
+	// when the waiting purges fill a batch. Each holds one of the server's max_concurrency_per_server slots.
+	MaxInFlight int
+
+	mu     sync.Mutex
+	queues map[batchKey]*purgeQueue
+}
+
+// The batcher's defaults.
+const (
+	DefaultBatchWindow     = 20 * time.Millisecond
+	DefaultBatchDevices    = 50
+	DefaultBatchesInFlight = 2
+)
+
+// DefaultPurgeBatcher coalesces the purges of every Cluster that has no batcher of its own (Cluster.WithPurgeBatcher).
+var DefaultPurgeBatcher = &PurgeBatcher{}
+
+// DeviceFailureError is one device's failure inside a batched purge: its script ran, and went on with the other
+// devices of the batch. What it removed before the failure stays removed.
+type DeviceFailureError struct {
+	Script   string // purge-devices/v1
+	Category string // PowerShell's ErrorCategory
+	Message  string
+	Target   string
+}
+
+func (e *DeviceFailureError) Error() string {
+	text := e.Script + " failed for this device (" + e.Category
+	if e.Target != "" {
+		text += " on " + e.Target
+	}
+	return text + "): " + e.Message
+}
+
+// batchKey is one server as one WinRM client reaches it: two provider configurations may name the same server with
+// other credentials, and their purges must not share a run.
+type batchKey struct {
+	server string
+	runner Runner
+}
+
+type purgeQueue struct {
+	waiting  []*purgeRequest
+	inFlight int
+	timer    *time.Timer // the Window of the first waiting purge, while none is in flight
+}
+
+type purgeRequest struct {
+	ctx  context.Context
+	in   purgeDeviceInput
+	done chan purgeReply // buffered: the batch never waits for its caller
+}
+
+type purgeReply struct {
+	result PurgeDeviceResult
+	err    error
+	// alone: the batch provably never reached the server; the caller sends its purge by itself.
+	alone bool
+}
+
+// purgeDevicesInput and purgeDevicesOutput are purge-devices/v1's documents (scripts/CONTRACT.md).
+type (
+	purgeDevicesInput struct {
+		Devices []purgeDeviceInput `json:"devices"`
+	}
+	purgeDevicesOutput struct {
+		Devices []deviceOutput `json:"devices"`
+	}
+	deviceOutput struct {
+		purgeDeviceOutput
+		Error *deviceError `json:"error"`
+	}
+	deviceError struct {
+		Category string `json:"category"`
+		Message  string `json:"message"`
+		Target   string `json:"target"`
+	}
+)
+
+func (b *PurgeBatcher) window() time.Duration {
+	if b.Window > 0 {
+		return b.Window
+	}
+	return DefaultBatchWindow
+}
+
+func (b *PurgeBatcher) maxDevices() int {
+	if b.MaxDevices > 0 {
+		return b.MaxDevices
+	}
+	return DefaultBatchDevices
+}
+
+func (b *PurgeBatcher) maxInFlight() int {
+	if b.MaxInFlight > 0 {
+		return b.MaxInFlight
+	}
+	return DefaultBatchesInFlight
+}
+
+// purge purges one device on one server, in a batch with the other purges of that server.
+func (b *PurgeBatcher) purge(ctx context.Context, server string, r Runner, in purgeDeviceInput) (PurgeDeviceResult, error) {
+	if !reflect.TypeOf(r).Comparable() {
+		return purgeDevice(ctx, r, in) // cannot be told apart from another server's runner: never batched
+	}
+	key := batchKey{server: server, runner: r}
+	req := &purgeRequest{ctx: ctx, in: in, done: make(chan purgeReply, 1)}
+	b.enqueue(key, req)
+	var reply purgeReply
+	select {
+	case reply = <-req.done:
+	case <-ctx.Done():
+		if b.withdraw(key, req) {
+			return PurgeDeviceResult{}, fmt.Errorf("purge not sent: %w", ctx.Err())
+		}
+		// Already sent: the batch's context ends with its last caller's, and then the WinRM client signals the
+		// command and says whether it may have run. Wait for that answer rather than guess it.
+		reply = <-req.done
+	}
+	if reply.alone && ctx.Err() == nil {
+		return purgeDevice(ctx, r, in)
+	}
+	return reply.result, reply.err
+}
+
+func (b *PurgeBatcher) enqueue(key batchKey, req *purgeRequest) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.queues == nil {
+		b.queues = map[batchKey]*purgeQueue{}
+	}
+	q := b.queues[key]
+	if q == nil {
+		q = &purgeQueue{}
+		b.queues[key] = q
+	}
+	q.waiting = append(q.waiting, req)
+	switch {
+	case len(q.waiting) >= b.maxDevices() && q.inFlight < b.maxInFlight():
+		b.sendLocked(key, q)
+	case q.inFlight == 0 && q.timer == nil:
+		var t *time.Timer
+		t = time.AfterFunc(b.window(), func() {
+			b.mu.Lock()
+			defer b.mu.Unlock()
+			if q.timer != t {
+				return // the batch was sent before its window ended (it filled)
+			}
+			q.timer = nil
+			if len(q.waiting) == 0 { // every purge of the window was withdrawn
+				b.forgetIfIdleLocked(key, q)
+				return
+			}
+			b.sendLocked(key, q)
+		})
+		q.timer = t // before the timer's function can take b.mu, which enqueue holds
+	}
+}
+
+// withdraw takes a request out of its queue when it has not been sent, and reports whether it did.
+func (b *PurgeBatcher) withdraw(key batchKey, req *purgeRequest) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.queues[key]
+	if q == nil {
+		return false
+	}
+	for i, w := range q.waiting {
+		if w == req {
+			q.waiting = append(q.waiting[:i], q.waiting[i+1:]...)
+			b.forgetIfIdleLocked(key, q)
+			return true
+		}
+	}
+	return false
+}
+
+// sendLocked starts a batch of the first waiting requests, at most MaxDevices. b.mu is held.
+func (b *PurgeBatcher) sendLocked(key batchKey, q *purgeQueue) {
+	if q.timer != nil {
+		q.timer.Stop()
+		q.timer = nil
+	}
+	n := min(len(q.waiting), b.maxDevices())
+	batch := q.waiting[:n:n]
+	q.waiting = append([]*purgeRequest(nil), q.waiting[n:]...)
+	q.inFlight++
+	go func() {
+		b.run(key, batch)
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		q.inFlight--
+		// The purges that arrived meanwhile have waited for a whole run already: they go at once.
+		for len(q.waiting) > 0 && q.inFlight < b.maxInFlight() && (q.inFlight == 0 || len(q.waiting) >= b.maxDevices()) {
+			b.sendLocked(key, q)
+		}
+		b.forgetIfIdleLocked(key, q)
+	}()
+}
+
+func (b *PurgeBatcher) forgetIfIdleLocked(key batchKey, q *purgeQueue) {
+	if len(q.waiting) == 0 && q.inFlight == 0 && q.timer == nil && b.queues[key] == q {
+		delete(b.queues, key)
+	}
+}
+
+// run sends one batch and answers each of its requests.
+func (b *PurgeBatcher) run(key batchKey, batch []*purgeRequest) {
+	ctx, cancel := batchContext(batch)
+	defer cancel()
+	in := purgeDevicesInput{Devices: make([]purgeDeviceInput, len(batch))}
+	for i, req := range batch {
+		in.Devices[i] = req.in
+	}
+	out, err := run[purgeDevicesOutput](ctx, key.runner, scriptPurgeDevices, in)
+	if err == nil && len(out.Devices) != len(batch) {
+		err = &winrm.Error{Kind: winrm.KindMalformedOutput, Server: key.server, Script: scriptPurgeDevices.Name,
+			Err: fmt.Errorf("the answer holds %d devices for the %d sent", len(out.Devices), len(batch))}
+	}
+	if err != nil {
+		reply := purgeReply{err: batchError(err, len(batch)), alone: neverSent(err)}
+		for _, req := range batch {
+			req.done <- reply
+		}
+		return
+	}
+	for i, req := range batch {
+		d := out.Devices[i]
+		if d.Error != nil {
+			req.done <- purgeReply{err: &DeviceFailureError{Script: scriptPurgeDevices.Name, Category: d.Error.Category,
+				Message: d.Error.Message, Target: d.Error.Target}}
+			continue
+		}
+		result, err := deviceOutcome(d.purgeDeviceOutput)
+		req.done <- purgeReply{result: result, err: err}
+	}
+}
+
+// batchContext carries the first request's values (logging) and ends when every request's context has ended: a
+// block cancelled alone does not cut its neighbours' purge short, the end of the whole apply does.
+func batchContext(batch []*purgeRequest) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
+	var mu sync.Mutex
+	live := len(batch)
+	stops := make([]func() bool, len(batch))
+	for i, req := range batch {
+		stops[i] = context.AfterFunc(req.ctx, func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if live--; live == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
+	}
+}
+
+// batchError says, for each device, that its purge failed as part of a batch; errors.Is still finds
+// winrm.ErrOutcomeUnknown through it.
+func batchError(err error, devices int) error {
+	if devices == 1 {
+		return err
+	}
+	return fmt.Errorf("purging a batch of %d devices: %w", devices, err)
+}
+
+// neverSent reports whether a failed batch provably never reached the server: the WinRM client refused or could
+// not send its command (no connection, the quota fault, a pooled shell the server no longer knows), so no device of
+// it was touched and each may be sent again. A script that ran, in part or in full, is never sent again.
+func neverSent(err error) bool {
+	var e *winrm.Error
+	if !errors.As(err, &e) || e.OutcomeUnknown {
+		return false
+	}
+	switch e.Kind {
+	case winrm.KindUnreachable, winrm.KindQuota, winrm.KindShell:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,114 @@
+package remoteaccess
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
+)
+
+// A purge whose caller gives up while it waits for its batch is taken out of it and never sent; the batch goes
+// without it.
+func TestBatcherWithdrawsAPurgeNotSentYet(t *testing.T) {
+	r := answer(`{"devices":[{"main_mode_removed":1},{"main_mode_removed":2}]}`)
+	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
+	in := func(name string) purgeDeviceInput {
+		return purgeDeviceInput{Identities: []string{`CORP\` + name + `$`}}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := make(chan error, 1)
+	go func() {
+		_, err := b.purge(ctx, "RAS1", r, in("GONE"))
+		gone <- err
+	}()
+	for !b.waiting("RAS1", r, 1) {
+		time.Sleep(time.Millisecond) // until the purge is queued: the batch is sent only once it holds two
+	}
+	cancel()
+	if err := <-gone; !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "not sent") {
+		t.Fatalf("the withdrawn purge: %v; want not sent, cancelled", err)
+	}
+
+	results := make(chan int, 2)
+	for _, name := range []string{"KEPT1", "KEPT2"} {
+		go func() {
+			res, err := b.purge(context.Background(), "RAS1", r, in(name))
+			if err != nil {
+				t.Error(err)
+			}
+			results <- res.MainModeRemoved
+		}()
+	}
+	if got := <-results + <-results; got != 3 {
+		t.Errorf("the two purges of the batch removed %d in all, want 1 + 2", got)
+	}
+	sent := r.sent()
+	if len(sent) != 1 || sent[0].script != "purge-devices/v1" || strings.Contains(sent[0].input, "GONE") ||
+		!strings.Contains(sent[0].input, "KEPT1") || !strings.Contains(sent[0].input, "KEPT2") {
+		t.Errorf("sent %+v; want one batch of KEPT1 and KEPT2, without the withdrawn purge", sent)
+	}
+}
+
+// A purge withdrawn while it waits alone for its window leaves nothing to send when the window ends, and the
+// batcher forgets the server.
+func TestBatcherSendsNothingWhenTheOnlyPurgeIsWithdrawn(t *testing.T) {
+	r := answer(`{"devices":[{"main_mode_removed":1}]}`)
+	b := &PurgeBatcher{Window: time.Second} // far longer than the withdrawal takes
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := b.purge(ctx, "RAS1", r, purgeDeviceInput{Identities: []string{`CORP\GONE$`}}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a purge whose context had ended: %v; want not sent, cancelled", err)
+	}
+	for !b.idle() {
+		time.Sleep(10 * time.Millisecond) // until the window has ended and the batcher has let the server go
+	}
+	if sent := r.sent(); len(sent) != 0 {
+		t.Errorf("sent %+v after the only purge was withdrawn", sent)
+	}
+}
+
+// An answer that does not hold one entry per device sent is a failure for every device, not a guess at which entry
+// is whose; and as the script ran, no device is sent again.
+func TestBatcherRefusesAnAnswerOfTheWrongLength(t *testing.T) {
+	r := answer(`{"devices":[{"main_mode_removed":1}]}`)
+	c, err := NewCluster(map[string]Runner{"RAS1": r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c = c.WithPurgeBatcher(&PurgeBatcher{Window: time.Hour, MaxDevices: 2})
+	errs := make(chan error, 2)
+	for _, name := range []string{"A", "B"} {
+		go func() {
+			_, err := c.PurgeDevice(context.Background(), []string{`CORP\` + name + `$`}, "", false)
+			errs <- err
+		}()
+	}
+	for range 2 {
+		var we *winrm.Error
+		if err := <-errs; !errors.As(err, &we) || we.Kind != winrm.KindMalformedOutput {
+			t.Errorf("a device of a batch answered for one of two: %v; want malformed output", err)
+		}
+	}
+	if n := len(r.sent()); n != 1 {
+		t.Errorf("%d runs, want the batch once", n)
+	}
+}
+
+// waiting reports whether n purges wait for a batch on the server.
+func (b *PurgeBatcher) waiting(server string, r Runner, n int) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.queues[batchKey{server: server, runner: r}]
+	return q != nil && len(q.waiting) == n
+}
+
+// idle reports whether the batcher holds no server.
+func (b *PurgeBatcher) idle() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queues) == 0
+}
