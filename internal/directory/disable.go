@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -212,7 +211,7 @@ func withDN(err error, dn string) error {
 // not fit, is an error, and the line stays as it was.
 func (c *Client) RecordCertificates(ctx context.Context, acct Account, holdID string, serials []string) error {
 	for _, s := range serials {
-		if s == "" || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if !validSerial(s) {
 			return &ValidationError{Field: "certificate serial", Value: s, Reason: "want letters and digits"}
 		}
 	}

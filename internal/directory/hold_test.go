@@ -264,3 +264,27 @@ func TestRecordCertificatesRoundTrip(t *testing.T) {
 		t.Errorf("a refused or misdirected record changed the hold line: %#v", holds[0].Certificates)
 	}
 }
+
+// A certs= list typed or tidied by hand reads as the serials it names, whatever commas and spaces separate them; a
+// list with anything else in it makes the record unreadable (a release then changes nothing), never a serial misread.
+func TestHoldLineCertsAsTypedByHand(t *testing.T) {
+	record := func(certs string) string {
+		return "-----BEGIN remoteaccess-block/v2-----\nprior=enabled\nhold id=h1 since=2026-01-02T03:04:05Z by=\"svc\" certs=" +
+			certs + " reason=\"lost\"\n-----END remoteaccess-block/v2-----"
+	}
+	for certs, want := range map[string][]string{
+		`"1A2B,3C4D"`: {"1A2B", "3C4D"}, `"1A2B, 3C4D"`: {"1A2B", "3C4D"}, `" 1A2B 3C4D "`: {"1A2B", "3C4D"},
+		`"1A2B,,3c4d,"`: {"1A2B", "3c4d"}, `""`: {}, `1A2B,3C4D`: {"1A2B", "3C4D"},
+	} {
+		rec, err := directory.ReadBlockRecord(record(certs))
+		if err != nil || rec == nil || !reflect.DeepEqual(rec.Holds[0].Certificates, want) {
+			t.Errorf("certs=%s: read %+v, %v; want %q", certs, rec, err, want)
+		}
+	}
+	for _, certs := range []string{`"1A2B;3C4D"`, `"1A2B/3C4D"`, `"1A2B-3C4D"`} {
+		var unreadable *directory.UnreadableRecordError
+		if rec, err := directory.ReadBlockRecord(record(certs)); !errors.As(err, &unreadable) {
+			t.Errorf("certs=%s: read %+v, %v; want the record unreadable", certs, rec, err)
+		}
+	}
+}

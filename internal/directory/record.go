@@ -325,9 +325,14 @@ func parseHold(s string) (Hold, bool) {
 		case "account":
 			h.KeepsEnabled = value == "enabled"
 		case "certs":
+			// Serials separated by commas, also as typed by hand ("1A2B, 3C4D"); anything but a serial there makes the
+			// line unreadable, since a serial misread would be taken off hold while this block still holds it.
 			h.Certificates = []string{}
-			if value != "" {
-				h.Certificates = strings.Split(value, ",")
+			for _, serial := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+				if !validSerial(serial) {
+					return h, false
+				}
+				h.Certificates = append(h.Certificates, serial)
 			}
 		}
 		if err != nil {
@@ -335,6 +340,12 @@ func parseHold(s string) (Hold, bool) {
 		}
 	}
 	return h, h.ID != ""
+}
+
+// validSerial reports whether s can be a certificate serial in a hold line: letters and digits only (hexadecimal as
+// the CAs print it; nothing that could end the quoted list or the line).
+func validSerial(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 }
 
 // newRecord starts the record of the first block on cur.
