@@ -228,13 +228,28 @@ func (c *Client) RecordCertificates(ctx context.Context, acct Account, holdID st
 		next := *rec
 		next.Holds = slices.Clone(rec.Holds)
 		next.Holds[i].Certificates = slices.Clone(serials)
-		info, _, err := next.format()
+		info, stored, err := next.format()
+		if err == nil && serials != nil && forgetsCertificates(&next, stored) {
+			// It fits only without the lists: the line stays as it was rather than forget what every block holds
+			// (marking it unknown, serials nil, may forget them: that fails safe).
+			err = &RecordTooLongError{Attribute: attrInfo, Units: utf16Len(next.withSection(next.section(0))), Limit: maxRecordText}
+		}
 		if err != nil {
 			return ch, err
 		}
 		ch.info = &info
 		return ch, nil
 	})
+}
+
+// forgetsCertificates reports whether the stored record (format's) leaves out a list of certificates the record had.
+func forgetsCertificates(rec, stored *BlockRecord) bool {
+	for i, h := range rec.Holds {
+		if h.Certificates != nil && stored.Holds[i].Certificates == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // recordHold returns the info and description that record hold on cur: the description changes only when it shows

@@ -417,20 +417,29 @@ func orNewline(sep string) string {
 	return sep
 }
 
-// format writes info with the record in it, shortening the holds' reasons until it fits; the reasons kept are
-// those the returned record holds, so that its summary is the one a later read computes. A record that still does
-// not fit is a *RecordTooLongError.
+// format writes info with the record in it, shortening the holds' reasons until it fits, and as a last resort
+// leaving out the lists of certificates the holds hold (a hold line without its list is read as "may hold any", so
+// that every other block keeps them on hold: it fails safe, while a hold left out of the record would let the other
+// blocks' releases undo it). The reasons and lists kept are those the returned record holds, so that its summary is
+// the one a later read computes. A record that still does not fit is a *RecordTooLongError.
 func (r *BlockRecord) format() (string, *BlockRecord, error) {
 	var units int
-	for _, limit := range []int{maxReasonInRecord, 40, 0} {
-		info := r.withSection(r.section(limit))
-		if units = utf16Len(info); units <= maxRecordText {
-			stored := *r
-			stored.Holds = slices.Clone(r.Holds)
-			for i := range stored.Holds {
-				stored.Holds[i].Reason = truncateUTF16(stored.Holds[i].Reason, limit)
+	for _, forget := range []bool{false, true} {
+		rec := *r
+		rec.Holds = slices.Clone(r.Holds)
+		if forget {
+			for i := range rec.Holds {
+				rec.Holds[i].Certificates = nil
 			}
-			return info, &stored, nil
+		}
+		for _, limit := range []int{maxReasonInRecord, 40, 0} {
+			info := rec.withSection(rec.section(limit))
+			if units = utf16Len(info); units <= maxRecordText {
+				for i := range rec.Holds {
+					rec.Holds[i].Reason = truncateUTF16(rec.Holds[i].Reason, limit)
+				}
+				return info, &rec, nil
+			}
 		}
 	}
 	return "", nil, &RecordTooLongError{Attribute: attrInfo, Units: units, Limit: maxRecordText}
