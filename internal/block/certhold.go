@@ -169,9 +169,14 @@ func holdAt(ctx context.Context, a Authority, requester string, h *CertificateHo
 		if err != nil {
 			return held, changed, err
 		}
-		if ch.Changed {
+		switch {
+		case ch.Changed:
 			changed = true
 			held = append(held, HeldCertificate{Serial: c.Serial, CA: a.Config(), Template: c.Template, Permanent: h.Permanent != nil})
+		case h.Permanent == nil && ch.Certificate.Held():
+			// Put on hold between the listing and this hold: by another block applied at the same time, whose line may
+			// not list it yet. This block holds it too, so that the other block's release keeps it on hold.
+			held = append(held, HeldCertificate{Serial: c.Serial, CA: a.Config(), Template: c.Template, Shared: true})
 		}
 	}
 	return held, changed, nil
