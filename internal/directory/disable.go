@@ -267,10 +267,14 @@ func recordHold(cur Account, rec *BlockRecord, hold Hold) (string, *string, erro
 		next.Holds = append(next.Holds, hold)
 	}
 	first := len(rec.Holds) == 0
-	info, stored, err := next.format()
+	info, stored, err := next.formatMay(false)
 	if err != nil && first {
 		// Leave description alone: the record no longer needs the earlier description, so it may fit then.
 		next.ManagesDescription, next.PriorDescription = false, ""
+		info, stored, err = next.formatMay(false)
+	}
+	if err != nil {
+		// Last, the lists of certificates give way (see format).
 		info, stored, err = next.format()
 	}
 	if err != nil {

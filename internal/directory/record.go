@@ -422,9 +422,16 @@ func orNewline(sep string) string {
 // that every other block keeps them on hold: it fails safe, while a hold left out of the record would let the other
 // blocks' releases undo it). The reasons and lists kept are those the returned record holds, so that its summary is
 // the one a later read computes. A record that still does not fit is a *RecordTooLongError.
-func (r *BlockRecord) format() (string, *BlockRecord, error) {
+func (r *BlockRecord) format() (string, *BlockRecord, error) { return r.formatMay(true) }
+
+// formatMay is format, leaving the lists of certificates out as a last resort only when mayForget is set.
+func (r *BlockRecord) formatMay(mayForget bool) (string, *BlockRecord, error) {
 	var units int
-	for _, forget := range []bool{false, true} {
+	tries := []bool{false}
+	if mayForget {
+		tries = append(tries, true)
+	}
+	for _, forget := range tries {
 		rec := *r
 		rec.Holds = slices.Clone(r.Holds)
 		if forget {
