@@ -49,8 +49,9 @@ type HeldCertificate struct {
 	Template string
 	// Permanent: revoked permanently by this block; never unrevoked.
 	Permanent bool
-	// Shared: found on hold, put there after another block of the account was recorded; the last block released
-	// unrevokes it.
+	// Shared: put on hold by another block of the account (its hold line lists it, or the hold began during its
+	// apply), found on hold or put there while this block was holding it; the last block released that holds it
+	// takes it off hold.
 	Shared bool
 }
 
@@ -233,9 +234,12 @@ func HeldElsewhere(certs []HeldCertificate, others []directory.Hold) (kept, rest
 	return kept, rest
 }
 
-// lists reports whether a hold line lists the serial (serials are hexadecimal: letter case does not matter).
+// lists reports whether a hold line lists the serial. Serials are hexadecimal numbers: letter case and leading zeros
+// (a list typed by hand) do not matter.
 func lists(h directory.Hold, serial string) bool {
-	return slices.ContainsFunc(h.Certificates, func(s string) bool { return strings.EqualFold(s, serial) })
+	return slices.ContainsFunc(h.Certificates, func(s string) bool {
+		return strings.EqualFold(strings.TrimLeft(s, "0"), strings.TrimLeft(serial, "0"))
+	})
 }
 
 // flush flushes the revocation caches of the servers and returns those where it failed.

@@ -192,6 +192,8 @@ func TestCertificateHoldRecordsWhatEachBlockHolds(t *testing.T) {
 		{h[1:], 2, 1},
 		{[]directory.Hold{{ID: "plain", Certificates: []string{}}}, 0, 3},
 		{[]directory.Hold{{ID: "plain", Certificates: []string{}}, {ID: "old"}}, 2, 1},
+		// a list typed by hand, the leading zeros left out
+		{[]directory.Hold{{ID: "typed", Certificates: []string{"3", "5"}}}, 2, 1},
 	} {
 		kept, rest := block.HeldElsewhere(mine, c.others)
 		if len(kept) != c.kept || len(rest) != c.rest {
