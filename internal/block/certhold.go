@@ -49,8 +49,9 @@ type HeldCertificate struct {
 	Template string
 	// Permanent: revoked permanently by this block; never unrevoked.
 	Permanent bool
-	// Shared: found on hold, put there after another block of the account was recorded; the last block released
-	// unrevokes it.
+	// Shared: put on hold by another block of the account (its hold line lists it, or the hold began during its
+	// apply), found on hold or put there while this block was holding it; the last block released that holds it
+	// takes it off hold.
 	Shared bool
 }
 
@@ -169,9 +170,14 @@ func holdAt(ctx context.Context, a Authority, requester string, h *CertificateHo
 		if err != nil {
 			return held, changed, err
 		}
-		if ch.Changed {
+		switch {
+		case ch.Changed:
 			changed = true
 			held = append(held, HeldCertificate{Serial: c.Serial, CA: a.Config(), Template: c.Template, Permanent: h.Permanent != nil})
+		case h.Permanent == nil && ch.Certificate.Held():
+			// Put on hold between the listing and this hold: by another block applied at the same time, whose line may
+			// not list it yet. This block holds it too, so that the other block's release keeps it on hold.
+			held = append(held, HeldCertificate{Serial: c.Serial, CA: a.Config(), Template: c.Template, Shared: true})
 		}
 	}
 	return held, changed, nil
@@ -228,9 +234,12 @@ func HeldElsewhere(certs []HeldCertificate, others []directory.Hold) (kept, rest
 	return kept, rest
 }
 
-// lists reports whether a hold line lists the serial (serials are hexadecimal: letter case does not matter).
+// lists reports whether a hold line lists the serial. Serials are hexadecimal numbers: letter case and leading zeros
+// (a list typed by hand) do not matter.
 func lists(h directory.Hold, serial string) bool {
-	return slices.ContainsFunc(h.Certificates, func(s string) bool { return strings.EqualFold(s, serial) })
+	return slices.ContainsFunc(h.Certificates, func(s string) bool {
+		return strings.EqualFold(strings.TrimLeft(s, "0"), strings.TrimLeft(serial, "0"))
+	})
 }
 
 // flush flushes the revocation caches of the servers and returns those where it failed.

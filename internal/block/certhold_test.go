@@ -192,10 +192,63 @@ func TestCertificateHoldRecordsWhatEachBlockHolds(t *testing.T) {
 		{h[1:], 2, 1},
 		{[]directory.Hold{{ID: "plain", Certificates: []string{}}}, 0, 3},
 		{[]directory.Hold{{ID: "plain", Certificates: []string{}}, {ID: "old"}}, 2, 1},
+		// a list typed by hand, the leading zeros left out
+		{[]directory.Hold{{ID: "typed", Certificates: []string{"3", "5"}}}, 2, 1},
 	} {
 		kept, rest := block.HeldElsewhere(mine, c.others)
 		if len(kept) != c.kept || len(rest) != c.rest {
 			t.Errorf("with the other holds %+v: kept %+v, rest %+v; want %d kept", c.others, kept, rest, c.kept)
 		}
+	}
+}
+
+// racingCA lists the rows as they were, then lets another block run (before) before the caller holds them: another
+// block applied at the same time holds the certificate between this block's listing and its hold.
+type racingCA struct {
+	*fakeCA
+	before func()
+}
+
+func (r *racingCA) Certificates(ctx context.Context, requester string, templates []string) ([]ca.Certificate, error) {
+	rows, err := r.fakeCA.Certificates(ctx, requester, templates)
+	if f := r.before; f != nil {
+		r.before = nil
+		f()
+	}
+	return rows, err
+}
+
+// Two blocks of a device applied at the same time: the second lists the certificate as issued, the first holds it,
+// and the second's hold finds it held already (no change). The second block holds it all the same, and says so in
+// its hold line, so that releasing the first keeps it on hold; before, the second answered for nothing and the first
+// block's release freed the device while the second block still stood.
+func TestCertificateHeldByAnotherBlockMeanwhileIsShared(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	ctx := testContext(t)
+	f := &fakeCA{rows: []ca.Certificate{{Serial: "07", Template: "AOVPNDeviceTunnel", Disposition: ca.DispositionIssued}}}
+	options := func(id string, a block.Authority) block.Options {
+		return block.Options{Servers: l.Info().ServerAddresses, Record: true,
+			Hold:         directory.Hold{ID: id, Since: time.Now().UTC(), KeepsEnabled: true},
+			Certificates: &block.CertificateHold{Authorities: []block.Authority{a}, Templates: []string{"AOVPNDeviceTunnel"}}}
+	}
+	var first block.Outcome
+	racing := &racingCA{fakeCA: f, before: func() {
+		first = b.Ensure(ctx, resolve(t, ctx, b, "CLIENT2"), options("first", f), block.Prior{})
+	}}
+	second := b.Ensure(ctx, resolve(t, ctx, b, "CLIENT2"), options("second", racing), block.Prior{})
+	if first.Err() != nil || len(first.Certificates) != 1 || first.Certificates[0].Shared {
+		t.Fatalf("the first block: %+v, %v; want 07 held by it", first.Certificates, first.Err())
+	}
+	if second.Err() != nil || len(second.Certificates) != 1 || !second.Certificates[0].Shared {
+		t.Fatalf("the second block: %+v, %v; want 07 shared with the first", second.Certificates, second.Err())
+	}
+	rec, err := resolve(t, ctx, b, "CLIENT2").Account.ReadBlockRecord()
+	if err != nil || rec == nil {
+		t.Fatalf("record %+v, %v", rec, err)
+	}
+	kept, rest := block.HeldElsewhere(first.Certificates, rec.Others("first"))
+	if len(kept) != 1 || len(rest) != 0 {
+		t.Errorf("releasing the first block: kept %+v, taken off hold %+v; want 07 kept for the second (record %+v)", kept, rest, rec.Holds)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -212,7 +211,7 @@ func withDN(err error, dn string) error {
 // not fit, is an error, and the line stays as it was.
 func (c *Client) RecordCertificates(ctx context.Context, acct Account, holdID string, serials []string) error {
 	for _, s := range serials {
-		if s == "" || strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		if !validSerial(s) {
 			return &ValidationError{Field: "certificate serial", Value: s, Reason: "want letters and digits"}
 		}
 	}
@@ -229,13 +228,28 @@ func (c *Client) RecordCertificates(ctx context.Context, acct Account, holdID st
 		next := *rec
 		next.Holds = slices.Clone(rec.Holds)
 		next.Holds[i].Certificates = slices.Clone(serials)
-		info, _, err := next.format()
+		info, stored, err := next.format()
+		if err == nil && serials != nil && forgetsCertificates(&next, stored) {
+			// It fits only without the lists: the line stays as it was rather than forget what every block holds
+			// (marking it unknown, serials nil, may forget them: that fails safe).
+			err = &RecordTooLongError{Attribute: attrInfo, Units: utf16Len(next.withSection(next.section(0))), Limit: maxRecordText}
+		}
 		if err != nil {
 			return ch, err
 		}
 		ch.info = &info
 		return ch, nil
 	})
+}
+
+// forgetsCertificates reports whether the stored record (format's) leaves out a list of certificates the record had.
+func forgetsCertificates(rec, stored *BlockRecord) bool {
+	for i, h := range rec.Holds {
+		if h.Certificates != nil && stored.Holds[i].Certificates == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // recordHold returns the info and description that record hold on cur: the description changes only when it shows
@@ -253,10 +267,14 @@ func recordHold(cur Account, rec *BlockRecord, hold Hold) (string, *string, erro
 		next.Holds = append(next.Holds, hold)
 	}
 	first := len(rec.Holds) == 0
-	info, stored, err := next.format()
+	info, stored, err := next.formatMay(false)
 	if err != nil && first {
 		// Leave description alone: the record no longer needs the earlier description, so it may fit then.
 		next.ManagesDescription, next.PriorDescription = false, ""
+		info, stored, err = next.formatMay(false)
+	}
+	if err != nil {
+		// Last, the lists of certificates give way (see format).
 		info, stored, err = next.format()
 	}
 	if err != nil {

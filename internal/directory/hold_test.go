@@ -264,3 +264,100 @@ func TestRecordCertificatesRoundTrip(t *testing.T) {
 		t.Errorf("a refused or misdirected record changed the hold line: %#v", holds[0].Certificates)
 	}
 }
+
+// A certs= list typed or tidied by hand reads as the serials it names, whatever commas and spaces separate them; a
+// list with anything else in it makes the record unreadable (a release then changes nothing), never a serial misread.
+func TestHoldLineCertsAsTypedByHand(t *testing.T) {
+	record := func(certs string) string {
+		return "-----BEGIN remoteaccess-block/v2-----\nprior=enabled\nhold id=h1 since=2026-01-02T03:04:05Z by=\"svc\" certs=" +
+			certs + " reason=\"lost\"\n-----END remoteaccess-block/v2-----"
+	}
+	for certs, want := range map[string][]string{
+		`"1A2B,3C4D"`: {"1A2B", "3C4D"}, `"1A2B, 3C4D"`: {"1A2B", "3C4D"}, `" 1A2B 3C4D "`: {"1A2B", "3C4D"},
+		`"1A2B,,3c4d,"`: {"1A2B", "3c4d"}, `""`: {}, `1A2B,3C4D`: {"1A2B", "3C4D"},
+	} {
+		rec, err := directory.ReadBlockRecord(record(certs))
+		if err != nil || rec == nil || !reflect.DeepEqual(rec.Holds[0].Certificates, want) {
+			t.Errorf("certs=%s: read %+v, %v; want %q", certs, rec, err, want)
+		}
+	}
+	for _, certs := range []string{`"1A2B;3C4D"`, `"1A2B/3C4D"`, `"1A2B-3C4D"`} {
+		var unreadable *directory.UnreadableRecordError
+		if rec, err := directory.ReadBlockRecord(record(certs)); !errors.As(err, &unreadable) {
+			t.Errorf("certs=%s: read %+v, %v; want the record unreadable", certs, rec, err)
+		}
+	}
+}
+
+// A block's hold is recorded even where the other blocks' lists of certificates leave no room for it in the Notes:
+// the lists give way (each line then says "may hold any", which keeps every certificate on hold for it), since a hold
+// left out of the record would let the other blocks' releases enable the account under it. A list that would fit
+// only by forgetting the others is refused, and the record stays as it was.
+func TestCertificateListsGiveWayToAHold(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	conn := labclient.LDAP(t, l.Info())
+	acct, err := c.FindComputer(ctx(t), "CLIENT2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	setAttr(t, conn, acct.DN, "info", strings.Repeat("asset register entry. ", 15))
+	serials := func(b byte) []string {
+		out := make([]string, 4)
+		for i := range out {
+			out[i] = strings.Repeat(string(rune(b+byte(i))), 38) // the length of an AD CS serial
+		}
+		return out
+	}
+	since := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i, id := range []string{"aaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbb"} {
+		acct, err = c.FindComputer(ctx(t), "CLIENT2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := directory.Hold{ID: id, Since: since, By: "svc-remoteaccess@corp.example", Reason: "lost", KeepsEnabled: true}
+		if res, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: h, Record: true}); err != nil || !res.Recorded {
+			t.Fatalf("hold %s: %+v, %v", id, res, err)
+		}
+		if err := c.RecordCertificates(ctx(t), acct, id, serials(byte('A'+4*i))); err != nil {
+			t.Fatalf("certificates of %s: %v", id, err)
+		}
+	}
+	acct, err = c.FindComputer(ctx(t), "CLIENT2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := directory.Hold{ID: "cccccccccccccccc", Since: since, By: "svc-remoteaccess@corp.example", Reason: "stolen", Certificates: []string{}}
+	res, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: plain, Record: true})
+	if err != nil || !res.Recorded {
+		t.Fatalf("the third hold: %+v, %v; want it recorded", res, err)
+	}
+	read := func() []directory.Hold {
+		t.Helper()
+		_, info, _ := labAccount(t, l, "CLIENT2$")
+		rec, err := directory.ReadBlockRecord(info)
+		if err != nil || rec == nil || len(rec.Holds) != 3 {
+			t.Fatalf("record %+v, %v from %q", rec, err, info)
+		}
+		return rec.Holds
+	}
+	holds := read()
+	for _, h := range holds {
+		if h.Certificates != nil {
+			t.Errorf("hold %s still lists %q; want every list given way (unknown)", h.ID, h.Certificates)
+		}
+	}
+	if err := c.RecordCertificates(ctx(t), res.Account, "aaaaaaaaaaaaaaaa", serials('A')); err != nil {
+		t.Fatalf("one list, which fits beside the three lines: %v", err)
+	}
+	holds = read()
+	var tooLong *directory.RecordTooLongError
+	if err := c.RecordCertificates(ctx(t), res.Account, "bbbbbbbbbbbbbbbb", serials('E')); !errors.As(err, &tooLong) {
+		t.Errorf("a list that fits only by forgetting the other: %v; want RecordTooLongError", err)
+	}
+	if got := read(); !reflect.DeepEqual(got, holds) || len(got[0].Certificates) != 4 || got[1].Certificates != nil {
+		t.Errorf("the refused list changed the record: %+v; was %+v", got, holds)
+	}
+	if err := c.RecordCertificates(ctx(t), res.Account, "cccccccccccccccc", nil); err != nil {
+		t.Errorf("marking a line unknown: %v", err)
+	}
+}

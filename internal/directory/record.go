@@ -325,9 +325,14 @@ func parseHold(s string) (Hold, bool) {
 		case "account":
 			h.KeepsEnabled = value == "enabled"
 		case "certs":
+			// Serials separated by commas, also as typed by hand ("1A2B, 3C4D"); anything but a serial there makes the
+			// line unreadable, since a serial misread would be taken off hold while this block still holds it.
 			h.Certificates = []string{}
-			if value != "" {
-				h.Certificates = strings.Split(value, ",")
+			for _, serial := range strings.FieldsFunc(value, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+				if !validSerial(serial) {
+					return h, false
+				}
+				h.Certificates = append(h.Certificates, serial)
 			}
 		}
 		if err != nil {
@@ -335,6 +340,12 @@ func parseHold(s string) (Hold, bool) {
 		}
 	}
 	return h, h.ID != ""
+}
+
+// validSerial reports whether s can be a certificate serial in a hold line: letters and digits only (hexadecimal as
+// the CAs print it; nothing that could end the quoted list or the line).
+func validSerial(s string) bool {
+	return s != "" && !strings.ContainsFunc(s, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 }
 
 // newRecord starts the record of the first block on cur.
@@ -406,20 +417,36 @@ func orNewline(sep string) string {
 	return sep
 }
 
-// format writes info with the record in it, shortening the holds' reasons until it fits; the reasons kept are
-// those the returned record holds, so that its summary is the one a later read computes. A record that still does
-// not fit is a *RecordTooLongError.
-func (r *BlockRecord) format() (string, *BlockRecord, error) {
+// format writes info with the record in it, shortening the holds' reasons until it fits, and as a last resort
+// leaving out the lists of certificates the holds hold (a hold line without its list is read as "may hold any", so
+// that every other block keeps them on hold: it fails safe, while a hold left out of the record would let the other
+// blocks' releases undo it). The reasons and lists kept are those the returned record holds, so that its summary is
+// the one a later read computes. A record that still does not fit is a *RecordTooLongError.
+func (r *BlockRecord) format() (string, *BlockRecord, error) { return r.formatMay(true) }
+
+// formatMay is format, leaving the lists of certificates out as a last resort only when mayForget is set.
+func (r *BlockRecord) formatMay(mayForget bool) (string, *BlockRecord, error) {
 	var units int
-	for _, limit := range []int{maxReasonInRecord, 40, 0} {
-		info := r.withSection(r.section(limit))
-		if units = utf16Len(info); units <= maxRecordText {
-			stored := *r
-			stored.Holds = slices.Clone(r.Holds)
-			for i := range stored.Holds {
-				stored.Holds[i].Reason = truncateUTF16(stored.Holds[i].Reason, limit)
+	tries := []bool{false}
+	if mayForget {
+		tries = append(tries, true)
+	}
+	for _, forget := range tries {
+		rec := *r
+		rec.Holds = slices.Clone(r.Holds)
+		if forget {
+			for i := range rec.Holds {
+				rec.Holds[i].Certificates = nil
 			}
-			return info, &stored, nil
+		}
+		for _, limit := range []int{maxReasonInRecord, 40, 0} {
+			info := rec.withSection(rec.section(limit))
+			if units = utf16Len(info); units <= maxRecordText {
+				for i := range rec.Holds {
+					rec.Holds[i].Reason = truncateUTF16(rec.Holds[i].Reason, limit)
+				}
+				return info, &rec, nil
+			}
 		}
 	}
 	return "", nil, &RecordTooLongError{Attribute: attrInfo, Units: units, Limit: maxRecordText}

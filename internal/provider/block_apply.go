@@ -209,8 +209,8 @@ func (o *blockOps) sameAccount(ctx context.Context, name, guid string, diags *di
 	if !strings.EqualFold(acct.ObjectGUID, guid) {
 		diags.AddAttributeError(o.nameAttr(), fmt.Sprintf("%s names another %s account than the block", name, o.kind.noun),
 			fmt.Sprintf("The name, unknown when the plan was made, resolves to %s (objectGUID %s), while this block holds the "+
-				"account with objectGUID %s. Nothing was changed. To block the other account, replace the block "+
-				"explicitly (terraform apply -replace), knowing that the replacement lifts this block first.", acct.DN, acct.ObjectGUID, guid))
+				"account with objectGUID %s. A block stays with its account: %s Nothing was changed.", acct.DN, acct.ObjectGUID,
+				guid, moveBlockRemedy))
 		return false
 	}
 	return true

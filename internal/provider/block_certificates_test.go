@@ -477,3 +477,45 @@ resource "remoteaccess_blocked_device" "plain" {
 		}},
 	})
 }
+
+// A hold line's list of serials tidied by hand ("A, B" instead of "A,B") still says which certificates its block
+// holds: releasing the other block keeps every one of them on hold, read from the lab CA. Before, the serial after
+// the space was misread and taken off hold while the remaining block still held it.
+func TestAccBlockedDevice_certsListEditedByHandKeepsItsCertificates(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel, da := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
+	second := strings.Replace(heldDeviceConfig("second", ""), `verify_seconds = 2`, `verify_seconds = 0
+  depends_on     = [remoteaccess_blocked_device.test]`, 1)
+	tidy := regexp.MustCompile(`certs="[^"]*"`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "") + second)),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, da, true, 6),
+				func(*terraformState) error {
+					e, _ := l.Directory().Lookup("CLIENT2$")
+					info := strings.Join(e.Attributes["info"], "")
+					if n := len(tidy.FindAllString(info, -1)); n != 2 || strings.Count(info, tunnel) != 2 || strings.Count(info, da) != 2 {
+						return fmt.Errorf("want both hold lines to list both certificates:\n%s", info)
+					}
+					l.setNotes(t, "CLIENT2$", tidy.ReplaceAllStringFunc(info, func(s string) string { return strings.ReplaceAll(s, ",", ", ") }))
+					return nil
+				},
+			),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig(strings.Replace(second, "depends_on     = [remoteaccess_blocked_device.test]", "", 1))),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, da, true, 6),
+				checkAccountEnabled(l, t, "CLIENT2$", false),
+			),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, false, 0), checkDisposition(t, l, da, false, 0),
+				checkAccountEnabled(l, t, "CLIENT2$", true),
+			),
+		}},
+	})
+}

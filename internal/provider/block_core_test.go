@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -191,7 +193,7 @@ resource "remoteaccess_blocked_device" "test" {
 				ConfigPlanChecks: resource.ConfigPlanChecks{
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
 				},
-				ExpectError: regexp.MustCompile(`(?s)CLIENT2 names another computer account than the block.*computer_name\s*=\s*terraform_data.name.output.*Nothing was changed`),
+				ExpectError: regexp.MustCompile(`(?s)CLIENT2 names another computer account than the block.*computer_name\s*=\s*terraform_data.name.output.*declare\s+a\s+second\s+block.*Nothing\s+was\s+changed`),
 			},
 		},
 	})
@@ -473,4 +475,32 @@ func TestAccBlockedDevice_lostReplyLeavesNoOrphanHold(t *testing.T) {
 		},
 	})
 	directoryHook = func(d block.Directory) block.Directory { return d }
+}
+
+// The apply's own check of a name that was unknown at plan time (Terraform's final plan refuses it first, so the CLI
+// never reaches it; it stays as the last guard before any change) refuses on the attribute with the same remedy as the
+// plan: a second block, never a replacement, which would lift this block before the other account is held.
+func TestSameAccountRefusalGivesTheSafeRemedy(t *testing.T) {
+	l := startLab(t)
+	c, err := newClients(settings{LDAP: ldapSettings{URLs: []string{l.info.LDAPSURL}, CACertPEM: []byte(l.info.CACertificatePEM),
+		BindUsername: l.info.LDAPBindUsername, BindPassword: l.info.LDAPBindPassword, BaseDN: l.info.BaseDN, Timeout: time.Minute}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := newBlockedDevice().ops
+	ops.clients = c
+	_, guid, _ := l.directoryEntry(t, "CLIENT1$")
+	var diags diag.Diagnostics
+	if !ops.sameAccount(context.Background(), "client1", guid, &diags) || diags.HasError() {
+		t.Fatalf("another spelling of the blocked account: %v", diags)
+	}
+	if ops.sameAccount(context.Background(), "CLIENT2", guid, &diags) || diags.ErrorsCount() != 1 {
+		t.Fatalf("another account: %v; want one error", diags)
+	}
+	d, ok := diags.Errors()[0].(diag.DiagnosticWithPath)
+	detail := diags.Errors()[0].Detail()
+	if !ok || !d.Path().Equal(path.Root("computer_name")) || !strings.Contains(detail, "declare a second block") ||
+		strings.Contains(detail, "-replace") || !strings.Contains(detail, "Nothing was changed") {
+		t.Errorf("the refusal (on %v) says %q; want it on computer_name with the second-block remedy, never -replace", d, detail)
+	}
 }

@@ -28,7 +28,7 @@ import (
 func unholdable(published []directory.PublishedCertificate, listed []ca.Certificate, templates, authorities []string) []directory.PublishedCertificate {
 	var out []directory.PublishedCertificate
 	for _, p := range published {
-		if slices.ContainsFunc(listed, func(c ca.Certificate) bool { return strings.EqualFold(c.Serial, p.Serial) }) {
+		if slices.ContainsFunc(listed, func(c ca.Certificate) bool { return sameSerial(c.Serial, p.Serial) }) {
 			continue
 		}
 		named := slices.ContainsFunc(templates, func(t string) bool { return strings.EqualFold(t, p.Template) })
@@ -40,6 +40,12 @@ func unholdable(published []directory.PublishedCertificate, listed []ca.Certific
 		}
 	}
 	return out
+}
+
+// sameSerial compares serials as numbers written in hexadecimal: the CA database writes the serial's bytes, so it
+// may begin with a zero that the certificate's integer, as the directory reads it, does not have.
+func sameSerial(a, b string) bool {
+	return strings.EqualFold(strings.TrimLeft(a, "0"), strings.TrimLeft(b, "0"))
 }
 
 // isOID reports whether a template is given as an OID (a version 2 or later template), not by name.

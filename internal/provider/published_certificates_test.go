@@ -12,12 +12,14 @@ import (
 // template, are not.
 func TestUnholdable(t *testing.T) {
 	templates, authorities := []string{"AOVPNDeviceTunnel"}, []string{`ca1.corp.example\Corp Issuing CA`}
-	listed := []ca.Certificate{{Serial: "0a"}}
+	// The CA database writes bytes (a leading zero), the directory the certificate's integer (none).
+	listed := []ca.Certificate{{Serial: "0a"}, {Serial: "0B2c"}}
 	for _, c := range []struct {
 		p    directory.PublishedCertificate
 		want bool
 	}{
 		{directory.PublishedCertificate{Serial: "0A", Template: "AOVPNDeviceTunnel", Issuer: "Corp Issuing CA"}, false},
+		{directory.PublishedCertificate{Serial: "B2C", Template: "AOVPNDeviceTunnel", Issuer: "Corp Issuing CA"}, false},
 		{directory.PublishedCertificate{Serial: "0B", Template: "aovpndevicetunnel", Issuer: "Corp Issuing CA"}, true},
 		{directory.PublishedCertificate{Serial: "0C", Template: "AOVPNDeviceTunnel", Issuer: "Partner CA"}, true},
 		{directory.PublishedCertificate{Serial: "0D", Template: "Workstation", Issuer: "Partner CA"}, false},
