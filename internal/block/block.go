@@ -76,6 +76,18 @@ type Options struct {
 	Guard directory.GuardOptions
 	// Certificates is the certificate lever of a device block; nil without one.
 	Certificates *CertificateHold
+	// BeforePurge, when set, runs once the hold is in place and before the purge, also when nothing is left to
+	// purge: the levers that the servers check at each new connection (a user's dial-in deny, read by NPS) are
+	// written then, so that what the purge ends cannot come straight back.
+	BeforePurge func(ctx context.Context, acct directory.Account)
+}
+
+// vpnOnly reports whether the block stops VPN and nothing else: a user block that leaves the account enabled (its
+// lever is dial-in deny, which NPS checks at each VPN connection). Its purge ends the user's VPN connections and its
+// verify window watches them; the user's DirectAccess tunnels, which it does not stop, are left alone, since
+// purging them would only see them come back.
+func (o Options) vpnOnly(t Target) bool {
+	return o.Hold.KeepsEnabled && t.Account.Kind != directory.KindComputer
 }
 
 // Counts is what a purge removed on one server.
@@ -265,7 +277,7 @@ func pollIdentities(t Target) []string {
 // cameBack looks at the servers, in a poll that the other blocks in flight share, and returns those where the
 // target has sessions again, or where the look could not tell (no answer, an indeterminate verdict): a purge is
 // one PowerShell run per server and block, the look one per server for all of them.
-func (b *Blocker) cameBack(ctx context.Context, t Target, servers []string) []string {
+func (b *Blocker) cameBack(ctx context.Context, t Target, servers []string, vpnOnly bool) []string {
 	if len(servers) == 0 {
 		return nil
 	}
@@ -276,13 +288,20 @@ func (b *Blocker) cameBack(ctx context.Context, t Target, servers []string) []st
 	sas, _ := b.hub().Snapshot(ctx, cluster, pollIdentities(t), t.Account.Kind == directory.KindComputer) // a server that did not answer is missing
 	return slices.DeleteFunc(slices.Clone(servers), func(server string) bool {
 		s, ok := sas[server]
+		if vpnOnly {
+			return ok && len(s.VPNConnections) == 0
+		}
 		return ok && !s.Indeterminate && len(s.MainMode) == 0 && len(s.VPNConnections) == 0
 	})
 }
 
 // purgePending purges the pending servers and moves those that succeeded to Purged (counts add up over passes).
-func (b *Blocker) purgePending(ctx context.Context, out *Outcome) error {
-	purged, err := b.purge(ctx, out.Target, out.Pending)
+func (b *Blocker) purgePending(ctx context.Context, out *Outcome, vpnOnly bool) error {
+	purge := b.purge
+	if vpnOnly {
+		purge = b.disconnectVPN
+	}
+	purged, err := purge(ctx, out.Target, out.Pending)
 	if out.Purged == nil {
 		out.Purged = map[string]Counts{}
 	}
@@ -296,6 +315,35 @@ func (b *Blocker) purgePending(ctx context.Context, out *Outcome) error {
 	}
 	out.Pending = slices.DeleteFunc(out.Pending, func(s string) bool { _, ok := purged[s]; return ok })
 	return err
+}
+
+// disconnectVPN ends the user's VPN connections on the servers, under each name the connection statistics may
+// print (directory.VPNUserNames, among the target's identities): the purge of a block that stops VPN only.
+func (b *Blocker) disconnectVPN(ctx context.Context, target Target, servers []string) (map[string]Counts, error) {
+	cluster, err := b.Cluster(servers)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]Counts{}
+	failed := map[string]bool{}
+	var errs []error
+	for _, name := range target.Identities {
+		if !strings.Contains(name, `\`) {
+			continue // a user principal name: the statistics print DOMAIN\user or dns.domain\user
+		}
+		done, err := cluster.DisconnectVPN(ctx, remoteaccess.VPNTarget{UserName: name})
+		for server, names := range done {
+			counts[server] = counts[server].add(Counts{VPNConnections: len(names)})
+		}
+		for _, se := range remoteaccess.ServerErrors(err) {
+			failed[se.Server] = true
+		}
+		errs = append(errs, err)
+	}
+	for server := range failed {
+		delete(counts, server) // not purged until every name was disconnected there
+	}
+	return counts, errors.Join(errs...)
 }
 
 // purge purges the target on the servers. A server that cannot tell whether the target still has sessions there
@@ -345,8 +393,15 @@ func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error 
 		return err
 	}
 	device := out.Target.Account.Kind == directory.KindComputer
+	vpnOnly := opts.vpnOnly(out.Target)
+	watch := func() (map[string]remoteaccess.ServerVerdict, error) {
+		if vpnOnly {
+			return b.hub().WatchVPN(ctx, cluster, pollIdentities(out.Target), opts.Verify)
+		}
+		return b.hub().Watch(ctx, cluster, pollIdentities(out.Target), device, opts.Verify)
+	}
 	opened := time.Now()
-	verdicts, err := b.hub().Watch(ctx, cluster, pollIdentities(out.Target), device, opts.Verify)
+	verdicts, err := watch()
 	if err != nil {
 		return err
 	}
@@ -366,7 +421,7 @@ func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error 
 		switch {
 		case len(v.ReturnedTunnels) > 0:
 			tunnels = append(tunnels, server)
-			b.progress(ctx, "verify: a VPN device tunnel came back", fields)
+			b.progress(ctx, "verify: a VPN connection came back", fields)
 		case len(v.Returned) > 0:
 			returned = append(returned, server)
 			fields["returned_sas"] = len(v.Returned)
@@ -390,7 +445,13 @@ func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error 
 	out.Pending = slices.Compact(pending)
 	name := out.Target.Account.SAMAccountName
 	var errs []error
-	if len(tunnels) > 0 {
+	if len(tunnels) > 0 && vpnOnly {
+		errs = append(errs, fmt.Errorf("a VPN connection of %s came back on %s during the %s verify window although "+
+			"the user's dial-in is denied (msNPAllowDialin FALSE): the server's network policy does not check it (NPS "+
+			"\"Ignore user account dial-in properties\"), or the server does not authenticate VPN users through NPS. "+
+			"Make the policy honour the dial-in setting, or block with disable_account = true, then apply again",
+			name, strings.Join(tunnels, ", "), opts.Verify))
+	} else if len(tunnels) > 0 {
 		errs = append(errs, fmt.Errorf("the Always On VPN device tunnel of %s came back on %s: a device tunnel authenticates with "+
 			"the device's certificate, not its computer account, so disabling the account does not stop it. Revoke the "+
 			"device certificate, with revocation checking enforced on the VPN servers, then apply again", name, strings.Join(tunnels, ", ")))

@@ -134,6 +134,9 @@ func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prio
 		// Held, published and flushed before the purge, so that the device tunnel cannot come straight back.
 		b.holdCertificates(ctx, &out, opts, prior)
 	}
+	if opts.BeforePurge != nil {
+		opts.BeforePurge(ctx, t.Account)
+	}
 	if out.NewlyDisabled && opts.ShutdownViaManageOut && t.Account.Kind == directory.KindComputer {
 		// A device that could not be shut down is still purged: the shutdown only adds to the block.
 		out.fail(StepShutdown, b.shutdown(ctx, t.Account, opts.Servers, opts.ShutdownCredential))
@@ -204,7 +207,7 @@ func (b *Blocker) complete(ctx context.Context, out *Outcome, opts Options) {
 	}
 	var purgeErr error
 	if len(out.Pending) > 0 {
-		purgeErr = b.purgePending(ctx, out)
+		purgeErr = b.purgePending(ctx, out, opts.vpnOnly(out.Target))
 	}
 	wg.Wait()
 	var lagging *directory.VisibilityError
@@ -219,8 +222,8 @@ func (b *Blocker) complete(ctx context.Context, out *Outcome, opts Options) {
 	if opts.WaitVisible && purgeErr == nil {
 		// Sessions may have come back through a controller that still showed the account enabled: purge again
 		// where they did.
-		if out.Pending = b.cameBack(ctx, out.Target, slices.Sorted(maps.Keys(out.Purged))); len(out.Pending) > 0 {
-			purgeErr = b.purgePending(ctx, out)
+		if out.Pending = b.cameBack(ctx, out.Target, slices.Sorted(maps.Keys(out.Purged)), opts.vpnOnly(out.Target)); len(out.Pending) > 0 {
+			purgeErr = b.purgePending(ctx, out, opts.vpnOnly(out.Target))
 		}
 	}
 	out.fail(StepPurge, purgeErr)

@@ -80,6 +80,7 @@ func (o *blockOps) create(ctx context.Context, state blockState, req resource.Cr
 		return
 	}
 	tflog.Info(ctx, "blocking account", map[string]any{"dn": target.Account.DN, "servers": opts.Servers})
+	opts.BeforePurge = o.dialInBeforePurge(state, name, &resp.Diagnostics)
 	out := blocker.Ensure(ctx, target, opts, block.Prior{})
 	if !out.Disabled && !out.HoldUnknown {
 		// Nothing was changed: no state to record.
@@ -95,7 +96,6 @@ func (o *blockOps) create(ctx context.Context, state blockState, req resource.Cr
 	m.Purged = types.MapValueMust(purgedType, map[string]attr.Value{})
 	o.record(ctx, state, out, &resp.Diagnostics)
 	recordLever(ctx, state.certificates(), nil, out, &resp.Diagnostics)
-	o.denyDialIn(ctx, state.dialIn(), out.Target.Account, name, &resp.Diagnostics)
 	// With the disable's outcome unknown, account_enabled stays as planned (false): the next refresh reads the
 	// directory, and the next apply blocks in place if the disable did not land.
 	if state.account().disables() {
@@ -172,6 +172,7 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 		tflog.Warn(ctx, "account was re-enabled out of band; blocking again", map[string]any{"dn": target.Account.DN})
 	}
 	certPrior := o.leverPrior(ctx, prior.certificates(), state.certificates(), opts, &resp.Diagnostics)
+	opts.BeforePurge = o.dialInBeforePurge(state, name, &resp.Diagnostics)
 	out := blocker.Ensure(ctx, target, opts, block.Prior{Held: true, Pending: pending, Certificates: certPrior})
 	if !out.Disabled && !out.HoldUnknown {
 		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, out.Cause())
@@ -185,7 +186,6 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	}
 	o.record(ctx, state, out, &resp.Diagnostics)
 	recordLever(ctx, state.certificates(), certPrior.Known, out, &resp.Diagnostics)
-	o.denyDialIn(ctx, state.dialIn(), out.Target.Account, name, &resp.Diagnostics)
 	if state.account().disables() {
 		m.AccountEnabled = types.BoolValue(false) // as planned; see create
 	}

@@ -56,6 +56,17 @@ func (l *dialInLever) pending() bool {
 	return l != nil && l.DenyDialIn.ValueBool() && l.PriorDialIn.IsNull()
 }
 
+// dialInBeforePurge is the block's step between the hold and the purge for the dial-in lever: NPS checks
+// msNPAllowDialin at each VPN connection, so the deny is written before the purge ends the user's connections,
+// or they would come straight back. Nil without the lever.
+func (o *blockOps) dialInBeforePurge(state blockState, name string, diags *diag.Diagnostics) func(context.Context, directory.Account) {
+	l := state.dialIn()
+	if l == nil {
+		return nil
+	}
+	return func(ctx context.Context, acct directory.Account) { o.denyDialIn(ctx, l, acct, name, diags) }
+}
+
 // denyDialIn writes msNPAllowDialin FALSE once the account is held, and keeps what was there in prior_dial_in. A
 // failure leaves prior_dial_in null: the block is incomplete and the next apply writes it in place.
 func (o *blockOps) denyDialIn(ctx context.Context, l *dialInLever, acct directory.Account, name string, diags *diag.Diagnostics) {
@@ -77,7 +88,7 @@ func (o *blockOps) denyDialIn(ctx context.Context, l *dialInLever, acct director
 		}
 	}
 	diags.AddWarning(fmt.Sprintf("The dial-in deny of %s is not written", name),
-		fmt.Sprintf("BLOCK INCOMPLETE. The account is disabled, but msNPAllowDialin could not be set to FALSE: %v\n\n"+
+		fmt.Sprintf("BLOCK INCOMPLETE. The block holds the account, but msNPAllowDialin could not be set to FALSE: %v\n\n"+
 			"Every plan shows an in-place update until the next apply writes it.", err))
 }
 

@@ -18,7 +18,6 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
-	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 )
 
 // connectedOn asks the lab's model whether a server carries a connection whose row starts with prefix.
@@ -115,13 +114,21 @@ resource "remoteaccess_blocked_device" "test" {
 	})
 }
 
-// A remote-access-only user block: dial-in denied, the account enabled; bob's VPN stays out while his DirectAccess
-// tunnel (Kerberos, no NPS: the control) comes back and he still logs on in the office; destroy removes
-// msNPAllowDialin again (it was absent).
+// A remote-access-only user block: dial-in denied, the account enabled; bob's VPN is ended and stays out through
+// the verify window, while his DirectAccess tunnel (Kerberos, no NPS), which the block does not stop, is left alone
+// (purging it would only see it come back, and the block would never settle); he still logs on in the office;
+// destroy removes msNPAllowDialin again (it was absent).
 func TestAccBlockedUser_remoteAccessOnlyDialInDeny(t *testing.T) {
 	l := startLab(t)
+	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
 	const vpn, da = `Vpn::CORP\bob`, `DirectAccess:client10.corp.example:CORP\bob`
-	config := l.providerConfig(deniedUserConfig("test", "disable_account = false"))
+	config := l.providerConfig(`
+resource "remoteaccess_blocked_user" "test" {
+  user_name       = "bob"
+  deny_dial_in    = true
+  disable_account = false
+  verify_seconds  = 2
+}`)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{
@@ -136,11 +143,16 @@ resource "remoteaccess_blocked_user" "test" {
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("account_enabled"), knownvalue.Bool(true)),
 				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("prior_dial_in"), knownvalue.StringExact("absent")),
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("pending_servers"), knownvalue.ListSizeExact(0)),
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("purged").AtMapKey(ras1).AtMapKey("main_mode_sas"), knownvalue.Int64Exact(0)),
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("purged").AtMapKey(ras2).AtMapKey("vpn_connections"), knownvalue.Int64Exact(1)),
 			},
 			Check: resource.ComposeAggregateTestCheckFunc(
 				checkAccountEnabled(l, t, "bob", true), checkDialIn(l, []string{"FALSE"}), checkOfficeLogon(l, "bob", true),
 				func(*terraformState) error {
-					poll.Until(t, "bob's DirectAccess tunnel comes back (his account is enabled)", func() bool { return connectedOn(t, l, "RAS1", da) })
+					if !connectedOn(t, l, "RAS1", da) {
+						return fmt.Errorf("bob's DirectAccess tunnel was ended by a block that does not stop it")
+					}
 					if connectedOn(t, l, "RAS2", vpn) {
 						return fmt.Errorf("bob's VPN came back although his dial-in is denied")
 					}

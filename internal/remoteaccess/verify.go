@@ -33,7 +33,8 @@ type ServerVerdict struct {
 	// Returned lists the main-mode SAs of the watched target seen at any completed poll.
 	Returned []MainModeSA
 	// ReturnedTunnels lists the Always On VPN device tunnels of a watched device that started after the window
-	// opened: they authenticate with the device's certificate, which disabling the account does not stop.
+	// opened: they authenticate with the device's certificate, which disabling the account does not stop. For
+	// WatchVPN, the user's VPN connections that started after the window opened.
 	ReturnedTunnels []VPNConnection
 	// CannotTell is the server's reason, when a poll could not tell whether the target has sessions there.
 	CannotTell string
@@ -69,6 +70,7 @@ type poller struct {
 type watcher struct {
 	identities []string
 	device     bool
+	vpnOnly    bool // counts the user's VPN connections only (WatchVPN)
 	opened     time.Time
 	// snapshot watchers want one poll, failed or not, as soon as possible; the others watch a window.
 	snapshot bool
@@ -83,13 +85,25 @@ type watcher struct {
 // window, and longer until every server has completed one poll, one more poll has had its time, or ctx ends. The verdicts say per server what was
 // seen; a server with no completed poll has Polls == 0 and the last error.
 func (h *VerifyHub) Watch(ctx context.Context, c *Cluster, identities []string, device bool, window time.Duration) (map[string]ServerVerdict, error) {
+	return h.watch(ctx, c, identities, device, false, window)
+}
+
+// WatchVPN is Watch for a user's VPN connections alone: the verify window of a block that denies dial-in and leaves
+// the account enabled, which stops VPN (NPS checks msNPAllowDialin at each connection) and nothing else. A
+// connection that started after the window opened is in ReturnedTunnels; the user's DirectAccess SAs, which such a
+// block does not stop, are not counted.
+func (h *VerifyHub) WatchVPN(ctx context.Context, c *Cluster, identities []string, window time.Duration) (map[string]ServerVerdict, error) {
+	return h.watch(ctx, c, identities, false, true, window)
+}
+
+func (h *VerifyHub) watch(ctx context.Context, c *Cluster, identities []string, device, vpnOnly bool, window time.Duration) (map[string]ServerVerdict, error) {
 	if _, err := newIdentitiesInput(identities, true); err != nil {
 		return nil, err
 	}
 	watchers := map[string]*watcher{}
 	opened := time.Now()
 	for _, server := range c.Servers() {
-		w := &watcher{identities: identities, device: device, opened: opened, polled: make(chan struct{})}
+		w := &watcher{identities: identities, device: device, vpnOnly: vpnOnly, opened: opened, polled: make(chan struct{})}
 		watchers[server] = w
 		h.join(server, c.servers[server], w)
 	}
@@ -298,11 +312,16 @@ func (w *watcher) record(sas IPsecSAs, err error) {
 	w.last = mine
 	w.verdict.Err = nil
 	w.verdict.Polls++
-	w.verdict.Returned = append(w.verdict.Returned, mine.MainMode...)
-	if mine.Indeterminate {
-		w.verdict.CannotTell = mine.IndeterminateReason
+	watched := mine.DeviceTunnels()
+	if w.vpnOnly {
+		watched = mine.VPNConnections // an unreadable SA says nothing of VPN connections: no CannotTell either
+	} else {
+		w.verdict.Returned = append(w.verdict.Returned, mine.MainMode...)
+		if mine.Indeterminate {
+			w.verdict.CannotTell = mine.IndeterminateReason
+		}
 	}
-	for _, tunnel := range mine.DeviceTunnels() {
+	for _, tunnel := range watched {
 		if started, err := time.Parse(time.RFC3339, tunnel.ConnectionStartTime); err == nil && started.Before(w.opened.Add(-lingerAllowance)) {
 			continue // a statistics row that outlived its disconnect
 		}
