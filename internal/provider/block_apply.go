@@ -323,9 +323,6 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 	}
 	name := state.accountName().ValueString()
 	hold := holdID(ctx, m.HoldID, req.Private, privateSink{}, &resp.Diagnostics)
-	if !o.releaseLever(ctx, blocker, state.certificates(), m, hold, &resp.Diagnostics) {
-		return
-	}
 	disables := state.account().disables() // a remote-access-only block never enables the account
 	out, err := blocker.Release(ctx, o.kind.kind, m.ObjectGUID.ValueString(), hold, m.WasEnabled.ValueBool() && disables,
 		len(o.clients.settings.LDAP.DomainControllers) > 0 && disables)
@@ -355,6 +352,11 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 				strings.Join(holds, "\n")+"\nThe account is enabled again when the last of them is destroyed.")
 	case !out.Enabled:
 		tflog.Info(ctx, "account was disabled before the block; it stays disabled", map[string]any{"dn": m.DistinguishedName.ValueString()})
+	}
+	// The certificates come off hold only once the account's hold is released: a release that failed leaves them
+	// held, with the block in state, and one that fails here leaves the block in state to be destroyed again.
+	if (err == nil || errors.Is(err, directory.ErrDeleted)) && !o.releaseLever(ctx, blocker, state.certificates(), m, hold, &resp.Diagnostics) {
+		return
 	}
 	if err == nil {
 		o.restoreDialIn(ctx, state.dialIn(), m, len(out.OtherHolds) > 0, &resp.Diagnostics)

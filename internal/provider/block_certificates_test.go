@@ -519,3 +519,37 @@ func TestAccBlockedDevice_certsListEditedByHandKeepsItsCertificates(t *testing.T
 		}},
 	})
 }
+
+// A destroy whose account release fails (here the directory's reply to the release is lost, and the directory is
+// unreachable after it) takes nothing off hold: the certificates stay revoked and the block stays in state. Once
+// the directory answers again, the next destroy completes. Before, the certificates came off hold first.
+func TestAccBlockedDevice_failedReleaseKeepsTheCertificatesOnHold(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel, da := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", ""))),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, da, true, 6)),
+		}, {
+			PreConfig:   func() { l.Directory().LoseModifyReplies(1, true) },
+			Config:      l.withCertificateAuthority(l.providerConfig("")),
+			ExpectError: regexp.MustCompile(`CLIENT2`),
+		}, {
+			PreConfig: func() {
+				// What the failed destroy left (a step that expects an error runs no checks): the certificates held.
+				held := resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, da, true, 6))
+				if err := held(nil); err != nil {
+					t.Errorf("after the failed destroy: %v", err)
+				}
+				l.Directory().SetReachable()
+			},
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDisposition(t, l, tunnel, false, 0), checkDisposition(t, l, da, false, 0),
+				checkAccountEnabled(l, t, "CLIENT2$", true),
+			),
+		}},
+	})
+}
