@@ -553,3 +553,37 @@ func TestAccBlockedDevice_failedReleaseKeepsTheCertificatesOnHold(t *testing.T) 
 		}},
 	})
 }
+
+// A block whose certificate_hold is removed from its configuration still holds the certificates its state lists:
+// when it records its hold again (here after an out-of-band re-enable), its line must not say that it holds none,
+// or the release of another certificate-holding block takes them off hold under it.
+func TestAccBlockedDevice_holdRemovedFromConfigurationStillCountsItsCertificates(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel, da := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
+	second := strings.Replace(heldDeviceConfig("second", ""), `verify_seconds = 2`, `verify_seconds = 0
+  depends_on     = [remoteaccess_blocked_device.test]`, 1)
+	first := `
+resource "remoteaccess_blocked_device" "test" {
+  computer_name  = "CLIENT2"
+  verify_seconds = 0
+}
+`
+	held := resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, da, true, 6))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "") + second)),
+			Check:  held,
+		}, {
+			// certificate_hold removed from the first block; the account re-enabled by hand, so both record again.
+			PreConfig: func() { l.setEnabled(t, "CLIENT2$", true) },
+			Config:    l.withCertificateAuthority(l.providerConfig(first + second)),
+			Check:     resource.ComposeAggregateTestCheckFunc(held, checkAccountEnabled(l, t, "CLIENT2$", false), func(s *terraformState) error { e, _ := l.Directory().Lookup("CLIENT2$"); t.Logf("INFO:\n%s\nSTATE:%v", strings.Join(e.Attributes["info"], ""), s.RootModule().Resources["remoteaccess_blocked_device.test"].Primary.Attributes); return nil }),
+		}, {
+			// The second block goes: the first one's state still lists the certificates, so they stay on hold.
+			Config: l.withCertificateAuthority(l.providerConfig(first)),
+			Check:  resource.ComposeAggregateTestCheckFunc(held, checkAccountEnabled(l, t, "CLIENT2$", false)),
+		}},
+	})
+}
