@@ -261,8 +261,10 @@ func (o *blockOps) warn(diags *diag.Diagnostics, name string, out block.Outcome)
 		if f.Step == block.StepRecordCertificates {
 			diags.AddWarning(fmt.Sprintf("The certificates held by the block of %s are not recorded on the account", name),
 				f.Err.Error()+"\n\nThe certificates are held all the same (held_certificates lists them). The block's hold line "+
-					"does not say which certificates it holds, so the other blocks of the device keep every certificate of it "+
-					"on hold until this block is released; the next apply that changes the hold records them again.")
+					"says nothing about certificates, and the other blocks of the device keep every certificate of it on hold; "+
+					"if the line could not be marked either, it still lists what the block held before, and another block's "+
+					"release may take a newly held one off hold: the next refresh shows that as drift and the next apply holds "+
+					"it again. The next apply that changes the hold records them.")
 			continue
 		}
 		if f.Step == block.StepRecord {
