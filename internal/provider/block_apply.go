@@ -87,6 +87,11 @@ func (o *blockOps) create(ctx context.Context, state blockState, req resource.Cr
 		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, out.Cause())
 		return
 	}
+	if d := state.dialIn(); d != nil && d.PriorDialIn.IsUnknown() {
+		// The deny is written only once the hold is in place (BeforePurge): an Ensure that stopped before it (the
+		// disable's reply lost) leaves it to the next apply, which the null prior_dial_in plans.
+		d.PriorDialIn = types.StringNull()
+	}
 	m.WasEnabled = types.BoolValue(out.WasEnabled)
 	m.BlockedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
 	m.HoldID = types.StringNull()

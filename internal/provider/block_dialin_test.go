@@ -7,8 +7,11 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
 )
 
 func deniedUserConfig(name, extra string) string {
@@ -84,4 +87,37 @@ func TestAccBlockedUser_denyDialInTwoBlocks(t *testing.T) {
 			Check:  resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", true)),
 		}},
 	})
+}
+
+// A create whose disable's reply is lost keeps the block in state (the account may be disabled) without having
+// written the deny, which runs only once the hold is known to be in place: prior_dial_in is recorded null, not left
+// unknown (Terraform refuses an unknown value after apply with an error, which taints the block, and replacing a
+// tainted block lifts it). The next apply writes the deny in place, and the account is never enabled in between.
+func TestAccBlockedUser_lostDisableReplyLeavesTheDenyPending(t *testing.T) {
+	l := startLab(t)
+	watch := l.watchEnables("bob")
+	config := l.providerConfig(deniedUserConfig("test", ""))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			PreConfig: func() { directoryHook = func(d block.Directory) block.Directory { return replyLost{d} } },
+			Config:    config,
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("prior_dial_in"), knownvalue.Null()),
+			},
+			ExpectNonEmptyPlan: true,
+		}, {
+			PreConfig: func() { directoryHook = func(d block.Directory) block.Directory { return d } },
+			Config:    config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionUpdate)},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("prior_dial_in"), knownvalue.StringExact("absent")),
+				noEnableCheck{watch},
+			},
+			Check: resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", false)),
+		}},
+	})
+	directoryHook = func(d block.Directory) block.Directory { return d }
 }
