@@ -78,8 +78,10 @@ type Options struct {
 	Certificates *CertificateHold
 	// BeforePurge, when set, runs once the hold is in place and before the purge, also when nothing is left to
 	// purge: the levers that the servers check at each new connection (a user's dial-in deny, read by NPS) are
-	// written then, so that what the purge ends cannot come straight back.
-	BeforePurge func(ctx context.Context, acct directory.Account)
+	// written then, so that what the purge ends cannot come straight back. It reports whether it wrote such a lever
+	// now: the purge then takes every server, not only those pending, since a connection made while the lever was
+	// missing (its write failed at an earlier apply) stays up until it is ended.
+	BeforePurge func(ctx context.Context, acct directory.Account) (wrote bool)
 }
 
 // vpnOnly reports whether the block stops VPN and nothing else: a user block that leaves the account enabled (its

@@ -134,8 +134,8 @@ func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prio
 		// Held, published and flushed before the purge, so that the device tunnel cannot come straight back.
 		b.holdCertificates(ctx, &out, opts, prior)
 	}
-	if opts.BeforePurge != nil {
-		opts.BeforePurge(ctx, t.Account)
+	if opts.BeforePurge != nil && opts.BeforePurge(ctx, t.Account) && opts.Purge {
+		out.Pending = slices.Clone(opts.Servers)
 	}
 	if out.NewlyDisabled && opts.ShutdownViaManageOut && t.Account.Kind == directory.KindComputer {
 		// A device that could not be shut down is still purged: the shutdown only adds to the block.

@@ -12,7 +12,9 @@ import (
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 )
 
 // lostReply is a directory whose every Modify is sent and its reply lost, and whose re-read cannot settle it.
@@ -123,5 +125,53 @@ func TestEnsureWithoutPurgeKeepsNoServerPending(t *testing.T) {
 	out, err := ensure(ctx, b, resolve(t, ctx, b, "CLIENT1"), block.Prior{Pending: servers[1:]}, block.Options{Servers: servers})
 	if err != nil || !out.Disabled || len(out.Pending) != 0 || len(out.Purged) != 0 {
 		t.Fatalf("Ensure without a purge = %+v, %v; want the account disabled, nothing purged, nothing pending", out, err)
+	}
+}
+
+// bobsVPNOn reports whether the lab's model shows bob's VPN connection on the server.
+func bobsVPNOn(t *testing.T, l *lab.Lab, server string) bool {
+	t.Helper()
+	rows, err := l.Cluster().ConnectionsOn(testContext(t), server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return slices.ContainsFunc(rows, func(r string) bool { return strings.HasPrefix(r, `Vpn::CORP\bob`) })
+}
+
+// A block that leaves the account enabled and stops VPN by the dial-in deny, whose deny could not be written at
+// its first apply: bob's VPN, ended by the purge, came straight back. The apply that writes the deny later ends it
+// on every server, not only on those still pending (none), and it stays out.
+func TestEnsureThatWritesTheDenyLaterPurgesEveryServer(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	ctx := testContext(t)
+	servers := l.Info().ServerAddresses
+	target, err := b.Resolve(ctx, directory.KindUser, "bob", directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := block.Options{Servers: servers, Purge: true, Record: true,
+		Hold:        directory.Hold{ID: "h1", Since: time.Now(), KeepsEnabled: true},
+		BeforePurge: func(context.Context, directory.Account) bool { return false }, // the write failed
+	}
+	if out, err := ensure(ctx, b, target, block.Prior{}, opts); err != nil || len(out.Pending) != 0 {
+		t.Fatalf("first Ensure = %+v, %v; want every server purged", out, err)
+	}
+	poll.Until(t, "bob's VPN comes back (his dial-in is not denied yet)", func() bool { return bobsVPNOn(t, l, "RAS2") })
+
+	opts.BeforePurge = func(ctx context.Context, acct directory.Account) bool {
+		_, err := dir.SetDialIn(ctx, acct, directory.DialInDeny)
+		return err == nil
+	}
+	if target, err = b.Resolve(ctx, directory.KindUser, "bob", directory.GuardOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := ensure(ctx, b, target, block.Prior{Held: true}, opts)
+	if err != nil || len(out.Pending) != 0 || out.Purged[servers[1]].VPNConnections != 1 {
+		t.Fatalf("completion = %+v, %v; want bob's VPN connection ended on %s", out, err, servers[1])
+	}
+	time.Sleep(time.Second) // five times the lab's reestablish delay
+	if bobsVPNOn(t, l, "RAS2") {
+		t.Error("bob's VPN is up although his dial-in is denied")
 	}
 }

@@ -58,38 +58,41 @@ func (l *dialInLever) pending() bool {
 
 // dialInBeforePurge is the block's step between the hold and the purge for the dial-in lever: NPS checks
 // msNPAllowDialin at each VPN connection, so the deny is written before the purge ends the user's connections,
-// or they would come straight back. Nil without the lever.
-func (o *blockOps) dialInBeforePurge(state blockState, name string, diags *diag.Diagnostics) func(context.Context, directory.Account) {
+// or they would come straight back. A deny written now makes the block purge every server: a VPN connection made
+// while it was missing (its write failed at an earlier apply) is ended too. Nil without the lever.
+func (o *blockOps) dialInBeforePurge(state blockState, name string, diags *diag.Diagnostics) func(context.Context, directory.Account) bool {
 	l := state.dialIn()
 	if l == nil {
 		return nil
 	}
-	return func(ctx context.Context, acct directory.Account) { o.denyDialIn(ctx, l, acct, name, diags) }
+	return func(ctx context.Context, acct directory.Account) bool { return o.denyDialIn(ctx, l, acct, name, diags) }
 }
 
-// denyDialIn writes msNPAllowDialin FALSE once the account is held, and keeps what was there in prior_dial_in. A
-// failure leaves prior_dial_in null: the block is incomplete and the next apply writes it in place.
-func (o *blockOps) denyDialIn(ctx context.Context, l *dialInLever, acct directory.Account, name string, diags *diag.Diagnostics) {
+// denyDialIn writes msNPAllowDialin FALSE once the account is held, keeps what was there in prior_dial_in, and
+// reports whether it wrote it now. A failure leaves prior_dial_in null: the block is incomplete and the next apply
+// writes it in place.
+func (o *blockOps) denyDialIn(ctx context.Context, l *dialInLever, acct directory.Account, name string, diags *diag.Diagnostics) bool {
 	if l == nil {
-		return
+		return false
 	}
 	if l.PriorDialIn.IsUnknown() {
 		l.PriorDialIn = types.StringNull() // as planned on create; set below once written
 	}
 	if !l.pending() {
-		return
+		return false
 	}
 	dir, err := o.directory()
 	if err == nil {
 		var prior directory.DialIn
 		if prior, err = dir.SetDialIn(ctx, acct, directory.DialInDeny); err == nil {
 			l.PriorDialIn = types.StringValue(dialInNames[prior])
-			return
+			return true
 		}
 	}
 	diags.AddWarning(fmt.Sprintf("The dial-in deny of %s is not written", name),
 		fmt.Sprintf("BLOCK INCOMPLETE. The block holds the account, but msNPAllowDialin could not be set to FALSE: %v\n\n"+
 			"Every plan shows an in-place update until the next apply writes it.", err))
+	return false
 }
 
 // restoreDialIn puts back what the block found in msNPAllowDialin, once the account's hold is released and no other

@@ -3,6 +3,7 @@ package provider
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
@@ -120,4 +121,32 @@ func TestAccBlockedUser_lostDisableReplyLeavesTheDenyPending(t *testing.T) {
 		}},
 	})
 	directoryHook = func(d block.Directory) block.Directory { return d }
+}
+
+// deny_dial_in set on a block in state is written in place, and every server is purged after it (a VPN connection
+// made while the deny was missing would stay up): the plan leaves pending_servers and purged to the apply.
+func TestAccBlockedUser_denyDialInWrittenInPlacePurgesEveryServer(t *testing.T) {
+	l := startLab(t)
+	denied := deniedUserConfig("test", "")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(strings.Replace(denied, "deny_dial_in   = true", "deny_dial_in   = false", 1)),
+			Check:  checkDialIn(l, nil),
+		}, {
+			Config: l.providerConfig(denied),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{
+					plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionUpdate),
+					plancheck.ExpectUnknownValue(userAddr, tfjsonpath.New("purged")),
+				},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("prior_dial_in"), knownvalue.StringExact("absent")),
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("pending_servers"), knownvalue.ListSizeExact(0)),
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("purged"), knownvalue.MapSizeExact(len(l.info.ServerAddresses))),
+			},
+			Check: checkDialIn(l, []string{"FALSE"}),
+		}},
+	})
 }

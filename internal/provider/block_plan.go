@@ -57,8 +57,11 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 	}
 	after.PendingServers = stringList(ctx, pending, &resp.Diagnostics)
 	after.Purged, after.BlockedAt, after.Identities, after.HoldID = before.Purged, before.BlockedAt, before.Identities, before.HoldID
+	// A dial-in deny written in place purges every server after it (block.Options.BeforePurge).
+	d := plan.dialIn()
+	dialIn := d != nil && (d.DenyDialIn.ValueBool() || d.DenyDialIn.IsUnknown()) && prior.dialIn().PriorDialIn.IsNull()
 	// A hold completed in place purges every server again after it is flushed.
-	if reblock || len(pending) > 0 || leverNeedsCompletion(prior.certificates(), plan.certificates()) {
+	if reblock || len(pending) > 0 || leverNeedsCompletion(prior.certificates(), plan.certificates()) || dialIn {
 		after.PendingServers = types.ListUnknown(types.StringType)
 		after.Purged = types.MapUnknown(purgedType)
 		if reblock {
@@ -70,7 +73,7 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 	}
 	planLever(prior.certificates(), plan.certificates())
 	o.planChangedHold(ctx, prior, plan, &resp.Diagnostics)
-	if d := plan.dialIn(); d != nil && d.DenyDialIn.ValueBool() && prior.dialIn().PriorDialIn.IsNull() {
+	if dialIn {
 		d.PriorDialIn = types.StringUnknown() // the apply writes the deny
 	}
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
