@@ -175,3 +175,67 @@ func TestEnsureThatWritesTheDenyLaterPurgesEveryServer(t *testing.T) {
 		t.Error("bob's VPN is up although his dial-in is denied")
 	}
 }
+
+// A block that leaves the account enabled and denies dial-in ends the user's VPN connection printed as
+// dns.domain\user (directory.VPNUserNames), and its verify window watches the VPN alone: the user's DirectAccess
+// tunnel, which it does not stop, is neither purged nor counted as come back.
+func TestEnsureVPNOnlyEndsTheDNSFormConnectionAndLeavesDirectAccess(t *testing.T) {
+	l, dir := startLabWithSeed(t, "testdata/cluster-dns-user-vpn.json")
+	b := newBlocker(t, l, dir)
+	ctx := testContext(t)
+	servers := l.Info().ServerAddresses
+	connected := func(server, prefix string) bool {
+		rows, err := l.Cluster().ConnectionsOn(ctx, server)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.ContainsFunc(rows, func(r string) bool { return strings.HasPrefix(r, prefix) })
+	}
+	const vpn, da = `Vpn::corp.example\bob`, `DirectAccess:client10.corp.example:`
+	if !connected("RAS2", vpn) || !connected("RAS1", da) {
+		t.Fatal("the seed does not give bob a dns.domain\\user VPN connection on RAS2 and a DirectAccess tunnel on RAS1")
+	}
+	target, err := b.Resolve(ctx, directory.KindUser, "bob", directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := block.Options{Servers: servers, Purge: true, Record: true, Verify: time.Second,
+		Hold: directory.Hold{ID: "h1", Since: time.Now(), KeepsEnabled: true},
+		BeforePurge: func(ctx context.Context, acct directory.Account) bool {
+			_, err := dir.SetDialIn(ctx, acct, directory.DialInDeny)
+			return err == nil
+		},
+	}
+	out, err := ensure(ctx, b, target, block.Prior{}, opts)
+	if err != nil || len(out.Pending) != 0 || out.Purged[servers[1]].VPNConnections != 1 || out.Purged[servers[0]] != (block.Counts{}) {
+		t.Fatalf("Ensure = %+v, %v; want bob's VPN connection ended on %s, nothing else, nothing pending", out, err, servers[1])
+	}
+	if connected("RAS2", vpn) {
+		t.Error("bob's VPN connection is up although the block ended it and denies his dial-in")
+	}
+	if !connected("RAS1", da) {
+		t.Error("bob's DirectAccess tunnel was ended by a block that does not stop it")
+	}
+}
+
+// A server where the disconnect failed under one of the user's names (here the first, CORP\bob, its reply lost)
+// is not purged, although the disconnect under the other name (corp.example\bob, the connection's) succeeded there:
+// it stays pending, named in the error.
+func TestEnsureVPNOnlyKeepsAServerPendingWhenOneNameFailed(t *testing.T) {
+	l, dir := startLabWithSeed(t, "testdata/cluster-dns-user-vpn.json")
+	b := newBlocker(t, l, dir)
+	ctx := testContext(t)
+	servers := l.Info().ServerAddresses
+	target, err := b.Resolve(ctx, directory.KindUser, "bob", directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Server("RAS2").Faults().SetLoseReplyScript("disconnect-vpn/v1")
+	l.Server("RAS2").Faults().SetLoseReplyNext(1)
+	t.Cleanup(func() { l.Server("RAS2").Faults().Reset() })
+	out, err := ensure(ctx, b, target, block.Prior{}, block.Options{Servers: servers, Purge: true, Record: true,
+		Hold: directory.Hold{ID: "h1", Since: time.Now(), KeepsEnabled: true}})
+	if _, purged := out.Purged[servers[1]]; purged || !slices.Equal(out.Pending, servers[1:]) || err == nil || !strings.Contains(err.Error(), servers[1]) {
+		t.Fatalf("Ensure = %+v, %v; want %s pending and named in the error, not purged", out, err, servers[1])
+	}
+}
