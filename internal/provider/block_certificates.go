@@ -278,13 +278,13 @@ func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *
 	}
 	if err != nil {
 		diags.AddError("Cannot tell whether other blocks hold the device's certificates", err.Error()+
-			"\n\nNothing was released; the block stays in state. Run destroy again.")
+			"\n\n"+certificatesKeptOnRelease+" Run destroy again.")
 		return false
 	}
 	others, err := acct.HeldByOthers(hold)
 	if err != nil {
 		diags.AddError("Cannot tell whether other blocks hold the device's certificates", err.Error()+
-			"\n\nNothing was released; the block stays in state. Repair the block record, then run destroy again.")
+			"\n\n"+certificatesKeptOnRelease+" Repair the block record, then run destroy again.")
 		return false
 	}
 	kept, rest := block.HeldElsewhere(certs, others)
@@ -308,11 +308,17 @@ func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *
 	}
 	if err != nil {
 		diags.AddError("The device's certificates were not all taken off hold", err.Error()+
-			"\n\nThe block stays in state and its account stays disabled; run destroy again once the CA answers.")
+			"\n\n"+certificatesKeptOnRelease+" Run destroy again once the CA answers.")
 		return false
 	}
 	return true
 }
+
+// certificatesKeptOnRelease is what a destroy whose certificate release failed left: the certificates come off hold
+// only after the account's hold is released, so that one is gone already.
+const certificatesKeptOnRelease = "The block's hold of the account is released (the account is enabled again when no " +
+	"other block holds it and it was enabled before the first block); the device's certificates not taken off hold " +
+	"stay on hold, and the block stays in state so that the next destroy takes them off hold."
 
 func serials(certs []block.HeldCertificate) string {
 	var s []string

@@ -587,3 +587,33 @@ resource "remoteaccess_blocked_device" "test" {
 		}},
 	})
 }
+
+// A destroy whose certificate release fails (the CA unreachable) says what it left: the account's hold is released
+// (the certificates come off hold only after it), so the account is enabled again, while the certificates stay on
+// hold with the block in state; the next destroy, once the CA answers, takes them off hold.
+func TestAccBlockedDevice_failedCertificateReleaseSaysTheAccountIsReleased(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", ""))),
+			Check:  checkDisposition(t, l, tunnel, true, 6),
+		}, {
+			PreConfig:   func() { l.Cluster().SetCAFaults(true, false) },
+			Config:      l.withCertificateAuthority(l.providerConfig("")),
+			ExpectError: regexp.MustCompile(`hold\s+of\s+the\s+account\s+is\s+released`),
+		}, {
+			PreConfig: func() {
+				left := resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 6), checkAccountEnabled(l, t, "CLIENT2$", true))
+				if err := left(nil); err != nil {
+					t.Errorf("after the failed destroy: %v", err)
+				}
+				l.Cluster().SetCAFaults(false, false)
+			},
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, false, 0), checkAccountEnabled(l, t, "CLIENT2$", true)),
+		}},
+	})
+}
