@@ -27,6 +27,13 @@ type privateHold struct {
 	ID string `json:"id"`
 }
 
+// privateReleasedKey marks, in the private state of a block whose destroy failed, that this destroy released the
+// account's hold already (its certificates did not all come off hold after it): the next destroy does not release
+// it again. With the hold gone from the record, a second release would enable an account that was enabled before
+// the block whatever disabled it since (an administrator, a block that does not record itself). An apply that
+// holds the account again clears it.
+const privateReleasedKey = "released"
+
 // privateState is the part of the framework's private state a block uses.
 type privateState interface {
 	GetKey(ctx context.Context, key string) ([]byte, diag.Diagnostics)
@@ -186,6 +193,9 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	if out.Wrote && out.NewlyDisabled {
 		m.BlockedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
 	}
+	if out.Wrote {
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleasedKey, nil)...) // held again: destroy releases it
+	}
 	if opts.Record {
 		m.HoldID = types.StringValue(hold)
 	}
@@ -331,10 +341,18 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 	name := state.accountName().ValueString()
 	hold := holdID(ctx, m.HoldID, req.Private, privateSink{}, &resp.Diagnostics)
 	disables := state.account().disables() // a remote-access-only block never enables the account
-	out, err := blocker.Release(ctx, o.kind.kind, m.ObjectGUID.ValueString(), hold, m.WasEnabled.ValueBool() && disables,
-		len(o.clients.settings.LDAP.DomainControllers) > 0 && disables)
+	released, d := req.Private.GetKey(ctx, privateReleasedKey)
+	resp.Diagnostics.Append(d...)
+	var out block.ReleaseOutcome
+	var err error
+	if len(released) == 0 {
+		out, err = blocker.Release(ctx, o.kind.kind, m.ObjectGUID.ValueString(), hold, m.WasEnabled.ValueBool() && disables,
+			len(o.clients.settings.LDAP.DomainControllers) > 0 && disables)
+	}
 	var unreadable *directory.UnreadableRecordError
 	switch {
+	case len(released) > 0:
+		tflog.Info(ctx, "the account's hold was released by an earlier destroy; taking the certificates off hold", map[string]any{"dn": m.DistinguishedName.ValueString()})
 	case errors.Is(err, directory.ErrDeleted):
 		resp.Diagnostics.AddWarning(fmt.Sprintf("The blocked %s was deleted", o.kind.noun),
 			"The account is deleted in the directory: there is nothing left to re-enable, and the block is removed from state.")
@@ -363,9 +381,12 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 	// The certificates come off hold only once the account's hold is released: a release that failed leaves them
 	// held, with the block in state, and one that fails here leaves the block in state to be destroyed again.
 	if (err == nil || errors.Is(err, directory.ErrDeleted)) && !o.releaseLever(ctx, blocker, state.certificates(), m, hold, &resp.Diagnostics) {
+		if err == nil {
+			resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleasedKey, []byte("true"))...)
+		}
 		return
 	}
-	if err == nil {
+	if err == nil && len(released) == 0 {
 		o.restoreDialIn(ctx, state.dialIn(), m, len(out.OtherHolds) > 0, &resp.Diagnostics)
 	}
 	if len(out.Lagging) > 0 {

@@ -318,7 +318,8 @@ func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *
 // only after the account's hold is released, so that one is gone already.
 const certificatesKeptOnRelease = "The block's hold of the account is released (the account is enabled again when no " +
 	"other block holds it and it was enabled before the first block); the device's certificates not taken off hold " +
-	"stay on hold, and the block stays in state so that the next destroy takes them off hold."
+	"stay on hold, and the block stays in state so that the next destroy takes them off hold (without releasing the " +
+	"account again: whatever disabled it since keeps it disabled)."
 
 func serials(certs []block.HeldCertificate) string {
 	var s []string

@@ -617,3 +617,64 @@ func TestAccBlockedDevice_failedCertificateReleaseSaysTheAccountIsReleased(t *te
 		}},
 	})
 }
+
+// The destroy after one whose certificate release failed does not release the account's hold again: the hold is
+// gone from the record, and a second release would enable the account (it was enabled before the block) although
+// someone disabled it since. It only takes the certificates off hold.
+func TestAccBlockedDevice_destroyAfterAFailedCertificateReleaseLeavesTheAccountAlone(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
+	watch := l.watchEnables("CLIENT2$")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", ""))),
+			Check:  checkDisposition(t, l, tunnel, true, 6),
+		}, {
+			PreConfig:   func() { l.Cluster().SetCAFaults(true, false) },
+			Config:      l.withCertificateAuthority(l.providerConfig("")),
+			ExpectError: regexp.MustCompile(`not all taken off hold`),
+		}, {
+			PreConfig: func() {
+				l.setEnabled(t, "CLIENT2$", false) // an administrator disables the device again
+				watch = l.watchEnables("CLIENT2$")
+				l.Cluster().SetCAFaults(false, false)
+			},
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check: resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, false, 0), checkAccountEnabled(l, t, "CLIENT2$", false),
+				func(*terraformState) error {
+					if n := watch.enables(); n > 0 {
+						return fmt.Errorf("CLIENT2$ was enabled %d times by the second destroy", n)
+					}
+					return nil
+				}),
+		}},
+	})
+}
+
+// A block declared again after a destroy whose certificate release failed holds the account again, and its destroy
+// then releases it as any other: the account is enabled again.
+func TestAccBlockedDevice_blockHeldAgainAfterAFailedDestroyIsReleasedByItsDestroy(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
+	config := l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "")))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: config,
+		}, {
+			PreConfig:   func() { l.Cluster().SetCAFaults(true, false) },
+			Config:      l.withCertificateAuthority(l.providerConfig("")),
+			ExpectError: regexp.MustCompile(`not all taken off hold`),
+		}, {
+			PreConfig: func() { l.Cluster().SetCAFaults(false, false) },
+			Config:    config,
+			Check:     resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 6), checkAccountEnabled(l, t, "CLIENT2$", false)),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, false, 0), checkAccountEnabled(l, t, "CLIENT2$", true)),
+		}},
+	})
+}
