@@ -99,9 +99,9 @@ func CheckRecordConflict(acct directory.Account, record bool) error {
 }
 
 // Ensure makes the block hold, idempotently: the account disabled and this block's hold recorded, the sessions
-// purged where needed (every server after a new disable, else the servers still pending), the change read back on
-// the domain controllers, and the purged servers watched. Create, Update and the completion of a pending block all
-// call it; the outcome reports every step, also when a step fails.
+// purged where needed (every server for a new block or after a new disable, else the servers still pending), the
+// change read back on the domain controllers, and the purged servers watched. Create, Update and the completion of
+// a pending block all call it; the outcome reports every step, also when a step fails.
 func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prior) Outcome {
 	keep := opts.Hold.KeepsEnabled
 	// Disabled says the block is in effect: for a block that keeps the account enabled, once its hold is recorded.
@@ -126,7 +126,9 @@ func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prio
 	}
 	if opts.Purge {
 		out.Pending = inServers(prior.Pending, opts.Servers)
-		if out.NewlyDisabled || (keep && !prior.Held) {
+		// A new block purges every server also when the account was disabled already (by hand, say): disabling it
+		// ended none of its sessions, which stay up until they are purged.
+		if out.NewlyDisabled || !prior.Held {
 			out.Pending = slices.Clone(opts.Servers)
 		}
 	}

@@ -8,7 +8,10 @@ import (
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
+	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
 )
@@ -117,4 +120,39 @@ func TestAccBlockedUser_downLevelNameIsRefusedAtPlan(t *testing.T) {
 	if !l.accountEnabled(t, "alice") {
 		t.Error("alice was disabled by a refused plan")
 	}
+}
+
+// A block of an account disabled by hand before it (a helpdesk's first reaction) ends the sessions the account still
+// has: disabling an account ends none of them. Before, such a block purged nothing and reported itself complete
+// while bob's VPN connection stayed up.
+func TestAccBlockedUser_accountDisabledBeforeTheBlockIsPurged(t *testing.T) {
+	l := startLab(t)
+	const vpn = `Vpn::CORP\bob`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			PreConfig: func() {
+				if !connectedOn(t, l, "RAS2", vpn) {
+					t.Fatal("the lab gives bob no VPN connection on RAS2")
+				}
+				l.setEnabled(t, "bob", false)
+			},
+			Config: l.providerConfig(`
+resource "remoteaccess_blocked_user" "test" {
+  user_name      = "bob"
+  verify_seconds = 0
+}`),
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("was_enabled"), knownvalue.Bool(false)),
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("pending_servers"), knownvalue.ListSizeExact(0)),
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("purged").AtMapKey(l.info.ServerAddresses[1]).AtMapKey("vpn_connections"), knownvalue.Int64Exact(1)),
+			},
+			Check: func(*terraformState) error {
+				if connectedOn(t, l, "RAS2", vpn) {
+					return fmt.Errorf("bob's VPN connection survives the block of his account disabled by hand")
+				}
+				return nil
+			},
+		}},
+	})
 }
