@@ -6,8 +6,10 @@ import (
 	"fmt"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
+	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
@@ -79,7 +81,7 @@ func (o *blockOps) denyDialIn(ctx context.Context, l *dialInLever, acct director
 		l.PriorDialIn = types.StringNull() // as planned on create; set below once written
 	}
 	if !l.pending() {
-		return false
+		return o.denyDialInAgain(ctx, l, acct, name, diags)
 	}
 	dir, err := o.directory()
 	if err == nil {
@@ -93,6 +95,72 @@ func (o *blockOps) denyDialIn(ctx context.Context, l *dialInLever, acct director
 		fmt.Sprintf("BLOCK INCOMPLETE. The block holds the account, but msNPAllowDialin could not be set to FALSE: %v\n\n"+
 			"Every plan shows an in-place update until the next apply writes it.", err))
 	return false
+}
+
+// denyDialInAgain writes the deny again when someone allowed the user's dial-in since the block wrote it (found at
+// refresh, which leaves the servers pending, or now), keeping prior_dial_in: what the block found first is what its
+// release restores. It reports whether it wrote, so that every server is purged after it.
+func (o *blockOps) denyDialInAgain(ctx context.Context, l *dialInLever, acct directory.Account, name string, diags *diag.Diagnostics) bool {
+	if !l.DenyDialIn.ValueBool() || l.PriorDialIn.IsNull() {
+		return false
+	}
+	dir, err := o.directory()
+	var cur directory.DialIn
+	if err == nil {
+		cur, err = dir.ReadDialIn(ctx, acct)
+	}
+	if err == nil && cur == directory.DialInDeny {
+		return false
+	}
+	if err == nil {
+		_, err = dir.SetDialIn(ctx, acct, directory.DialInDeny)
+	}
+	if err != nil {
+		diags.AddWarning(fmt.Sprintf("The dial-in deny of %s is not written", name),
+			fmt.Sprintf("BLOCK INCOMPLETE. The block holds the account, but msNPAllowDialin could not be read or set to FALSE "+
+				"again: %v\n\nThe next refresh shows the deny missing, and the next apply writes it.", err))
+		return false
+	}
+	diags.AddWarning(fmt.Sprintf("The dial-in deny of %s was written again", name),
+		fmt.Sprintf("Someone had set msNPAllowDialin to %s since the block denied dial-in; it is FALSE again, and the user's "+
+			"VPN connections were ended on every server. prior_dial_in keeps what the block found first.", cur))
+	return true
+}
+
+// readDialIn checks, at refresh, that a block that denies dial-in still finds msNPAllowDialin FALSE: someone who
+// allows it again (the Dial-in tab) lets the user's VPN back in. That is drift: every server becomes pending, so
+// that the next plan is an update in place that writes the deny again and ends the VPN connections made meanwhile.
+// A directory that cannot be asked leaves the state as it is, with a warning: a refresh must not fail on it.
+func (o *blockOps) readDialIn(ctx context.Context, state tfsdk.State, next *tfsdk.State, acct directory.Account, diags *diag.Diagnostics) {
+	if o.kind.kind == directory.KindComputer {
+		return
+	}
+	var l dialInLever
+	diags.Append(state.GetAttribute(ctx, path.Root("deny_dial_in"), &l.DenyDialIn)...)
+	diags.Append(state.GetAttribute(ctx, path.Root("prior_dial_in"), &l.PriorDialIn)...)
+	if !l.DenyDialIn.ValueBool() || l.PriorDialIn.IsNull() || l.PriorDialIn.IsUnknown() {
+		return
+	}
+	dir, err := o.directory()
+	var cur directory.DialIn
+	if err == nil {
+		cur, err = dir.ReadDialIn(ctx, acct)
+	}
+	if err != nil {
+		diags.AddWarning("Cannot check the user's dial-in deny", fmt.Sprintf("Reading msNPAllowDialin of %s failed: %v. "+
+			"The state is kept as it is; the next refresh checks again.", acct.DN, err))
+		return
+	}
+	if cur == directory.DialInDeny {
+		return
+	}
+	var m blockModel
+	diags.Append(state.GetAttribute(ctx, path.Root("servers"), &m.Servers)...)
+	servers := o.servers(ctx, &m, diags)
+	diags.AddWarning(fmt.Sprintf("The dial-in deny of %s was changed out of band", acct.SAMAccountName),
+		fmt.Sprintf("msNPAllowDialin of %s is %s, while this block denies dial-in: the user's VPN can connect again. The next "+
+			"plan is an update in place that writes the deny again and ends the user's VPN connections on every server.", acct.DN, cur))
+	diags.Append(next.SetAttribute(ctx, path.Root("pending_servers"), servers)...)
 }
 
 // restoreDialIn puts back what the block found in msNPAllowDialin, once the account's hold is released and no other

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/go-ldap/ldap/v3"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
@@ -13,6 +14,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 )
 
 func deniedUserConfig(name, extra string) string {
@@ -147,6 +150,69 @@ func TestAccBlockedUser_denyDialInWrittenInPlacePurgesEveryServer(t *testing.T) 
 				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("purged"), knownvalue.MapSizeExact(len(l.info.ServerAddresses))),
 			},
 			Check: checkDialIn(l, []string{"FALSE"}),
+		}},
+	})
+}
+
+// setBobsDialIn writes bob's msNPAllowDialin directly in the directory, as an administrator would in the Dial-in tab.
+func setBobsDialIn(t *testing.T, l *testLab, value string) {
+	t.Helper()
+	e, ok := l.Directory().Lookup("bob")
+	if !ok {
+		t.Fatal("bob is not in the lab's directory")
+	}
+	mod := ldap.NewModifyRequest(e.DN, nil)
+	mod.Replace("msNPAllowDialin", []string{value})
+	if err := labclient.LDAP(t, l.info).Modify(mod); err != nil {
+		t.Fatalf("writing bob's msNPAllowDialin: %v", err)
+	}
+}
+
+// Dial-in allowed again by hand while a dial-in-only block holds: the refresh shows it, the next plan is an update
+// in place that writes the deny again and ends the VPN connection made meanwhile; prior_dial_in keeps what the block
+// found first (absent), so the destroy still restores that.
+func TestAccBlockedUser_dialInAllowedOutOfBandIsDeniedAgain(t *testing.T) {
+	l := startLab(t)
+	const vpn = `Vpn::CORP\bob`
+	config := l.providerConfig(`
+resource "remoteaccess_blocked_user" "test" {
+  user_name       = "bob"
+  deny_dial_in    = true
+  disable_account = false
+  verify_seconds  = 1
+}`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: config,
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"})),
+		}, {
+			PreConfig: func() {
+				setBobsDialIn(t, l, "TRUE")
+				poll.Until(t, "bob's VPN comes back once his dial-in is allowed", func() bool { return connectedOn(t, l, "RAS2", vpn) })
+			},
+			Config: config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(userAddr, plancheck.ResourceActionUpdate)},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("prior_dial_in"), knownvalue.StringExact("absent")),
+				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("pending_servers"), knownvalue.ListSizeExact(0)),
+			},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", true),
+				func(*terraformState) error {
+					if connectedOn(t, l, "RAS2", vpn) {
+						return fmt.Errorf("bob's VPN is still connected after the deny was written again")
+					}
+					return nil
+				},
+			),
+		}, {
+			Config: config, PlanOnly: true,
+		}, {
+			Config: l.providerConfig(""),
+			Check:  checkDialIn(l, nil),
 		}},
 	})
 }

@@ -281,6 +281,7 @@ func (o *blockOps) read(ctx context.Context, req resource.ReadRequest, resp *res
 		}
 	}
 	o.readLever(ctx, req.State, &resp.State, acct, &resp.Diagnostics)
+	o.readDialIn(ctx, req.State, &resp.State, acct, &resp.Diagnostics)
 }
 
 // stateHolds reports whether a top-level string or bool attribute of state equals want.
