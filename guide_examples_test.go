@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/json"
 	"encoding/pem"
 	"fmt"
 	"math/big"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
 )
 
 // testCACertificate is a self-signed CA certificate in PEM, for configurations that read one from a file.
@@ -102,6 +104,37 @@ func copyExample(t *testing.T, name string, caPEM []byte) string {
 	return work
 }
 
+// labOverride is an override file that points an example's provider block at the lab, and the environment that
+// carries the lab's passwords, as a pipeline's secrets would.
+func labOverride(info lab.Info) (string, []string) {
+	servers := make([]string, len(info.ServerAddresses))
+	protected := make([]string, len(info.Servers))
+	for i, s := range info.ServerAddresses {
+		servers[i] = strconv.Quote(s)
+	}
+	// The lab's addresses have no DNS names: protected_computers names each server's account (ADDRESS=NAME).
+	for i, s := range info.Servers {
+		protected[i] = strconv.Quote(s.Address + "=" + s.Name)
+	}
+	override := fmt.Sprintf(`provider "remoteaccess" {
+  servers             = [%s]
+  protected_computers = [%s]
+  certificate_authorities = [{ config = %q, host = %s }]
+  winrm {
+    port           = %d
+    ca_certificate = file("corp-root-ca.pem")
+    username       = %q
+  }
+  ldap {
+    urls           = [%q]
+    ca_certificate = file("corp-root-ca.pem")
+    bind_username  = %q
+  }
+}
+`, strings.Join(servers, ", "), strings.Join(protected, ", "), info.CertificateAuthority, servers[0], info.WinRMPort, info.WinRMUsername, info.LDAPSURL, info.LDAPBindUsername)
+	return override, []string{"REMOTEACCESS_WINRM_PASSWORD=" + info.WinRMPassword, "REMOTEACCESS_LDAP_BIND_PASSWORD=" + info.LDAPBindPassword}
+}
+
 // The guides' worked workflows (examples/guides/*) are complete configurations that the real Terraform CLI accepts:
 // every attribute they set exists with the type they give it, and every expression evaluates. A pipeline script
 // next to one is valid bash.
@@ -142,32 +175,7 @@ func TestAccGuideWorkflowsPlanAgainstTheLab(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = l.Close() })
 	info := l.Info()
-	servers := make([]string, len(info.ServerAddresses))
-	protected := make([]string, len(info.Servers))
-	for i, s := range info.ServerAddresses {
-		servers[i] = strconv.Quote(s)
-	}
-	// The lab's addresses have no DNS names: protected_computers names each server's account (ADDRESS=NAME).
-	for i, s := range info.Servers {
-		protected[i] = strconv.Quote(s.Address + "=" + s.Name)
-	}
-	override := fmt.Sprintf(`provider "remoteaccess" {
-  servers             = [%s]
-  protected_computers = [%s]
-  certificate_authorities = [{ config = %q, host = %s }]
-  winrm {
-    port           = %d
-    ca_certificate = file("corp-root-ca.pem")
-    username       = %q
-  }
-  ldap {
-    urls           = [%q]
-    ca_certificate = file("corp-root-ca.pem")
-    bind_username  = %q
-  }
-}
-`, strings.Join(servers, ", "), strings.Join(protected, ", "), info.CertificateAuthority, servers[0], info.WinRMPort, info.WinRMUsername, info.LDAPSURL, info.LDAPBindUsername)
-	env := []string{"REMOTEACCESS_WINRM_PASSWORD=" + info.WinRMPassword, "REMOTEACCESS_LDAP_BIND_PASSWORD=" + info.LDAPBindPassword}
+	override, env := labOverride(info)
 
 	hour := func(h int) string { return time.Now().UTC().Add(time.Duration(h) * time.Hour).Format(time.RFC3339) }
 	cases := []struct {
@@ -249,5 +257,64 @@ func TestIndexDescribesOnlyWhatTheBuildHas(t *testing.T) {
 		if !built[name[1]] {
 			t.Errorf("templates/index.md.tmpl names %s, which the build does not have", name[1])
 		}
+	}
+}
+
+// A mass incident's plan shows the impact of the first blocks only: the emergency-device-block example with more
+// lost devices than the provider previews shows maxImpactPreviews previews, one warning that they stop, and every
+// block to add. Each preview waits for a poll of every server, again in the apply's plan of each block.
+func TestAccMassIncidentPlanBoundsTheImpactPreviews(t *testing.T) {
+	t.Parallel()
+	cli := newGuideCLI(t)
+	const devices, previews = 24, 20 // previews: internal/provider's maxImpactPreviews
+	var dir ldapserver.Seed
+	readSeed(t, filepath.Join("internal", "lab", "testdata", "seed.json"), &dir)
+	lost := make([]string, devices)
+	for i := range devices {
+		name := fmt.Sprintf("MASS%02d", i)
+		dir.Computers = append(dir.Computers, ldapserver.Computer{Name: name, Container: "OU=Workstations", OperatingSystem: "Windows 11 Enterprise"})
+		lost[i] = fmt.Sprintf(`%s={ticket="INC-9",reason="OU compromised"}`, name)
+	}
+	seed := filepath.Join(t.TempDir(), "seed.json")
+	data, err := json.Marshal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(seed, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := lab.Start(lab.Config{DirectorySeed: seed, ClusterSeed: filepath.Join("internal", "lab", "testdata", "cluster.json")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	override, env := labOverride(l.Info())
+	work := copyExample(t, "emergency-device-block", []byte(l.Info().CACertificatePEM))
+	if err := os.WriteFile(filepath.Join(work, "lab_override.tf"), []byte(override), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := cli.run(work, env, "plan", "-no-color", "-input=false", "-var", "lost_devices={"+strings.Join(lost, ",")+"}")
+	if err != nil {
+		t.Fatalf("terraform plan: %v\n%s", err, out)
+	}
+	if n := strings.Count(out, "Warning: Impact of blocking MASS"); n != previews {
+		t.Errorf("the plan shows %d impact previews, want %d:\n%s", n, previews, out)
+	}
+	if n := strings.Count(out, "Warning: Impact previews stop here"); n != 1 {
+		t.Errorf("the plan says %d times that the previews stop, want once:\n%s", n, out)
+	}
+	if want := fmt.Sprintf("%d to add", devices); !strings.Contains(out, want) {
+		t.Errorf("the plan lacks %q:\n%s", want, out)
+	}
+}
+
+func readSeed(t *testing.T, path string, v any) {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("%s: %v", path, err)
 	}
 }

@@ -220,9 +220,24 @@ func (o *blockOps) planCreate(ctx context.Context, plan blockState, req resource
 // impactTimeout bounds the plan-time reading of the sessions a new block will end.
 const impactTimeout = 10 * time.Second
 
+// maxImpactPreviews bounds the impact previews of one plan. A mass incident plans hundreds of new blocks, and each
+// preview waits for a poll of every server, again when Terraform plans each block during the apply (measured: a
+// tenth of a PowerShell run per device per server and a fifth of a 500-device apply), for warnings no reviewer reads
+// past the first few. One warning, on the first block past them, says so.
+const maxImpactPreviews = 20
+
 // showImpact tells a reviewer which sessions the block will end, per server, as a warning in the plan.
 func (o *blockOps) showImpact(ctx context.Context, blocker *block.Blocker, target block.Target, servers []string, name string, disables bool, diags *diag.Diagnostics) {
 	if len(servers) == 0 {
+		return
+	}
+	if n := o.clients.previews.Add(1); n > maxImpactPreviews {
+		if n == maxImpactPreviews+1 {
+			diags.AddWarning("Impact previews stop here",
+				fmt.Sprintf("This plan makes more than %d new blocks: the sessions each will end are shown for the first %d "+
+					"only, so that a mass incident is not slowed down by a look at every server per block. The purge and its "+
+					"verify window report, per block and server, what they ended (purged, pending_servers).", maxImpactPreviews, maxImpactPreviews))
+		}
 		return
 	}
 	blocker.PreflightTimeout = impactTimeout

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
@@ -31,6 +32,8 @@ type clients struct {
 	drains plannedDrains
 	// looks are the servers' readiness reads, made once per process and shared (readiness_check.go).
 	looks readinessLooks
+	// previews counts the impact previews this process has shown (block_plan.go, showImpact).
+	previews atomic.Int64
 }
 
 func newClients(s settings) (*clients, error) {
