@@ -52,7 +52,12 @@ type Account struct {
 	// Info (Notes) and Description hold the block record and its summary while a block holds the account.
 	Info        string
 	Description string
+	// AllowDialin is msNPAllowDialin as read ("TRUE", "FALSE" or empty when absent); DialIn interprets it.
+	AllowDialin string
 }
+
+// DialIn is the account's Network Access Permission, as read with the account: one round trip serves a refresh.
+func (a Account) DialIn() (DialIn, error) { return parseDialIn(a.DN, a.AllowDialin) }
 
 // BlockRecord parses the account's block record; nil when none is written.
 func (a Account) BlockRecord() *BlockRecord { return ParseBlockRecord(a.Info) }
@@ -66,7 +71,7 @@ func (a Account) Name() string { return strings.TrimSuffix(a.SAMAccountName, "$"
 var accountAttributes = []string{
 	"objectClass", "sAMAccountName", "userPrincipalName", "dNSHostName", "displayName",
 	"objectGUID", "objectSid", "userAccountControl", "memberOf", "isCriticalSystemObject", "adminCount",
-	attrInfo, attrDescription,
+	attrInfo, attrDescription, attrDialIn,
 }
 
 // kindFilter selects one kind of account. Computers are users too (objectClass computer derives from user),
@@ -93,6 +98,7 @@ func parseAccount(e *ldap.Entry) (Account, error) {
 		IsCriticalSystemObject: strings.EqualFold(e.GetAttributeValue("isCriticalSystemObject"), "TRUE"),
 		Info:                   e.GetAttributeValue(attrInfo),
 		Description:            e.GetAttributeValue(attrDescription),
+		AllowDialin:            e.GetAttributeValue(attrDialIn),
 	}
 	a.AdminCount, _ = strconv.Atoi(e.GetAttributeValue("adminCount"))
 	for _, class := range e.GetAttributeValues("objectClass") {

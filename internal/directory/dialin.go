@@ -138,12 +138,17 @@ func readDialIn(conn *ldap.Conn, acct Account) (DialIn, error) {
 		!strings.EqualFold(guid, acct.ObjectGUID) {
 		return DialInAbsent, fmt.Errorf("%s now has objectGUID %s, not %s: the account was replaced", acct.DN, guid, acct.ObjectGUID)
 	}
-	switch v := strings.ToUpper(e.GetAttributeValue(attrDialIn)); v {
+	return parseDialIn(acct.DN, e.GetAttributeValue(attrDialIn))
+}
+
+// parseDialIn interprets a value of msNPAllowDialin read from the account dn.
+func parseDialIn(dn, value string) (DialIn, error) {
+	switch v := strings.ToUpper(value); v {
 	case "":
 		return DialInAbsent, nil
 	case string(DialInAllow), string(DialInDeny):
 		return DialIn(v), nil
 	default:
-		return DialInAbsent, fmt.Errorf("%s of %s is %q, not TRUE or FALSE", attrDialIn, acct.DN, v)
+		return DialInAbsent, fmt.Errorf("%s of %s is %q, not TRUE or FALSE", attrDialIn, dn, v)
 	}
 }

@@ -104,13 +104,13 @@ func (o *blockOps) denyDialInAgain(ctx context.Context, l *dialInLever, acct dir
 	if !l.DenyDialIn.ValueBool() || l.PriorDialIn.IsNull() {
 		return false
 	}
-	dir, err := o.directory()
-	var cur directory.DialIn
-	if err == nil {
-		cur, err = dir.ReadDialIn(ctx, acct)
-	}
+	cur, err := acct.DialIn() // as resolved for this apply
 	if err == nil && cur == directory.DialInDeny {
 		return false
+	}
+	var dir *directory.Client
+	if err == nil {
+		dir, err = o.directory()
 	}
 	if err == nil {
 		_, err = dir.SetDialIn(ctx, acct, directory.DialInDeny)
@@ -141,11 +141,7 @@ func (o *blockOps) readDialIn(ctx context.Context, state tfsdk.State, next *tfsd
 	if !l.DenyDialIn.ValueBool() || l.PriorDialIn.IsNull() || l.PriorDialIn.IsUnknown() {
 		return
 	}
-	dir, err := o.directory()
-	var cur directory.DialIn
-	if err == nil {
-		cur, err = dir.ReadDialIn(ctx, acct)
-	}
+	cur, err := acct.DialIn() // read with the account: no second round trip per refresh
 	if err != nil {
 		diags.AddWarning("Cannot check the user's dial-in deny", fmt.Sprintf("Reading msNPAllowDialin of %s failed: %v. "+
 			"The state is kept as it is; the next refresh checks again.", acct.DN, err))
