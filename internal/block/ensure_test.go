@@ -95,7 +95,10 @@ func TestEnsureRefusesAnUnrecordedBlockOverARecord(t *testing.T) {
 func TestVerifyWindowEndsOnePollAfterTheWindow(t *testing.T) {
 	l, dir := startLab(t)
 	b := newBlocker(t, l, dir)
-	b.Verify = &remoteaccess.VerifyHub{Interval: 100 * time.Millisecond, PollTimeout: time.Second}
+	// The window ends one poll (PollTimeout + Interval) after verify_seconds: an interval of 2 s leaves the failing
+	// poll (1 s) ample time to report its error, also under the race detector on a busy machine (with 100 ms it once
+	// ended before the error was in).
+	b.Verify = &remoteaccess.VerifyHub{Interval: 2 * time.Second, PollTimeout: time.Second}
 	cluster, err := b.Cluster(l.Info().ServerAddresses)
 	if err != nil {
 		t.Fatal(err)
