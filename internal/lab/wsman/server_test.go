@@ -5,13 +5,18 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf16"
 
+	"github.com/Azure/go-ntlmssp"
 	"github.com/jcmturner/gokrb5/v8/iana/etypeID"
 	"github.com/jcmturner/gokrb5/v8/keytab"
 	"github.com/masterzen/winrm"
@@ -94,15 +99,30 @@ func TestLibraryTransportsAndAccountForms(t *testing.T) {
 			c := libraryClient(t, srv, tc.user, tc.password, tc.ntlm)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
-			stdout, stderr, code, err := c.RunWithContextWithString(ctx, "powershell.exe -EncodedCommand "+encoded("$x = $input | Out-String"), "stdin data")
+			// The library sends stdin from one goroutine while another polls for output, over one pool of
+			// connections: with NTLM, the legs of a handshake can then travel on different connections, which
+			// Windows refuses (NTLM authenticates a connection; TestNTLMAuthenticatesTheConnectionThatWasChallenged),
+			// and the command waits for input that never comes. The provider's transport gives each exchange a
+			// connection of its own (internal/winrm/transport.go); here the NTLM clients run a command without
+			// input, so that their requests go one at a time.
+			script, stdin, want := "$x = $input | Out-String", "stdin data", "out:stdin data"
+			var stdout, stderr string
+			var code int
+			var err error
+			if tc.ntlm {
+				script, want = "$env:COMPUTERNAME", "out:"
+				stdout, stderr, code, err = c.RunCmdWithContext(ctx, "powershell.exe -EncodedCommand "+encoded(script))
+			} else {
+				stdout, stderr, code, err = c.RunWithContextWithString(ctx, "powershell.exe -EncodedCommand "+encoded(script), stdin)
+			}
 			if err != nil {
 				t.Fatal(err)
 			}
-			if stdout != "out:stdin data" || stderr != "err" || code != 7 {
+			if stdout != want || stderr != "err" || code != 7 {
 				t.Errorf("got stdout %q, stderr %q, exit %d", stdout, stderr, code)
 			}
 			req := <-rec.requests
-			if req.User != tc.want || req.Server != "RAS1" || req.EncodedScript != "$x = $input | Out-String" {
+			if req.User != tc.want || req.Server != "RAS1" || req.EncodedScript != script {
 				t.Errorf("executor saw %+v, want user %s", req, tc.want)
 			}
 		})
@@ -128,6 +148,72 @@ func TestLibraryTransportsAndAccountForms(t *testing.T) {
 	counters := srv.Counters()
 	if counters.AuthFailures != 4 || counters.BasicLogons == 0 || counters.NTLMLogons < 4 {
 		t.Errorf("counters = %+v, want 4 refused logons, Basic logons, and an NTLM logon per NTLM client", counters)
+	}
+}
+
+// TestNTLMAuthenticatesTheConnectionThatWasChallenged: NTLM over HTTP authenticates a connection ("NTLM
+// authentication is connection-based", HTTP.sys as Windows' WinRM listener uses it): an AUTHENTICATE message
+// is accepted only on the connection its challenge was issued on, and later requests on that connection pass
+// without credentials while another connection's do not.
+func TestNTLMAuthenticatesTheConnectionThatWasChallenged(t *testing.T) {
+	srv := start(t, wsman.Options{})
+	host, port := srv.Endpoint()
+	url := fmt.Sprintf("http://%s/wsman", net.JoinHostPort(host, strconv.Itoa(port)))
+	// Each client holds one connection of its own.
+	first := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	second := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	// post answers the response's status and WWW-Authenticate header.
+	post := func(c *http.Client, authorization string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, url, strings.NewReader("<x/>"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if authorization != "" {
+			req.Header.Set("Authorization", authorization)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		_ = resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("WWW-Authenticate")
+	}
+	negotiate := func(c *http.Client) []byte {
+		t.Helper()
+		msg, err := ntlmssp.NewNegotiateMessage("", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, header := post(c, "Negotiate "+base64.StdEncoding.EncodeToString(msg))
+		scheme, token, _ := strings.Cut(header, " ")
+		challenge, err := base64.StdEncoding.DecodeString(token)
+		if status != http.StatusUnauthorized || scheme != "Negotiate" || err != nil || len(challenge) == 0 {
+			t.Fatalf("NEGOTIATE answered %d %q, want 401 with a challenge", status, header)
+		}
+		auth, err := ntlmssp.NewAuthenticateMessage(challenge, `CORP\admin`, "S3cret!", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return auth
+	}
+
+	auth := negotiate(first)
+	if status, _ := post(second, "Negotiate "+base64.StdEncoding.EncodeToString(auth)); status != http.StatusUnauthorized {
+		t.Errorf("AUTHENTICATE on a connection that was not challenged answered %d, want 401", status)
+	}
+	if status, _ := post(first, "Negotiate "+base64.StdEncoding.EncodeToString(negotiate(first))); status == http.StatusUnauthorized {
+		t.Error("AUTHENTICATE on the challenged connection answered 401")
+	}
+	if status, _ := post(first, ""); status == http.StatusUnauthorized {
+		t.Error("a request without credentials on the authenticated connection answered 401")
+	}
+	if status, _ := post(second, ""); status != http.StatusUnauthorized {
+		t.Errorf("a request without credentials on another connection answered %d, want 401", status)
+	}
+	if c := srv.Counters(); c.NTLMLogons != 1 || c.AuthFailures != 1 {
+		t.Errorf("counters = %+v, want one NTLM logon and one refused", c)
 	}
 }
 
