@@ -268,7 +268,7 @@ func configurationErrors(err error) error {
 
 // pollIdentities are what the looks at the servers (the impact preview, the look after the read-back, the verify
 // window) match the target's sessions by: its identities and, for a device, its bare computer name, which the
-// connection statistics may print as a host name (the purge matches it too, see purge-device.ps1).
+// connection statistics may print as a host name (the purge matches it too: internal/remoteaccess/scripts/include/device-purge.ps1).
 func pollIdentities(t Target) []string {
 	if t.Account.Kind != directory.KindComputer {
 		return t.Identities

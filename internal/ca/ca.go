@@ -145,38 +145,10 @@ type (
 	}
 )
 
-// The scripts, and the helpers several of them include (scripts/include): a script names one on a line of its own,
-// "# remoteaccess-include: NAME", and includeHelpers puts the helper's text there when the script is loaded. The
-// scripts stay static text; no input is ever spliced into them.
+// The scripts, and the helpers several of them include (scripts/include, see winrm.LoadScript).
 //
 //go:embed scripts/*.ps1 scripts/include/*.ps1
 var scriptFiles embed.FS
-
-// includeLine is a script's line that names a helper to include.
-var includeLine = regexp.MustCompile(`(?m)^# remoteaccess-include: ([a-z0-9-]+)\r?$`)
-
-// includeHelpers replaces each include line of a script with the helper's text; a helper that is missing, or that
-// itself includes another, is an error.
-func includeHelpers(text string) (string, error) {
-	var errs []error
-	out := includeLine.ReplaceAllStringFunc(text, func(line string) string {
-		name := includeLine.FindStringSubmatch(line)[1]
-		helper, err := scriptFiles.ReadFile("scripts/include/" + name + ".ps1")
-		if err != nil {
-			errs = append(errs, fmt.Errorf("include %s: %w", name, err))
-			return line
-		}
-		body := strings.TrimRight(string(helper), "\r\n")
-		if first, rest, _ := strings.Cut(body, "\n"); strings.TrimSuffix(first, "\r") == line {
-			body = rest // the helper's own first line names it: the script's line says the same
-		}
-		if includeLine.MatchString(body) {
-			errs = append(errs, fmt.Errorf("include %s: a helper includes no other", name))
-		}
-		return body
-	})
-	return out, errors.Join(errs...)
-}
 
 var (
 	scriptList        = mustScript("ca-get-certificates").AsRead()
@@ -192,21 +164,11 @@ func Scripts() []winrm.Script {
 	return []winrm.Script{scriptList, scriptRevoke, scriptUnrevoke, scriptPublish, scriptFlush, scriptEnforcement}
 }
 
+// mustScript loads an embedded script; one that does not load is a build defect, found when the package loads.
 func mustScript(name string) winrm.Script {
-	raw, err := scriptFiles.ReadFile("scripts/" + name + ".ps1")
+	s, err := winrm.LoadScript(scriptFiles, name)
 	if err != nil {
-		panic(fmt.Sprintf("ca: embedded script %s: %v", name, err))
-	}
-	text, err := includeHelpers(string(raw))
-	if err != nil {
-		panic(fmt.Sprintf("ca: embedded script %s: %v", name, err))
-	}
-	s, err := winrm.ParseScript(text)
-	if err != nil {
-		panic(fmt.Sprintf("ca: embedded script %s: %v", name, err))
-	}
-	if s.Name != name+"/v1" {
-		panic(fmt.Sprintf("ca: scripts/%s.ps1 identifies itself as %s", name, s.Name))
+		panic("ca: " + err.Error())
 	}
 	return s
 }

@@ -3,11 +3,7 @@ package ca
 import (
 	"context"
 	"maps"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +11,7 @@ import (
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/contract"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/scriptcheck"
 )
 
 const contractPath = "../remoteaccess/scripts/CONTRACT.md"
@@ -79,67 +76,15 @@ func TestContractSection3(t *testing.T) {
 	}
 }
 
-// The scripts pass scripts/check-ps.sh (the tree-sitter PowerShell grammar and the repository's rules).
+// The scripts pass scripts/check-ps.sh (the tree-sitter PowerShell grammar and the repository's rules) as they are
+// sent, and each helper on its own.
 func TestScriptsParseAsPowerShell(t *testing.T) {
-	if _, err := exec.LookPath("node"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node is required in CI to check the PowerShell syntax")
-		}
-		t.Skip("node is not installed")
-	}
-	// Each script as it is sent, its helpers included, and each helper on its own.
-	dir := t.TempDir()
-	args, err := filepath.Glob("scripts/include/*.ps1")
-	if err != nil || len(args) == 0 {
-		t.Fatalf("no helpers in scripts/include: %v", err)
-	}
-	for _, s := range Scripts() {
-		path := filepath.Join(dir, strings.TrimSuffix(s.Name, "/v1")+".ps1")
-		if err := os.WriteFile(path, []byte(s.Text), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		args = append(args, path)
-	}
-	if out, err := exec.Command("../../scripts/check-ps.sh", args...).CombinedOutput(); err != nil { //nolint:gosec // fixed paths
-		t.Errorf("check-ps.sh: %v\n%s", err, out)
-	}
+	scriptcheck.ScriptsAsSentPassTheChecks(t, "../..", Scripts())
 }
 
-// The helpers are written once: no function is defined in two files of scripts/, and every script that calls one
-// of them gets it (each include line replaced by the helper's text, the helpers a script calls defined in it).
+// The helpers are written once, and every script that calls one gets it.
 func TestHelpersAreSharedNotCopied(t *testing.T) {
-	files, err := filepath.Glob("scripts/*.ps1")
-	helpers, herr := filepath.Glob("scripts/include/*.ps1")
-	if err != nil || herr != nil || len(files) == 0 || len(helpers) == 0 {
-		t.Fatalf("scripts %v, helpers %v: %v %v", files, helpers, err, herr)
-	}
-	function := regexp.MustCompile(`(?m)^\s*function\s+([A-Za-z]+-[A-Za-z0-9]+)`)
-	definedIn := map[string]string{}
-	for _, f := range append(files, helpers...) {
-		text, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range function.FindAllStringSubmatch(string(text), -1) {
-			if other, ok := definedIn[m[1]]; ok {
-				t.Errorf("%s is defined in %s and in %s: include it from scripts/include instead", m[1], other, f)
-			}
-			definedIn[m[1]] = f
-		}
-	}
-	for _, s := range Scripts() {
-		if includeLine.MatchString(s.Text) {
-			t.Errorf("%s still has an include line as it is sent", s.Name)
-		}
-		for name := range definedIn {
-			if strings.Contains(s.Text, name+" ") && !regexp.MustCompile(`(?m)^\s*function\s+`+name+`\b`).MatchString(s.Text) {
-				t.Errorf("%s calls %s without including its helper", s.Name, name)
-			}
-		}
-	}
-	if _, err := includeHelpers("# remoteaccess-include: no-such-helper\n"); err == nil {
-		t.Error("a missing helper is not an error")
-	}
+	scriptcheck.HelpersAreSharedNotCopied(t, Scripts())
 }
 
 // The lab answers every CA script, run over WinRM with the inputs the Go side sends, with the document section 3

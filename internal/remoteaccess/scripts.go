@@ -2,14 +2,14 @@ package remoteaccess
 
 import (
 	"embed"
-	"fmt"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
 
-// The scripts are static files: their input is one JSON document on stdin, never text spliced into them.
+// The scripts are static files: their input is one JSON document on stdin, never text spliced into them. The
+// helpers several of them share are in scripts/include (see winrm.LoadScript).
 //
-//go:embed scripts/*.ps1
+//go:embed scripts/*.ps1 scripts/include/*.ps1
 var scriptFiles embed.FS
 
 // One script per operation, each declared a read or a write (scripts/CONTRACT.md, "Reads and writes"): a read may be
@@ -41,18 +41,11 @@ func Scripts() []winrm.Script {
 	}
 }
 
-// mustScript loads scripts/<name>.ps1 as a write (see winrm.Script.ReadOnly) and checks that its identifier line names it <name>/v1.
+// mustScript loads scripts/<name>.ps1, its helpers included, as a write (see winrm.Script.ReadOnly).
 func mustScript(name string) winrm.Script {
-	text, err := scriptFiles.ReadFile("scripts/" + name + ".ps1")
+	s, err := winrm.LoadScript(scriptFiles, name)
 	if err != nil {
-		panic(fmt.Sprintf("remoteaccess: embedded script %s: %v", name, err))
-	}
-	s, err := winrm.ParseScript(string(text))
-	if err != nil {
-		panic(fmt.Sprintf("remoteaccess: embedded script %s: %v", name, err))
-	}
-	if s.Name != name+"/v1" {
-		panic(fmt.Sprintf("remoteaccess: scripts/%s.ps1 identifies itself as %s", name, s.Name))
+		panic("remoteaccess: " + err.Error())
 	}
 	return s
 }

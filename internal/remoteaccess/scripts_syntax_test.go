@@ -7,26 +7,26 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/scriptcheck"
 )
 
-// checkPS runs scripts/check-ps.sh (the tree-sitter PowerShell grammar under Node.js, with the rules of
-// tools/psparse/check.mjs) on files, or on every script the provider sends or ships when none are given.
 func checkPS(t *testing.T, files ...string) (string, error) {
 	t.Helper()
-	if _, err := exec.LookPath("node"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("node is required in CI to check the PowerShell syntax")
-		}
-		t.Skip("node is not installed: the PowerShell syntax check runs in CI")
-	}
-	out, err := exec.Command("../../scripts/check-ps.sh", files...).CombinedOutput()
-	return string(out), err
+	return scriptcheck.CheckPS(t, "../..", files...)
 }
 
+// Every script as it is sent (its helpers included) and every file of scripts/ and scripts/include pass the checks.
 func TestScriptsParseAsPowerShell(t *testing.T) {
 	if out, err := checkPS(t); err != nil {
 		t.Errorf("check-ps.sh: %v\n%s", err, out)
 	}
+	scriptcheck.ScriptsAsSentPassTheChecks(t, "../..", Scripts())
+}
+
+// The helpers are written once, and every script that calls one gets it.
+func TestHelpersAreSharedNotCopied(t *testing.T) {
+	scriptcheck.HelpersAreSharedNotCopied(t, Scripts())
 }
 
 func TestSyntaxCheckCatchesABrokenScript(t *testing.T) {

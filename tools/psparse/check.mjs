@@ -7,7 +7,8 @@
 //                      NewScriptBlock); only the bootstrap ("# remoteaccess-bootstrap/v1") may create its one
 //                      script block, from the script the provider sends;
 //   wildcard-or-regex  in a script that selects SAs or connections (it calls Get-NetIPsecMainModeSA,
-//                      Get-NetIPsecQuickModeSA or Get-RemoteAccessConnectionStatistics): -like, -match and their
+//                      Get-NetIPsecQuickModeSA or Get-RemoteAccessConnectionStatistics, or is a helper that
+//                      scripts include, "# remoteaccess-include:"): -like, -match and their
 //                      variants, Where-Object -Like/-Match, switch -Wildcard/-Regex, [regex], [WildcardPattern], and
 //                      .Contains/.StartsWith/.EndsWith/.IndexOf/.LastIndexOf on anything but a collection the
 //                      script built itself with ::new() (a HashSet's Contains is exact; a string's is a substring).
@@ -43,6 +44,7 @@ const codeMethods = new Set(['invokescript', 'newscriptblock']);
 const scriptBlockTypes = new Set(['scriptblock', 'system.management.automation.scriptblock', 'management.automation.scriptblock']);
 const bootstrapLine = '# remoteaccess-bootstrap/v1';
 const scriptLinePrefix = '# remoteaccess-script: ';
+const includeLinePrefix = '# remoteaccess-include: ';
 const identityMembers = new Set(['identity', 'authenticationmethod']);
 const identityReaders = new Set(['get-idtext', 'get-idmethod']);
 const nlbCmdlets = new Set(['get-nlbcluster', 'get-nlbclusternode', 'stop-nlbclusternode', 'start-nlbclusternode',
@@ -119,8 +121,11 @@ function findings(tree, text) {
   const add = (node, rule, message) => found.push(`${where(node)}: ${rule}: ${message}`);
   const firstLine = text.replace(/^\uFEFF/, '').split(/\r?\n/, 1)[0];
   const isBootstrap = firstLine === bootstrapLine;
-  const isProviderScript = firstLine.startsWith(scriptLinePrefix);
-  const selects = all.some((n) => n.type === 'command_name' && selectingCmdlets.has(n.text.toLowerCase()));
+  // A helper (scripts/include) is part of the provider's scripts that include it, which may select SAs: it is held
+  // to their rules whatever it calls itself.
+  const isHelper = firstLine.startsWith(includeLinePrefix);
+  const isProviderScript = isHelper || firstLine.startsWith(scriptLinePrefix);
+  const selects = isHelper || all.some((n) => n.type === 'command_name' && selectingCmdlets.has(n.text.toLowerCase()));
   const collections = collectionVariables(all);
 
   for (const n of all) {

@@ -167,7 +167,7 @@ type selection struct {
 	hosts                  []string // the devices the address rule concerns
 }
 
-// selectDevice mirrors purge-device.ps1 and get-ipsec-sas.ps1: SAs by exact identity; the SAs that share an IPv6
+// selectDevice mirrors include/device-purge.ps1 and get-ipsec-sas.ps1: SAs by exact identity; the SAs that share an IPv6
 // remote endpoint with one of them (certificate-authenticated DirectAccess: the intranet tunnel may carry a
 // certificate subject, WINDOWS.md, DirectAccess tunnels); and fail closed when no SA carries a readable identity or when the target's
 // DirectAccess address is on SAs that match none of its identities. IPv4 endpoints are never grouped: clients

@@ -226,7 +226,7 @@ func vpnTargets(rows []statRow, accept func(statRow) bool) []string {
 	return targets
 }
 
-// purgeDevice emulates purge-device.ps1 for one device.
+// purgeDevice emulates purge-device.ps1 for one device (include/device-purge.ps1).
 func purgeDevice(c *Cluster, call call) (any, error) {
 	var in deviceInput
 	if err := decodeInput(call.input, &in); err != nil {

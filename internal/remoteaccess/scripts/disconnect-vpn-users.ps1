@@ -21,6 +21,7 @@
 # documentation does not say which category Windows reports then, so any other category is one.
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
+# remoteaccess-include: connection-addresses
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
     $names = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
@@ -30,15 +31,6 @@ try {
     if (($names.Count -gt 0) -eq ($wanted.Count -gt 0)) {
         $ex = [System.ArgumentException]::new('exactly one of user_names and host_ip_addresses must be given')
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'UsersOrAddresses', 'InvalidArgument', 'user_names,host_ip_addresses')
-    }
-
-    # Every address property of a statistics row as single strings, written one by one (@() collects them).
-    function Get-RowAddresses($row) {
-        $list = [System.Collections.Generic.List[string]]::new()
-        foreach ($value in @($row.ClientIPAddress) + @($row.ClientIPv4Address) + @($row.ClientIPv6Address)) {
-            foreach ($a in @($value)) { if ($a -and -not $list.Contains([string]$a)) { $list.Add([string]$a) } }
-        }
-        $list.ToArray()
     }
 
     $disconnected = @()

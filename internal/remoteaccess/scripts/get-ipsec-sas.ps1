@@ -26,19 +26,10 @@
 #      https://learn.microsoft.com/previous-versions/windows/desktop/ramgmtpsprov/remoteaccessconnection)
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
+# remoteaccess-include: sa-identity
+# remoteaccess-include: connection-addresses
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
-    # MSFT_NetMainModeSA's class page lists RemoteFirstId and RemoteSecondId as strings; the seed article's commands
-    # read objects with .Identity and .AuthenticationMethod. Both shapes are read, here only (CONTRACT.md, section 1).
-    function Get-IdText($value) {
-        if ($null -eq $value) { return '' }
-        if ($value -is [string]) { return $value }
-        [string]$value.Identity
-    }
-    function Get-IdMethod($value) {
-        if ($null -eq $value -or $value -is [string]) { return '' }
-        [string]$value.AuthenticationMethod
-    }
     # CipherAlgorithm and HashAlgorithm are uint16 codes on the class page: the codes it lists are mapped to its
     # names, others are kept as numbers; a name (another shape) is kept as it is.
     $cipherNames = @{ 0 = 'None'; 2 = 'DES'; 6 = '3DES'; 65001 = 'AES-128'; 65002 = 'AES-192'; 65003 = 'AES-256'
@@ -56,18 +47,6 @@ try {
     $all = $ids.Count -eq 0
     $device = [bool]$in.device -and -not $all
 
-    # Every address property of a statistics row as single strings, written one by one (@() collects them).
-    function Get-RowAddresses($row) {
-        $list = [System.Collections.Generic.List[string]]::new()
-        foreach ($value in @($row.ClientIPAddress) + @($row.ClientIPv4Address) + @($row.ClientIPv6Address)) {
-            foreach ($a in @($value)) { if ($a -and -not $list.Contains([string]$a)) { $list.Add([string]$a) } }
-        }
-        $list.ToArray()
-    }
-    function Test-IPv6([string]$text) {
-        $ip = $null
-        [System.Net.IPAddress]::TryParse($text, [ref]$ip) -and $ip.AddressFamily -eq [System.Net.Sockets.AddressFamily]::InterNetworkV6
-    }
 
     $rows = @(Get-RemoteAccessConnectionStatistics)
     $targetAddresses = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)

@@ -19,6 +19,7 @@
 #   Get-NetFirewallSetting -PolicyStore ActiveStore  https://learn.microsoft.com/powershell/module/netsecurity/get-netfirewallsetting
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
+# remoteaccess-include: sa-identity
 
 # Keeps the first and last character of each part of an identity (split at \ @ .), so that its shape shows and the
 # name does not.
@@ -67,13 +68,6 @@ try {
             }
         })
     } catch { $errors.nlb = [string]$_.Exception.Message }
-
-    # SA identities are objects with .Identity or plain strings (MSFT_NetMainModeSA; CONTRACT.md, Shapes).
-    function Get-IdText($value) {
-        if ($null -eq $value) { return '' }
-        if ($value -is [string]) { return $value }
-        [string]$value.Identity
-    }
 
     try {
         $sa = @(Get-NetIPsecMainModeSA) | Select-Object -First 1

@@ -21,15 +21,10 @@
 # nor a failure; the documentation does not say which category Windows reports then, so any other category is one.
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
+# remoteaccess-include: sa-identity
+# remoteaccess-include: remove-sa
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
-    # MSFT_NetMainModeSA's class page lists RemoteFirstId and RemoteSecondId as strings; the seed article's commands
-    # read objects with .Identity and .AuthenticationMethod. Both shapes are read, here only (CONTRACT.md, section 1).
-    function Get-IdText($value) {
-        if ($null -eq $value) { return '' }
-        if ($value -is [string]) { return $value }
-        [string]$value.Identity
-    }
     $ids = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
     foreach ($id in @($in.identities)) { if ($id) { [void]$ids.Add([string]$id) } }
     $all = [bool]$in.all
@@ -53,24 +48,14 @@ try {
 
     $removed = @()
     foreach ($mm in $chosen) {
-        # A main-mode SA whose quick-mode SAs expired has none: only that "not found" is expected.
-        $quick = @(Get-NetIPsecQuickModeSA -AssociatedNetIPsecMainModeSA $mm -ErrorAction SilentlyContinue -ErrorVariable lookupErrors)
-        foreach ($e in $lookupErrors) { if ($e.CategoryInfo.Category -ne 'ObjectNotFound') { throw $e } }
-        $quickRemoved = 0
-        foreach ($q in $quick) {
-            Remove-NetIPsecQuickModeSA -InputObject $q -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable removeErrors
-            if ($removeErrors.Count -eq 0) { $quickRemoved++ }
-            foreach ($e in $removeErrors) { if ($e.CategoryInfo.Category -ne 'ObjectNotFound') { throw $e } }
-        }
-        Remove-NetIPsecMainModeSA -InputObject $mm -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable removeErrors
-        foreach ($e in $removeErrors) { if ($e.CategoryInfo.Category -ne 'ObjectNotFound') { throw $e } }
-        if ($removeErrors.Count -gt 0) { continue }
+        $gone = Remove-MainModeSA $mm
+        if (-not $gone.main) { continue }
         $removed += @{
             name               = [string]$mm.Name
             remote_endpoint    = [string]$mm.RemoteEndpoint
             remote_first_id    = (Get-IdText $mm.RemoteFirstId)
             remote_second_id   = (Get-IdText $mm.RemoteSecondId)
-            quick_mode_removed = $quickRemoved
+            quick_mode_removed = $gone.quick
         }
     }
     $result = @{ removed = @($removed); indeterminate = [bool]$reason; indeterminate_reason = $reason }

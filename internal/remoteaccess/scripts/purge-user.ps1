@@ -25,15 +25,11 @@
 # does not say which category Windows reports then, so any other category is one.
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
+# remoteaccess-include: sa-identity
+# remoteaccess-include: connection-addresses
+# remoteaccess-include: remove-sa
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
-    # MSFT_NetMainModeSA's class page lists RemoteFirstId and RemoteSecondId as strings; the seed article's commands
-    # read objects with .Identity and .AuthenticationMethod. Both shapes are read, here only (CONTRACT.md, section 1).
-    function Get-IdText($value) {
-        if ($null -eq $value) { return '' }
-        if ($value -is [string]) { return $value }
-        [string]$value.Identity
-    }
     $ids = [System.Collections.Generic.HashSet[string]]::new([System.StringComparer]::OrdinalIgnoreCase)
     foreach ($id in @($in.identities)) { if ($id) { [void]$ids.Add([string]$id) } }
     if ($in.user_name) { [void]$ids.Add([string]$in.user_name) }
@@ -53,17 +49,9 @@ try {
     $quickRemoved = 0
     foreach ($mm in $all) {
         if (-not $ids.Contains((Get-IdText $mm.RemoteSecondId))) { continue }
-        # A main-mode SA whose quick-mode SAs expired has none: only that "not found" is expected.
-        $quick = @(Get-NetIPsecQuickModeSA -AssociatedNetIPsecMainModeSA $mm -ErrorAction SilentlyContinue -ErrorVariable lookupErrors)
-        foreach ($e in $lookupErrors) { if ($e.CategoryInfo.Category -ne 'ObjectNotFound') { throw $e } }
-        foreach ($q in $quick) {
-            Remove-NetIPsecQuickModeSA -InputObject $q -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable removeErrors
-            if ($removeErrors.Count -eq 0) { $quickRemoved++ }
-            foreach ($e in $removeErrors) { if ($e.CategoryInfo.Category -ne 'ObjectNotFound') { throw $e } }
-        }
-        Remove-NetIPsecMainModeSA -InputObject $mm -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable removeErrors
-        if ($removeErrors.Count -eq 0) { $mainRemoved++ }
-        foreach ($e in $removeErrors) { if ($e.CategoryInfo.Category -ne 'ObjectNotFound') { throw $e } }
+        $removed = Remove-MainModeSA $mm
+        if ($removed.main) { $mainRemoved++ }
+        $quickRemoved += $removed.quick
     }
 
     # Each connection of the user is disconnected by its own first tunnel address: Disconnect-VpnUser -UserName
@@ -75,10 +63,7 @@ try {
         if ([string]$c.ConnectionType -ne 'Vpn') { continue }
         $users = @(foreach ($u in @($c.UserName)) { if ($u) { [string]$u } })
         if (@($users | Where-Object { $ids.Contains($_) }).Count -eq 0) { continue }
-        $tunnel = [System.Collections.Generic.List[string]]::new()
-        foreach ($value in @($c.ClientIPAddress) + @($c.ClientIPv4Address) + @($c.ClientIPv6Address)) {
-            foreach ($a in @($value)) { if ($a -and -not $tunnel.Contains([string]$a)) { $tunnel.Add([string]$a) } }
-        }
+        $tunnel = @(Get-RowAddresses $c)
         if ($tunnel.Count -eq 0) {
             $failures += @{ target = ($users -join ','); category = 'InvalidResult'; message = 'the connection has no tunnel address to disconnect it by' }
             continue

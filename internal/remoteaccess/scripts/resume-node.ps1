@@ -19,40 +19,20 @@
 #   (without -HostName, both act on the local node)
 param([string]$InputJson)
 $ErrorActionPreference = 'Stop'
+# remoteaccess-include: local-nlb-node
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
     $nodeName = [string]$in.node_name
-    if (-not $nodeName) {
-        $ex = [System.ArgumentException]::new('node_name must be given')
-        throw [System.Management.Automation.ErrorRecord]::new($ex, 'EmptyNodeName', 'InvalidArgument', 'node_name')
-    }
-    $localName = [string]$env:COMPUTERNAME
-    $shortName = ($nodeName -split '\.')[0]
-    if (-not [string]::Equals($shortName, $localName, [System.StringComparison]::OrdinalIgnoreCase)) {
-        $ex = [System.InvalidOperationException]::new("node $nodeName is not this server ($localName): an NLB node is resumed on the node itself")
-        throw [System.Management.Automation.ErrorRecord]::new($ex, 'RemoteNode', 'InvalidOperation', $nodeName)
-    }
-    $interfaces = @(foreach ($nic in @(Get-NlbClusterNodeNetworkInterface)) { if ($nic.NlbBound) { [string]$nic.InterfaceName } })
-    # This node's node object on every interface, with the interface it was read on.
-    function Get-LocalNodes {
-        @(foreach ($interface in $interfaces) {
-            foreach ($n in @(Get-NlbClusterNode -InterfaceName $interface -NodeName $shortName)) { @{ node = $n; interface = $interface } }
-        })
-    }
-    $mine = @(Get-LocalNodes)
-    if ($mine.Count -eq 0) {
-        $ex = [System.Management.Automation.ItemNotFoundException]::new("this server has no NLB node named $shortName")
-        throw [System.Management.Automation.ErrorRecord]::new($ex, 'NodeNotFound', 'ObjectNotFound', $nodeName)
-    }
+    $shortName = Get-LocalNodeName $nodeName 'resumed'
+    $interfaces = @(Get-NlbInterfaces)
+    $mine = @(Find-LocalNodes $interfaces $shortName $nodeName)
     foreach ($m in $mine) {
         if (([string]$m.node.State).StartsWith('Suspended')) { $null = Resume-NlbClusterNode -InterfaceName $m.interface }
     }
-    foreach ($m in @(Get-LocalNodes)) {
+    foreach ($m in @(Get-LocalNodes $interfaces $shortName)) {
         if (-not ([string]$m.node.State).StartsWith('Converg')) { $null = Start-NlbClusterNode -InterfaceName $m.interface }
     }
-    $nodes = @(foreach ($m in @(Get-LocalNodes)) {
-        @{ name = [string]$m.node.Name; interface_name = $m.interface; state = [string]$m.node.State; host_priority = [int]$m.node.HostPriority; is_local = $true }
-    })
+    $nodes = @(ConvertTo-NodeDocuments @(Get-LocalNodes $interfaces $shortName))
     @{ result = @{ nodes = $nodes } } | ConvertTo-Json -Compress -Depth 8
 } catch {
     $err = @{ category = [string]$_.CategoryInfo.Category; message = [string]$_.Exception.Message; target = [string]$_.TargetObject }

@@ -8,7 +8,7 @@
 
 # Assert-CAConfig refuses a config string that is not HOST\CA name.
 function Assert-CAConfig([string]$config) {
-    if (-not $config.Contains('\')) {
+    if ($config.Split([char]'\').Count -lt 2) {
         $ex = [System.ArgumentException]::new('config must be HOST\CA name')
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'BadConfig', 'InvalidArgument', 'config')
     }
