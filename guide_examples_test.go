@@ -267,8 +267,10 @@ func TestAccMassIncidentPlanBoundsTheImpactPreviews(t *testing.T) {
 	t.Parallel()
 	cli := newGuideCLI(t)
 	const devices, previews = 24, 20 // previews: internal/provider's maxImpactPreviews
-	var dir ldapserver.Seed
-	readSeed(t, filepath.Join("internal", "lab", "testdata", "seed.json"), &dir)
+	dir, _, err := lab.DefaultSeeds()
+	if err != nil {
+		t.Fatal(err)
+	}
 	lost := make([]string, devices)
 	for i := range devices {
 		name := fmt.Sprintf("MASS%02d", i)
@@ -305,16 +307,5 @@ func TestAccMassIncidentPlanBoundsTheImpactPreviews(t *testing.T) {
 	}
 	if want := fmt.Sprintf("%d to add", devices); !strings.Contains(out, want) {
 		t.Errorf("the plan lacks %q:\n%s", want, out)
-	}
-}
-
-func readSeed(t *testing.T, path string, v any) {
-	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
 	}
 }

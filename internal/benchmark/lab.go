@@ -12,10 +12,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
 )
 
 // labProcess is the lab command running with seeds written by the benchmark.
@@ -28,52 +31,36 @@ type labProcess struct {
 // writeLabConfig writes a lab of the given servers whose cluster and directory are the standard lab's seeds plus
 // devices: CLIENT1 has SAs on every server, each device on the first two.
 func writeLabConfig(dir string, servers, devices []string) (string, error) {
-	var dirSeed, clusterSeed map[string]any
-	if err := readJSON("internal/lab/testdata/seed.json", &dirSeed); err != nil {
+	dirSeed, clusterSeed, err := lab.DefaultSeeds()
+	if err != nil {
 		return "", err
 	}
-	if err := readJSON("internal/lab/testdata/cluster.json", &clusterSeed); err != nil {
-		return "", err
-	}
-	computers, _ := dirSeed["computers"].([]any)
 	known := map[string]bool{}
-	for _, c := range computers {
-		if m, ok := c.(map[string]any); ok {
-			known[fmt.Sprint(m["name"])] = true
-		}
+	for _, c := range dirSeed.Computers {
+		known[c.Name] = true
 	}
 	for _, s := range servers {
 		if !known[s] {
-			computers = append(computers, map[string]any{"name": s, "container": "OU=Servers"})
+			dirSeed.Computers = append(dirSeed.Computers, ldapserver.Computer{Name: s, Container: "OU=Servers"})
 		}
 	}
 	for _, d := range devices {
-		computers = append(computers, map[string]any{"name": d, "container": "OU=Workstations"})
+		dirSeed.Computers = append(dirSeed.Computers, ldapserver.Computer{Name: d, Container: "OU=Workstations"})
 	}
-	dirSeed["computers"] = computers
 
-	clusterSeed["nodes"] = servers
-	var clients []any
-	for _, c := range clusterSeed["directaccess"].([]any) {
-		m := c.(map[string]any)
-		if m["computer"] == "CLIENT1" {
-			m["servers"] = servers
+	clusterSeed.Nodes = servers
+	for i, c := range clusterSeed.DirectAccess {
+		if c.Computer == "CLIENT1" {
+			clusterSeed.DirectAccess[i].Servers = servers
 		} else {
-			m["servers"] = filterKnown(m["servers"], servers)
+			clusterSeed.DirectAccess[i].Servers = slices.DeleteFunc(slices.Clone(c.Servers), func(s string) bool { return !slices.Contains(servers, s) })
 		}
-		clients = append(clients, m)
 	}
 	for _, d := range devices {
-		clients = append(clients, map[string]any{"computer": d, "servers": servers[:min(massServers, len(servers))], "transition_technology": "IPHTTPS"})
+		clusterSeed.DirectAccess = append(clusterSeed.DirectAccess, cluster.DirectAccessClient{Computer: d,
+			Servers: servers[:min(massServers, len(servers))], TransitionTechnology: "IPHTTPS"})
 	}
-	clusterSeed["directaccess"] = clients
-	var vpn []any
-	for _, v := range clusterSeed["vpn"].([]any) {
-		if m := v.(map[string]any); len(filterKnown([]any{m["server"]}, servers)) == 1 {
-			vpn = append(vpn, m)
-		}
-	}
-	clusterSeed["vpn"] = vpn
+	clusterSeed.VPN = slices.DeleteFunc(clusterSeed.VPN, func(v cluster.VPNClient) bool { return !slices.Contains(servers, v.Server) })
 
 	cfg := map[string]any{
 		"servers": servers, "directory_seed": "seed.json", "cluster_seed": "cluster.json", "reestablish_delay": "300ms",
@@ -84,27 +71,6 @@ func writeLabConfig(dir string, servers, devices []string) (string, error) {
 		}
 	}
 	return filepath.Join(dir, "lab.json"), nil
-}
-
-func filterKnown(list any, servers []string) []any {
-	var out []any
-	items, _ := list.([]any)
-	for _, s := range items {
-		for _, k := range servers {
-			if s == k {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}
-
-func readJSON(path string, v any) error {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	return json.Unmarshal(data, v)
 }
 
 func writeJSON(path string, v any) error {

@@ -459,6 +459,17 @@ func (l *Lab) Close() error {
 	return l.closeErr
 }
 
+// DefaultSeeds returns the lab's default directory and cluster seeds, for a test or a benchmark that builds a larger
+// lab on the standard one.
+func DefaultSeeds() (ldapserver.Seed, cluster.Seed, error) {
+	dir, err := loadDirectorySeed("")
+	if err != nil {
+		return ldapserver.Seed{}, cluster.Seed{}, err
+	}
+	clu, err := loadClusterSeed("")
+	return dir, clu, err
+}
+
 func loadClusterSeed(path string) (cluster.Seed, error) {
 	if path == "" {
 		return cluster.ParseSeed(defaultClusterSeed)

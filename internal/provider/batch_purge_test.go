@@ -30,10 +30,7 @@ func batchDevice(i int) string { return fmt.Sprintf("BATCH%02d", i+1) }
 // writeBatchSeeds is the standard lab plus batchBlocks devices, each connected through both servers.
 func writeBatchSeeds(t *testing.T) lab.Config {
 	t.Helper()
-	var dir ldapserver.Seed
-	var clu cluster.Seed
-	readJSON(t, filepath.Join("..", "lab", "testdata", "seed.json"), &dir)
-	readJSON(t, filepath.Join("..", "lab", "testdata", "cluster.json"), &clu)
+	dir, clu := defaultSeeds(t)
 	for i := range batchBlocks {
 		dir.Computers = append(dir.Computers, ldapserver.Computer{Name: batchDevice(i), Container: "OU=Workstations",
 			OperatingSystem: "Windows 11 Enterprise"})

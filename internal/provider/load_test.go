@@ -43,10 +43,7 @@ func loadDeviceStartsDisabled(i int) bool { return i%25 == 24 }
 // their DirectAccess clients, spread over the servers, and returns the lab configuration that uses them.
 func writeLoadSeeds(t *testing.T) lab.Config {
 	t.Helper()
-	var dir ldapserver.Seed
-	var clu cluster.Seed
-	readJSON(t, filepath.Join("..", "lab", "testdata", "seed.json"), &dir)
-	readJSON(t, filepath.Join("..", "lab", "testdata", "cluster.json"), &clu)
+	dir, clu := defaultSeeds(t)
 	servers := make([]string, loadServers)
 	for i := range servers {
 		servers[i] = fmt.Sprintf("RAS%d", i+1)
@@ -80,15 +77,14 @@ func writeLoadSeeds(t *testing.T) lab.Config {
 	return cfg
 }
 
-func readJSON(t *testing.T, path string, v any) {
+// defaultSeeds is the standard lab's directory and cluster seeds, to build a larger lab on.
+func defaultSeeds(t *testing.T) (ldapserver.Seed, cluster.Seed) {
 	t.Helper()
-	data, err := os.ReadFile(path)
+	dir, clu, err := lab.DefaultSeeds()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
+	return dir, clu
 }
 
 func writeJSON(t *testing.T, path string, v any) {
