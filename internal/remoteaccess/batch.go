@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +25,12 @@ import (
 //     and is never sent again, batched or alone;
 //   - a batch that provably never reached the server (refused before its command was sent) is sent again per device,
 //     each with purge-device/v1 under its caller's own context.
+//
+// A look (get-ipsec-sas/v1's listing, for the verify windows and impact previews of VerifyHub) that arrives while
+// purges wait for the next batch of its server rides that batch: the batch lists the server for it after its purges,
+// so that a mass incident's polls cost no PowerShell run of their own. A look that finds no purge waiting runs alone
+// at once; a look whose batch failed gets the batch's error (a poll that failed, never an empty listing), or runs
+// alone when the batch provably never reached the server.
 //
 // It is safe for concurrent use; the zero value uses the defaults. One batcher serves the whole process
 // (DefaultPurgeBatcher): clusters are built per operation, the WinRM clients they hold live as long as the process.
@@ -77,6 +85,7 @@ type batchKey struct {
 
 type purgeQueue struct {
 	waiting  []*purgeRequest
+	looks    []*lookRequest // ride the next batch, with the waiting purges
 	inFlight int
 	timer    *time.Timer // the Window of the first waiting purge, while none is in flight
 }
@@ -85,6 +94,19 @@ type purgeRequest struct {
 	ctx  context.Context
 	in   purgeDeviceInput
 	done chan purgeReply // buffered: the batch never waits for its caller
+}
+
+type lookRequest struct {
+	ctx  context.Context
+	in   identitiesInput
+	done chan lookReply // buffered
+}
+
+type lookReply struct {
+	sas IPsecSAs
+	err error
+	// alone: no batch took the look, or its batch provably never reached the server; the caller looks by itself.
+	alone bool
 }
 
 type purgeReply struct {
@@ -98,9 +120,12 @@ type purgeReply struct {
 type (
 	purgeDevicesInput struct {
 		Devices []purgeDeviceInput `json:"devices"`
+		Look    *identitiesInput   `json:"look,omitempty"`
 	}
 	purgeDevicesOutput struct {
-		Devices []deviceOutput `json:"devices"`
+		Devices   []deviceOutput `json:"devices"`
+		Look      *IPsecSAs      `json:"look"`
+		LookError *deviceError   `json:"look_error"`
 	}
 	deviceOutput struct {
 		purgeDeviceOutput
@@ -159,6 +184,38 @@ func (b *PurgeBatcher) purge(ctx context.Context, server string, r Runner, in pu
 	return reply.result, reply.err
 }
 
+// look lists the server for a device look (get-ipsec-sas/v1's input, device rules): in the next batch of the
+// server when purges wait for one, else by itself at once.
+func (b *PurgeBatcher) look(ctx context.Context, server string, r Runner, in identitiesInput) (IPsecSAs, error) {
+	alone := func() (IPsecSAs, error) { return run[IPsecSAs](ctx, r, scriptGetIPsecSAs, in) }
+	if !in.Device || !reflect.TypeOf(r).Comparable() {
+		return alone()
+	}
+	key := batchKey{server: server, runner: r}
+	req := &lookRequest{ctx: ctx, in: in, done: make(chan lookReply, 1)}
+	b.mu.Lock()
+	q := b.queues[key]
+	if q == nil || len(q.waiting) == 0 {
+		b.mu.Unlock()
+		return alone()
+	}
+	q.looks = append(q.looks, req)
+	b.mu.Unlock()
+	var reply lookReply
+	select {
+	case reply = <-req.done:
+	case <-ctx.Done():
+		if b.withdrawLook(key, req) {
+			return IPsecSAs{}, fmt.Errorf("look not sent: %w", ctx.Err())
+		}
+		reply = <-req.done
+	}
+	if reply.alone && ctx.Err() == nil {
+		return alone()
+	}
+	return reply.sas, reply.err
+}
+
 func (b *PurgeBatcher) enqueue(key batchKey, req *purgeRequest) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -184,6 +241,7 @@ func (b *PurgeBatcher) enqueue(key batchKey, req *purgeRequest) {
 			}
 			q.timer = nil
 			if len(q.waiting) == 0 { // every purge of the window was withdrawn
+				releaseLooksLocked(q)
 				b.forgetIfIdleLocked(key, q)
 				return
 			}
@@ -204,11 +262,38 @@ func (b *PurgeBatcher) withdraw(key batchKey, req *purgeRequest) bool {
 	for i, w := range q.waiting {
 		if w == req {
 			q.waiting = append(q.waiting[:i], q.waiting[i+1:]...)
+			if len(q.waiting) == 0 && q.inFlight == 0 && q.timer == nil {
+				releaseLooksLocked(q)
+			}
 			b.forgetIfIdleLocked(key, q)
 			return true
 		}
 	}
 	return false
+}
+
+// withdrawLook takes a look out of its queue when it has not been sent, and reports whether it did.
+func (b *PurgeBatcher) withdrawLook(key batchKey, req *lookRequest) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.queues[key]
+	if q == nil {
+		return false
+	}
+	if i := slices.Index(q.looks, req); i >= 0 {
+		q.looks = slices.Delete(q.looks, i, i+1)
+		b.forgetIfIdleLocked(key, q)
+		return true
+	}
+	return false
+}
+
+// releaseLooksLocked sends the waiting looks off to look by themselves: no batch will take them. b.mu is held.
+func releaseLooksLocked(q *purgeQueue) {
+	for _, l := range q.looks {
+		l.done <- lookReply{alone: true}
+	}
+	q.looks = nil
 }
 
 // sendLocked starts a batch of the first waiting requests, at most MaxDevices. b.mu is held.
@@ -220,9 +305,11 @@ func (b *PurgeBatcher) sendLocked(key batchKey, q *purgeQueue) {
 	n := min(len(q.waiting), b.maxDevices())
 	batch := q.waiting[:n:n]
 	q.waiting = append([]*purgeRequest(nil), q.waiting[n:]...)
+	looks := q.looks
+	q.looks = nil
 	q.inFlight++
 	go func() {
-		b.run(key, batch)
+		b.run(key, batch, looks)
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		q.inFlight--
@@ -230,29 +317,39 @@ func (b *PurgeBatcher) sendLocked(key batchKey, q *purgeQueue) {
 		for len(q.waiting) > 0 && q.inFlight < b.maxInFlight() && (q.inFlight == 0 || len(q.waiting) >= b.maxDevices()) {
 			b.sendLocked(key, q)
 		}
+		if len(q.waiting) == 0 {
+			releaseLooksLocked(q)
+		}
 		b.forgetIfIdleLocked(key, q)
 	}()
 }
 
 func (b *PurgeBatcher) forgetIfIdleLocked(key batchKey, q *purgeQueue) {
-	if len(q.waiting) == 0 && q.inFlight == 0 && q.timer == nil && b.queues[key] == q {
+	if len(q.waiting) == 0 && len(q.looks) == 0 && q.inFlight == 0 && q.timer == nil && b.queues[key] == q {
 		delete(b.queues, key)
 	}
 }
 
-// run sends one batch and answers each of its requests.
-func (b *PurgeBatcher) run(key batchKey, batch []*purgeRequest) {
-	ctx, cancel := batchContext(batch)
-	defer cancel()
+// run sends one batch and answers each of its requests and looks.
+func (b *PurgeBatcher) run(key batchKey, batch []*purgeRequest, looks []*lookRequest) {
+	contexts := make([]context.Context, 0, len(batch)+len(looks))
 	in := purgeDevicesInput{Devices: make([]purgeDeviceInput, len(batch))}
 	for i, req := range batch {
 		in.Devices[i] = req.in
+		contexts = append(contexts, req.ctx)
 	}
+	for _, l := range looks {
+		in.Look = unionLook(in.Look, l.in)
+		contexts = append(contexts, l.ctx)
+	}
+	ctx, cancel := batchContext(contexts)
+	defer cancel()
 	out, err := run[purgeDevicesOutput](ctx, key.runner, scriptPurgeDevices, in)
 	if err == nil && len(out.Devices) != len(batch) {
 		err = &winrm.Error{Kind: winrm.KindMalformedOutput, Server: key.server, Script: scriptPurgeDevices.Name,
 			Err: fmt.Errorf("the answer holds %d devices for the %d sent", len(out.Devices), len(batch))}
 	}
+	answerLooks(key.server, looks, out, err)
 	if err != nil {
 		reply := purgeReply{err: batchError(err, len(batch)), alone: neverSent(err)}
 		for _, req := range batch {
@@ -272,15 +369,50 @@ func (b *PurgeBatcher) run(key batchKey, batch []*purgeRequest) {
 	}
 }
 
-// batchContext carries the first request's values (logging) and ends when every request's context has ended: a
-// block cancelled alone does not cut its neighbours' purge short, the end of the whole apply does.
-func batchContext(batch []*purgeRequest) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
+// unionLook adds a look's identities to the batch's look (all device looks: see look).
+func unionLook(batch *identitiesInput, l identitiesInput) *identitiesInput {
+	if batch == nil {
+		batch = &identitiesInput{Device: true}
+	}
+	for _, id := range l.Identities {
+		if !slices.ContainsFunc(batch.Identities, func(have string) bool { return strings.EqualFold(have, id) }) {
+			batch.Identities = append(batch.Identities, id)
+		}
+	}
+	return batch
+}
+
+// answerLooks gives each look of a batch the batch's listing, or the reason it has none: the batch's error (a
+// failed poll, never an empty listing), the look's own error, or, when the batch provably never reached the
+// server, the word to look alone.
+func answerLooks(server string, looks []*lookRequest, out purgeDevicesOutput, err error) {
+	var reply lookReply
+	switch {
+	case err != nil:
+		reply = lookReply{err: err, alone: neverSent(err)}
+	case out.LookError != nil:
+		reply = lookReply{err: &winrm.Error{Kind: winrm.KindScript, Server: server, Script: scriptPurgeDevices.Name,
+			Category: out.LookError.Category, Message: "its look failed: " + out.LookError.Message, Target: out.LookError.Target}}
+	case out.Look == nil:
+		reply = lookReply{err: &winrm.Error{Kind: winrm.KindMalformedOutput, Server: server, Script: scriptPurgeDevices.Name,
+			Err: errors.New("the answer holds no look for the one asked")}}
+	default:
+		reply = lookReply{sas: *out.Look}
+	}
+	for _, l := range looks {
+		l.done <- reply
+	}
+}
+
+// batchContext carries the first context's values (logging) and ends when every one has ended: a block cancelled
+// alone does not cut its neighbours' purge short, the end of the whole apply does.
+func batchContext(contexts []context.Context) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(contexts[0]))
 	var mu sync.Mutex
-	live := len(batch)
-	stops := make([]func() bool, len(batch))
-	for i, req := range batch {
-		stops[i] = context.AfterFunc(req.ctx, func() {
+	live := len(contexts)
+	stops := make([]func() bool, len(contexts))
+	for i, c := range contexts {
+		stops[i] = context.AfterFunc(c, func() {
 			mu.Lock()
 			defer mu.Unlock()
 			if live--; live == 0 {

@@ -190,3 +190,60 @@ func TestLabSameDeviceTwiceInABatchRemovesOnce(t *testing.T) {
 		t.Errorf("RAS1 ran purge-devices/v1 %d times, want one batch", n)
 	}
 }
+
+// A poll that finds purges waiting on a server rides their batch: one PowerShell run per server purges CLIENT1 and
+// CLIENT2, then lists the server for the watched devices, as the purges left it (CLIENT1's SAs gone, its neighbour
+// CLIENT10's still there), and no get-ipsec-sas/v1 runs.
+func TestLabPollRidesTheBatchAndSeesTheServerAfterItsPurges(t *testing.T) {
+	l := newLab(t)
+	ctx := deadline(t, time.Minute)
+	b := &remoteaccess.PurgeBatcher{Window: time.Hour, MaxDevices: 2}
+	c := l.cluster.WithPurgeBatcher(b)
+	servers := c.Servers()
+	waitFor := func(what string, count func(server string, r remoteaccess.Runner) int) {
+		t.Helper()
+		for _, s := range servers {
+			for count(s, l.clients[s]) != 1 {
+				if ctx.Err() != nil {
+					t.Fatalf("%s on %s: %v", what, s, ctx.Err())
+				}
+				time.Sleep(time.Millisecond)
+			}
+		}
+	}
+	purged := make(chan error, 2)
+	purge := func(name string) {
+		_, err := c.PurgeDevice(ctx, deviceIdentities(name), name, true)
+		purged <- err
+	}
+	go purge("CLIENT1")
+	waitFor("CLIENT1's purge waiting", b.PurgesWaiting)
+	hub := &remoteaccess.VerifyHub{Interval: time.Hour}
+	type snapshot struct {
+		sas map[string]remoteaccess.IPsecSAs
+		err error
+	}
+	looked := make(chan snapshot, 1)
+	go func() {
+		sas, err := hub.Snapshot(ctx, c, append(deviceIdentities("CLIENT1"), deviceIdentities("CLIENT10")...), true)
+		looked <- snapshot{sas, err}
+	}()
+	waitFor("the look waiting", b.LooksWaiting)
+	go purge("CLIENT2") // fills each server's batch
+	if err := errors.Join(<-purged, <-purged); err != nil {
+		t.Fatal(err)
+	}
+	got := <-looked
+	if got.err != nil {
+		t.Fatal(got.err)
+	}
+	ras1 := got.sas["RAS1"]
+	if len(ras1.For(deviceIdentities("CLIENT1"), true).MainMode) != 0 || len(ras1.For(deviceIdentities("CLIENT10"), true).MainMode) != 2 {
+		t.Errorf("RAS1 as the batch's look saw it: %+v; want CLIENT1's SAs gone and CLIENT10's two", ras1.MainMode)
+	}
+	for _, s := range servers {
+		if n, looks := l.scripts[s].count("purge-devices/v1"), l.scripts[s].count("get-ipsec-sas/v1"); n != 1 || looks != 0 {
+			t.Errorf("%s ran purge-devices/v1 %d times and get-ipsec-sas/v1 %d times; want one batch and no look of its own", s, n, looks)
+		}
+	}
+}

@@ -25,7 +25,7 @@ func TestBatcherWithdrawsAPurgeNotSentYet(t *testing.T) {
 		_, err := b.purge(ctx, "RAS1", r, in("GONE"))
 		gone <- err
 	}()
-	for !b.waiting("RAS1", r, 1) {
+	for b.PurgesWaiting("RAS1", r) != 1 {
 		time.Sleep(time.Millisecond) // until the purge is queued: the batch is sent only once it holds two
 	}
 	cancel()
@@ -96,14 +96,6 @@ func TestBatcherRefusesAnAnswerOfTheWrongLength(t *testing.T) {
 	if n := len(r.sent()); n != 1 {
 		t.Errorf("%d runs, want the batch once", n)
 	}
-}
-
-// waiting reports whether n purges wait for a batch on the server.
-func (b *PurgeBatcher) waiting(server string, r Runner, n int) bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	q := b.queues[batchKey{server: server, runner: r}]
-	return q != nil && len(q.waiting) == n
 }
 
 // idle reports whether the batcher holds no server.

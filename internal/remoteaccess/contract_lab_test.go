@@ -36,7 +36,7 @@ func TestLabAnswersTheContract(t *testing.T) {
 		{"purge-device/v1", "RAS2", purgeDeviceInput{Identities: client2, ComputerName: "CLIENT2", DisconnectVPN: true}},
 		{"purge-devices/v1", "RAS2", purgeDevicesInput{Devices: []purgeDeviceInput{
 			{Identities: client2, ComputerName: "CLIENT2", DisconnectVPN: true}, {Identities: []string{`CORP\CLIENT1$`}},
-		}}},
+		}, Look: &identitiesInput{Identities: []string{`CORP\CLIENT3$`}, Device: true}}},
 		{"purge-user/v1", "RAS2", purgeUserInput{Identities: []string{`CORP\carol`}}},
 		{"disconnect-vpn/v1", "RAS2", ByUser(`CORP\bob`)},
 		{"stop-computer/v1", "RAS1", stopComputerInput{ComputerName: "client1.corp.example", Credential: &Credential{UserName: `CORP\admin`, Password: "x"}}},
@@ -78,8 +78,8 @@ func TestLabAnswersTheContract(t *testing.T) {
 		documented := sections[s.Name].Output
 		got := contract.OutputPaths(doc.Result, "")
 		for _, p := range got {
-			// An empty list of objects shows only its name: it must be a documented list.
-			list := slices.ContainsFunc(documented, func(d string) bool { return strings.HasPrefix(d, p+"[].") })
+			// An empty list of objects shows only its name: it must be a documented list; a null object likewise.
+			list := slices.ContainsFunc(documented, func(d string) bool { return strings.HasPrefix(d, p+"[].") || strings.HasPrefix(d, p+".") })
 			// An object of strings (remote_access, errors) is documented by its own name.
 			object := slices.ContainsFunc(documented, func(d string) bool { return strings.HasPrefix(p, d+".") })
 			if !slices.Contains(documented, p) && !list && !object {

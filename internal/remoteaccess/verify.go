@@ -56,7 +56,8 @@ const lingerAllowance = 2 * time.Minute
 type poller struct {
 	server string
 	runner Runner
-	device bool // device rules (GetDeviceSAs) or user rules; never mixed in one poll
+	purges *PurgeBatcher // a device poll rides the server's next purge batch when one is about to go
+	device bool          // device rules (GetDeviceSAs) or user rules; never mixed in one poll
 	stop   context.CancelFunc
 	ended  chan struct{} // closed when run has returned, its last command signalled and its shell released
 
@@ -105,7 +106,7 @@ func (h *VerifyHub) watch(ctx context.Context, c *Cluster, identities []string, 
 	for _, server := range c.Servers() {
 		w := &watcher{identities: identities, device: device, vpnOnly: vpnOnly, opened: opened, polled: make(chan struct{})}
 		watchers[server] = w
-		h.join(server, c.servers[server], w)
+		h.join(server, c, w)
 	}
 	defer h.leaveAll(watchers)
 
@@ -151,7 +152,7 @@ func (h *VerifyHub) Snapshot(ctx context.Context, c *Cluster, identities []strin
 	for _, server := range c.Servers() {
 		w := &watcher{identities: identities, device: device, opened: time.Now(), snapshot: true, polled: make(chan struct{})}
 		watchers[server] = w
-		h.join(server, c.servers[server], w)
+		h.join(server, c, w)
 	}
 	defer h.leaveAll(watchers)
 	results := map[string]IPsecSAs{}
@@ -190,8 +191,8 @@ func (h *VerifyHub) pollTimeout() time.Duration {
 	return max(30*time.Second, 10*h.interval())
 }
 
-// join adds w to the server's poller, starting the poller when it is the first watcher.
-func (h *VerifyHub) join(server string, r Runner, w *watcher) {
+// join adds w to the poller of c's server, starting the poller when it is the first watcher.
+func (h *VerifyHub) join(server string, c *Cluster, w *watcher) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.pollers == nil {
@@ -200,14 +201,17 @@ func (h *VerifyHub) join(server string, r Runner, w *watcher) {
 	key := pollerKey(server, w.device)
 	p := h.pollers[key]
 	if p == nil {
-		ctx, cancel := context.WithCancel(context.Background())
-		p = &poller{server: server, runner: r, device: w.device, stop: cancel, wake: make(chan struct{}, 1), watchers: map[*watcher]struct{}{}}
+		// The first watcher is in the first poll, which starts at once: no wake, which would ask a second.
+		p = &poller{server: server, runner: c.servers[server], purges: c.purgeBatcher(), device: w.device,
+			wake: make(chan struct{}, 1), watchers: map[*watcher]struct{}{w: {}}, ended: make(chan struct{})}
 		h.pollers[key] = p
-		p.ended = make(chan struct{})
+		ctx, cancel := context.WithCancel(context.Background())
+		p.stop = cancel
 		go func() {
 			defer close(p.ended)
 			h.run(ctx, p)
 		}()
+		return
 	}
 	p.mu.Lock()
 	p.watchers[w] = struct{}{}
@@ -259,7 +263,8 @@ func pollerKey(server string, device bool) string {
 
 // run polls one server every interval while it has watchers, and at once after the running poll when a snapshot is
 // waiting. A poll counts for the watchers that were registered when it started, so that it looks at the server
-// after their purge.
+// after their purge. A device poll rides the server's next purge batch when purges wait for one
+// (PurgeBatcher.look), which lists the server after them: in a mass incident the polls cost no run of their own.
 func (h *VerifyHub) run(ctx context.Context, p *poller) {
 	for {
 		select {
@@ -281,7 +286,7 @@ func (h *VerifyHub) run(ctx context.Context, p *poller) {
 		}
 		p.mu.Unlock()
 		pollCtx, cancel := context.WithTimeout(ctx, h.pollTimeout())
-		sas, err := run[IPsecSAs](pollCtx, p.runner, scriptGetIPsecSAs, identitiesInput{Identities: ids, Device: p.device})
+		sas, err := p.purges.look(pollCtx, p.server, p.runner, identitiesInput{Identities: ids, Device: p.device})
 		cancel()
 		if ctx.Err() != nil {
 			return

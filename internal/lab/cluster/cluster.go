@@ -81,6 +81,7 @@ type Cluster struct {
 	captured       map[string]capturedRows
 	failDisconnect map[string]bool       // lower-case names or addresses Disconnect-VpnUser fails on (fault injection)
 	failSARemoval  map[saRemovalKey]bool // server and identity whose SAs Remove-NetIPsecMainModeSA fails on (fault injection)
+	failListing    map[string]bool       // servers whose SA listings fail (FailListing)
 	languageModes  map[string]string
 	saShapes       map[string]string    // upper-case server name -> ShapeObject or ShapeString (shapes.go)
 	readiness      map[string]Readiness // SetReadiness, over Options.Readiness
@@ -126,7 +127,7 @@ func New(opts Options) (*Cluster, error) {
 		opts.Clock = time.Now
 	}
 	c := &Cluster{opts: opts, revoked: map[string]bool{}, captured: map[string]capturedRows{}, failDisconnect: map[string]bool{},
-		failSARemoval: map[saRemovalKey]bool{}, languageModes: map[string]string{}, expireBeforeRemoval: map[string]bool{}, saShapes: map[string]string{}, shutdownIndeterminate: map[string]bool{}}
+		failSARemoval: map[saRemovalKey]bool{}, failListing: map[string]bool{}, languageModes: map[string]string{}, expireBeforeRemoval: map[string]bool{}, saShapes: map[string]string{}, shutdownIndeterminate: map[string]bool{}}
 	for server, shape := range opts.SAShapes {
 		c.saShapes[strings.ToUpper(server)] = shape
 	}
@@ -187,6 +188,19 @@ func (c *Cluster) FailSARemoval(server, identity string, fail bool) {
 		c.failSARemoval[key] = true
 	} else {
 		delete(c.failSARemoval, key)
+	}
+}
+
+// FailListing makes the listing of SAs for get-ipsec-sas/v1 on a server fail (fail) or work again (fault
+// injection): Get-NetIPsecQuickModeSA answers an error other than ObjectNotFound, so get-ipsec-sas/v1 fails, and so
+// does the look of a purge-devices/v1 batch (look_error) while its devices' purges stand.
+func (c *Cluster) FailListing(server string, fail bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if fail {
+		c.failListing[strings.ToUpper(server)] = true
+	} else {
+		delete(c.failListing, strings.ToUpper(server))
 	}
 }
 

@@ -290,3 +290,32 @@ func TestStopComputerWithoutCredentialIsRefusedUpFront(t *testing.T) {
 		t.Errorf("CLIENT2 after a refused shutdown: %+v; want it untouched", got)
 	}
 }
+
+// A batch's look lists the server after the batch's purges; when the listing fails (FailListing), the look is
+// look_error and the devices keep their results, while get-ipsec-sas/v1 fails as a whole.
+func TestBatchLookFailsAloneWhenTheListingFails(t *testing.T) {
+	l := newLab(t)
+	in := map[string]any{
+		"devices": []map[string]any{{"identities": []string{`CORP\CLIENT1$`}}},
+		"look":    map[string]any{"identities": []string{`CORP\CLIENT1$`, `CORP\CLIENT10$`}, "device": true},
+	}
+	type batch struct {
+		Devices []purgeResult `json:"devices"`
+		Look    *sasResult    `json:"look"`
+		Error   *scriptError  `json:"look_error"`
+	}
+	if got := succeed[batch](t, l, "RAS1", "purge-devices/v1", in); got.Look == nil || got.Error != nil ||
+		len(got.Look.MainMode) != 2 || got.Look.MainMode[0].RemoteFirstID != `CORP\CLIENT10$` {
+		t.Errorf("the look after CLIENT1's purge: %+v; want CLIENT10's two SAs only", got)
+	}
+	l.FailListing("ras1", true)
+	got := succeed[batch](t, l, "RAS1", "purge-devices/v1", in)
+	if got.Look != nil || got.Error == nil || got.Error.Category != "ResourceUnavailable" || len(got.Devices) != 1 {
+		t.Errorf("a batch whose look fails: %+v; want look_error and the device's result", got)
+	}
+	if e := fail(t, l, "RAS1", "get-ipsec-sas/v1", map[string]any{"identities": []string{`CORP\CLIENT10$`}}); e.Category != "ResourceUnavailable" {
+		t.Errorf("get-ipsec-sas/v1 with the listing failing: %+v", e)
+	}
+	l.FailListing("RAS1", false)
+	succeed[sasResult](t, l, "RAS1", "get-ipsec-sas/v1", map[string]any{"identities": []string{`CORP\CLIENT10$`}})
+}

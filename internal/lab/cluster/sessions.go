@@ -110,12 +110,24 @@ type vpnView struct {
 // counted through their main-mode SA (quick-mode SAs have no identity), the VPN connections of the identities, and
 // the fail-closed verdict.
 func getIPsecSAs(c *Cluster, call call) (any, error) {
-	var in struct {
-		Identities []string `json:"identities"`
-		Device     bool     `json:"device"`
-	}
+	var in lookInput
 	if err := decodeInput(call.input, &in); err != nil {
 		return nil, err
+	}
+	return c.look(call, in)
+}
+
+// lookInput is get-ipsec-sas/v1's input, and the look of a purge-devices/v1 batch.
+type lookInput struct {
+	Identities []string `json:"identities"`
+	Device     bool     `json:"device"`
+}
+
+// look lists what the server holds now for the identities (include/ipsec-look.ps1).
+func (c *Cluster) look(call call, in lookInput) (map[string]any, error) {
+	if c.failListing[strings.ToUpper(call.server)] {
+		return nil, &scriptError{Category: "ResourceUnavailable", Target: call.server,
+			Message: "Get-NetIPsecQuickModeSA: the IPsec service did not answer (lab fault)."}
 	}
 	ids := newIdentitySet(in.Identities)
 	sas, stats := c.mainModeSAs(call.server), c.statistics(call.server, call.now)
@@ -244,10 +256,11 @@ type deviceInput struct {
 
 // purgeDevices emulates purge-devices.ps1: the SAs and the statistics are listed once, then each device is purged
 // as purge-device.ps1 purges one, from those lists, in a try of its own: a device whose purge fails gets an error
-// entry and the next one is still purged.
+// entry and the next one is still purged. A look, when asked, lists the server afterwards as get-ipsec-sas.ps1 does.
 func purgeDevices(c *Cluster, call call) (any, error) {
 	var in struct {
 		Devices []deviceInput `json:"devices"`
+		Look    *lookInput    `json:"look"`
 	}
 	if err := decodeInput(call.input, &in); err != nil {
 		return nil, err
@@ -267,7 +280,15 @@ func purgeDevices(c *Cluster, call call) (any, error) {
 		}
 		results[i] = result
 	}
-	return map[string]any{"devices": results}, nil
+	out := map[string]any{"devices": results, "look": nil, "look_error": nil}
+	if in.Look != nil { // after every device of the batch, from the server as the purges left it
+		if look, err := c.look(call, *in.Look); err != nil {
+			out["look_error"] = asScriptError(err)
+		} else {
+			out["look"] = look
+		}
+	}
+	return out, nil
 }
 
 // purgeOneDevice purges one device, selecting from the listed SAs and statistics rows.

@@ -6,10 +6,16 @@
 # identities and computer name.
 # Each device runs in a try of its own: a device whose removal fails gets an "error" entry and the next device is
 # still purged. A failure of the batch itself (its input, or a listing) comes before any device is touched.
-# Input:  {"devices":[{"identities":["CORP\\CLIENT1$","client1.corp.example"],"computer_name":"CLIENT1","disconnect_vpn":true}]}
+# With "look" (get-ipsec-sas/v1's input), the batch then lists what the server holds for those identities, as
+# get-ipsec-sas/v1 does (include/ipsec-look.ps1), after every device of the batch: the verify windows and impact
+# previews that wait on the server ride the batch instead of starting a PowerShell of their own. A look that fails
+# gives "look_error" and leaves the devices' results as they are.
+# Input:  {"devices":[{"identities":["CORP\\CLIENT1$","client1.corp.example"],"computer_name":"CLIENT1","disconnect_vpn":true}],
+#          "look":{"identities":["CORP\\CLIENT2$"],"device":true}?}
 # Output: {"result":{"devices":[{"main_mode_removed":2,"main_mode_matched_by_endpoint":0,"quick_mode_removed":4,
 #          "vpn_device_tunnels_disconnected":0,"vpn_disconnect_failures":[],"indeterminate":false,"indeterminate_reason":""},
-#          {"error":{"category":"PermissionDenied","message":"Access is denied.","target":"7"}}]}}
+#          {"error":{"category":"PermissionDenied","message":"Access is denied.","target":"7"}}],
+#          "look":{get-ipsec-sas/v1's result}|null,"look_error":{"category","message","target"}|null}}
 # Microsoft documentation of the cmdlets used:
 #   Get-NetIPsecMainModeSA  https://learn.microsoft.com/powershell/module/netsecurity/get-netipsecmainmodesa
 #   Get-RemoteAccessConnectionStatistics  https://learn.microsoft.com/powershell/module/remoteaccess/get-remoteaccessconnectionstatistics
@@ -20,6 +26,7 @@ $ErrorActionPreference = 'Stop'
 # remoteaccess-include: connection-addresses
 # remoteaccess-include: remove-sa
 # remoteaccess-include: device-purge
+# remoteaccess-include: ipsec-look
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
     $devices = @($in.devices)
@@ -39,7 +46,19 @@ try {
             $results.Add(@{ error = @{ category = [string]$_.CategoryInfo.Category; message = [string]$_.Exception.Message; target = [string]$_.TargetObject } })
         }
     }
-    @{ result = @{ devices = $results.ToArray() } } | ConvertTo-Json -Compress -Depth 8
+
+    # A look rides the batch: what get-ipsec-sas/v1 would list now, after the purges, for the identities of the
+    # verify windows and impact previews waiting on this server. Its failure is its own, not the devices'.
+    $look = $null
+    $lookError = $null
+    if ($null -ne $in.look) {
+        try {
+            $look = Get-IPsecLook $in.look
+        } catch {
+            $lookError = @{ category = [string]$_.CategoryInfo.Category; message = [string]$_.Exception.Message; target = [string]$_.TargetObject }
+        }
+    }
+    @{ result = @{ devices = $results.ToArray(); look = $look; look_error = $lookError } } | ConvertTo-Json -Compress -Depth 8
 } catch {
     $err = @{ category = [string]$_.CategoryInfo.Category; message = [string]$_.Exception.Message; target = [string]$_.TargetObject }
     @{ error = $err } | ConvertTo-Json -Compress -Depth 8

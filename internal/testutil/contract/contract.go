@@ -25,6 +25,9 @@ var (
 	sectionHeading = regexp.MustCompile("^### ([a-z0-9-]+/v[0-9]+)$")
 	partHeading    = regexp.MustCompile("^#### (Input|Output|Errors)(?: \\(`(\\w+)`\\))?$")
 	tableField     = regexp.MustCompile("^\\| `([^`]+)` \\|")
+	// tableReference is a row that stands for every field of another script's input or output, under a prefix:
+	// | `look.*` | the output of `get-ipsec-sas/v1` | ... |
+	tableReference = regexp.MustCompile("^\\| `([^`]+)\\.\\*` \\| the (input|output) of `([a-z0-9-]+/v[0-9]+)` \\|")
 	errorBullet    = regexp.MustCompile("^- `(\\w+)` on `([^`]+)`")
 	effectLine     = regexp.MustCompile("^Effect: (read|write)$")
 )
@@ -37,6 +40,11 @@ func Parse(t testing.TB, path, part string) map[string]*Section {
 		t.Fatal(err)
 	}
 	sections := map[string]*Section{}
+	type reference struct {
+		into                 *[]string
+		prefix, item, script string
+	}
+	var references []reference
 	var cur *Section
 	inPart, item := false, ""
 	for _, line := range strings.Split(string(data), "\n") {
@@ -69,6 +77,14 @@ func Parse(t testing.TB, path, part string) map[string]*Section {
 			}
 			continue
 		}
+		if m := tableReference.FindStringSubmatch(line); m != nil && (item == "Input" || item == "Output") {
+			into := &cur.Input
+			if item == "Output" {
+				into = &cur.Output
+			}
+			references = append(references, reference{into: into, prefix: m[1], item: m[2], script: m[3]})
+			continue
+		}
 		if m := tableField.FindStringSubmatch(line); m != nil {
 			switch item {
 			case "Input":
@@ -79,6 +95,19 @@ func Parse(t testing.TB, path, part string) map[string]*Section {
 		}
 		if m := errorBullet.FindStringSubmatch(line); m != nil && item == "Errors" {
 			cur.Errors = append(cur.Errors, m[1]+" on "+m[2])
+		}
+	}
+	for _, r := range references {
+		other := sections[r.script]
+		if other == nil {
+			t.Fatalf("%s: a table refers to %s, which has no section", path, r.script)
+		}
+		fields := other.Input
+		if r.item == "output" {
+			fields = other.Output
+		}
+		for _, f := range fields {
+			*r.into = append(*r.into, r.prefix+"."+f)
 		}
 	}
 	return sections

@@ -1,0 +1,186 @@
+package remoteaccess
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
+)
+
+// lookIn is a device look of one device, as VerifyHub's device pollers ask.
+func lookIn(name string) identitiesInput {
+	return identitiesInput{Identities: []string{`CORP\` + name + `$`}, Device: true}
+}
+
+func deviceIn(name string) purgeDeviceInput {
+	return purgeDeviceInput{Identities: []string{`CORP\` + name + `$`}}
+}
+
+// startPurge sends a purge in the background and returns where its outcome arrives.
+func startPurge(b *PurgeBatcher, r Runner, name string) chan error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := b.purge(context.Background(), "RAS1", r, deviceIn(name))
+		done <- err
+	}()
+	return done
+}
+
+// A look that arrives while a purge waits for its batch rides that batch: one PowerShell run purges the devices
+// and then lists the server for the look, whose answer is the batch's listing.
+func TestALookRidesTheBatchThatPurgesWaitFor(t *testing.T) {
+	r := answer(`{"devices":[{"main_mode_removed":1},{"main_mode_removed":1}],` +
+		`"look":{"main_mode":[{"name":"7","remote_first_id":"CORP\\LOOKED$","matched_by":"identity"}],"vpn_connections":[]},"look_error":null}`)
+	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
+	first := startPurge(b, r, "A")
+	for b.PurgesWaiting("RAS1", r) != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	looked := make(chan IPsecSAs, 1)
+	go func() {
+		sas, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED"))
+		if err != nil {
+			t.Error(err)
+		}
+		looked <- sas
+	}()
+	for b.LooksWaiting("RAS1", r) != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	second := startPurge(b, r, "B") // fills the batch
+	if err := errors.Join(<-first, <-second); err != nil {
+		t.Fatal(err)
+	}
+	if sas := <-looked; len(sas.MainMode) != 1 || sas.MainMode[0].RemoteFirstID != `CORP\LOOKED$` {
+		t.Errorf("the look got %+v, want the batch's listing", sas)
+	}
+	sent := r.sent()
+	if len(sent) != 1 || sent[0].script != "purge-devices/v1" ||
+		!strings.Contains(sent[0].input, `"look":{"identities":["CORP\\LOOKED$"],"device":true}`) {
+		t.Errorf("sent %+v; want one batch that carries the look", sent)
+	}
+}
+
+// With no purge waiting, a look runs by itself at once; so does a user's look, which no batch takes.
+func TestALookWithNoBatchToRideRunsAlone(t *testing.T) {
+	r := answer(`{"main_mode":[],"vpn_connections":[]}`)
+	b := &PurgeBatcher{Window: time.Hour}
+	if _, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.look(context.Background(), "RAS1", r, identitiesInput{Identities: []string{`CORP\carol`}}); err != nil {
+		t.Fatal(err)
+	}
+	if sent := r.sent(); len(sent) != 2 || sent[0].script != "get-ipsec-sas/v1" || sent[1].script != "get-ipsec-sas/v1" {
+		t.Errorf("sent %+v; want two get-ipsec-sas/v1 runs", sent)
+	}
+}
+
+// rideOneBatch queues a purge, then a look, then fills the batch with a second purge, and returns the look's answer.
+func rideOneBatch(t *testing.T, r *fakeRunner) (IPsecSAs, error) {
+	t.Helper()
+	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
+	first := startPurge(b, r, "A")
+	for b.PurgesWaiting("RAS1", r) != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	type answer struct {
+		sas IPsecSAs
+		err error
+	}
+	looked := make(chan answer, 1)
+	go func() {
+		sas, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED"))
+		looked <- answer{sas, err}
+	}()
+	for b.LooksWaiting("RAS1", r) != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	second := startPurge(b, r, "B")
+	_, _ = <-first, <-second // the purges' own outcomes are the batcher tests' business
+	a := <-looked
+	return a.sas, a.err
+}
+
+// A batch whose reply is lost is a failed poll for its look, never an empty listing (which would verify the block),
+// and is not sent again.
+func TestALookOfALostBatchIsAFailedPoll(t *testing.T) {
+	lost := &winrm.Error{Kind: winrm.KindTimeout, Server: "RAS1", Script: "purge-devices/v1", OutcomeUnknown: true}
+	r := &fakeRunner{result: func(string) (string, error) { return "", lost }}
+	if _, err := rideOneBatch(t, r); !errors.Is(err, winrm.ErrOutcomeUnknown) {
+		t.Errorf("the look of a lost batch: %v; want the batch's outcome-unknown error", err)
+	}
+	if sent := r.sent(); len(sent) != 1 {
+		t.Errorf("sent %+v; want the batch once, and no look after it", sent)
+	}
+}
+
+// A batch that provably never reached the server leaves its look to run by itself.
+func TestALookOfABatchNeverSentRunsAlone(t *testing.T) {
+	r := &fakeRunner{result: func(script string) (string, error) {
+		switch script {
+		case "purge-devices/v1":
+			return "", &winrm.Error{Kind: winrm.KindUnreachable, Server: "RAS1", Script: script}
+		case "get-ipsec-sas/v1":
+			return `{"main_mode":[{"name":"9"}],"vpn_connections":[]}`, nil
+		}
+		return `{"main_mode_removed":0}`, nil
+	}}
+	sas, err := rideOneBatch(t, r)
+	if err != nil || len(sas.MainMode) != 1 {
+		t.Errorf("the look of a batch never sent: %+v, %v; want its own listing", sas, err)
+	}
+	looks := 0
+	for _, c := range r.sent() {
+		if c.script == "get-ipsec-sas/v1" {
+			looks++
+		}
+	}
+	if looks != 1 {
+		t.Errorf("sent %+v; want one get-ipsec-sas/v1 run for the look", r.sent())
+	}
+}
+
+// A look that fails inside its batch is that look's failure: the devices keep their results.
+func TestALookThatFailsInItsBatchFailsAlone(t *testing.T) {
+	r := answer(`{"devices":[{"main_mode_removed":1},{"main_mode_removed":1}],"look":null,` +
+		`"look_error":{"category":"ResourceUnavailable","message":"the IPsec service did not answer","target":"RAS1"}}`)
+	_, err := rideOneBatch(t, r)
+	var we *winrm.Error
+	if !errors.As(err, &we) || we.Kind != winrm.KindScript || we.Category != "ResourceUnavailable" {
+		t.Errorf("the failed look: %v; want its script error", err)
+	}
+}
+
+// A look whose caller gives up while it waits for its batch is taken out of it; the batch goes without it.
+func TestALookWithdrawnBeforeItsBatchIsNotSent(t *testing.T) {
+	r := answer(`{"devices":[{"main_mode_removed":1},{"main_mode_removed":1}],"look":null,"look_error":null}`)
+	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
+	first := startPurge(b, r, "A")
+	for b.PurgesWaiting("RAS1", r) != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gone := make(chan error, 1)
+	go func() {
+		_, err := b.look(ctx, "RAS1", r, lookIn("GONE"))
+		gone <- err
+	}()
+	for b.LooksWaiting("RAS1", r) != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-gone; !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "not sent") {
+		t.Fatalf("the withdrawn look: %v; want not sent, cancelled", err)
+	}
+	second := startPurge(b, r, "B")
+	if err := errors.Join(<-first, <-second); err != nil {
+		t.Fatal(err)
+	}
+	if sent := r.sent(); len(sent) != 1 || strings.Contains(sent[0].input, "look") {
+		t.Errorf("sent %+v; want one batch without a look", sent)
+	}
+}
