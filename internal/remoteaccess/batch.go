@@ -97,9 +97,11 @@ type purgeRequest struct {
 }
 
 type lookRequest struct {
-	ctx  context.Context
-	in   identitiesInput
-	done chan lookReply // buffered
+	ctx context.Context
+	// collect names what to look for (device rules) when the batch is sent: the watchers that joined the poll while
+	// it waited are in it.
+	collect func() identitiesInput
+	done    chan lookReply // buffered
 }
 
 type lookReply struct {
@@ -184,15 +186,29 @@ func (b *PurgeBatcher) purge(ctx context.Context, server string, r Runner, in pu
 	return reply.result, reply.err
 }
 
-// look lists the server for a device look (get-ipsec-sas/v1's input, device rules): in the next batch of the
-// server when purges wait for one, else by itself at once.
-func (b *PurgeBatcher) look(ctx context.Context, server string, r Runner, in identitiesInput) (IPsecSAs, error) {
-	alone := func() (IPsecSAs, error) { return run[IPsecSAs](ctx, r, scriptGetIPsecSAs, in) }
-	if !in.Device || !reflect.TypeOf(r).Comparable() {
+// batchWaiting reports whether purges wait for the next batch of a server, which a look would ride.
+func (b *PurgeBatcher) batchWaiting(server string, r Runner) bool {
+	if !reflect.TypeOf(r).Comparable() {
+		return false
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	q := b.queues[batchKey{server: server, runner: r}]
+	return q != nil && len(q.waiting) > 0
+}
+
+// look lists the server for a device look (get-ipsec-sas/v1's input with device rules, which collect gives when
+// the look is sent): in the next batch of the server when purges wait for one (rode), else by itself at once.
+func (b *PurgeBatcher) look(ctx context.Context, server string, r Runner, collect func() identitiesInput) (sas IPsecSAs, rode bool, err error) {
+	alone := func() (IPsecSAs, bool, error) {
+		sas, err := run[IPsecSAs](ctx, r, scriptGetIPsecSAs, collect())
+		return sas, false, err
+	}
+	if !reflect.TypeOf(r).Comparable() {
 		return alone()
 	}
 	key := batchKey{server: server, runner: r}
-	req := &lookRequest{ctx: ctx, in: in, done: make(chan lookReply, 1)}
+	req := &lookRequest{ctx: ctx, collect: collect, done: make(chan lookReply, 1)}
 	b.mu.Lock()
 	q := b.queues[key]
 	if q == nil || len(q.waiting) == 0 {
@@ -206,14 +222,14 @@ func (b *PurgeBatcher) look(ctx context.Context, server string, r Runner, in ide
 	case reply = <-req.done:
 	case <-ctx.Done():
 		if b.withdrawLook(key, req) {
-			return IPsecSAs{}, fmt.Errorf("look not sent: %w", ctx.Err())
+			return IPsecSAs{}, false, fmt.Errorf("look not sent: %w", ctx.Err())
 		}
 		reply = <-req.done
 	}
 	if reply.alone && ctx.Err() == nil {
 		return alone()
 	}
-	return reply.sas, reply.err
+	return reply.sas, !reply.alone, reply.err
 }
 
 func (b *PurgeBatcher) enqueue(key batchKey, req *purgeRequest) {
@@ -339,7 +355,7 @@ func (b *PurgeBatcher) run(key batchKey, batch []*purgeRequest, looks []*lookReq
 		contexts = append(contexts, req.ctx)
 	}
 	for _, l := range looks {
-		in.Look = unionLook(in.Look, l.in)
+		in.Look = unionLook(in.Look, l.collect())
 		contexts = append(contexts, l.ctx)
 	}
 	ctx, cancel := batchContext(contexts)
@@ -349,7 +365,7 @@ func (b *PurgeBatcher) run(key batchKey, batch []*purgeRequest, looks []*lookReq
 		err = &winrm.Error{Kind: winrm.KindMalformedOutput, Server: key.server, Script: scriptPurgeDevices.Name,
 			Err: fmt.Errorf("the answer holds %d devices for the %d sent", len(out.Devices), len(batch))}
 	}
-	answerLooks(key.server, looks, out, err)
+	answerLooks(key.server, looks, in.Look != nil, out, err)
 	if err != nil {
 		reply := purgeReply{err: batchError(err, len(batch)), alone: neverSent(err)}
 		for _, req := range batch {
@@ -369,8 +385,11 @@ func (b *PurgeBatcher) run(key batchKey, batch []*purgeRequest, looks []*lookReq
 	}
 }
 
-// unionLook adds a look's identities to the batch's look (all device looks: see look).
+// unionLook adds a look's identities to the batch's look (all device looks: see look); a look with none adds no look.
 func unionLook(batch *identitiesInput, l identitiesInput) *identitiesInput {
+	if len(l.Identities) == 0 {
+		return batch
+	}
 	if batch == nil {
 		batch = &identitiesInput{Device: true}
 	}
@@ -385,9 +404,11 @@ func unionLook(batch *identitiesInput, l identitiesInput) *identitiesInput {
 // answerLooks gives each look of a batch the batch's listing, or the reason it has none: the batch's error (a
 // failed poll, never an empty listing), the look's own error, or, when the batch provably never reached the
 // server, the word to look alone.
-func answerLooks(server string, looks []*lookRequest, out purgeDevicesOutput, err error) {
+func answerLooks(server string, looks []*lookRequest, asked bool, out purgeDevicesOutput, err error) {
 	var reply lookReply
 	switch {
+	case !asked:
+		// Every look had left its poll (no watcher, no identity) by the time the batch went: nothing to answer for.
 	case err != nil:
 		reply = lookReply{err: err, alone: neverSent(err)}
 	case out.LookError != nil:

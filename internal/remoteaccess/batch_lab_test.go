@@ -191,9 +191,9 @@ func TestLabSameDeviceTwiceInABatchRemovesOnce(t *testing.T) {
 	}
 }
 
-// A poll that finds purges waiting on a server rides their batch: one PowerShell run per server purges CLIENT1 and
-// CLIENT2, then lists the server for the watched devices, as the purges left it (CLIENT1's SAs gone, its neighbour
-// CLIENT10's still there), and no get-ipsec-sas/v1 runs.
+// A verify window's poll that finds purges waiting on a server rides their batch: one PowerShell run per server
+// purges CLIENT1 and CLIENT2, then lists the server for the watched devices, as the purges left it (CLIENT1's SAs
+// gone, its neighbour CLIENT10's still there), and no get-ipsec-sas/v1 runs.
 func TestLabPollRidesTheBatchAndSeesTheServerAfterItsPurges(t *testing.T) {
 	l := newLab(t)
 	ctx := deadline(t, time.Minute)
@@ -219,14 +219,14 @@ func TestLabPollRidesTheBatchAndSeesTheServerAfterItsPurges(t *testing.T) {
 	go purge("CLIENT1")
 	waitFor("CLIENT1's purge waiting", b.PurgesWaiting)
 	hub := &remoteaccess.VerifyHub{Interval: time.Hour}
-	type snapshot struct {
-		sas map[string]remoteaccess.IPsecSAs
-		err error
+	type watch struct {
+		verdicts map[string]remoteaccess.ServerVerdict
+		err      error
 	}
-	looked := make(chan snapshot, 1)
+	looked := make(chan watch, 1)
 	go func() {
-		sas, err := hub.Snapshot(ctx, c, append(deviceIdentities("CLIENT1"), deviceIdentities("CLIENT10")...), true)
-		looked <- snapshot{sas, err}
+		verdicts, err := hub.Watch(ctx, c, append(deviceIdentities("CLIENT1"), deviceIdentities("CLIENT10")...), true, time.Millisecond)
+		looked <- watch{verdicts, err}
 	}()
 	waitFor("the look waiting", b.LooksWaiting)
 	go purge("CLIENT2") // fills each server's batch
@@ -237,9 +237,13 @@ func TestLabPollRidesTheBatchAndSeesTheServerAfterItsPurges(t *testing.T) {
 	if got.err != nil {
 		t.Fatal(got.err)
 	}
-	ras1 := got.sas["RAS1"]
-	if len(ras1.For(deviceIdentities("CLIENT1"), true).MainMode) != 0 || len(ras1.For(deviceIdentities("CLIENT10"), true).MainMode) != 2 {
-		t.Errorf("RAS1 as the batch's look saw it: %+v; want CLIENT1's SAs gone and CLIENT10's two", ras1.MainMode)
+	ras1 := got.verdicts["RAS1"]
+	var seen []string
+	for _, sa := range ras1.Returned {
+		seen = append(seen, sa.RemoteFirstID)
+	}
+	if ras1.Polls != 1 || fmt.Sprint(seen) != `[CORP\CLIENT10$ CORP\CLIENT10$]` {
+		t.Errorf("RAS1 as the batch's look saw it: %d polls, SAs of %v; want one poll, CLIENT1's SAs gone and CLIENT10's two", ras1.Polls, seen)
 	}
 	for _, s := range servers {
 		if n, looks := l.scripts[s].count("purge-devices/v1"), l.scripts[s].count("get-ipsec-sas/v1"); n != 1 || looks != 0 {

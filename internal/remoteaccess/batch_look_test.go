@@ -3,7 +3,9 @@ package remoteaccess
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -11,8 +13,8 @@ import (
 )
 
 // lookIn is a device look of one device, as VerifyHub's device pollers ask.
-func lookIn(name string) identitiesInput {
-	return identitiesInput{Identities: []string{`CORP\` + name + `$`}, Device: true}
+func lookIn(name string) func() identitiesInput {
+	return func() identitiesInput { return identitiesInput{Identities: []string{`CORP\` + name + `$`}, Device: true} }
 }
 
 func deviceIn(name string) purgeDeviceInput {
@@ -41,9 +43,9 @@ func TestALookRidesTheBatchThatPurgesWaitFor(t *testing.T) {
 	}
 	looked := make(chan IPsecSAs, 1)
 	go func() {
-		sas, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED"))
-		if err != nil {
-			t.Error(err)
+		sas, rode, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED"))
+		if err != nil || !rode {
+			t.Errorf("the look: rode %v, %v", rode, err)
 		}
 		looked <- sas
 	}()
@@ -64,18 +66,51 @@ func TestALookRidesTheBatchThatPurgesWaitFor(t *testing.T) {
 	}
 }
 
-// With no purge waiting, a look runs by itself at once; so does a user's look, which no batch takes.
+// With no purge waiting, a look runs by itself at once.
 func TestALookWithNoBatchToRideRunsAlone(t *testing.T) {
 	r := answer(`{"main_mode":[],"vpn_connections":[]}`)
 	b := &PurgeBatcher{Window: time.Hour}
-	if _, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED")); err != nil {
+	if _, rode, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED")); err != nil || rode {
+		t.Fatalf("look: rode %v, %v; want a run of its own", rode, err)
+	}
+	if sent := r.sent(); len(sent) != 1 || sent[0].script != "get-ipsec-sas/v1" {
+		t.Errorf("sent %+v; want one get-ipsec-sas/v1 run", sent)
+	}
+}
+
+// A look names what it looks for when its batch is sent: a watcher that joined the poll while it waited for the
+// batch is in it (its purge ended before it joined, so before the batch lists the server).
+func TestALookTakesWhatJoinedWhileItWaited(t *testing.T) {
+	r := answer(`{"devices":[{"main_mode_removed":1},{"main_mode_removed":1}],"look":{"main_mode":[],"vpn_connections":[]},"look_error":null}`)
+	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
+	first := startPurge(b, r, "A")
+	for b.PurgesWaiting("RAS1", r) != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	var mu sync.Mutex
+	watched := []string{`CORP\EARLY$`}
+	collect := func() identitiesInput {
+		mu.Lock()
+		defer mu.Unlock()
+		return identitiesInput{Identities: slices.Clone(watched), Device: true}
+	}
+	looked := make(chan error, 1)
+	go func() {
+		_, _, err := b.look(context.Background(), "RAS1", r, collect)
+		looked <- err
+	}()
+	for b.LooksWaiting("RAS1", r) != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	mu.Lock()
+	watched = append(watched, `CORP\LATE$`)
+	mu.Unlock()
+	second := startPurge(b, r, "B")
+	if err := errors.Join(<-first, <-second, <-looked); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.look(context.Background(), "RAS1", r, identitiesInput{Identities: []string{`CORP\carol`}}); err != nil {
-		t.Fatal(err)
-	}
-	if sent := r.sent(); len(sent) != 2 || sent[0].script != "get-ipsec-sas/v1" || sent[1].script != "get-ipsec-sas/v1" {
-		t.Errorf("sent %+v; want two get-ipsec-sas/v1 runs", sent)
+	if sent := r.sent(); len(sent) != 1 || !strings.Contains(sent[0].input, `"look":{"identities":["CORP\\EARLY$","CORP\\LATE$"],"device":true}`) {
+		t.Errorf("sent %+v; want the batch's look to name the watcher that joined while it waited", sent)
 	}
 }
 
@@ -93,7 +128,7 @@ func rideOneBatch(t *testing.T, r *fakeRunner) (IPsecSAs, error) {
 	}
 	looked := make(chan answer, 1)
 	go func() {
-		sas, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED"))
+		sas, _, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED"))
 		looked <- answer{sas, err}
 	}()
 	for b.LooksWaiting("RAS1", r) != 1 {
@@ -166,7 +201,7 @@ func TestALookWithdrawnBeforeItsBatchIsNotSent(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	gone := make(chan error, 1)
 	go func() {
-		_, err := b.look(ctx, "RAS1", r, lookIn("GONE"))
+		_, _, err := b.look(ctx, "RAS1", r, lookIn("GONE"))
 		gone <- err
 	}()
 	for b.LooksWaiting("RAS1", r) != 1 {

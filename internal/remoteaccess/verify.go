@@ -263,30 +263,25 @@ func pollerKey(server string, device bool) string {
 
 // run polls one server every interval while it has watchers, and at once after the running poll when a snapshot is
 // waiting. A poll counts for the watchers that were registered when it started, so that it looks at the server
-// after their purge. A device poll rides the server's next purge batch when purges wait for one
-// (PurgeBatcher.look), which lists the server after them: in a mass incident the polls cost no run of their own.
+// after their purge. A verify window's device poll rides the server's next purge batch when purges wait for one
+// (poll), which lists the server after them: in a mass incident those polls cost no run of their own, and while
+// purges keep waiting the next poll rides the next batch without a pause.
 func (h *VerifyHub) run(ctx context.Context, p *poller) {
 	for {
 		select {
 		case <-p.wake: // the watchers registered by now are in this poll
 		default:
 		}
-		p.mu.Lock()
-		watchers := make([]*watcher, 0, len(p.watchers))
-		union := map[string]bool{}
-		var ids []string
-		for w := range p.watchers {
-			watchers = append(watchers, w)
-			for _, id := range w.identities {
-				if key := strings.ToLower(id); !union[key] {
-					union[key] = true
-					ids = append(ids, id)
-				}
-			}
+		// The poll is for the watchers registered when it is sent: a poll that rides a batch takes those that
+		// joined while it waited for the batch too.
+		var watchers []*watcher
+		collect := func() identitiesInput {
+			var ids []string
+			watchers, ids = p.current()
+			return identitiesInput{Identities: ids, Device: p.device}
 		}
-		p.mu.Unlock()
 		pollCtx, cancel := context.WithTimeout(ctx, h.pollTimeout())
-		sas, err := p.purges.look(pollCtx, p.server, p.runner, identitiesInput{Identities: ids, Device: p.device})
+		sas, rode, err := p.poll(pollCtx, collect)
 		cancel()
 		if ctx.Err() != nil {
 			return
@@ -297,10 +292,50 @@ func (h *VerifyHub) run(ctx context.Context, p *poller) {
 		for _, w := range watchers {
 			w.record(sas, err)
 		}
+		if rode && p.purges.batchWaiting(p.server, p.runner) {
+			continue // a poll that rides a batch costs no run of its own: the next one rides the next batch at once
+		}
 		if !sleepOrWake(ctx, h.interval(), p.wake) { // a snapshot waiting cuts the pause short
 			return
 		}
 	}
+}
+
+// current lists the watchers and the union of their identities.
+func (p *poller) current() ([]*watcher, []string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	watchers := make([]*watcher, 0, len(p.watchers))
+	union := map[string]bool{}
+	var ids []string
+	for w := range p.watchers {
+		watchers = append(watchers, w)
+		for _, id := range w.identities {
+			if key := strings.ToLower(id); !union[key] {
+				union[key] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	return watchers, ids
+}
+
+// poll lists the server for the watchers collect names when the poll is sent. A poll that a snapshot waits for runs
+// at once: a snapshot (an impact preview, the look after the domain controllers' read-back) is on a plan's or a
+// block's critical path, and riding waits for the batch in flight and then the next one. The others, which only
+// verify windows wait for, ride the server's next purge batch when purges wait for one (rode).
+func (p *poller) poll(ctx context.Context, collect func() identitiesInput) (sas IPsecSAs, rode bool, err error) {
+	p.mu.Lock()
+	snapshot := false
+	for w := range p.watchers {
+		snapshot = snapshot || w.snapshot
+	}
+	p.mu.Unlock()
+	if snapshot || !p.device {
+		sas, err = run[IPsecSAs](ctx, p.runner, scriptGetIPsecSAs, collect())
+		return sas, false, err
+	}
+	return p.purges.look(ctx, p.server, p.runner, collect)
 }
 
 func (w *watcher) record(sas IPsecSAs, err error) {
