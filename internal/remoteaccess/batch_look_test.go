@@ -14,7 +14,9 @@ import (
 
 // lookIn is a device look of one device, as VerifyHub's device pollers ask.
 func lookIn(name string) func() identitiesInput {
-	return func() identitiesInput { return identitiesInput{Identities: []string{`CORP\` + name + `$`}, Device: true} }
+	return func() identitiesInput {
+		return identitiesInput{Identities: []string{`CORP\` + name + `$`}, Device: true}
+	}
 }
 
 func deviceIn(name string) purgeDeviceInput {
