@@ -2,6 +2,7 @@ package remoteaccess
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -26,11 +27,12 @@ import (
 //   - a batch that provably never reached the server (refused before its command was sent) is sent again per device,
 //     each with purge-device/v1 under its caller's own context.
 //
-// A look (get-ipsec-sas/v1's listing, for the verify windows and impact previews of VerifyHub) that arrives while
-// purges wait for the next batch of its server rides that batch: the batch lists the server for it after its purges,
-// so that a mass incident's polls cost no PowerShell run of their own. A look that finds no purge waiting runs alone
-// at once; a look whose batch failed gets the batch's error (a poll that failed, never an empty listing), or runs
-// alone when the batch provably never reached the server.
+// A look (get-ipsec-sas/v1's listing, for the verify windows of VerifyHub) that arrives while purges wait for the
+// next batch of its server rides that batch: the batch lists the server for it after its purges, so that a mass
+// incident's polls cost no PowerShell run of their own. A look that finds no purge waiting runs alone at once; a
+// look whose batch failed gets the batch's error (a poll that failed, never an empty listing), or runs alone when the
+// batch provably never reached the server. The look lengthens its batch's run by one listing, well within the WinRM
+// timeout that MaxDevices is sized for.
 //
 // It is safe for concurrent use; the zero value uses the defaults. One batcher serves the whole process
 // (DefaultPurgeBatcher): clusters are built per operation, the WinRM clients they hold live as long as the process.
@@ -126,7 +128,7 @@ type (
 	}
 	purgeDevicesOutput struct {
 		Devices   []deviceOutput `json:"devices"`
-		Look      *IPsecSAs      `json:"look"`
+		Look      batchLook      `json:"look"`
 		LookError *deviceError   `json:"look_error"`
 	}
 	deviceOutput struct {
@@ -139,6 +141,24 @@ type (
 		Target   string `json:"target"`
 	}
 )
+
+// batchLook is a batch's listing for its looks. It reads whatever the answer holds there: a listing that does not
+// read is its error, which fails the looks and not the batch's devices.
+type batchLook struct {
+	*IPsecSAs
+	err error
+}
+
+func (l *batchLook) UnmarshalJSON(data []byte) error {
+	if string(data) == "null" {
+		return nil
+	}
+	var sas IPsecSAs
+	if l.err = json.Unmarshal(data, &sas); l.err == nil {
+		l.IPsecSAs = &sas
+	}
+	return nil // the looks' failure, not the answer's
+}
 
 func (b *PurgeBatcher) window() time.Duration {
 	if b.Window > 0 {
@@ -198,8 +218,10 @@ func (b *PurgeBatcher) batchWaiting(server string, r Runner) bool {
 }
 
 // look lists the server for a device look (get-ipsec-sas/v1's input with device rules, which collect gives when
-// the look is sent): in the next batch of the server when purges wait for one (rode), else by itself at once.
-func (b *PurgeBatcher) look(ctx context.Context, server string, r Runner, collect func() identitiesInput) (sas IPsecSAs, rode bool, err error) {
+// the look is sent): in the next batch of the server when purges wait for one (rode), else by itself at once. A
+// value on hurry (a snapshot that cannot wait for a batch) takes a look not sent yet out of its batch and runs it
+// alone at once; for a look already sent, the value is put back for the next poll.
+func (b *PurgeBatcher) look(ctx context.Context, server string, r Runner, collect func() identitiesInput, hurry chan struct{}) (sas IPsecSAs, rode bool, err error) {
 	alone := func() (IPsecSAs, bool, error) {
 		sas, err := run[IPsecSAs](ctx, r, scriptGetIPsecSAs, collect())
 		return sas, false, err
@@ -220,16 +242,28 @@ func (b *PurgeBatcher) look(ctx context.Context, server string, r Runner, collec
 	var reply lookReply
 	select {
 	case reply = <-req.done:
+	case <-hurry:
+		if b.withdrawLook(key, req) {
+			return alone()
+		}
+		select {
+		case hurry <- struct{}{}:
+		default:
+		}
+		reply = <-req.done
 	case <-ctx.Done():
 		if b.withdrawLook(key, req) {
 			return IPsecSAs{}, false, fmt.Errorf("look not sent: %w", ctx.Err())
 		}
 		reply = <-req.done
 	}
-	if reply.alone && ctx.Err() == nil {
+	if reply.alone {
+		if ctx.Err() != nil {
+			return IPsecSAs{}, false, fmt.Errorf("look not sent: %w", ctx.Err())
+		}
 		return alone()
 	}
-	return reply.sas, !reply.alone, reply.err
+	return reply.sas, true, reply.err
 }
 
 func (b *PurgeBatcher) enqueue(key batchKey, req *purgeRequest) {
@@ -278,7 +312,12 @@ func (b *PurgeBatcher) withdraw(key batchKey, req *purgeRequest) bool {
 	for i, w := range q.waiting {
 		if w == req {
 			q.waiting = append(q.waiting[:i], q.waiting[i+1:]...)
-			if len(q.waiting) == 0 && q.inFlight == 0 && q.timer == nil {
+			if len(q.waiting) == 0 {
+				// Nothing is left for the next batch: its window need not end, and its looks run alone now.
+				if q.timer != nil {
+					q.timer.Stop() // a timer that fired already finds q.timer changed and does nothing
+					q.timer = nil
+				}
 				releaseLooksLocked(q)
 			}
 			b.forgetIfIdleLocked(key, q)
@@ -348,7 +387,7 @@ func (b *PurgeBatcher) forgetIfIdleLocked(key batchKey, q *purgeQueue) {
 
 // run sends one batch and answers each of its requests and looks.
 func (b *PurgeBatcher) run(key batchKey, batch []*purgeRequest, looks []*lookRequest) {
-	contexts := make([]context.Context, 0, len(batch)+len(looks))
+	contexts := make([]context.Context, 0, len(batch))
 	in := purgeDevicesInput{Devices: make([]purgeDeviceInput, len(batch))}
 	for i, req := range batch {
 		in.Devices[i] = req.in
@@ -356,8 +395,9 @@ func (b *PurgeBatcher) run(key batchKey, batch []*purgeRequest, looks []*lookReq
 	}
 	for _, l := range looks {
 		in.Look = unionLook(in.Look, l.collect())
-		contexts = append(contexts, l.ctx)
 	}
+	// The looks' contexts do not keep a batch alive: when every purge's caller has gone, the batch is cut short and
+	// its looks get that as a failed poll.
 	ctx, cancel := batchContext(contexts)
 	defer cancel()
 	out, err := run[purgeDevicesOutput](ctx, key.runner, scriptPurgeDevices, in)
@@ -408,17 +448,21 @@ func answerLooks(server string, looks []*lookRequest, asked bool, out purgeDevic
 	var reply lookReply
 	switch {
 	case !asked:
-		// Every look had left its poll (no watcher, no identity) by the time the batch went: nothing to answer for.
+		// Every look had left its poll (no watcher, no identity) by the time the batch went: no listing was taken.
+		reply = lookReply{err: errors.New("nothing to look for: the poll had no watcher when its batch was sent")}
 	case err != nil:
 		reply = lookReply{err: err, alone: neverSent(err)}
 	case out.LookError != nil:
 		reply = lookReply{err: &winrm.Error{Kind: winrm.KindScript, Server: server, Script: scriptPurgeDevices.Name,
 			Category: out.LookError.Category, Message: "its look failed: " + out.LookError.Message, Target: out.LookError.Target}}
-	case out.Look == nil:
-		reply = lookReply{err: &winrm.Error{Kind: winrm.KindMalformedOutput, Server: server, Script: scriptPurgeDevices.Name,
-			Err: errors.New("the answer holds no look for the one asked")}}
+	case out.Look.err != nil || out.Look.IPsecSAs == nil:
+		cause := out.Look.err
+		if cause == nil {
+			cause = errors.New("the answer holds no look for the one asked")
+		}
+		reply = lookReply{err: &winrm.Error{Kind: winrm.KindMalformedOutput, Server: server, Script: scriptPurgeDevices.Name, Err: cause}}
 	default:
-		reply = lookReply{sas: *out.Look}
+		reply = lookReply{sas: *out.Look.IPsecSAs}
 	}
 	for _, l := range looks {
 		l.done <- reply

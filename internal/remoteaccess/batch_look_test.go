@@ -45,7 +45,7 @@ func TestALookRidesTheBatchThatPurgesWaitFor(t *testing.T) {
 	}
 	looked := make(chan IPsecSAs, 1)
 	go func() {
-		sas, rode, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED"))
+		sas, rode, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED"), nil)
 		if err != nil || !rode {
 			t.Errorf("the look: rode %v, %v", rode, err)
 		}
@@ -72,7 +72,7 @@ func TestALookRidesTheBatchThatPurgesWaitFor(t *testing.T) {
 func TestALookWithNoBatchToRideRunsAlone(t *testing.T) {
 	r := answer(`{"main_mode":[],"vpn_connections":[]}`)
 	b := &PurgeBatcher{Window: time.Hour}
-	if _, rode, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED")); err != nil || rode {
+	if _, rode, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED"), nil); err != nil || rode {
 		t.Fatalf("look: rode %v, %v; want a run of its own", rode, err)
 	}
 	if sent := r.sent(); len(sent) != 1 || sent[0].script != "get-ipsec-sas/v1" {
@@ -98,7 +98,7 @@ func TestALookTakesWhatJoinedWhileItWaited(t *testing.T) {
 	}
 	looked := make(chan error, 1)
 	go func() {
-		_, _, err := b.look(context.Background(), "RAS1", r, collect)
+		_, _, err := b.look(context.Background(), "RAS1", r, collect, nil)
 		looked <- err
 	}()
 	for b.LooksWaiting("RAS1", r) != 1 {
@@ -130,7 +130,7 @@ func rideOneBatch(t *testing.T, r *fakeRunner) (IPsecSAs, error) {
 	}
 	looked := make(chan answer, 1)
 	go func() {
-		sas, _, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED"))
+		sas, _, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED"), nil)
 		looked <- answer{sas, err}
 	}()
 	for b.LooksWaiting("RAS1", r) != 1 {
@@ -203,7 +203,7 @@ func TestALookWithdrawnBeforeItsBatchIsNotSent(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	gone := make(chan error, 1)
 	go func() {
-		_, _, err := b.look(ctx, "RAS1", r, lookIn("GONE"))
+		_, _, err := b.look(ctx, "RAS1", r, lookIn("GONE"), nil)
 		gone <- err
 	}()
 	for b.LooksWaiting("RAS1", r) != 1 {
@@ -219,5 +219,114 @@ func TestALookWithdrawnBeforeItsBatchIsNotSent(t *testing.T) {
 	}
 	if sent := r.sent(); len(sent) != 1 || strings.Contains(sent[0].input, "look") {
 		t.Errorf("sent %+v; want one batch without a look", sent)
+	}
+}
+
+// queueLook queues a look behind a waiting purge and returns the purge's and the look's outcomes.
+func queueLook(t *testing.T, b *PurgeBatcher, r *fakeRunner, purgeCtx, lookCtx context.Context, hurry chan struct{}) (chan error, chan lookOutcome) {
+	t.Helper()
+	purged := make(chan error, 1)
+	go func() {
+		_, err := b.purge(purgeCtx, "RAS1", r, deviceIn("A"))
+		purged <- err
+	}()
+	for b.PurgesWaiting("RAS1", r) != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	looked := make(chan lookOutcome, 1)
+	go func() {
+		sas, rode, err := b.look(lookCtx, "RAS1", r, lookIn("LOOKED"), hurry)
+		looked <- lookOutcome{sas, rode, err}
+	}()
+	for b.LooksWaiting("RAS1", r) != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	return purged, looked
+}
+
+type lookOutcome struct {
+	sas  IPsecSAs
+	rode bool
+	err  error
+}
+
+// A look whose purges are all withdrawn before their batch goes has no batch to ride: it runs alone.
+func TestALookRunsAloneWhenItsPurgesAreWithdrawn(t *testing.T) {
+	r := answer(`{"main_mode":[{"name":"1"}],"vpn_connections":[]}`)
+	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
+	ctx, cancel := context.WithCancel(context.Background())
+	purged, looked := queueLook(t, b, r, ctx, context.Background(), nil)
+	cancel()
+	if err := <-purged; !errors.Is(err, context.Canceled) {
+		t.Fatalf("the withdrawn purge: %v", err)
+	}
+	if got := <-looked; got.err != nil || got.rode || len(got.sas.MainMode) != 1 {
+		t.Errorf("the look left alone: %+v; want its own listing", got)
+	}
+	if sent := r.sent(); len(sent) != 1 || sent[0].script != "get-ipsec-sas/v1" {
+		t.Errorf("sent %+v; want the look's own get-ipsec-sas/v1 run and no batch", sent)
+	}
+}
+
+// A look released to run alone after its own context ended is a failed poll, not an empty listing.
+func TestALookReleasedAfterItsContextEndedFails(t *testing.T) {
+	r := answer(`{"main_mode":[],"vpn_connections":[]}`)
+	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
+	lookCtx, cancelLook := context.WithCancel(context.Background())
+	purgeCtx, cancelPurge := context.WithCancel(context.Background())
+	defer cancelPurge()
+	_, looked := queueLook(t, b, r, purgeCtx, lookCtx, nil)
+	b.mu.Lock() // the look's context ends and the look is released to run alone at the same moment
+	cancelLook()
+	releaseLooksLocked(b.queues[batchKey{server: "RAS1", runner: r}])
+	b.mu.Unlock()
+	if got := <-looked; got.err == nil || !errors.Is(got.err, context.Canceled) {
+		t.Errorf("the look: %+v; want a failed poll (cancelled)", got)
+	}
+	for _, c := range r.sent() {
+		if c.script == "get-ipsec-sas/v1" {
+			t.Errorf("sent %+v after the look's context ended", c)
+		}
+	}
+}
+
+// A snapshot that cannot wait for a batch hurries the poll: a look not sent yet leaves its batch and runs alone.
+func TestAHurriedLookLeavesItsBatch(t *testing.T) {
+	r := &fakeRunner{result: func(script string) (string, error) {
+		if script == "get-ipsec-sas/v1" {
+			return `{"main_mode":[{"name":"1"}],"vpn_connections":[]}`, nil
+		}
+		return `{"devices":[{"main_mode_removed":1},{"main_mode_removed":1}],"look":null,"look_error":null}`, nil
+	}}
+	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
+	hurry := make(chan struct{}, 1)
+	first, looked := queueLook(t, b, r, context.Background(), context.Background(), hurry)
+	hurry <- struct{}{}
+	if got := <-looked; got.err != nil || got.rode || len(got.sas.MainMode) != 1 {
+		t.Errorf("the hurried look: %+v; want its own listing at once", got)
+	}
+	second := startPurge(b, r, "B")
+	if err := errors.Join(<-first, <-second); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range r.sent() {
+		if c.script == "purge-devices/v1" && strings.Contains(c.input, "look") {
+			t.Errorf("the batch still carried the hurried look: %+v", c)
+		}
+	}
+}
+
+// A look the batch's answer holds in a shape that does not read fails the look alone: the devices keep their results.
+func TestALookThatDoesNotReadFailsAlone(t *testing.T) {
+	r := answer(`{"devices":[{"main_mode_removed":1},{"main_mode_removed":1}],"look":"not a listing","look_error":null}`)
+	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
+	first, looked := queueLook(t, b, r, context.Background(), context.Background(), nil)
+	second := startPurge(b, r, "B")
+	if err := errors.Join(<-first, <-second); err != nil {
+		t.Errorf("the devices of a batch whose look does not read: %v; want their results", err)
+	}
+	var we *winrm.Error
+	if got := <-looked; !errors.As(got.err, &we) || we.Kind != winrm.KindMalformedOutput {
+		t.Errorf("the look: %+v; want malformed output", got)
 	}
 }

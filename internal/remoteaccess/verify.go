@@ -9,8 +9,9 @@ import (
 	"time"
 )
 
-// VerifyHub shares the polls of verify windows: every block in flight on a server is checked by one PowerShell run
-// per server per interval, whatever the number of blocks (internal/lab/WINDOWS.md, DirectAccess tunnels: a purged client whose account still works
+// VerifyHub shares the polls of verify windows: every block in flight on a server is checked by at most one
+// PowerShell run per server per interval, whatever the number of blocks, and by none while the server's purge
+// batches carry the polls (PurgeBatcher.look) (internal/lab/WINDOWS.md, DirectAccess tunnels: a purged client whose account still works
 // re-establishes its SAs within seconds, so a window watches the servers for a while after the purge). The
 // plan-time previews of new blocks (Snapshot) share the same polls. It is safe for concurrent use; one hub serves
 // the whole provider.
@@ -286,6 +287,9 @@ func (h *VerifyHub) run(ctx context.Context, p *poller) {
 		if ctx.Err() != nil {
 			return
 		}
+		if watchers == nil && err != nil {
+			watchers, _ = p.current() // a poll that failed before it was sent (its batch never went) fails for them all
+		}
 		if h.OnPoll != nil {
 			h.OnPoll(p.server, len(watchers), err)
 		}
@@ -335,7 +339,7 @@ func (p *poller) poll(ctx context.Context, collect func() identitiesInput) (sas 
 		sas, err = run[IPsecSAs](ctx, p.runner, scriptGetIPsecSAs, collect())
 		return sas, false, err
 	}
-	return p.purges.look(ctx, p.server, p.runner, collect)
+	return p.purges.look(ctx, p.server, p.runner, collect, p.wake)
 }
 
 func (w *watcher) record(sas IPsecSAs, err error) {

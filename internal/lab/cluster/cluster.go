@@ -191,9 +191,10 @@ func (c *Cluster) FailSARemoval(server, identity string, fail bool) {
 	}
 }
 
-// FailListing makes the listing of SAs for get-ipsec-sas/v1 on a server fail (fail) or work again (fault
-// injection): Get-NetIPsecQuickModeSA answers an error other than ObjectNotFound, so get-ipsec-sas/v1 fails, and so
-// does the look of a purge-devices/v1 batch (look_error) while its devices' purges stand.
+// FailListing makes the listing of get-ipsec-sas/v1 (include/ipsec-look.ps1) on a server fail (fail) or work again
+// (fault injection): get-ipsec-sas/v1 fails, and so does the look of a purge-devices/v1 batch (look_error) while its
+// devices' purges stand. It stands for any failure of the listing alone after the purges (a cmdlet of the listing
+// that errs); Microsoft's pages do not say which errors the listing cmdlets raise, so the category is a choice.
 func (c *Cluster) FailListing(server string, fail bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -160,8 +160,10 @@ func TestNTLMAuthenticatesTheConnectionThatWasChallenged(t *testing.T) {
 	host, port := srv.Endpoint()
 	url := fmt.Sprintf("http://%s/wsman", net.JoinHostPort(host, strconv.Itoa(port)))
 	// Each client holds one connection of its own.
-	first := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
-	second := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	firstTransport, secondTransport := &http.Transport{MaxConnsPerHost: 1}, &http.Transport{MaxConnsPerHost: 1}
+	t.Cleanup(firstTransport.CloseIdleConnections)
+	t.Cleanup(secondTransport.CloseIdleConnections)
+	first, second := &http.Client{Transport: firstTransport}, &http.Client{Transport: secondTransport}
 	// post answers the response's status and WWW-Authenticate header.
 	post := func(c *http.Client, authorization string) (int, string) {
 		t.Helper()

@@ -7,8 +7,8 @@
 # Each device runs in a try of its own: a device whose removal fails gets an "error" entry and the next device is
 # still purged. A failure of the batch itself (its input, or a listing) comes before any device is touched.
 # With "look" (get-ipsec-sas/v1's input), the batch then lists what the server holds for those identities, as
-# get-ipsec-sas/v1 does (include/ipsec-look.ps1), after every device of the batch: the verify windows and impact
-# previews that wait on the server ride the batch instead of starting a PowerShell of their own. A look that fails
+# get-ipsec-sas/v1 does (include/ipsec-look.ps1), after every device of the batch: the verify windows that wait on
+# the server ride the batch instead of starting a PowerShell of their own. A look that fails
 # gives "look_error" and leaves the devices' results as they are.
 # Input:  {"devices":[{"identities":["CORP\\CLIENT1$","client1.corp.example"],"computer_name":"CLIENT1","disconnect_vpn":true}],
 #          "look":{"identities":["CORP\\CLIENT2$"],"device":true}?}
@@ -48,7 +48,7 @@ try {
     }
 
     # A look rides the batch: what get-ipsec-sas/v1 would list now, after the purges, for the identities of the
-    # verify windows and impact previews waiting on this server. Its failure is its own, not the devices'.
+    # verify windows waiting on this server. Its failure is its own, not the devices'.
     $look = $null
     $lookError = $null
     if ($null -ne $in.look) {

@@ -79,7 +79,13 @@ func HelpersAreSharedNotCopied(t *testing.T, scripts []winrm.Script) {
 			t.Errorf("%s still has an include line as it is sent", s.Name)
 		}
 		for name := range definedIn {
-			if strings.Contains(s.Text, name+" ") && !regexp.MustCompile(`(?m)^\s*function\s+`+name+`\b`).MatchString(s.Text) {
+			defines := regexp.MustCompile(`(?m)^\s*function\s+` + name + `\b`)
+			calls := regexp.MustCompile(`(?m)^.*\b` + name + `\b.*$`)
+			called := false
+			for _, line := range calls.FindAllString(s.Text, -1) {
+				called = called || !defines.MatchString(line)
+			}
+			if called && !defines.MatchString(s.Text) {
 				t.Errorf("%s calls %s without including its helper", s.Name, name)
 			}
 		}
