@@ -141,6 +141,26 @@ func bobsVPNOn(t *testing.T, l *lab.Lab, server string) bool {
 	return slices.ContainsFunc(rows, func(r string) bool { return strings.HasPrefix(r, `Vpn::CORP\bob`) })
 }
 
+// vpnOnlyBlockOfBob resolves bob and the options of a block that leaves his account enabled and stops his VPN by
+// the dial-in deny, which deny writes (nil: the write fails).
+func vpnOnlyBlockOfBob(t *testing.T, ctx context.Context, b *block.Blocker, servers []string, deny *directory.Client) (block.Target, block.Options) {
+	t.Helper()
+	target, err := b.Resolve(ctx, directory.KindUser, "bob", directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return target, block.Options{Servers: servers, Purge: true, Record: true,
+		Hold: directory.Hold{ID: "h1", Since: time.Now(), KeepsEnabled: true},
+		BeforePurge: func(ctx context.Context, acct directory.Account) bool {
+			if deny == nil {
+				return false
+			}
+			_, err := deny.SetDialIn(ctx, acct, directory.DialInDeny)
+			return err == nil
+		},
+	}
+}
+
 // A block that leaves the account enabled and stops VPN by the dial-in deny, whose deny could not be written at
 // its first apply: bob's VPN, ended by the purge, came straight back. The apply that writes the deny later ends it
 // on every server, not only on those still pending (none), and it stays out.
@@ -149,26 +169,13 @@ func TestEnsureThatWritesTheDenyLaterPurgesEveryServer(t *testing.T) {
 	b := newBlocker(t, l, dir)
 	ctx := testContext(t)
 	servers := l.Info().ServerAddresses
-	target, err := b.Resolve(ctx, directory.KindUser, "bob", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := block.Options{Servers: servers, Purge: true, Record: true,
-		Hold:        directory.Hold{ID: "h1", Since: time.Now(), KeepsEnabled: true},
-		BeforePurge: func(context.Context, directory.Account) bool { return false }, // the write failed
-	}
+	target, opts := vpnOnlyBlockOfBob(t, ctx, b, servers, nil) // the deny's write fails
 	if out, err := ensure(ctx, b, target, block.Prior{}, opts); err != nil || len(out.Pending) != 0 {
 		t.Fatalf("first Ensure = %+v, %v; want every server purged", out, err)
 	}
 	poll.Until(t, "bob's VPN comes back (his dial-in is not denied yet)", func() bool { return bobsVPNOn(t, l, "RAS2") })
 
-	opts.BeforePurge = func(ctx context.Context, acct directory.Account) bool {
-		_, err := dir.SetDialIn(ctx, acct, directory.DialInDeny)
-		return err == nil
-	}
-	if target, err = b.Resolve(ctx, directory.KindUser, "bob", directory.GuardOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	target, opts = vpnOnlyBlockOfBob(t, ctx, b, servers, dir)
 	out, err := ensure(ctx, b, target, block.Prior{Held: true}, opts)
 	if err != nil || len(out.Pending) != 0 || out.Purged[servers[1]].VPNConnections != 1 {
 		t.Fatalf("completion = %+v, %v; want bob's VPN connection ended on %s", out, err, servers[1])
@@ -198,17 +205,8 @@ func TestEnsureVPNOnlyEndsTheDNSFormConnectionAndLeavesDirectAccess(t *testing.T
 	if !connected("RAS2", vpn) || !connected("RAS1", da) {
 		t.Fatal("the seed does not give bob a dns.domain\\user VPN connection on RAS2 and a DirectAccess tunnel on RAS1")
 	}
-	target, err := b.Resolve(ctx, directory.KindUser, "bob", directory.GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := block.Options{Servers: servers, Purge: true, Record: true, Verify: time.Second,
-		Hold: directory.Hold{ID: "h1", Since: time.Now(), KeepsEnabled: true},
-		BeforePurge: func(ctx context.Context, acct directory.Account) bool {
-			_, err := dir.SetDialIn(ctx, acct, directory.DialInDeny)
-			return err == nil
-		},
-	}
+	target, opts := vpnOnlyBlockOfBob(t, ctx, b, servers, dir)
+	opts.Verify = time.Second
 	out, err := ensure(ctx, b, target, block.Prior{}, opts)
 	if err != nil || len(out.Pending) != 0 || out.Purged[servers[1]].VPNConnections != 1 || out.Purged[servers[0]] != (block.Counts{}) {
 		t.Fatalf("Ensure = %+v, %v; want bob's VPN connection ended on %s, nothing else, nothing pending", out, err, servers[1])
