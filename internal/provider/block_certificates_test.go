@@ -597,14 +597,7 @@ func TestAccBlockedDevice_failedCertificateReleaseSaysTheAccountIsReleased(t *te
 	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", ""))),
-			Check:  checkDisposition(t, l, tunnel, true, 6),
-		}, {
-			PreConfig:   func() { l.Cluster().SetCAFaults(true, false) },
-			Config:      l.withCertificateAuthority(l.providerConfig("")),
-			ExpectError: regexp.MustCompile(`hold\s+of\s+the\s+account\s+is\s+released`),
-		}, {
+		Steps: append(heldThenReleasedWithTheCADown(t, l, tunnel, `hold\s+of\s+the\s+account\s+is\s+released`), resource.TestStep{
 			PreConfig: func() {
 				left := resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 6), checkAccountEnabled(l, t, "CLIENT2$", true))
 				if err := left(nil); err != nil {
@@ -614,7 +607,7 @@ func TestAccBlockedDevice_failedCertificateReleaseSaysTheAccountIsReleased(t *te
 			},
 			Config: l.withCertificateAuthority(l.providerConfig("")),
 			Check:  resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, false, 0), checkAccountEnabled(l, t, "CLIENT2$", true)),
-		}},
+		}),
 	})
 }
 
@@ -628,14 +621,7 @@ func TestAccBlockedDevice_destroyAfterAFailedCertificateReleaseLeavesTheAccountA
 	watch := l.watchEnables("CLIENT2$")
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", ""))),
-			Check:  checkDisposition(t, l, tunnel, true, 6),
-		}, {
-			PreConfig:   func() { l.Cluster().SetCAFaults(true, false) },
-			Config:      l.withCertificateAuthority(l.providerConfig("")),
-			ExpectError: regexp.MustCompile(`not all taken off hold`),
-		}, {
+		Steps: append(heldThenReleasedWithTheCADown(t, l, tunnel, `not all taken off hold`), resource.TestStep{
 			PreConfig: func() {
 				l.setEnabled(t, "CLIENT2$", false) // an administrator disables the device again
 				watch = l.watchEnables("CLIENT2$")
@@ -649,8 +635,22 @@ func TestAccBlockedDevice_destroyAfterAFailedCertificateReleaseLeavesTheAccountA
 					}
 					return nil
 				}),
-		}},
+		}),
 	})
+}
+
+// heldThenReleasedWithTheCADown are the steps of a device held at the CA whose destroy fails, with the CA
+// unreachable, with an error matching want.
+func heldThenReleasedWithTheCADown(t *testing.T, l *testLab, tunnel, want string) []resource.TestStep {
+	t.Helper()
+	return []resource.TestStep{{
+		Config: l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", ""))),
+		Check:  checkDisposition(t, l, tunnel, true, 6),
+	}, {
+		PreConfig:   func() { l.Cluster().SetCAFaults(true, false) },
+		Config:      l.withCertificateAuthority(l.providerConfig("")),
+		ExpectError: regexp.MustCompile(want),
+	}}
 }
 
 // A block declared again after a destroy whose certificate release failed holds the account again, and its destroy
