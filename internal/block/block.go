@@ -29,7 +29,7 @@ type Directory interface {
 	Hold(ctx context.Context, acct directory.Account, req directory.HoldRequest) (directory.HoldResult, error)
 	Release(ctx context.Context, acct directory.Account, holdID string, wasEnabled bool) (directory.ReleaseResult, error)
 	RecordCertificates(ctx context.Context, acct directory.Account, holdID string, serials []string) error
-	WaitVisible(ctx context.Context, dn string, disabled bool) error
+	WaitVisible(ctx context.Context, dn string, want directory.Visible) error
 }
 
 // ClusterFor returns the fan-out over the named servers.
@@ -66,7 +66,8 @@ type Options struct {
 	ShutdownCredential   *remoteaccess.Credential
 	// Verify is how long to watch, after the purge, that no SA of the account comes back; none when zero.
 	Verify time.Duration
-	// WaitVisible reads the change back on the configured domain controllers, while the purge runs.
+	// WaitVisible reads the change back on the configured domain controllers, while the purge runs: the disable, and
+	// a dial-in deny written now.
 	WaitVisible bool
 	// Hold is the block's entry in the account's block record.
 	Hold directory.Hold

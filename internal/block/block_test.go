@@ -39,14 +39,14 @@ func (r replicating) Hold(_ context.Context, acct directory.Account, _ directory
 	return directory.HoldResult{PriorEnabled: true, Account: acct}, nil
 }
 
-func (r replicating) WaitVisible(ctx context.Context, dn string, disabled bool) error {
+func (r replicating) WaitVisible(ctx context.Context, dn string, want directory.Visible) error {
 	time.Sleep(r.delay)
 	// The lab's servers take a client back when something reads them (its model is lazy): read RAS1 while the
 	// account is still enabled on the controller, then let the disable arrive.
 	if _, err := remoteaccess.GetIPsecSAs(ctx, labclient.Clients(r.t, r.info)["RAS1"], nil); err != nil {
 		return err
 	}
-	labclient.SetEnabled(r.t, r.info, "CLIENT1$", !disabled)
+	labclient.SetEnabled(r.t, r.info, "CLIENT1$", !want.Disabled)
 	return nil
 }
 

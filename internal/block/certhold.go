@@ -89,7 +89,7 @@ func (b *Blocker) holdCertificates(ctx context.Context, out *Outcome, opts Optio
 	}
 	requester := Requester(dom, out.Target.Account)
 	others := otherHolds(out.Target.Account, opts.Hold.ID)
-	record := opts.Record && (out.Recorded || holdRecorded(out.Target.Account, opts.Hold.ID))
+	record := opts.Record && (out.Recorded || holdRecorded(out.Target.Account, opts.Hold))
 	if record && prior.Held && len(todo) > 0 {
 		// The hold line may say which certificates this block held before (or none): it says "unknown" while more are
 		// put on hold, so that no other block's release takes them off hold in between.

@@ -113,7 +113,7 @@ func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prio
 			return out
 		}
 	}
-	needHold := !prior.Held || (t.Account.Enabled() && !keep) || (opts.Record && !holdRecorded(t.Account, opts.Hold.ID))
+	needHold := !prior.Held || (t.Account.Enabled() && !keep) || (opts.Record && !holdRecorded(t.Account, opts.Hold))
 	if needHold && !b.hold(ctx, &out, opts) {
 		if out.HoldUnknown && opts.Purge {
 			// The account may be disabled: the block is kept, and the next apply completes it on every server.
@@ -136,14 +136,15 @@ func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prio
 		// Held, published and flushed before the purge, so that the device tunnel cannot come straight back.
 		b.holdCertificates(ctx, &out, opts, prior)
 	}
-	if opts.BeforePurge != nil && opts.BeforePurge(ctx, t.Account) && opts.Purge {
+	wroteLever := opts.BeforePurge != nil && opts.BeforePurge(ctx, out.Target.Account)
+	if wroteLever && opts.Purge {
 		out.Pending = slices.Clone(opts.Servers)
 	}
 	if out.NewlyDisabled && opts.ShutdownViaManageOut && t.Account.Kind == directory.KindComputer {
 		// A device that could not be shut down is still purged: the shutdown only adds to the block.
 		out.fail(StepShutdown, b.shutdown(ctx, t.Account, opts.Servers, opts.ShutdownCredential))
 	}
-	b.complete(ctx, &out, opts)
+	b.complete(ctx, &out, opts, directory.Visible{Disabled: !keep, DialInDenied: wroteLever && opts.Hold.DeniesDialIn})
 	return out
 }
 
@@ -186,10 +187,15 @@ func (b *Blocker) hold(ctx context.Context, out *Outcome, opts Options) bool {
 	return true
 }
 
-// holdRecorded reports whether the account's block record holds the hold id.
-func holdRecorded(acct directory.Account, id string) bool {
+// holdRecorded reports whether the account's block record holds the hold as the block places it: a block that
+// denies dial-in says so in its line (deny_dial_in set on a block in state adds it).
+func holdRecorded(acct directory.Account, hold directory.Hold) bool {
 	rec := acct.BlockRecord()
-	return id != "" && rec != nil && slices.Contains(rec.HoldIDs(), id)
+	if hold.ID == "" || rec == nil {
+		return false
+	}
+	i := slices.IndexFunc(rec.Holds, func(h directory.Hold) bool { return h.ID == hold.ID })
+	return i >= 0 && (rec.Holds[i].DeniesDialIn || !hold.DeniesDialIn)
 }
 
 // inServers keeps the servers of list that are still among servers.
@@ -199,13 +205,14 @@ func inServers(list, servers []string) []string {
 	})
 }
 
-// complete purges the pending servers while the domain controllers are read back, purges again what came back
-// while a controller still showed the account enabled, and verifies the servers purged.
-func (b *Blocker) complete(ctx context.Context, out *Outcome, opts Options) {
+// complete purges the pending servers while the domain controllers are read back (until they show want), purges
+// again what came back while a controller did not show it yet, and verifies the servers purged.
+func (b *Blocker) complete(ctx context.Context, out *Outcome, opts Options, want directory.Visible) {
 	var wg sync.WaitGroup
 	var visibleErr error
-	if opts.WaitVisible {
-		wg.Go(func() { visibleErr = b.Directory.WaitVisible(ctx, out.Target.Account.DN, true) })
+	readBack := opts.WaitVisible && want != directory.Visible{}
+	if readBack {
+		wg.Go(func() { visibleErr = b.Directory.WaitVisible(ctx, out.Target.Account.DN, want) })
 	}
 	var purgeErr error
 	if len(out.Pending) > 0 {
@@ -221,9 +228,9 @@ func (b *Blocker) complete(ctx context.Context, out *Outcome, opts Options) {
 	if !opts.Purge {
 		return
 	}
-	if opts.WaitVisible && purgeErr == nil {
-		// Sessions may have come back through a controller that still showed the account enabled: purge again
-		// where they did.
+	if readBack && purgeErr == nil {
+		// Sessions may have come back through a controller that still showed the account enabled (or the user's
+		// dial-in allowed): purge again where they did.
 		if out.Pending = b.cameBack(ctx, out.Target, slices.Sorted(maps.Keys(out.Purged)), opts.vpnOnly(out.Target)); len(out.Pending) > 0 {
 			purgeErr = b.purgePending(ctx, out, opts.vpnOnly(out.Target))
 		}
@@ -261,7 +268,7 @@ func (b *Blocker) Release(ctx context.Context, kind directory.Kind, guid, holdID
 	out.Enabled, out.OtherHolds = res.Enabled, res.OtherHolds
 	if out.Enabled && waitVisible {
 		var lagging *directory.VisibilityError
-		if err := b.Directory.WaitVisible(ctx, acct.DN, false); errors.As(err, &lagging) {
+		if err := b.Directory.WaitVisible(ctx, acct.DN, directory.Visible{Enabled: true}); errors.As(err, &lagging) {
 			out.Lagging = lagging.Lagging
 		} else if err != nil {
 			return out, fmt.Errorf("reading the change back: %w", err)

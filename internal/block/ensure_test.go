@@ -240,3 +240,43 @@ func TestEnsureVPNOnlyKeepsAServerPendingWhenOneNameFailed(t *testing.T) {
 		t.Fatalf("Ensure = %+v, %v; want %s pending and named in the error, not purged", out, err, servers[1])
 	}
 }
+
+// replicatingDeny is a directory whose dial-in deny reaches the domain controller NPS asks only once the read-back
+// of the controllers has seen bob's VPN come back (the deny written on the writer controller, not replicated yet).
+type replicatingDeny struct {
+	*directory.Client
+	t *testing.T
+	l *lab.Lab
+}
+
+func (r replicatingDeny) WaitVisible(ctx context.Context, dn string, want directory.Visible) error {
+	if !want.DialInDenied {
+		return r.Client.WaitVisible(ctx, dn, want)
+	}
+	time.Sleep(time.Second) // the purge ends bob's VPN meanwhile, and NPS lets it back in
+	poll.Until(r.t, "bob's VPN comes back while his dial-in is allowed on the controller NPS asks", func() bool { return bobsVPNOn(r.t, r.l, "RAS2") })
+	acct, err := r.FindUser(ctx, "bob")
+	if err == nil {
+		_, err = r.SetDialIn(ctx, acct, directory.DialInDeny)
+	}
+	return err
+}
+
+// A dial-in deny is read back on the domain controllers as a disable is: the VPN connection that came back through
+// a controller that did not show the deny yet is ended again once they all do, and the verify window sees nothing.
+func TestDialInDenyIsReadBackAndWhatCameBackPurgedAgain(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, replicatingDeny{Client: dir, t: t, l: l})
+	ctx := testContext(t)
+	servers := l.Info().ServerAddresses
+	target, opts := vpnOnlyBlockOfBob(t, ctx, b, servers, nil)
+	opts.BeforePurge = func(context.Context, directory.Account) bool { return true } // written, not visible yet
+	opts.Hold.DeniesDialIn, opts.WaitVisible, opts.Verify = true, true, time.Second
+	out, err := ensure(ctx, b, target, block.Prior{}, opts)
+	if err != nil || len(out.Pending) != 0 || out.Purged[servers[1]].VPNConnections == 0 {
+		t.Fatalf("Ensure = %+v, %v; want bob's VPN ended on %s and nothing pending", out, err, servers[1])
+	}
+	if bobsVPNOn(t, l, "RAS2") {
+		t.Error("bob's VPN is up although his dial-in is denied on every controller")
+	}
+}

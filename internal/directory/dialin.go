@@ -23,6 +23,22 @@ const (
 
 const attrDialIn = "msNPAllowDialin"
 
+// dialInWords are the three states as the block record and the resources' prior_dial_in write them.
+var dialInWords = map[DialIn]string{DialInAbsent: "absent", DialInAllow: "true", DialInDeny: "false"}
+
+// Word is the state as prior_dial_in and the block record write it: absent, true or false.
+func (d DialIn) Word() string { return dialInWords[d] }
+
+// DialInOfWord reads a state written by Word.
+func DialInOfWord(word string) (DialIn, bool) {
+	for d, w := range dialInWords {
+		if w == word {
+			return d, true
+		}
+	}
+	return DialInAbsent, false
+}
+
 // String names the state as the Dial-in tab does.
 func (d DialIn) String() string {
 	switch d {
@@ -37,6 +53,33 @@ func (d DialIn) String() string {
 // ErrDialInChanged is returned by RestoreDialIn when the attribute no longer holds what the block wrote: someone
 // changed it since, and their value stays.
 var ErrDialInChanged = errors.New("msNPAllowDialin was changed by someone else since the block set it")
+
+// DialInToRestore is what a block that denies the account's dial-in restores on its last release (priorDialIn),
+// found being the value its deny replaced.
+func (a Account) DialInToRestore(holdID string, found DialIn) DialIn {
+	rec, _ := a.ReadBlockRecord() // an unreadable record: what the deny replaced
+	return priorDialIn(rec, holdID, found)
+}
+
+// priorDialIn is what a block that denies dial-in restores on its last release: what its hold line says when the
+// record has it; else found, the value its deny replaces, unless that is the deny of another block of the record,
+// whose prior it takes over, so that whichever of them is released last restores what was there before both.
+func priorDialIn(rec *BlockRecord, holdID string, found DialIn) DialIn {
+	if rec == nil {
+		return found
+	}
+	if i := rec.hold(holdID); i >= 0 && rec.Holds[i].DeniesDialIn {
+		return rec.Holds[i].PriorDialIn
+	}
+	if found == DialInDeny {
+		for _, h := range rec.Others(holdID) {
+			if h.DeniesDialIn {
+				return h.PriorDialIn
+			}
+		}
+	}
+	return found
+}
 
 // ReadDialIn reads a user's msNPAllowDialin.
 func (c *Client) ReadDialIn(ctx context.Context, acct Account) (DialIn, error) {

@@ -1,9 +1,11 @@
 package directory_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 
@@ -72,6 +74,23 @@ func dialInChangedByOthers(t *testing.T, c *directory.Client, conn *ldap.Conn, a
 	}
 }
 
+// dialInReadBack waits for the deny on the domain controllers, and names a deny that does not show.
+func dialInReadBack(t *testing.T, c *directory.Client, conn *ldap.Conn, acct directory.Account) {
+	t.Helper()
+	setRaw(t, conn, acct.DN, directory.DialInDeny)
+	if err := c.WaitVisible(ctx(t), acct.DN, directory.Visible{DialInDenied: true}); err != nil {
+		t.Fatalf("WaitVisible for a deny in place: %v", err)
+	}
+	setRaw(t, conn, acct.DN, directory.DialInAllow)
+	short, cancel := context.WithTimeout(ctx(t), 1500*time.Millisecond)
+	defer cancel()
+	var verr *directory.VisibilityError
+	if err := c.WaitVisible(short, acct.DN, directory.Visible{DialInDenied: true}); !errors.As(err, &verr) || !strings.Contains(err.Error(), "still allow access") {
+		t.Fatalf("WaitVisible for a deny that never shows = %v; want the controller named, still allowing", err)
+	}
+	setRaw(t, conn, acct.DN, directory.DialInAbsent)
+}
+
 func TestDialInRoundTripOnTheLab(t *testing.T) {
 	l, c := startDirectoryLab(t)
 	conn := labclient.LDAP(t, l.Info())
@@ -88,6 +107,7 @@ func TestDialInRoundTripOnTheLab(t *testing.T) {
 	}
 	dialInRoundTrip(t, c, conn, acct, read)
 	dialInChangedByOthers(t, c, conn, acct, read)
+	dialInReadBack(t, c, conn, acct)
 	bad := ldap.NewModifyRequest(acct.DN, nil)
 	bad.Replace("msNPAllowDialin", []string{"maybe"})
 	if err := conn.Modify(bad); !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidAttributeSyntax) {
@@ -105,4 +125,47 @@ func (e *env) testDialIn(t *testing.T) {
 	read := func() []string { return e.dc.LDBSearch("(sAMAccountName=alice)", "msNPAllowDialin")["msNPAllowDialin"] }
 	dialInRoundTrip(t, c, conn, acct, read)
 	dialInChangedByOthers(t, c, conn, acct, read)
+	dialInReadBack(t, c, conn, acct)
+}
+
+// Two blocks that deny alice's dial-in, which an administrator had allowed (TRUE): the first one's hold line records
+// TRUE, and the second, placed after the first one's deny, takes that over rather than the FALSE it finds, so that
+// the last release restores TRUE. Read from the lab's directory, not through the client.
+func TestASecondDialInDenyTakesOverWhatTheFirstRestores(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	conn := labclient.LDAP(t, l.Info())
+	find := func() directory.Account {
+		acct, err := c.FindUser(ctx(t), "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return acct
+	}
+	setRaw(t, conn, find().DN, directory.DialInAllow)
+	lineOf := func(id string) string {
+		_, info, _ := labAccount(t, l, "alice")
+		for _, line := range strings.Split(info, "\n") {
+			if strings.HasPrefix(line, "hold id="+id+" ") {
+				return line
+			}
+		}
+		t.Fatalf("no hold line %s in alice's notes %q", id, info)
+		return ""
+	}
+	for _, id := range []string{"first", "second"} {
+		req := directory.HoldRequest{Record: true, Hold: directory.Hold{ID: id, Since: time.Now(), KeepsEnabled: true, DeniesDialIn: true}}
+		if _, err := c.Hold(ctx(t), find(), req); err != nil {
+			t.Fatal(err)
+		}
+		if line := lineOf(id); !strings.Contains(line, " dialin=true ") {
+			t.Fatalf("hold %s: %q; want dialin=true", id, line)
+		}
+		if _, err := c.SetDialIn(ctx(t), find(), directory.DialInDeny); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := c.Release(ctx(t), find(), "first", true)
+	if err != nil || len(res.OtherHolds) != 1 || !res.OtherHolds[0].DeniesDialIn || res.OtherHolds[0].PriorDialIn != directory.DialInAllow {
+		t.Fatalf("release of the first: %+v, %v; want the second left, restoring TRUE", res, err)
+	}
 }

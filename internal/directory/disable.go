@@ -138,7 +138,15 @@ func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldR
 			res.RecordErr = unrecorded(cur.DN, rec, req.Hold.ID, refused.err)
 			return ch, nil //nolint:nilerr // the directory refused the record: disable without it, RecordErr says why
 		}
-		info, descr, err := recordHold(cur, rec, req.Hold)
+		hold := req.Hold
+		if hold.DeniesDialIn {
+			found, err := cur.DialIn()
+			if err != nil {
+				found = DialInDeny // unreadable: the last release restores nothing, which fails safe
+			}
+			hold.PriorDialIn = priorDialIn(rec, hold.ID, found)
+		}
+		info, descr, err := recordHold(cur, rec, hold)
 		if err != nil && req.Hold.KeepsEnabled {
 			return accountChange{}, err
 		}
@@ -147,7 +155,7 @@ func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldR
 			return ch, nil //nolint:nilerr // a record that cannot be written never stops the block: RecordErr reports it
 		}
 		ch.info, ch.description = &info, descr
-		res.Recorded = true
+		res.Recorded, res.Account.Info = true, info
 		return ch, nil
 	}
 	err := c.change(ctx, acct, true, decide)
@@ -263,8 +271,11 @@ func recordHold(cur Account, rec *BlockRecord, hold Hold) (string, *string, erro
 	}
 	next := *rec
 	next.Holds = slices.Clone(rec.Holds)
-	if next.hold(hold.ID) < 0 {
+	switch i := next.hold(hold.ID); {
+	case i < 0:
 		next.Holds = append(next.Holds, hold)
+	case hold.DeniesDialIn && !next.Holds[i].DeniesDialIn: // deny_dial_in set on a block in state
+		next.Holds[i].DeniesDialIn, next.Holds[i].PriorDialIn = true, hold.PriorDialIn
 	}
 	first := len(rec.Holds) == 0
 	info, stored, err := next.formatMay(false)

@@ -25,12 +25,14 @@ import (
 //	-----BEGIN remoteaccess-block/v2-----
 //	prior=enabled
 //	hold id=3f9a1c2e5b7d9a0c since=2026-11-30T10:00:00Z by="svc-remoteaccess@corp.example" certs="1A2B,3C4D" reason="INC-1234 stolen laptop"
+//	hold id=77c0de5a11b2e3f4 since=2026-12-01T08:00:00Z by="svc-remoteaccess@corp.example" account=enabled dialin=absent reason="INC-1240"
 //	prior-description="Finance laptop"
 //	-----END remoteaccess-block/v2-----
 //
 // Without a prior-description line the block left description alone (the record would not fit with it). A hold line
 // without certs= does not say which certificates its block holds (Hold.Certificates); one with account=enabled keeps
-// the account enabled.
+// the account enabled; one with dialin= denies the user's dial-in, and says what msNPAllowDialin held before the
+// first block that denied it (absent, true or false).
 //
 // Records of the first version (recordV1Marker on the first line, the whole of info, the earlier notes in a
 // prior-info line) are still read, and rewritten as a section on the next change.
@@ -70,6 +72,11 @@ type Hold struct {
 	// before certificates were recorded, or a hold still being placed; another block then keeps every certificate of
 	// the device on hold for it, which fails safe.
 	Certificates []string
+	// DeniesDialIn marks a block that denies the user's dial-in (msNPAllowDialin FALSE). PriorDialIn is what the
+	// attribute held before the first such block (a block that finds another one's deny takes over its prior), so
+	// that whichever of them is released last restores it.
+	DeniesDialIn bool
+	PriorDialIn  DialIn
 }
 
 // BlockRecord is the parsed block record of an account.
@@ -292,7 +299,7 @@ func outside(s string, above bool) (text, sep string) {
 	return s, ""
 }
 
-// parseHold reads `id=... since=... by="..." [account=enabled] [certs="..."] reason="..."`.
+// parseHold reads `id=... since=... by="..." [account=enabled] [certs="..."] [dialin=...] reason="..."`.
 func parseHold(s string) (Hold, bool) {
 	var h Hold
 	for s != "" {
@@ -324,6 +331,12 @@ func parseHold(s string) (Hold, bool) {
 			h.Reason = value
 		case "account":
 			h.KeepsEnabled = value == "enabled"
+		case "dialin":
+			// What the deny's last release restores: anything else makes the line unreadable (fail closed).
+			h.DeniesDialIn = true
+			if h.PriorDialIn, ok = DialInOfWord(value); !ok {
+				return h, false
+			}
 		case "certs":
 			// Serials separated by commas, also as typed by hand ("1A2B, 3C4D"); anything but a serial there makes the
 			// line unreadable, since a serial misread would be taken off hold while this block still holds it.
@@ -387,6 +400,9 @@ func (r *BlockRecord) section(limit int) string {
 		}
 		if h.Certificates != nil {
 			keep += " certs=" + strconv.Quote(strings.Join(h.Certificates, ","))
+		}
+		if h.DeniesDialIn {
+			keep += " dialin=" + dialInWords[h.PriorDialIn]
 		}
 		fmt.Fprintf(&b, "\n%sid=%s since=%s by=%s%s reason=%s", holdLinePrefix, h.ID, h.Since.UTC().Format(recordTimeLayout),
 			strconv.Quote(h.By), keep, strconv.Quote(truncateUTF16(h.Reason, limit)))

@@ -306,7 +306,7 @@ func (e *env) testDisableEnable(t *testing.T) {
 				if was != s.wasEnabled {
 					t.Errorf("step %d: SetDisabled(%v) wasEnabled = %v; want %v", i, s.disabled, was, s.wasEnabled)
 				}
-				if err := c.WaitVisible(ctx(t), acct.DN, s.disabled); err != nil {
+				if err := c.WaitVisible(ctx(t), acct.DN, directory.Visible{Disabled: s.disabled, Enabled: !s.disabled}); err != nil {
 					t.Errorf("step %d: %v", i, err)
 				}
 				if got := e.uac(t, tc.sam); got != s.uac {
@@ -417,7 +417,7 @@ func (e *env) testWaitVisible(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
-	err = c.WaitVisible(short, acct.DN, true)
+	err = c.WaitVisible(short, acct.DN, directory.Visible{Disabled: true})
 	var verr *directory.VisibilityError
 	if !errors.As(err, &verr) || !slices.Equal(verr.Lagging, []string{dead}) {
 		t.Errorf("WaitVisible with a dead controller = %v; want it named alone", err)
@@ -425,7 +425,7 @@ func (e *env) testWaitVisible(t *testing.T) {
 
 	short, cancel = context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
-	err = e.client(t).WaitVisible(short, acct.DN, false) // it never becomes enabled
+	err = e.client(t).WaitVisible(short, acct.DN, directory.Visible{Enabled: true}) // it never becomes enabled
 	if !errors.As(err, &verr) || !strings.Contains(err.Error(), "still disabled") {
 		t.Errorf("WaitVisible for a change that never happens = %v; want it to say the account is still disabled", err)
 	}

@@ -13,16 +13,39 @@ import (
 // pollInterval is how often WaitVisible asks a lagging domain controller again.
 const pollInterval = 250 * time.Millisecond
 
+// Visible is what WaitVisible waits for every domain controller to show of an account.
+type Visible struct {
+	// Disabled waits for ACCOUNTDISABLE set, Enabled for it clear; neither leaves it out.
+	Disabled, Enabled bool
+	// DialInDenied waits for msNPAllowDialin FALSE: NPS reads it from whichever controller it asks.
+	DialInDenied bool
+}
+
+// shownBy returns nil when acct shows v, else what it shows instead.
+func (v Visible) shownBy(acct Account) error {
+	if (v.Disabled && acct.Enabled()) || (v.Enabled && !acct.Enabled()) {
+		return fmt.Errorf("still %s (userAccountControl %#x)", stateName(!acct.Enabled()), acct.UserAccountControl)
+	}
+	if !v.DialInDenied {
+		return nil
+	}
+	d, err := acct.DialIn()
+	if err == nil && d != DialInDeny {
+		err = fmt.Errorf("still %s", d)
+	}
+	return err
+}
+
 // WaitVisible waits until every listed domain controller (Config.DomainControllers, or the connected
-// server when none are listed) shows ACCOUNTDISABLE of dn as disabled. Each controller is read over
+// server when none are listed) shows want of dn. Each controller is read over
 // its own short-lived connection, so replication lag is observed rather than the pinned server's view.
 // It waits at most Config.Timeout, however long ctx lasts: a controller that does not answer must not hold up the
 // block. When the wait ends first, the *VisibilityError names the controllers that lag.
-func (c *Client) WaitVisible(ctx context.Context, dn string, disabled bool) error {
+func (c *Client) WaitVisible(ctx context.Context, dn string, want Visible) error {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	if len(c.cfg.dcURLs) == 0 {
-		if err := pollUntilVisible(ctx, dn, disabled, c.pool.do); err != nil {
+		if err := pollUntilVisible(ctx, dn, want, c.pool.do); err != nil {
 			return &VisibilityError{DN: dn, Lagging: []string{"connected server"}, Last: map[string]error{"connected server": err}}
 		}
 		return nil
@@ -34,7 +57,7 @@ func (c *Client) WaitVisible(ctx context.Context, dn string, disabled bool) erro
 		wg.Go(func() {
 			dc := &dcReader{dialer: c.dialer, url: u}
 			defer dc.close()
-			errs[i] = pollUntilVisible(ctx, dn, disabled, dc.do)
+			errs[i] = pollUntilVisible(ctx, dn, want, dc.do)
 		})
 	}
 	wg.Wait()
@@ -54,9 +77,9 @@ func (c *Client) WaitVisible(ctx context.Context, dn string, disabled bool) erro
 
 type doFunc func(context.Context, func(*ldap.Conn) error) error
 
-// pollUntilVisible reads dn until it shows the wanted state; it returns nil then, or the last
+// pollUntilVisible reads dn until it shows want; it returns nil then, or the last
 // observation (an error or the state still seen) when ctx ends.
-func pollUntilVisible(ctx context.Context, dn string, disabled bool, do doFunc) error {
+func pollUntilVisible(ctx context.Context, dn string, want Visible, do doFunc) error {
 	var last error
 	for {
 		var acct Account
@@ -66,10 +89,9 @@ func pollUntilVisible(ctx context.Context, dn string, disabled bool, do doFunc) 
 			return err
 		})
 		if err == nil {
-			if acct.Enabled() != disabled {
+			if err = want.shownBy(acct); err == nil {
 				return nil
 			}
-			err = fmt.Errorf("still %s (userAccountControl %#x)", stateName(!disabled), acct.UserAccountControl)
 		}
 		if last == nil || ctx.Err() == nil { // keep what was seen, not the deadline that cut the read short
 			last = err

@@ -87,7 +87,7 @@ func (o *blockOps) create(ctx context.Context, state blockState, req resource.Cr
 		return
 	}
 	tflog.Info(ctx, "blocking account", map[string]any{"dn": target.Account.DN, "servers": opts.Servers})
-	opts.BeforePurge = o.dialInBeforePurge(state, name, &resp.Diagnostics)
+	opts.BeforePurge = o.dialInBeforePurge(state, name, opts.Hold.ID, &resp.Diagnostics)
 	out := blocker.Ensure(ctx, target, opts, block.Prior{})
 	if !out.Disabled && !out.HoldUnknown {
 		// Nothing was changed: no state to record.
@@ -184,7 +184,7 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 		tflog.Warn(ctx, "account was re-enabled out of band; blocking again", map[string]any{"dn": target.Account.DN})
 	}
 	certPrior := o.leverPrior(ctx, prior.certificates(), state.certificates(), opts, &resp.Diagnostics)
-	opts.BeforePurge = o.dialInBeforePurge(state, name, &resp.Diagnostics)
+	opts.BeforePurge = o.dialInBeforePurge(state, name, opts.Hold.ID, &resp.Diagnostics)
 	out := blocker.Ensure(ctx, target, opts, block.Prior{Held: true, Pending: pending, Certificates: certPrior})
 	if !out.Disabled && !out.HoldUnknown {
 		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, out.Cause())
@@ -387,7 +387,7 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 		return
 	}
 	if err == nil && len(released) == 0 {
-		o.restoreDialIn(ctx, state.dialIn(), m, len(out.OtherHolds) > 0, &resp.Diagnostics)
+		o.restoreDialIn(ctx, state.dialIn(), m, out.OtherHolds, &resp.Diagnostics)
 	}
 	if len(out.Lagging) > 0 {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Domain controllers do not show %s enabled yet", name),

@@ -172,6 +172,9 @@ func (o *blockOps) options(ctx context.Context, state blockState, hold string, d
 	certificates := o.certificateOptions(ctx, state.certificates(), diags)
 	rec := directory.Hold{ID: hold, Since: time.Now().UTC(), By: o.clients.settings.LDAP.BindUsername, Reason: reason,
 		KeepsEnabled: !state.account().disables()}
+	if d := state.dialIn(); d != nil && d.DenyDialIn.ValueBool() {
+		rec.DeniesDialIn = true // its line says what the last release of a deny restores (directory.Hold)
+	}
 	if o.kind.kind == directory.KindComputer && certificates == nil {
 		// The record says that this block holds no certificate of the device, so that a certificate-holding block
 		// released before it takes its certificates off hold. A block with certificate_hold leaves it unknown until its
@@ -184,7 +187,7 @@ func (o *blockOps) options(ctx context.Context, state blockState, hold string, d
 		ShutdownViaManageOut: state.shutdownViaManageOut(),
 		ShutdownCredential:   o.shutdownCredential(state, diags),
 		Verify:               time.Duration(m.VerifySeconds.ValueInt64()) * time.Second,
-		WaitVisible:          len(o.clients.settings.LDAP.DomainControllers) > 0 && state.account().disables(),
+		WaitVisible:          len(o.clients.settings.LDAP.DomainControllers) > 0,
 		Hold:                 rec,
 		Record:               o.clients.settings.LDAP.RecordBlocks,
 		Guard:                o.guard(ctx, m, diags),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
@@ -11,6 +12,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/hashicorp/terraform-plugin-log/tflog"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 )
@@ -21,22 +23,6 @@ type dialInLever struct {
 	PriorDialIn types.String `tfsdk:"prior_dial_in"`
 }
 
-// The states of msNPAllowDialin as prior_dial_in keeps them.
-var dialInNames = map[directory.DialIn]string{
-	directory.DialInAbsent: "absent",
-	directory.DialInAllow:  "true",
-	directory.DialInDeny:   "false",
-}
-
-func dialInOf(name string) (directory.DialIn, bool) {
-	for d, n := range dialInNames {
-		if n == name {
-			return d, true
-		}
-	}
-	return directory.DialInAbsent, false
-}
-
 func dialInLeverSchema() map[string]schema.Attribute {
 	return map[string]schema.Attribute{
 		"deny_dial_in": schema.BoolAttribute{
@@ -44,8 +30,8 @@ func dialInLeverSchema() map[string]schema.Attribute {
 			MarkdownDescription: "Also deny the user's Network Access Permission (`msNPAllowDialin` = FALSE, \"Deny access\" " +
 				"in the Dial-in tab), which NPS and RRAS refuse VPN connections for whatever the account's state. It does " +
 				"not stop a DirectAccess user tunnel (Kerberos, no NPS). Destroying the block restores exactly what was " +
-				"there (`prior_dial_in`) when no other block holds the account, unless someone changed it since. " +
-				"Defaults to `false`.",
+				"there (`prior_dial_in`) when no other block that denies dial-in holds the account, unless someone changed " +
+				"it since; a block that finds another one's deny takes over what that one found. Defaults to `false`.",
 		},
 		"prior_dial_in": computedString("What `msNPAllowDialin` held before the block denied it: `absent`, `true` or " +
 			"`false`; restored on destroy. Null while the deny is not written yet (the next apply writes it in place) " +
@@ -62,18 +48,22 @@ func (l *dialInLever) pending() bool {
 // msNPAllowDialin at each VPN connection, so the deny is written before the purge ends the user's connections,
 // or they would come straight back. A deny written now makes the block purge every server: a VPN connection made
 // while it was missing (its write failed at an earlier apply) is ended too. Nil without the lever.
-func (o *blockOps) dialInBeforePurge(state blockState, name string, diags *diag.Diagnostics) func(context.Context, directory.Account) bool {
+func (o *blockOps) dialInBeforePurge(state blockState, name, holdID string, diags *diag.Diagnostics) func(context.Context, directory.Account) bool {
 	l := state.dialIn()
 	if l == nil {
 		return nil
 	}
-	return func(ctx context.Context, acct directory.Account) bool { return o.denyDialIn(ctx, l, acct, name, diags) }
+	return func(ctx context.Context, acct directory.Account) bool {
+		return o.denyDialIn(ctx, l, acct, name, holdID, diags)
+	}
 }
 
-// denyDialIn writes msNPAllowDialin FALSE once the account is held, keeps what was there in prior_dial_in, and
-// reports whether it wrote it now. A failure leaves prior_dial_in null: the block is incomplete and the next apply
-// writes it in place.
-func (o *blockOps) denyDialIn(ctx context.Context, l *dialInLever, acct directory.Account, name string, diags *diag.Diagnostics) bool {
+// denyDialIn writes msNPAllowDialin FALSE once the account is held, keeps in prior_dial_in what its last release
+// restores, and reports whether it wrote it now. That is what the block's hold line in the record says (the value
+// found when the hold was placed, or another block's prior when the deny found was theirs: whichever of them is
+// released last restores what was there before both), else what the deny replaced. A failure leaves prior_dial_in
+// null: the block is incomplete and the next apply writes it in place.
+func (o *blockOps) denyDialIn(ctx context.Context, l *dialInLever, acct directory.Account, name, holdID string, diags *diag.Diagnostics) bool {
 	if l == nil {
 		return false
 	}
@@ -87,7 +77,7 @@ func (o *blockOps) denyDialIn(ctx context.Context, l *dialInLever, acct director
 	if err == nil {
 		var prior directory.DialIn
 		if prior, err = dir.SetDialIn(ctx, acct, directory.DialInDeny); err == nil {
-			l.PriorDialIn = types.StringValue(dialInNames[prior])
+			l.PriorDialIn = types.StringValue(acct.DialInToRestore(holdID, prior).Word())
 			return true
 		}
 	}
@@ -159,21 +149,19 @@ func (o *blockOps) readDialIn(ctx context.Context, state tfsdk.State, next *tfsd
 	diags.Append(next.SetAttribute(ctx, path.Root("pending_servers"), servers)...)
 }
 
-// restoreDialIn puts back what the block found in msNPAllowDialin, once the account's hold is released and no other
-// block holds it; a value someone wrote since stays.
-func (o *blockOps) restoreDialIn(ctx context.Context, l *dialInLever, m *blockModel, otherHolds bool, diags *diag.Diagnostics) {
+// restoreDialIn puts back what msNPAllowDialin held before the blocks denied it, once the account's hold is released
+// and no other block of the record denies dial-in (the last of them restores it); a value someone wrote since stays.
+func (o *blockOps) restoreDialIn(ctx context.Context, l *dialInLever, m *blockModel, others []directory.Hold, diags *diag.Diagnostics) {
 	if l == nil || l.PriorDialIn.IsNull() {
 		return
 	}
-	prior, ok := dialInOf(l.PriorDialIn.ValueString())
+	prior, ok := directory.DialInOfWord(l.PriorDialIn.ValueString())
 	if !ok || prior == directory.DialInDeny {
 		return // it was denied before the block: nothing to restore
 	}
-	if otherHolds {
-		diags.AddWarning("The user's dial-in stays denied: other blocks hold the account",
-			fmt.Sprintf("msNPAllowDialin stays FALSE while other blocks hold the account; it held %s before this block. "+
-				"Set it back by hand (the Dial-in tab) once the last block is released if that block does not deny dial-in.",
-				l.PriorDialIn.ValueString()))
+	if i := slices.IndexFunc(others, func(h directory.Hold) bool { return h.DeniesDialIn }); i >= 0 {
+		tflog.Info(ctx, "dial-in stays denied: another block denies it and restores it on its release",
+			map[string]any{"hold": others[i].ID, "restores": others[i].PriorDialIn.Word()})
 		return
 	}
 	dir, err := o.directory()
@@ -197,5 +185,5 @@ func (o *blockOps) restoreDialIn(ctx context.Context, l *dialInLever, m *blockMo
 // dialInScope says, in the plan, what the dial-in deny stops and what it does not.
 const dialInScope = "The block sets msNPAllowDialin to FALSE (Deny access in the Dial-in tab): NPS and RRAS refuse the " +
 	"user's VPN connections. It does not stop a DirectAccess user tunnel (Kerberos, no NPS) and not the office logon; a " +
-	"disabled account (disable_account) stops those. Destroying the block restores what is there now, when no other " +
-	"block holds the account."
+	"disabled account (disable_account) stops those. Destroying the block restores what is there now (or, when another " +
+	"block denies it already, what that block found), once no other block that denies dial-in holds the account."

@@ -67,9 +67,9 @@ func TestAccBlockedUser_denyDialInRestoresAbsent(t *testing.T) {
 	})
 }
 
-// Two blocks of bob that deny dial-in: the first one released while the second holds the account leaves dial-in
-// denied (the second found it denied, so it has nothing else to restore: it stays denied, failing safe, and the
-// warnings say to set it back by hand).
+// Two blocks of bob that deny dial-in: the second finds the first one's deny and takes over what it restores (its
+// hold line in the record says so), so the first one released leaves dial-in denied for the second, and the last
+// release restores what was there before both (absent).
 func TestAccBlockedUser_denyDialInTwoBlocks(t *testing.T) {
 	l := startLab(t)
 	first := deniedUserConfig("test", "")
@@ -80,7 +80,7 @@ func TestAccBlockedUser_denyDialInTwoBlocks(t *testing.T) {
 			Config: l.providerConfig(first + second),
 			ConfigStateChecks: []statecheck.StateCheck{
 				statecheck.ExpectKnownValue(userAddr, tfjsonpath.New("prior_dial_in"), knownvalue.StringExact("absent")),
-				statecheck.ExpectKnownValue("remoteaccess_blocked_user.second", tfjsonpath.New("prior_dial_in"), knownvalue.StringExact("false")),
+				statecheck.ExpectKnownValue("remoteaccess_blocked_user.second", tfjsonpath.New("prior_dial_in"), knownvalue.StringExact("absent")),
 			},
 			Check: resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"})),
 		}, {
@@ -88,7 +88,28 @@ func TestAccBlockedUser_denyDialInTwoBlocks(t *testing.T) {
 			Check:  resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", false)),
 		}, {
 			Config: l.providerConfig(""),
-			Check:  resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", true)),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDialIn(l, nil), checkAccountEnabled(l, t, "bob", true)),
+		}},
+	})
+}
+
+// A block that denies dial-in released while a block that only disables bob holds him restores dial-in at once:
+// the other block does not deny it, so nothing would restore it later. The account stays disabled for that block.
+func TestAccBlockedUser_denyDialInReleasedUnderADisablingBlockRestores(t *testing.T) {
+	l := startLab(t)
+	disabling := deniedUserConfig("second", "")
+	disabling = strings.Replace(disabling, "deny_dial_in   = true", "deny_dial_in   = false", 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(deniedUserConfig("test", "") + disabling),
+			Check:  checkDialIn(l, []string{"FALSE"}),
+		}, {
+			Config: l.providerConfig(disabling),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDialIn(l, nil), checkAccountEnabled(l, t, "bob", false)),
+		}, {
+			Config: l.providerConfig(""),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDialIn(l, nil), checkAccountEnabled(l, t, "bob", true)),
 		}},
 	})
 }
