@@ -171,39 +171,63 @@ func TestAccBlockedDevice_certificateHoldNotEnforced(t *testing.T) {
 	})
 }
 
-// The CA unreachable during create: the account is disabled, the hold is recorded as pending and nothing is held;
-// the next apply completes it in place once the CA answers.
-func TestAccBlockedDevice_certificateAuthorityDownIsPending(t *testing.T) {
-	l := startLab(t)
-	enforceEverywhere(t, l)
-	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
-	config := l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "")))
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			PreConfig: func() { l.Cluster().SetCAFaults(true, false) },
-			Config:    config,
-			ConfigStateChecks: []statecheck.StateCheck{
-				heldCount(0),
-				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_certificate_authorities"),
-					knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(l.info.CertificateAuthority)})),
-			},
-			Check: resource.ComposeAggregateTestCheckFunc(
-				checkDisposition(t, l, tunnel, false, 0), checkAccountEnabled(l, t, "CLIENT2$", false),
-			),
-			ExpectNonEmptyPlan: true,
-		}, {
-			PreConfig: func() { l.Cluster().SetCAFaults(false, false) },
-			Config:    config,
-			ConfigPlanChecks: resource.ConfigPlanChecks{
-				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
-			},
-			ConfigStateChecks: []statecheck.StateCheck{heldCount(2), noPendingCA()},
-			Check: resource.ComposeAggregateTestCheckFunc(
-				checkDisposition(t, l, tunnel, true, 6), checkAccountEnabled(l, t, "CLIENT2$", false),
-			),
-		}, {Config: config, PlanOnly: true}},
-	})
+// The CA's faults, each on during a create and during a destroy: unreachable (the CA host or its service down) and
+// access denied (the account may read the CA database but not change it). The create disables the account, holds
+// nothing and records the CA as pending; the next apply, once the CA answers, completes the hold in place. The
+// destroy under the fault fails and takes nothing off hold (the block stays in state); the next one releases all.
+func TestFaultMatrix_certificateAuthority(t *testing.T) {
+	for name, fault := range map[string][2]bool{"unreachable": {true, false}, "access denied": {false, true}} {
+		t.Run(name, func(t *testing.T) {
+			l := startLab(t)
+			enforceEverywhere(t, l)
+			tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
+			config := l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "")))
+			inject := func() { l.Cluster().SetCAFaults(fault[0], fault[1]) }
+			heal := func() { l.Cluster().SetCAFaults(false, false) }
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProviders,
+				Steps: []resource.TestStep{{
+					PreConfig: inject,
+					Config:    config,
+					ConfigStateChecks: []statecheck.StateCheck{
+						heldCount(0),
+						statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_certificate_authorities"),
+							knownvalue.ListExact([]knownvalue.Check{knownvalue.StringExact(l.info.CertificateAuthority)})),
+					},
+					Check: resource.ComposeAggregateTestCheckFunc(
+						checkDisposition(t, l, tunnel, false, 0), checkAccountEnabled(l, t, "CLIENT2$", false),
+					),
+					ExpectNonEmptyPlan: true,
+				}, {
+					PreConfig: heal,
+					Config:    config,
+					ConfigPlanChecks: resource.ConfigPlanChecks{
+						PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+					},
+					ConfigStateChecks: []statecheck.StateCheck{heldCount(2), noPendingCA()},
+					Check: resource.ComposeAggregateTestCheckFunc(
+						checkDisposition(t, l, tunnel, true, 6), checkAccountEnabled(l, t, "CLIENT2$", false),
+					),
+				}, {Config: config, PlanOnly: true}, {
+					PreConfig:   inject,
+					Config:      l.withCertificateAuthority(l.providerConfig("")),
+					ExpectError: regexp.MustCompile(`not all taken off hold`),
+				}, {
+					PreConfig: func() {
+						heal()
+						// A step that expects an error runs no checks: what the failed destroy left, checked here.
+						if err := checkDisposition(t, l, tunnel, true, 6)(nil); err != nil {
+							t.Errorf("after the destroy under the fault: %v", err)
+						}
+					},
+					Config: l.withCertificateAuthority(l.providerConfig("")),
+					Check: resource.ComposeAggregateTestCheckFunc(
+						checkDisposition(t, l, tunnel, false, 0), checkAccountEnabled(l, t, "CLIENT2$", true),
+					),
+				}},
+			})
+		})
+	}
 }
 
 // The CA goes down in the middle of the apply, after it put the first certificate on hold: the block keeps that
