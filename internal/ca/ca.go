@@ -130,6 +130,10 @@ type (
 		Config string `json:"config"`
 		Serial string `json:"serial"`
 	}
+	statesInput struct {
+		Config  string   `json:"config"`
+		Serials []string `json:"serials"`
+	}
 	configInput struct {
 		Config string `json:"config"`
 	}
@@ -152,6 +156,7 @@ var scriptFiles embed.FS
 
 var (
 	scriptList        = mustScript("ca-get-certificates").AsRead()
+	scriptStates      = mustScript("ca-get-certificate-states").AsRead()
 	scriptRevoke      = mustScript("ca-revoke")
 	scriptUnrevoke    = mustScript("ca-unrevoke")
 	scriptPublish     = mustScript("ca-publish-crl")
@@ -161,7 +166,7 @@ var (
 
 // Scripts returns every script this package runs.
 func Scripts() []winrm.Script {
-	return []winrm.Script{scriptList, scriptRevoke, scriptUnrevoke, scriptPublish, scriptFlush, scriptEnforcement}
+	return []winrm.Script{scriptList, scriptStates, scriptRevoke, scriptUnrevoke, scriptPublish, scriptFlush, scriptEnforcement}
 }
 
 // mustScript loads an embedded script; one that does not load is a build defect, found when the package loads.
@@ -215,6 +220,31 @@ func (c *CA) Certificates(ctx context.Context, requester string, templates []str
 	}
 	var out listOutput
 	if err := c.run(ctx, scriptList, listInput{Config: c.config, Requester: requester, Templates: templates}, &out); err != nil {
+		return nil, err
+	}
+	for i := range out.Certificates {
+		out.Certificates[i].CA = c.config
+	}
+	return out.Certificates, nil
+}
+
+// MaxStates bounds the serials of one States call: the script opens a view of the CA database for each, and one run
+// must end well within the WinRM timeout.
+const MaxStates = 100
+
+// States reads certificates by serial number; a serial the CA does not have is left out. StateReader shares one
+// run among the callers that ask at the same time.
+func (c *CA) States(ctx context.Context, serials []string) ([]Certificate, error) {
+	if len(serials) == 0 || len(serials) > MaxStates {
+		return nil, fmt.Errorf("%w: %d serial numbers, want 1 to %d", ErrInvalidArgument, len(serials), MaxStates)
+	}
+	for _, s := range serials {
+		if err := checkSerial(s); err != nil {
+			return nil, err
+		}
+	}
+	var out listOutput
+	if err := c.run(ctx, scriptStates, statesInput{Config: c.config, Serials: serials}, &out); err != nil {
 		return nil, err
 	}
 	for i := range out.Certificates {

@@ -22,6 +22,7 @@ var contractTypes = map[string]reflect.Type{
 	"listOutput":  reflect.TypeFor[listOutput](),
 	"revokeInput": reflect.TypeFor[revokeInput](),
 	"serialInput": reflect.TypeFor[serialInput](),
+	"statesInput": reflect.TypeFor[statesInput](),
 	"configInput": reflect.TypeFor[configInput](),
 	"Change":      reflect.TypeFor[Change](),
 	"Published":   reflect.TypeFor[Published](),
@@ -100,6 +101,7 @@ func TestLabAnswersSection3(t *testing.T) {
 	serial := l.EnterpriseCA().Rows(`CORP\CLIENT2$`, []string{"DirectAccess"})[0].Serial
 	inputs := map[string]any{
 		"ca-get-certificates/v1":           listInput{Config: config, Requester: `CORP\CLIENT2$`, Templates: []string{"DirectAccess"}},
+		"ca-get-certificate-states/v1":     statesInput{Config: config, Serials: []string{serial, "FFFF"}},
 		"ca-revoke/v1":                     revokeInput{Config: config, Serial: serial, Reason: ReasonCertificateHold},
 		"ca-unrevoke/v1":                   serialInput{Config: config, Serial: serial},
 		"ca-publish-crl/v1":                configInput{Config: config},

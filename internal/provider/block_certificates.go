@@ -529,22 +529,12 @@ func (o *blockOps) readLever(ctx context.Context, state tfsdk.State, next *tfsdk
 		diags.AddWarning("Cannot check the held certificates", err.Error())
 		return
 	}
-	dir, err := o.directory()
-	if err != nil {
-		return // read checked it already
-	}
-	dom, err := dir.Domain(ctx)
-	if err != nil {
-		diags.AddWarning("Cannot check the held certificates", err.Error())
-		return
-	}
-	requester := block.Requester(dom, acct)
 	var released []string
 	for _, a := range cas {
 		if slices.Contains(pending, a.Config()) {
 			continue // the next apply holds everything at this CA again anyway
 		}
-		off := o.releasedAt(ctx, a, requester, certs, diags)
+		off := o.releasedAt(ctx, a, certs, diags)
 		if len(off) > 0 {
 			pending = append(pending, a.Config())
 			released = append(released, off...)
@@ -561,30 +551,32 @@ func (o *blockOps) readLever(ctx context.Context, state tfsdk.State, next *tfsdk
 	diags.Append(next.SetAttribute(ctx, path.Root("pending_certificate_authorities"), stringList(ctx, pending, diags))...)
 }
 
-// releasedAt lists the certificates among certs, held at a, that a has valid again.
-func (o *blockOps) releasedAt(ctx context.Context, a block.Authority, requester string, certs []block.HeldCertificate, diags *diag.Diagnostics) []string {
-	var templates []string
+// releasedAt lists the certificates among certs, held at a, that a has valid again. The refreshes of one plan read
+// them in runs shared per CA (ca.DefaultStateReader): one run for each block would start a PowerShell on the CA for
+// every block that holds certificates.
+func (o *blockOps) releasedAt(ctx context.Context, a *ca.CA, certs []block.HeldCertificate, diags *diag.Diagnostics) []string {
+	var serials []string
 	for _, c := range certs {
-		if c.CA == a.Config() && !slices.Contains(templates, c.Template) {
-			templates = append(templates, c.Template)
+		if c.CA == a.Config() {
+			serials = append(serials, c.Serial)
 		}
 	}
-	if len(templates) == 0 {
+	if len(serials) == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, holdCheckTimeout)
 	defer cancel()
-	found, err := a.Certificates(ctx, requester, templates)
+	found, err := ca.DefaultStateReader.States(ctx, a, serials)
 	if err != nil {
 		diags.AddWarning("Cannot check the held certificates", fmt.Sprintf("At %s: %v. The refresh keeps what the state "+
 			"says; the next refresh checks again.", a.Config(), err))
 		return nil
 	}
 	var off []string
-	for _, c := range certs {
-		i := slices.IndexFunc(found, func(f ca.Certificate) bool { return strings.EqualFold(f.Serial, c.Serial) })
-		if c.CA == a.Config() && i >= 0 && !found[i].Held() && !found[i].RevokedPermanently() {
-			off = append(off, c.Serial)
+	for _, serial := range serials {
+		i := slices.IndexFunc(found, func(f ca.Certificate) bool { return strings.EqualFold(f.Serial, serial) })
+		if i >= 0 && !found[i].Held() && !found[i].RevokedPermanently() {
+			off = append(off, serial)
 		}
 	}
 	return off

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,6 +58,10 @@ type (
 	caSerialInput struct {
 		Config string `json:"config"`
 		Serial string `json:"serial"`
+	}
+	caStatesInput struct {
+		Config  string   `json:"config"`
+		Serials []string `json:"serials"`
 	}
 	caConfigInput struct {
 		Config string `json:"config"`
@@ -132,6 +137,29 @@ func caGetCertificates(c *Cluster, in call) (any, error) {
 			}
 		}
 		certs = append(certs, caRow(r, template))
+	}
+	return map[string]any{"certificates": certs}, nil
+}
+
+// caGetCertificateStates reads rows by serial number, leaving out the serials the CA does not have, as the script's
+// Read-CARow and its ObjectNotFound do.
+func caGetCertificateStates(c *Cluster, in call) (any, error) {
+	var req caStatesInput
+	if err := decodeInput(in.input, &req); err != nil {
+		return nil, err
+	}
+	a, err := c.authority(req.Config, false)
+	if err != nil {
+		return nil, err
+	}
+	if len(req.Serials) == 0 || slices.Contains(req.Serials, "") {
+		return nil, invalidArgument("serials", "serials must name at least one serial number, none empty")
+	}
+	certs := []caCertificate{}
+	for _, serial := range req.Serials {
+		if r, err := a.Row(serial); err == nil {
+			certs = append(certs, caRow(r, r.Template))
+		}
 	}
 	return map[string]any{"certificates": certs}, nil
 }

@@ -35,6 +35,7 @@ var operations = map[string]operation{
 
 	// The CA's scripts (ca_scripts.go, revocation.go).
 	"ca-get-certificates/v1":           caGetCertificates,
+	"ca-get-certificate-states/v1":     caGetCertificateStates,
 	"ca-revoke/v1":                     caRevoke,
 	"ca-unrevoke/v1":                   caUnrevoke,
 	"ca-publish-crl/v1":                caPublishCRL,

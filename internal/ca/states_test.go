@@ -1,0 +1,89 @@
+package ca_test
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/ca"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/enterpriseca"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
+)
+
+const scriptStates = "ca-get-certificate-states/v1"
+
+// askAll has n callers read the states of serials at once through r (caller i the serial i modulo their number, the
+// first one also a serial the CA does not have), sends their run once they all wait, and returns their answers.
+func askAll(t *testing.T, r *ca.StateReader, c *ca.CA, serials []string, n int) ([][]ca.Certificate, []error) {
+	t.Helper()
+	got, errs := make([][]ca.Certificate, n), make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		ask := []string{serials[i%len(serials)]}
+		if i == 0 {
+			ask = append(ask, "ABCDEF99")
+		}
+		wg.Go(func() { got[i], errs[i] = r.States(ctx(t), c, ask) })
+	}
+	poll.Until(t, "every caller waits for the run", func() bool { return r.Waiting(c.Config()) == n })
+	r.SendNow(c.Config())
+	wg.Wait()
+	return got, errs
+}
+
+// The refreshes that ask one CA at the same time share one run, and each gets exactly the certificates it named,
+// in the state the CA's database has (read directly); a serial the CA does not have is left out.
+func TestStateReaderSharesOneRunAndGivesEachItsOwn(t *testing.T) {
+	l, clients := startLab(t, lab.Config{})
+	c := newCA(t, l, clients["RAS1"])
+	var serials []string
+	for _, requester := range []string{`CORP\CLIENT1$`, device} {
+		for _, r := range l.EnterpriseCA().Rows(requester, []string{cluster.TemplateDirectAccess, cluster.TemplateDeviceTunnel}) {
+			serials = append(serials, r.Serial)
+		}
+	}
+	if len(serials) < 3 {
+		t.Fatalf("the seed's CA has %d device certificates of CLIENT1 and CLIENT2; want 3 or more", len(serials))
+	}
+	if _, err := c.Hold(ctx(t), serials[1]); err != nil {
+		t.Fatal(err)
+	}
+	r := &ca.StateReader{Window: time.Hour} // sent by the test once every caller waits
+	before := l.CommandsPerScript("RAS1")[scriptStates]
+	got, errs := askAll(t, r, c, serials, 20)
+	if runs := l.CommandsPerScript("RAS1")[scriptStates] - before; runs != 1 {
+		t.Errorf("%d runs of %s for 20 callers; want one", runs, scriptStates)
+	}
+	for i, certs := range got {
+		serial := serials[i%len(serials)]
+		if errs[i] != nil || len(certs) != 1 || !strings.EqualFold(certs[0].Serial, serial) || certs[0].CA != c.Config() {
+			t.Fatalf("caller %d asked for %s: %+v, %v; want exactly that certificate", i, serial, certs, errs[i])
+		}
+		want := row(t, l, serial)
+		if certs[0].Disposition != want.Disposition || (want.Disposition == enterpriseca.DispositionRevoked && certs[0].RevocationReason != want.RevocationReason) {
+			t.Errorf("caller %d: %s read as %d/%d; the CA's database has %d/%d", i, serial, certs[0].Disposition,
+				certs[0].RevocationReason, want.Disposition, want.RevocationReason)
+		}
+	}
+	if !got[1][0].Held() {
+		t.Errorf("%s, put on hold, reads %+v", serials[1], got[1][0])
+	}
+}
+
+// A shared run that fails fails for every caller: none reads a failure as "not on hold".
+func TestStateReaderFailureIsEveryCallers(t *testing.T) {
+	l, clients := startLab(t, lab.Config{})
+	c := newCA(t, l, clients["RAS1"])
+	serial := l.EnterpriseCA().Rows(device, []string{cluster.TemplateDeviceTunnel})[0].Serial
+	l.Cluster().SetCAFaults(true, false)
+	got, errs := askAll(t, &ca.StateReader{Window: time.Hour}, c, []string{serial}, 5)
+	for i, err := range errs {
+		if !errors.Is(err, ca.ErrUnreachable) || got[i] != nil {
+			t.Errorf("caller %d with the CA down: %+v, %v; want ErrUnreachable", i, got[i], err)
+		}
+	}
+}
