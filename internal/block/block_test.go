@@ -52,11 +52,20 @@ func (r replicating) WaitVisible(ctx context.Context, dn string, want directory.
 
 func newBlocker(t *testing.T, l *lab.Lab, dir block.Directory) *block.Blocker {
 	t.Helper()
+	return newBlockerWrapping(t, l, dir, nil)
+}
+
+// newBlockerWrapping is newBlocker whose runner of each server goes through wrap (nil: as it is).
+func newBlockerWrapping(t *testing.T, l *lab.Lab, dir block.Directory, wrap func(name string, r remoteaccess.Runner) remoteaccess.Runner) *block.Blocker {
+	t.Helper()
 	info := l.Info()
 	clients := labclient.Clients(t, info)
 	runners := map[string]remoteaccess.Runner{}
 	for _, s := range info.Servers {
 		runners[s.Address] = clients[s.Name]
+		if wrap != nil {
+			runners[s.Address] = wrap(s.Name, clients[s.Name])
+		}
 	}
 	return &block.Blocker{
 		Directory: dir,

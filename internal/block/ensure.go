@@ -249,6 +249,8 @@ type ReleaseOutcome struct {
 	OtherHolds []directory.Hold
 	// Lagging are the domain controllers that did not show the account enabled within the LDAP timeout.
 	Lagging []string
+	// DialIn is what the release did with the user's dial-in, when the hold's line says it denies it.
+	DialIn directory.DialInRelease
 }
 
 // Release is the mirror of Ensure: it releases the block's hold. The account is enabled again only when no other
@@ -265,7 +267,7 @@ func (b *Blocker) Release(ctx context.Context, kind directory.Kind, guid, holdID
 	if err != nil {
 		return out, fmt.Errorf("lifting the block of %s: %w", acct.DN, err)
 	}
-	out.Enabled, out.OtherHolds = res.Enabled, res.OtherHolds
+	out.Enabled, out.OtherHolds, out.DialIn = res.Enabled, res.OtherHolds, res.DialIn
 	if out.Enabled && waitVisible {
 		var lagging *directory.VisibilityError
 		if err := b.Directory.WaitVisible(ctx, acct.DN, directory.Visible{Enabled: true}); errors.As(err, &lagging) {

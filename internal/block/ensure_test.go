@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
 
 // lostReply is a directory whose every Modify is sent and its reply lost, and whose re-read cannot settle it.
@@ -242,18 +244,24 @@ func TestEnsureVPNOnlyKeepsAServerPendingWhenOneNameFailed(t *testing.T) {
 }
 
 // replicatingDeny is a directory whose dial-in deny reaches the domain controller NPS asks only once the read-back
-// of the controllers has seen bob's VPN come back (the deny written on the writer controller, not replicated yet).
+// of the controllers has seen bob's VPN come back after the purge ended it (the deny written on the writer
+// controller, not replicated yet).
 type replicatingDeny struct {
 	*directory.Client
-	t *testing.T
-	l *lab.Lab
+	t      *testing.T
+	l      *lab.Lab
+	purged <-chan struct{} // closed when the first disconnect on RAS2 has ended
 }
 
 func (r replicatingDeny) WaitVisible(ctx context.Context, dn string, want directory.Visible) error {
 	if !want.DialInDenied {
 		return r.Client.WaitVisible(ctx, dn, want)
 	}
-	time.Sleep(time.Second) // the purge ends bob's VPN meanwhile, and NPS lets it back in
+	select {
+	case <-r.purged:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	poll.Until(r.t, "bob's VPN comes back while his dial-in is allowed on the controller NPS asks", func() bool { return bobsVPNOn(r.t, r.l, "RAS2") })
 	acct, err := r.FindUser(ctx, "bob")
 	if err == nil {
@@ -262,19 +270,43 @@ func (r replicatingDeny) WaitVisible(ctx context.Context, dn string, want direct
 	return err
 }
 
+// endedRun is a runner that closes ended once its first run of script has ended.
+type endedRun struct {
+	remoteaccess.Runner
+	script string
+	once   sync.Once
+	ended  chan struct{}
+}
+
+func (e *endedRun) Run(ctx context.Context, s winrm.Script, input, output any) error {
+	err := e.Runner.Run(ctx, s, input, output)
+	if s.Name == e.script {
+		e.once.Do(func() { close(e.ended) })
+	}
+	return err
+}
+
 // A dial-in deny is read back on the domain controllers as a disable is: the VPN connection that came back through
 // a controller that did not show the deny yet is ended again once they all do, and the verify window sees nothing.
 func TestDialInDenyIsReadBackAndWhatCameBackPurgedAgain(t *testing.T) {
 	l, dir := startLab(t)
-	b := newBlocker(t, l, replicatingDeny{Client: dir, t: t, l: l})
+	disconnected := &endedRun{script: "disconnect-vpn/v1", ended: make(chan struct{})}
+	b := newBlockerWrapping(t, l, replicatingDeny{Client: dir, t: t, l: l, purged: disconnected.ended},
+		func(name string, r remoteaccess.Runner) remoteaccess.Runner {
+			if name != "RAS2" {
+				return r
+			}
+			disconnected.Runner = r
+			return disconnected
+		})
 	ctx := testContext(t)
 	servers := l.Info().ServerAddresses
 	target, opts := vpnOnlyBlockOfBob(t, ctx, b, servers, nil)
 	opts.BeforePurge = func(context.Context, directory.Account) bool { return true } // written, not visible yet
 	opts.Hold.DeniesDialIn, opts.WaitVisible, opts.Verify = true, true, time.Second
 	out, err := ensure(ctx, b, target, block.Prior{}, opts)
-	if err != nil || len(out.Pending) != 0 || out.Purged[servers[1]].VPNConnections == 0 {
-		t.Fatalf("Ensure = %+v, %v; want bob's VPN ended on %s and nothing pending", out, err, servers[1])
+	if err != nil || len(out.Pending) != 0 || out.Purged[servers[1]].VPNConnections != 2 {
+		t.Fatalf("Ensure = %+v, %v; want bob's VPN ended twice on %s (before and after the read-back) and nothing pending", out, err, servers[1])
 	}
 	if bobsVPNOn(t, l, "RAS2") {
 		t.Error("bob's VPN is up although his dial-in is denied on every controller")

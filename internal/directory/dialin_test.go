@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,5 +168,51 @@ func TestASecondDialInDenyTakesOverWhatTheFirstRestores(t *testing.T) {
 	res, err := c.Release(ctx(t), find(), "first", true)
 	if err != nil || len(res.OtherHolds) != 1 || !res.OtherHolds[0].DeniesDialIn || res.OtherHolds[0].PriorDialIn != directory.DialInAllow {
 		t.Fatalf("release of the first: %+v, %v; want the second left, restoring TRUE", res, err)
+	}
+}
+
+// A release that races a new block of another team: the new block's hold and deny land between the release's read
+// and its write. The release's modify, which removes its line and restores dial-in together, then fails on the
+// changed notes, and the release decides again: the new block denies dial-in, so it stays FALSE, and the new block's
+// own release restores what was there before both (TRUE). Read from the lab's directory.
+func TestAReleaseRacingANewDenyLeavesItDenied(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	other := labclient.Directory(t, l.Info()) // another team's provider
+	conn := labclient.LDAP(t, l.Info())
+	find := func(c *directory.Client) directory.Account {
+		acct, err := c.FindUser(ctx(t), "alice")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return acct
+	}
+	deny := func(c *directory.Client, id string) {
+		req := directory.HoldRequest{Record: true, Hold: directory.Hold{ID: id, Since: time.Now(), KeepsEnabled: true, DeniesDialIn: true}}
+		if _, err := c.Hold(ctx(t), find(c), req); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.SetDialIn(ctx(t), find(c), directory.DialInDeny); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func() []string { e, _ := l.Directory().Lookup("alice"); return e.Attributes["msNPAllowDialin"] }
+	setRaw(t, conn, find(c).DN, directory.DialInAllow)
+	deny(c, "first")
+	var fired atomic.Bool
+	restore := directory.SetBeforeWrite(func(string) {
+		if fired.CompareAndSwap(false, true) {
+			deny(other, "second")
+		}
+	})
+	res, err := c.Release(ctx(t), find(c), "first", false)
+	restore()
+	if err != nil || !fired.Load() {
+		t.Fatalf("release: %v (the other block placed meanwhile: %v)", err, fired.Load())
+	}
+	if res.DialIn.Restored || res.DialIn.DeniedFor != "second" || strings.Join(read(), ",") != "FALSE" {
+		t.Fatalf("release under a new deny: %+v, msNPAllowDialin %q; want it left FALSE for the second block", res.DialIn, read())
+	}
+	if res, err := other.Release(ctx(t), find(other), "second", false); err != nil || !res.DialIn.Restored || strings.Join(read(), ",") != "TRUE" {
+		t.Fatalf("the second block's release: %+v, %v, msNPAllowDialin %q; want TRUE restored", res.DialIn, err, read())
 	}
 }

@@ -51,6 +51,26 @@ type ReleaseResult struct {
 	Enabled bool
 	// OtherHolds are the blocks that still hold the account; it stays disabled for them.
 	OtherHolds []Hold
+	// DialIn is what the release did with msNPAllowDialin, for a hold whose line says it denies dial-in.
+	DialIn DialInRelease
+}
+
+// DialInRelease is what releasing a hold that denies dial-in did with msNPAllowDialin. It is decided and written in
+// the modify that removes the hold line: a block placed meanwhile changes the notes, which makes that modify fail
+// and the release decide again, so that a restore never lands under a new deny.
+type DialInRelease struct {
+	// Recorded is set when the released hold line said that it denies dial-in (and what was there before).
+	Recorded bool
+	// Prior is what the line said was there before the first block that denied dial-in.
+	Prior DialIn
+	// Restored is set when msNPAllowDialin was set back to Prior now.
+	Restored bool
+	// DeniedFor is another hold that denies dial-in too: msNPAllowDialin stays FALSE, and its release restores Prior.
+	DeniedFor string
+	// Changed is set when msNPAllowDialin no longer held the deny: someone changed it since (to Found), and their
+	// value stays.
+	Changed bool
+	Found   DialIn
 }
 
 // OtherHoldsError refuses a block that does not record itself on an account whose record holds other blocks: the
@@ -327,6 +347,9 @@ func (c *Client) Release(ctx context.Context, acct Account, holdID string, wasEn
 		ch, enable, err := releaseHold(cur, rec, holdID)
 		res.Enabled = enable
 		res.OtherHolds = rec.Others(holdID)
+		if err == nil {
+			res.DialIn = releaseDialIn(cur, rec, holdID, &ch)
+		}
 		return ch, err
 	})
 	return res, err
@@ -369,6 +392,31 @@ func releaseHold(cur Account, rec *BlockRecord, holdID string) (accountChange, b
 	return ch, enable, nil
 }
 
+// releaseDialIn decides, for the release of holdID from rec, what to write in msNPAllowDialin (into ch): the prior
+// its line recorded, when it denies dial-in, no other hold does, and the deny is still there.
+func releaseDialIn(cur Account, rec *BlockRecord, holdID string, ch *accountChange) DialInRelease {
+	i := rec.hold(holdID)
+	if i < 0 || !rec.Holds[i].DeniesDialIn {
+		return DialInRelease{}
+	}
+	out := DialInRelease{Recorded: true, Prior: rec.Holds[i].PriorDialIn}
+	if j := slices.IndexFunc(rec.Others(holdID), func(h Hold) bool { return h.DeniesDialIn }); j >= 0 {
+		out.DeniedFor = rec.Others(holdID)[j].ID
+		return out
+	}
+	found, err := cur.DialIn()
+	switch {
+	case err != nil || found != DialInDeny:
+		out.Changed, out.Found = true, found // changed since (or never denied, its write having failed): it stays
+		if err != nil {
+			out.Found = DialIn(cur.AllowDialin)
+		}
+	case out.Prior != DialInDeny:
+		ch.dialIn, out.Restored = &out.Prior, true
+	}
+	return out
+}
+
 // ReadBlockRecord reads the account's block record: nil when none is written, *UnreadableRecordError when it cannot
 // be read.
 func (a Account) ReadBlockRecord() (*BlockRecord, error) {
@@ -396,6 +444,7 @@ func (c *Client) SetDisabled(ctx context.Context, acct Account, disabled bool) (
 type accountChange struct {
 	uac               uint32
 	info, description *string
+	dialIn            *DialIn
 }
 
 func ptr(s string) *string { return &s }
@@ -556,6 +605,14 @@ func modifyFor(cur Account, ch accountChange) *ldap.ModifyRequest {
 		}
 		if *ch.info != "" {
 			mod.Add(attrInfo, []string{*ch.info})
+		}
+	}
+	if ch.dialIn != nil && string(*ch.dialIn) != strings.ToUpper(cur.AllowDialin) {
+		if cur.AllowDialin != "" {
+			mod.Delete(attrDialIn, []string{cur.AllowDialin})
+		}
+		if *ch.dialIn != DialInAbsent {
+			mod.Add(attrDialIn, []string{string(*ch.dialIn)})
 		}
 	}
 	if ch.description != nil && *ch.description != cur.Description {

@@ -268,8 +268,10 @@ func (o *blockOps) record(ctx context.Context, state blockState, out block.Outco
 func (o *blockOps) warn(diags *diag.Diagnostics, name string, out block.Outcome) {
 	if len(out.Lagging) > 0 {
 		diags.AddWarning(fmt.Sprintf("Domain controllers do not show the block of %s yet", name),
-			fmt.Sprintf("%s did not show the account disabled within ldap.timeout; sessions were purged meanwhile, and again "+
-				"where they had come back when the read-back ended. Check replication to them.", strings.Join(out.Lagging, ", ")))
+			fmt.Sprintf("%s did not show the block (the account disabled, or the user's dial-in denied) within ldap.timeout; "+
+				"sessions were purged meanwhile, and again where they had come back when the read-back ended; NPS and the "+
+				"servers that ask those controllers may let the account back in until they do. Check replication to them.",
+				strings.Join(out.Lagging, ", ")))
 	}
 	var failures []string
 	for _, f := range out.Failures {
@@ -387,7 +389,7 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 		return
 	}
 	if err == nil && len(released) == 0 {
-		o.restoreDialIn(ctx, state.dialIn(), m, out.OtherHolds, &resp.Diagnostics)
+		o.restoreDialIn(ctx, state.dialIn(), m, out, &resp.Diagnostics)
 	}
 	if len(out.Lagging) > 0 {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Domain controllers do not show %s enabled yet", name),

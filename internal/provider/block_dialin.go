@@ -14,6 +14,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/types"
 	"github.com/hashicorp/terraform-plugin-log/tflog"
 
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 )
 
@@ -31,7 +32,8 @@ func dialInLeverSchema() map[string]schema.Attribute {
 				"in the Dial-in tab), which NPS and RRAS refuse VPN connections for whatever the account's state. It does " +
 				"not stop a DirectAccess user tunnel (Kerberos, no NPS). Destroying the block restores exactly what was " +
 				"there (`prior_dial_in`) when no other block that denies dial-in holds the account, unless someone changed " +
-				"it since; a block that finds another one's deny takes over what that one found. Defaults to `false`.",
+				"it since; a block that finds another one's deny takes over what that one found. It can be set on a block " +
+				"in state (written in place), not turned off (only the release lifts it). Defaults to `false`.",
 		},
 		"prior_dial_in": computedString("What `msNPAllowDialin` held before the block denied it: `absent`, `true` or " +
 			"`false`; restored on destroy. Null while the deny is not written yet (the next apply writes it in place) " +
@@ -149,19 +151,25 @@ func (o *blockOps) readDialIn(ctx context.Context, state tfsdk.State, next *tfsd
 	diags.Append(next.SetAttribute(ctx, path.Root("pending_servers"), servers)...)
 }
 
-// restoreDialIn puts back what msNPAllowDialin held before the blocks denied it, once the account's hold is released
-// and no other block of the record denies dial-in (the last of them restores it); a value someone wrote since stays.
-func (o *blockOps) restoreDialIn(ctx context.Context, l *dialInLever, m *blockModel, others []directory.Hold, diags *diag.Diagnostics) {
-	if l == nil || l.PriorDialIn.IsNull() {
+// restoreDialIn reports what the release did with msNPAllowDialin. A hold line that says it denies dial-in had the
+// release restore what was there before the first block that denied it, in the modify that removed the line, when no
+// other block denies it (the last of them restores it); a value someone wrote since stays. Without such a line (the
+// block is not recorded, or its line was removed by hand), prior_dial_in is put back by itself, when no other block
+// denies dial-in.
+func (o *blockOps) restoreDialIn(ctx context.Context, l *dialInLever, m *blockModel, out block.ReleaseOutcome, diags *diag.Diagnostics) {
+	if l == nil || (l.PriorDialIn.IsNull() && !out.DialIn.Recorded) {
+		return
+	}
+	if out.DialIn.Recorded {
+		reportDialInRelease(ctx, out.DialIn, diags)
 		return
 	}
 	prior, ok := directory.DialInOfWord(l.PriorDialIn.ValueString())
 	if !ok || prior == directory.DialInDeny {
 		return // it was denied before the block: nothing to restore
 	}
-	if i := slices.IndexFunc(others, func(h directory.Hold) bool { return h.DeniesDialIn }); i >= 0 {
-		tflog.Info(ctx, "dial-in stays denied: another block denies it and restores it on its release",
-			map[string]any{"hold": others[i].ID, "restores": others[i].PriorDialIn.Word()})
+	if i := slices.IndexFunc(out.OtherHolds, func(h directory.Hold) bool { return h.DeniesDialIn }); i >= 0 {
+		reportDialInRelease(ctx, directory.DialInRelease{Prior: prior, DeniedFor: out.OtherHolds[i].ID}, diags)
 		return
 	}
 	dir, err := o.directory()
@@ -169,16 +177,32 @@ func (o *blockOps) restoreDialIn(ctx context.Context, l *dialInLever, m *blockMo
 	if err == nil {
 		acct, err = dir.FindByGUID(ctx, directory.KindUser, m.ObjectGUID.ValueString())
 	}
+	var found directory.DialIn
 	if err == nil {
-		_, err = dir.RestoreDialIn(ctx, acct, prior, directory.DialInDeny)
+		found, err = dir.RestoreDialIn(ctx, acct, prior, directory.DialInDeny)
 	}
 	switch {
+	case errors.Is(err, directory.ErrDialInChanged) && found == prior:
+		// Restored already (by a release whose reply was lost, or by hand): nothing to say.
 	case errors.Is(err, directory.ErrDialInChanged):
-		diags.AddWarning("The user's dial-in was changed since the block denied it", err.Error()+
-			"\n\nTheir value stays; the block's prior value is not restored.")
+		reportDialInRelease(ctx, directory.DialInRelease{Prior: prior, Changed: true, Found: found}, diags)
 	case err != nil:
 		diags.AddWarning("The user's dial-in was not restored", fmt.Sprintf("msNPAllowDialin could not be set back to %s: "+
 			"%v\n\nThe block is released; set it back by hand (the Dial-in tab).", l.PriorDialIn.ValueString(), err))
+	}
+}
+
+// reportDialInRelease says what a release left in msNPAllowDialin when it did not restore it.
+func reportDialInRelease(ctx context.Context, r directory.DialInRelease, diags *diag.Diagnostics) {
+	switch {
+	case r.Restored:
+	case r.DeniedFor != "":
+		tflog.Info(ctx, "dial-in stays denied: another block denies it and restores it on its release",
+			map[string]any{"hold": r.DeniedFor, "restores": r.Prior.Word()})
+	case r.Changed && r.Found != r.Prior:
+		diags.AddWarning("The user's dial-in was changed since the block denied it",
+			fmt.Sprintf("msNPAllowDialin holds %s, not the deny the block wrote: someone changed it since. Their value "+
+				"stays; the block's prior value (%s) is not restored.", r.Found, r.Prior.Word()))
 	}
 }
 

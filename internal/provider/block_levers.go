@@ -36,8 +36,17 @@ func accountLeverSchema(noun, otherLevers string) map[string]schema.Attribute {
 }
 
 // refuseLeverChange refuses a change of disable_account on a block in state: replacing the block would lift it (the
-// account enabled, certificates taken off hold) before the new one holds.
+// account enabled, certificates taken off hold) before the new one holds. It refuses turning deny_dial_in off too:
+// only the block's release lifts the deny.
 func refuseLeverChange(prior, plan blockState, diags *diag.Diagnostics) {
+	if before, now := prior.dialIn(), plan.dialIn(); before != nil && now != nil && before.DenyDialIn.ValueBool() &&
+		!now.DenyDialIn.IsUnknown() && !now.DenyDialIn.ValueBool() {
+		diags.AddAttributeError(path.Root("deny_dial_in"), "Turning deny_dial_in off on a block is refused",
+			"The block's dial-in deny is lifted when the block is destroyed (it restores what was there before, unless "+
+				"another block denies dial-in too); turning it off in place would leave the deny in the directory with "+
+				"nothing to enforce or lift it. Destroy the block, or declare a second block without the deny and apply "+
+				"it, then remove this one.")
+	}
 	after := plan.account().DisableAccount
 	if after.IsUnknown() || prior.account().disables() == plan.account().disables() {
 		return

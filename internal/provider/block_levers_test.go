@@ -192,3 +192,23 @@ func TestAccBlockedUser_changingDisableAccountIsRefused(t *testing.T) {
 		}},
 	})
 }
+
+// Turning deny_dial_in off on a block in state is refused at plan time: only the block's release lifts the deny, and
+// the deny stays in the directory meanwhile.
+func TestAccBlockedUser_turningDenyDialInOffIsRefused(t *testing.T) {
+	l := startLab(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(deniedUserConfig("test", "")),
+			Check:  checkDialIn(l, []string{"FALSE"}),
+		}, {
+			Config:      l.providerConfig(strings.Replace(deniedUserConfig("test", ""), "deny_dial_in   = true", "deny_dial_in   = false", 1)),
+			ExpectError: regexp.MustCompile(`(?s)Turning deny_dial_in off on a block is refused.*deny_dial_in`),
+		}, {
+			Config:   l.providerConfig(deniedUserConfig("test", "")),
+			PlanOnly: true,
+			Check:    checkDialIn(l, []string{"FALSE"}),
+		}},
+	})
+}
