@@ -3,6 +3,7 @@ package directory_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -109,6 +110,7 @@ func TestDialInRoundTripOnTheLab(t *testing.T) {
 	dialInRoundTrip(t, c, conn, acct, read)
 	dialInChangedByOthers(t, c, conn, acct, read)
 	dialInReadBack(t, c, conn, acct)
+	dialInDeniesNest(t, c, conn, acct, read)
 	bad := ldap.NewModifyRequest(acct.DN, nil)
 	bad.Replace("msNPAllowDialin", []string{"maybe"})
 	if err := conn.Modify(bad); !ldap.IsErrorWithCode(err, ldap.LDAPResultInvalidAttributeSyntax) {
@@ -127,48 +129,46 @@ func (e *env) testDialIn(t *testing.T) {
 	dialInRoundTrip(t, c, conn, acct, read)
 	dialInChangedByOthers(t, c, conn, acct, read)
 	dialInReadBack(t, c, conn, acct)
+	dialInDeniesNest(t, c, conn, acct, read)
 }
 
-// Two blocks that deny alice's dial-in, which an administrator had allowed (TRUE): the first one's hold line records
-// TRUE, and the second, placed after the first one's deny, takes that over rather than the FALSE it finds, so that
-// the last release restores TRUE. Read from the lab's directory, not through the client.
-func TestASecondDialInDenyTakesOverWhatTheFirstRestores(t *testing.T) {
-	l, c := startDirectoryLab(t)
-	conn := labclient.LDAP(t, l.Info())
+// dialInDeniesNest has two blocks deny dial-in of the account, which an administrator had allowed (TRUE): the first
+// one's hold line records TRUE, and the second, placed after the first one's deny, takes that over rather than the
+// FALSE it finds. Released in creation order, the first leaves the deny for the second, whose release restores TRUE
+// in the modify that removes its line. read is the directory's msNPAllowDialin, not the client's.
+func dialInDeniesNest(t *testing.T, c *directory.Client, conn *ldap.Conn, acct directory.Account, read func() []string) {
+	t.Helper()
 	find := func() directory.Account {
-		acct, err := c.FindUser(ctx(t), "alice")
+		cur, err := c.FindByGUID(ctx(t), directory.KindUser, acct.ObjectGUID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return acct
+		return cur
 	}
-	setRaw(t, conn, find().DN, directory.DialInAllow)
-	lineOf := func(id string) string {
-		_, info, _ := labAccount(t, l, "alice")
-		for _, line := range strings.Split(info, "\n") {
-			if strings.HasPrefix(line, "hold id="+id+" ") {
-				return line
-			}
-		}
-		t.Fatalf("no hold line %s in alice's notes %q", id, info)
-		return ""
-	}
+	setRaw(t, conn, acct.DN, directory.DialInAllow)
 	for _, id := range []string{"first", "second"} {
 		req := directory.HoldRequest{Record: true, Hold: directory.Hold{ID: id, Since: time.Now(), KeepsEnabled: true, DeniesDialIn: true}}
 		if _, err := c.Hold(ctx(t), find(), req); err != nil {
 			t.Fatal(err)
 		}
-		if line := lineOf(id); !strings.Contains(line, " dialin=true ") {
-			t.Fatalf("hold %s: %q; want dialin=true", id, line)
+		rec, err := find().ReadBlockRecord()
+		if i := slices.IndexFunc(rec.Holds, func(h directory.Hold) bool { return h.ID == id }); err != nil || i < 0 ||
+			!rec.Holds[i].DeniesDialIn || rec.Holds[i].PriorDialIn != directory.DialInAllow {
+			t.Fatalf("hold %s: record %+v, %v; want its line to deny dial-in and restore TRUE", id, rec, err)
 		}
 		if _, err := c.SetDialIn(ctx(t), find(), directory.DialInDeny); err != nil {
 			t.Fatal(err)
 		}
 	}
-	res, err := c.Release(ctx(t), find(), "first", true)
-	if err != nil || len(res.OtherHolds) != 1 || !res.OtherHolds[0].DeniesDialIn || res.OtherHolds[0].PriorDialIn != directory.DialInAllow {
-		t.Fatalf("release of the first: %+v, %v; want the second left, restoring TRUE", res, err)
+	res, err := c.Release(ctx(t), find(), "first", false)
+	if err != nil || res.DialIn.Restored || res.DialIn.DeniedFor != "second" || strings.Join(read(), ",") != "FALSE" {
+		t.Fatalf("release of the first: %+v, %v, msNPAllowDialin %q; want FALSE kept for the second", res.DialIn, err, read())
 	}
+	res, err = c.Release(ctx(t), find(), "second", false)
+	if err != nil || !res.DialIn.Restored || strings.Join(read(), ",") != "TRUE" {
+		t.Fatalf("release of the second: %+v, %v, msNPAllowDialin %q; want TRUE restored", res.DialIn, err, read())
+	}
+	setRaw(t, conn, acct.DN, directory.DialInAbsent)
 }
 
 // A release that races a new block of another team: the new block's hold and deny land between the release's read
