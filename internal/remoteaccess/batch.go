@@ -46,9 +46,15 @@ type PurgeBatcher struct {
 	// MaxInFlight bounds the batches in flight on one server (default DefaultBatchesInFlight): a second starts only
 	// when the waiting purges fill a batch. Each holds one of the server's max_concurrency_per_server slots.
 	MaxInFlight int
+	// Spacing is the least time between the starts of two batches of one server that are not full (default
+	// DefaultBatchSpacing; negative: none). Purges that keep coming (a mass incident) would otherwise start a run as
+	// soon as the last one ends, so that a server's runs grow with the incident's length; spaced, each run takes more
+	// devices. A lone purge is not delayed: the last batch started long before.
+	Spacing time.Duration
 
-	mu     sync.Mutex
-	queues map[batchKey]*purgeQueue
+	mu         sync.Mutex
+	queues     map[batchKey]*purgeQueue
+	lastStarts map[batchKey]time.Time // kept when a queue is forgotten: the spacing outlives it
 }
 
 // The batcher's defaults.
@@ -56,6 +62,8 @@ const (
 	DefaultBatchWindow     = 20 * time.Millisecond
 	DefaultBatchDevices    = 50
 	DefaultBatchesInFlight = 2
+	// DefaultBatchSpacing is about a PowerShell start and a purge's run on a Remote Access server.
+	DefaultBatchSpacing = time.Second
 )
 
 // DefaultPurgeBatcher coalesces the purges of every Cluster that has no batcher of its own (Cluster.WithPurgeBatcher).
@@ -165,6 +173,21 @@ func (b *PurgeBatcher) window() time.Duration {
 		return b.Window
 	}
 	return DefaultBatchWindow
+}
+
+func (b *PurgeBatcher) spacing() time.Duration {
+	switch {
+	case b.Spacing < 0:
+		return 0
+	case b.Spacing == 0:
+		return DefaultBatchSpacing
+	}
+	return b.Spacing
+}
+
+// untilSpaced is how long a batch of key that is not full must still wait for the spacing. b.mu is held.
+func (b *PurgeBatcher) untilSpaced(key batchKey) time.Duration {
+	return time.Until(b.lastStarts[key].Add(b.spacing()))
 }
 
 func (b *PurgeBatcher) maxDevices() int {
@@ -282,23 +305,29 @@ func (b *PurgeBatcher) enqueue(key batchKey, req *purgeRequest) {
 	case len(q.waiting) >= b.maxDevices() && q.inFlight < b.maxInFlight():
 		b.sendLocked(key, q)
 	case q.inFlight == 0 && q.timer == nil:
-		var t *time.Timer
-		t = time.AfterFunc(b.window(), func() {
-			b.mu.Lock()
-			defer b.mu.Unlock()
-			if q.timer != t {
-				return // the batch was sent before its window ended (it filled)
-			}
-			q.timer = nil
-			if len(q.waiting) == 0 { // every purge of the window was withdrawn
-				releaseLooksLocked(q)
-				b.forgetIfIdleLocked(key, q)
-				return
-			}
-			b.sendLocked(key, q)
-		})
-		q.timer = t // before the timer's function can take b.mu, which enqueue holds
+		b.sendLaterLocked(key, q, max(b.window(), b.untilSpaced(key)))
 	}
+}
+
+// sendLaterLocked sends the waiting purges after delay, unless they fill a batch first or are all withdrawn. b.mu
+// is held.
+func (b *PurgeBatcher) sendLaterLocked(key batchKey, q *purgeQueue, delay time.Duration) {
+	var t *time.Timer
+	t = time.AfterFunc(delay, func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		if q.timer != t {
+			return // the batch was sent before its window ended (it filled)
+		}
+		q.timer = nil
+		if len(q.waiting) == 0 { // every purge of the window was withdrawn
+			releaseLooksLocked(q)
+			b.forgetIfIdleLocked(key, q)
+			return
+		}
+		b.sendLocked(key, q)
+	})
+	q.timer = t // before the timer's function can take b.mu, which the caller holds
 }
 
 // withdraw takes a request out of its queue when it has not been sent, and reports whether it did.
@@ -357,6 +386,16 @@ func (b *PurgeBatcher) sendLocked(key batchKey, q *purgeQueue) {
 		q.timer.Stop()
 		q.timer = nil
 	}
+	if b.lastStarts == nil {
+		b.lastStarts = map[batchKey]time.Time{}
+	}
+	now := time.Now()
+	for k, started := range b.lastStarts {
+		if now.Sub(started) >= b.spacing() {
+			delete(b.lastStarts, k) // spaced enough: as if it never ran
+		}
+	}
+	b.lastStarts[key] = now
 	n := min(len(q.waiting), b.maxDevices())
 	batch := q.waiting[:n:n]
 	q.waiting = append([]*purgeRequest(nil), q.waiting[n:]...)
@@ -368,9 +407,17 @@ func (b *PurgeBatcher) sendLocked(key batchKey, q *purgeQueue) {
 		b.mu.Lock()
 		defer b.mu.Unlock()
 		q.inFlight--
-		// The purges that arrived meanwhile have waited for a whole run already: they go at once.
-		for len(q.waiting) > 0 && q.inFlight < b.maxInFlight() && (q.inFlight == 0 || len(q.waiting) >= b.maxDevices()) {
+		// The purges that arrived meanwhile have waited for a whole run already: a full batch goes at once, the
+		// rest once the spacing since the last start allows.
+		for len(q.waiting) >= b.maxDevices() && q.inFlight < b.maxInFlight() {
 			b.sendLocked(key, q)
+		}
+		if len(q.waiting) > 0 && q.inFlight == 0 && q.timer == nil {
+			if wait := b.untilSpaced(key); wait > 0 {
+				b.sendLaterLocked(key, q, wait)
+			} else {
+				b.sendLocked(key, q)
+			}
 		}
 		if len(q.waiting) == 0 {
 			releaseLooksLocked(q)

@@ -2,8 +2,11 @@ package remoteaccess
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -103,4 +106,72 @@ func (b *PurgeBatcher) idle() bool {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return len(b.queues) == 0
+}
+
+// clockedRunner answers purge-devices/v1 with one entry per device sent and records when each run started.
+type clockedRunner struct {
+	mu     sync.Mutex
+	starts []time.Time
+}
+
+func (c *clockedRunner) Run(_ context.Context, _ winrm.Script, input, output any) error {
+	c.mu.Lock()
+	c.starts = append(c.starts, time.Now())
+	c.mu.Unlock()
+	n := len(input.(purgeDevicesInput).Devices)
+	return json.Unmarshal([]byte(`{"devices":[`+strings.TrimSuffix(strings.Repeat(`{"main_mode_removed":1},`, n), ",")+`]}`), output)
+}
+
+func (c *clockedRunner) Check(context.Context) error { return nil }
+
+func (c *clockedRunner) runs() []time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.starts)
+}
+
+// Batches that are not full are spaced: a purge that comes right after a batch started waits for the spacing to
+// end (so that purges that keep coming share runs), while the first purge of a quiet server goes after the window.
+func TestBatchesThatAreNotFullAreSpaced(t *testing.T) {
+	r := &clockedRunner{}
+	const spacing = 300 * time.Millisecond
+	b := &PurgeBatcher{Window: time.Millisecond, Spacing: spacing}
+	for _, name := range []string{"FIRST", "SECOND"} {
+		if _, err := b.purge(context.Background(), "RAS1", r, purgeDeviceInput{Identities: []string{`CORP\` + name + `$`}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	starts := r.runs()
+	if len(starts) != 2 {
+		t.Fatalf("%d runs; want two batches of one", len(starts))
+	}
+	if gap := starts[1].Sub(starts[0]); gap < spacing {
+		t.Errorf("the second batch started %s after the first; want at least the spacing, %s", gap, spacing)
+	}
+}
+
+// A batch that the waiting purges fill goes at once, whatever the spacing.
+func TestAFullBatchIsNotSpaced(t *testing.T) {
+	r := &clockedRunner{}
+	b := &PurgeBatcher{Window: time.Millisecond, Spacing: time.Hour, MaxDevices: 2}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // far below the spacing
+	defer cancel()
+	if _, err := b.purge(ctx, "RAS1", r, purgeDeviceInput{Identities: []string{`CORP\FIRST$`}}); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for _, name := range []string{"A", "B"} {
+		go func() {
+			_, err := b.purge(ctx, "RAS1", r, purgeDeviceInput{Identities: []string{`CORP\` + name + `$`}})
+			errs <- err
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatalf("a purge of the full batch: %v; want it sent at once, not after the spacing", err)
+		}
+	}
+	if n := len(r.runs()); n != 2 {
+		t.Errorf("%d runs; want the first batch and the full one", n)
+	}
 }
