@@ -2,21 +2,22 @@ package ca
 
 import "strings"
 
-// Waiting is how many calls wait for the next run at the CA config.
-func (r *StateReader) Waiting(config string) int {
+// Waiting is how many calls wait for the next run at c.
+func (r *StateReader) Waiting(c *CA) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if q := r.queues[strings.ToLower(config)]; q != nil {
+	if q := r.queues[stateKey{config: strings.ToLower(c.config), runner: c.runner}]; q != nil {
 		return len(q.waiting)
 	}
 	return 0
 }
 
-// SendNow sends the calls waiting at the CA config without waiting for the window to end.
-func (r *StateReader) SendNow(config string) {
+// SendNow sends the calls waiting at c without waiting for the window to end.
+func (r *StateReader) SendNow(c *CA) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if q := r.queues[strings.ToLower(config)]; q != nil && !q.inFlight {
-		r.sendLocked(strings.ToLower(config), q)
+	key := stateKey{config: strings.ToLower(c.config), runner: c.runner}
+	if q := r.queues[key]; q != nil && !q.inFlight {
+		r.sendLocked(key, q)
 	}
 }

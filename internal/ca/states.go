@@ -3,6 +3,7 @@ package ca
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -20,7 +21,14 @@ type StateReader struct {
 	Window time.Duration
 
 	mu     sync.Mutex
-	queues map[string]*stateQueue
+	queues map[stateKey]*stateQueue
+}
+
+// stateKey is one CA as one client reaches it: two provider configurations may name a CA alike through other hosts
+// or credentials, and their reads must not share a run.
+type stateKey struct {
+	config string // lower case: Windows compares config strings without case
+	runner Runner
 }
 
 // DefaultStateWindow is far below a PowerShell start, so that a lone refresh is not delayed noticeably.
@@ -60,6 +68,9 @@ func (r *StateReader) States(ctx context.Context, c *CA, serials []string) ([]Ce
 			return nil, err // refused here, so that it never fails the others' run
 		}
 	}
+	if !reflect.TypeOf(c.runner).Comparable() {
+		return c.States(ctx, serials) // cannot be told apart from another client: never shared
+	}
 	req := &stateRequest{ctx: ctx, serials: serials, done: make(chan stateReply, 1)}
 	r.enqueue(c, req)
 	select {
@@ -81,15 +92,14 @@ func (r *StateReader) enqueue(c *CA, req *stateRequest) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.queues == nil {
-		r.queues = map[string]*stateQueue{}
+		r.queues = map[stateKey]*stateQueue{}
 	}
-	key := strings.ToLower(c.config)
+	key := stateKey{config: strings.ToLower(c.config), runner: c.runner}
 	q := r.queues[key]
 	if q == nil {
-		q = &stateQueue{}
+		q = &stateQueue{authority: c}
 		r.queues[key] = q
 	}
-	q.authority = c // the latest client of the CA's host
 	q.waiting = append(q.waiting, req)
 	if !q.inFlight && q.timer == nil {
 		var t *time.Timer
@@ -106,7 +116,7 @@ func (r *StateReader) enqueue(c *CA, req *stateRequest) {
 
 // sendLocked runs the waiting requests whose callers still wait, at most MaxStates serials in one run; the rest go
 // in the next run, as soon as this one ends.
-func (r *StateReader) sendLocked(key string, q *stateQueue) {
+func (r *StateReader) sendLocked(key stateKey, q *stateQueue) {
 	if q.timer != nil {
 		q.timer.Stop()
 		q.timer = nil

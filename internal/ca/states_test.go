@@ -29,8 +29,8 @@ func askAll(t *testing.T, r *ca.StateReader, c *ca.CA, serials []string, n int) 
 		}
 		wg.Go(func() { got[i], errs[i] = r.States(ctx(t), c, ask) })
 	}
-	poll.Until(t, "every caller waits for the run", func() bool { return r.Waiting(c.Config()) == n })
-	r.SendNow(c.Config())
+	poll.Until(t, "every caller waits for the run", func() bool { return r.Waiting(c) == n })
+	r.SendNow(c)
 	wg.Wait()
 	return got, errs
 }
@@ -84,6 +84,37 @@ func TestStateReaderFailureIsEveryCallers(t *testing.T) {
 	for i, err := range errs {
 		if !errors.Is(err, ca.ErrUnreachable) || got[i] != nil {
 			t.Errorf("caller %d with the CA down: %+v, %v; want ErrUnreachable", i, got[i], err)
+		}
+	}
+}
+
+// Two clients of one CA (two provider configurations: other hosts or credentials, the config in another case) never
+// share a run: each caller's serials are read through its own client.
+func TestStateReaderKeepsEachClientsReadsApart(t *testing.T) {
+	l, clients := startLab(t, lab.Config{})
+	mine := newCA(t, l, clients["RAS1"])
+	theirs, err := ca.New(strings.ToUpper(l.Info().CertificateAuthority), clients["RAS2"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	serial := l.EnterpriseCA().Rows(device, []string{cluster.TemplateDeviceTunnel})[0].Serial
+	r := &ca.StateReader{Window: time.Hour}
+	before := map[string]int64{"RAS1": l.CommandsPerScript("RAS1")[scriptStates], "RAS2": l.CommandsPerScript("RAS2")[scriptStates]}
+	var wg sync.WaitGroup
+	for _, c := range []*ca.CA{mine, theirs} {
+		wg.Go(func() {
+			if certs, err := r.States(ctx(t), c, []string{serial}); err != nil || len(certs) != 1 {
+				t.Errorf("%s: %+v, %v; want its certificate", c.Config(), certs, err)
+			}
+		})
+	}
+	poll.Until(t, "each client's caller waits in its own queue", func() bool { return r.Waiting(mine) == 1 && r.Waiting(theirs) == 1 })
+	r.SendNow(mine)
+	r.SendNow(theirs)
+	wg.Wait()
+	for server, n := range before {
+		if runs := l.CommandsPerScript(server)[scriptStates] - n; runs != 1 {
+			t.Errorf("%d runs through %s's client; want its caller's own run", runs, server)
 		}
 	}
 }

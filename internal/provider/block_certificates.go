@@ -553,7 +553,8 @@ func (o *blockOps) readLever(ctx context.Context, state tfsdk.State, next *tfsdk
 
 // releasedAt lists the certificates among certs, held at a, that a has valid again. The refreshes of one plan read
 // them in runs shared per CA (ca.DefaultStateReader): one run for each block would start a PowerShell on the CA for
-// every block that holds certificates.
+// every block that holds certificates. A held certificate the CA no longer has (its row deleted, which also takes it
+// off the next CRL) cannot be told held: it is warned of, never taken as held silently.
 func (o *blockOps) releasedAt(ctx context.Context, a *ca.CA, certs []block.HeldCertificate, diags *diag.Diagnostics) []string {
 	var serials []string
 	for _, c := range certs {
@@ -561,23 +562,33 @@ func (o *blockOps) releasedAt(ctx context.Context, a *ca.CA, certs []block.HeldC
 			serials = append(serials, c.Serial)
 		}
 	}
-	if len(serials) == 0 {
-		return nil
-	}
 	ctx, cancel := context.WithTimeout(ctx, holdCheckTimeout)
 	defer cancel()
-	found, err := ca.DefaultStateReader.States(ctx, a, serials)
-	if err != nil {
-		diags.AddWarning("Cannot check the held certificates", fmt.Sprintf("At %s: %v. The refresh keeps what the state "+
-			"says; the next refresh checks again.", a.Config(), err))
-		return nil
+	var found []ca.Certificate
+	for chunk := range slices.Chunk(serials, ca.MaxStates) {
+		some, err := ca.DefaultStateReader.States(ctx, a, chunk)
+		if err != nil {
+			diags.AddWarning("Cannot check the held certificates", fmt.Sprintf("At %s: %v. The refresh keeps what the "+
+				"state says; the next refresh checks again.", a.Config(), err))
+			return nil
+		}
+		found = append(found, some...)
 	}
-	var off []string
+	var off, missing []string
 	for _, serial := range serials {
 		i := slices.IndexFunc(found, func(f ca.Certificate) bool { return strings.EqualFold(f.Serial, serial) })
-		if i >= 0 && !found[i].Held() && !found[i].RevokedPermanently() {
+		switch {
+		case i < 0:
+			missing = append(missing, serial)
+		case !found[i].Held() && !found[i].RevokedPermanently():
 			off = append(off, serial)
 		}
+	}
+	if len(missing) > 0 {
+		diags.AddWarning("Held certificates are not in the CA's database", fmt.Sprintf("%s has no certificate with serial "+
+			"number %s, which this block put on hold: its row was deleted (certutil -deleterow), which also leaves it off "+
+			"the next CRL, so the device may connect with it again. Revoke it by hand if the device still has it.",
+			a.Config(), strings.Join(missing, ", ")))
 	}
 	return off
 }
