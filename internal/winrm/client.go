@@ -53,6 +53,7 @@ type Client struct {
 	done      chan struct{} // closed by Close
 	reapTimer *time.Timer
 	reaping   sync.WaitGroup
+	reaped    string // the shell the reaper is deleting: Close deletes it too, within its own bound
 
 	shellsOpened, shellsReused, shellsDeleted, commands, retries atomic.Int64
 }

@@ -159,6 +159,9 @@ func (c *Client) reap() {
 			ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 			_ = c.deleteShell(newOpTransport(ctx, c.transport), id) // best effort: the server's idle timeout is the backstop
 			cancel()
+			c.mu.Lock()
+			c.reaped = ""
+			c.mu.Unlock()
 		}
 		<-c.slots
 		if !ok {
@@ -174,6 +177,7 @@ func (c *Client) takeExpired() (string, bool) {
 	if len(c.idle) > 0 && time.Since(c.idle[0].since) >= c.cfg.ShellIdle {
 		id := c.idle[0].id
 		c.idle = c.idle[1:]
+		c.reaped = id
 		return id, true
 	}
 	c.scheduleReapLocked()
@@ -201,12 +205,13 @@ func (c *Client) CloseContext(ctx context.Context) error {
 		c.reapTimer = nil
 	}
 	close(c.done)
-	c.mu.Unlock()
-	c.reaping.Wait()
-
-	c.mu.Lock()
 	idle := c.idle
 	c.idle = nil
+	if c.reaped != "" {
+		// The reaper may be waiting to try its Delete again: delete it here too, within ctx (a shell the server no
+		// longer knows counts as deleted), so that a kill right after Close does not leave it open.
+		idle = append(idle, idleShell{id: c.reaped})
+	}
 	c.mu.Unlock()
 	// All at once: Terraform kills a plugin about two seconds after it asks it to stop, and a shell that is not
 	// deleted by then holds one of the account's shells on the server until its idle timeout. There are no more
@@ -221,6 +226,14 @@ func (c *Client) CloseContext(ctx context.Context) error {
 		})
 	}
 	wg.Wait()
+	// A reaper that was deleting a shell it took before (perhaps waiting to try again after a quota fault) is waited
+	// for last, within ctx: its wait must not hold up the deletes above, which Terraform's kill would cut short.
+	reaped := make(chan struct{})
+	go func() { c.reaping.Wait(); close(reaped) }()
+	select {
+	case <-reaped:
+	case <-ctx.Done():
+	}
 	c.transport.close()
 	return errors.Join(errs...)
 }

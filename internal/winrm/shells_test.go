@@ -258,3 +258,36 @@ func TestDeleteThatMeetsAQuotaFaultIsRetried(t *testing.T) {
 		_ = c.Close()
 	}
 }
+
+// A reaper that is waiting to try a Delete again (the server answered the first with the quota fault) holds up
+// neither Close's deletes of the other idle shells nor its own: Close deletes the reaper's shell too, since Terraform
+// kills the plugin about two seconds after it asks it to stop, and a shell not deleted by then stays on the server
+// until its idle timeout.
+func TestCloseDoesNotWaitForTheReaperBeforeDeleting(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.ShellIdle = 300 * time.Millisecond
+	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: 4 * time.Second, Max: 4 * time.Second} // the reaper waits 2 to 4 s
+	c, err := winrm.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Faults().SetStartLatency(300 * time.Millisecond) // so that the two runs overlap and pool two shells
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { runEcho(t, c, nil) })
+	}
+	wg.Wait()
+	srv.Faults().SetStartLatency(0)
+	if n := srv.Counters().OpenShells; n != 2 {
+		t.Fatalf("%d shells pooled; want the two runs' shells", n)
+	}
+	srv.Faults().SetQuotaNext(1) // the reaper's first Delete
+	poll.Until(t, "the reaper meets the quota fault", func() bool { return srv.Faults().Settings().QuotaNext == 0 })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // far below the reaper's wait
+	defer cancel()
+	_ = c.CloseContext(ctx)
+	if n := srv.Counters().OpenShells; n != 0 {
+		t.Errorf("%d shells open when Close returned; want the idle one and the reaper's deleted by Close", n)
+	}
+}
