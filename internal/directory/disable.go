@@ -555,7 +555,7 @@ func (c *Client) changeOn(ctx context.Context, w *pool, acct Account, guarded bo
 		case ctx.Err() != nil:
 			return err
 		case !ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists):
-			return &writeRefusedError{err: fmt.Errorf("writing userAccountControl %#x of %s to %s: %w", ch.uac, cur.DN, w.name(), err),
+			return &writeRefusedError{err: fmt.Errorf("writing %s of %s to %s: %w", modifiedAttributes(mod), cur.DN, w.name(), err),
 				withRecord: ch.info != nil || ch.description != nil}
 		default:
 			conflict = err
@@ -624,6 +624,17 @@ func modifyFor(cur Account, ch accountChange) *ldap.ModifyRequest {
 		}
 	}
 	return mod
+}
+
+// modifiedAttributes names the attributes a modify changes, for an error that says what the directory refused.
+func modifiedAttributes(mod *ldap.ModifyRequest) string {
+	var names []string
+	for _, c := range mod.Changes {
+		if !slices.Contains(names, c.Modification.Type) {
+			names = append(names, c.Modification.Type)
+		}
+	}
+	return strings.Join(names, ", ")
 }
 
 func signed(uac uint32) string {

@@ -32,8 +32,8 @@
 //     an unpaged search that matches more returns 1000 entries and
 //     sizeLimitExceeded (4), as AD does.
 //   - Writes: only direct members of Domain Admins (RID 512) may write;
-//     others get insufficientAccessRights (50). Only userAccountControl, info
-//     and description are writable (info and description at most 1,024
+//     others get insufficientAccessRights (50). Only userAccountControl, info,
+//     description and msNPAllowDialin are writable (info and description at most 1,024
 //     UTF-16 code units; replace, or delete-old + add-new which fails with
 //     noSuchAttribute (16) when the old value is stale, as on Windows; the
 //     permissive-modify control relaxes that). Changing the account-type bits
