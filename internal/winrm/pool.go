@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -42,7 +43,12 @@ func (c *Client) openShell(tr *opTransport) (string, bool, error) {
 		return id, true, nil
 	}
 	c.mu.Unlock()
-	response, err := tr.send(c.createShellRequest())
+	// The Create is not cut short when the caller gives up (a verify window that ends, Ctrl-C): a shell the server
+	// creates after the client stopped listening has an id the client never learns, and stays open until the server's
+	// idle timeout. Bounded as a clean-up is; a caller that gave up meanwhile discards or pools the shell.
+	ctx, cancel := cleanupContext(tr.context())
+	defer cancel()
+	response, err := newOpTransport(ctx, c.transport).send(c.createShellRequest())
 	if err != nil {
 		return "", false, err
 	}
@@ -110,6 +116,19 @@ func (c *Client) discardShell(ctx context.Context, tr *opTransport, id string) {
 // other and can meet the same quota fault or dropped connection (MS-WSMV 2.2.4.42), and a shell whose Delete is
 // given up lives on the server until its idle timeout. A shell the server no longer knows is deleted already.
 func (c *Client) deleteShell(tr *opTransport, id string) error {
+	return c.deleteShellPacing(tr, id, c.cfg.Retry.Attempts, c.backoff)
+}
+
+// exitRetryDelay paces the Deletes at exit: Terraform kills the plugin about two seconds after it asks it to stop, so
+// a Delete refused for quota is tried again soon and as often as the time left allows, not after the usual backoff.
+const exitRetryDelay = 50 * time.Millisecond
+
+// deleteShellAtExit is deleteShell as Close needs it: retried every exitRetryDelay until its context ends.
+func (c *Client) deleteShellAtExit(tr *opTransport, id string) error {
+	return c.deleteShellPacing(tr, id, math.MaxInt, func(int) time.Duration { return exitRetryDelay })
+}
+
+func (c *Client) deleteShellPacing(tr *opTransport, id string, attempts int, delay func(attempt int) time.Duration) error {
 	for attempt := 1; ; attempt++ {
 		_, err := tr.send(deleteShellRequest(c.transport.url, id, c.params))
 		if err == nil {
@@ -121,7 +140,7 @@ func (c *Client) deleteShell(tr *opTransport, id string) error {
 		if e.Kind == KindShell {
 			return nil
 		}
-		if attempt >= c.cfg.Retry.Attempts || !IsTransient(e) || !c.sleep(ctx, c.backoff(attempt)) {
+		if attempt >= attempts || !IsTransient(e) || !c.sleep(ctx, delay(attempt)) {
 			return err
 		}
 		c.retries.Add(1)
@@ -220,7 +239,7 @@ func (c *Client) CloseContext(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for i, s := range idle {
 		wg.Go(func() {
-			if err := c.deleteShell(newOpTransport(ctx, c.transport), s.id); err != nil {
+			if err := c.deleteShellAtExit(newOpTransport(ctx, c.transport), s.id); err != nil {
 				errs[i] = fmt.Errorf("winrm %s: deleting shell %s: %w", c.cfg.Host, s.id, err)
 			}
 		})

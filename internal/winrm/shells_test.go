@@ -291,3 +291,55 @@ func TestCloseDoesNotWaitForTheReaperBeforeDeleting(t *testing.T) {
 		t.Errorf("%d shells open when Close returned; want the idle one and the reaper's deleted by Close", n)
 	}
 }
+
+// Close tries a Delete refused for quota again at once rather than after the configured backoff, which could be
+// longer than the time Terraform leaves a plugin at exit: the shell is deleted within Close's bound.
+func TestCloseRetriesARefusedDeleteWithinItsBound(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: 4 * time.Second, Max: 4 * time.Second} // longer than Close's bound
+	c, err := winrm.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runEcho(t, c, nil) // one pooled shell (the default idle time is far longer than this test)
+	srv.Faults().SetQuotaNext(1) // Close's Delete
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := c.CloseContext(ctx); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if s := srv.Faults().Settings(); s.QuotaNext != 0 {
+		t.Fatalf("the quota fault was not met (%+v)", s)
+	}
+	if n := srv.Counters().OpenShells; n != 0 {
+		t.Errorf("%d shells open when Close returned; want its Delete tried again within the bound", n)
+	}
+}
+
+// A caller that gives up while its shell's Create is on the way (a verify window that ends, Ctrl-C) does not leave a
+// shell on the server whose id the client never learned: the Create is waited for, and the shell deleted or pooled.
+func TestACreateAbandonedByItsCallerLeavesNoShell(t *testing.T) {
+	srv := newLab(t, true)
+	c, err := winrm.NewClient(labConfig(srv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Faults().SetReplyLatency("Create", 500*time.Millisecond) // the shell exists before its id reaches the client
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		poll.Until(t, "the Create reaches the server", func() bool { return srv.Counters().OpenShells == 1 })
+		cancel()
+	}()
+	var out echoResult
+	if err := c.Run(ctx, script(t, "echo/v1"), nil, &out); err == nil {
+		t.Fatal("a run whose caller gave up succeeded")
+	}
+	srv.Faults().SetReplyLatency("Create", 0)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Counters().OpenShells; n != 0 {
+		t.Errorf("%d shells open after Close; want the abandoned Create's shell deleted", n)
+	}
+}

@@ -29,6 +29,7 @@ type Faults struct {
 
 	mu            sync.Mutex
 	actionLatency map[string]time.Duration // by action name (Create, Delete, ...)
+	replyLatency  map[string]time.Duration // by action name: the action is done, its answer comes late
 	actionQuota   map[string]int           // the next N requests of an action fail with the quota fault
 }
 
@@ -51,6 +52,28 @@ func (f *Faults) SetActionLatency(action string, d time.Duration) {
 		return
 	}
 	f.actionLatency[action] = d
+}
+
+// SetReplyLatency delays the answer to every request of one action by d once the action is done (a busy server
+// or network on the way back): a client that stops listening meanwhile does not undo it, as on Windows, where a
+// request received is carried out. 0 turns it off.
+func (f *Faults) SetReplyLatency(action string, d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.replyLatency == nil {
+		f.replyLatency = map[string]time.Duration{}
+	}
+	if d <= 0 {
+		delete(f.replyLatency, action)
+		return
+	}
+	f.replyLatency[action] = d
+}
+
+func (f *Faults) replyLatencyOf(action string) time.Duration {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.replyLatency[action]
 }
 
 func (f *Faults) latencyOf(action string) time.Duration {
@@ -156,7 +179,7 @@ func (f *Faults) Reset() {
 	f.SetRemoteShellAccess(true)
 	f.SetStrictChannelBinding(false)
 	f.mu.Lock()
-	f.actionLatency, f.actionQuota = nil, nil
+	f.actionLatency, f.replyLatency, f.actionQuota = nil, nil, nil
 	f.mu.Unlock()
 }
 

@@ -294,6 +294,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	action, out, fault := s.dispatch(r, user, req)
+	time.Sleep(s.faults.replyLatencyOf(name)) // done already: the answer is late, whoever still listens
 	if fault == errLoseReply {
 		dropConnection(w) // the command ran; its client never learns how it ended
 		return
