@@ -302,7 +302,7 @@ func TestCloseRetriesARefusedDeleteWithinItsBound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runEcho(t, c, nil) // one pooled shell (the default idle time is far longer than this test)
+	runEcho(t, c, nil)           // one pooled shell (the default idle time is far longer than this test)
 	srv.Faults().SetQuotaNext(1) // Close's Delete
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()

@@ -42,32 +42,28 @@ func (f *Faults) SetStartLatency(d time.Duration) { f.startLatency.Store(int64(d
 // SetActionLatency delays the handling of every authenticated request of one action (Create, Command, Send,
 // Receive, Signal or Delete) by d, after it is counted, e.g. a slow Delete; 0 turns it off.
 func (f *Faults) SetActionLatency(action string, d time.Duration) {
+	f.setLatency(&f.actionLatency, action, d)
+}
+
+// setLatency sets one action's delay in *m, or removes it when d is 0.
+func (f *Faults) setLatency(m *map[string]time.Duration, action string, d time.Duration) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.actionLatency == nil {
-		f.actionLatency = map[string]time.Duration{}
+	if *m == nil {
+		*m = map[string]time.Duration{}
 	}
 	if d <= 0 {
-		delete(f.actionLatency, action)
+		delete(*m, action)
 		return
 	}
-	f.actionLatency[action] = d
+	(*m)[action] = d
 }
 
 // SetReplyLatency delays the answer to every request of one action by d once the action is done (a busy server
 // or network on the way back): a client that stops listening meanwhile does not undo it, as on Windows, where a
 // request received is carried out. 0 turns it off.
 func (f *Faults) SetReplyLatency(action string, d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.replyLatency == nil {
-		f.replyLatency = map[string]time.Duration{}
-	}
-	if d <= 0 {
-		delete(f.replyLatency, action)
-		return
-	}
-	f.replyLatency[action] = d
+	f.setLatency(&f.replyLatency, action, d)
 }
 
 func (f *Faults) replyLatencyOf(action string) time.Duration {
