@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"sync"
 	"time"
 
@@ -119,13 +118,17 @@ func (c *Client) deleteShell(tr *opTransport, id string) error {
 	return c.deleteShellPacing(tr, id, c.cfg.Retry.Attempts, c.backoff)
 }
 
-// exitRetryDelay paces the Deletes at exit: Terraform kills the plugin about two seconds after it asks it to stop, so
-// a Delete refused for quota is tried again soon and as often as the time left allows, not after the usual backoff.
-const exitRetryDelay = 50 * time.Millisecond
+// exitRetryDelay and exitAttempts pace the Deletes at exit: Terraform kills the plugin about two seconds after it
+// asks it to stop, so a Delete refused for quota is tried again soon, not after the usual backoff, and within
+// about a second for a server that does not answer at all.
+const (
+	exitRetryDelay = 50 * time.Millisecond
+	exitAttempts   = 20
+)
 
-// deleteShellAtExit is deleteShell as Close needs it: retried every exitRetryDelay until its context ends.
+// deleteShellAtExit is deleteShell as Close needs it: retried every exitRetryDelay, while its context lasts.
 func (c *Client) deleteShellAtExit(tr *opTransport, id string) error {
-	return c.deleteShellPacing(tr, id, math.MaxInt, func(int) time.Duration { return exitRetryDelay })
+	return c.deleteShellPacing(tr, id, exitAttempts, func(int) time.Duration { return exitRetryDelay })
 }
 
 func (c *Client) deleteShellPacing(tr *opTransport, id string, attempts int, delay func(attempt int) time.Duration) error {
