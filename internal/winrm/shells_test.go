@@ -284,7 +284,7 @@ func TestCloseDoesNotWaitForTheReaperBeforeDeleting(t *testing.T) {
 	}
 	srv.Faults().SetQuotaNext(1) // the reaper's first Delete
 	poll.Until(t, "the reaper meets the quota fault", func() bool { return srv.Faults().Settings().QuotaNext == 0 })
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second) // far below the reaper's wait
+	ctx, cancel := context.WithTimeout(context.Background(), 1900*time.Millisecond) // below the reaper's least wait
 	defer cancel()
 	_ = c.CloseContext(ctx)
 	if n := srv.Counters().OpenShells; n != 0 {
@@ -297,14 +297,14 @@ func TestCloseDoesNotWaitForTheReaperBeforeDeleting(t *testing.T) {
 func TestCloseRetriesARefusedDeleteWithinItsBound(t *testing.T) {
 	srv := newLab(t, true)
 	cfg := labConfig(srv)
-	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: 4 * time.Second, Max: 4 * time.Second} // longer than Close's bound
+	cfg.Retry = winrm.RetryPolicy{Attempts: 3, Base: time.Minute, Max: time.Minute} // longer than Close's bound
 	c, err := winrm.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	runEcho(t, c, nil)           // one pooled shell (the default idle time is far longer than this test)
-	srv.Faults().SetQuotaNext(1) // Close's Delete
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	runEcho(t, c, nil)                                                      // one pooled shell (the default idle time is far longer than this test)
+	srv.Faults().SetQuotaNext(1)                                            // Close's Delete
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // ample for a busy machine
 	defer cancel()
 	if err := c.CloseContext(ctx); err != nil {
 		t.Errorf("Close: %v", err)
