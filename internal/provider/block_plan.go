@@ -200,15 +200,29 @@ func (o *blockOps) planCreate(ctx context.Context, plan blockState, req resource
 		return
 	}
 	servers := o.servers(ctx, m, &resp.Diagnostics)
-	// A server that is not ready (remoteaccess_servers) is refused before the block is planned, on creates only: a
-	// block in state must always be completable and destroyable.
+	// The impact preview and the readiness read are each a PowerShell run per server: made at once, a new block's
+	// plan, and Terraform's plan of it again during the apply, waits for one run instead of two in a row.
+	previewCtx, cancelPreview := context.WithCancel(ctx)
+	defer cancelPreview()
+	var impact diag.Diagnostics
+	previewed := make(chan struct{})
+	go func() {
+		defer close(previewed)
+		o.showImpact(previewCtx, blocker, target, servers, name, plan.account().disables(), &impact)
+	}()
+	// A server that is not ready (remoteaccess_servers) is refused, on creates only: a block in state must always be
+	// completable and destroyable. The preview of a refused block is not shown.
 	if m.PurgeSessions.ValueBool() {
 		o.clients.refuseUnready(ctx, servers, path.Root("servers"), &resp.Diagnostics)
-		if resp.Diagnostics.HasError() {
-			return
-		}
 	}
-	o.showImpact(ctx, blocker, target, servers, name, plan.account().disables(), &resp.Diagnostics)
+	if resp.Diagnostics.HasError() {
+		cancelPreview()
+	}
+	<-previewed
+	if resp.Diagnostics.HasError() {
+		return
+	}
+	resp.Diagnostics.Append(impact...)
 	if l := plan.certificates(); l.holdConfig(ctx, &resp.Diagnostics) != nil {
 		o.planCertificates(ctx, target, servers, l, &resp.Diagnostics)
 	}

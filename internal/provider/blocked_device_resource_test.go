@@ -13,6 +13,8 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
 )
 
 const deviceAddr = "remoteaccess_blocked_device.test"
@@ -245,6 +247,79 @@ func TestAccBlockedDevice_refusesGuardedAccounts(t *testing.T) {
 	})
 	if !l.accountEnabled(t, "DC1$") {
 		t.Error("the domain controller's account was disabled")
+	}
+}
+
+// A new block is refused at plan time on a server that is not ready, naming it and the fix; nothing is changed.
+func TestAccBlockedDevice_refusesAServerThatIsNotReady(t *testing.T) {
+	l := startLab(t)
+	l.Cluster().SetReadiness("RAS2", cluster.Readiness{HiddenCommands: []string{"Get-NetIPsecMainModeSA"}})
+	ras2 := l.info.ServerAddresses[1]
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config:      l.providerConfig(blockedDeviceConfig("CLIENT1")),
+			ExpectError: regexp.MustCompile(`(?s)` + regexp.QuoteMeta(ras2) + ` is not ready for the provider.*Get-NetIPsecMainModeSA.*VisibleCmdlets`),
+		}},
+	})
+	if !l.accountEnabled(t, "CLIENT1$") {
+		t.Error("the refused block disabled CLIENT1")
+	}
+	if err := expectSAs(l, t, identitiesOf("CLIENT1"), false); err != nil {
+		t.Error(err)
+	}
+}
+
+// A new block's plan asks each server for its readiness and for the sessions the block will end at once, not one
+// after the other: every command hangs until both are running on every server (or, were they made in a row, until
+// the plan's timeouts end them: the plan then succeeds without either, and the peak shows one at a time).
+func TestAccBlockedDevice_planReadsReadinessAndImpactAtOnce(t *testing.T) {
+	l := startLab(t)
+	servers := l.info.Servers
+	for _, s := range servers {
+		l.Server(s.Name).Faults().SetHangCommands(true)
+	}
+	stop := make(chan struct{})
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		defer func() {
+			for _, s := range servers {
+				l.Server(s.Name).Faults().SetHangCommands(false)
+			}
+		}()
+		for {
+			both := true
+			for _, s := range servers {
+				both = both && l.Server(s.Name).Counters().RunningCommands >= 2
+			}
+			if both {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+	}()
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config:             l.providerConfig(blockedDeviceConfig("CLIENT1")),
+			PlanOnly:           true,
+			ExpectNonEmptyPlan: true,
+		}},
+	})
+	close(stop)
+	<-released
+	for _, s := range servers {
+		c, scripts := l.Server(s.Name).Counters(), l.CommandsPerScript(s.Name)
+		if c.MaxRunningCommands < 2 || scripts["get-readiness/v1"] == 0 || scripts["get-ipsec-sas/v1"] == 0 {
+			t.Errorf("%s: at most %d commands at once (readiness reads %d, SA looks %d): the readiness read and the "+
+				"impact preview ran one after the other", s.Name, c.MaxRunningCommands,
+				scripts["get-readiness/v1"], scripts["get-ipsec-sas/v1"])
+		}
 	}
 }
 

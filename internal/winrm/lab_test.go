@@ -273,6 +273,26 @@ func TestHungCommandIsSignalledAtTheDeadline(t *testing.T) {
 	runEcho(t, c, nil) // the client recovers
 }
 
+// The lab's hang fault holds a command until the fault is turned off; the command then runs as usual.
+func TestAHungCommandRunsWhenTheHangIsTurnedOff(t *testing.T) {
+	srv := newLab(t, true)
+	c := newClient(t, labConfig(srv))
+	srv.Faults().SetHangCommands(true)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(context.Background(), script(t, "echo/v1"), nil, &echoResult{}) }()
+	for srv.Counters().RunningCommands == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("the run ended while its command hung: %v", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	srv.Faults().SetHangCommands(false)
+	if err := <-done; err != nil {
+		t.Fatalf("the released command failed: %v", err)
+	}
+}
+
 // Config.Timeout (the provider's winrm.timeout) bounds one operation also when the caller has a longer deadline, as
 // every resource operation has: a hung command fails at the operation's timeout, with the command signalled, and
 // the caller keeps the rest of its time to record the server as pending. WithOperationTimeout lifts the bound for

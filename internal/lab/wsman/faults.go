@@ -15,7 +15,7 @@ type Faults struct {
 	startLatency      atomic.Int64 // nanoseconds a command waits before it starts, as powershell.exe takes to load
 	quotaEvery        atomic.Int64 // every Nth SOAP request fails with the quota fault
 	quotaNext         atomic.Int64 // the next N SOAP requests fail with the quota fault
-	hangCommands      atomic.Bool  // commands never finish until signalled, deleted or shut down
+	hangCommands      atomic.Bool  // commands wait until signalled, deleted, shut down or the fault is turned off
 	dropConnections   atomic.Bool  // every HTTP request has its connection closed without an answer
 	wrongContentType  atomic.Bool  // answers carry text/html instead of application/soap+xml
 	authFailure       atomic.Bool  // every request is refused with 401, even with the right password
@@ -31,6 +31,7 @@ type Faults struct {
 	actionLatency map[string]time.Duration // by action name (Create, Delete, ...)
 	replyLatency  map[string]time.Duration // by action name: the action is done, its answer comes late
 	actionQuota   map[string]int           // the next N requests of an action fail with the quota fault
+	hangRelease   chan struct{}            // closed when hangCommands is turned off: the hung commands then run
 }
 
 // SetRequestLatency delays every HTTP request, handshakes included, by d.
@@ -106,8 +107,27 @@ func (f *Faults) SetQuotaEvery(n int) { f.quotaEvery.Store(int64(n)) }
 // SetQuotaNext makes the next n authenticated SOAP requests fail with the quota fault.
 func (f *Faults) SetQuotaNext(n int) { f.quotaNext.Store(int64(n)) }
 
-// SetHangCommands makes new and running commands wait until they are signalled, deleted or the server closes.
-func (f *Faults) SetHangCommands(on bool) { f.hangCommands.Store(on) }
+// SetHangCommands makes commands wait before they run until they are signalled, deleted or the server closes;
+// turning it off lets the waiting commands run.
+func (f *Faults) SetHangCommands(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.hangCommands.Store(on)
+	switch {
+	case on && f.hangRelease == nil:
+		f.hangRelease = make(chan struct{})
+	case !on && f.hangRelease != nil:
+		close(f.hangRelease)
+		f.hangRelease = nil
+	}
+}
+
+// hang is closed when the hang is turned off; nil when commands do not hang.
+func (f *Faults) hang() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.hangRelease
+}
 
 // SetDropConnections closes the connection of every HTTP request without answering it.
 func (f *Faults) SetDropConnections(on bool) { f.dropConnections.Store(on) }

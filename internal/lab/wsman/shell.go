@@ -187,9 +187,12 @@ func (s *Server) execute(ctx context.Context, req ExecRequest) ExecResult {
 			return terminated
 		}
 	}
-	if s.faults.hangCommands.Load() {
-		<-ctx.Done()
-		return terminated
+	if release := s.faults.hang(); release != nil {
+		select {
+		case <-ctx.Done():
+			return terminated
+		case <-release:
+		}
 	}
 	if ctx.Err() != nil {
 		return terminated
