@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -289,7 +290,13 @@ func countApplyRuns(ctx context.Context, o options, b binaries, l *labProcess, s
 	if err != nil {
 		return verifyResult{}, err
 	}
+	quiet := tf.env
+	if o.logApplies {
+		tf.env = append(slices.Clone(quiet), "TF_LOG=INFO", "TF_LOG_PATH="+filepath.Join(tf.dir, "apply.log"))
+		_ = os.Remove(filepath.Join(tf.dir, "apply.log"))
+	}
 	d, err := tf.run(ctx, "apply", "-input=false", "-no-color", parallelism, "tfplan")
+	tf.env = quiet
 	if err != nil {
 		return verifyResult{}, err
 	}
