@@ -53,7 +53,8 @@ type Client struct {
 	done      chan struct{} // closed by Close
 	reapTimer *time.Timer
 	reaping   sync.WaitGroup
-	reaped    string // the shell the reaper is deleting: Close deletes it too, within its own bound
+	reaped    string   // the shell the reaper is deleting: Close deletes it too, within its own bound
+	undeleted []string // shells whose Delete the reaper gave up on: Close tries them again
 
 	shellsOpened, shellsReused, shellsDeleted, commands, retries atomic.Int64
 }

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
+
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/winrm"
 )
@@ -280,12 +282,11 @@ func TestAHungCommandRunsWhenTheHangIsTurnedOff(t *testing.T) {
 	srv.Faults().SetHangCommands(true)
 	done := make(chan error, 1)
 	go func() { done <- c.Run(context.Background(), script(t, "echo/v1"), nil, &echoResult{}) }()
-	for srv.Counters().RunningCommands == 0 {
-		select {
-		case err := <-done:
-			t.Fatalf("the run ended while its command hung: %v", err)
-		case <-time.After(10 * time.Millisecond):
-		}
+	poll.Until(t, "the command hangs", func() bool { return srv.Counters().RunningCommands == 1 })
+	select {
+	case err := <-done:
+		t.Fatalf("the run ended while its command hung: %v", err)
+	default:
 	}
 	srv.Faults().SetHangCommands(false)
 	if err := <-done; err != nil {

@@ -22,7 +22,8 @@ import (
 //
 // The number of shells is bounded by MaxConcurrency: a run holds a slot and owns at most one shell; it creates a
 // shell only when no idle one is left; and the reaper holds a slot while it deletes a shell. So the shells that exist
-// on the server (idle, or owned by a slot holder) never outnumber the slots.
+// on the server (idle, or owned by a slot holder) never outnumber the slots, but for those whose Delete the reaper
+// gave up on (Close tries them again; the server's idle timeout ends them).
 
 // idleShell is a pooled shell and when it was last used.
 type idleShell struct {
@@ -42,6 +43,10 @@ func (c *Client) openShell(tr *opTransport) (string, bool, error) {
 		return id, true, nil
 	}
 	c.mu.Unlock()
+	// A caller that gave up before its turn (the slot and its context's end race in a select) sends no Create.
+	if err := tr.context().Err(); err != nil {
+		return "", false, err
+	}
 	// The Create is not cut short when the caller gives up (a verify window that ends, Ctrl-C): a shell the server
 	// creates after the client stopped listening has an id the client never learns, and stays open until the server's
 	// idle timeout. Bounded as a clean-up is; a caller that gave up meanwhile discards or pools the shell.
@@ -179,10 +184,14 @@ func (c *Client) reap() {
 		id, ok := c.takeExpired()
 		if ok {
 			ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
-			_ = c.deleteShell(newOpTransport(ctx, c.transport), id) // best effort: the server's idle timeout is the backstop
+			err := c.deleteShell(newOpTransport(ctx, c.transport), id)
 			cancel()
 			c.mu.Lock()
 			c.reaped = ""
+			if err != nil {
+				// Kept for Close, which tries again; the server's idle timeout is the backstop.
+				c.undeleted = append(c.undeleted, id)
+			}
 			c.mu.Unlock()
 		}
 		<-c.slots
@@ -229,6 +238,10 @@ func (c *Client) CloseContext(ctx context.Context) error {
 	close(c.done)
 	idle := c.idle
 	c.idle = nil
+	for _, id := range c.undeleted {
+		idle = append(idle, idleShell{id: id})
+	}
+	c.undeleted = nil
 	if c.reaped != "" {
 		// The reaper may be waiting to try its Delete again: delete it here too, within ctx (a shell the server no
 		// longer knows counts as deleted), so that a kill right after Close does not leave it open.
@@ -236,8 +249,7 @@ func (c *Client) CloseContext(ctx context.Context) error {
 	}
 	c.mu.Unlock()
 	// All at once: Terraform kills a plugin about two seconds after it asks it to stop, and a shell that is not
-	// deleted by then holds one of the account's shells on the server until its idle timeout. There are no more
-	// shells than slots, so this stays within the concurrency limit.
+	// deleted by then holds one of the account's shells on the server until its idle timeout.
 	errs := make([]error, len(idle))
 	var wg sync.WaitGroup
 	for i, s := range idle {

@@ -317,6 +317,47 @@ func TestCloseRetriesARefusedDeleteWithinItsBound(t *testing.T) {
 	}
 }
 
+// A shell whose Delete the reaper gave up on is not forgotten: Close deletes it.
+func TestAShellTheReaperCouldNotDeleteIsDeletedAtClose(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.ShellIdle = 100 * time.Millisecond
+	cfg.Retry = winrm.RetryPolicy{Attempts: 2, Base: 10 * time.Millisecond, Max: 10 * time.Millisecond}
+	c, err := winrm.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Faults().SetQuotaNextOf("Delete", 2) // both of the reaper's attempts
+	runEcho(t, c, nil)
+	poll.Until(t, "the reaper's Deletes are refused", func() bool { return srv.Counters().Actions["Delete"] == 2 })
+	if n := srv.Counters().OpenShells; n != 1 {
+		t.Fatalf("%d shells open after the refused Deletes; want the pooled one", n)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if n := srv.Counters().OpenShells; n != 0 {
+		t.Errorf("%d shells open when Close returned; want the one the reaper could not delete deleted", n)
+	}
+}
+
+// A caller that gave up before its turn sends nothing, not even a Create: its slot and its context's end race in a
+// select, which picks either.
+func TestACallerThatGaveUpCreatesNoShell(t *testing.T) {
+	srv := newLab(t, true)
+	c := newClient(t, labConfig(srv))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 32 {
+		if err := c.Run(ctx, script(t, "echo/v1"), nil, nil); err == nil {
+			t.Fatal("a run whose caller had given up succeeded")
+		}
+	}
+	if n := srv.Counters().Actions["Create"]; n != 0 {
+		t.Errorf("%d shells created for callers that had given up", n)
+	}
+}
+
 // A caller that gives up while its shell's Create is on the way (a verify window that ends, Ctrl-C) does not leave a
 // shell on the server whose id the client never learned: the Create is waited for, and the shell deleted or pooled.
 func TestACreateAbandonedByItsCallerLeavesNoShell(t *testing.T) {
