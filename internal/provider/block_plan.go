@@ -200,35 +200,58 @@ func (o *blockOps) planCreate(ctx context.Context, plan blockState, req resource
 		return
 	}
 	servers := o.servers(ctx, m, &resp.Diagnostics)
-	// The impact preview and the readiness read are each a PowerShell run per server: made at once, a new block's
-	// plan, and Terraform's plan of it again during the apply, waits for one run instead of two in a row.
-	previewCtx, cancelPreview := context.WithCancel(ctx)
-	defer cancelPreview()
-	var impact diag.Diagnostics
-	previewed := make(chan struct{})
-	go func() {
-		defer close(previewed)
-		o.showImpact(previewCtx, blocker, target, servers, name, plan.account().disables(), &impact)
-	}()
-	// A server that is not ready (remoteaccess_servers) is refused, on creates only: a block in state must always be
-	// completable and destroyable. The preview of a refused block is not shown.
-	if m.PurgeSessions.ValueBool() {
-		o.clients.refuseUnready(ctx, servers, path.Root("servers"), &resp.Diagnostics)
-	}
-	if resp.Diagnostics.HasError() {
-		cancelPreview()
-	}
-	<-previewed
+	disables := plan.account().disables()
+	o.refuseUnreadyAndShowImpact(ctx, m.PurgeSessions.ValueBool(), servers, func(ctx context.Context, diags *diag.Diagnostics) {
+		o.showImpact(ctx, blocker, target, servers, name, disables, diags)
+	}, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}
-	resp.Diagnostics.Append(impact...)
 	if l := plan.certificates(); l.holdConfig(ctx, &resp.Diagnostics) != nil {
 		o.planCertificates(ctx, target, servers, l, &resp.Diagnostics)
 	}
 	if d := plan.dialIn(); d != nil && d.DenyDialIn.ValueBool() {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Dial-in deny of %s", name), dialInScope)
 	}
+}
+
+// refuseUnreadyAndShowImpact refuses the servers that are not ready (remoteaccess_servers) when check is set, on
+// creates only (a block in state must always be completable and destroyable), and shows the new block's impact. The
+// readiness read and the impact preview are each a PowerShell run per server: with two WinRM slots per server or
+// more they are made at once, so that the plan (and Terraform's plan of the block again during the apply) waits for
+// one run instead of two in a row. With one slot they would queue for it, and the readiness read could time out
+// behind a slow preview, which would let a server that is not ready pass: then one after the other. A refused
+// block's preview is neither shown nor counted.
+func (o *blockOps) refuseUnreadyAndShowImpact(ctx context.Context, check bool, servers []string, preview func(context.Context, *diag.Diagnostics), diags *diag.Diagnostics) {
+	previewCtx, cancelPreview := context.WithCancel(ctx)
+	defer cancelPreview()
+	impact := make(chan diag.Diagnostics, 1)
+	run := func() {
+		var d diag.Diagnostics
+		preview(previewCtx, &d)
+		impact <- d
+	}
+	atOnce := o.clients.settings.WinRM.MaxConcurrency > 1
+	if atOnce {
+		go run()
+	}
+	if check {
+		o.clients.refuseUnready(ctx, servers, path.Root("servers"), diags)
+	}
+	if diags.HasError() {
+		if atOnce {
+			cancelPreview()
+			<-impact
+			if len(servers) > 0 {
+				o.clients.previews.Add(-1)
+			}
+		}
+		return
+	}
+	if !atOnce {
+		run()
+	}
+	diags.Append(<-impact...)
 }
 
 // impactTimeout bounds the plan-time reading of the sessions a new block will end.

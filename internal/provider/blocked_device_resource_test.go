@@ -251,22 +251,28 @@ func TestAccBlockedDevice_refusesGuardedAccounts(t *testing.T) {
 }
 
 // A new block is refused at plan time on a server that is not ready, naming it and the fix; nothing is changed.
+// With one WinRM slot per server, the readiness read is made before the impact preview rather than beside it.
 func TestAccBlockedDevice_refusesAServerThatIsNotReady(t *testing.T) {
-	l := startLab(t)
-	l.Cluster().SetReadiness("RAS2", cluster.Readiness{HiddenCommands: []string{"Get-NetIPsecMainModeSA"}})
-	ras2 := l.info.ServerAddresses[1]
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config:      l.providerConfig(blockedDeviceConfig("CLIENT1")),
-			ExpectError: regexp.MustCompile(`(?s)` + regexp.QuoteMeta(ras2) + ` is not ready for the provider.*Get-NetIPsecMainModeSA.*VisibleCmdlets`),
-		}},
-	})
-	if !l.accountEnabled(t, "CLIENT1$") {
-		t.Error("the refused block disabled CLIENT1")
-	}
-	if err := expectSAs(l, t, identitiesOf("CLIENT1"), false); err != nil {
-		t.Error(err)
+	for name, extra := range map[string]string{"at once": "", "one slot": "max_concurrency_per_server = 1"} {
+		t.Run(name, func(t *testing.T) {
+			l := startLab(t)
+			l.winrmExtra = extra
+			l.Cluster().SetReadiness("RAS2", cluster.Readiness{HiddenCommands: []string{"Get-NetIPsecMainModeSA"}})
+			ras2 := l.info.ServerAddresses[1]
+			resource.Test(t, resource.TestCase{
+				ProtoV6ProviderFactories: testAccProviders,
+				Steps: []resource.TestStep{{
+					Config:      l.providerConfig(blockedDeviceConfig("CLIENT1")),
+					ExpectError: regexp.MustCompile(`(?s)` + regexp.QuoteMeta(ras2) + ` is not ready for the provider.*Get-NetIPsecMainModeSA.*VisibleCmdlets`),
+				}},
+			})
+			if !l.accountEnabled(t, "CLIENT1$") {
+				t.Error("the refused block disabled CLIENT1")
+			}
+			if err := expectSAs(l, t, identitiesOf("CLIENT1"), false); err != nil {
+				t.Error(err)
+			}
+		})
 	}
 }
 
@@ -281,6 +287,7 @@ func TestAccBlockedDevice_planReadsReadinessAndImpactAtOnce(t *testing.T) {
 	}
 	stop := make(chan struct{})
 	released := make(chan struct{})
+	t.Cleanup(func() { close(stop); <-released })
 	go func() {
 		defer close(released)
 		defer func() {
@@ -311,8 +318,6 @@ func TestAccBlockedDevice_planReadsReadinessAndImpactAtOnce(t *testing.T) {
 			ExpectNonEmptyPlan: true,
 		}},
 	})
-	close(stop)
-	<-released
 	for _, s := range servers {
 		c, scripts := l.Server(s.Name).Counters(), l.CommandsPerScript(s.Name)
 		if c.MaxRunningCommands < 2 || scripts["get-readiness/v1"] == 0 || scripts["get-ipsec-sas/v1"] == 0 {

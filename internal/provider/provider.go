@@ -40,7 +40,14 @@ type remoteAccessProvider struct {
 // NewServer returns a constructor of the framework's protocol server for the provider, for tf6server.Serve and the
 // acceptance tests.
 func NewServer(version string) func() (tfprotov6.ProviderServer, error) {
-	return providerserver.NewProtocol6WithError(&remoteAccessProvider{version: version, lookupEnv: os.LookupEnv})
+	serve := providerserver.NewProtocol6WithError(&remoteAccessProvider{version: version, lookupEnv: os.LookupEnv})
+	return func() (tfprotov6.ProviderServer, error) {
+		server, err := serve()
+		if err != nil {
+			return nil, err
+		}
+		return releaseContexts(server), nil
+	}
 }
 
 func (p *remoteAccessProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {

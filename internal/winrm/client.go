@@ -54,7 +54,7 @@ type Client struct {
 	reapTimer *time.Timer
 	reaping   sync.WaitGroup
 	reaped    string   // the shell the reaper is deleting: Close deletes it too, within its own bound
-	undeleted []string // shells whose Delete the reaper gave up on: Close tries them again
+	undeleted []string // shells whose Delete the reaper gave up on: its next pass and Close try them again
 
 	shellsOpened, shellsReused, shellsDeleted, commands, retries atomic.Int64
 }

@@ -294,6 +294,20 @@ func TestAHungCommandRunsWhenTheHangIsTurnedOff(t *testing.T) {
 	}
 }
 
+// Resetting the lab's faults ends a hung command as terminated instead of running it: its caller may be long gone.
+func TestAHungCommandEndsWhenTheFaultsAreReset(t *testing.T) {
+	srv := newLab(t, true)
+	c := newClient(t, labConfig(srv))
+	srv.Faults().SetHangCommands(true)
+	done := make(chan error, 1)
+	go func() { done <- c.Run(context.Background(), script(t, "echo/v1"), nil, &echoResult{}) }()
+	poll.Until(t, "the command hangs", func() bool { return srv.Counters().RunningCommands == 1 })
+	srv.Faults().Reset()
+	if err := <-done; err == nil {
+		t.Fatal("the hung command ran after the faults were reset")
+	}
+}
+
 // Config.Timeout (the provider's winrm.timeout) bounds one operation also when the caller has a longer deadline, as
 // every resource operation has: a hung command fails at the operation's timeout, with the command signalled, and
 // the caller keeps the rest of its time to record the server as pending. WithOperationTimeout lifts the bound for

@@ -23,7 +23,7 @@ import (
 // The number of shells is bounded by MaxConcurrency: a run holds a slot and owns at most one shell; it creates a
 // shell only when no idle one is left; and the reaper holds a slot while it deletes a shell. So the shells that exist
 // on the server (idle, or owned by a slot holder) never outnumber the slots, but for those whose Delete the reaper
-// gave up on (Close tries them again; the server's idle timeout ends them).
+// gave up on (its next pass and Close try them again; the server's idle timeout ends them).
 
 // idleShell is a pooled shell and when it was last used.
 type idleShell struct {
@@ -45,7 +45,7 @@ func (c *Client) openShell(tr *opTransport) (string, bool, error) {
 	c.mu.Unlock()
 	// A caller that gave up before its turn (the slot and its context's end race in a select) sends no Create.
 	if err := tr.context().Err(); err != nil {
-		return "", false, err
+		return "", false, fmt.Errorf("before creating a shell: %w", err)
 	}
 	// The Create is not cut short when the caller gives up (a verify window that ends, Ctrl-C): a shell the server
 	// creates after the client stopped listening has an id the client never learns, and stays open until the server's
@@ -172,7 +172,8 @@ func (c *Client) reap() {
 		c.mu.Unlock()
 		return
 	}
-	c.reaping.Add(1) // under mu, so that Close (which sets closed under mu) waits for it
+	c.reaping.Add(1)          // under mu, so that Close (which sets closed under mu) waits for it
+	retry := len(c.undeleted) // each tried once more in this pass
 	c.mu.Unlock()
 	defer c.reaping.Done()
 	for {
@@ -181,7 +182,7 @@ func (c *Client) reap() {
 		case <-c.done:
 			return
 		}
-		id, ok := c.takeExpired()
+		id, ok := c.takeReapable(&retry)
 		if ok {
 			ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 			err := c.deleteShell(newOpTransport(ctx, c.transport), id)
@@ -189,7 +190,7 @@ func (c *Client) reap() {
 			c.mu.Lock()
 			c.reaped = ""
 			if err != nil {
-				// Kept for Close, which tries again; the server's idle timeout is the backstop.
+				// Tried again at the reaper's next pass and by Close; the server's idle timeout is the backstop.
 				c.undeleted = append(c.undeleted, id)
 			}
 			c.mu.Unlock()
@@ -201,10 +202,18 @@ func (c *Client) reap() {
 	}
 }
 
-// takeExpired removes the oldest idle shell if it has been idle long enough; otherwise it re-arms the reaper.
-func (c *Client) takeExpired() (string, bool) {
+// takeReapable removes the next shell to delete: one whose Delete the reaper gave up on before, while retry lasts;
+// else the oldest idle shell if it has been idle long enough; otherwise it re-arms the reaper.
+func (c *Client) takeReapable(retry *int) (string, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if *retry > 0 && len(c.undeleted) > 0 {
+		*retry--
+		id := c.undeleted[0]
+		c.undeleted = c.undeleted[1:]
+		c.reaped = id
+		return id, true
+	}
 	if len(c.idle) > 0 && time.Since(c.idle[0].since) >= c.cfg.ShellIdle {
 		id := c.idle[0].id
 		c.idle = c.idle[1:]

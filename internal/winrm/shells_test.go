@@ -327,6 +327,7 @@ func TestAShellTheReaperCouldNotDeleteIsDeletedAtClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = c.Close() })
 	srv.Faults().SetQuotaNextOf("Delete", 2) // both of the reaper's attempts
 	runEcho(t, c, nil)
 	poll.Until(t, "the reaper's Deletes are refused", func() bool { return srv.Counters().Actions["Delete"] == 2 })
@@ -339,6 +340,20 @@ func TestAShellTheReaperCouldNotDeleteIsDeletedAtClose(t *testing.T) {
 	if n := srv.Counters().OpenShells; n != 0 {
 		t.Errorf("%d shells open when Close returned; want the one the reaper could not delete deleted", n)
 	}
+}
+
+// The reaper's next pass tries again the Delete it gave up on before.
+func TestTheReapersNextPassDeletesAShellItCouldNotDelete(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.ShellIdle = 100 * time.Millisecond
+	cfg.Retry = winrm.RetryPolicy{Attempts: 2, Base: 10 * time.Millisecond, Max: 10 * time.Millisecond}
+	c := newClient(t, cfg)
+	srv.Faults().SetQuotaNextOf("Delete", 2) // both of the reaper's attempts at the first shell
+	runEcho(t, c, nil)
+	poll.Until(t, "the reaper's Deletes are refused", func() bool { return srv.Counters().Actions["Delete"] == 2 })
+	runEcho(t, c, nil) // a second shell, whose expiry starts the reaper's next pass
+	poll.Until(t, "both shells are deleted before Close", func() bool { return srv.Counters().OpenShells == 0 })
 }
 
 // A caller that gave up before its turn sends nothing, not even a Create: its slot and its context's end race in a

@@ -31,7 +31,13 @@ type Faults struct {
 	actionLatency map[string]time.Duration // by action name (Create, Delete, ...)
 	replyLatency  map[string]time.Duration // by action name: the action is done, its answer comes late
 	actionQuota   map[string]int           // the next N requests of an action fail with the quota fault
-	hangRelease   chan struct{}            // closed when hangCommands is turned off: the hung commands then run
+	hang          *hangGate                // while hangCommands is on: what the waiting commands wait for
+}
+
+// hangGate is closed when the hang ends; run says whether the waiting commands then run or end as terminated.
+type hangGate struct {
+	done chan struct{}
+	run  bool
 }
 
 // SetRequestLatency delays every HTTP request, handshakes included, by d.
@@ -109,24 +115,28 @@ func (f *Faults) SetQuotaNext(n int) { f.quotaNext.Store(int64(n)) }
 
 // SetHangCommands makes commands wait before they run until they are signalled, deleted or the server closes;
 // turning it off lets the waiting commands run.
-func (f *Faults) SetHangCommands(on bool) {
+func (f *Faults) SetHangCommands(on bool) { f.setHang(on, true) }
+
+// setHang turns the hang on, or off with the waiting commands run or ended as terminated.
+func (f *Faults) setHang(on, run bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.hangCommands.Store(on)
 	switch {
-	case on && f.hangRelease == nil:
-		f.hangRelease = make(chan struct{})
-	case !on && f.hangRelease != nil:
-		close(f.hangRelease)
-		f.hangRelease = nil
+	case on && f.hang == nil:
+		f.hang = &hangGate{done: make(chan struct{})}
+	case !on && f.hang != nil:
+		f.hang.run = run
+		close(f.hang.done)
+		f.hang = nil
 	}
 }
 
-// hang is closed when the hang is turned off; nil when commands do not hang.
-func (f *Faults) hang() <-chan struct{} {
+// hanging is the gate the commands wait at; nil when commands do not hang.
+func (f *Faults) hanging() *hangGate {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.hangRelease
+	return f.hang
 }
 
 // SetDropConnections closes the connection of every HTTP request without answering it.
@@ -179,13 +189,14 @@ func (f *Faults) SetRemoteShellAccess(allowed bool) { f.shellAccessDenied.Store(
 // SetStrictChannelBinding sets CbtHardeningLevel to Strict (true) or Relaxed, the default (false).
 func (f *Faults) SetStrictChannelBinding(strict bool) { f.strictCBT.Store(strict) }
 
-// Reset turns every fault off.
+// Reset turns every fault off. Commands that were hanging end as terminated: their callers may be long gone, and
+// a purge that ran now would reach into whatever the lab does next.
 func (f *Faults) Reset() {
 	f.SetRequestLatency(0)
 	f.SetStartLatency(0)
 	f.SetQuotaEvery(0)
 	f.SetQuotaNext(0)
-	f.SetHangCommands(false)
+	f.setHang(false, false)
 	f.SetDropConnections(false)
 	f.SetWrongContentType(false)
 	f.SetAuthFailure(false)

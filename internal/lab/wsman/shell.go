@@ -187,11 +187,14 @@ func (s *Server) execute(ctx context.Context, req ExecRequest) ExecResult {
 			return terminated
 		}
 	}
-	if release := s.faults.hang(); release != nil {
+	if gate := s.faults.hanging(); gate != nil {
 		select {
 		case <-ctx.Done():
 			return terminated
-		case <-release:
+		case <-gate.done:
+			if !gate.run {
+				return terminated
+			}
 		}
 	}
 	if ctx.Err() != nil {
