@@ -101,19 +101,26 @@ func newPlanBench(tb testing.TB) *planBench {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	// The configuration, as Terraform sends it: msgpack of the schema's type, null but for what is configured.
+	config := deviceConfigValue(tb, typ, "RETIRED1")
+	return &planBench{lab: l, server: server, typ: typ, state: &state, config: config,
+		stateJSON: jsonValue(tb, plainValue(tb, value)).JSON, version: schemas.ResourceSchemas["remoteaccess_blocked_device"].Version}
+}
+
+// deviceConfigValue is the configuration of a device block, as Terraform sends it: the schema's type (typ), null but
+// for computer_name.
+func deviceConfigValue(tb testing.TB, typ tftypes.Type, computerName string) *tfprotov6.DynamicValue {
+	tb.Helper()
 	obj := typ.(tftypes.Object)
-	configAttrs := map[string]tftypes.Value{}
+	attrs := map[string]tftypes.Value{}
 	for name, t := range obj.AttributeTypes {
-		configAttrs[name] = tftypes.NewValue(t, nil)
+		attrs[name] = tftypes.NewValue(t, nil)
 	}
-	configAttrs["computer_name"] = tftypes.NewValue(tftypes.String, "RETIRED1")
-	config, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(obj, configAttrs))
+	attrs["computer_name"] = tftypes.NewValue(tftypes.String, computerName)
+	config, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(obj, attrs))
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return &planBench{lab: l, server: server, typ: typ, state: &state, config: &config,
-		stateJSON: jsonValue(tb, plainValue(tb, value)).JSON, version: schemas.ResourceSchemas["remoteaccess_blocked_device"].Version}
+	return &config
 }
 
 // plainValue is a value as Go's encoding/json writes it in Terraform's state file.

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
-	"github.com/hashicorp/terraform-plugin-go/tftypes"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 )
@@ -26,18 +25,9 @@ func TestARequestsContextIsReleasedWhenTheCallReturns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	typ := schemas.ResourceSchemas["remoteaccess_blocked_device"].ValueType().(tftypes.Object)
-	attrs := map[string]tftypes.Value{}
-	for name, at := range typ.AttributeTypes {
-		attrs[name] = tftypes.NewValue(at, nil)
-	}
-	attrs["computer_name"] = tftypes.NewValue(tftypes.String, "LAPTOP-0042")
-	config, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, attrs))
-	if err != nil {
-		t.Fatal(err)
-	}
+	config := deviceConfigValue(t, schemas.ResourceSchemas["remoteaccess_blocked_device"].ValueType(), "LAPTOP-0042")
 	released := make(chan struct{})
-	validateWithMarkedContext(t, server, &config, released)
+	validateWithMarkedContext(t, server, config, released)
 	poll.Until(t, "the request's context is released", func() bool {
 		runtime.GC()
 		select {

@@ -275,36 +275,30 @@ func TestHungCommandIsSignalledAtTheDeadline(t *testing.T) {
 	runEcho(t, c, nil) // the client recovers
 }
 
-// The lab's hang fault holds a command until the fault is turned off; the command then runs as usual.
-func TestAHungCommandRunsWhenTheHangIsTurnedOff(t *testing.T) {
-	srv := newLab(t, true)
-	c := newClient(t, labConfig(srv))
-	srv.Faults().SetHangCommands(true)
-	done := make(chan error, 1)
-	go func() { done <- c.Run(context.Background(), script(t, "echo/v1"), nil, &echoResult{}) }()
-	poll.Until(t, "the command hangs", func() bool { return srv.Counters().RunningCommands == 1 })
-	select {
-	case err := <-done:
-		t.Fatalf("the run ended while its command hung: %v", err)
-	default:
-	}
-	srv.Faults().SetHangCommands(false)
-	if err := <-done; err != nil {
-		t.Fatalf("the released command failed: %v", err)
-	}
-}
-
-// Resetting the lab's faults ends a hung command as terminated instead of running it: its caller may be long gone.
-func TestAHungCommandEndsWhenTheFaultsAreReset(t *testing.T) {
-	srv := newLab(t, true)
-	c := newClient(t, labConfig(srv))
-	srv.Faults().SetHangCommands(true)
-	done := make(chan error, 1)
-	go func() { done <- c.Run(context.Background(), script(t, "echo/v1"), nil, &echoResult{}) }()
-	poll.Until(t, "the command hangs", func() bool { return srv.Counters().RunningCommands == 1 })
-	srv.Faults().Reset()
-	if err := <-done; err == nil {
-		t.Fatal("the hung command ran after the faults were reset")
+// The lab's hang fault holds a command until the fault is turned off, then runs it; resetting the faults ends it as
+// terminated instead: its caller may be long gone.
+func TestAHungCommandRunsWhenTheHangIsTurnedOffAndEndsAtReset(t *testing.T) {
+	for name, end := range map[string]func(*wsman.Faults) bool{
+		"turned off": func(f *wsman.Faults) bool { f.SetHangCommands(false); return true },
+		"reset":      func(f *wsman.Faults) bool { f.Reset(); return false },
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := newLab(t, true)
+			c := newClient(t, labConfig(srv))
+			srv.Faults().SetHangCommands(true)
+			done := make(chan error, 1)
+			go func() { done <- c.Run(context.Background(), script(t, "echo/v1"), nil, &echoResult{}) }()
+			poll.Until(t, "the command hangs", func() bool { return srv.Counters().RunningCommands == 1 })
+			select {
+			case err := <-done:
+				t.Fatalf("the run ended while its command hung: %v", err)
+			default:
+			}
+			wantRun := end(srv.Faults())
+			if err := <-done; (err == nil) != wantRun {
+				t.Fatalf("run error %v; want the command run: %v", err, wantRun)
+			}
+		})
 	}
 }
 
