@@ -12,10 +12,13 @@ import (
 // keeps the cancel function of every request's context, so that StopProvider can cancel them, and lets go of them
 // only at StopProvider: every request's context stays reachable for the life of the plugin, with the SDK's
 // per-request loggers that tf6server puts in it (about 12 KB a request). A plan of 1,000 blocks (four requests
-// each) kept about 50 MB live, which the garbage collector scanned again at every cycle. releasingServer passes
-// every call on to the framework unchanged, each with a context that lets go of the request's own once the call
-// has returned: what the framework keeps of it is then a few hundred bytes. Calls whose answer is read after they
-// return (ListResource, InvokeAction) are passed on as they are.
+// each) kept about 50 MB live, which the garbage collector scanned again at every cycle. releasingServer passes the
+// calls made per block or per instance (validate, upgrade, read, plan, apply, import, move and generate of
+// resources; validate and read of data sources; validate of list resources and actions; plan of actions) on to the
+// framework unchanged, each with a context that lets go of the request's own once the call has returned: what the
+// framework keeps of a request is then its own cancel function and context, and this one (about 150 bytes). Calls
+// whose answer is read after they return (ListResource, InvokeAction, ReadStateBytes) and those made once per
+// process are passed on as they are.
 
 // fullProviderServer is every protocol interface the framework's server implements, which tf6server asks for.
 type fullProviderServer interface {
@@ -57,8 +60,9 @@ var releasedContext = func() context.Context {
 }()
 
 // releasableContext delegates to its parent until released. Work that outlives the call (a shared run that the
-// caller's request started) keeps working; only its log lines, which the request's loggers would have written,
-// are dropped.
+// caller's request started, under context.WithoutCancel) keeps working: what it loses are the request's own values,
+// the loggers tf6server put there (its log lines through them are dropped; loggers set above, such as a subsystem
+// of the provider's, keep writing) and the gRPC request's metadata, which nothing here reads.
 type releasableContext struct {
 	parent atomic.Pointer[context.Context]
 }
@@ -104,4 +108,24 @@ func (s releasingServer) ValidateDataResourceConfig(ctx context.Context, req *tf
 
 func (s releasingServer) ReadDataSource(ctx context.Context, req *tfprotov6.ReadDataSourceRequest) (*tfprotov6.ReadDataSourceResponse, error) {
 	return callReleasing(ctx, req, s.fullProviderServer.ReadDataSource)
+}
+
+func (s releasingServer) MoveResourceState(ctx context.Context, req *tfprotov6.MoveResourceStateRequest) (*tfprotov6.MoveResourceStateResponse, error) {
+	return callReleasing(ctx, req, s.fullProviderServer.MoveResourceState)
+}
+
+func (s releasingServer) GenerateResourceConfig(ctx context.Context, req *tfprotov6.GenerateResourceConfigRequest) (*tfprotov6.GenerateResourceConfigResponse, error) {
+	return callReleasing(ctx, req, s.fullProviderServer.GenerateResourceConfig)
+}
+
+func (s releasingServer) ValidateListResourceConfig(ctx context.Context, req *tfprotov6.ValidateListResourceConfigRequest) (*tfprotov6.ValidateListResourceConfigResponse, error) {
+	return callReleasing(ctx, req, s.fullProviderServer.ValidateListResourceConfig)
+}
+
+func (s releasingServer) ValidateActionConfig(ctx context.Context, req *tfprotov6.ValidateActionConfigRequest) (*tfprotov6.ValidateActionConfigResponse, error) {
+	return callReleasing(ctx, req, s.fullProviderServer.ValidateActionConfig)
+}
+
+func (s releasingServer) PlanAction(ctx context.Context, req *tfprotov6.PlanActionRequest) (*tfprotov6.PlanActionResponse, error) {
+	return callReleasing(ctx, req, s.fullProviderServer.PlanAction)
 }
