@@ -184,6 +184,7 @@ func (b *Blocker) hold(ctx context.Context, out *Outcome, opts Options) bool {
 	out.NewlyDisabled = acct.Enabled() && !opts.Hold.KeepsEnabled
 	out.BlockedAt = time.Now().UTC()
 	out.Target.Account = res.Account
+	b.progress(ctx, "held", map[string]any{"account": acct.SAMAccountName, "newly_disabled": out.NewlyDisabled, "recorded": res.Recorded})
 	return true
 }
 
