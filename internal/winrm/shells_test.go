@@ -317,20 +317,24 @@ func TestCloseRetriesARefusedDeleteWithinItsBound(t *testing.T) {
 	}
 }
 
-// A shell whose Delete the reaper gave up on is not forgotten: Close deletes it.
-func TestAShellTheReaperCouldNotDeleteIsDeletedAtClose(t *testing.T) {
+// reaperRefused is a client whose idle-shell reaper gave up deleting its one shell: both of its Delete attempts
+// were refused for quota.
+func reaperRefused(t *testing.T) (*wsman.Server, *winrm.Client) {
+	t.Helper()
 	srv := newLab(t, true)
 	cfg := labConfig(srv)
 	cfg.ShellIdle = 100 * time.Millisecond
 	cfg.Retry = winrm.RetryPolicy{Attempts: 2, Base: 10 * time.Millisecond, Max: 10 * time.Millisecond}
-	c, err := winrm.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = c.Close() })
-	srv.Faults().SetQuotaNextOf("Delete", 2) // both of the reaper's attempts
+	c := newClient(t, cfg)
+	srv.Faults().SetQuotaNextOf("Delete", 2)
 	runEcho(t, c, nil)
 	poll.Until(t, "the reaper's Deletes are refused", func() bool { return srv.Counters().Actions["Delete"] == 2 })
+	return srv, c
+}
+
+// A shell whose Delete the reaper gave up on is not forgotten: Close deletes it.
+func TestAShellTheReaperCouldNotDeleteIsDeletedAtClose(t *testing.T) {
+	srv, c := reaperRefused(t)
 	if n := srv.Counters().OpenShells; n != 1 {
 		t.Fatalf("%d shells open after the refused Deletes; want the pooled one", n)
 	}
@@ -344,14 +348,7 @@ func TestAShellTheReaperCouldNotDeleteIsDeletedAtClose(t *testing.T) {
 
 // The reaper's next pass tries again the Delete it gave up on before.
 func TestTheReapersNextPassDeletesAShellItCouldNotDelete(t *testing.T) {
-	srv := newLab(t, true)
-	cfg := labConfig(srv)
-	cfg.ShellIdle = 100 * time.Millisecond
-	cfg.Retry = winrm.RetryPolicy{Attempts: 2, Base: 10 * time.Millisecond, Max: 10 * time.Millisecond}
-	c := newClient(t, cfg)
-	srv.Faults().SetQuotaNextOf("Delete", 2) // both of the reaper's attempts at the first shell
-	runEcho(t, c, nil)
-	poll.Until(t, "the reaper's Deletes are refused", func() bool { return srv.Counters().Actions["Delete"] == 2 })
+	srv, c := reaperRefused(t)
 	runEcho(t, c, nil) // a second shell, whose expiry starts the reaper's next pass
 	poll.Until(t, "both shells are deleted before Close", func() bool { return srv.Counters().OpenShells == 0 })
 }

@@ -15,7 +15,6 @@ type Faults struct {
 	startLatency      atomic.Int64 // nanoseconds a command waits before it starts, as powershell.exe takes to load
 	quotaEvery        atomic.Int64 // every Nth SOAP request fails with the quota fault
 	quotaNext         atomic.Int64 // the next N SOAP requests fail with the quota fault
-	hangCommands      atomic.Bool  // commands wait until signalled, deleted, shut down or the fault is turned off
 	dropConnections   atomic.Bool  // every HTTP request has its connection closed without an answer
 	wrongContentType  atomic.Bool  // answers carry text/html instead of application/soap+xml
 	authFailure       atomic.Bool  // every request is refused with 401, even with the right password
@@ -31,7 +30,7 @@ type Faults struct {
 	actionLatency map[string]time.Duration // by action name (Create, Delete, ...)
 	replyLatency  map[string]time.Duration // by action name: the action is done, its answer comes late
 	actionQuota   map[string]int           // the next N requests of an action fail with the quota fault
-	hang          *hangGate                // while hangCommands is on: what the waiting commands wait for
+	hang          *hangGate                // while commands hang: what they wait for (until signalled, deleted or the hang ends)
 }
 
 // hangGate is closed when the hang ends; run says whether the waiting commands then run or end as terminated.
@@ -121,7 +120,6 @@ func (f *Faults) SetHangCommands(on bool) { f.setHang(on, true) }
 func (f *Faults) setHang(on, run bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.hangCommands.Store(on)
 	switch {
 	case on && f.hang == nil:
 		f.hang = &hangGate{done: make(chan struct{})}
@@ -232,7 +230,7 @@ func (f *Faults) Settings() FaultSettings {
 		StartLatency:            time.Duration(f.startLatency.Load()),
 		QuotaEvery:              int(f.quotaEvery.Load()),
 		QuotaNext:               int(f.quotaNext.Load()),
-		HangCommands:            f.hangCommands.Load(),
+		HangCommands:            f.hanging() != nil,
 		DropConnections:         f.dropConnections.Load(),
 		WrongContentType:        f.wrongContentType.Load(),
 		AuthFailure:             f.authFailure.Load(),
