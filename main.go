@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6/tf6server"
 
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/plugin"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/provider"
 )
 
@@ -21,9 +22,9 @@ func main() {
 	flag.BoolVar(&debug, "debug", false, "run the provider with support for debuggers such as delve")
 	flag.Parse()
 	if !debug {
-		quietLogs()
+		plugin.QuietLogs()
 	}
-	limitMemory()
+	plugin.LimitMemory()
 
 	server, err := provider.NewServer(version)()
 	if err != nil {

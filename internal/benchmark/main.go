@@ -3,7 +3,8 @@
 // take, and writes the figures to bench/results.json and bench/results.md.
 //
 //  1. Plan refresh of N blocked devices in state against Samba AD, divided by the same plan of N terraform_data and
-//     of N resources of a minimal framework provider (internal/benchmark/minimal); the provider's peak RSS.
+//     of N resources of a minimal framework provider (internal/benchmark/minimal) and of the provider's own state
+//     served by its schemas alone (internal/benchmark/schemafloor); the provider's peak RSS.
 //  2. One block on K lab servers with injected latency, divided by K = 1.
 //  3. HTTP requests per PowerShell run (cold and warm), and PowerShell runs per device per server in an apply of
 //     many devices with a verify window.
@@ -174,13 +175,16 @@ func intList(s string) ([]int, error) {
 }
 
 // binaries are what the benchmark builds: the provider and the minimal provider in one dev_overrides directory, the
-// lab command, and the CLI configuration that points Terraform at them.
+// lab command, and the CLI configuration that points Terraform at them; the schema-only provider under the
+// provider's name in a directory of its own, and the CLI configuration that points Terraform at it instead.
 type binaries struct {
-	plugins  string
-	provider string
-	minimal  string
-	lab      string
-	rc       string
+	plugins       string
+	provider      string
+	minimal       string
+	lab           string
+	rc            string
+	schemaFloor   string
+	schemaFloorRC string
 }
 
 func build(ctx context.Context, work string) (binaries, error) {
@@ -189,14 +193,26 @@ func build(ctx context.Context, work string) (binaries, error) {
 	b.minimal = filepath.Join(b.plugins, "terraform-provider-minimal")
 	b.lab = filepath.Join(work, "remoteaccess-lab")
 	b.rc = filepath.Join(work, "terraformrc")
-	fmt.Fprintln(os.Stderr, "== building the provider, the minimal provider and the lab")
-	for out, pkg := range map[string]string{b.provider: ".", b.minimal: "./internal/benchmark/minimal", b.lab: "./internal/lab/cmd/remoteaccess-lab"} {
+	floorPlugins := filepath.Join(work, "schemafloor")
+	b.schemaFloor = filepath.Join(floorPlugins, "terraform-provider-remoteaccess")
+	b.schemaFloorRC = filepath.Join(work, "terraformrc-schemafloor")
+	fmt.Fprintln(os.Stderr, "== building the provider, the minimal provider, the schema-only provider and the lab")
+	for out, pkg := range map[string]string{b.provider: ".", b.minimal: "./internal/benchmark/minimal",
+		b.schemaFloor: "./internal/benchmark/schemafloor", b.lab: "./internal/lab/cmd/remoteaccess-lab"} {
 		cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-o", out, pkg)
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 		if err := cmd.Run(); err != nil {
 			return b, fmt.Errorf("go build %s: %w", pkg, err)
 		}
 	}
+	if err := writeCLIConfig(b.rc, b.plugins); err != nil {
+		return b, err
+	}
+	return b, writeCLIConfig(b.schemaFloorRC, floorPlugins)
+}
+
+// writeCLIConfig writes a CLI configuration that takes the provider and the minimal provider from plugins.
+func writeCLIConfig(file, plugins string) error {
 	rc := fmt.Sprintf(`provider_installation {
   dev_overrides {
     "remoteaccess-iac/remoteaccess" = %q
@@ -204,8 +220,8 @@ func build(ctx context.Context, work string) (binaries, error) {
   }
   direct {}
 }
-`, b.plugins, b.plugins)
-	return b, os.WriteFile(b.rc, []byte(rc), 0o600)
+`, plugins, plugins)
+	return os.WriteFile(file, []byte(rc), 0o600)
 }
 
 func cpuCount() int {

@@ -8,17 +8,20 @@ import (
 	"slices"
 )
 
-// The three kinds of plan compared at each N.
+// The kinds of plan compared at each N.
 const (
 	kindProvider = "remoteaccess_blocked_device"
-	kindData     = "terraform_data"
-	kindMinimal  = "minimal_thing"
+	// kindSchemaFloor plans the provider's workspace with internal/benchmark/schemafloor, which serves the provider's
+	// schemas and does nothing else: what terraform-plugin-framework and Terraform cost for the block's schema.
+	kindSchemaFloor = "remoteaccess_blocked_device schema only"
+	kindData        = "terraform_data"
+	kindMinimal     = "minimal_thing"
 	// kindProviderLogs is the provider's plan with the SDK's loggers at TRACE, as before the provider turned them off
 	// when Terraform discards them: what that saves.
 	kindProviderLogs = "remoteaccess_blocked_device with SDK logs"
 )
 
-var planKinds = []string{kindProvider, kindData, kindMinimal, kindProviderLogs}
+var planKinds = []string{kindProvider, kindData, kindMinimal, kindProviderLogs, kindSchemaFloor}
 
 // planResult is the plan benchmark at one N.
 type planResult struct {
@@ -32,6 +35,10 @@ type planResult struct {
 	VsMinimal float64 `json:"provider_vs_minimal_provider"`
 	// MinimalVsData is the floor of a framework provider over Terraform's own.
 	MinimalVsData float64 `json:"minimal_provider_vs_terraform_data"`
+	// VsSchemaFloor is the provider's median divided by that of its schema served alone (kindSchemaFloor): what the
+	// provider's own work adds. SchemaFloorVsMinimal is what the block's schema costs over the minimal provider's.
+	VsSchemaFloor        float64 `json:"provider_vs_schema_floor"`
+	SchemaFloorVsMinimal float64 `json:"schema_floor_vs_minimal_provider"`
 	// PeakRSS is the highest peak resident set of each provider process over the repetitions, in MiB.
 	PeakRSS map[string]float64 `json:"peak_rss_mib,omitempty"`
 	// CPU is the median CPU time by kind: of Terraform and its plugins, of the provider's process alone, and of Samba
@@ -92,6 +99,13 @@ resource "remoteaccess_blocked_device" "x" {
 `, dc.LDAPSURL, dc.CACert, dc.AdminUPN, dc.AdminPassword)
 }
 
+// providerVariants are the kinds planned in the provider's workspace, each with the environment variable that makes it
+// what it is: the SDK's logs on, or the schema-only provider in place of the provider (a CLI configuration whose
+// dev_overrides name it).
+func providerVariants(b binaries) map[string]string {
+	return map[string]string{kindProviderLogs: "TF_LOG_SDK=TRACE", kindSchemaFloor: "TF_CLI_CONFIG_FILE=" + b.schemaFloorRC}
+}
+
 // devicePrefix names the Samba computer accounts blocked at n: N<n>-0000 and on.
 func devicePrefix(n int) string { return fmt.Sprintf("N%d-", n) }
 
@@ -119,10 +133,10 @@ func benchPlans(ctx context.Context, o options, b binaries) ([]planResult, error
 	for _, n := range o.ns {
 		workspaces[n] = map[string]*terraform{}
 		for _, kind := range planKinds {
-			if kind == kindProviderLogs {
-				logs := *workspaces[n][kindProvider]
-				logs.env = append(slices.Clone(logs.env), "TF_LOG_SDK=TRACE")
-				workspaces[n][kind] = &logs
+			if variant, ok := providerVariants(b)[kind]; ok { // the provider's workspace and state, run otherwise
+				tf := *workspaces[n][kindProvider]
+				tf.env = append(slices.Clone(tf.env), variant) // the last value of a variable is the one a process sees
+				workspaces[n][kind] = &tf
 				continue
 			}
 			tf, err := newTerraform(o.terraform, filepath.Join(o.work, "plan", fmt.Sprintf("%s-%d", kind, n)), b.rc, planConfig(kind, n, dc))
@@ -158,7 +172,7 @@ func benchPlans(ctx context.Context, o options, b binaries) ([]planResult, error
 	for i := range o.ns {
 		cpu[i], providerCPU[i], sambaCPU[i] = map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
 	}
-	exes := map[string]string{kindProvider: b.provider, kindMinimal: b.minimal, kindProviderLogs: b.provider}
+	exes := map[string]string{kindProvider: b.provider, kindMinimal: b.minimal, kindProviderLogs: b.provider, kindSchemaFloor: b.schemaFloor}
 	for rep := range o.reps {
 		for i, n := range o.ns {
 			r := &out[i]
@@ -202,6 +216,8 @@ func benchPlans(ctx context.Context, o options, b binaries) ([]planResult, error
 		r.VsMinimal = r.Median[kindProvider] / r.Median[kindMinimal]
 		r.MinimalVsData = r.Median[kindMinimal] / r.Median[kindData]
 		r.LogsVsQuiet = r.Median[kindProviderLogs] / r.Median[kindProvider]
+		r.VsSchemaFloor = r.Median[kindProvider] / r.Median[kindSchemaFloor]
+		r.SchemaFloorVsMinimal = r.Median[kindSchemaFloor] / r.Median[kindMinimal]
 	}
 	return out, nil
 }

@@ -132,6 +132,13 @@ func (r results) planMarkdown(b *strings.Builder) {
 			p.Median[kindProvider], p.Median[kindData], p.Median[kindMinimal], p.VsData, p.VsMinimal, p.MinimalVsData,
 			p.CPUVsMinimal, p.PeakRSS[kindProvider], p.PeakRSS[kindMinimal])
 	}
+	b.WriteString("\nThe block's schema served alone (internal/benchmark/schemafloor: the provider's schemas, Read returns the " +
+		"state, nothing else) against the provider, and against the minimal provider:\n\n")
+	b.WriteString("| N | provider | schema only | provider / schema only | schema only / minimal |\n|---|---|---|---|---|\n")
+	for _, p := range r.Plan {
+		fmt.Fprintf(b, "| %d | %.2f s | %.2f s | **%.2f** | %.2f |\n", p.N, p.Median[kindProvider], p.Median[kindSchemaFloor],
+			p.VsSchemaFloor, p.SchemaFloorVsMinimal)
+	}
 	for _, p := range r.Plan {
 		fmt.Fprintf(b, "\nN = %d: the provider's plan with the SDK's logs at TRACE (as before they were turned off when Terraform "+
 			"discards them) takes %.2f times as long as with them off.\n", p.N, p.LogsVsQuiet)

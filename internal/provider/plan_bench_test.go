@@ -6,11 +6,8 @@ import (
 	"math/big"
 	"testing"
 
-	"github.com/hashicorp/terraform-plugin-framework/datasource"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/path"
-	"github.com/hashicorp/terraform-plugin-framework/provider"
-	"github.com/hashicorp/terraform-plugin-framework/providerserver"
 	"github.com/hashicorp/terraform-plugin-framework/resource"
 	"github.com/hashicorp/terraform-plugin-framework/tfsdk"
 	"github.com/hashicorp/terraform-plugin-framework/types"
@@ -251,56 +248,15 @@ func BenchmarkPlanRefresh(b *testing.B) {
 func BenchmarkPlanRefreshSchemaFloor(b *testing.B) {
 	quietSDKLogs(b)
 	p := newPlanBench(b)
-	p.server = providerserver.NewProtocol6(schemaFloorProvider{})()
+	server, err := NewSchemaFloorServer()()
+	if err != nil {
+		b.Fatal(err)
+	}
+	p.server = server
 	b.ReportAllocs()
 	for b.Loop() {
 		p.refresh(b)
 	}
-}
-
-// schemaFloorProvider serves remoteaccess_blocked_device as schemaFloorResource.
-type schemaFloorProvider struct{}
-
-var _ provider.Provider = schemaFloorProvider{}
-
-func (schemaFloorProvider) Metadata(_ context.Context, _ provider.MetadataRequest, resp *provider.MetadataResponse) {
-	resp.TypeName = "remoteaccess"
-}
-
-func (schemaFloorProvider) Schema(context.Context, provider.SchemaRequest, *provider.SchemaResponse) {
-}
-
-func (schemaFloorProvider) Configure(context.Context, provider.ConfigureRequest, *provider.ConfigureResponse) {
-}
-
-func (schemaFloorProvider) Resources(context.Context) []func() resource.Resource {
-	return []func() resource.Resource{func() resource.Resource { return schemaFloorResource{} }}
-}
-
-func (schemaFloorProvider) DataSources(context.Context) []func() datasource.DataSource { return nil }
-
-// schemaFloorResource has the blocked device's schema, and a Read that returns the state as it is.
-type schemaFloorResource struct{}
-
-var _ resource.Resource = schemaFloorResource{}
-
-func (schemaFloorResource) Metadata(_ context.Context, _ resource.MetadataRequest, resp *resource.MetadataResponse) {
-	resp.TypeName = "remoteaccess_blocked_device"
-}
-
-func (schemaFloorResource) Schema(ctx context.Context, req resource.SchemaRequest, resp *resource.SchemaResponse) {
-	newBlockedDevice().Schema(ctx, req, resp)
-}
-
-func (schemaFloorResource) Read(_ context.Context, req resource.ReadRequest, resp *resource.ReadResponse) {
-	resp.State = req.State
-}
-
-func (schemaFloorResource) Create(context.Context, resource.CreateRequest, *resource.CreateResponse) {
-}
-func (schemaFloorResource) Update(context.Context, resource.UpdateRequest, *resource.UpdateResponse) {
-}
-func (schemaFloorResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {
 }
 
 // blockedDeviceState is the state of an applied device block, in the resource's schema.

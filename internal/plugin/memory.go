@@ -1,4 +1,4 @@
-package main
+package plugin
 
 import (
 	"os"
@@ -30,4 +30,5 @@ func limitMemoryUnlessSet(lookup func(string) (string, bool), setLimit func(int6
 	return limit, percent
 }
 
-func limitMemory() { limitMemoryUnlessSet(os.LookupEnv, debug.SetMemoryLimit, debug.SetGCPercent) }
+// LimitMemory sets the plugin's memory limit and collector pace (limitMemoryUnlessSet).
+func LimitMemory() { limitMemoryUnlessSet(os.LookupEnv, debug.SetMemoryLimit, debug.SetGCPercent) }

@@ -1,4 +1,7 @@
-package main
+// Package plugin sets up the process that serves the provider to Terraform and OpenTofu: its logging and its
+// memory. The provider's main and the benchmark's schema-only provider (internal/benchmark/schemafloor) share it, so
+// that the two differ only in what they serve.
+package plugin
 
 import "os"
 
@@ -31,4 +34,5 @@ func quietLogsUnlessAsked(lookup func(string) (string, bool), set func(key, valu
 	return true
 }
 
-func quietLogs() { quietLogsUnlessAsked(os.LookupEnv, os.Setenv) }
+// QuietLogs turns the plugin's logging off unless the CLI keeps it (quietLogsUnlessAsked); the debug mode leaves it on.
+func QuietLogs() bool { return quietLogsUnlessAsked(os.LookupEnv, os.Setenv) }
