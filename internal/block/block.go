@@ -433,7 +433,7 @@ func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error 
 			cannotTell = append(cannotTell, server)
 			causes = append(causes, fmt.Errorf("%s: %s", server, v.CannotTell))
 			b.progress(ctx, "verify: cannot tell", fields)
-		case v.Polls == 0:
+		case v.Polls == 0 || v.Err != nil: // never answered, or stopped answering during the window
 			unverified = append(unverified, server)
 			if v.Err != nil {
 				causes = append(causes, fmt.Errorf("%s: %w", server, v.Err))
@@ -469,7 +469,7 @@ func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error 
 			parts = append(parts, "cannot tell on "+strings.Join(cannotTell, ", "))
 		}
 		if len(unverified) > 0 {
-			parts = append(parts, "could not verify on "+strings.Join(unverified, ", ")+" (no poll completed during the verify window)")
+			parts = append(parts, "could not verify on "+strings.Join(unverified, ", ")+" (no poll completed during the verify window, or the last one failed)")
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", strings.Join(parts, "; "), errors.Join(causes...)))
 	}

@@ -288,6 +288,27 @@ func TestVerifyWindowWaitsForOnePollPerServer(t *testing.T) {
 	}
 }
 
+// A server that answers the verify window's first poll and then drops every connection stays pending, named: the
+// device may have come back there unseen (the lab's RAS2 drops connections from its first verify poll on).
+func TestVerifyWindowKeepsAServerThatStoppedAnsweringPending(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	b.Verify.PollTimeout = 2 * time.Second // bounds the wait for RAS2 after the window
+	ras2 := l.Info().ServerAddresses[1]
+	var dropped sync.Once
+	b.Verify.OnPoll = func(server string, blocks int, err error) {
+		if server == ras2 && blocks > 0 && err == nil {
+			dropped.Do(func() { l.Server("RAS2").Faults().SetDropConnections(true) })
+		}
+	}
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "CLIENT1")
+	out, err := ensure(ctx, b, target, block.Prior{}, block.Options{Servers: l.Info().ServerAddresses, Purge: true, Verify: time.Second})
+	if err == nil || !strings.Contains(err.Error(), "could not verify on "+ras2) || !slices.Equal(out.Pending, []string{ras2}) || !out.Disabled {
+		t.Fatalf("Ensure = pending %q, disabled %v, %v; want %s alone pending and named, the account disabled", out.Pending, out.Disabled, err, ras2)
+	}
+}
+
 // Sessions that come back while the domain controllers replicate the disable are purged again once they have: the
 // verify window after it sees nothing come back.
 func TestSessionsBackDuringReplicationArePurgedAgain(t *testing.T) {

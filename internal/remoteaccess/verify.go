@@ -39,13 +39,18 @@ type ServerVerdict struct {
 	ReturnedTunnels []VPNConnection
 	// CannotTell is the server's reason, when a poll could not tell whether the target has sessions there.
 	CannotTell string
-	// Err is the last poll's error, when the last poll failed.
+	// Err is the last poll's error, when the last poll failed: the server is not verified then, whatever the polls
+	// before it showed.
 	Err error
+	// Overdue is set when, at the end of the window and of the wait after it, the server's last answer was older
+	// than a poll's cycle: its polls since then hung or failed, so the target may have come back there unseen.
+	Overdue bool
 }
 
-// Verified reports whether the server was asked at least once and showed nothing, with certainty.
+// Verified reports whether the server was asked at least once and showed nothing, with certainty, and whether its
+// last poll answered: a server that stopped answering during the window may have let the target back in unseen.
 func (v ServerVerdict) Verified() bool {
-	return v.Polls > 0 && len(v.Returned) == 0 && len(v.ReturnedTunnels) == 0 && v.CannotTell == ""
+	return v.Polls > 0 && v.Err == nil && !v.Overdue && len(v.Returned) == 0 && len(v.ReturnedTunnels) == 0 && v.CannotTell == ""
 }
 
 // lingerAllowance is how much older than the window a VPN statistics row may be and still be taken for one that
@@ -81,6 +86,27 @@ type watcher struct {
 	last     IPsecSAs      // what the last completed poll showed of the target (snapshots)
 	polled   chan struct{} // closed after the first completed poll, or for a snapshot the first poll at all
 	once     sync.Once
+	// lastAnswer is when the last completed poll ended, and lastTook how long it took from its start.
+	lastAnswer time.Time
+	lastTook   time.Duration
+	// answered is closed when the next poll completes: the end of a window waits on it for a server that has not
+	// answered lately.
+	answered chan struct{}
+}
+
+// answering reports whether w's server has answered lately: a poll completed, none failed after it, and the last
+// answer is no older than the pause between two polls and twice the last poll's time (a poll that rode a purge
+// batch takes longer, and so may the next). Otherwise it returns a channel closed when the next poll completes.
+func (w *watcher) answering(pause time.Duration) (bool, <-chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.verdict.Polls > 0 && w.verdict.Err == nil && time.Since(w.lastAnswer) <= pause+2*w.lastTook {
+		return true, nil
+	}
+	if w.answered == nil {
+		w.answered = make(chan struct{})
+	}
+	return false, w.answered
 }
 
 // Watch watches a target (a device's identities with device set, else a user's) on every server of c for at least
@@ -116,26 +142,40 @@ func (h *VerifyHub) watch(ctx context.Context, c *Cluster, identities []string, 
 	select {
 	case <-ctx.Done():
 	case <-timer.C:
-		// The window is over; wait for the servers not polled yet, for at most one more poll: a server that fails
-		// every poll is reported as unverified then, not watched until the caller's own timeout.
+		// The window is over; wait for the servers that have not answered lately (never polled, or their last poll
+		// failed or is overdue: it hangs), for at most one more poll: a server that fails or hangs from there on is
+		// reported as unverified then, not watched until the caller's own timeout. A poll answers for the time it
+		// started: the SAs it lists are those the target had then, so one from early in the window cannot vouch
+		// for its end.
 		grace := time.NewTimer(h.pollTimeout() + h.interval())
 		defer grace.Stop()
 	wait:
 		for _, w := range watchers {
-			select {
-			case <-w.polled:
-			case <-grace.C:
-				break wait
-			case <-ctx.Done():
-				break wait
+			for {
+				ok, answered := w.answering(h.interval())
+				if ok {
+					break
+				}
+				select {
+				case <-answered:
+				case <-grace.C:
+					break wait
+				case <-ctx.Done():
+					break wait
+				}
 			}
 		}
 	}
 	verdicts := map[string]ServerVerdict{}
 	for server, w := range watchers {
+		current, _ := w.answering(h.interval())
 		w.mu.Lock()
 		verdicts[server] = w.verdict
 		w.mu.Unlock()
+		if v := verdicts[server]; !current && v.Polls > 0 && v.Err == nil {
+			v.Overdue = true
+			verdicts[server] = v
+		}
 	}
 	return verdicts, nil
 }
@@ -282,6 +322,7 @@ func (h *VerifyHub) run(ctx context.Context, p *poller) {
 			return identitiesInput{Identities: ids, Device: p.device}
 		}
 		pollCtx, cancel := context.WithTimeout(ctx, h.pollTimeout())
+		started := time.Now()
 		sas, rode, err := p.poll(pollCtx, collect)
 		cancel()
 		if ctx.Err() != nil {
@@ -294,7 +335,7 @@ func (h *VerifyHub) run(ctx context.Context, p *poller) {
 			h.OnPoll(p.server, len(watchers), err)
 		}
 		for _, w := range watchers {
-			w.record(sas, err)
+			w.record(sas, err, time.Since(started))
 		}
 		if rode && p.purges.batchWaiting(p.server, p.runner) {
 			continue // a poll that rides a batch costs no run of its own: the next one rides the next batch at once
@@ -342,7 +383,7 @@ func (p *poller) poll(ctx context.Context, collect func() identitiesInput) (sas 
 	return p.purges.look(ctx, p.server, p.runner, collect, p.wake)
 }
 
-func (w *watcher) record(sas IPsecSAs, err error) {
+func (w *watcher) record(sas IPsecSAs, err error, took time.Duration) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
@@ -356,6 +397,11 @@ func (w *watcher) record(sas IPsecSAs, err error) {
 	w.last = mine
 	w.verdict.Err = nil
 	w.verdict.Polls++
+	w.lastAnswer, w.lastTook = time.Now(), took
+	if w.answered != nil {
+		close(w.answered)
+		w.answered = nil
+	}
 	watched := mine.DeviceTunnels()
 	if w.vpnOnly {
 		watched = mine.VPNConnections // an unreadable SA says nothing of VPN connections: no CannotTell either

@@ -59,6 +59,57 @@ func TestWatchNamesTheServersWhereSAsCameBack(t *testing.T) {
 	}
 }
 
+// A server that answered the window's first polls and then stopped answering (its polls fail, or hang) is not
+// verified, whatever those polls showed: the target may have come back there unseen. One whose polls fail at the end
+// of the window is waited for, and verified when it answers again within one more poll.
+func TestWatchDoesNotVerifyAServerThatStoppedAnswering(t *testing.T) {
+	const window = 100 * time.Millisecond
+	clean := `{"main_mode":[],"quick_mode_count":0}`
+	var stopsPolls, backPolls atomic.Int32
+	stops := &fakeRunner{result: func(string) (string, error) {
+		if stopsPolls.Add(1) <= 2 {
+			return clean, nil
+		}
+		return "", errUnreachable
+	}}
+	start := time.Now()
+	back := &fakeRunner{result: func(string) (string, error) {
+		if backPolls.Add(1) > 1 && time.Since(start) < window+50*time.Millisecond {
+			return "", errUnreachable // from its second poll until after the window
+		}
+		return clean, nil
+	}}
+	var hangsPolls atomic.Int32
+	hangs := &fakeRunner{resultCtx: func(ctx context.Context, _ string) (string, error) {
+		if hangsPolls.Add(1) == 1 {
+			return clean, nil
+		}
+		<-ctx.Done() // until the poll's timeout
+		return "", ctx.Err()
+	}}
+	c, err := NewCluster(map[string]Runner{"RAS1": sasRunner(0), "RAS2": stops, "RAS3": back, "RAS4": hangs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The grace after the window (a poll's timeout) is far longer than RAS3 takes to answer again.
+	hub := &VerifyHub{Interval: 5 * time.Millisecond, PollTimeout: 2 * time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	verdicts, err := hub.Watch(ctx, c, []string{`CORP\CLIENT1$`}, true, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := unverified(verdicts); !slices.Equal(got, []string{"RAS2", "RAS4"}) {
+		t.Errorf("unverified servers %q, want RAS2 and RAS4 (they stopped answering); RAS3 answered again after the window", got)
+	}
+	if v := verdicts["RAS4"]; v.Polls != 1 || (v.Err == nil && !v.Overdue) {
+		t.Errorf("RAS4's verdict %+v: want its one clean poll, and the hung poll's timeout or overdue", v)
+	}
+	if v := verdicts["RAS2"]; v.Polls != 2 || !errors.Is(v.Err, errUnreachable) {
+		t.Errorf("RAS2's verdict %+v: want its two clean polls and the error of the last", v)
+	}
+}
+
 // countingRunner answers get-ipsec-sas with one main-mode SA per identity asked about, and counts its runs and
 // the largest number of runs at once.
 type countingRunner struct {
