@@ -17,13 +17,15 @@ import (
 // maxGUIDsPerSearch bounds the filter of one search; the rest wait for the next one.
 const maxGUIDsPerSearch = 64
 
-// guidLookup is one FindByGUID waiting for its search.
+// guidLookup is one FindByGUID or ReadByGUID waiting for its search.
 type guidLookup struct {
 	raw  []byte
 	guid string
-	acct Account
-	err  error
-	done chan struct{}
+	// guarded asks for PrivilegedVia (FindByGUID), which costs a search of nested group memberships.
+	guarded bool
+	acct    Account
+	err     error
+	done    chan struct{}
 }
 
 // guidLookups queues FindByGUID calls by kind; one goroutine per kind searches while any are queued.
@@ -33,9 +35,21 @@ type guidLookups struct {
 	running map[Kind]bool
 }
 
-// FindByGUID finds an account by its objectGUID (in its string form), refusing other kinds of account. Lookups that
-// overlap share searches (see guidLookups); each gets its own account or error.
+// FindByGUID finds an account by its objectGUID (in its string form), refusing other kinds of account, with
+// PrivilegedVia for the guards (Guard). Lookups that overlap share searches (see guidLookups); each gets its own
+// account or error.
 func (c *Client) FindByGUID(ctx context.Context, kind Kind, guid string) (Account, error) {
+	return c.lookUpGUID(ctx, kind, guid, true)
+}
+
+// ReadByGUID is FindByGUID without PrivilegedVia, for a refresh, which applies no guard: the search of nested group
+// memberships that PrivilegedVia needs is about four fifths of a lookup's cost to the domain controller (measured on
+// Samba: 300 lookups ten at a time took 330 ms with it and 75 ms without), and a plan refreshes every block in state.
+func (c *Client) ReadByGUID(ctx context.Context, kind Kind, guid string) (Account, error) {
+	return c.lookUpGUID(ctx, kind, guid, false)
+}
+
+func (c *Client) lookUpGUID(ctx context.Context, kind Kind, guid string, guarded bool) (Account, error) {
 	if _, err := kindFilter(kind); err != nil {
 		return Account{}, err
 	}
@@ -43,7 +57,7 @@ func (c *Client) FindByGUID(ctx context.Context, kind Kind, guid string) (Accoun
 	if err != nil {
 		return Account{}, err
 	}
-	l := &guidLookup{raw: raw, guid: guid, done: make(chan struct{})}
+	l := &guidLookup{raw: raw, guid: guid, guarded: guarded, done: make(chan struct{})}
 	q := &c.guidLookups
 	q.mu.Lock()
 	if q.queued == nil {
@@ -110,13 +124,13 @@ func (c *Client) answerGUIDs(ctx context.Context, kind Kind, batch []*guidLookup
 	}
 	var found []*Account
 	for _, l := range batch {
-		if l.err == nil {
+		if l.err == nil && l.guarded {
 			found = append(found, &l.acct)
 		}
 	}
 	if err := c.markPrivileged(ctx, c.pool.do, found); err != nil {
 		for _, l := range batch {
-			if l.err == nil {
+			if l.err == nil && l.guarded {
 				l.err = err
 			}
 		}

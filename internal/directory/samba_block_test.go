@@ -199,6 +199,20 @@ func (e *env) testNestedAdmin(t *testing.T) {
 	if uac, _, _ := e.read(t, "nina"); uac&2 != 0 {
 		t.Error("the nested Domain Admin was disabled")
 	}
+	// A lookup for the guards finds the nested membership; a refresh's lookup (ReadByGUID) skips that search, also
+	// when both share one search.
+	var found, read directory.Account
+	var foundErr, readErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { found, foundErr = c.FindByGUID(ctx(t), directory.KindUser, acct.ObjectGUID) })
+	wg.Go(func() { read, readErr = c.ReadByGUID(ctx(t), directory.KindUser, acct.ObjectGUID) })
+	wg.Wait()
+	if foundErr != nil || !strings.EqualFold(found.PrivilegedVia, admins) {
+		t.Errorf("FindByGUID of nina: PrivilegedVia %q, %v; want Domain Admins", found.PrivilegedVia, foundErr)
+	}
+	if readErr != nil || read.PrivilegedVia != "" || read.DN != acct.DN {
+		t.Errorf("ReadByGUID of nina: %s, PrivilegedVia %q, %v; want her account without the membership search", read.DN, read.PrivilegedVia, readErr)
+	}
 }
 
 // FindByGUID finds an account outside the search base in the whole domain, and says when it was deleted.

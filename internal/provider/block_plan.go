@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -199,6 +200,9 @@ func (o *blockOps) planCreate(ctx context.Context, plan blockState, req resource
 		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, err)
 		return
 	}
+	if !o.clients.settings.LDAP.RecordBlocks {
+		o.warnUnrecordedSharing(target.Account, name, &resp.Diagnostics)
+	}
 	servers := o.servers(ctx, m, &resp.Diagnostics)
 	disables := plan.account().disables()
 	o.refuseUnreadyAndShowImpact(ctx, m.PurgeSessions.ValueBool(), servers, func(ctx context.Context, diags *diag.Diagnostics) {
@@ -213,6 +217,46 @@ func (o *blockOps) planCreate(ctx context.Context, plan blockState, req resource
 	if d := plan.dialIn(); d != nil && d.DenyDialIn.ValueBool() {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Dial-in deny of %s", name), dialInScope)
 	}
+}
+
+// warnUnrecordedSharing warns of a new block that the provider does not record (ldap.record_blocks = false) when
+// another block may hold its account: the account is disabled already, or another new block of this plan resolved to
+// it. Nothing records such blocks, so each knows only its own state: destroying the one that disabled the account
+// (was_enabled = true) enables it while the other still holds it.
+func (o *blockOps) warnUnrecordedSharing(acct directory.Account, name string, diags *diag.Diagnostics) {
+	var why string
+	switch {
+	case o.clients.unrecordedPlans.seenBefore(acct.ObjectGUID):
+		why = "another new block of this plan holds the same account"
+	case !acct.Enabled():
+		why = "the account is disabled already (by hand, or by another block that nothing records)"
+	default:
+		return
+	}
+	diags.AddWarning(fmt.Sprintf("Another block may hold %s", name),
+		fmt.Sprintf("%s: %s. The provider does not record blocks (ldap.record_blocks = false), so each block of %s "+
+			"knows only its own state: destroying the block that disabled the account enables it again while this one "+
+			"is still in state. Keep one block per account, or record blocks (the default), which lets blocks of one "+
+			"account never undo each other.", acct.DN, why, name))
+}
+
+// unrecordedPlans are the accounts of the new blocks this provider process (one Terraform plan or apply) has planned
+// without recording them, by objectGUID: each block's plan sees only itself, so the second one counts the first here.
+type unrecordedPlans struct {
+	mu    sync.Mutex
+	guids map[string]bool
+}
+
+// seenBefore records guid and reports whether it was recorded already.
+func (u *unrecordedPlans) seenBefore(guid string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.guids == nil {
+		u.guids = map[string]bool{}
+	}
+	seen := u.guids[guid]
+	u.guids[guid] = true
+	return seen
 }
 
 // refuseUnreadyAndShowImpact refuses the servers that are not ready (remoteaccess_servers) when check is set, on
@@ -314,7 +358,7 @@ func (o *blockOps) read(ctx context.Context, req resource.ReadRequest, resp *res
 		resp.Diagnostics.AddError("Active Directory is not configured", err.Error())
 		return
 	}
-	acct, err := dir.FindByGUID(ctx, o.kind.kind, guid.ValueString())
+	acct, err := dir.ReadByGUID(ctx, o.kind.kind, guid.ValueString()) // a refresh guards nothing
 	if errors.Is(err, directory.ErrNotFound) || errors.Is(err, directory.ErrDeleted) {
 		resp.Diagnostics.AddWarning(fmt.Sprintf("The blocked %s no longer exists", o.kind.noun),
 			fmt.Sprintf("No %s account has objectGUID %s any more (deleted, or found nowhere in the domain). The block stays "+

@@ -34,6 +34,8 @@ type clients struct {
 	looks readinessLooks
 	// previews counts the impact previews this process has shown (block_plan.go, showImpact).
 	previews atomic.Int64
+	// unrecordedPlans are the accounts of the unrecorded new blocks this process has planned (block_plan.go).
+	unrecordedPlans unrecordedPlans
 }
 
 func newClients(s settings) (*clients, error) {

@@ -210,7 +210,9 @@ func providerSchema() schema.Schema {
 							"state before the first block, in the account's `info` (Notes) attribute, with a one-line summary in "+
 							"`description`; both are restored when the last block is lifted. The record lets two blocks of one account "+
 							"(two configurations, two teams) never undo each other. Set `false` where the bind account may write only "+
-							"`userAccountControl`; destroy then relies on the state alone. Defaults to `true`.", envLDAPRecordBlocks),
+							"`userAccountControl`; destroy then relies on the state alone, so keep one block per account: destroying "+
+							"the block that disabled an account enables it while another block of it is still in state (the plan of a "+
+							"new block warns when the account is disabled already or another new block holds it). Defaults to `true`.", envLDAPRecordBlocks),
 					},
 				},
 				Blocks: map[string]schema.Block{
