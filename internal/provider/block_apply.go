@@ -100,7 +100,7 @@ func (o *blockOps) create(ctx context.Context, state blockState, req resource.Cr
 		d.PriorDialIn = types.StringNull()
 	}
 	m.WasEnabled = types.BoolValue(out.WasEnabled)
-	m.BlockedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
+	m.BlockedAt = blockedAt(opts.Hold)
 	m.HoldID = types.StringNull()
 	if opts.Record {
 		m.HoldID = types.StringValue(hold)
@@ -191,7 +191,7 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 		return
 	}
 	if out.Wrote && out.NewlyDisabled {
-		m.BlockedAt = types.StringValue(time.Now().UTC().Format(time.RFC3339))
+		m.BlockedAt = blockedAt(opts.Hold)
 	}
 	if out.Wrote {
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleasedKey, nil)...) // held again: destroy releases it
@@ -238,7 +238,14 @@ func (o *blockOps) find(ctx context.Context, dir *directory.Client, name string)
 	return dir.FindUser(ctx, name)
 }
 
-// record copies an outcome into the model; the purge counts add to those in state.
+// blockedAt is when the block disabled the account: the time of its hold, taken just before the disable and written
+// in the account's block record (since=), which an import reads back. The apply ends later, after the purge and the
+// verify window.
+func blockedAt(hold directory.Hold) types.String {
+	return types.StringValue(hold.Since.UTC().Format(time.RFC3339))
+}
+
+// record copies an outcome into the model; the purge counts add to those in state, server by server.
 func (o *blockOps) record(ctx context.Context, state blockState, out block.Outcome, diags *diag.Diagnostics) {
 	m := state.common()
 	setAccount(state, out.Target.Account)
@@ -251,11 +258,19 @@ func (o *blockOps) record(ctx context.Context, state blockState, out block.Outco
 		purged = m.Purged.Elements()
 	}
 	for server, c := range out.Purged {
-		purged[server] = types.ObjectValueMust(purgedType.AttrTypes, map[string]attr.Value{
-			"main_mode_sas":   types.Int64Value(int64(c.MainModeSAs)),
-			"quick_mode_sas":  types.Int64Value(int64(c.QuickModeSAs)),
-			"vpn_connections": types.Int64Value(int64(c.VPNConnections)),
-		})
+		counts := map[string]int{"main_mode_sas": c.MainModeSAs, "quick_mode_sas": c.QuickModeSAs, "vpn_connections": c.VPNConnections}
+		if before, ok := purged[server].(types.Object); ok { // a pending server purged again: what each purge removed
+			for name, v := range before.Attributes() {
+				if n, ok := v.(types.Int64); ok {
+					counts[name] += int(n.ValueInt64())
+				}
+			}
+		}
+		values := map[string]attr.Value{}
+		for name, n := range counts {
+			values[name] = types.Int64Value(int64(n))
+		}
+		purged[server] = types.ObjectValueMust(purgedType.AttrTypes, values)
 	}
 	pm, d := types.MapValue(purgedType, purged)
 	diags.Append(d...)

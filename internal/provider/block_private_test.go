@@ -4,8 +4,10 @@ import (
 	"context"
 	"testing"
 
+	"github.com/hashicorp/terraform-plugin-framework/attr"
 	"github.com/hashicorp/terraform-plugin-framework/diag"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
 )
 
 // memPrivate is a resource's private state in memory.
@@ -39,5 +41,30 @@ func TestHoldIDIsChosenOnceAndKept(t *testing.T) {
 	}
 	if diags.HasError() {
 		t.Fatal(diags)
+	}
+}
+
+// purged adds up what each purge removed, server by server: the apply that completes a pending block purges servers
+// that an earlier apply purged already (every server, after a verify window cut short), and what that one removed
+// stays counted.
+func TestPurgedCountsAddUpOverApplies(t *testing.T) {
+	ctx := context.Background()
+	r := newBlockedDevice()
+	var m blockedDeviceModel
+	counts := func(mm, qm, vpn int64) attr.Value {
+		return types.ObjectValueMust(purgedType.AttrTypes, map[string]attr.Value{
+			"main_mode_sas": types.Int64Value(mm), "quick_mode_sas": types.Int64Value(qm), "vpn_connections": types.Int64Value(vpn)})
+	}
+	m.Purged = types.MapValueMust(purgedType, map[string]attr.Value{"ras1": counts(1, 2, 0)})
+	var diags diag.Diagnostics
+	r.ops.record(ctx, &m, block.Outcome{Purged: map[string]block.Counts{
+		"ras1": {}, "ras2": {MainModeSAs: 1, QuickModeSAs: 1, VPNConnections: 1},
+	}}, &diags)
+	if diags.HasError() {
+		t.Fatal(diags)
+	}
+	want := types.MapValueMust(purgedType, map[string]attr.Value{"ras1": counts(1, 2, 0), "ras2": counts(1, 1, 1)})
+	if !m.Purged.Equal(want) {
+		t.Errorf("purged %s; want %s", m.Purged, want)
 	}
 }

@@ -78,15 +78,17 @@ func blockSchema(ctx context.Context, noun, description string, own map[string]s
 			MarkdownDescription: "Whether the account is enabled in the directory now: `false` while the block holds. " +
 				"When someone re-enables the account out of band, the next plan shows it and apply blocks again.",
 		},
-		"blocked_at": computedString("When the account was disabled, in RFC 3339."),
+		"blocked_at": computedString("When the block disabled the account (after an out-of-band re-enable, when it disabled it " +
+			"again), in RFC 3339: the time of its hold in the account's block record."),
 		"identities": schema.ListAttribute{
 			Computed: true, ElementType: types.StringType,
 			MarkdownDescription: "The exact IPsec and VPN identities of the account that were purged (never a pattern).",
 		},
 		"purged": schema.MapAttribute{
 			Computed: true, ElementType: purgedType,
-			MarkdownDescription: "What the purge removed on each server: `main_mode_sas`, `quick_mode_sas` and `vpn_connections` " +
-				"(VPN device tunnels for a device, VPN user connections for a user).",
+			MarkdownDescription: "What the purges removed on each server, added up over the applies that purged it: " +
+				"`main_mode_sas`, `quick_mode_sas` and `vpn_connections` (VPN device tunnels for a device, VPN user connections " +
+				"for a user).",
 		},
 		"pending_servers": schema.ListAttribute{
 			Computed: true, ElementType: types.StringType,

@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"regexp"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/tfversion"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 )
 
 const deviceAddr = "remoteaccess_blocked_device.test"
@@ -38,6 +40,31 @@ func checkAccountEnabled(l *testLab, t *testing.T, sam string, want bool) resour
 	return func(*terraform.State) error {
 		if got := l.accountEnabled(t, sam); got != want {
 			return fmt.Errorf("%s enabled = %v in the directory, want %v", sam, got, want)
+		}
+		return nil
+	}
+}
+
+// checkBlockedAtIsHoldTime checks that blocked_at is the time of the block's hold in the account's block record
+// (since=): when the account was disabled, which an import reads back, not when the apply ended.
+func checkBlockedAtIsHoldTime(l *testLab, t *testing.T, addr, computer string) resource.TestCheckFunc {
+	return func(s *terraform.State) error {
+		rs, ok := s.RootModule().Resources[addr]
+		if !ok {
+			return fmt.Errorf("%s not in state", addr)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		acct, err := labclient.Directory(t, l.info).FindComputer(ctx, computer)
+		if err != nil {
+			return err
+		}
+		rec := acct.BlockRecord()
+		if rec == nil || len(rec.Holds) != 1 {
+			return fmt.Errorf("%s's block record %+v: want one hold", computer, rec)
+		}
+		if want := rec.Holds[0].Since.UTC().Format(time.RFC3339); rs.Primary.Attributes["blocked_at"] != want {
+			return fmt.Errorf("blocked_at = %q, want %s, the hold's time in the record", rs.Primary.Attributes["blocked_at"], want)
 		}
 		return nil
 	}
@@ -140,7 +167,7 @@ func TestAccBlockedDevice_lifecycle(t *testing.T) {
 					resource.TestCheckTypeSetElemAttr(deviceAddr, "identities.*", `CORP\CLIENT1$`),
 					resource.TestMatchResourceAttr(deviceAddr, "object_guid", regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)),
 					resource.TestMatchResourceAttr(deviceAddr, "object_sid", regexp.MustCompile(`^S-1-5-21-\d+-\d+-\d+-\d+$`)),
-					resource.TestMatchResourceAttr(deviceAddr, "blocked_at", regexp.MustCompile(`^\d{4}-\d\d-\d\dT`)),
+					checkBlockedAtIsHoldTime(l, t, deviceAddr, "CLIENT1"),
 					resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "0"),
 					resource.TestCheckResourceAttr(deviceAddr, "purged.%", "2"),
 					resource.TestCheckResourceAttrWith(deviceAddr, "purged."+ras1+".main_mode_sas", atLeastOne),
