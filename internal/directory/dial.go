@@ -5,9 +5,11 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -97,7 +99,7 @@ func (d *dialer) dial(ctx context.Context, u *url.URL) (conn *ldap.Conn, err err
 	if u.Scheme == "ldaps" {
 		tc := tls.Client(raw, tlsConfig)
 		if err = tc.HandshakeContext(ctx); err != nil {
-			return nil, &TLSError{URL: u.Redacted(), Err: err}
+			return nil, handshakeError(u, false, err)
 		}
 		conn = ldap.NewConn(tc, true)
 	} else {
@@ -106,7 +108,7 @@ func (d *dialer) dial(ctx context.Context, u *url.URL) (conn *ldap.Conn, err err
 	conn.Start()
 	if u.Scheme == "ldap" && d.cfg.StartTLS {
 		if err = conn.StartTLS(tlsConfig); err != nil {
-			return nil, &TLSError{URL: u.Redacted(), StartTLS: true, Err: err}
+			return nil, handshakeError(u, true, err)
 		}
 	}
 	if err = d.bind(conn, u); err != nil {
@@ -163,6 +165,18 @@ func (d *dialer) servicePrincipal(conn *ldap.Conn, u *url.URL) (string, error) {
 // IsUnreachable says whether err is a domain controller that could not be reached or was too busy to answer,
 // rather than one that answered with a refusal.
 func IsUnreachable(err error) bool { return isUnreachable(err) }
+
+// handshakeError is a TLS handshake with a domain controller that failed. A handshake cut short by the network (a
+// timeout, a connection closed or reset before the server answered) means that the directory did not answer, not
+// that its certificate was refused: a network error then, which no TLS setting can mend. Any other failure (a
+// certificate the configured CA does not sign, a wrong host name, a TLS alert) is a *TLSError.
+func handshakeError(u *url.URL, startTLS bool, err error) error {
+	var netErr net.Error
+	if errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		return ldap.NewError(ldap.ErrorNetwork, fmt.Errorf("the TLS handshake with %s got no answer: %w", u.Redacted(), err))
+	}
+	return &TLSError{URL: u.Redacted(), StartTLS: startTLS, Err: err}
+}
 
 func isUnreachable(err error) bool {
 	var netErr net.Error

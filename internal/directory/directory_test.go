@@ -328,3 +328,50 @@ func TestContextBoundsEveryStep(t *testing.T) {
 		t.Errorf("Domain cancelled = %v; want context.Canceled", err)
 	}
 }
+
+// A TLS handshake that the network cuts short (a domain controller that accepts the connection and never answers, or
+// closes it at once) is an unreachable directory, not a certificate to fix: a *TLSError would send the operator to
+// ldap.ca_certificate and ldap.insecure. A handshake with a server that speaks no TLS at all is a *TLSError.
+func TestHandshakeWithNoAnswerIsUnreachableNotTLS(t *testing.T) {
+	serve := func(handle func(net.Conn)) string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = l.Close() })
+		go func() {
+			for {
+				conn, err := l.Accept()
+				if err != nil {
+					return
+				}
+				t.Cleanup(func() { _ = conn.Close() })
+				go handle(conn)
+			}
+		}()
+		return l.Addr().String()
+	}
+	silent := serve(func(net.Conn) {})
+	closes := serve(func(c net.Conn) { _ = c.Close() })
+	plain := serve(func(c net.Conn) { _, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n")) })
+	for name, tc := range map[string]struct {
+		addr string
+		tls  bool
+	}{"never answers": {silent, false}, "closes at once": {closes, false}, "speaks no TLS": {plain, true}} {
+		t.Run(name, func(t *testing.T) {
+			c, err := New(Config{URLs: []string{"ldaps://" + tc.addr}, BindUsername: "u", BindPassword: "p",
+				DialTimeout: time.Minute, Timeout: time.Minute})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			_, err = c.FindComputer(ctx, "client1")
+			var tlsErr *TLSError
+			if got := errors.As(err, &tlsErr); got != tc.tls || IsUnreachable(err) == tc.tls {
+				t.Errorf("FindComputer = %v: TLS error %v, unreachable %v; want TLS error %v", err, got, IsUnreachable(err), tc.tls)
+			}
+		})
+	}
+}

@@ -383,7 +383,7 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 			err.Error()+"\n\nNothing was changed (fail closed). Repair the block record section in the account's Notes (info), "+
 				"or enable the account by hand once no block should hold it.")
 	case err != nil:
-		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, err)
+		addReleaseError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, err)
 	case len(out.OtherHolds) > 0 && !out.Enabled:
 		var holds []string
 		for _, h := range out.OtherHolds {

@@ -368,7 +368,7 @@ func (o *blockOps) read(ctx context.Context, req resource.ReadRequest, resp *res
 	if err != nil {
 		var name types.String
 		resp.Diagnostics.Append(req.State.GetAttribute(ctx, o.nameAttr(), &name)...)
-		addBlockError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name.ValueString(), err)
+		addReadError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name.ValueString(), err)
 		return
 	}
 	for name, value := range o.accountValues(acct) {

@@ -82,6 +82,34 @@ var timeoutsAttrTypes = map[string]attr.Type{
 // addBlockError turns an error of a block into a diagnostic that says what failed and what to do next, on the
 // attribute that names the account.
 func addBlockError(diags *diag.Diagnostics, at path.Path, noun, name string, err error) {
+	addAccountError(diags, at, blocking, noun, name, err)
+}
+
+// addReadError is addBlockError for a refresh of a block.
+func addReadError(diags *diag.Diagnostics, at path.Path, noun, name string, err error) {
+	addAccountError(diags, at, reading, noun, name, err)
+}
+
+// addReleaseError is addBlockError for the release of a block (destroy): the block stays in state.
+func addReleaseError(diags *diag.Diagnostics, at path.Path, noun, name string, err error) {
+	addAccountError(diags, at, releasing, noun, name, err)
+}
+
+// accountWork is what the provider was doing to an account when it failed, in the words of the diagnostics.
+type accountWork struct {
+	to, failed, retry string
+}
+
+var (
+	blocking = accountWork{to: "to block the", failed: "Blocking the",
+		retry: "then apply again: a block that was not made changes nothing, and one that was made is completed in place."}
+	releasing = accountWork{to: "to lift the block of the", failed: "Lifting the block of the",
+		retry: "then destroy again: the block stays in state, and the account as it is, until then."}
+	reading = accountWork{to: "to read the block of the", failed: "Reading the block of the",
+		retry: "then plan again: a refresh changes nothing."}
+)
+
+func addAccountError(diags *diag.Diagnostics, at path.Path, work accountWork, noun, name string, err error) {
 	if err == nil {
 		return
 	}
@@ -93,7 +121,7 @@ func addBlockError(diags *diag.Diagnostics, at path.Path, noun, name string, err
 	var ldapTLS *directory.TLSError
 	switch {
 	case errors.As(err, &ldapTLS):
-		diags.AddAttributeError(at, fmt.Sprintf("Cannot reach Active Directory securely to block the %s %q", noun, name),
+		diags.AddAttributeError(at, fmt.Sprintf("Cannot reach Active Directory securely %s %s %q", work.to, noun, name),
 			err.Error()+"\n\nCheck ldap.ca_certificate (the CA that signs the domain controllers' certificates) and the host "+
 				"names in ldap.urls; ldap.insecure = true skips the check, for labs only. Nothing was changed.")
 	case errors.Is(err, directory.ErrNotFound):
@@ -111,13 +139,12 @@ func addBlockError(diags *diag.Diagnostics, at path.Path, noun, name string, err
 		diags.AddAttributeError(at, fmt.Sprintf("A Remote Access server refused the provider's WinRM settings; %s %q was not blocked", noun, name),
 			err.Error())
 	case directory.IsUnreachable(err):
-		diags.AddAttributeError(at, fmt.Sprintf("Cannot reach Active Directory to block the %s %q", noun, name),
+		diags.AddAttributeError(at, fmt.Sprintf("Cannot reach Active Directory %s %s %q", work.to, noun, name),
 			err.Error()+"\n\nNo domain controller in ldap.urls answered. Check that the directory is running and "+
-				"reachable from here (host, port, firewall), then apply again: a block that was not made changes nothing, "+
-				"and one that was made is completed in place.")
+				"reachable from here (host, port, firewall), "+work.retry)
 	case errors.As(err, &remote):
 		diags.AddAttributeError(at, fmt.Sprintf("Remote Access operation for %s %q failed", noun, name), err.Error())
 	default:
-		diags.AddAttributeError(at, fmt.Sprintf("Blocking the %s %q failed", noun, name), err.Error())
+		diags.AddAttributeError(at, fmt.Sprintf("%s %s %q failed", work.failed, noun, name), err.Error())
 	}
 }
