@@ -44,7 +44,7 @@ const (
 	attrInfo          = "info"
 	attrDescription   = "description"
 	maxRecordText     = 1024 // rangeUpper of info and description in the Active Directory schema, in UTF-16 code units
-	maxReasonInRecord = 200  // in UTF-16 code units
+	MaxReasonInRecord = 200  // in UTF-16 code units
 	descriptionPrefix = "Blocked by Terraform (remoteaccess) since "
 	recordTimeLayout  = time.RFC3339
 	summaryTimeLayout = "2006-01-02 15:04 UTC"
@@ -455,7 +455,7 @@ func (r *BlockRecord) formatMay(mayForget bool) (string, *BlockRecord, error) {
 				rec.Holds[i].Certificates = nil
 			}
 		}
-		for _, limit := range []int{maxReasonInRecord, 40, 0} {
+		for _, limit := range []int{MaxReasonInRecord, 40, 0} {
 			info := rec.withSection(rec.section(limit))
 			if units = utf16Len(info); units <= maxRecordText {
 				for i := range rec.Holds {
@@ -514,6 +514,10 @@ func OneLine(s string) string {
 func isBidiControl(r rune) bool {
 	return (r >= '\u202A' && r <= '\u202E') || (r >= '\u2066' && r <= '\u2069') || r == '\u200E' || r == '\u200F' || r == '\u061C'
 }
+
+// ReasonInRecord is what a block record keeps at most of a hold's reason: its first MaxReasonInRecord UTF-16 code
+// units (fewer when the Notes are nearly full, see format).
+func ReasonInRecord(reason string) string { return truncateUTF16(reason, MaxReasonInRecord) }
 
 // utf16Len is the length of s as Active Directory counts it: UTF-16 code units.
 func utf16Len(s string) int {

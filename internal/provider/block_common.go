@@ -165,10 +165,7 @@ func (o *blockOps) options(ctx context.Context, state blockState, hold string, d
 		diags.AddAttributeError(path.Root("servers"), "No Remote Access server to purge",
 			"purge_sessions is true but neither the resource nor the provider lists servers; set servers, or purge_sessions = false.")
 	}
-	reason := m.Reason.ValueString()
-	if t := m.Ticket.ValueString(); t != "" {
-		reason = strings.TrimSpace("[" + t + "] " + reason)
-	}
+	reason := holdReason(m.Reason.ValueString(), m.Ticket.ValueString())
 	certificates := o.certificateOptions(ctx, state.certificates(), diags)
 	rec := directory.Hold{ID: hold, Since: time.Now().UTC(), By: o.clients.settings.LDAP.BindUsername, Reason: reason,
 		KeepsEnabled: !state.account().disables()}
@@ -193,6 +190,15 @@ func (o *blockOps) options(ctx context.Context, state blockState, hold string, d
 		Guard:                o.guard(ctx, m, diags),
 		Certificates:         certificates,
 	}
+}
+
+// holdReason is the reason a block writes in its hold line of the account's block record: the ticket in brackets,
+// then the reason.
+func holdReason(reason, ticket string) string {
+	if ticket == "" {
+		return reason
+	}
+	return strings.TrimSpace("[" + ticket + "] " + reason)
 }
 
 // shutdownCredential is the credential Stop-Computer needs to reach the device: the command runs in a WinRM session,

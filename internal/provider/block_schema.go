@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework-validators/int64validator"
 	"github.com/hashicorp/terraform-plugin-framework-validators/listvalidator"
+	"github.com/hashicorp/terraform-plugin-framework-validators/stringvalidator"
 	"github.com/hashicorp/terraform-plugin-framework/resource/identityschema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema"
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/booldefault"
@@ -16,6 +17,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-framework/resource/schema/stringplanmodifier"
 	"github.com/hashicorp/terraform-plugin-framework/schema/validator"
 	"github.com/hashicorp/terraform-plugin-framework/types"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 )
 
 // computedString is a computed string attribute that keeps its value in plans.
@@ -31,13 +33,16 @@ func blockSchema(ctx context.Context, noun, description string, own map[string]s
 	attrs := map[string]schema.Attribute{
 		"id": computedString("The objectGUID of the blocked " + noun + " account."),
 		"reason": schema.StringAttribute{
-			Optional: true,
+			Optional: true, Validators: []validator.String{recordedReasonValidator{}},
 			MarkdownDescription: "Why the " + noun + " is blocked, kept in state for reviewers and written to the " +
-				"account's block record (see the provider's `ldap.record_blocks`) for administrators who look at the account.",
+				"account's block record (see the provider's `ldap.record_blocks`) for administrators who look at the account. " +
+				fmt.Sprintf("The record keeps the first %d UTF-16 code units of the ticket and reason together (the plan warns "+
+					"when it will shorten them).", directory.MaxReasonInRecord),
 		},
 		"ticket": schema.StringAttribute{
-			Optional:            true,
-			MarkdownDescription: "The change or incident ticket of the block, written with the reason.",
+			Optional: true, Validators: []validator.String{stringvalidator.UTF8LengthAtMost(maxTicketLength)},
+			MarkdownDescription: fmt.Sprintf("The change or incident ticket of the block, written with the reason: an "+
+				"identifier or a link, at most %d characters.", maxTicketLength),
 		},
 		"allow_privileged": schema.BoolAttribute{
 			Optional: true, Computed: true, Default: booldefault.StaticBool(false),

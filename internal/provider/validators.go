@@ -36,6 +36,38 @@ func (hostValidator) ValidateString(_ context.Context, req validator.StringReque
 	}
 }
 
+// maxTicketLength bounds a block's ticket, an identifier or a link: the ticket goes first in the reason that the
+// account's block record keeps (directory.MaxReasonInRecord), so a longer one would leave no room for the reason.
+const maxTicketLength = 128
+
+// recordedReasonValidator warns, on a block's reason, when the account's block record will keep it shortened: the
+// record keeps the ticket and the reason together ("[ticket] reason") in at most directory.MaxReasonInRecord UTF-16
+// code units. The state keeps them whole.
+type recordedReasonValidator struct{}
+
+func (recordedReasonValidator) Description(context.Context) string {
+	return fmt.Sprintf("the account's block record keeps the first %d UTF-16 code units of \"[ticket] reason\"", directory.MaxReasonInRecord)
+}
+
+func (v recordedReasonValidator) MarkdownDescription(ctx context.Context) string {
+	return v.Description(ctx)
+}
+
+func (recordedReasonValidator) ValidateString(ctx context.Context, req validator.StringRequest, resp *validator.StringResponse) {
+	var ticket types.String
+	resp.Diagnostics.Append(req.Config.GetAttribute(ctx, path.Root("ticket"), &ticket)...)
+	if req.ConfigValue.IsUnknown() || ticket.IsUnknown() {
+		return
+	}
+	full := holdReason(req.ConfigValue.ValueString(), ticket.ValueString())
+	if kept := directory.ReasonInRecord(full); kept != full {
+		resp.Diagnostics.AddAttributeWarning(req.Path, "The block record keeps the reason shortened",
+			fmt.Sprintf("The account's block record (its Notes) and description keep at most %d UTF-16 code units of the ticket "+
+				"and reason together, so an administrator who looks at the account reads %q. Terraform's state keeps them "+
+				"whole. Shorten the reason to keep it whole on the account.", directory.MaxReasonInRecord, kept))
+	}
+}
+
 // accountNameValidator checks a name against Active Directory's naming rules at plan time, with the same rules the
 // directory client applies before it sends anything.
 type accountNameValidator struct {
