@@ -3,6 +3,8 @@ package provider
 import (
 	"context"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -15,8 +17,13 @@ import (
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 )
 
+// holdSuffix ends an import ID that takes over a block's hold: NAME;hold=ID, with the hold_id of a block that left
+// the state (terraform state rm). ";" is in no sAMAccountName and in no objectGUID.
+var holdSuffix = regexp.MustCompile(`;hold=([0-9a-f]{16})$`)
+
 // ImportState adopts a block: the account must be disabled. It accepts a sAMAccountName (or UPN for users) or an
-// objectGUID, bare or in braces, and the resource identity.
+// objectGUID, bare or in braces, and the resource identity; with ";hold=ID" after the name or GUID, the import takes
+// over that hold of the account's block record, so that its destroy lifts it.
 func (o *blockOps) importState(ctx context.Context, req resource.ImportStateRequest, resp *resource.ImportStateResponse) {
 	blocker := o.blocker(&resp.Diagnostics)
 	if blocker == nil {
@@ -29,6 +36,10 @@ func (o *blockOps) importState(ctx context.Context, req resource.ImportStateRequ
 		var identity blockIdentityModel
 		resp.Diagnostics.Append(req.Identity.Get(ctx, &identity)...)
 		id = identity.ObjectGUID.ValueString()
+	}
+	var adopt string
+	if m := holdSuffix.FindStringSubmatch(id); m != nil {
+		id, adopt = strings.TrimSuffix(id, m[0]), m[1]
 	}
 	// Guards do not apply: importing changes nothing, and a guarded account is refused when the block is applied.
 	lenient := directory.GuardOptions{AllowPrivileged: true}
@@ -49,8 +60,39 @@ func (o *blockOps) importState(ctx context.Context, req resource.ImportStateRequ
 	}
 	state := o.kind.newModel()
 	o.importedState(ctx, state, target, &resp.Diagnostics)
+	if adopt != "" {
+		if err := adoptable(target.Account, adopt); err != nil {
+			resp.Diagnostics.AddError(fmt.Sprintf("Cannot take over the hold %s of %s", adopt, id), err.Error())
+			return
+		}
+		state.common().HoldID = types.StringValue(adopt)
+	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: state.common().ObjectGUID})...)
+}
+
+// adoptable reports why an import cannot take over the hold id of acct's block record: there is no such hold, or it
+// is a hold the imported state could not release as its block would (it keeps the account enabled, denies dial-in,
+// or holds certificates, none of which the import reads back).
+func adoptable(acct directory.Account, id string) error {
+	rec := acct.BlockRecord()
+	var hold *directory.Hold
+	if rec != nil {
+		for i := range rec.Holds {
+			if rec.Holds[i].ID == id {
+				hold = &rec.Holds[i]
+			}
+		}
+	}
+	switch {
+	case hold == nil:
+		return fmt.Errorf("the block record of %s has no hold %s (its Notes list each block's hold id): nothing was imported", acct.DN, id)
+	case hold.KeepsEnabled || hold.DeniesDialIn || len(hold.Certificates) > 0 || (acct.Kind == directory.KindComputer && hold.Certificates == nil):
+		return fmt.Errorf("the hold %s of %s keeps the account enabled, denies dial-in or holds certificates, which an import "+
+			"cannot read back: import without ;hold=, and lift that hold by hand (remove its line from the account's Notes) "+
+			"once no block should hold the account", id, acct.DN)
+	}
+	return nil
 }
 
 // importedState is the state of a block discovered in the directory rather than created by this configuration. A

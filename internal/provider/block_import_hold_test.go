@@ -1,0 +1,77 @@
+package provider
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"testing"
+
+	"github.com/hashicorp/terraform-plugin-testing/config"
+	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
+	"github.com/hashicorp/terraform-plugin-testing/plancheck"
+	"github.com/hashicorp/terraform-plugin-testing/terraform"
+)
+
+// lazyVariable is a Terraform variable whose value a step before has read from the state, with a prefix.
+type lazyVariable struct {
+	prefix string
+	value  *string
+}
+
+func (v lazyVariable) MarshalJSON() ([]byte, error) { return json.Marshal(v.prefix + *v.value) }
+
+// A block that left the state (terraform state rm, here a removed block) and is imported again with ";hold=" and its
+// hold id takes over its hold: the plan is no replacement, and destroying it enables the account with its record
+// gone. Imported without it, the old hold would be left on the account with no configuration to lift it. An id with
+// no such hold on the account is refused, and nothing is imported.
+func TestAccBlockedDevice_importTakesOverItsHold(t *testing.T) {
+	l := startLab(t)
+	var hold string
+	imported := l.providerConfig(blockedDeviceConfig("CLIENT1") + `
+variable "import_id" { type = string }
+import {
+  to = remoteaccess_blocked_device.test
+  id = var.import_id
+}`)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		CheckDestroy: resource.ComposeAggregateTestCheckFunc(checkAccountEnabled(l, t, "CLIENT1$", true),
+			checkNoRecord(l, "CLIENT1$")),
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(blockedDeviceConfig("CLIENT1")),
+			Check: func(s *terraform.State) error {
+				hold = s.RootModule().Resources[deviceAddr].Primary.Attributes["hold_id"]
+				if hold == "" {
+					return fmt.Errorf("no hold_id in state")
+				}
+				return nil
+			},
+		}, {
+			Config: l.providerConfig(`
+removed {
+  from = remoteaccess_blocked_device.test
+  lifecycle { destroy = false }
+}`),
+			Check: checkAccountEnabled(l, t, "CLIENT1$", false),
+		}, {
+			Config:          imported,
+			ConfigVariables: config.Variables{"import_id": config.StringVariable("CLIENT1;hold=0123456789abcdef")},
+			ExpectError:     regexp.MustCompile(`(?s)Cannot take over the hold 0123456789abcdef.*has no hold\s+0123456789abcdef`),
+		}, {
+			Config:          imported,
+			ConfigVariables: config.Variables{"import_id": lazyVariable{"CLIENT1;hold=", &hold}},
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+			},
+			Check: resource.ComposeAggregateTestCheckFunc(
+				func(s *terraform.State) error {
+					if got := s.RootModule().Resources[deviceAddr].Primary.Attributes["hold_id"]; got != hold {
+						return fmt.Errorf("hold_id %q after the import; want the block's own %q", got, hold)
+					}
+					return nil
+				},
+				checkAccountEnabled(l, t, "CLIENT1$", false),
+			),
+		}},
+	})
+}
