@@ -270,6 +270,36 @@ func (c *Client) RecordCertificates(ctx context.Context, acct Account, holdID st
 	})
 }
 
+// RecordReason writes reason in the hold line of holdID in acct's block record, and in the one-line summary in
+// description when that still shows what the blocks wrote and the hold is the one it names (the first). Only info
+// and description change. A record without the hold changes nothing; one that cannot be read, or that would not fit,
+// is an error, and the line stays as it was.
+func (c *Client) RecordReason(ctx context.Context, acct Account, holdID, reason string) error {
+	return c.change(ctx, acct, false, func(cur Account) (accountChange, error) {
+		ch := accountChange{uac: cur.UserAccountControl}
+		rec, err := cur.ReadBlockRecord()
+		if err != nil || rec == nil {
+			return ch, err
+		}
+		i := rec.hold(holdID)
+		if i < 0 || rec.Holds[i].Reason == reason {
+			return ch, nil
+		}
+		next := *rec
+		next.Holds = slices.Clone(rec.Holds)
+		next.Holds[i].Reason = reason
+		info, stored, err := next.format()
+		if err != nil {
+			return ch, err
+		}
+		ch.info = &info
+		if stored.ManagesDescription && describedByBlock(cur.Description, rec.summary()) {
+			ch.description = ptr(stored.summary())
+		}
+		return ch, nil
+	})
+}
+
 // forgetsCertificates reports whether the stored record (format's) leaves out a list of certificates the record had.
 func forgetsCertificates(rec, stored *BlockRecord) bool {
 	for i, h := range rec.Holds {

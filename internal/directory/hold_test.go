@@ -361,3 +361,61 @@ func TestCertificateListsGiveWayToAHold(t *testing.T) {
 		t.Errorf("marking a line unknown: %v", err)
 	}
 }
+
+// A block's reason changed in its configuration is written in its own hold line and, when the description shows the
+// blocks' summary of that hold, there: the other holds, the account's state and an administrator's text stay as
+// they are. A description an administrator edited during the block stays too.
+func TestRecordReasonRewritesItsOwnLine(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+	holdA := directory.Hold{ID: "aaaa1111", Since: since, By: "svc-a", Reason: "INC-1 lost"}
+	holdB := directory.Hold{ID: "bbbb2222", Since: since.Add(time.Hour), By: "svc-b", Reason: "team B"}
+	for _, h := range []directory.Hold{holdA, holdB} {
+		if _, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: h, Record: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	uacBefore, _, _ := labAccount(t, l, "CLIENT1$")
+	if err := c.RecordReason(ctx(t), acct, holdA.ID, "[INC-1] stolen, not lost"); err != nil {
+		t.Fatal(err)
+	}
+	uac, info, descr := labAccount(t, l, "CLIENT1$")
+	rec := directory.ParseBlockRecord(info)
+	if uac != uacBefore || rec == nil || len(rec.Holds) != 2 || rec.Holds[0].Reason != "[INC-1] stolen, not lost" || rec.Holds[1].Reason != "team B" {
+		t.Fatalf("after the new reason: userAccountControl %#x (was %#x), record %+v", uac, uacBefore, rec)
+	}
+	if !strings.Contains(descr, "[INC-1] stolen, not lost") || strings.Contains(descr, "INC-1 lost") {
+		t.Errorf("description %q; want the summary with the new reason", descr)
+	}
+	// Team B's reason is not in the summary: its change leaves the description alone.
+	if err := c.RecordReason(ctx(t), acct, holdB.ID, "team B, still"); err != nil {
+		t.Fatal(err)
+	}
+	if _, info, after := labAccount(t, l, "CLIENT1$"); after != descr || directory.ParseBlockRecord(info).Holds[1].Reason != "team B, still" {
+		t.Errorf("after B's new reason: description %q (was %q), info %q", after, descr, info)
+	}
+	conn := labclient.LDAP(t, l.Info())
+	edit := ldap.NewModifyRequest(acct.DN, nil)
+	edit.Replace("description", []string{"Finance laptop, with the helpdesk"})
+	if err := conn.Modify(edit); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.RecordReason(ctx(t), acct, holdA.ID, "[INC-1] stolen"); err != nil {
+		t.Fatal(err)
+	}
+	if _, info, after := labAccount(t, l, "CLIENT1$"); after != "Finance laptop, with the helpdesk" || directory.ParseBlockRecord(info).Holds[0].Reason != "[INC-1] stolen" {
+		t.Errorf("after an administrator's edit: description %q, info %q; want the edit kept and the line rewritten", after, info)
+	}
+	// A hold the record does not list changes nothing.
+	_, before, _ := labAccount(t, l, "CLIENT1$")
+	if err := c.RecordReason(ctx(t), acct, "cccc3333", "other"); err != nil {
+		t.Fatal(err)
+	}
+	if _, after, _ := labAccount(t, l, "CLIENT1$"); after != before {
+		t.Errorf("RecordReason of no hold changed the notes: %q", after)
+	}
+}

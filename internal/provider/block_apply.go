@@ -165,6 +165,10 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	if renamed && !o.sameAccount(ctx, name, before.ObjectGUID.ValueString(), &resp.Diagnostics) {
 		return
 	}
+	if reason := holdReason(m.Reason.ValueString(), m.Ticket.ValueString()); !before.HoldID.IsNull() &&
+		reason != holdReason(before.Reason.ValueString(), before.Ticket.ValueString()) {
+		o.recordReason(ctx, before, reason, &resp.Diagnostics)
+	}
 	reblock := state.account().disables() && before.AccountEnabled.ValueBool()
 	if !reblock && len(pending) == 0 && !record && !leverPending && !dialIn {
 		resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
@@ -206,6 +210,26 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	o.warn(&resp.Diagnostics, name, out)
+}
+
+// recordReason writes a block's new reason (and ticket) in its hold line of the account's block record, so that an
+// administrator who looks at the account reads why it is blocked now. A record that cannot be written is a warning:
+// the block holds as it did.
+func (o *blockOps) recordReason(ctx context.Context, before *blockModel, reason string, diags *diag.Diagnostics) {
+	dir, err := o.directory()
+	var acct directory.Account
+	if err == nil {
+		acct, err = dir.ReadByGUID(ctx, o.kind.kind, before.ObjectGUID.ValueString())
+	}
+	if err == nil {
+		err = dir.RecordReason(ctx, acct, before.HoldID.ValueString(), directory.ReasonInRecord(reason))
+	}
+	if err != nil {
+		diags.AddWarning("The block record still shows the earlier reason",
+			fmt.Sprintf("The new reason and ticket are in the state, but the account's block record could not be "+
+				"rewritten: %s. The block holds as before. To write them, change the reason again and apply, or correct "+
+				"this block's line (hold id=%s) in the account's Notes.", err, before.HoldID.ValueString()))
+	}
 }
 
 // sameAccount resolves a new account name at apply time (it was unknown or another spelling at plan time) and

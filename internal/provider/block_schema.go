@@ -35,7 +35,8 @@ func blockSchema(ctx context.Context, noun, description string, own map[string]s
 		"reason": schema.StringAttribute{
 			Optional: true, Validators: []validator.String{recordedReasonValidator{}},
 			MarkdownDescription: "Why the " + noun + " is blocked, kept in state for reviewers and written to the " +
-				"account's block record (see the provider's `ldap.record_blocks`) for administrators who look at the account. " +
+				"account's block record (see the provider's `ldap.record_blocks`) for administrators who look at the account; a " +
+				"change is written there in place. " +
 				fmt.Sprintf("The record keeps the first %d UTF-16 code units of the ticket and reason together (the plan warns "+
 					"when it will shorten them).", directory.MaxReasonInRecord),
 		},

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/hashicorp/terraform-plugin-testing/config"
@@ -72,6 +73,44 @@ removed {
 				},
 				checkAccountEnabled(l, t, "CLIENT1$", false),
 			),
+		}},
+	})
+}
+
+// A reason or ticket changed on a block in state is an update in place that writes them in the block's line of the
+// account's block record and in its description, where an administrator reads why the account is blocked.
+func TestAccBlockedDevice_newReasonIsWrittenOnTheAccount(t *testing.T) {
+	l := startLab(t)
+	withReason := func(reason, ticket string) string {
+		return l.providerConfig(fmt.Sprintf(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name  = "CLIENT1"
+  reason         = %q
+  ticket         = %q
+  verify_seconds = 0
+}`, reason, ticket))
+	}
+	recordSays := func(want string) resource.TestCheckFunc {
+		return func(*terraform.State) error {
+			e, _ := l.Directory().Lookup("CLIENT1$")
+			info, descr := strings.Join(e.Attributes["info"], ""), strings.Join(e.Attributes["description"], "")
+			if !strings.Contains(info, `reason="`+want+`"`) || !strings.Contains(descr, want) {
+				return fmt.Errorf("CLIENT1's notes %q and description %q; want the reason %q in both", info, descr, want)
+			}
+			return nil
+		}
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: withReason("reported lost", "INC-1"),
+			Check:  recordSays("[INC-1] reported lost"),
+		}, {
+			Config: withReason("stolen from a car", "INC-2"),
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+			},
+			Check: resource.ComposeAggregateTestCheckFunc(recordSays("[INC-2] stolen from a car"), checkAccountEnabled(l, t, "CLIENT1$", false)),
 		}},
 	})
 }
