@@ -228,6 +228,8 @@ func TestAccBlockedDevice_namesAreCheckedOrMatchedLiterally(t *testing.T) {
 		`CLI;ENT1`:  `(?s)Invalid account name.*contains ';'`,
 		`CLI[ENT]1`: `(?s)Invalid account name.*contains '\['`,
 		"CLIENT1\t": `(?s)Invalid account name.*control character`,
+		// A server's DNS name, typed for its computer name: the error says which name to give.
+		"ras2.corp.example": `(?s)Invalid account name.*looks\s+like\s+a\s+DNS\s+name.*such\s+as\s+"RAS2"`,
 	}
 	for name, want := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -89,8 +89,14 @@ func (v accountNameValidator) ValidateString(_ context.Context, req validator.St
 	if req.ConfigValue.IsNull() || req.ConfigValue.IsUnknown() {
 		return
 	}
-	if err := directory.ValidateName(v.kind, req.ConfigValue.ValueString()); err != nil {
-		resp.Diagnostics.AddAttributeError(req.Path, "Invalid account name", err.Error())
+	name := req.ConfigValue.ValueString()
+	if err := directory.ValidateName(v.kind, name); err != nil {
+		detail := err.Error()
+		if label, _, ok := strings.Cut(name, "."); ok && v.kind == directory.KindComputer && label != "" {
+			detail += fmt.Sprintf(". %q looks like a DNS name: computer_name takes the computer's name (its sAMAccountName "+
+				"without the trailing $), such as %q", name, strings.ToUpper(label))
+		}
+		resp.Diagnostics.AddAttributeError(req.Path, "Invalid account name", detail)
 	}
 }
 
