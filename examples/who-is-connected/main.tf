@@ -4,6 +4,7 @@
 #
 # Nothing is changed: only data sources are read. A server that does not answer is listed in `unreachable_servers`
 # instead of failing the run.
+# Put corp-root-ca.pem, the root certificate of the servers' and domain controllers' CA, next to this file.
 terraform {
   required_providers {
     remoteaccess = {

@@ -2,6 +2,7 @@
 # pull request's plan shows, as a warning, the account that will be disabled and the sessions it has on every
 # Remote Access server now; the reviewer approves, the pipeline applies. Deleting the line (the device is found)
 # re-enables the account, as it was before the block.
+# Put corp-root-ca.pem, the root certificate of the servers' and domain controllers' CA, next to this file.
 terraform {
   required_version = ">= 1.8"
   required_providers {

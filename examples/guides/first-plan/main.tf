@@ -1,5 +1,6 @@
 # The first plan: read-only. It logs on to every Remote Access server, asks each whether what the provider relies on
 # holds there (remoteaccess_servers), and reads the NLB nodes and the connections; it changes nothing. Passwords come from REMOTEACCESS_WINRM_PASSWORD and REMOTEACCESS_LDAP_BIND_PASSWORD.
+# Put corp-root-ca.pem, the root certificate of the servers' and domain controllers' CA, next to this file.
 terraform {
   required_providers {
     remoteaccess = {

@@ -1,6 +1,7 @@
 # Remote-access-only blocks: the travelling user loses VPN but keeps working in the office, and the Always On VPN
 # laptop that was lost loses its device tunnel and DirectAccess, which a disabled computer account does not stop.
 # Each entry is reviewed like any change; destroying it gives back exactly what the block took.
+# Put corp-root-ca.pem, the root certificate of the servers' and domain controllers' CA, next to this file.
 terraform {
   required_version = ">= 1.8"
   required_providers {

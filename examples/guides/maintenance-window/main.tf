@@ -1,6 +1,7 @@
 # A maintenance window run by a CI pipeline (pipeline.sh next to this file): apply drains the node, the pipeline
 # patches it, destroy puts it back into rotation. The node is a variable so that one configuration serves every
 # window; each window has its own state (workspace), so that two windows never share one.
+# Put corp-root-ca.pem, the root certificate of the servers' and domain controllers' CA, next to this file.
 terraform {
   required_version = ">= 1.8"
   required_providers {

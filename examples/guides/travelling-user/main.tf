@@ -2,6 +2,7 @@
 # pipeline runs `terraform apply` every hour: the block is created when the trip starts and destroyed (the account
 # enabled again, as it was) when it ends. The trip's entry is reviewed like any change, and can be deleted after the
 # return.
+# Put corp-root-ca.pem, the root certificate of the servers' and domain controllers' CA, next to this file.
 terraform {
   required_version = ">= 1.8"
   required_providers {
