@@ -18,38 +18,7 @@ func str(s string) tftypes.Value { return tftypes.NewValue(tftypes.String, s) }
 // configuredServer is the provider's protocol server, configured for the lab's servers and directory.
 func configuredServer(t *testing.T, l *testLab) tfprotov6.ProviderServer {
 	t.Helper()
-	ctx := context.Background()
-	server, err := NewServer("test")()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schema, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil || len(schema.Diagnostics) > 0 {
-		t.Fatalf("GetProviderSchema: %v %v", err, schema.Diagnostics)
-	}
-	typ := schema.Provider.ValueType().(tftypes.Object)
-	config, err := tfprotov6.NewDynamicValue(typ, objectValue(typ, map[string]tftypes.Value{
-		"servers": strList(l.info.ServerAddresses...),
-		"winrm": objectValue(typ.AttributeTypes["winrm"].(tftypes.Object), map[string]tftypes.Value{
-			"port":           tftypes.NewValue(tftypes.Number, l.info.WinRMPort),
-			"ca_certificate": str(l.info.CACertificatePEM),
-			"username":       str(l.info.WinRMUsername),
-			"password":       str(l.info.WinRMPassword),
-		}),
-		"ldap": objectValue(typ.AttributeTypes["ldap"].(tftypes.Object), map[string]tftypes.Value{
-			"urls":           strList(l.info.LDAPSURL),
-			"ca_certificate": str(l.info.CACertificatePEM),
-			"bind_username":  str(l.info.LDAPBindUsername),
-			"bind_password":  str(l.info.LDAPBindPassword),
-		}),
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: &config})
-	if err != nil || len(resp.Diagnostics) > 0 {
-		t.Fatalf("ConfigureProvider: %v %v", err, resp.Diagnostics)
-	}
+	server, _ := labProviderServer(t, l, true, true)
 	return server
 }
 

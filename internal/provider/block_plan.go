@@ -331,16 +331,31 @@ func (o *blockOps) showImpact(ctx context.Context, blocker *block.Blocker, targe
 			lines = append(lines, fmt.Sprintf("- %s: %s; not shown", server, serverFailure(err, server, impactTimeout)))
 		}
 	}
-	verb := "disables"
-	if !disables {
-		verb = "leaves enabled (disable_account = false: the office keeps working)"
-	}
-	detail := fmt.Sprintf("Blocking %s %s the account %s and ends, on each Remote Access server, the sessions it "+
-		"has now:\n%s", name, verb, target.Account.DN, strings.Join(lines, "\n"))
+	detail := fmt.Sprintf("Blocking %s %s and ends, on each Remote Access server, the sessions it has now:\n%s",
+		name, accountImpact(target.Account, disables), strings.Join(lines, "\n"))
 	if err != nil {
 		detail += "\n\nThe apply will stop before changing anything unless this is fixed: " + err.Error()
 	}
 	diags.AddWarning(fmt.Sprintf("Impact of blocking %s", name), detail)
+}
+
+// accountImpact says what a new block does to the account, as it is now: disables it, keeps it disabled (by hand,
+// or held by other blocks, which the block record names), or leaves it as it is (a remote-access-only block).
+func accountImpact(acct directory.Account, disables bool) string {
+	others := ""
+	if holds, err := acct.HeldByOthers(""); err == nil && len(holds) > 0 {
+		others = fmt.Sprintf(", held by %d other block(s) of its block record", len(holds))
+	}
+	switch {
+	case !disables:
+		return fmt.Sprintf("leaves the account %s as it is (disable_account = false: the office keeps working%s)", acct.DN, others)
+	case acct.Enabled():
+		return "disables the account " + acct.DN
+	case others != "":
+		return fmt.Sprintf("keeps the account %s disabled (it is disabled already%s)", acct.DN, others)
+	default:
+		return fmt.Sprintf("keeps the account %s disabled (it is disabled already, by hand or by a block that did not record itself)", acct.DN)
+	}
 }
 
 // read asks LDAP, and for a certificate hold the CAs: the account's state and the held certificates are the block's

@@ -4,14 +4,17 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 )
 
-// unrecordedServer is the provider's server configured for the lab's directory, recording blocks or not, and the
-// type of a device block's state.
-func unrecordedServer(t *testing.T, l *testLab, record bool) (tfprotov6.ProviderServer, tftypes.Type) {
+// labProviderServer is the provider's protocol server configured for the lab's directory, recording blocks or not,
+// and with the lab's Remote Access servers when withServers is set; and the type of a device block's state.
+func labProviderServer(t *testing.T, l *testLab, record, withServers bool) (tfprotov6.ProviderServer, tftypes.Type) {
 	t.Helper()
 	ctx := context.Background()
 	server, err := NewServer("test")()
@@ -22,12 +25,22 @@ func unrecordedServer(t *testing.T, l *testLab, record bool) (tfprotov6.Provider
 	if err != nil {
 		t.Fatal(err)
 	}
-	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: jsonValue(t, map[string]any{
+	config := map[string]any{
 		"ldap": map[string]any{
 			"urls": []string{l.info.LDAPSURL}, "ca_certificate": l.info.CACertificatePEM,
 			"bind_username": l.info.LDAPBindUsername, "bind_password": l.info.LDAPBindPassword, "record_blocks": record,
 		},
-	})})
+	}
+	if withServers {
+		var names []string
+		for _, s := range l.info.Servers {
+			names = append(names, s.Address+"="+s.Name)
+		}
+		config["servers"], config["protected_computers"] = l.info.ServerAddresses, names
+		config["winrm"] = map[string]any{"port": l.info.WinRMPort, "ca_certificate": l.info.CACertificatePEM,
+			"username": l.info.WinRMUsername, "password": l.info.WinRMPassword}
+	}
+	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: jsonValue(t, config)})
 	if err != nil || hasErrors(configured.Diagnostics) {
 		t.Fatalf("configure: %v %v", err, diagnosticsText(configured.Diagnostics))
 	}
@@ -38,13 +51,24 @@ func unrecordedServer(t *testing.T, l *testLab, record bool) (tfprotov6.Provider
 // the summaries of its warnings.
 func planNewBlock(t *testing.T, server tfprotov6.ProviderServer, typ tftypes.Type, name string) []string {
 	t.Helper()
+	var summaries []string
+	for _, w := range planNewBlockWarnings(t, server, typ, name, false) {
+		summaries = append(summaries, w.Summary)
+	}
+	return summaries
+}
+
+// planNewBlockWarnings plans a new device block of name as Terraform plans a create, purging the provider's servers
+// when purge is set, and returns its warnings.
+func planNewBlockWarnings(t *testing.T, server tfprotov6.ProviderServer, typ tftypes.Type, name string, purge bool) []*tfprotov6.Diagnostic {
+	t.Helper()
 	obj := typ.(tftypes.Object)
 	attrs := map[string]tftypes.Value{}
 	for attr, at := range obj.AttributeTypes {
 		attrs[attr] = tftypes.NewValue(at, nil)
 	}
 	attrs["computer_name"] = tftypes.NewValue(tftypes.String, name)
-	attrs["purge_sessions"] = tftypes.NewValue(tftypes.Bool, false)
+	attrs["purge_sessions"] = tftypes.NewValue(tftypes.Bool, purge)
 	config, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(obj, attrs))
 	if err != nil {
 		t.Fatal(err)
@@ -59,10 +83,10 @@ func planNewBlock(t *testing.T, server tfprotov6.ProviderServer, typ tftypes.Typ
 	if err != nil || hasErrors(resp.Diagnostics) {
 		t.Fatalf("plan of %s: %v %v", name, err, diagnosticsText(resp.Diagnostics))
 	}
-	var warnings []string
+	var warnings []*tfprotov6.Diagnostic
 	for _, d := range resp.Diagnostics {
 		if d.Severity == tfprotov6.DiagnosticSeverityWarning {
-			warnings = append(warnings, d.Summary)
+			warnings = append(warnings, d)
 		}
 	}
 	return warnings
@@ -83,7 +107,7 @@ func warnsOfAnotherBlock(warnings []string, name string) bool {
 // is disabled already. A plan that records blocks does not warn: their records keep them apart.
 func TestUnrecordedBlockWarnsWhenAnotherMayHoldItsAccount(t *testing.T) {
 	l := startLab(t)
-	server, typ := unrecordedServer(t, l, false)
+	server, typ := labProviderServer(t, l, false, false)
 	if w := planNewBlock(t, server, typ, "CLIENT1"); warnsOfAnotherBlock(w, "CLIENT1") {
 		t.Errorf("the first block of an enabled CLIENT1 warns %q", w)
 	}
@@ -97,10 +121,43 @@ func TestUnrecordedBlockWarnsWhenAnotherMayHoldItsAccount(t *testing.T) {
 		t.Errorf("a block of the disabled RETIRED1 warns %q; want it told another block may hold it", w)
 	}
 
-	recorded, typ := unrecordedServer(t, l, true)
+	recorded, typ := labProviderServer(t, l, true, false)
 	for _, name := range []string{"CLIENT1", "client1", "RETIRED1"} {
 		if w := planNewBlock(t, recorded, typ, name); warnsOfAnotherBlock(w, name) {
 			t.Errorf("a recorded block of %s warns %q", name, w)
+		}
+	}
+}
+
+// The impact preview of a new block says what it does to the account as it is now: disables an enabled one; keeps
+// one disabled already, naming the other blocks of its record that hold it; and otherwise says it was disabled by
+// hand or by an unrecorded block. It said "disables" in every case.
+func TestImpactPreviewSaysWhatTheBlockDoesToTheAccount(t *testing.T) {
+	l := startLab(t)
+	ctx := context.Background()
+	dir := labclient.Directory(t, l.info)
+	acct, err := dir.FindComputer(ctx, "CLIENT10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dir.Hold(ctx, acct, directory.HoldRequest{Record: true,
+		Hold: directory.Hold{ID: "team-a", Since: time.Now(), By: "team-a", Reason: "INC-7", Certificates: []string{}}}); err != nil {
+		t.Fatal(err)
+	}
+	server, typ := labProviderServer(t, l, true, true)
+	for name, want := range map[string]string{
+		"CLIENT1":  "Blocking CLIENT1 disables the account CN=CLIENT1,",
+		"CLIENT10": "Blocking CLIENT10 keeps the account CN=CLIENT10,OU=Workstations,DC=corp,DC=example disabled (it is disabled already, held by 1 other block(s)",
+		"RETIRED1": "Blocking RETIRED1 keeps the account CN=RETIRED1,OU=Workstations,DC=corp,DC=example disabled (it is disabled already, by hand",
+	} {
+		var impact []string
+		for _, w := range planNewBlockWarnings(t, server, typ, name, true) {
+			if w.Summary == "Impact of blocking "+name {
+				impact = append(impact, w.Detail)
+			}
+		}
+		if len(impact) != 1 || !strings.HasPrefix(impact[0], want) {
+			t.Errorf("impact of blocking %s: %q; want one beginning %q", name, impact, want)
 		}
 	}
 }
