@@ -89,14 +89,14 @@ type watcher struct {
 	// lastAnswer is when the last completed poll ended, and lastTook how long it took from its start.
 	lastAnswer time.Time
 	lastTook   time.Duration
-	// answered is closed when the next poll completes: the end of a window waits on it for a server that has not
-	// answered lately.
+	// answered is closed when the next poll completes without an error: the end of a window waits on it for a
+	// server that has not answered lately.
 	answered chan struct{}
 }
 
 // answering reports whether w's server has answered lately: a poll completed, none failed after it, and the last
 // answer is no older than the pause between two polls and twice the last poll's time (a poll that rode a purge
-// batch takes longer, and so may the next). Otherwise it returns a channel closed when the next poll completes.
+// batch takes longer, and so may the next). Otherwise it returns a channel closed when the next poll answers.
 func (w *watcher) answering(pause time.Duration) (bool, <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
