@@ -38,8 +38,13 @@ import (
 // (DefaultPurgeBatcher): clusters are built per operation, the WinRM clients they hold live as long as the process.
 type PurgeBatcher struct {
 	// Window is how long a purge that finds its server idle waits for others before it is sent (default
-	// DefaultBatchWindow): far below a PowerShell start, so that a lone block is not delayed noticeably.
+	// DefaultBatchWindow): far below a PowerShell start, so that a lone block is not delayed noticeably. While
+	// purges keep arriving (the blocks of a mass incident, which Terraform starts together but not at once), the
+	// batch waits until none has arrived for a Window, at most Gather after its wait began (default
+	// DefaultBatchGather): a purge that arrives a moment after a batch left waits for the whole next one, and a wave of
+	// blocks split over two batches would stay split for the rest of the incident.
 	Window time.Duration
+	Gather time.Duration
 	// MaxDevices bounds one batch (default DefaultBatchDevices): a lost reply leaves every device of its batch
 	// pending, and one run must end well within the WinRM timeout on a real server.
 	MaxDevices int
@@ -59,7 +64,8 @@ type PurgeBatcher struct {
 
 // The batcher's defaults.
 const (
-	DefaultBatchWindow     = 20 * time.Millisecond
+	DefaultBatchWindow     = 50 * time.Millisecond
+	DefaultBatchGather     = 250 * time.Millisecond
 	DefaultBatchDevices    = 50
 	DefaultBatchesInFlight = 2
 	// DefaultBatchSpacing is about a PowerShell start and a purge's run on a Remote Access server.
@@ -98,6 +104,9 @@ type purgeQueue struct {
 	looks    []*lookRequest // ride the next batch, with the waiting purges
 	inFlight int
 	timer    *time.Timer // the Window of the first waiting purge, while none is in flight
+	// lastArrival is when the last purge joined the queue, and gathering when the timer of the waiting purges was
+	// first set: a batch waits while purges keep arriving (Window, Gather).
+	lastArrival, gathering time.Time
 }
 
 type purgeRequest struct {
@@ -301,6 +310,7 @@ func (b *PurgeBatcher) enqueue(key batchKey, req *purgeRequest) {
 		b.queues[key] = q
 	}
 	q.waiting = append(q.waiting, req)
+	q.lastArrival = time.Now()
 	switch {
 	case len(q.waiting) >= b.maxDevices() && q.inFlight < b.maxInFlight():
 		b.sendLocked(key, q)
@@ -312,6 +322,9 @@ func (b *PurgeBatcher) enqueue(key batchKey, req *purgeRequest) {
 // sendLaterLocked sends the waiting purges after delay, unless they fill a batch first or are all withdrawn. b.mu
 // is held.
 func (b *PurgeBatcher) sendLaterLocked(key batchKey, q *purgeQueue, delay time.Duration) {
+	if q.gathering.IsZero() {
+		q.gathering = time.Now()
+	}
 	var t *time.Timer
 	t = time.AfterFunc(delay, func() {
 		b.mu.Lock()
@@ -325,9 +338,21 @@ func (b *PurgeBatcher) sendLaterLocked(key batchKey, q *purgeQueue, delay time.D
 			b.forgetIfIdleLocked(key, q)
 			return
 		}
+		// Purges still arriving wait for the rest, so that they share one run (Window, Gather).
+		if quiet := time.Since(q.lastArrival); quiet < b.window() && time.Since(q.gathering) < b.gather() {
+			b.sendLaterLocked(key, q, b.window()-quiet)
+			return
+		}
 		b.sendLocked(key, q)
 	})
 	q.timer = t // before the timer's function can take b.mu, which the caller holds
+}
+
+func (b *PurgeBatcher) gather() time.Duration {
+	if b.Gather > 0 {
+		return b.Gather
+	}
+	return DefaultBatchGather
 }
 
 // withdraw takes a request out of its queue when it has not been sent, and reports whether it did.
@@ -386,6 +411,7 @@ func (b *PurgeBatcher) sendLocked(key batchKey, q *purgeQueue) {
 		q.timer.Stop()
 		q.timer = nil
 	}
+	q.gathering = time.Time{}
 	if b.lastStarts == nil {
 		b.lastStarts = map[batchKey]time.Time{}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -147,6 +148,47 @@ func TestBatchesThatAreNotFullAreSpaced(t *testing.T) {
 	}
 	if gap := starts[1].Sub(starts[0]); gap < spacing {
 		t.Errorf("the second batch started %s after the first; want at least the spacing, %s", gap, spacing)
+	}
+}
+
+// Purges that keep arriving, each within a Window of the one before, share one batch: the blocks of a mass incident
+// start together but not at once, and one that just missed a batch would wait for the whole next one.
+func TestPurgesStillArrivingShareOneBatch(t *testing.T) {
+	r := &clockedRunner{}
+	b := &PurgeBatcher{Window: 500 * time.Millisecond, Gather: time.Minute}
+	var wg sync.WaitGroup
+	for i := range 10 { // over two Windows in all, each a fifth of a Window after the one before
+		wg.Go(func() {
+			if _, err := b.purge(context.Background(), "RAS1", r, purgeDeviceInput{Identities: []string{fmt.Sprintf(`CORP\DEV%d$`, i)}}); err != nil {
+				t.Error(err)
+			}
+		})
+		time.Sleep(100 * time.Millisecond)
+	}
+	wg.Wait()
+	if n := len(r.runs()); n != 1 {
+		t.Errorf("%d runs; want the ten purges in one batch", n)
+	}
+}
+
+// Gathering is bounded: purges that never stop arriving do not hold a batch back past Gather.
+func TestGatheringEndsAfterGather(t *testing.T) {
+	r := &clockedRunner{}
+	b := &PurgeBatcher{Window: time.Second, Gather: 100 * time.Millisecond, MaxDevices: 1000}
+	var wg sync.WaitGroup
+	var last time.Time
+	for i := range 100 {
+		wg.Go(func() {
+			if _, err := b.purge(context.Background(), "RAS1", r, purgeDeviceInput{Identities: []string{fmt.Sprintf(`CORP\DEV%d$`, i)}}); err != nil {
+				t.Error(err)
+			}
+		})
+		last = time.Now()
+		time.Sleep(10 * time.Millisecond)
+	}
+	wg.Wait()
+	if runs := r.runs(); len(runs) == 0 || !runs[0].Before(last) {
+		t.Errorf("runs started at %v; want the first before the purges stopped arriving (%v)", runs, last)
 	}
 }
 
