@@ -384,8 +384,9 @@ func (b *Blocker) purge(ctx context.Context, target Target, servers []string) (m
 	return counts, errors.Join(err, errors.Join(cannotTell...))
 }
 
-// verify watches the purged servers for the verify window: at least one completed poll per server, and fails
-// naming the servers where an SA came back (they become pending again) and those that could not be asked.
+// verify watches the purged servers for the verify window, until each has answered lately (remoteaccess.VerifyHub),
+// and fails naming the servers where an SA came back (they become pending again) and those that could not be asked
+// or stopped answering.
 func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error {
 	servers := slices.Sorted(maps.Keys(out.Purged))
 	if len(servers) == 0 {
@@ -433,7 +434,7 @@ func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error 
 			cannotTell = append(cannotTell, server)
 			causes = append(causes, fmt.Errorf("%s: %s", server, v.CannotTell))
 			b.progress(ctx, "verify: cannot tell", fields)
-		case v.Polls == 0 || v.Err != nil: // never answered, or stopped answering during the window
+		case v.Polls == 0 || v.Err != nil || v.Overdue: // never answered, or stopped answering (failing or hung)
 			unverified = append(unverified, server)
 			if v.Err != nil {
 				causes = append(causes, fmt.Errorf("%s: %w", server, v.Err))
@@ -469,7 +470,7 @@ func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error 
 			parts = append(parts, "cannot tell on "+strings.Join(cannotTell, ", "))
 		}
 		if len(unverified) > 0 {
-			parts = append(parts, "could not verify on "+strings.Join(unverified, ", ")+" (no poll completed during the verify window, or the last one failed)")
+			parts = append(parts, "could not verify on "+strings.Join(unverified, ", ")+" (no poll completed during the verify window, or the server stopped answering)")
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", strings.Join(parts, "; "), errors.Join(causes...)))
 	}

@@ -309,6 +309,32 @@ func TestVerifyWindowKeepsAServerThatStoppedAnsweringPending(t *testing.T) {
 	}
 }
 
+// A server whose polls hang from the second one on stays pending, named, also when the block's own time ends while
+// the window's end waits for it (a Ctrl-C, the apply's timeout): its first poll cannot vouch for the rest of the
+// window, and a hung poll has no error to show for it.
+func TestVerifyWindowKeepsAHungServerPending(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	b.Verify.PollTimeout = time.Minute // the hung poll outlives the block
+	ras2 := l.Info().ServerAddresses[1]
+	var hung sync.Once
+	b.Verify.OnPoll = func(server string, blocks int, err error) {
+		if server == ras2 && blocks > 0 && err == nil {
+			hung.Do(func() { l.Server("RAS2").Faults().SetHangCommands(true) })
+		}
+	}
+	t.Cleanup(func() { l.Server("RAS2").Faults().Reset() })
+	ctx := testContext(t)
+	target := resolve(t, ctx, b, "CLIENT1")
+	// The block's time (8 s) ends after the purge and the window (3 s), during the wait for RAS2.
+	short, cancel := context.WithTimeout(ctx, 8*time.Second)
+	defer cancel()
+	out, err := ensure(short, b, target, block.Prior{}, block.Options{Servers: l.Info().ServerAddresses, Purge: true, Verify: 3 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "could not verify on "+ras2) || !slices.Equal(out.Pending, []string{ras2}) || !out.Disabled {
+		t.Fatalf("Ensure = pending %q, disabled %v, %v; want %s alone pending and named, the account disabled", out.Pending, out.Disabled, err, ras2)
+	}
+}
+
 // Sessions that come back while the domain controllers replicate the disable are purged again once they have: the
 // verify window after it sees nothing come back.
 func TestSessionsBackDuringReplicationArePurgedAgain(t *testing.T) {

@@ -86,32 +86,34 @@ type watcher struct {
 	last     IPsecSAs      // what the last completed poll showed of the target (snapshots)
 	polled   chan struct{} // closed after the first completed poll, or for a snapshot the first poll at all
 	once     sync.Once
-	// lastAnswer is when the last completed poll ended, and lastTook how long it took from its start.
-	lastAnswer time.Time
-	lastTook   time.Duration
-	// answered is closed when the next poll completes without an error: the end of a window waits on it for a
-	// server that has not answered lately.
+	// lastSent is when the last poll that answered was sent to the server (what it lists is what the server had
+	// then), and lastTook how long its answer took from there.
+	lastSent time.Time
+	lastTook time.Duration
+	// answered is closed when the next poll answers (completes without an error): the end of a window waits on it
+	// for a server that has not answered lately.
 	answered chan struct{}
 }
 
-// answering reports whether w's server has answered lately: a poll completed, none failed after it, and the last
-// answer is no older than the pause between two polls and twice the last poll's time (a poll that rode a purge
-// batch takes longer, and so may the next). Otherwise it returns a channel closed when the next poll answers.
-func (w *watcher) answering(pause time.Duration) (bool, <-chan struct{}) {
+// current returns w's verdict and whether the server has answered lately: a poll answered, none failed after it,
+// and the last that answered was sent no longer ago than a poll's cycle (its time and the pause between two
+// polls) and one more pause. Otherwise it also returns a channel closed when the next poll answers.
+func (w *watcher) current(pause time.Duration) (ServerVerdict, bool, <-chan struct{}) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.verdict.Polls > 0 && w.verdict.Err == nil && time.Since(w.lastAnswer) <= pause+2*w.lastTook {
-		return true, nil
+	if w.verdict.Polls > 0 && w.verdict.Err == nil && time.Since(w.lastSent) <= 2*pause+w.lastTook {
+		return w.verdict, true, nil
 	}
 	if w.answered == nil {
 		w.answered = make(chan struct{})
 	}
-	return false, w.answered
+	return w.verdict, false, w.answered
 }
 
 // Watch watches a target (a device's identities with device set, else a user's) on every server of c for at least
-// window, and longer until every server has completed one poll, one more poll has had its time, or ctx ends. The verdicts say per server what was
-// seen; a server with no completed poll has Polls == 0 and the last error.
+// window, and longer until every server has answered lately (watcher.current), one more poll has had its time, or
+// ctx ends. The verdicts say per server what was seen, as it was when the server answered lately; a server with no
+// completed poll has Polls == 0 and the last error, and one that stopped answering is Overdue or has its error.
 func (h *VerifyHub) Watch(ctx context.Context, c *Cluster, identities []string, device bool, window time.Duration) (map[string]ServerVerdict, error) {
 	return h.watch(ctx, c, identities, device, false, window)
 }
@@ -129,6 +131,7 @@ func (h *VerifyHub) watch(ctx context.Context, c *Cluster, identities []string, 
 		return nil, err
 	}
 	watchers := map[string]*watcher{}
+	verdicts := map[string]ServerVerdict{}
 	opened := time.Now()
 	for _, server := range c.Servers() {
 		w := &watcher{identities: identities, device: device, vpnOnly: vpnOnly, opened: opened, polled: make(chan struct{})}
@@ -145,15 +148,17 @@ func (h *VerifyHub) watch(ctx context.Context, c *Cluster, identities []string, 
 		// The window is over; wait for the servers that have not answered lately (never polled, or their last poll
 		// failed or is overdue: it hangs), for at most one more poll: a server that fails or hangs from there on is
 		// reported as unverified then, not watched until the caller's own timeout. A poll answers for the time it
-		// started: the SAs it lists are those the target had then, so one from early in the window cannot vouch
-		// for its end.
+		// was sent: the SAs it lists are those the target had then, so one from early in the window cannot vouch
+		// for its end. Each server's verdict is taken when it answered lately, so that a later poll's error (made
+		// while another server is waited for) does not count against it.
 		grace := time.NewTimer(h.pollTimeout() + h.interval())
 		defer grace.Stop()
 	wait:
-		for _, w := range watchers {
+		for server, w := range watchers {
 			for {
-				ok, answered := w.answering(h.interval())
+				v, ok, answered := w.current(h.interval())
 				if ok {
+					verdicts[server] = v
 					break
 				}
 				select {
@@ -166,16 +171,13 @@ func (h *VerifyHub) watch(ctx context.Context, c *Cluster, identities []string, 
 			}
 		}
 	}
-	verdicts := map[string]ServerVerdict{}
 	for server, w := range watchers {
-		current, _ := w.answering(h.interval())
-		w.mu.Lock()
-		verdicts[server] = w.verdict
-		w.mu.Unlock()
-		if v := verdicts[server]; !current && v.Polls > 0 && v.Err == nil {
-			v.Overdue = true
-			verdicts[server] = v
+		if _, taken := verdicts[server]; taken {
+			continue
 		}
+		v, ok, _ := w.current(h.interval())
+		v.Overdue = !ok && v.Polls > 0 && v.Err == nil
+		verdicts[server] = v
 	}
 	return verdicts, nil
 }
@@ -316,13 +318,14 @@ func (h *VerifyHub) run(ctx context.Context, p *poller) {
 		// The poll is for the watchers registered when it is sent: a poll that rides a batch takes those that
 		// joined while it waited for the batch too.
 		var watchers []*watcher
+		var sent time.Time
 		collect := func() identitiesInput {
 			var ids []string
 			watchers, ids = p.current()
+			sent = time.Now()
 			return identitiesInput{Identities: ids, Device: p.device}
 		}
 		pollCtx, cancel := context.WithTimeout(ctx, h.pollTimeout())
-		started := time.Now()
 		sas, rode, err := p.poll(pollCtx, collect)
 		cancel()
 		if ctx.Err() != nil {
@@ -335,7 +338,7 @@ func (h *VerifyHub) run(ctx context.Context, p *poller) {
 			h.OnPoll(p.server, len(watchers), err)
 		}
 		for _, w := range watchers {
-			w.record(sas, err, time.Since(started))
+			w.record(sas, err, sent)
 		}
 		if rode && p.purges.batchWaiting(p.server, p.runner) {
 			continue // a poll that rides a batch costs no run of its own: the next one rides the next batch at once
@@ -383,7 +386,7 @@ func (p *poller) poll(ctx context.Context, collect func() identitiesInput) (sas 
 	return p.purges.look(ctx, p.server, p.runner, collect, p.wake)
 }
 
-func (w *watcher) record(sas IPsecSAs, err error, took time.Duration) {
+func (w *watcher) record(sas IPsecSAs, err error, sent time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
@@ -397,7 +400,7 @@ func (w *watcher) record(sas IPsecSAs, err error, took time.Duration) {
 	w.last = mine
 	w.verdict.Err = nil
 	w.verdict.Polls++
-	w.lastAnswer, w.lastTook = time.Now(), took
+	w.lastSent, w.lastTook = sent, time.Since(sent)
 	if w.answered != nil {
 		close(w.answered)
 		w.answered = nil
