@@ -334,13 +334,14 @@ func (b *PurgeBatcher) sendLaterLocked(key batchKey, q *purgeQueue, delay time.D
 		}
 		q.timer = nil
 		if len(q.waiting) == 0 { // every purge of the window was withdrawn
+			q.gathering = time.Time{}
 			releaseLooksLocked(q)
 			b.forgetIfIdleLocked(key, q)
 			return
 		}
 		// Purges still arriving wait for the rest, so that they share one run (Window, Gather).
-		if quiet := time.Since(q.lastArrival); quiet < b.window() && time.Since(q.gathering) < b.gather() {
-			b.sendLaterLocked(key, q, b.window()-quiet)
+		if quiet, left := time.Since(q.lastArrival), b.gather()-time.Since(q.gathering); quiet < b.window() && left > 0 {
+			b.sendLaterLocked(key, q, min(b.window()-quiet, left))
 			return
 		}
 		b.sendLocked(key, q)
@@ -372,6 +373,7 @@ func (b *PurgeBatcher) withdraw(key batchKey, req *purgeRequest) bool {
 					q.timer.Stop() // a timer that fired already finds q.timer changed and does nothing
 					q.timer = nil
 				}
+				q.gathering = time.Time{}
 				releaseLooksLocked(q)
 			}
 			b.forgetIfIdleLocked(key, q)

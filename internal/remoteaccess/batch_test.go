@@ -171,13 +171,14 @@ func TestPurgesStillArrivingShareOneBatch(t *testing.T) {
 	}
 }
 
-// Gathering is bounded: purges that never stop arriving do not hold a batch back past Gather.
+// Gathering is bounded: purges that never stop arriving do not hold a batch back past Gather (its Window then
+// ends at the bound, not a Window later).
 func TestGatheringEndsAfterGather(t *testing.T) {
 	r := &clockedRunner{}
-	b := &PurgeBatcher{Window: time.Second, Gather: 100 * time.Millisecond, MaxDevices: 1000}
+	b := &PurgeBatcher{Window: 200 * time.Millisecond, Gather: 400 * time.Millisecond, MaxDevices: 1000}
 	var wg sync.WaitGroup
 	var last time.Time
-	for i := range 100 {
+	for i := range 150 { // a purge every 10 ms for a second and a half: never a Window without one
 		wg.Go(func() {
 			if _, err := b.purge(context.Background(), "RAS1", r, purgeDeviceInput{Identities: []string{fmt.Sprintf(`CORP\DEV%d$`, i)}}); err != nil {
 				t.Error(err)
