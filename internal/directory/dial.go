@@ -168,11 +168,19 @@ func IsUnreachable(err error) bool { return isUnreachable(err) }
 
 // handshakeError is a TLS handshake with a domain controller that failed. A handshake cut short by the network (a
 // timeout, a connection closed or reset before the server answered) means that the directory did not answer, not
-// that its certificate was refused: a network error then, which no TLS setting can mend. Any other failure (a
-// certificate the configured CA does not sign, a wrong host name, a TLS alert) is a *TLSError.
+// that its certificate was refused: a network error then, which no TLS setting can mend; one cut short by the
+// caller is the caller's error. Any other failure (a certificate the configured CA does not sign, a wrong host
+// name, a TLS alert either side sent) is a *TLSError. go-ldap's StartTLS flattens the handshake's error into text,
+// so over StartTLS every failure is a *TLSError.
 func handshakeError(u *url.URL, startTLS bool, err error) error {
+	var op *net.OpError
 	var netErr net.Error
-	if errors.As(err, &netErr) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+	switch {
+	case errors.As(err, &op) && (op.Op == "remote error" || op.Op == "local error"): // a TLS alert (crypto/tls)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("the TLS handshake with %s was cut short: %w", u.Redacted(), err)
+	case errors.As(err, &netErr) && netErr.Timeout(), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNRESET):
 		return ldap.NewError(ldap.ErrorNetwork, fmt.Errorf("the TLS handshake with %s got no answer: %w", u.Redacted(), err))
 	}
 	return &TLSError{URL: u.Redacted(), StartTLS: startTLS, Err: err}

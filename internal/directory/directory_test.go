@@ -2,8 +2,16 @@ package directory
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"errors"
+	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -354,10 +362,17 @@ func TestHandshakeWithNoAnswerIsUnreachableNotTLS(t *testing.T) {
 	silent := serve(func(net.Conn) {})
 	closes := serve(func(c net.Conn) { _ = c.Close() })
 	plain := serve(func(c net.Conn) { _, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n")) })
+	// A server that speaks only TLS 1.0 answers the provider's hello (TLS 1.2 at least) with a protocol_version alert.
+	cert, err := tls.X509KeyPair(testCertPEM(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10} //nolint:gosec // the point of the test
+	alert := serve(func(c net.Conn) { _ = tls.Server(c, old).Handshake() })
 	for name, tc := range map[string]struct {
 		addr string
 		tls  bool
-	}{"never answers": {silent, false}, "closes at once": {closes, false}, "speaks no TLS": {plain, true}} {
+	}{"never answers": {silent, false}, "closes at once": {closes, false}, "speaks no TLS": {plain, true}, "sends a TLS alert": {alert, true}} {
 		t.Run(name, func(t *testing.T) {
 			c, err := New(Config{URLs: []string{"ldaps://" + tc.addr}, BindUsername: "u", BindPassword: "p",
 				DialTimeout: time.Minute, Timeout: time.Minute})
@@ -369,9 +384,29 @@ func TestHandshakeWithNoAnswerIsUnreachableNotTLS(t *testing.T) {
 			defer cancel()
 			_, err = c.FindComputer(ctx, "client1")
 			var tlsErr *TLSError
-			if got := errors.As(err, &tlsErr); got != tc.tls || IsUnreachable(err) == tc.tls {
+			if got := errors.As(err, &tlsErr); got != tc.tls || (!tc.tls && !IsUnreachable(err)) {
 				t.Errorf("FindComputer = %v: TLS error %v, unreachable %v; want TLS error %v", err, got, IsUnreachable(err), tc.tls)
 			}
 		})
 	}
+}
+
+// testCertPEM is a self-signed certificate and its key, in PEM, for a throwaway TLS server.
+func testCertPEM(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "dc1.corp.example"},
+		DNSNames: []string{"dc1.corp.example"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER})
 }
