@@ -118,6 +118,14 @@ func (r *BlockRecord) hold(id string) int {
 	return slices.IndexFunc(r.Holds, func(h Hold) bool { return h.ID == id })
 }
 
+// HoldWithID returns the hold of the record whose id is id, if the record has one.
+func (r *BlockRecord) HoldWithID(id string) (Hold, bool) {
+	if i := r.hold(id); i >= 0 {
+		return r.Holds[i], true
+	}
+	return Hold{}, false
+}
+
 // UnreadableRecordError is a block record that exists on the account but was edited so that it cannot be read. A
 // release changes nothing then: the account stays disabled until the record is repaired or removed by hand.
 type UnreadableRecordError struct {

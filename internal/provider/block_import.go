@@ -61,38 +61,45 @@ func (o *blockOps) importState(ctx context.Context, req resource.ImportStateRequ
 	state := o.kind.newModel()
 	o.importedState(ctx, state, target, &resp.Diagnostics)
 	if adopt != "" {
-		if err := adoptable(target.Account, adopt); err != nil {
+		hold, err := adoptable(target.Account, adopt, o.clients.settings.LDAP.BindUsername)
+		if err != nil {
 			resp.Diagnostics.AddError(fmt.Sprintf("Cannot take over the hold %s of %s", adopt, id), err.Error())
 			return
 		}
-		state.common().HoldID = types.StringValue(adopt)
+		m := state.common()
+		m.HoldID = types.StringValue(adopt)
+		m.BlockedAt = types.StringValue(hold.Since.UTC().Format(time.RFC3339))
+		resp.Diagnostics.AddWarning(fmt.Sprintf("The import of %s takes over the hold %s", id, adopt),
+			fmt.Sprintf("Destroying this block lifts the hold %s of %s: placed %s by %s, reason %q. Make sure that no other "+
+				"configuration has it in its state: that one could no longer lift it, and would see the account enabled "+
+				"when this one was the last hold.", adopt, target.Account.DN, hold.Since.UTC().Format(time.RFC3339), hold.By, hold.Reason))
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: state.common().ObjectGUID})...)
 }
 
-// adoptable reports why an import cannot take over the hold id of acct's block record: there is no such hold, or it
-// is a hold the imported state could not release as its block would (it keeps the account enabled, denies dial-in,
-// or holds certificates, none of which the import reads back).
-func adoptable(acct directory.Account, id string) error {
-	rec := acct.BlockRecord()
-	var hold *directory.Hold
-	if rec != nil {
-		for i := range rec.Holds {
-			if rec.Holds[i].ID == id {
-				hold = &rec.Holds[i]
-			}
-		}
+// adoptable returns the hold id of acct's block record that an import takes over, or why it cannot: there is no
+// such hold; another account than this provider's (by) wrote it, so that it is another configuration's; or it is a
+// hold the imported state could not release as its block would (it keeps the account enabled, denies dial-in, or
+// holds certificates, none of which the import reads back).
+func adoptable(acct directory.Account, id, by string) (directory.Hold, error) {
+	var hold directory.Hold
+	found := false
+	if rec := acct.BlockRecord(); rec != nil {
+		hold, found = rec.HoldWithID(id)
 	}
 	switch {
-	case hold == nil:
-		return fmt.Errorf("the block record of %s has no hold %s (its Notes list each block's hold id): nothing was imported", acct.DN, id)
+	case !found:
+		return hold, fmt.Errorf("the block record of %s has no hold %s (its Notes list each block's hold id): nothing was imported", acct.DN, id)
+	case !strings.EqualFold(hold.By, by):
+		return hold, fmt.Errorf("the hold %s of %s was placed by %s, not by this provider's LDAP account (%s): it belongs to "+
+			"another configuration, which lifts it when it destroys its block. Nothing was imported", id, acct.DN, hold.By, by)
 	case hold.KeepsEnabled || hold.DeniesDialIn || len(hold.Certificates) > 0 || (acct.Kind == directory.KindComputer && hold.Certificates == nil):
-		return fmt.Errorf("the hold %s of %s keeps the account enabled, denies dial-in or holds certificates, which an import "+
+		return hold, fmt.Errorf("the hold %s of %s keeps the account enabled, denies dial-in or holds certificates, which an import "+
 			"cannot read back: import without ;hold=, and lift that hold by hand (remove its line from the account's Notes) "+
 			"once no block should hold the account", id, acct.DN)
 	}
-	return nil
+	return hold, nil
 }
 
 // importedState is the state of a block discovered in the directory rather than created by this configuration. A

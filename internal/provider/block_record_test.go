@@ -1,16 +1,21 @@
 package provider
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/config"
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/plancheck"
 	"github.com/hashicorp/terraform-plugin-testing/terraform"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 )
 
 // lazyVariable is a Terraform variable whose value a step before has read from the state, with a prefix.
@@ -113,4 +118,37 @@ resource "remoteaccess_blocked_device" "test" {
 			Check: resource.ComposeAggregateTestCheckFunc(recordSays("[INC-2] stolen from a car"), checkAccountEnabled(l, t, "CLIENT1$", false)),
 		}},
 	})
+}
+
+// An import does not take over a hold that another account than the provider's placed: it is another
+// configuration's, which lifts it when it destroys its own block. Nothing is imported and the hold stays.
+func TestAccBlockedDevice_importRefusesAnotherAccountsHold(t *testing.T) {
+	l := startLab(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := labclient.Directory(t, l.info)
+	acct, err := dir.FindComputer(ctx, "CLIENT1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const teamB = "0123456789abcdef"
+	if _, err := dir.Hold(ctx, acct, directory.HoldRequest{Record: true, Hold: directory.Hold{ID: teamB, Since: time.Now(),
+		By: "svc-team-b@corp.example", Reason: "INC-7", Certificates: []string{}}}); err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(blockedDeviceConfig("CLIENT1") + `
+import {
+  to = remoteaccess_blocked_device.test
+  id = "CLIENT1;hold=` + teamB + `"
+}`),
+			ExpectError: regexp.MustCompile(`(?s)Cannot take over the hold ` + teamB + `.*placed by\s+svc-team-b@corp.example`),
+		}},
+	})
+	after, err := dir.FindComputer(ctx, "CLIENT1")
+	if err != nil || after.Enabled() || after.BlockRecord() == nil || !slices.Equal(after.BlockRecord().HoldIDs(), []string{teamB}) {
+		t.Errorf("CLIENT1 after the refused import: %+v, %v; want it disabled with team B's hold alone", after, err)
+	}
 }
