@@ -165,8 +165,8 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	if renamed && !o.sameAccount(ctx, name, before.ObjectGUID.ValueString(), &resp.Diagnostics) {
 		return
 	}
-	if reason := holdReason(m.Reason.ValueString(), m.Ticket.ValueString()); !before.HoldID.IsNull() &&
-		reason != holdReason(before.Reason.ValueString(), before.Ticket.ValueString()) {
+	if reason := holdReason(m.Reason.ValueString(), m.Ticket.ValueString()); o.clients.settings.LDAP.RecordBlocks &&
+		!before.HoldID.IsNull() && reason != holdReason(before.Reason.ValueString(), before.Ticket.ValueString()) {
 		o.recordReason(ctx, before, reason, &resp.Diagnostics)
 	}
 	reblock := state.account().disables() && before.AccountEnabled.ValueBool()

@@ -342,17 +342,22 @@ func (o *blockOps) showImpact(ctx context.Context, blocker *block.Blocker, targe
 // accountImpact says what a new block does to the account, as it is now: disables it, keeps it disabled (by hand,
 // or held by other blocks, which the block record names), or leaves it as it is (a remote-access-only block).
 func accountImpact(acct directory.Account, disables bool) string {
-	others := ""
-	if holds, err := acct.HeldByOthers(""); err == nil && len(holds) > 0 {
-		others = fmt.Sprintf(", held by %d other block(s) of its block record", len(holds))
+	holds, err := acct.HeldByOthers("")
+	disabling := 0
+	for _, h := range holds {
+		if !h.KeepsEnabled {
+			disabling++
+		}
 	}
 	switch {
 	case !disables:
-		return fmt.Sprintf("leaves the account %s as it is (disable_account = false: the office keeps working%s)", acct.DN, others)
+		return fmt.Sprintf("leaves the account %s as it is (disable_account = false: the office keeps working)", acct.DN)
 	case acct.Enabled():
 		return "disables the account " + acct.DN
-	case others != "":
-		return fmt.Sprintf("keeps the account %s disabled (it is disabled already%s)", acct.DN, others)
+	case err != nil:
+		return fmt.Sprintf("keeps the account %s disabled (it is disabled already; its block record cannot be read)", acct.DN)
+	case disabling > 0:
+		return fmt.Sprintf("keeps the account %s disabled (it is disabled already, held by %d other block(s) of its block record)", acct.DN, disabling)
 	default:
 		return fmt.Sprintf("keeps the account %s disabled (it is disabled already, by hand or by a block that did not record itself)", acct.DN)
 	}

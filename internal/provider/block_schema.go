@@ -84,8 +84,8 @@ func blockSchema(ctx context.Context, noun, description string, own map[string]s
 			MarkdownDescription: "Whether the account is enabled in the directory now: `false` while the block holds. " +
 				"When someone re-enables the account out of band, the next plan shows it and apply blocks again.",
 		},
-		"blocked_at": computedString("When the block disabled the account (after an out-of-band re-enable, when it disabled it " +
-			"again), in RFC 3339: the time of its hold in the account's block record."),
+		"blocked_at": computedString("When the block disabled the account, in RFC 3339: the time of its hold in the account's " +
+			"block record (`since=`), or, after an out-of-band re-enable, of the disable that blocked it again."),
 		"identities": schema.ListAttribute{
 			Computed: true, ElementType: types.StringType,
 			MarkdownDescription: "The exact IPsec and VPN identities of the account that were purged (never a pattern).",

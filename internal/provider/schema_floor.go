@@ -66,9 +66,18 @@ func (schemaFloorResource) Read(_ context.Context, req resource.ReadRequest, res
 	resp.State = req.State
 }
 
-func (schemaFloorResource) Create(context.Context, resource.CreateRequest, *resource.CreateResponse) {
+// The schema-only provider plans refreshes and nothing else: a change it is asked to apply is an error, so that a
+// workspace pointed at it by mistake never loses a block from its state.
+const schemaFloorRefusal = "The schema-only provider of make bench (internal/benchmark/schemafloor) changes nothing."
+
+func (schemaFloorResource) Create(_ context.Context, _ resource.CreateRequest, resp *resource.CreateResponse) {
+	resp.Diagnostics.AddError("Not applied", schemaFloorRefusal)
 }
-func (schemaFloorResource) Update(context.Context, resource.UpdateRequest, *resource.UpdateResponse) {
+
+func (schemaFloorResource) Update(_ context.Context, _ resource.UpdateRequest, resp *resource.UpdateResponse) {
+	resp.Diagnostics.AddError("Not applied", schemaFloorRefusal)
 }
-func (schemaFloorResource) Delete(context.Context, resource.DeleteRequest, *resource.DeleteResponse) {
+
+func (schemaFloorResource) Delete(_ context.Context, _ resource.DeleteRequest, resp *resource.DeleteResponse) {
+	resp.Diagnostics.AddError("Not applied", schemaFloorRefusal)
 }
