@@ -19,6 +19,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/tcp"
 )
 
 func TestComputerNames(t *testing.T) {
@@ -303,21 +305,7 @@ func TestGuard(t *testing.T) {
 // A server that accepts connections and never answers: every operation must still end with the
 // caller's context, and say so.
 func TestContextBoundsEveryStep(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { _ = conn.Close() })
-		}
-	}()
-	c, err := New(Config{URLs: []string{"ldap://" + l.Addr().String()}, AllowPlaintext: true,
+	c, err := New(Config{URLs: []string{"ldap://" + tcp.Silent(t)}, AllowPlaintext: true,
 		BindUsername: "u", BindPassword: "p", DialTimeout: time.Minute, Timeout: time.Minute})
 	if err != nil {
 		t.Fatal(err)
@@ -341,34 +329,16 @@ func TestContextBoundsEveryStep(t *testing.T) {
 // closes it at once) is an unreachable directory, not a certificate to fix: a *TLSError would send the operator to
 // ldap.ca_certificate and ldap.insecure. A handshake with a server that speaks no TLS at all is a *TLSError.
 func TestHandshakeWithNoAnswerIsUnreachableNotTLS(t *testing.T) {
-	serve := func(handle func(net.Conn)) string {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = l.Close() })
-		go func() {
-			for {
-				conn, err := l.Accept()
-				if err != nil {
-					return
-				}
-				t.Cleanup(func() { _ = conn.Close() })
-				go handle(conn)
-			}
-		}()
-		return l.Addr().String()
-	}
-	silent := serve(func(net.Conn) {})
-	closes := serve(func(c net.Conn) { _ = c.Close() })
-	plain := serve(func(c net.Conn) { _, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n")) })
+	silent := tcp.Silent(t)
+	closes := tcp.Serve(t, func(c net.Conn) { _ = c.Close() })
+	plain := tcp.Serve(t, func(c net.Conn) { _, _ = c.Write([]byte("HTTP/1.1 400 Bad Request\r\n\r\n")) })
 	// A server that speaks only TLS 1.0 answers the provider's hello (TLS 1.2 at least) with a protocol_version alert.
 	cert, err := tls.X509KeyPair(testCertPEM(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	old := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS10, MaxVersion: tls.VersionTLS10} //nolint:gosec // the point of the test
-	alert := serve(func(c net.Conn) { _ = tls.Server(c, old).Handshake() })
+	alert := tcp.Serve(t, func(c net.Conn) { _ = tls.Server(c, old).Handshake() })
 	for name, tc := range map[string]struct {
 		addr string
 		tls  bool

@@ -243,21 +243,11 @@ func (c *Client) RecordCertificates(ctx context.Context, acct Account, holdID st
 			return &ValidationError{Field: "certificate serial", Value: s, Reason: "want letters and digits"}
 		}
 	}
-	return c.change(ctx, acct, false, func(cur Account) (accountChange, error) {
+	return c.changeHoldLine(ctx, acct, holdID, func(cur Account, rec, next *BlockRecord, h *Hold) (accountChange, error) {
 		ch := accountChange{uac: cur.UserAccountControl}
-		rec, err := cur.ReadBlockRecord()
-		if err != nil || rec == nil {
-			return ch, err
-		}
-		i := rec.hold(holdID)
-		if i < 0 {
-			return ch, nil
-		}
-		next := *rec
-		next.Holds = slices.Clone(rec.Holds)
-		next.Holds[i].Certificates = slices.Clone(serials)
+		h.Certificates = slices.Clone(serials)
 		info, stored, err := next.format()
-		if err == nil && serials != nil && forgetsCertificates(&next, stored) {
+		if err == nil && serials != nil && forgetsCertificates(next, stored) {
 			// It fits only without the lists: the line stays as it was rather than forget what every block holds
 			// (marking it unknown, serials nil, may forget them: that fails safe).
 			err = &RecordTooLongError{Attribute: attrInfo, Units: utf16Len(next.withSection(next.section(0))), Limit: maxRecordText}
@@ -275,19 +265,12 @@ func (c *Client) RecordCertificates(ctx context.Context, acct Account, holdID st
 // and description change. A record without the hold changes nothing; one that cannot be read, or that would not fit,
 // is an error, and the line stays as it was.
 func (c *Client) RecordReason(ctx context.Context, acct Account, holdID, reason string) error {
-	return c.change(ctx, acct, false, func(cur Account) (accountChange, error) {
+	return c.changeHoldLine(ctx, acct, holdID, func(cur Account, rec, next *BlockRecord, h *Hold) (accountChange, error) {
 		ch := accountChange{uac: cur.UserAccountControl}
-		rec, err := cur.ReadBlockRecord()
-		if err != nil || rec == nil {
-			return ch, err
-		}
-		i := rec.hold(holdID)
-		if i < 0 || rec.Holds[i].Reason == reason {
+		if h.Reason == reason {
 			return ch, nil
 		}
-		next := *rec
-		next.Holds = slices.Clone(rec.Holds)
-		next.Holds[i].Reason = reason
+		h.Reason = reason
 		info, stored, err := next.format()
 		if err != nil {
 			return ch, err
@@ -297,6 +280,26 @@ func (c *Client) RecordReason(ctx context.Context, acct Account, holdID, reason 
 			ch.description = ptr(stored.summary())
 		}
 		return ch, nil
+	})
+}
+
+// changeHoldLine changes the hold line of holdID in acct's block record: decide gets the record as read (rec), a copy
+// to change (next) and its line of holdID (h), and returns the change. A record without that hold changes nothing,
+// and one that cannot be read is an error.
+func (c *Client) changeHoldLine(ctx context.Context, acct Account, holdID string,
+	decide func(cur Account, rec, next *BlockRecord, h *Hold) (accountChange, error)) error {
+	return c.change(ctx, acct, false, func(cur Account) (accountChange, error) {
+		rec, err := cur.ReadBlockRecord()
+		i := -1
+		if err == nil && rec != nil {
+			i = rec.hold(holdID)
+		}
+		if i < 0 {
+			return accountChange{uac: cur.UserAccountControl}, err
+		}
+		next := *rec
+		next.Holds = slices.Clone(rec.Holds)
+		return decide(cur, rec, &next, &next.Holds[i])
 	})
 }
 

@@ -276,14 +276,7 @@ func testUnrecordedOverRecord(t *testing.T, l *testLab) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := labclient.Directory(t, l.info)
-	acct, err := dir.FindComputer(ctx, "CLIENT1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dir.Hold(ctx, acct, directory.HoldRequest{Record: true,
-		Hold: directory.Hold{ID: "team-a", Since: time.Now(), By: "team-a", Reason: "INC-7"}}); err != nil {
-		t.Fatal(err)
-	}
+	l.holdAs(t, "CLIENT1", directory.Hold{ID: "team-a", Since: time.Now(), By: "team-a", Reason: "INC-7"})
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{

@@ -2,33 +2,14 @@ package provider
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/tcp"
 
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 )
-
-// silentDirectory is an ldaps:// address that accepts connections and never answers, as a hung domain controller.
-func silentDirectory(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			t.Cleanup(func() { _ = conn.Close() })
-		}
-	}()
-	return "ldaps://" + l.Addr().String()
-}
 
 // errorSummaries are the summaries of the error diagnostics.
 func errorSummaries(diags []*tfprotov6.Diagnostic) []string {
@@ -46,21 +27,10 @@ func errorSummaries(diags []*tfprotov6.Diagnostic) []string {
 // hung domain controller.
 func TestAnUnansweringDirectoryIsNamedForWhatWasBeingDone(t *testing.T) {
 	ctx := context.Background()
-	server, err := NewServer("test")()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: jsonValue(t, map[string]any{
-		"ldap": map[string]any{"urls": []string{silentDirectory(t)}, "bind_username": "svc@corp.example", "bind_password": "x",
+	server, schemas := configuredProvider(t, map[string]any{
+		"ldap": map[string]any{"urls": []string{"ldaps://" + tcp.Silent(t)}, "bind_username": "svc@corp.example", "bind_password": "x",
 			"timeout": "300ms"},
-	})})
-	if err != nil || hasErrors(configured.Diagnostics) {
-		t.Fatalf("configure: %v %v", err, diagnosticsText(configured.Diagnostics))
-	}
+	})
 	typ := schemas.ResourceSchemas["remoteaccess_blocked_device"].ValueType()
 	state, _ := blockedDeviceState(t)
 	prior, err := tfprotov6.NewDynamicValue(typ, state.Raw)

@@ -14,27 +14,13 @@ import (
 func validateBlock(t *testing.T, reason, ticket string) []*tfprotov6.Diagnostic {
 	t.Helper()
 	ctx := context.Background()
-	server, err := NewServer("test")()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj := schemas.ResourceSchemas["remoteaccess_blocked_device"].ValueType().(tftypes.Object)
-	attrs := map[string]tftypes.Value{}
-	for name, at := range obj.AttributeTypes {
-		attrs[name] = tftypes.NewValue(at, nil)
-	}
-	attrs["computer_name"] = tftypes.NewValue(tftypes.String, "LAPTOP-0042")
-	attrs["reason"] = tftypes.NewValue(tftypes.String, reason)
-	attrs["ticket"] = tftypes.NewValue(tftypes.String, ticket)
-	config, err := tfprotov6.NewDynamicValue(obj, tftypes.NewValue(obj, attrs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := server.ValidateResourceConfig(ctx, &tfprotov6.ValidateResourceConfigRequest{TypeName: "remoteaccess_blocked_device", Config: &config})
+	server, schemas := configuredProvider(t, nil)
+	config := deviceConfigValue(t, schemas.ResourceSchemas["remoteaccess_blocked_device"].ValueType(), map[string]tftypes.Value{
+		"computer_name": tftypes.NewValue(tftypes.String, "LAPTOP-0042"),
+		"reason":        tftypes.NewValue(tftypes.String, reason),
+		"ticket":        tftypes.NewValue(tftypes.String, ticket),
+	})
+	resp, err := server.ValidateResourceConfig(ctx, &tfprotov6.ValidateResourceConfigRequest{TypeName: "remoteaccess_blocked_device", Config: config})
 	if err != nil {
 		t.Fatal(err)
 	}

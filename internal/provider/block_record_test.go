@@ -127,15 +127,8 @@ func TestAccBlockedDevice_importRefusesAnotherAccountsHold(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := labclient.Directory(t, l.info)
-	acct, err := dir.FindComputer(ctx, "CLIENT1")
-	if err != nil {
-		t.Fatal(err)
-	}
 	const teamB = "0123456789abcdef"
-	if _, err := dir.Hold(ctx, acct, directory.HoldRequest{Record: true, Hold: directory.Hold{ID: teamB, Since: time.Now(),
-		By: "svc-team-b@corp.example", Reason: "INC-7", Certificates: []string{}}}); err != nil {
-		t.Fatal(err)
-	}
+	l.holdAs(t, "CLIENT1", directory.Hold{ID: teamB, Since: time.Now(), By: "svc-team-b@corp.example", Reason: "INC-7", Certificates: []string{}})
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{

@@ -9,22 +9,12 @@ import (
 	"github.com/hashicorp/terraform-plugin-go/tfprotov6"
 	"github.com/hashicorp/terraform-plugin-go/tftypes"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
-	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 )
 
 // labProviderServer is the provider's protocol server configured for the lab's directory, recording blocks or not,
 // and with the lab's Remote Access servers when withServers is set; and the type of a device block's state.
 func labProviderServer(t *testing.T, l *testLab, record, withServers bool) (tfprotov6.ProviderServer, tftypes.Type) {
 	t.Helper()
-	ctx := context.Background()
-	server, err := NewServer("test")()
-	if err != nil {
-		t.Fatal(err)
-	}
-	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	config := map[string]any{
 		"ldap": map[string]any{
 			"urls": []string{l.info.LDAPSURL}, "ca_certificate": l.info.CACertificatePEM,
@@ -40,10 +30,7 @@ func labProviderServer(t *testing.T, l *testLab, record, withServers bool) (tfpr
 		config["winrm"] = map[string]any{"port": l.info.WinRMPort, "ca_certificate": l.info.CACertificatePEM,
 			"username": l.info.WinRMUsername, "password": l.info.WinRMPassword}
 	}
-	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: jsonValue(t, config)})
-	if err != nil || hasErrors(configured.Diagnostics) {
-		t.Fatalf("configure: %v %v", err, diagnosticsText(configured.Diagnostics))
-	}
+	server, schemas := configuredProvider(t, config)
 	return server, schemas.ResourceSchemas["remoteaccess_blocked_device"].ValueType()
 }
 
@@ -62,23 +49,14 @@ func planNewBlock(t *testing.T, server tfprotov6.ProviderServer, typ tftypes.Typ
 // when purge is set, and returns its warnings.
 func planNewBlockWarnings(t *testing.T, server tfprotov6.ProviderServer, typ tftypes.Type, name string, purge bool) []*tfprotov6.Diagnostic {
 	t.Helper()
-	obj := typ.(tftypes.Object)
-	attrs := map[string]tftypes.Value{}
-	for attr, at := range obj.AttributeTypes {
-		attrs[attr] = tftypes.NewValue(at, nil)
-	}
-	attrs["computer_name"] = tftypes.NewValue(tftypes.String, name)
-	attrs["purge_sessions"] = tftypes.NewValue(tftypes.Bool, purge)
-	config, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(obj, attrs))
-	if err != nil {
-		t.Fatal(err)
-	}
-	prior, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(obj, nil))
+	config := deviceConfigValue(t, typ, map[string]tftypes.Value{
+		"computer_name": tftypes.NewValue(tftypes.String, name), "purge_sessions": tftypes.NewValue(tftypes.Bool, purge)})
+	prior, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(typ, nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp, err := server.PlanResourceChange(context.Background(), &tfprotov6.PlanResourceChangeRequest{
-		TypeName: "remoteaccess_blocked_device", PriorState: &prior, ProposedNewState: &config, Config: &config,
+		TypeName: "remoteaccess_blocked_device", PriorState: &prior, ProposedNewState: config, Config: config,
 	})
 	if err != nil || hasErrors(resp.Diagnostics) {
 		t.Fatalf("plan of %s: %v %v", name, err, diagnosticsText(resp.Diagnostics))
@@ -134,16 +112,7 @@ func TestUnrecordedBlockWarnsWhenAnotherMayHoldItsAccount(t *testing.T) {
 // hand or by an unrecorded block. It said "disables" in every case.
 func TestImpactPreviewSaysWhatTheBlockDoesToTheAccount(t *testing.T) {
 	l := startLab(t)
-	ctx := context.Background()
-	dir := labclient.Directory(t, l.info)
-	acct, err := dir.FindComputer(ctx, "CLIENT10")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := dir.Hold(ctx, acct, directory.HoldRequest{Record: true,
-		Hold: directory.Hold{ID: "team-a", Since: time.Now(), By: "team-a", Reason: "INC-7", Certificates: []string{}}}); err != nil {
-		t.Fatal(err)
-	}
+	l.holdAs(t, "CLIENT10", directory.Hold{ID: "team-a", Since: time.Now(), By: "team-a", Reason: "INC-7", Certificates: []string{}})
 	server, typ := labProviderServer(t, l, true, true)
 	for name, want := range map[string]string{
 		"CLIENT1":  "Blocking CLIENT1 disables the account CN=CLIENT1,",

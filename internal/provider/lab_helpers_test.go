@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
@@ -119,6 +120,22 @@ provider "remoteaccess" {
 // accountEnabled reports whether an account is enabled in the lab's directory.
 func (l *testLab) accountEnabled(t *testing.T, sam string) bool {
 	return labclient.Enabled(t, l.info, sam)
+}
+
+// holdAs places a recorded hold on a computer account of the directory as another configuration does (its own
+// provider, another hold id, another LDAP account in the hold's by), with the directory client.
+func (l *testLab) holdAs(t *testing.T, computer string, hold directory.Hold) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := labclient.Directory(t, l.info)
+	acct, err := dir.FindComputer(ctx, computer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := dir.Hold(ctx, acct, directory.HoldRequest{Record: true, Hold: hold}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // setEnabled flips ACCOUNTDISABLE out of band, as an administrator with ADUC would.

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"math/big"
 	"testing"
 
@@ -50,30 +51,40 @@ func jsonValue(tb testing.TB, v any) *tfprotov6.DynamicValue {
 	return &tfprotov6.DynamicValue{JSON: data}
 }
 
+// configuredProvider is the provider's protocol server and its schemas, configured with config (the provider block,
+// as Terraform sends it in JSON) unless config is nil.
+func configuredProvider(tb testing.TB, config map[string]any) (tfprotov6.ProviderServer, *tfprotov6.GetProviderSchemaResponse) {
+	tb.Helper()
+	ctx := context.Background()
+	server, err := NewServer("test")()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
+	if err != nil || hasErrors(schemas.Diagnostics) {
+		tb.Fatalf("schemas: %v %v", err, diagnosticsText(schemas.Diagnostics))
+	}
+	if config != nil {
+		configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: jsonValue(tb, config)})
+		if err != nil || hasErrors(configured.Diagnostics) {
+			tb.Fatalf("configure: %v %v", err, diagnosticsText(configured.Diagnostics))
+		}
+	}
+	return server, schemas
+}
+
 // newPlanBench configures the provider for a lab and imports the block of RETIRED1, a computer account the lab's seed
 // has disabled, then gives it a hold_id as an applied block has, so that the plan is the common empty one.
 func newPlanBench(tb testing.TB) *planBench {
 	tb.Helper()
 	l := startLab(tb)
 	ctx := context.Background()
-	server, err := NewServer("bench")()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	schemas, err := server.GetProviderSchema(ctx, &tfprotov6.GetProviderSchemaRequest{})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	providerConfig := jsonValue(tb, map[string]any{
+	server, schemas := configuredProvider(tb, map[string]any{
 		"ldap": map[string]any{
 			"urls": []string{l.info.LDAPSURL}, "ca_certificate": l.info.CACertificatePEM,
 			"bind_username": l.info.LDAPBindUsername, "bind_password": l.info.LDAPBindPassword,
 		},
 	})
-	configured, err := server.ConfigureProvider(ctx, &tfprotov6.ConfigureProviderRequest{Config: providerConfig})
-	if err != nil || hasErrors(configured.Diagnostics) {
-		tb.Fatalf("configure: %v %v", err, diagnosticsText(configured.Diagnostics))
-	}
 	imported, err := server.ImportResourceState(ctx, &tfprotov6.ImportResourceStateRequest{
 		TypeName: "remoteaccess_blocked_device", ID: "RETIRED1",
 	})
@@ -98,21 +109,21 @@ func newPlanBench(tb testing.TB) *planBench {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	config := deviceConfigValue(tb, typ, "RETIRED1")
+	config := deviceConfigValue(tb, typ, map[string]tftypes.Value{"computer_name": tftypes.NewValue(tftypes.String, "RETIRED1")})
 	return &planBench{lab: l, server: server, typ: typ, state: &state, config: config,
 		stateJSON: jsonValue(tb, plainValue(tb, value)).JSON, version: schemas.ResourceSchemas["remoteaccess_blocked_device"].Version}
 }
 
 // deviceConfigValue is the configuration of a device block, as Terraform sends it: the schema's type (typ), null but
-// for computer_name.
-func deviceConfigValue(tb testing.TB, typ tftypes.Type, computerName string) *tfprotov6.DynamicValue {
+// for the values given (computer_name, at least).
+func deviceConfigValue(tb testing.TB, typ tftypes.Type, values map[string]tftypes.Value) *tfprotov6.DynamicValue {
 	tb.Helper()
 	obj := typ.(tftypes.Object)
 	attrs := map[string]tftypes.Value{}
 	for name, t := range obj.AttributeTypes {
 		attrs[name] = tftypes.NewValue(t, nil)
 	}
-	attrs["computer_name"] = tftypes.NewValue(tftypes.String, computerName)
+	maps.Copy(attrs, values)
 	config, err := tfprotov6.NewDynamicValue(typ, tftypes.NewValue(obj, attrs))
 	if err != nil {
 		tb.Fatal(err)
