@@ -167,9 +167,9 @@ func (d *dialer) servicePrincipal(conn *ldap.Conn, u *url.URL) (string, error) {
 func IsUnreachable(err error) bool { return isUnreachable(err) }
 
 // handshakeError is a TLS handshake with a domain controller that failed. A handshake cut short by the network (a
-// timeout, a connection closed or reset before the server answered) means that the directory did not answer, not
-// that its certificate was refused: a network error then, which no TLS setting can mend; one cut short by the
-// caller is the caller's error. Any other failure (a certificate the configured CA does not sign, a wrong host
+// timeout, a connection closed, reset or unreachable before the server answered) means that the directory did not
+// answer, not that its certificate was refused: a network error then, which no TLS setting can mend; one cut short
+// by the caller is the caller's error. Any other failure (a certificate the configured CA does not sign, a wrong host
 // name, a TLS alert either side sent) is a *TLSError. go-ldap's StartTLS flattens the handshake's error into text,
 // so over StartTLS every failure is a *TLSError.
 func handshakeError(u *url.URL, startTLS bool, err error) error {
@@ -180,7 +180,8 @@ func handshakeError(u *url.URL, startTLS bool, err error) error {
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("the TLS handshake with %s was cut short: %w", u.Redacted(), err)
 	case errors.As(err, &netErr) && netErr.Timeout(), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, syscall.ECONNRESET):
+		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE),
+		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
 		return ldap.NewError(ldap.ErrorNetwork, fmt.Errorf("the TLS handshake with %s got no answer: %w", u.Redacted(), err))
 	}
 	return &TLSError{URL: u.Redacted(), StartTLS: startTLS, Err: err}

@@ -64,7 +64,7 @@ func blockSchema(ctx context.Context, noun, description string, own map[string]s
 			Validators: []validator.Int64{int64validator.Between(0, maxVerifySeconds)},
 			MarkdownDescription: fmt.Sprintf("After the purge, watch every server this long and fail, naming the servers, "+
 				"if an IPsec SA of the %s comes back. The window ends at most one poll (`winrm.timeout`) later; a server "+
-				"that answered no poll, or whose last poll failed, stays pending. A whole number of seconds from `0` "+
+				"that answered no poll, or stopped answering (its polls fail or hang), stays pending. A whole number of seconds from `0` "+
 				"(skips the check) to `%d`. Defaults to `%d`.", noun, maxVerifySeconds, defaultVerifySeconds),
 		},
 		"servers": schema.ListAttribute{

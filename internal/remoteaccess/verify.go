@@ -86,34 +86,28 @@ type watcher struct {
 	last     IPsecSAs      // what the last completed poll showed of the target (snapshots)
 	polled   chan struct{} // closed after the first completed poll, or for a snapshot the first poll at all
 	once     sync.Once
-	// lastSent is when the last poll that answered was sent to the server (what it lists is what the server had
-	// then), and lastTook how long its answer took from there.
-	lastSent time.Time
-	lastTook time.Duration
-	// answered is closed when the next poll answers (completes without an error): the end of a window waits on it
-	// for a server that has not answered lately.
-	answered chan struct{}
+	// lastAnswer is when the last poll that answered did, and lastTook how long it took from when it was sent.
+	lastAnswer time.Time
+	lastTook   time.Duration
+	// recorded, when set, is told (without blocking) after every poll recorded: the end of a window waits on it.
+	recorded chan<- struct{}
 }
 
-// current returns w's verdict and whether the server has answered lately: a poll answered, none failed after it,
-// and the last that answered was sent no longer ago than a poll's cycle (its time and the pause between two
-// polls) and one more pause. Otherwise it also returns a channel closed when the next poll answers.
-func (w *watcher) current(pause time.Duration) (ServerVerdict, bool, <-chan struct{}) {
+// answeredLately reports whether w's server has answered lately: a poll answered, none failed after it, and the next
+// poll is not overdue. A server answers every pause and poll's time (the poller pauses after each answer); its next
+// answer is overdue when twice the last poll's time has passed after the pause, the poll hung or failed then. A
+// server whose polls are slow is watched at its own pace: what a poll lists is what the server had at some time
+// between when it was sent and its answer.
+func (w *watcher) answeredLately(pause time.Duration) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.verdict.Polls > 0 && w.verdict.Err == nil && time.Since(w.lastSent) <= 2*pause+w.lastTook {
-		return w.verdict, true, nil
-	}
-	if w.answered == nil {
-		w.answered = make(chan struct{})
-	}
-	return w.verdict, false, w.answered
+	return w.verdict.Polls > 0 && w.verdict.Err == nil && time.Since(w.lastAnswer) <= pause+2*w.lastTook
 }
 
 // Watch watches a target (a device's identities with device set, else a user's) on every server of c for at least
-// window, and longer until every server has answered lately (watcher.current), one more poll has had its time, or
-// ctx ends. The verdicts say per server what was seen, as it was when the server answered lately; a server with no
-// completed poll has Polls == 0 and the last error, and one that stopped answering is Overdue or has its error.
+// window, and longer until every server has answered lately (watcher.answeredLately), one more poll has had its time,
+// or ctx ends. The verdicts say per server what was seen; a server with no completed poll has Polls == 0 and the last
+// error, and one that stopped answering is Overdue or has its error.
 func (h *VerifyHub) Watch(ctx context.Context, c *Cluster, identities []string, device bool, window time.Duration) (map[string]ServerVerdict, error) {
 	return h.watch(ctx, c, identities, device, false, window)
 }
@@ -131,15 +125,17 @@ func (h *VerifyHub) watch(ctx context.Context, c *Cluster, identities []string, 
 		return nil, err
 	}
 	watchers := map[string]*watcher{}
-	verdicts := map[string]ServerVerdict{}
+	recorded := make(chan struct{}, 1)
 	opened := time.Now()
 	for _, server := range c.Servers() {
-		w := &watcher{identities: identities, device: device, vpnOnly: vpnOnly, opened: opened, polled: make(chan struct{})}
+		w := &watcher{identities: identities, device: device, vpnOnly: vpnOnly, opened: opened, polled: make(chan struct{}),
+			recorded: recorded}
 		watchers[server] = w
 		h.join(server, c, w)
 	}
 	defer h.leaveAll(watchers)
 
+	lately := map[string]bool{} // the servers that answered lately once the window was over
 	timer := time.NewTimer(window)
 	defer timer.Stop()
 	select {
@@ -147,36 +143,43 @@ func (h *VerifyHub) watch(ctx context.Context, c *Cluster, identities []string, 
 	case <-timer.C:
 		// The window is over; wait for the servers that have not answered lately (never polled, or their last poll
 		// failed or is overdue: it hangs), for at most one more poll: a server that fails or hangs from there on is
-		// reported as unverified then, not watched until the caller's own timeout. A poll answers for the time it
-		// was sent: the SAs it lists are those the target had then, so one from early in the window cannot vouch
-		// for its end. Each server's verdict is taken when it answered lately, so that a later poll's error (made
-		// while another server is waited for) does not count against it.
+		// reported as unverified then, not watched until the caller's own timeout: a server that answered early in
+		// the window and then stopped cannot vouch for its end. A server that answered lately once is not held to it
+		// again: a later poll's error, made while another server is waited for, does not count against it; what its
+		// later polls saw still does.
 		grace := time.NewTimer(h.pollTimeout() + h.interval())
 		defer grace.Stop()
 	wait:
-		for server, w := range watchers {
-			for {
-				v, ok, answered := w.current(h.interval())
-				if ok {
-					verdicts[server] = v
-					break
+		for {
+			waiting := false
+			for server, w := range watchers {
+				if !lately[server] {
+					lately[server] = w.answeredLately(h.interval())
+					waiting = waiting || !lately[server]
 				}
-				select {
-				case <-answered:
-				case <-grace.C:
-					break wait
-				case <-ctx.Done():
-					break wait
-				}
+			}
+			if !waiting {
+				break
+			}
+			select {
+			case <-recorded: // another poll recorded: look at every server again
+			case <-grace.C:
+				break wait
+			case <-ctx.Done():
+				break wait
 			}
 		}
 	}
+	verdicts := map[string]ServerVerdict{}
 	for server, w := range watchers {
-		if _, taken := verdicts[server]; taken {
-			continue
+		lately[server] = lately[server] || w.answeredLately(h.interval())
+		w.mu.Lock()
+		v := w.verdict
+		w.mu.Unlock()
+		if lately[server] {
+			v.Err = nil
 		}
-		v, ok, _ := w.current(h.interval())
-		v.Overdue = !ok && v.Polls > 0 && v.Err == nil
+		v.Overdue = !lately[server] && v.Polls > 0 && v.Err == nil
 		verdicts[server] = v
 	}
 	return verdicts, nil
@@ -390,6 +393,7 @@ func (w *watcher) record(sas IPsecSAs, err error, sent time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
+		defer w.tellRecorded()
 		w.verdict.Err = fmt.Errorf("polling for returned SAs: %w", err)
 		if w.snapshot {
 			w.once.Do(func() { close(w.polled) })
@@ -400,11 +404,8 @@ func (w *watcher) record(sas IPsecSAs, err error, sent time.Time) {
 	w.last = mine
 	w.verdict.Err = nil
 	w.verdict.Polls++
-	w.lastSent, w.lastTook = sent, time.Since(sent)
-	if w.answered != nil {
-		close(w.answered)
-		w.answered = nil
-	}
+	w.lastAnswer, w.lastTook = time.Now(), time.Since(sent)
+	defer w.tellRecorded()
 	watched := mine.DeviceTunnels()
 	if w.vpnOnly {
 		watched = mine.VPNConnections // an unreadable SA says nothing of VPN connections: no CannotTell either
@@ -421,6 +422,17 @@ func (w *watcher) record(sas IPsecSAs, err error, sent time.Time) {
 		w.verdict.ReturnedTunnels = append(w.verdict.ReturnedTunnels, tunnel)
 	}
 	w.once.Do(func() { close(w.polled) })
+}
+
+// tellRecorded tells the watch, if it waits, that a poll was recorded.
+func (w *watcher) tellRecorded() {
+	if w.recorded == nil {
+		return
+	}
+	select {
+	case w.recorded <- struct{}{}:
+	default: // the watch has a wake-up pending already
+	}
 }
 
 // ServerErrors lists the per-server failures inside an error returned by FanOut or a Cluster method.

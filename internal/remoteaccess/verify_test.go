@@ -110,6 +110,44 @@ func TestWatchDoesNotVerifyAServerThatStoppedAnswering(t *testing.T) {
 	}
 }
 
+// What a server's polls see while the window's end waits for another server counts: SAs that came back then are
+// named, though the server had answered lately when the window ended.
+func TestWatchCountsWhatComesBackWhileAnotherServerIsWaitedFor(t *testing.T) {
+	const window = 100 * time.Millisecond
+	start := time.Now()
+	comesBack := &fakeRunner{result: func(string) (string, error) {
+		if time.Since(start) < window+50*time.Millisecond {
+			return `{"main_mode":[],"quick_mode_count":0}`, nil
+		}
+		return `{"main_mode":[{"name":"9","remote_first_id":"CORP\\CLIENT1$"}],"quick_mode_count":2}`, nil
+	}}
+	var hangsPolls atomic.Int32
+	hangs := &fakeRunner{resultCtx: func(ctx context.Context, _ string) (string, error) {
+		if hangsPolls.Add(1) == 1 {
+			return `{"main_mode":[],"quick_mode_count":0}`, nil
+		}
+		<-ctx.Done()
+		return "", ctx.Err()
+	}}
+	c, err := NewCluster(map[string]Runner{"RAS1": comesBack, "RAS2": hangs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := &VerifyHub{Interval: 5 * time.Millisecond, PollTimeout: time.Second}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	verdicts, err := hub.Watch(ctx, c, []string{`CORP\CLIENT1$`}, true, window)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := verdicts["RAS1"]; v.Verified() || len(v.Returned) == 0 {
+		t.Errorf("RAS1's verdict %+v: want the SA that came back while RAS2 was waited for", v)
+	}
+	if v := verdicts["RAS2"]; v.Verified() {
+		t.Errorf("RAS2's verdict %+v: want it unverified (it hung)", v)
+	}
+}
+
 // countingRunner answers get-ipsec-sas with one main-mode SA per identity asked about, and counts its runs and
 // the largest number of runs at once.
 type countingRunner struct {
