@@ -317,18 +317,22 @@ func TestVerifyWindowKeepsAHungServerPending(t *testing.T) {
 	b := newBlocker(t, l, dir)
 	b.Verify.PollTimeout = time.Minute // the hung poll outlives the block
 	ras2 := l.Info().ServerAddresses[1]
+	ctx := testContext(t)
+	// The block's time ends two seconds after the window (3 s) has: during the wait for RAS2, counted from RAS2's
+	// first poll of the window, whatever the purge before it took.
+	short, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var hung sync.Once
 	b.Verify.OnPoll = func(server string, blocks int, err error) {
 		if server == ras2 && blocks > 0 && err == nil {
-			hung.Do(func() { l.Server("RAS2").Faults().SetHangCommands(true) })
+			hung.Do(func() {
+				l.Server("RAS2").Faults().SetHangCommands(true)
+				time.AfterFunc(5*time.Second, cancel)
+			})
 		}
 	}
 	t.Cleanup(func() { l.Server("RAS2").Faults().Reset() })
-	ctx := testContext(t)
 	target := resolve(t, ctx, b, "CLIENT1")
-	// The block's time (8 s) ends after the purge and the window (3 s), during the wait for RAS2.
-	short, cancel := context.WithTimeout(ctx, 8*time.Second)
-	defer cancel()
 	out, err := ensure(short, b, target, block.Prior{}, block.Options{Servers: l.Info().ServerAddresses, Purge: true, Verify: 3 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "could not verify on "+ras2) || !slices.Equal(out.Pending, []string{ras2}) || !out.Disabled {
 		t.Fatalf("Ensure = pending %q, disabled %v, %v; want %s alone pending and named, the account disabled", out.Pending, out.Disabled, err, ras2)

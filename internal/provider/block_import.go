@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
 	"github.com/hashicorp/terraform-plugin-framework/attr"
@@ -68,11 +67,11 @@ func (o *blockOps) importState(ctx context.Context, req resource.ImportStateRequ
 		}
 		m := state.common()
 		m.HoldID = types.StringValue(adopt)
-		m.BlockedAt = types.StringValue(hold.Since.UTC().Format(time.RFC3339))
+		m.BlockedAt = blockedAt(hold)
 		resp.Diagnostics.AddWarning(fmt.Sprintf("The import of %s takes over the hold %s", id, adopt),
 			fmt.Sprintf("Destroying this block lifts the hold %s of %s: placed %s by %s, reason %q. Make sure that no other "+
 				"configuration has it in its state: that one could no longer lift it, and would see the account enabled "+
-				"when this one was the last hold.", adopt, target.Account.DN, hold.Since.UTC().Format(time.RFC3339), hold.By, hold.Reason))
+				"when this one was the last hold.", adopt, target.Account.DN, blockedAt(hold).ValueString(), hold.By, hold.Reason))
 	}
 	resp.Diagnostics.Append(resp.State.Set(ctx, state)...)
 	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: state.common().ObjectGUID})...)
@@ -121,7 +120,7 @@ func (o *blockOps) importedState(ctx context.Context, state blockState, target b
 	if rec := target.Account.BlockRecord(); rec != nil {
 		m.WasEnabled = types.BoolValue(rec.PriorEnabled)
 		if len(rec.Holds) > 0 {
-			m.BlockedAt = types.StringValue(rec.Holds[0].Since.UTC().Format(time.RFC3339))
+			m.BlockedAt = blockedAt(rec.Holds[0])
 		}
 	}
 	m.HoldID = types.StringNull()
