@@ -49,6 +49,8 @@ type verifyResult struct {
 	// RequestLatency and StartLatency are the lab's injected latencies during the apply, when they were on.
 	RequestLatency string `json:"request_latency,omitempty"`
 	StartLatency   string `json:"start_latency,omitempty"`
+	// Timeline is where the blocks' time went, with -log-applies.
+	Timeline *timeline `json:"timeline,omitempty"`
 }
 
 const (
@@ -306,6 +308,13 @@ func countApplyRuns(ctx context.Context, o options, b binaries, l *labProcess, s
 	}
 	r := verifyResult{Devices: spec.devices, Servers: spec.servers, VerifySeconds: spec.verify, Parallelism: spec.parallelism,
 		ApplySeconds: d.Seconds(), PerDevice: map[string]float64{}}
+	if o.logApplies {
+		t, err := readTimeline(filepath.Join(tf.dir, "apply.log"), spec.parallelism)
+		if err != nil {
+			return verifyResult{}, fmt.Errorf("reading the apply's log: %w", err)
+		}
+		r.Timeline = &t
+	}
 	for _, s := range l.info.Servers[:spec.servers] {
 		for script, n := range before[s.Name].CommandsPerScript {
 			r.PlanPerDevice += float64(n-beforePlan[s.Name].CommandsPerScript[script]) / float64(spec.devices*spec.servers)

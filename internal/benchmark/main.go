@@ -120,7 +120,7 @@ func parseFlags(args []string) (options, error) {
 	f.IntVar(&o.massParallelism, "mass-parallelism", 50, "terraform -parallelism of the mass incident's apply")
 	f.IntVar(&o.warmRuns, "warm-runs", 10, "warm PowerShell runs counted for requests per run")
 	f.StringVar(&parts, "parts", "plan,lab,mass", "what to measure: plan (1), lab (2 and 3), mass (4); a part left out keeps its figures from the previous results file, which names their run")
-	f.BoolVar(&o.logApplies, "log-applies", false, "keep the INFO logs of the verify-window and mass-incident applies in apply.log of their workspaces, to see where a block's time goes (results go to the working directory unless -out says otherwise)")
+	f.BoolVar(&o.logApplies, "log-applies", false, "keep the INFO logs of the verify-window and mass-incident applies in apply.log of their workspaces, and report where a block's time went (results go to the working directory unless -out says otherwise)")
 	f.BoolVar(&o.hold, "hold", false, "set up the plan workspaces and Samba, then keep them until interrupted (for profiling)")
 	f.BoolVar(&smoke, "smoke", false, "a quick run that checks the benchmark works: small N, one repetition")
 	if err := f.Parse(args); err != nil {

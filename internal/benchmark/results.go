@@ -182,6 +182,9 @@ func (r results) labMarkdown(b *strings.Builder) {
 		"per server (the impact previews of the new blocks, which share their polls per server and which the apply repeats "+
 		"when Terraform plans each block again), which leaves about %.3f for the verify windows' polls.\n", v.Devices,
 		v.Servers, v.VerifySeconds, v.Parallelism, v.ApplySeconds, v.OutsidePurge, v.Total, v.scripts(), v.PlanPerDevice, v.VerifyPolls)
+	if v.Timeline != nil {
+		b.WriteString("\n" + v.Timeline.markdown())
+	}
 }
 
 // massMarkdown writes the mass incident's section.
@@ -191,4 +194,7 @@ func (r results) massMarkdown(b *strings.Builder) {
 		"Apply (-parallelism=%d, %d s verify window): **%.1f s**; PowerShell runs per device per server in the apply: "+
 		"**%.3f** (%s); in the plan before it: %.3f.\n", m.Devices, m.Servers, m.RequestLatency, m.StartLatency, m.Parallelism, m.VerifySeconds, m.ApplySeconds,
 		m.Total, m.scripts(), m.PlanPerDevice)
+	if m.Timeline != nil {
+		b.WriteString("\n" + m.Timeline.markdown())
+	}
 }
