@@ -98,8 +98,12 @@ func (tf *terraformCLI) stateAttribute(t *testing.T, address, attribute string) 
 // servers it did not finish pending (a verify window cut short proves nothing), and the next apply completes it
 // without ever enabling the account.
 func TestInterruptedBlock(t *testing.T) {
-	t.Run("during the purge", func(t *testing.T) { testInterruptedBlock(t, false) })
-	t.Run("during the verify window", func(t *testing.T) { testInterruptedBlock(t, true) })
+	for name, inVerify := range map[string]bool{"during the purge": false, "during the verify window": true} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel() // each has its lab and its Terraform process
+			testInterruptedBlock(t, inVerify)
+		})
+	}
 }
 
 func testInterruptedBlock(t *testing.T, inVerify bool) {

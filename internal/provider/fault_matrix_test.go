@@ -100,8 +100,14 @@ func TestFaultMatrix_winrm(t *testing.T) {
 			applyErr: regexp.MustCompile(`(?s)` + settingsRefused.String() + `.*winrm\.ca_certificate`), destroyErr: resumeIncomplete,
 		},
 	}
+	// Each case has a lab of its own; they run in parallel (go test's -parallel, the cores by default), which
+	// halves the matrix's time in CI, where three CLIs run it at once.
+	fastDrains(t)
 	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) { runFaultCase(t, c) })
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			runFaultCase(t, c)
+		})
 	}
 }
 
@@ -143,7 +149,7 @@ resource "remoteaccess_node_drain" "test" {
 `
 
 func runFaultCase(t *testing.T, c faultCase) {
-	l := startDrainLabWith(t, lab.Config{ShellIdleTimeout: c.serverIdle})
+	l := startLabWith(t, drainLabConfig(lab.Config{ShellIdleTimeout: c.serverIdle})) // the parent made the drains fast
 	timeout := c.timeout
 	if timeout == "" {
 		timeout = "10s"

@@ -84,9 +84,7 @@ func accountDisabled(l *testLab, roots *x509.CertPool, sam string) bool {
 // After every step the accounts are read from Samba directly and the lab's servers are checked for open shells.
 func TestFaultMatrix_ldapSamba(t *testing.T) {
 	l, dc := startSambaLab(t)
-	interval, window := drainInterval, quietWindow
-	drainInterval, quietWindow = 100*time.Millisecond, 2*time.Second
-	t.Cleanup(func() { drainInterval, quietWindow = interval, window })
+	fastDrains(t)
 	clean := checkLabClean(t, l)
 	config := l.providerConfig(faultSambaResources)
 	blocked := resource.ComposeAggregateTestCheckFunc(checkAccountEnabled(l, t, "CLIENT10$", false),

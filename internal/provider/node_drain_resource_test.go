@@ -36,11 +36,23 @@ func startDrainLab(t *testing.T) *testLab {
 // startDrainLabWith is startDrainLab with further settings in cfg.
 func startDrainLabWith(t *testing.T, cfg lab.Config) *testLab {
 	t.Helper()
+	fastDrains(t)
+	return startLabWith(t, drainLabConfig(cfg))
+}
+
+// fastDrains makes the provider's drains check every 100 ms and wait 2 s of quiet while t runs. The settings are the
+// package's own: tests that run in parallel have them set by their parent, before they start.
+func fastDrains(t *testing.T) {
+	t.Helper()
 	interval, window := drainInterval, quietWindow
 	drainInterval, quietWindow = 100*time.Millisecond, 2*time.Second
 	t.Cleanup(func() { drainInterval, quietWindow = interval, window })
+}
+
+// drainLabConfig is cfg with clients that re-establish their SAs, and nodes that converge, within 300 ms.
+func drainLabConfig(cfg lab.Config) lab.Config {
 	cfg.ReestablishDelay, cfg.ConvergenceDelay = 300*time.Millisecond, 300*time.Millisecond
-	return startLabWith(t, cfg)
+	return cfg
 }
 
 func nodeDrainConfig(node, drainTimeout string, extra ...string) string {
