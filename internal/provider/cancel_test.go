@@ -98,10 +98,13 @@ func (tf *terraformCLI) stateAttribute(t *testing.T, address, attribute string) 
 // servers it did not finish pending (a verify window cut short proves nothing), and the next apply completes it
 // without ever enabling the account.
 func TestInterruptedBlock(t *testing.T) {
-	for name, inVerify := range map[string]bool{"during the purge": false, "during the verify window": true} {
-		t.Run(name, func(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		inVerify bool
+	}{{"during the purge", false}, {"during the verify window", true}} {
+		t.Run(c.name, func(t *testing.T) {
 			t.Parallel() // each has its lab and its Terraform process
-			testInterruptedBlock(t, inVerify)
+			testInterruptedBlock(t, c.inVerify)
 		})
 	}
 }
