@@ -29,7 +29,15 @@ type timeline struct {
 	Between      spread `json:"between"`
 	BetweenFirst spread `json:"between_first_fifth"`
 	BetweenLast  spread `json:"between_last_fifth"`
+	// StartStep is the time between two blocks that Terraform starts one after the other, less than 100 ms apart
+	// (the successors of blocks that ended together), in the first and the last fifth of the starts after the first
+	// parallelism blocks: Terraform does its work between two blocks one block at a time, and it grows with the state.
+	StartStepFirst spread `json:"start_step_first_fifth"`
+	StartStepLast  spread `json:"start_step_last_fifth"`
 }
+
+// closeStarts is how close two starts are to count as Terraform's back-to-back starts (StartStep).
+const closeStarts = 100 * time.Millisecond
 
 // spread is a median (the upper middle value) and a 90th percentile (the nearest rank), in seconds.
 type spread struct {
@@ -135,9 +143,24 @@ func parseTimeline(r io.Reader, parallelism int) (timeline, error) {
 		between = append(between, starts[i+max(parallelism, 1)].Sub(ends[i]).Seconds())
 	}
 	fifth := len(between) / 5
-	return timeline{Blocks: len(whole), Purge: spreadOf(purge), Verify: spreadOf(verify), Block: spreadOf(whole),
+	t := timeline{Blocks: len(whole), Purge: spreadOf(purge), Verify: spreadOf(verify), Block: spreadOf(whole),
 		Pairs: len(between), Between: spreadOf(between), BetweenFirst: spreadOf(between[:fifth]),
-		BetweenLast: spreadOf(between[len(between)-fifth:])}, nil
+		BetweenLast: spreadOf(between[len(between)-fifth:])}
+	// The first blocks all start at once, before any has ended: the steps are those of the starts after them.
+	later := starts[min(max(parallelism, 1), len(starts)):]
+	t.StartStepFirst, t.StartStepLast = startSteps(later[:len(later)/5]), startSteps(later[len(later)-len(later)/5:])
+	return t, nil
+}
+
+// startSteps are the steps between sorted starts that are less than closeStarts apart.
+func startSteps(starts []time.Time) spread {
+	var steps []float64
+	for i := 1; i < len(starts); i++ {
+		if step := starts[i].Sub(starts[i-1]); step < closeStarts {
+			steps = append(steps, step.Seconds())
+		}
+	}
+	return spreadOf(steps)
 }
 
 func (t timeline) markdown() string {
@@ -149,6 +172,11 @@ func (t timeline) markdown() string {
 	}
 	if t.Pairs >= 5 {
 		text += fmt.Sprintf(", %s in the first fifth of the apply and %s in the last", t.BetweenFirst, t.BetweenLast)
+	}
+	if t.StartStepFirst != (spread{}) && t.StartStepLast != (spread{}) {
+		text += fmt.Sprintf("; blocks that Terraform starts back to back (less than %d ms apart, after the first wave) start "+
+			"%.0f ms apart in the first fifth of the apply and %.0f ms apart in the last (medians)", closeStarts.Milliseconds(),
+			1000*t.StartStepFirst.Median, 1000*t.StartStepLast.Median)
 	}
 	return text + ".\n"
 }

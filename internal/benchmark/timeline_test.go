@@ -90,3 +90,22 @@ func TestTimelineWithoutVerifyWindowsOrSlotsToReuse(t *testing.T) {
 		t.Error("a log without a block's progress: want an error")
 	}
 }
+
+// The steps between blocks started back to back are read apart in the first and the last fifth of the apply, after
+// the first wave (which starts at once); starts further apart than closeStarts (another wave) are not steps.
+func TestTimelineStartSteps(t *testing.T) {
+	var b strings.Builder
+	starts := []float64{1, 1.001, 1.002, 4, 4.006, 5, 5.01, 5.02, 5.03, 6, 6.5, 8, 8.025}
+	for i, start := range starts {
+		logBlock(&b, fmt.Sprintf("apply-%d", i), start, start+0.01, start+0.51, start+2.51)
+	}
+	got, err := parseTimeline(strings.NewReader(b.String()), 3) // the first wave: 1, 1.001, 1.002
+	if err != nil {
+		t.Fatal(err)
+	}
+	near(t, "start step in the first fifth", got.StartStepFirst.Median, 0.006)
+	near(t, "start step in the last fifth", got.StartStepLast.Median, 0.025)
+	if want := "start 6 ms apart in the first fifth of the apply and 25 ms apart in the last"; !strings.Contains(got.markdown(), want) {
+		t.Errorf("markdown = %q, want it to say %q", got.markdown(), want)
+	}
+}
