@@ -138,16 +138,17 @@ func parseTimeline(r io.Reader, parallelism int) (timeline, error) {
 	}
 	slices.SortFunc(starts, time.Time.Compare)
 	slices.SortFunc(ends, time.Time.Compare)
+	slots := max(parallelism, 1)
 	var between []float64
-	for i := 0; i+max(parallelism, 1) < len(starts); i++ {
-		between = append(between, starts[i+max(parallelism, 1)].Sub(ends[i]).Seconds())
+	for i := 0; i+slots < len(starts); i++ {
+		between = append(between, starts[i+slots].Sub(ends[i]).Seconds())
 	}
 	fifth := len(between) / 5
 	t := timeline{Blocks: len(whole), Purge: spreadOf(purge), Verify: spreadOf(verify), Block: spreadOf(whole),
 		Pairs: len(between), Between: spreadOf(between), BetweenFirst: spreadOf(between[:fifth]),
 		BetweenLast: spreadOf(between[len(between)-fifth:])}
 	// The first blocks all start at once, before any has ended: the steps are those of the starts after them.
-	later := starts[min(max(parallelism, 1), len(starts)):]
+	later := starts[min(slots, len(starts)):]
 	t.StartStepFirst, t.StartStepLast = startSteps(later[:len(later)/5]), startSteps(later[len(later)-len(later)/5:])
 	return t, nil
 }
