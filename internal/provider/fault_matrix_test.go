@@ -268,12 +268,23 @@ func checkLabClean(t *testing.T, l *testLab) resource.TestCheckFunc {
 			})
 			if !ok {
 				c := srv.Counters()
-				return fmt.Errorf("%s: %d shells open and %d commands running after the provider finished; want none",
-					s.Name, c.OpenShells, c.RunningCommands)
+				return fmt.Errorf("%s: %d shells open and %d commands running after the provider finished; want none (%s)",
+					s.Name, c.OpenShells, c.RunningCommands, describeOpenShells(srv.OpenShells()))
 			}
 		}
 		return nil
 	}
+}
+
+// describeOpenShells says when each shell left open was created and last used, which tells a shell lost during
+// the run from one the provider failed to delete at exit.
+func describeOpenShells(open []wsman.OpenShell) string {
+	parts := make([]string, len(open))
+	for i, sh := range open {
+		parts[i] = fmt.Sprintf("shell %s of %s created %s, last used %s, %d commands not signalled",
+			sh.ID, sh.Owner, sh.Created.Format(time.RFC3339Nano), sh.LastUsed.Format(time.RFC3339Nano), sh.Commands)
+	}
+	return strings.Join(parts, "; ")
 }
 
 // waitFor checks cond until it holds or d has passed, and reports whether it held.

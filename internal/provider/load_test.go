@@ -199,8 +199,9 @@ resource "remoteaccess_blocked_device" "load" {
 // the provider process) has ended.
 func checkNoShellOpen(t *testing.T, l *testLab, when string) {
 	t.Helper()
+	ended := time.Now()
 	if err := checkLabClean(t, l)(nil); err != nil {
-		t.Fatalf("%s: %v", when, err)
+		t.Fatalf("%s (Terraform ended %s): %v", when, ended.Format(time.RFC3339Nano), err)
 	}
 }
 

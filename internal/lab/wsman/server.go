@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -224,6 +225,25 @@ func (s *Server) ExpireShells() {
 	for _, sh := range shells {
 		s.deleteShell(s.ctx, sh)
 	}
+}
+
+// OpenShell describes a shell the server holds, for a test that finds one left open.
+type OpenShell struct {
+	ID, Owner         string
+	Created, LastUsed time.Time
+	Commands          int // commands created in it and not yet deleted by a Signal
+}
+
+// OpenShells describes the shells the server holds now, oldest first.
+func (s *Server) OpenShells() []OpenShell {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	open := make([]OpenShell, 0, len(s.shells))
+	for _, sh := range s.shells {
+		open = append(open, OpenShell{ID: sh.id, Owner: sh.owner, Created: sh.created, LastUsed: sh.lastUsed, Commands: len(sh.commands)})
+	}
+	slices.SortFunc(open, func(a, b OpenShell) int { return a.Created.Compare(b.Created) })
+	return open
 }
 
 // Close stops serving, cancels every command and waits for them to return.

@@ -254,13 +254,17 @@ func TestFaults(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		open := srv.OpenShells()
+		if len(open) != 2 || open[0].ID == open[1].ID || open[0].Owner != `CORP\admin` || open[1].Created.Before(open[0].Created) || open[1].LastUsed.Before(open[1].Created) {
+			t.Errorf("OpenShells = %+v, want two shells of CORP\\admin, oldest first", open)
+		}
 		_, err := c.CreateShell()
 		if body := wantFault(t, err, "2150859173"); !strings.Contains(body, "maximum number of 2 concurrent shells") { // ERROR_WSMAN_QUOTA_MAX_SHELLS
 			t.Errorf("the shell quota fault says %s", body)
 		}
 		srv.ExpireShells()
-		if n := srv.Counters().OpenShells; n != 0 {
-			t.Errorf("OpenShells = %d after ExpireShells", n)
+		if n := srv.Counters().OpenShells; n != 0 || len(srv.OpenShells()) != 0 {
+			t.Errorf("OpenShells = %d (%+v) after ExpireShells", n, srv.OpenShells())
 		}
 	})
 	t.Run("injected quota every 2nd request", func(t *testing.T) {

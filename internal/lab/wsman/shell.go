@@ -52,6 +52,7 @@ type shell struct {
 	idleTimeout time.Duration
 	// guarded by Server.mu
 	commands map[string]*command
+	created  time.Time
 	lastUsed time.Time   // the last request on the shell
 	timer    *time.Timer // the idle countdown, see idle.go
 }
@@ -90,7 +91,7 @@ func (s *Server) createShell(user string, idleTimeout time.Duration) (string, *F
 	if open >= s.opts.MaxShellsPerUser {
 		return "", shellQuotaFault(s.opts.MaxShellsPerUser)
 	}
-	sh := &shell{id: strings.ToUpper(uuid.NewString()), owner: user, idleTimeout: idleTimeout, commands: map[string]*command{}}
+	sh := &shell{id: strings.ToUpper(uuid.NewString()), owner: user, idleTimeout: idleTimeout, commands: map[string]*command{}, created: time.Now()}
 	s.shells[sh.id] = sh
 	s.armIdleTimer(sh)
 	s.counters.openShells.Add(1)
