@@ -54,7 +54,7 @@ type Client struct {
 	reapTimer *time.Timer
 	reaping   sync.WaitGroup
 	reaped    string   // the shell the reaper is deleting: Close deletes it too, within its own bound
-	undeleted []string // shells whose Delete the reaper gave up on: its next pass and Close try them again
+	undeleted []string // shells whose Delete failed (deleteLater): the reaper's next pass and Close try them again
 
 	shellsOpened, shellsReused, shellsDeleted, commands, retries atomic.Int64
 }
@@ -237,12 +237,12 @@ func (c *Client) attempt(ctx context.Context, payload []byte) (res *result, sent
 		commandID, err = c.startCommand(tr, shellID)
 	}
 	if err != nil {
-		c.discardShell(ctx, tr, shellID)
+		c.discardShell(ctx, shellID)
 		return nil, commandMayHaveArrived(err), err
 	}
 	res, err = c.finishCommand(ctx, tr, shellID, commandID, payload)
 	if err != nil || !res.clean {
-		c.discardShell(ctx, tr, shellID)
+		c.discardShell(ctx, shellID)
 	} else {
 		c.keepShell(tr, shellID)
 	}

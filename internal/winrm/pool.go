@@ -22,8 +22,8 @@ import (
 //
 // The number of shells is bounded by MaxConcurrency: a run holds a slot and owns at most one shell; it creates a
 // shell only when no idle one is left; and the reaper holds a slot while it deletes a shell. So the shells that exist
-// on the server (idle, or owned by a slot holder) never outnumber the slots, but for those whose Delete the reaper
-// gave up on (its next pass and Close try them again; the server's idle timeout ends them).
+// on the server (idle, or owned by a slot holder) never outnumber the slots, but for those whose Delete failed
+// (deleteLater: the reaper's next pass and Close try them again; the server's idle timeout ends them).
 
 // idleShell is a pooled shell and when it was last used.
 type idleShell struct {
@@ -102,18 +102,28 @@ func (c *Client) keepShell(tr *opTransport, id string) {
 	_ = c.deleteShell(tr, id) // best effort: the server's idle timeout is the backstop
 }
 
-// discardShell deletes a shell after a failure, with a clean-up context if the operation's has ended. The caller
-// holds a slot.
-func (c *Client) discardShell(ctx context.Context, tr *opTransport, id string) {
+// discardShell deletes a shell after a failure. The Delete has a clean-up context of its own, since the caller may
+// give up while it is on the way or waits to try it again (a verify window that ends, Ctrl-C); a shell whose Delete
+// still fails is kept for the reaper's next pass and for Close, which try it again. The caller holds a slot.
+func (c *Client) discardShell(ctx context.Context, id string) {
 	if id == "" {
 		return
 	}
-	if ctx.Err() != nil {
-		cleanup, cancel := cleanupContext(ctx)
-		defer cancel()
-		tr.setContext(cleanup)
+	cleanup, cancel := cleanupContext(ctx)
+	defer cancel()
+	if err := c.deleteShell(newOpTransport(cleanup, c.transport), id); err != nil {
+		c.deleteLater(id)
 	}
-	_ = c.deleteShell(tr, id) // best effort: the server's idle timeout is the backstop
+}
+
+// deleteLater keeps a shell whose Delete failed for the reaper's next pass and for Close. Once the client is closed,
+// the server's idle timeout (Config.ServerIdleTimeout) is all that is left.
+func (c *Client) deleteLater(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.undeleted = append(c.undeleted, id)
+	}
 }
 
 // deleteShell deletes a shell on the server, retrying what IsTransient retries: a Delete is an operation like any
@@ -189,11 +199,10 @@ func (c *Client) reap() {
 			cancel()
 			c.mu.Lock()
 			c.reaped = ""
-			if err != nil {
-				// Tried again at the reaper's next pass and by Close; the server's idle timeout is the backstop.
-				c.undeleted = append(c.undeleted, id)
-			}
 			c.mu.Unlock()
+			if err != nil {
+				c.deleteLater(id)
+			}
 		}
 		<-c.slots
 		if !ok {
@@ -202,7 +211,7 @@ func (c *Client) reap() {
 	}
 }
 
-// takeReapable removes the next shell to delete: one whose Delete the reaper gave up on before, while retry lasts;
+// takeReapable removes the next shell to delete: one whose Delete failed before, while retry lasts;
 // else the oldest idle shell if it has been idle long enough; otherwise it re-arms the reaper.
 func (c *Client) takeReapable(retry *int) (string, bool) {
 	c.mu.Lock()

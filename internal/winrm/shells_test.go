@@ -396,3 +396,50 @@ func TestACreateAbandonedByItsCallerLeavesNoShell(t *testing.T) {
 		t.Errorf("%d shells open after Close; want the abandoned Create's shell deleted", n)
 	}
 }
+
+// A run that discards its shell (the server refused its Signal for quota, so the shell is not trusted again) deletes
+// it even when its caller gives up while the Delete is on the way, as a verify window that ends does at the end of an
+// apply: the Delete has a clean-up context of its own, not the caller's.
+func TestADiscardedShellIsDeletedWhenItsCallerGivesUpDuringTheDelete(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.ShellIdle = time.Hour // only the discard may delete the shell before Close
+	c := newClient(t, cfg)
+	srv.Faults().SetQuotaNextOf("Signal", 1)
+	srv.Faults().SetActionLatency("Delete", 300*time.Millisecond) // the server deletes it only if the request lasts
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		poll.Until(t, "the discarded shell's Delete reaches the server", func() bool { return srv.Counters().Actions["Delete"] == 1 })
+		cancel()
+	}()
+	_ = c.Run(ctx, script(t, "echo/v1"), nil, nil) // its output is complete; only its shell is in doubt
+	if c := srv.Counters(); c.Actions["Delete"] != 1 || c.OpenShells != 0 {
+		t.Errorf("%d Deletes sent, %d shells open when the run returned; want its one Delete carried out", c.Actions["Delete"], c.OpenShells)
+	}
+}
+
+// A discarded shell whose Delete is refused on every attempt is not forgotten: the reaper's next pass and Close try
+// it again.
+func TestADiscardedShellWhoseDeleteFailedIsDeletedAtClose(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.ShellIdle = time.Hour
+	cfg.Retry = winrm.RetryPolicy{Attempts: 2, Base: 10 * time.Millisecond, Max: 10 * time.Millisecond}
+	c, err := winrm.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Faults().SetQuotaNextOf("Signal", 1)
+	srv.Faults().SetQuotaNextOf("Delete", 2) // both of the discard's attempts
+	runEcho(t, c, nil)
+	if c := srv.Counters(); c.Actions["Delete"] != 2 || c.OpenShells != 1 {
+		t.Fatalf("%d Deletes sent, %d shells open after the run; want two refused and the shell still open", c.Actions["Delete"], c.OpenShells)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if n := srv.Counters().OpenShells; n != 0 {
+		t.Errorf("%d shells open when Close returned; want the discarded shell deleted", n)
+	}
+}
