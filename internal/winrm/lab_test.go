@@ -762,3 +762,26 @@ func TestWriteWhoseInputWasRefusedIsRetried(t *testing.T) {
 		t.Errorf("a quota fault on Receive without retries: %v after %d runs; want outcome unknown after 3", err, srv.Counters().CommandsStarted)
 	}
 }
+
+// A request whose NTLM handshake fails on its last leg, the one that carries the request (here the caller's deadline
+// passes while the server, which received the Command, is slow to answer), fails as what happened: a timeout whose
+// write may have arrived, not the server's first 401 that Azure/go-ntlmssp hands back, which read as a refused logon
+// and as a Command that never reached the server.
+func TestALastNTLMLegThatFailsIsNotARefusedLogon(t *testing.T) {
+	srv := newLab(t, true)
+	c := newClient(t, labConfig(srv))
+	runEcho(t, c, nil)       // a pooled shell: the next run sends its Command first
+	winrm.DropConnections(c) // on a new connection, which logs on again
+	srv.Faults().SetReplyLatency("Command", time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	err := c.Run(ctx, script(t, "echo/v1"), nil, nil)
+	srv.Faults().SetReplyLatency("Command", 0)
+	if n := srv.Counters().Actions["Command"]; n != 2 {
+		t.Fatalf("the server received %d Commands, want the second one too", n)
+	}
+	kindError(t, err, winrm.KindTimeout)
+	if !errors.Is(err, winrm.ErrOutcomeUnknown) {
+		t.Errorf("error = %v; want the write's outcome unknown, since its Command reached the server", err)
+	}
+}

@@ -38,6 +38,25 @@ const (
 type lane struct {
 	roundTripper http.RoundTripper
 	transport    *http.Transport
+	// legErr is the error of the exchange's last leg that failed (legRecorder): one exchange at a time uses a lane.
+	legErr error
+}
+
+// legRecorder keeps the error of a failed leg of an NTLM handshake for post, because Azure/go-ntlmssp's Negotiator
+// (v0.1.1, negotiator.go) answers a handshake whose second or third leg failed (a dropped connection, the
+// context's end) with the server's first 401 and no error. That would read as a refused logon, and a Send as input
+// the server refused (never sent), although the third leg carries the request and may have been carried out.
+type legRecorder struct {
+	lane *lane
+	next http.RoundTripper
+}
+
+func (r legRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := r.next.RoundTrip(req)
+	if err != nil {
+		r.lane.legErr = err
+	}
+	return resp, err
 }
 
 // httpTransport is shared by all operations of a Client.
@@ -102,7 +121,7 @@ func (t *httpTransport) getLane() *lane {
 	}
 	l := &lane{transport: tr, roundTripper: countingRoundTripper{next: tr, count: &t.requests}}
 	if t.auth == AuthNTLM {
-		l.roundTripper = ntlmssp.Negotiator{RoundTripper: l.roundTripper}
+		l.roundTripper = ntlmssp.Negotiator{RoundTripper: legRecorder{lane: l, next: l.roundTripper}}
 	}
 	t.lanes = append(t.lanes, l)
 	return l
@@ -150,7 +169,13 @@ func (t *httpTransport) post(ctx context.Context, envelope string) (string, erro
 		req.SetBasicAuth(t.username, t.password)
 	}
 	l := t.getLane()
+	l.legErr = nil
 	resp, err := l.roundTripper.RoundTrip(req)
+	if err == nil && l.legErr != nil {
+		// The negotiator's 401 stands for a leg that failed (legRecorder): report that failure instead.
+		drainAndClose(resp)
+		err = fmt.Errorf("NTLM handshake: %w", l.legErr)
+	}
 	if err != nil {
 		t.putLane(l, false)
 		return "", fmt.Errorf("POST %s: %w", t.url, err)
@@ -162,6 +187,11 @@ func (t *httpTransport) post(ctx context.Context, envelope string) (string, erro
 		return "", fmt.Errorf("reading the reply of %s: %w", t.url, err)
 	}
 	return checkReply(resp, body)
+}
+
+func drainAndClose(resp *http.Response) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxResponseBytes))
+	_ = resp.Body.Close()
 }
 
 // checkReply turns non-200 answers and SOAP faults into errors.
