@@ -266,14 +266,23 @@ func (c *Client) CloseContext(ctx context.Context) error {
 		idle = append(idle, idleShell{id: c.reaped})
 	}
 	c.mu.Unlock()
-	// All at once: Terraform kills a plugin about two seconds after it asks it to stop, and a shell that is not
-	// deleted by then holds one of the account's shells on the server until its idle timeout.
+	// As many at once as there are connections logged on already: Terraform kills a plugin about two seconds after
+	// it asks it to stop, and a shell not deleted by then holds one of the account's shells on the server until its
+	// idle timeout. A Delete on a warm connection is one request; on a new one it waits for a TLS handshake and an
+	// NTLM logon first, which a busy machine may not finish in time.
 	errs := make([]error, len(idle))
+	next := make(chan int, len(idle))
+	for i := range idle {
+		next <- i
+	}
+	close(next)
 	var wg sync.WaitGroup
-	for i, s := range idle {
+	for range max(1, min(len(idle), c.transport.idleLanes())) {
 		wg.Go(func() {
-			if err := c.deleteShellAtExit(newOpTransport(ctx, c.transport), s.id); err != nil {
-				errs[i] = fmt.Errorf("winrm %s: deleting shell %s: %w", c.cfg.Host, s.id, err)
+			for i := range next {
+				if err := c.deleteShellAtExit(newOpTransport(ctx, c.transport), idle[i].id); err != nil {
+					errs[i] = fmt.Errorf("winrm %s: deleting shell %s: %w", c.cfg.Host, idle[i].id, err)
+				}
 			}
 		})
 	}

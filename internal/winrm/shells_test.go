@@ -443,3 +443,37 @@ func TestADiscardedShellWhoseDeleteFailedIsDeletedAtClose(t *testing.T) {
 		t.Errorf("%d shells open when Close returned; want the discarded shell deleted", n)
 	}
 }
+
+// Close deletes the pooled shells on the connections that are logged on already, as many at once as there are,
+// rather than opening new ones, whose TLS handshake and NTLM logon a busy machine may not finish before Terraform
+// kills the plugin.
+func TestCloseDeletesOnTheConnectionsLoggedOnAlready(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.ShellIdle = time.Hour
+	c, err := winrm.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Faults().SetStartLatency(300 * time.Millisecond) // so that the two runs overlap and pool two shells
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { runEcho(t, c, nil) })
+	}
+	wg.Wait()
+	srv.Faults().SetStartLatency(0)
+	winrm.DropConnections(c)
+	runEcho(t, c, nil) // one connection logged on again, two shells pooled
+	before := srv.Counters()
+	if before.OpenShells != 2 {
+		t.Fatalf("%d shells pooled; want the two runs' shells", before.OpenShells)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	after := srv.Counters()
+	if after.OpenShells != 0 || after.NTLMLogons != before.NTLMLogons {
+		t.Errorf("%d shells open and %d NTLM logons at Close; want both shells deleted on the one connection logged on",
+			after.OpenShells, after.NTLMLogons-before.NTLMLogons)
+	}
+}

@@ -127,6 +127,14 @@ func (t *httpTransport) getLane() *lane {
 	return l
 }
 
+// idleLanes is the number of lanes no exchange uses now, each with its connection (logged on, with NTLM) unless the
+// server closed it meanwhile.
+func (t *httpTransport) idleLanes() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.idle)
+}
+
 func (t *httpTransport) putLane(l *lane, healthy bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
