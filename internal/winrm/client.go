@@ -228,6 +228,12 @@ func (c *Client) attempt(ctx context.Context, payload []byte) (res *result, sent
 	if err != nil {
 		return nil, false, err
 	}
+	if err := ctx.Err(); err != nil {
+		// The caller gave up while the shell was being created (openShell waits for its Create): no Command went out,
+		// and the shell is healthy.
+		c.keepShell(tr, shellID)
+		return nil, false, fmt.Errorf("before sending the command: %w", err)
+	}
 	commandID, err := c.startCommand(tr, shellID)
 	if err != nil && reused && isInvalidShell(err) {
 		// The pooled shell expired on the server; nothing ran, so a fresh shell is no retry.

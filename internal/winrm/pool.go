@@ -47,10 +47,8 @@ func (c *Client) openShell(tr *opTransport) (string, bool, error) {
 	if err := tr.context().Err(); err != nil {
 		return "", false, fmt.Errorf("before creating a shell: %w", err)
 	}
-	// The Create is not cut short when the caller gives up (a verify window that ends, Ctrl-C): a shell the server
-	// creates after the client stopped listening has an id the client never learns, and stays open until the server's
-	// idle timeout. Bounded as a clean-up is; a caller that gave up meanwhile discards or pools the shell.
-	ctx, cancel := cleanupContext(tr.context())
+	// A caller that gave up meanwhile discards or pools the shell.
+	ctx, cancel := createContext(tr.context())
 	defer cancel()
 	response, err := newOpTransport(ctx, c.transport).send(c.createShellRequest())
 	if err != nil {
@@ -62,6 +60,27 @@ func (c *Client) openShell(tr *opTransport) (string, bool, error) {
 	}
 	c.shellsOpened.Add(1)
 	return id, false, nil
+}
+
+// createContext bounds a shell's Create. It is not cut short when the caller gives up (a verify window that ends,
+// Ctrl-C): a shell the server creates after the client stopped listening has an id the client never learns, and stays
+// open until the server's idle timeout. So while the caller waits, the Create has the caller's time, and at least
+// cleanupTimeout (a busy server can take seconds to answer it); once the caller has given up, cleanupTimeout more at
+// most.
+func createContext(caller context.Context) (context.Context, context.CancelFunc) {
+	deadline := time.Now().Add(cleanupTimeout)
+	if d, ok := caller.Deadline(); ok && d.After(deadline) {
+		deadline = d
+	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(caller), deadline)
+	stop := context.AfterFunc(caller, func() {
+		grace := time.AfterFunc(cleanupTimeout, cancel)
+		context.AfterFunc(ctx, func() { grace.Stop() })
+	})
+	return ctx, func() {
+		stop()
+		cancel()
+	}
 }
 
 // createShellRequest is masterzen/winrm's NewOpenShellRequest plus rsp:IdleTimeOut, which the library does not send.

@@ -385,8 +385,12 @@ func TestACreateAbandonedByItsCallerLeavesNoShell(t *testing.T) {
 		cancel()
 	}()
 	var out echoResult
-	if err := c.Run(ctx, script(t, "echo/v1"), nil, &out); err == nil {
+	err = c.Run(ctx, script(t, "echo/v1"), nil, &out)
+	if err == nil {
 		t.Fatal("a run whose caller gave up succeeded")
+	}
+	if errors.Is(err, winrm.ErrOutcomeUnknown) || srv.Counters().Actions["Command"] != 0 {
+		t.Errorf("error = %v after %d Commands; want none sent, and so no outcome in doubt", err, srv.Counters().Actions["Command"])
 	}
 	srv.Faults().SetReplyLatency("Create", 0)
 	if err := c.Close(); err != nil {
@@ -475,5 +479,45 @@ func TestCloseDeletesOnTheConnectionsLoggedOnAlready(t *testing.T) {
 	if after.OpenShells != 0 || after.NTLMLogons != before.NTLMLogons {
 		t.Errorf("%d shells open and %d NTLM logons at Close; want both shells deleted on the one connection logged on",
 			after.OpenShells, after.NTLMLogons-before.NTLMLogons)
+	}
+}
+
+// A Create that the server is slow to answer has the run's time, not only a clean-up's few seconds: cut short, the
+// server would create the shell after the client stopped listening, and the shell would stay open until its idle
+// timeout.
+func TestASlowCreateHasTheRunsTime(t *testing.T) {
+	srv := newLab(t, true)
+	c, err := winrm.NewClient(labConfig(srv)) // a run has 10 s
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Faults().SetReplyLatency("Create", 5500*time.Millisecond) // longer than a clean-up's bound (5 s)
+	runEcho(t, c, nil)
+	srv.Faults().SetReplyLatency("Create", 0)
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if c := srv.Counters(); c.Actions["Create"] != 1 || c.OpenShells != 0 {
+		t.Errorf("%d Creates, %d shells open after Close; want one Create and its shell deleted", c.Actions["Create"], c.OpenShells)
+	}
+}
+
+// A caller that gives up while the server is slow to answer its Create waits for it a clean-up's bound (5 s) at
+// most, not the rest of its run's time: Ctrl-C ends a block within seconds even on a server that hangs.
+func TestACallerThatGaveUpWaitsForItsCreateACleanUpsBoundAtMost(t *testing.T) {
+	srv := newLab(t, true)
+	cfg := labConfig(srv)
+	cfg.Timeout = time.Minute
+	c := newClient(t, cfg)
+	srv.Faults().SetReplyLatency("Create", 9*time.Second)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		poll.Until(t, "the Create reaches the server", func() bool { return srv.Counters().OpenShells == 1 })
+		cancel()
+	}()
+	start := time.Now()
+	err := c.Run(ctx, script(t, "echo/v1"), nil, nil)
+	if took := time.Since(start); err == nil || took >= 8*time.Second {
+		t.Errorf("the run ended after %s with %v; want it given up after the clean-up's 5 s, before the Create's answer at 9 s", took, err)
 	}
 }
