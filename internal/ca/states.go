@@ -34,7 +34,8 @@ type stateKey struct {
 // DefaultStateWindow is far below a PowerShell start, so that a lone refresh is not delayed noticeably.
 const DefaultStateWindow = 20 * time.Millisecond
 
-// stateRunTimeout bounds one shared run, whatever its callers' deadlines (each caller stops waiting at its own).
+// stateRunTimeout bounds one shared run, whatever its callers' deadlines (each caller stops waiting at its own, and
+// the last one to give up stops the run).
 const stateRunTimeout = 2 * time.Minute
 
 // DefaultStateReader serves the whole process, as the CAs' WinRM clients do.
@@ -51,6 +52,14 @@ type stateRequest struct {
 	ctx     context.Context
 	serials []string
 	done    chan stateReply // buffered: a run never waits for a caller that gave up
+	run     *stateRun       // the run it went in, once sent; guarded by StateReader.mu
+}
+
+// stateRun is one shared run in flight.
+type stateRun struct {
+	waiting int // callers still waiting for it; guarded by StateReader.mu
+	cancel  context.CancelFunc
+	ended   chan struct{} // closed once the run has returned: its command signalled and its shell pooled or deleted
 }
 
 type stateReply struct {
@@ -77,7 +86,26 @@ func (r *StateReader) States(ctx context.Context, c *CA, serials []string) ([]Ce
 	case reply := <-req.done:
 		return reply.certificates, reply.err
 	case <-ctx.Done():
+		r.leave(req)
 		return nil, fmt.Errorf("CA %s: waiting for the certificates' states: %w", c.config, ctx.Err())
+	}
+}
+
+// leave is a caller giving up. The last caller of a run in flight cancels it and waits for it to end, so that its
+// command is stopped and its shell deleted on the CA before the caller returns: Terraform may stop the provider as
+// soon as its calls have returned (Ctrl-C), and a run left going would hold a shell there until its idle timeout.
+func (r *StateReader) leave(req *stateRequest) {
+	r.mu.Lock()
+	run := req.run
+	last := false
+	if run != nil {
+		run.waiting--
+		last = run.waiting == 0
+	}
+	r.mu.Unlock()
+	if last {
+		run.cancel()
+		<-run.ended
 	}
 }
 
@@ -143,10 +171,15 @@ func (r *StateReader) sendLocked(key stateKey, q *stateQueue) {
 	}
 	q.inFlight = true
 	authority := q.authority
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), stateRunTimeout)
+	run := &stateRun{waiting: len(batch), cancel: cancel, ended: make(chan struct{})}
+	for _, req := range batch {
+		req.run = run
+	}
 	go func() {
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), stateRunTimeout)
 		certificates, err := authority.States(ctx, serials)
 		cancel()
+		close(run.ended)
 		for _, req := range batch {
 			req.done <- stateReply{certificates: of(certificates, req.serials), err: err}
 		}

@@ -1,6 +1,7 @@
 package ca_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
@@ -116,5 +117,60 @@ func TestStateReaderKeepsEachClientsReadsApart(t *testing.T) {
 		if runs := l.CommandsPerScript(server)[scriptStates] - n; runs != 1 {
 			t.Errorf("%d runs through %s's client; want its caller's own run", runs, server)
 		}
+	}
+}
+
+// When every caller of a shared run gives up (Ctrl-C during a refresh), the last one stops the run and returns only
+// once its command has stopped and its shell is gone on the CA's server: Terraform may stop the provider as soon as
+// its calls have returned, and a run left going would hold a shell there until the server's idle timeout.
+func TestStateReaderRunIsStoppedWhenEveryCallerGivesUp(t *testing.T) {
+	l, clients := startLab(t, lab.Config{})
+	c := newCA(t, l, clients["RAS1"])
+	serial := l.EnterpriseCA().Rows(device, []string{cluster.TemplateDeviceTunnel})[0].Serial
+	srv := l.Server("RAS1")
+	srv.Faults().SetHangCommands(true)
+	r := &ca.StateReader{Window: time.Hour}
+	ask, giveUp := context.WithCancel(ctx(t))
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			if _, err := r.States(ask, c, []string{serial}); !errors.Is(err, context.Canceled) {
+				t.Errorf("a caller that gave up: %v, want context.Canceled", err)
+			}
+		})
+	}
+	poll.Until(t, "every caller waits for the run", func() bool { return r.Waiting(c) == 3 })
+	r.SendNow(c)
+	poll.Until(t, "the run's command runs", func() bool { return srv.Counters().RunningCommands == 1 })
+	giveUp()
+	wg.Wait()
+	if n := srv.Counters(); n.RunningCommands != 0 || n.OpenShells != 0 {
+		t.Errorf("%d commands running and %d shells open when the last caller returned; want the run stopped and its shell deleted",
+			n.RunningCommands, n.OpenShells)
+	}
+}
+
+// A caller that gives up does not stop a run that others still wait for.
+func TestStateReaderRunGoesOnForTheCallersStillWaiting(t *testing.T) {
+	l, clients := startLab(t, lab.Config{})
+	c := newCA(t, l, clients["RAS1"])
+	serial := l.EnterpriseCA().Rows(device, []string{cluster.TemplateDeviceTunnel})[0].Serial
+	srv := l.Server("RAS1")
+	srv.Faults().SetHangCommands(true)
+	r := &ca.StateReader{Window: time.Hour}
+	impatient, giveUp := context.WithCancel(ctx(t))
+	var wg sync.WaitGroup
+	wg.Go(func() { _, _ = r.States(impatient, c, []string{serial}) })
+	var certs []ca.Certificate
+	var err error
+	wg.Go(func() { certs, err = r.States(ctx(t), c, []string{serial}) })
+	poll.Until(t, "both callers wait for the run", func() bool { return r.Waiting(c) == 2 })
+	r.SendNow(c)
+	poll.Until(t, "the run's command runs", func() bool { return srv.Counters().RunningCommands == 1 })
+	giveUp()
+	srv.Faults().SetHangCommands(false) // the hung command goes on
+	wg.Wait()
+	if err != nil || len(certs) != 1 {
+		t.Errorf("the caller still waiting: %+v, %v; want its certificate", certs, err)
 	}
 }
