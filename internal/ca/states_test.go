@@ -12,6 +12,7 @@ import (
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/enterpriseca"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 )
 
@@ -120,15 +121,23 @@ func TestStateReaderKeepsEachClientsReadsApart(t *testing.T) {
 	}
 }
 
-// When every caller of a shared run gives up (Ctrl-C during a refresh), the last one stops the run and returns only
-// once its command has stopped and its shell is gone on the CA's server: Terraform may stop the provider as soon as
-// its calls have returned, and a run left going would hold a shell there until the server's idle timeout.
-func TestStateReaderRunIsStoppedWhenEveryCallerGivesUp(t *testing.T) {
+// hungStateReads is a lab CA reached through RAS1, whose commands hang until the test lets them go on, and the
+// serial of one of its device certificates.
+func hungStateReads(t *testing.T) (*ca.CA, string, *wsman.Server) {
+	t.Helper()
 	l, clients := startLab(t, lab.Config{})
 	c := newCA(t, l, clients["RAS1"])
 	serial := l.EnterpriseCA().Rows(device, []string{cluster.TemplateDeviceTunnel})[0].Serial
 	srv := l.Server("RAS1")
 	srv.Faults().SetHangCommands(true)
+	return c, serial, srv
+}
+
+// When every caller of a shared run gives up (Ctrl-C during a refresh), the last one stops the run and returns only
+// once its command has stopped and its shell is gone on the CA's server: Terraform may stop the provider as soon as
+// its calls have returned, and a run left going would hold a shell there until the server's idle timeout.
+func TestStateReaderRunIsStoppedWhenEveryCallerGivesUp(t *testing.T) {
+	c, serial, srv := hungStateReads(t)
 	r := &ca.StateReader{Window: time.Hour}
 	ask, giveUp := context.WithCancel(ctx(t))
 	var wg sync.WaitGroup
@@ -152,11 +161,7 @@ func TestStateReaderRunIsStoppedWhenEveryCallerGivesUp(t *testing.T) {
 
 // A caller that gives up does not stop a run that others still wait for.
 func TestStateReaderRunGoesOnForTheCallersStillWaiting(t *testing.T) {
-	l, clients := startLab(t, lab.Config{})
-	c := newCA(t, l, clients["RAS1"])
-	serial := l.EnterpriseCA().Rows(device, []string{cluster.TemplateDeviceTunnel})[0].Serial
-	srv := l.Server("RAS1")
-	srv.Faults().SetHangCommands(true)
+	c, serial, srv := hungStateReads(t)
 	r := &ca.StateReader{Window: time.Hour}
 	impatient, giveUp := context.WithCancel(ctx(t))
 	var wg sync.WaitGroup

@@ -780,7 +780,7 @@ func TestALastNTLMLegThatFailsIsNotARefusedLogon(t *testing.T) {
 	if n := srv.Counters().Actions["Command"]; n != 2 {
 		t.Fatalf("the server received %d Commands, want the second one too", n)
 	}
-	kindError(t, err, winrm.KindTimeout)
+	wantKind(t, err, winrm.KindTimeout)
 	if !errors.Is(err, winrm.ErrOutcomeUnknown) {
 		t.Errorf("error = %v; want the write's outcome unknown, since its Command reached the server", err)
 	}

@@ -24,6 +24,37 @@ func allDeleted(c *winrm.Client) bool {
 	return s.ShellsDeleted == s.ShellsOpened
 }
 
+// clientClosedByTheTest is a client that the test closes itself, to see what Close does.
+func clientClosedByTheTest(t *testing.T, cfg winrm.Config) *winrm.Client {
+	t.Helper()
+	c, err := winrm.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// openAfterClose closes c and returns the shells still open on srv when Close has returned.
+func openAfterClose(t *testing.T, srv *wsman.Server, c *winrm.Client) int64 {
+	t.Helper()
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	return srv.Counters().OpenShells
+}
+
+// poolTwoShells runs two commands that overlap, so that c pools two shells (and two connections).
+func poolTwoShells(t *testing.T, srv *wsman.Server, c *winrm.Client) {
+	t.Helper()
+	srv.Faults().SetStartLatency(300 * time.Millisecond)
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { runEcho(t, c, nil) })
+	}
+	wg.Wait()
+	srv.Faults().SetStartLatency(0)
+}
+
 // shortIdle is labConfig with pooled shells deleted after a short pause.
 func shortIdle(srv *wsman.Server) winrm.Config {
 	cfg := labConfig(srv)
@@ -272,13 +303,7 @@ func TestCloseDoesNotWaitForTheReaperBeforeDeleting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv.Faults().SetStartLatency(300 * time.Millisecond) // so that the two runs overlap and pool two shells
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() { runEcho(t, c, nil) })
-	}
-	wg.Wait()
-	srv.Faults().SetStartLatency(0)
+	poolTwoShells(t, srv, c)
 	if n := srv.Counters().OpenShells; n != 2 {
 		t.Fatalf("%d shells pooled; want the two runs' shells", n)
 	}
@@ -430,20 +455,14 @@ func TestADiscardedShellWhoseDeleteFailedIsDeletedAtClose(t *testing.T) {
 	cfg := labConfig(srv)
 	cfg.ShellIdle = time.Hour
 	cfg.Retry = winrm.RetryPolicy{Attempts: 2, Base: 10 * time.Millisecond, Max: 10 * time.Millisecond}
-	c, err := winrm.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := clientClosedByTheTest(t, cfg)
 	srv.Faults().SetQuotaNextOf("Signal", 1)
 	srv.Faults().SetQuotaNextOf("Delete", 2) // both of the discard's attempts
 	runEcho(t, c, nil)
 	if c := srv.Counters(); c.Actions["Delete"] != 2 || c.OpenShells != 1 {
 		t.Fatalf("%d Deletes sent, %d shells open after the run; want two refused and the shell still open", c.Actions["Delete"], c.OpenShells)
 	}
-	if err := c.Close(); err != nil {
-		t.Errorf("Close: %v", err)
-	}
-	if n := srv.Counters().OpenShells; n != 0 {
+	if n := openAfterClose(t, srv, c); n != 0 {
 		t.Errorf("%d shells open when Close returned; want the discarded shell deleted", n)
 	}
 }
@@ -455,30 +474,16 @@ func TestCloseDeletesOnTheConnectionsLoggedOnAlready(t *testing.T) {
 	srv := newLab(t, true)
 	cfg := labConfig(srv)
 	cfg.ShellIdle = time.Hour
-	c, err := winrm.NewClient(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Faults().SetStartLatency(300 * time.Millisecond) // so that the two runs overlap and pool two shells
-	var wg sync.WaitGroup
-	for range 2 {
-		wg.Go(func() { runEcho(t, c, nil) })
-	}
-	wg.Wait()
-	srv.Faults().SetStartLatency(0)
+	c := clientClosedByTheTest(t, cfg)
+	poolTwoShells(t, srv, c)
 	winrm.DropConnections(c)
 	runEcho(t, c, nil) // one connection logged on again, two shells pooled
 	before := srv.Counters()
 	if before.OpenShells != 2 {
 		t.Fatalf("%d shells pooled; want the two runs' shells", before.OpenShells)
 	}
-	if err := c.Close(); err != nil {
-		t.Errorf("Close: %v", err)
-	}
-	after := srv.Counters()
-	if after.OpenShells != 0 || after.NTLMLogons != before.NTLMLogons {
-		t.Errorf("%d shells open and %d NTLM logons at Close; want both shells deleted on the one connection logged on",
-			after.OpenShells, after.NTLMLogons-before.NTLMLogons)
+	if n, logons := openAfterClose(t, srv, c), srv.Counters().NTLMLogons-before.NTLMLogons; n != 0 || logons != 0 {
+		t.Errorf("%d shells open and %d NTLM logons at Close; want both shells deleted on the one connection logged on", n, logons)
 	}
 }
 
@@ -487,18 +492,12 @@ func TestCloseDeletesOnTheConnectionsLoggedOnAlready(t *testing.T) {
 // timeout.
 func TestASlowCreateHasTheRunsTime(t *testing.T) {
 	srv := newLab(t, true)
-	c, err := winrm.NewClient(labConfig(srv)) // a run has 10 s
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := clientClosedByTheTest(t, labConfig(srv))                 // a run has 10 s
 	srv.Faults().SetReplyLatency("Create", 5500*time.Millisecond) // longer than a clean-up's bound (5 s)
 	runEcho(t, c, nil)
 	srv.Faults().SetReplyLatency("Create", 0)
-	if err := c.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if c := srv.Counters(); c.Actions["Create"] != 1 || c.OpenShells != 0 {
-		t.Errorf("%d Creates, %d shells open after Close; want one Create and its shell deleted", c.Actions["Create"], c.OpenShells)
+	if n, creates := openAfterClose(t, srv, c), srv.Counters().Actions["Create"]; creates != 1 || n != 0 {
+		t.Errorf("%d Creates, %d shells open after Close; want one Create and its shell deleted", creates, n)
 	}
 }
 
