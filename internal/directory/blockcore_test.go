@@ -1,6 +1,7 @@
 package directory_test
 
 import (
+	"context"
 	"errors"
 	"path/filepath"
 	"runtime"
@@ -15,6 +16,7 @@ import (
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 )
 
 // setAttr writes one string attribute of dn as an administrator would, straight over LDAP ("" removes it).
@@ -296,6 +298,33 @@ func TestDescriptionIsOneLine(t *testing.T) {
 
 // A modify whose reply is lost (applied, then the connection dropped) is decided again on a fresh read: one hold, no
 // duplicate, no orphan. When the account cannot be read back either, the outcome is unknown and said so.
+// A disable applied by the directory whose caller gives up before the answer (Ctrl-C, a deadline) is an outcome
+// unknown, never a failure that changed nothing: the provider would keep no state of a block that holds the
+// account, and its hold line would be orphaned.
+func TestAModifyWhoseCallerGaveUpIsAnOutcomeUnknown(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Directory().DelayModifyReplies(time.Second)
+	defer l.Directory().DelayModifyReplies(0)
+	writes := len(l.Directory().AccountControlHistory("CLIENT1$"))
+	giveUp, cancel := context.WithCancel(ctx(t))
+	go func() {
+		poll.Until(t, "the disable is applied", func() bool { return len(l.Directory().AccountControlHistory("CLIENT1$")) > writes })
+		cancel()
+	}()
+	_, err = c.Hold(giveUp, acct, directory.HoldRequest{Hold: hold("a", "INC-1"), Record: true})
+	var unknown *directory.OutcomeUnknownError
+	if !errors.As(err, &unknown) {
+		t.Errorf("Hold whose caller gave up after the directory applied it = %v; want an OutcomeUnknownError", err)
+	}
+	if uac, _, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable == 0 {
+		t.Errorf("userAccountControl %#x: the lab did not apply the disable, so the test proves nothing", uac)
+	}
+}
+
 func TestLostModifyReply(t *testing.T) {
 	l, c := startDirectoryLab(t)
 	acct, err := c.FindComputer(ctx(t), "client1")

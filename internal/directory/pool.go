@@ -112,6 +112,16 @@ func runConn(ctx context.Context, conn *ldap.Conn, fn func(*ldap.Conn) error) er
 	stop := context.AfterFunc(ctx, func() { _ = conn.Close() })
 	err := fn(conn)
 	if !stop() {
+		// The context ended while fn ran and closed its connection. What fn knew still counts: a result it had
+		// already, and a modify that may have been applied (sentError), whose caller must read the account again
+		// rather than report that nothing changed.
+		var sent *sentError
+		switch {
+		case err == nil:
+			return nil
+		case errors.As(err, &sent):
+			return &sentError{fmt.Errorf("LDAP operation: %w (%w)", ctx.Err(), sent.err)}
+		}
 		return fmt.Errorf("LDAP operation: %w", ctx.Err())
 	}
 	return atDeadline(ctx, err)

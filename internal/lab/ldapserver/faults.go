@@ -2,6 +2,7 @@ package ldapserver
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -36,6 +37,11 @@ func (d *Directory) takeLostReply() bool {
 	}
 	return true
 }
+
+// DelayModifyReplies makes every modify take effect at once and its answer come d later (0 turns it off), as a busy
+// domain controller or network on the way back would: a client that gives up meanwhile cannot tell whether its change
+// was applied.
+func (d *Directory) DelayModifyReplies(delay time.Duration) { d.modifyReplyDelay.Store(int64(delay)) }
 
 // SetReachable lets the directory accept connections again after LoseModifyReplies made it unreachable.
 func (d *Directory) SetReachable() {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jimlambrt/gldap"
 )
@@ -162,6 +163,7 @@ func (h *handler) modify(w *gldap.ResponseWriter, r *gldap.Request) {
 	if err == nil && h.d.takeLostReply() {
 		return // the modify is applied, and the connection is gone before its reply
 	}
+	time.Sleep(time.Duration(h.d.modifyReplyDelay.Load()))
 	setResult(resp, err)
 	_ = w.Write(resp)
 }
