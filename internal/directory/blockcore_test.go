@@ -14,6 +14,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
@@ -322,6 +323,29 @@ func TestAModifyWhoseCallerGaveUpIsAnOutcomeUnknown(t *testing.T) {
 	}
 	if uac, _, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable == 0 {
 		t.Errorf("userAccountControl %#x: the lab did not apply the disable, so the test proves nothing", uac)
+	}
+}
+
+// ldap.timeout bounds a write even when its caller has minutes (a resource's timeouts): a domain controller that
+// stalls after it applied a disable makes the hold an outcome unknown within the timeout, not a wait as long as the
+// caller's.
+func TestTheLDAPTimeoutBoundsAWriteUnderALongerDeadline(t *testing.T) {
+	l, err := lab.Start(lab.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	c := labclient.Directory(t, l.Info(), func(cfg *directory.Config) { cfg.Timeout = 300 * time.Millisecond })
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Directory().DelayModifyReplies(2 * time.Second)
+	defer l.Directory().DelayModifyReplies(0)
+	_, err = c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold("a", "INC-1"), Record: true}) // ctx(t) has a minute
+	var unknown *directory.OutcomeUnknownError
+	if !errors.As(err, &unknown) || !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Hold on a directory that answers after the LDAP timeout = %v; want an outcome unknown at the timeout", err)
 	}
 }
 

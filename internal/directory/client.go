@@ -57,11 +57,9 @@ func (c *Client) Close() error {
 	return nil
 }
 
-// withTimeout applies Config.Timeout when ctx has no earlier deadline.
+// withTimeout applies Config.Timeout unless ctx has an earlier deadline. A resource's operation has minutes (its
+// timeouts), which one stalled domain controller must not take from the rest of the block.
 func (c *Client) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
-	if _, ok := ctx.Deadline(); ok {
-		return context.WithCancel(ctx)
-	}
 	return context.WithTimeout(ctx, c.cfg.Timeout)
 }
 

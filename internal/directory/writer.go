@@ -75,15 +75,21 @@ func (c *Client) findWriter(ctx context.Context) (*url.URL, error) {
 }
 
 // servesDSA reports whether the domain controller at u is the one whose NTDS Settings object is dsa (its root DSE's
-// dsServiceName). An unreachable URL is not it.
+// dsServiceName). An unreachable URL is not it, nor one that does not answer within ctx: writer discovery holds the
+// lock that every write of the client waits for.
 func (c *Client) servesDSA(ctx context.Context, u *url.URL, dsa *ldap.DN) bool {
 	conn, err := c.dialer.dial(ctx, u)
 	if err != nil {
 		return false
 	}
 	defer func() { _ = conn.Close() }()
-	res, err := conn.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
-		"(objectClass=*)", []string{"dsServiceName"}, nil))
+	var res *ldap.SearchResult
+	err = runConn(ctx, conn, func(conn *ldap.Conn) error {
+		var err error
+		res, err = conn.Search(ldap.NewSearchRequest("", ldap.ScopeBaseObject, ldap.NeverDerefAliases, 1, 0, false,
+			"(objectClass=*)", []string{"dsServiceName"}, nil))
+		return err
+	})
 	if err != nil || len(res.Entries) != 1 {
 		return false
 	}

@@ -32,6 +32,7 @@ type Directory struct {
 	lostReplies      atomic.Int32 // modifies still to answer by dropping the connection (faults.go)
 	unreachableAfter atomic.Bool
 	modifyReplyDelay atomic.Int64 // how late a modify is answered once applied (faults.go)
+	rootDSEDelay     atomic.Int64 // how late the root DSE is answered (faults.go)
 }
 
 // Searches is the number of search requests the directory has answered.

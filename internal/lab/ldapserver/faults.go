@@ -43,6 +43,10 @@ func (d *Directory) takeLostReply() bool {
 // was applied.
 func (d *Directory) DelayModifyReplies(delay time.Duration) { d.modifyReplyDelay.Store(int64(delay)) }
 
+// DelayRootDSE makes every read of the root DSE answered d later (0 turns it off), as a domain controller that takes
+// the bind and then stalls would.
+func (d *Directory) DelayRootDSE(delay time.Duration) { d.rootDSEDelay.Store(int64(delay)) }
+
 // SetReachable lets the directory accept connections again after LoseModifyReplies made it unreachable.
 func (d *Directory) SetReachable() {
 	d.mu.Lock()

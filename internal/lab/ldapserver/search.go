@@ -2,6 +2,7 @@ package ldapserver
 
 import (
 	"strings"
+	"time"
 
 	"github.com/jimlambrt/gldap"
 )
@@ -24,6 +25,7 @@ func (h *handler) runSearch(conn int, m *gldap.SearchMessage) (searchResult, err
 		return searchResult{}, errProtocol(err.Error())
 	}
 	if m.BaseDN == "" && m.Scope == gldap.BaseObject {
+		time.Sleep(time.Duration(h.d.rootDSEDelay.Load()))
 		// The root DSE is the one thing an anonymous client may read.
 		if e := h.d.rootDSE(); f.match(e) {
 			return searchResult{entries: []*entry{e}}, nil

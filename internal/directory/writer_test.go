@@ -1,0 +1,51 @@
+package directory
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/go-ldap/ldap/v3"
+
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
+)
+
+// Finding the writer asks each configured domain controller whether it is the PDC emulator. One that takes the bind
+// and then stalls is given up when the context ends: writer discovery holds the lock that every write of the client
+// waits for, and an answer that comes after the context's end does not count.
+func TestServesDSAEndsWithItsContext(t *testing.T) {
+	l, err := lab.Start(lab.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	info := l.Info()
+	c, err := New(Config{URLs: []string{info.LDAPSURL}, CACertPEM: []byte(info.CACertificatePEM),
+		BindUsername: info.LDAPBindUsername, BindPassword: info.LDAPBindPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	dom, err := c.Domain(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := c.readAttribute(context.Background(), dom.DomainDN, "fsmoRoleOwner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsa, err := ldap.ParseDN(owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.servesDSA(context.Background(), c.cfg.urls[0], dsa) {
+		t.Fatalf("the lab's only domain controller does not serve %s, the PDC emulator's NTDS Settings", owner)
+	}
+	l.Directory().DelayRootDSE(2 * time.Second)
+	defer l.Directory().DelayRootDSE(0)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if c.servesDSA(ctx, c.cfg.urls[0], dsa) {
+		t.Error("servesDSA counted an answer that came after its context ended")
+	}
+}
