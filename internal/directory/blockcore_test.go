@@ -349,6 +349,34 @@ func TestTheLDAPTimeoutBoundsAWriteUnderALongerDeadline(t *testing.T) {
 	}
 }
 
+// A release whose answer was lost took the record off and enabled the account; another tool disables the account
+// before the release reads it again. The retry sees no record and leaves the account disabled: it never enables an
+// account that someone disabled after the block was lifted.
+func TestARetriedReleaseDoesNotUndoADisableMadeAfterIt(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold("a", "INC-1"), Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	l.Directory().LoseModifyReplies(1, false)
+	l.Directory().ThenOnLostReply(func() {
+		if err := l.Directory().DisableAccount("CLIENT1$"); err != nil {
+			t.Error(err)
+		}
+	})
+	if _, err := c.Release(ctx(t), acct, "a", true); err != nil {
+		t.Fatalf("Release with a lost reply = %v", err)
+	}
+	history := l.Directory().AccountControlHistory("CLIENT1$")
+	if uac, info, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable == 0 || directory.ParseBlockRecord(info) != nil ||
+		len(history) != 3 {
+		t.Errorf("userAccountControl %#x (history %v), notes %q; want the release applied once and the later disable kept", uac, history, info)
+	}
+}
+
 func TestLostModifyReply(t *testing.T) {
 	l, c := startDirectoryLab(t)
 	acct, err := c.FindComputer(ctx(t), "client1")

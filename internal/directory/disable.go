@@ -364,12 +364,19 @@ func describedByBlock(description, summary string) bool {
 // again only when wasEnabled says it was. A record that cannot be read changes nothing: *UnreadableRecordError.
 func (c *Client) Release(ctx context.Context, acct Account, holdID string, wasEnabled bool) (ReleaseResult, error) {
 	var res ReleaseResult
+	sawRecord := false
 	err := c.change(ctx, acct, false, func(cur Account) (accountChange, error) {
-		res = ReleaseResult{}
 		rec, err := cur.ReadBlockRecord()
 		if err != nil {
 			return accountChange{}, withDN(err, cur.DN)
 		}
+		if rec == nil && sawRecord {
+			// An earlier attempt read the record and its modify, whose answer was lost, took the record off: that
+			// modify was applied, with the enable it carried if any. Whoever disabled the account since (another
+			// tool, an administrator) is not undone.
+			return accountChange{uac: cur.UserAccountControl}, nil
+		}
+		res = ReleaseResult{}
 		if rec == nil {
 			if !wasEnabled {
 				return accountChange{uac: cur.UserAccountControl}, nil
@@ -377,6 +384,7 @@ func (c *Client) Release(ctx context.Context, acct Account, holdID string, wasEn
 			res.Enabled = true
 			return accountChange{uac: cur.UserAccountControl &^ UFAccountDisable}, nil
 		}
+		sawRecord = true
 		ch, enable, err := releaseHold(cur, rec, holdID)
 		res.Enabled = enable
 		res.OtherHolds = rec.Others(holdID)

@@ -33,6 +33,7 @@ type Directory struct {
 	unreachableAfter atomic.Bool
 	modifyReplyDelay atomic.Int64 // how late a modify is answered once applied (faults.go)
 	rootDSEDelay     atomic.Int64 // how late the root DSE is answered (faults.go)
+	afterLostReply   atomic.Pointer[func()]
 }
 
 // Searches is the number of search requests the directory has answered.

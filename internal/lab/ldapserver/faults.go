@@ -2,6 +2,7 @@ package ldapserver
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -27,6 +28,9 @@ func (d *Directory) takeLostReply() bool {
 			break
 		}
 	}
+	if then := d.afterLostReply.Swap(nil); then != nil {
+		(*then)()
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, ep := range d.endpoints {
@@ -36,6 +40,25 @@ func (d *Directory) takeLostReply() bool {
 		ep.relay.dropConnections()
 	}
 	return true
+}
+
+// ThenOnLostReply runs then, once, when the next lost reply is lost (LoseModifyReplies): after the modify took effect
+// and before the client can read the account again, as another writer that changes the account in that moment.
+func (d *Directory) ThenOnLostReply(then func()) { d.afterLostReply.Store(&then) }
+
+// DisableAccount sets ACCOUNTDISABLE on an account as an administrator or another tool would, writing nothing else.
+func (d *Directory) DisableAccount(samAccountName string) error {
+	e, ok := d.store.bySAMAccountName(samAccountName)
+	if !ok {
+		return fmt.Errorf("no account %q", samAccountName)
+	}
+	return d.store.update(e.ndn, func(cur *entry) (*entry, error) {
+		uac, err := strconv.ParseInt(cur.first(attrUserAccountControl), 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("userAccountControl of %s: %w", cur.dn, err)
+		}
+		return cur.with(attrUserAccountControl, strconv.FormatInt(int64(int32(uac)|2), 10)), nil //nolint:gosec // a 32-bit flag word
+	})
 }
 
 // DelayModifyReplies makes every modify take effect at once and its answer come d later (0 turns it off), as a busy
