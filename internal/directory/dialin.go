@@ -102,8 +102,14 @@ func (c *Client) ReadDialIn(ctx context.Context, acct Account) (DialIn, error) {
 // new one in one modify; add when absent; delete when restoring absent), retried on a fresh read when the directory
 // says the value changed in between.
 func (c *Client) SetDialIn(ctx context.Context, acct Account, want DialIn) (prior DialIn, err error) {
+	read := false
 	err = c.changeDialIn(ctx, acct, func(cur DialIn) (DialIn, error) {
-		prior = cur
+		// A later read that finds want is this write, applied before its answer was lost (the pool runs the change
+		// again on a fresh connection): what was there before is what the first read found.
+		if !read || cur != want {
+			prior = cur
+		}
+		read = true
 		return want, nil
 	})
 	return prior, err
@@ -112,11 +118,16 @@ func (c *Client) SetDialIn(ctx context.Context, acct Account, want DialIn) (prio
 // RestoreDialIn puts back prior, the value SetDialIn returned, only while the attribute still holds set, the value
 // the block wrote; otherwise it changes nothing and returns ErrDialInChanged with the value it found.
 func (c *Client) RestoreDialIn(ctx context.Context, acct Account, prior, set DialIn) (found DialIn, err error) {
+	restoring := false
 	err = c.changeDialIn(ctx, acct, func(cur DialIn) (DialIn, error) {
+		if restoring && cur == prior {
+			return cur, nil // this restore, applied before its answer was lost
+		}
 		found = cur
 		if cur != set {
 			return cur, fmt.Errorf("%w: %s holds %s, the block set %s", ErrDialInChanged, acct.DN, cur, set)
 		}
+		restoring = true
 		return prior, nil
 	})
 	return found, err

@@ -216,3 +216,29 @@ func TestAReleaseRacingANewDenyLeavesItDenied(t *testing.T) {
 		t.Fatalf("the second block's release: %+v, %v, msNPAllowDialin %q; want TRUE restored", res.DialIn, err, read())
 	}
 }
+
+// A dial-in write whose answer is lost is run again on a fresh connection, which reads the value the write put
+// there: the deny still reports what was there before it, so that the release restores that, and the restore whose
+// answer is lost is done, not a value changed by someone else.
+func TestDialInWritesWhoseAnswerIsLost(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	acct, err := c.FindUser(ctx(t), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetDialIn(ctx(t), acct, directory.DialInAllow); err != nil { // and a connection to the writer, reused below
+		t.Fatal(err)
+	}
+	l.Directory().LoseModifyReplies(1, false)
+	prior, err := c.SetDialIn(ctx(t), acct, directory.DialInDeny)
+	if err != nil || prior != directory.DialInAllow {
+		t.Fatalf("deny with a lost answer = %q, %v; want the earlier %q", prior, err, directory.DialInAllow)
+	}
+	l.Directory().LoseModifyReplies(1, false)
+	if _, err := c.RestoreDialIn(ctx(t), acct, prior, directory.DialInDeny); err != nil {
+		t.Fatalf("restore with a lost answer = %v; want it done", err)
+	}
+	if e, _ := l.Directory().Lookup("alice"); strings.Join(e.Attributes["msNPAllowDialin"], ",") != string(directory.DialInAllow) {
+		t.Errorf("msNPAllowDialin = %v after the restore; want %s", e.Attributes["msNPAllowDialin"], directory.DialInAllow)
+	}
+}
