@@ -14,7 +14,6 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
-	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
@@ -330,12 +329,7 @@ func TestAModifyWhoseCallerGaveUpIsAnOutcomeUnknown(t *testing.T) {
 // stalls after it applied a disable makes the hold an outcome unknown within the timeout, not a wait as long as the
 // caller's.
 func TestTheLDAPTimeoutBoundsAWriteUnderALongerDeadline(t *testing.T) {
-	l, err := lab.Start(lab.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	c := labclient.Directory(t, l.Info(), func(cfg *directory.Config) { cfg.Timeout = 300 * time.Millisecond })
+	l, c := startDirectoryLab(t, func(cfg *directory.Config) { cfg.Timeout = 300 * time.Millisecond })
 	acct, err := c.FindComputer(ctx(t), "client1")
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -171,7 +172,7 @@ func IsUnreachable(err error) bool { return isUnreachable(err) }
 // answer, not that its certificate was refused: a network error then, which no TLS setting can mend; one cut short
 // by the caller is the caller's error. Any other failure (a certificate the configured CA does not sign, a wrong host
 // name, a TLS alert either side sent) is a *TLSError. go-ldap's StartTLS flattens the handshake's error into text,
-// so over StartTLS every failure is a *TLSError.
+// which is all startTLSCutShort has to go by.
 func handshakeError(u *url.URL, startTLS bool, err error) error {
 	var op *net.OpError
 	var netErr net.Error
@@ -183,8 +184,28 @@ func handshakeError(u *url.URL, startTLS bool, err error) error {
 		errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.ECONNABORTED), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
 		return ldap.NewError(ldap.ErrorNetwork, fmt.Errorf("the TLS handshake with %s got no answer: %w", u.Redacted(), err))
+	case startTLS && startTLSCutShort(err):
+		return ldap.NewError(ldap.ErrorNetwork, fmt.Errorf("StartTLS with %s got no answer: %w", u.Redacted(), err))
 	}
 	return &TLSError{URL: u.Redacted(), StartTLS: startTLS, Err: err}
+}
+
+// startTLSCutShort recognises, in go-ldap's StartTLS error (v3: the handshake's cause is flattened into text, and a
+// failed read is a plain error), a StartTLS the network cut short: no answer to its request (the response channel
+// closed, or reading it failed), or a handshake that failed for want of the server (end of file, a timeout, a reset).
+// A server that answers the request with a refusal, and a certificate or protocol failure of the handshake, are not.
+func startTLSCutShort(err error) bool {
+	msg := err.Error()
+	if strings.Contains(msg, "TLS handshake failed") {
+		for _, cut := range []string{"EOF", "i/o timeout", "connection reset", "broken pipe", "use of closed network connection"} {
+			if strings.Contains(msg, cut) {
+				return true
+			}
+		}
+		return false
+	}
+	var refused *ldap.Error
+	return !errors.As(err, &refused) || refused.ResultCode == ldap.ErrorNetwork
 }
 
 func isUnreachable(err error) bool {

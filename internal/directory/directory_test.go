@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/tcp"
 )
 
@@ -344,20 +345,49 @@ func TestHandshakeWithNoAnswerIsUnreachableNotTLS(t *testing.T) {
 		tls  bool
 	}{"never answers": {silent, false}, "closes at once": {closes, false}, "speaks no TLS": {plain, true}, "sends a TLS alert": {alert, true}} {
 		t.Run(name, func(t *testing.T) {
-			c, err := New(Config{URLs: []string{"ldaps://" + tc.addr}, BindUsername: "u", BindPassword: "p",
-				DialTimeout: time.Minute, Timeout: time.Minute})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-			defer cancel()
-			_, err = c.FindComputer(ctx, "client1")
-			var tlsErr *TLSError
-			if got := errors.As(err, &tlsErr); got != tc.tls || (!tc.tls && !IsUnreachable(err)) {
-				t.Errorf("FindComputer = %v: TLS error %v, unreachable %v; want TLS error %v", err, got, IsUnreachable(err), tc.tls)
-			}
+			wantTLSErrorOrUnreachable(t, Config{URLs: []string{"ldaps://" + tc.addr}}, tc.tls)
 		})
+	}
+}
+
+// The same over StartTLS, where go-ldap leaves only the text of the cause: a server that never answers the StartTLS
+// request, or closes the connection, is unreachable; a domain controller whose certificate the configured CA does
+// not sign is a *TLSError.
+func TestStartTLSWithNoAnswerIsUnreachableNotTLS(t *testing.T) {
+	l, err := lab.Start(lab.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	untrusted := strings.TrimPrefix(l.Info().LDAPURL, "ldap://")
+	silent := tcp.Silent(t)
+	closes := tcp.Serve(t, func(c net.Conn) { _ = c.Close() })
+	for name, tc := range map[string]struct {
+		addr string
+		tls  bool
+	}{"never answers": {silent, false}, "closes at once": {closes, false}, "certificate of another CA": {untrusted, true}} {
+		t.Run(name, func(t *testing.T) {
+			wantTLSErrorOrUnreachable(t, Config{URLs: []string{"ldap://" + tc.addr}, StartTLS: true}, tc.tls)
+		})
+	}
+}
+
+// wantTLSErrorOrUnreachable looks an account up through cfg (bound as a throwaway account, within 300 ms) and wants
+// a *TLSError when wantTLS, and otherwise an unreachable directory.
+func wantTLSErrorOrUnreachable(t *testing.T, cfg Config, wantTLS bool) {
+	t.Helper()
+	cfg.BindUsername, cfg.BindPassword, cfg.DialTimeout, cfg.Timeout = "u", "p", time.Minute, time.Minute
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = c.FindComputer(ctx, "client1")
+	var tlsErr *TLSError
+	if got := errors.As(err, &tlsErr); got != wantTLS || (!wantTLS && !IsUnreachable(err)) {
+		t.Errorf("FindComputer = %v: TLS error %v, unreachable %v; want TLS error %v", err, got, IsUnreachable(err), wantTLS)
 	}
 }
 

@@ -35,14 +35,15 @@ func labAccount(t *testing.T, l *lab.Lab, sam string) (uac uint32, info, descrip
 	return uint32(int32(n)), first("info"), first("description") //nolint:gosec // signed on the wire
 }
 
-func startDirectoryLab(t *testing.T) (*lab.Lab, *directory.Client) {
+// startDirectoryLab starts a lab and a client of its directory, with the client's configuration changed by mutate.
+func startDirectoryLab(t *testing.T, mutate ...func(*directory.Config)) (*lab.Lab, *directory.Client) {
 	t.Helper()
 	l, err := lab.Start(lab.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = l.Close() })
-	return l, labclient.Directory(t, l.Info())
+	return l, labclient.Directory(t, l.Info(), mutate...)
 }
 
 // Two blocks on one account do not undo each other, and the last one released restores the account, its notes and
