@@ -51,9 +51,16 @@ func New(cfg Config) (*Client, error) {
 	return &Client{cfg: v, dialer: d, pool: newPool(d, v.urls, v.MaxConnections)}, nil
 }
 
-// Close closes the idle connections; connections in use close when their operation ends.
+// Close closes the idle connections, the writer's too; connections in use close when their operation ends. A change
+// after Close fails: it finds a closed writer.
 func (c *Client) Close() error {
 	c.pool.close()
+	c.writerMu.Lock()
+	defer c.writerMu.Unlock()
+	if c.writerPool == nil {
+		c.writerPool = newPool(c.dialer, c.cfg.urls, 1)
+	}
+	c.writerPool.close()
 	return nil
 }
 

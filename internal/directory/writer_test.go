@@ -10,10 +10,10 @@ import (
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 )
 
-// Finding the writer asks each configured domain controller whether it is the PDC emulator. One that takes the bind
-// and then stalls is given up when the context ends: writer discovery holds the lock that every write of the client
-// waits for, and an answer that comes after the context's end does not count.
-func TestServesDSAEndsWithItsContext(t *testing.T) {
+// labAndClient starts a lab and a client of its directory (this package's tests cannot use internal/testutil/labclient,
+// which imports it); the test closes the client.
+func labAndClient(t *testing.T) (*lab.Lab, *Client) {
+	t.Helper()
 	l, err := lab.Start(lab.Config{})
 	if err != nil {
 		t.Fatal(err)
@@ -25,6 +25,14 @@ func TestServesDSAEndsWithItsContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return l, c
+}
+
+// Finding the writer asks each configured domain controller whether it is the PDC emulator. One that takes the bind
+// and then stalls is given up when the context ends: writer discovery holds the lock that every write of the client
+// waits for, and an answer that comes after the context's end does not count.
+func TestServesDSAEndsWithItsContext(t *testing.T) {
+	l, c := labAndClient(t)
 	t.Cleanup(func() { _ = c.Close() })
 	dom, err := c.Domain(context.Background())
 	if err != nil {
@@ -47,5 +55,30 @@ func TestServesDSAEndsWithItsContext(t *testing.T) {
 	defer cancel()
 	if c.servesDSA(ctx, c.cfg.urls[0], dsa) {
 		t.Error("servesDSA counted an answer that came after its context ended")
+	}
+}
+
+// Close closes the writer's connections too, and a change after Close fails instead of dialing the writer again.
+func TestCloseClosesTheWritersConnections(t *testing.T) {
+	_, c := labAndClient(t)
+	acct, err := c.FindUser(context.Background(), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SetDialIn(context.Background(), acct, DialInAllow); err != nil {
+		t.Fatal(err)
+	}
+	w := c.writerPool
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	w.mu.Lock()
+	idle, closed := len(w.idle), w.closed
+	w.mu.Unlock()
+	if idle != 0 || !closed {
+		t.Errorf("after Close the writer keeps %d idle connections (closed %v); want none", idle, closed)
+	}
+	if _, err := c.SetDialIn(context.Background(), acct, DialInAbsent); err == nil {
+		t.Error("a change after Close succeeded")
 	}
 }
