@@ -770,10 +770,10 @@ func TestWriteWhoseInputWasRefusedIsRetried(t *testing.T) {
 func TestALastNTLMLegThatFailsIsNotARefusedLogon(t *testing.T) {
 	srv := newLab(t, true)
 	c := newClient(t, labConfig(srv))
-	runEcho(t, c, nil)       // a pooled shell: the next run sends its Command first
-	winrm.DropConnections(c) // on a new connection, which logs on again
-	srv.Faults().SetReplyLatency("Command", time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	runEcho(t, c, nil)                                      // a pooled shell: the next run sends its Command first
+	winrm.DropConnections(c)                                // on a new connection, which logs on again
+	srv.Faults().SetReplyLatency("Command", 10*time.Second) // far longer than the run has
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	err := c.Run(ctx, script(t, "echo/v1"), nil, nil)
 	srv.Faults().SetReplyLatency("Command", 0)
