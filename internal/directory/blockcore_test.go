@@ -371,6 +371,36 @@ func TestARetriedReleaseDoesNotUndoADisableMadeAfterIt(t *testing.T) {
 	}
 }
 
+// A domain controller that answers a disable with busy did nothing: the hold is written again after a pause, with its
+// record (the record was not what the directory refused); one that stays busy fails the hold as a write that did
+// not happen, not as an outcome unknown, and leaves the account as it was.
+func TestABusyDirectoryIsWrittenAgainAndNeverCostsTheRecord(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Directory().RefuseModifiesAsBusy(2)
+	res, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold("a", "INC-1"), Record: true})
+	if err != nil || !res.Recorded || res.RecordErr != nil {
+		t.Fatalf("Hold on a directory busy twice = %+v, %v; want it held with its record", res, err)
+	}
+	if _, err := c.Release(ctx(t), acct, "a", true); err != nil {
+		t.Fatal(err)
+	}
+	before := len(l.Directory().AccountControlHistory("CLIENT1$"))
+	l.Directory().RefuseModifiesAsBusy(100)
+	defer l.Directory().RefuseModifiesAsBusy(0)
+	_, err = c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold("b", "INC-2"), Record: true})
+	var unknown *directory.OutcomeUnknownError
+	if err == nil || errors.As(err, &unknown) || !strings.Contains(err.Error(), "busy") {
+		t.Errorf("Hold on a directory that stays busy = %v; want a failure that says busy and nothing written", err)
+	}
+	if n := len(l.Directory().AccountControlHistory("CLIENT1$")); n != before {
+		t.Errorf("userAccountControl written %d times by a hold the directory refused", n-before)
+	}
+}
+
 func TestLostModifyReply(t *testing.T) {
 	l, c := startDirectoryLab(t)
 	acct, err := c.FindComputer(ctx(t), "client1")

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -560,7 +561,7 @@ func (c *Client) onWriter(ctx context.Context, dn string, fn func(ctx context.Co
 
 // changeOn is change's compare-and-swap loop on the writer w.
 func (c *Client) changeOn(ctx context.Context, w *pool, acct Account, guarded bool, decide func(cur Account) (accountChange, error)) error {
-	var lost, conflict error
+	var lost, conflict, busy error
 	for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
 		cur, err := c.readForChange(ctx, w, acct, guarded)
 		if err != nil {
@@ -580,7 +581,7 @@ func (c *Client) changeOn(ctx context.Context, w *pool, acct Account, guarded bo
 		beforeWrite(cur.DN)
 		err = w.do(ctx, func(conn *ldap.Conn) error {
 			if err := conn.Modify(mod); err != nil {
-				if isUnreachable(err) || conn.IsClosing() {
+				if !isBusy(err) && (isUnreachable(err) || conn.IsClosing()) {
 					return &sentError{err}
 				}
 				return err
@@ -595,18 +596,56 @@ func (c *Client) changeOn(ctx context.Context, w *pool, acct Account, guarded bo
 			lost = err
 		case ctx.Err() != nil:
 			return err
+		case isBusy(err):
+			// The controller answered that it did nothing, for now: decide again on a fresh read after a pause.
+			busy = fmt.Errorf("writing %s of %s to %s: %w", modifiedAttributes(mod), cur.DN, w.name(), err)
+			if !sleepCtx(ctx, time.Duration(attempt)*busyPause) {
+				return busy
+			}
 		case !ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists):
 			return &writeRefusedError{err: fmt.Errorf("writing %s of %s to %s: %w", modifiedAttributes(mod), cur.DN, w.name(), err),
-				withRecord: ch.info != nil || ch.description != nil}
+				withRecord: (ch.info != nil || ch.description != nil) && refusesTheRecord(err)}
 		default:
 			conflict = err
 		}
 	}
-	if lost != nil {
+	switch {
+	case lost != nil:
 		return &OutcomeUnknownError{DN: acct.DN, Writer: w.name(), Sent: lost,
 			Reread: fmt.Errorf("no read back within %d attempts (the account kept changing, or the last reply was lost)", maxWriteAttempts)}
+	case busy != nil && conflict == nil:
+		return fmt.Errorf("the domain controller stayed busy (%d attempts), and nothing was written: %w", maxWriteAttempts, busy)
 	}
 	return fmt.Errorf("%s kept changing while it was written (%d attempts): %w", acct.DN, maxWriteAttempts, conflict)
+}
+
+// busyPause is the pause before writing again to a controller that answered busy or unavailable, times the attempt.
+const busyPause = 200 * time.Millisecond
+
+// isBusy says whether the directory answered that it did not carry out a request for now (busy, unavailable).
+func isBusy(err error) bool {
+	return ldap.IsErrorAnyOf(err, ldap.LDAPResultBusy, ldap.LDAPResultUnavailable)
+}
+
+// refusesTheRecord says whether a refused write may have been refused for its block record (its size or syntax, a
+// right to write info or description), so that the block is worth trying without it. A failure of the controller
+// itself (an operations error, a time limit, "other") is not, and must not cost the block its record.
+func refusesTheRecord(err error) bool {
+	return ldap.IsErrorAnyOf(err, ldap.LDAPResultConstraintViolation, ldap.LDAPResultInvalidAttributeSyntax,
+		ldap.LDAPResultInsufficientAccessRights, ldap.LDAPResultAdminLimitExceeded, ldap.LDAPResultUnwillingToPerform,
+		ldap.LDAPResultObjectClassViolation, ldap.LDAPResultUndefinedAttributeType)
+}
+
+// sleepCtx waits d unless ctx ends first, and reports whether it waited the whole time.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // readForChange reads the account on the writer, with its privileged memberships when guarded, and checks that it is still the

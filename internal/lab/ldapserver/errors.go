@@ -90,6 +90,12 @@ func errUnavailableCriticalExtension(oid string) *resultError {
 	return &resultError{code: gldap.ResultUnavailableCriticalExtension, message: "00002040: SvcErr: DSID-031401ED, problem 5010 (UNAVAIL_EXTENSION), data 0 (" + oid + ")"}
 }
 
+// errBusy is a domain controller too busy to carry out a request (LDAP result 51, RFC 4511): nothing was done. The
+// text has the shape of Active Directory's service errors; its DSID is made up.
+func errBusy() *resultError {
+	return &resultError{code: gldap.ResultBusy, message: "00002024: SvcErr: DSID-031A1236, problem 5001 (BUSY), data 0"}
+}
+
 func errInvalidCookie() *resultError {
 	return &resultError{code: gldap.ResultUnwillingToPerform, message: "00002024: LdapErr: DSID-0C090FC5, comment: Error processing control, data 0, v4563"}
 }

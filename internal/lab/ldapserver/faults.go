@@ -61,6 +61,23 @@ func (d *Directory) DisableAccount(samAccountName string) error {
 	})
 }
 
+// RefuseModifiesAsBusy makes the next n modifies answered with result busy (51) and not carried out, as a domain
+// controller under load answers.
+func (d *Directory) RefuseModifiesAsBusy(n int) { d.busyModifies.Store(int32(n)) } //nolint:gosec // a test's small count
+
+// takeBusy reports whether this modify is refused as busy.
+func (d *Directory) takeBusy() bool {
+	for {
+		n := d.busyModifies.Load()
+		if n <= 0 {
+			return false
+		}
+		if d.busyModifies.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
 // DelayModifyReplies makes every modify take effect at once and its answer come d later (0 turns it off), as a busy
 // domain controller or network on the way back would: a client that gives up meanwhile cannot tell whether its change
 // was applied.

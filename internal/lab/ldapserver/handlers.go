@@ -157,7 +157,10 @@ func (h *handler) search(w *gldap.ResponseWriter, r *gldap.Request) {
 func (h *handler) modify(w *gldap.ResponseWriter, r *gldap.Request) {
 	resp := r.NewModifyResponse(gldap.WithResponseCode(gldap.ResultSuccess))
 	m, err := r.GetModifyMessage()
-	if err == nil {
+	switch {
+	case err == nil && h.d.takeBusy():
+		err = errBusy()
+	case err == nil:
 		err = h.applyModify(r.ConnectionID(), m)
 	}
 	if err == nil && h.d.takeLostReply() {
