@@ -599,7 +599,9 @@ func (c *Client) changeOn(ctx context.Context, w *pool, acct Account, guarded bo
 		case isBusy(err):
 			// The controller answered that it did nothing, for now: decide again on a fresh read after a pause.
 			busy = fmt.Errorf("writing %s of %s to %s: %w", modifiedAttributes(mod), cur.DN, w.name(), err)
-			if !sleepCtx(ctx, time.Duration(attempt)*busyPause) {
+			select {
+			case <-time.After(time.Duration(attempt) * busyPause):
+			case <-ctx.Done():
 				return busy
 			}
 		case !ldap.IsErrorAnyOf(err, ldap.LDAPResultNoSuchAttribute, ldap.LDAPResultAttributeOrValueExists):
@@ -634,18 +636,6 @@ func refusesTheRecord(err error) bool {
 	return ldap.IsErrorAnyOf(err, ldap.LDAPResultConstraintViolation, ldap.LDAPResultInvalidAttributeSyntax,
 		ldap.LDAPResultInsufficientAccessRights, ldap.LDAPResultAdminLimitExceeded, ldap.LDAPResultUnwillingToPerform,
 		ldap.LDAPResultObjectClassViolation, ldap.LDAPResultUndefinedAttributeType)
-}
-
-// sleepCtx waits d unless ctx ends first, and reports whether it waited the whole time.
-func sleepCtx(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 // readForChange reads the account on the writer, with its privileged memberships when guarded, and checks that it is still the
