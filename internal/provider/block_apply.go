@@ -28,8 +28,8 @@ type privateHold struct {
 }
 
 // privateReleasedKey marks, in the private state of a block whose destroy failed, that this destroy released the
-// account's hold already (its certificates did not all come off hold after it): the next destroy does not release
-// it again. With the hold gone from the record, a second release would enable an account that was enabled before
+// account's hold already (its certificates did not all come off hold after it), and when (a JSON string in RFC 3339;
+// true from earlier versions): the next destroy does not release it again. With the hold gone from the record, a second release would enable an account that was enabled before
 // the block whatever disabled it since (an administrator, a block that does not record itself). An apply that
 // holds the account again clears it.
 const privateReleasedKey = "released"
@@ -421,9 +421,12 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 	}
 	// The certificates come off hold only once the account's hold is released: a release that failed leaves them
 	// held, with the block in state, and one that fails here leaves the block in state to be destroyed again.
-	if (err == nil || errors.Is(err, directory.ErrDeleted)) && !o.releaseLever(ctx, blocker, state.certificates(), m, hold, &resp.Diagnostics) {
+	if (err == nil || errors.Is(err, directory.ErrDeleted)) && !o.releaseLever(ctx, blocker, state.certificates(), m, hold, released, &resp.Diagnostics) {
 		if err == nil {
-			resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleasedKey, []byte("true"))...)
+			if len(released) == 0 { // when the hold left the record: the blocks begun since may rely on its certificates
+				released = releasedNow()
+			}
+			resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleasedKey, released)...)
 		}
 		return
 	}
@@ -434,6 +437,25 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Domain controllers do not show %s enabled yet", name),
 			fmt.Sprintf("%s did not show the account enabled within ldap.timeout. Check replication to them.", strings.Join(out.Lagging, ", ")))
 	}
+}
+
+// releasedNow is the value of privateReleasedKey for a hold released now.
+func releasedNow() []byte {
+	b, _ := json.Marshal(time.Now().UTC().Format(time.RFC3339Nano)) //nolint:errchkjson // a string always encodes
+	return b
+}
+
+// releasedAt reads when privateReleasedKey says the hold was released; zero when it does not say (earlier versions).
+func releasedAt(released []byte) time.Time {
+	var at string
+	if json.Unmarshal(released, &at) != nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339Nano, at)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // privateSink discards private state: a deleted resource keeps none.

@@ -262,7 +262,7 @@ func heldCertificates(ctx context.Context, l types.List, diags *diag.Diagnostics
 // releaseLever takes the block's certificates off hold before its account hold is released, and only when the
 // account's record shows no other block: a certificate another block still holds stays held. It returns false when
 // the release must stop (the block then stays in state and destroy can be run again).
-func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *certificateLever, m *blockModel, hold string, diags *diag.Diagnostics) bool {
+func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *certificateLever, m *blockModel, hold string, released []byte, diags *diag.Diagnostics) bool {
 	if l == nil {
 		return true
 	}
@@ -287,17 +287,23 @@ func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *
 			"\n\n"+certificatesKeptOnRelease+" Repair the block record, then run destroy again.")
 		return false
 	}
+	if late := block.BegunSinceRelease(others, releasedAt(released)); len(released) > 0 && len(late) > 0 {
+		diags.AddError("The device's certificates stay on hold: blocks of the device began after this block's hold was released",
+			fmt.Sprintf("An earlier destroy of this block released its hold of the account, then could not take %s off hold. "+
+				"Since then the account's block record lists blocks that began (%s): they found those certificates on hold "+
+				"with no block listing them, so they may rely on them without saying so. The certificates stay on hold and "+
+				"this block stays in state: destroy it again once those blocks are destroyed, or, if none of them should "+
+				"keep the device's certificates on hold, take them off hold by hand (certutil -revoke SERIAL unrevoke) and "+
+				"remove this block from state (terraform state rm).", serials(certs), holdIDs(late)))
+		return false
+	}
 	kept, rest := block.HeldElsewhere(certs, others)
 	if len(kept) > 0 {
-		ids := make([]string, len(others))
-		for i, h := range others {
-			ids[i] = h.ID
-		}
 		diags.AddWarning("The device's certificates stay on hold: other blocks hold the device",
 			fmt.Sprintf("The account's block record lists other blocks (%s) that hold %s, or does not say which certificates "+
 				"they hold (a block recorded by an earlier version, or one still being placed): those stay on hold, and the "+
 				"last block released that holds them takes them off hold. If none of them holds certificates, take them off "+
-				"hold by hand (certutil -revoke SERIAL unrevoke) once they are released.", strings.Join(ids, ", "), serials(kept)))
+				"hold by hand (certutil -revoke SERIAL unrevoke) once they are released.", holdIDs(others), serials(kept)))
 	}
 	if !slices.ContainsFunc(rest, func(c block.HeldCertificate) bool { return !c.Permanent }) {
 		return true
@@ -312,6 +318,15 @@ func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *
 		return false
 	}
 	return true
+}
+
+// holdIDs lists the ids of holds, for a message.
+func holdIDs(holds []directory.Hold) string {
+	ids := make([]string, len(holds))
+	for i, h := range holds {
+		ids[i] = h.ID
+	}
+	return strings.Join(ids, ", ")
 }
 
 // certificatesKeptOnRelease is what a destroy whose certificate release failed left: the certificates come off hold

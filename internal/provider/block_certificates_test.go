@@ -1,6 +1,7 @@
 package provider
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"regexp"
@@ -701,4 +702,56 @@ func TestAccBlockedDevice_blockHeldAgainAfterAFailedDestroyIsReleasedByItsDestro
 			Check:  resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, false, 0), checkAccountEnabled(l, t, "CLIENT2$", true)),
 		}},
 	})
+}
+
+// A destroy that released the account's hold and then failed at the CA is retried after another configuration began
+// a block of the same device. That block found the certificates on hold with no hold line listing them, so it took
+// them for a hold it must not undo and does not list them: the retried destroy leaves them on hold and says why,
+// until that block is destroyed; then it takes them off hold.
+func TestAccBlockedDevice_retriedReleaseKeepsCertificatesALaterBlockFoundHeld(t *testing.T) {
+	tf := newTerraformCLI(t)
+	other := *tf // a second configuration: its own working directory and state
+	other.dir = t.TempDir()
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
+	held := func(when string, want bool) {
+		t.Helper()
+		if err := checkDisposition(t, l, tunnel, want, 6)(nil); err != nil {
+			t.Fatalf("%s: %v", when, err)
+		}
+	}
+	apply := func(tf *terraformCLI, blocks string) (string, error) {
+		tf.writeConfig(t, l.withCertificateAuthority(l.providerConfig(blocks)))
+		var out bytes.Buffer
+		err := tf.command(&out, "apply", "-auto-approve", "-input=false", "-no-color").Run()
+		return out.String(), err
+	}
+	if out, err := apply(tf, heldDeviceConfig("a", "")); err != nil {
+		t.Fatalf("block a: %v\n%s", err, out)
+	}
+	held("block a", true)
+	l.Cluster().SetCAFaults(true, false)
+	if out, err := apply(tf, ""); err == nil || !strings.Contains(out, "not all taken off hold") {
+		t.Fatalf("destroy of a with the CA down: %v\n%s", err, out)
+	}
+	l.Cluster().SetCAFaults(false, false)
+	if out, err := apply(&other, heldDeviceConfig("b", "")); err != nil {
+		t.Fatalf("block b in another configuration: %v\n%s", err, out)
+	}
+	if out, err := apply(tf, ""); err == nil || !strings.Contains(out, "began after this block's hold was released") {
+		t.Fatalf("destroy of a again, with b in place: %v\n%s", err, out)
+	}
+	held("destroy of a again, with b in place", true)
+	if out, err := apply(&other, ""); err != nil {
+		t.Fatalf("destroy of b: %v\n%s", err, out)
+	}
+	held("destroy of b, which did not list the certificate", true)
+	if out, err := apply(tf, ""); err != nil {
+		t.Fatalf("destroy of a once b is gone: %v\n%s", err, out)
+	}
+	held("destroy of a once b is gone", false)
+	if err := checkAccountEnabled(l, t, "CLIENT2$", true)(nil); err != nil {
+		t.Error(err)
+	}
 }
