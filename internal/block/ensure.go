@@ -115,12 +115,26 @@ func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prio
 	}
 	needHold := !prior.Held || (t.Account.Enabled() && !keep) || (opts.Record && !holdRecorded(t.Account, opts.Hold))
 	if needHold && !b.hold(ctx, &out, opts) {
-		if out.HoldUnknown && opts.Purge {
+		switch {
+		case out.HoldUnknown:
 			// The account may be disabled: the block is kept, and the next apply completes it on every server.
-			out.Pending = slices.Clone(opts.Servers)
-		}
-		if out.HoldUnknown && opts.Certificates != nil {
-			out.PendingAuthorities = authorityConfigs(opts.Certificates.Authorities)
+			if opts.Purge {
+				out.Pending = slices.Clone(opts.Servers)
+			}
+			if opts.Certificates != nil {
+				out.PendingAuthorities = authorityConfigs(opts.Certificates.Authorities)
+			}
+		case !prior.Held:
+			// Nothing was written: an account disabled before (by hand, say) is not this block's, which holds nothing
+			// yet, has purged nothing and is recorded nowhere.
+			out.Disabled = false
+		default:
+			// A block in state whose hold could not be placed again keeps everything it had still to do.
+			if opts.Purge {
+				out.Pending = inServers(prior.Pending, opts.Servers)
+			}
+			out.PendingAuthorities = slices.Clone(prior.Certificates.PendingAuthorities)
+			out.PendingFlush = slices.Clone(prior.Certificates.PendingFlush)
 		}
 		return out
 	}

@@ -73,6 +73,40 @@ func TestEnsureWithTheDisableOutcomeUnknownKeepsEveryServerPending(t *testing.T)
 	}
 }
 
+// A new block of an account disabled before (by hand) whose hold the directory refuses is not in effect: it wrote
+// nothing, purged nothing and is recorded nowhere, so that the provider keeps no state of it rather than a block that
+// looks complete. A block in state whose hold cannot be placed again keeps every server it had still to purge.
+func TestEnsureWhoseHoldFailsIsNotInEffect(t *testing.T) {
+	l, dir := startLab(t)
+	b := newBlocker(t, l, dir)
+	ctx := testContext(t)
+	servers := l.Info().ServerAddresses
+	if err := l.Directory().DisableAccount("CLIENT1$"); err != nil {
+		t.Fatal(err)
+	}
+	target := resolve(t, ctx, b, "CLIENT1")
+	l.Directory().RefuseModifiesAsBusy(1000)
+	hold := directory.Hold{ID: "h1", Since: time.Now()}
+	out, err := ensure(ctx, b, target, block.Prior{}, block.Options{Servers: servers, Purge: true, Record: true, Hold: hold})
+	if out.Disabled || out.HoldUnknown || len(out.Purged) != 0 || err == nil || !strings.Contains(err.Error(), "busy") {
+		t.Errorf("new block whose hold is refused = %+v, %v; want it not in effect, nothing purged, the refusal named", out, err)
+	}
+	l.Directory().RefuseModifiesAsBusy(0)
+	l.Server("RAS2").Faults().SetDropConnections(true)
+	out, _ = ensure(ctx, b, target, block.Prior{}, block.Options{Servers: servers, Purge: true})
+	l.Server("RAS2").Faults().Reset()
+	if !out.Disabled || !slices.Equal(out.Pending, servers[1:]) {
+		t.Fatalf("unrecorded block with RAS2 down = %+v; want it in effect with %s pending", out, servers[1])
+	}
+	l.Directory().RefuseModifiesAsBusy(1000)
+	defer l.Directory().RefuseModifiesAsBusy(0)
+	out, err = ensure(ctx, b, resolve(t, ctx, b, "CLIENT1"), block.Prior{Held: true, Pending: out.Pending},
+		block.Options{Servers: servers, Purge: true, Record: true, Hold: hold}) // recording the block needs the hold again
+	if !out.Disabled || !slices.Equal(out.Pending, servers[1:]) || err == nil {
+		t.Errorf("completion whose hold is refused = %+v, %v; want %s still pending and the refusal named", out, err, servers[1])
+	}
+}
+
 // A new unrecorded block of an account that carries another block's record is refused before anything is changed.
 func TestEnsureRefusesAnUnrecordedBlockOverARecord(t *testing.T) {
 	l, dir := startLab(t)
