@@ -109,8 +109,9 @@ func (o *blockOps) needsCompletion(ctx context.Context, state tfsdk.State, diags
 	return len(cas.Elements()) > 0 || len(flush.Elements()) > 0
 }
 
-// pendingInConfig is the prior pending_servers that are still among the block's servers; a server removed from the
-// configuration leaves the list with a warning, so that an incomplete block can always be completed or destroyed.
+// pendingInConfig is the prior pending_servers that are still among the block's servers, and the servers added to
+// them; a server removed from the configuration leaves the list with a warning, so that an incomplete block can
+// always be completed or destroyed.
 func (o *blockOps) pendingInConfig(ctx context.Context, before, after *blockModel, diags *diag.Diagnostics) []string {
 	var pending []string
 	diags.Append(before.PendingServers.ElementsAs(ctx, &pending, false)...)
@@ -118,9 +119,7 @@ func (o *blockOps) pendingInConfig(ctx context.Context, before, after *blockMode
 		return pending
 	}
 	servers := o.servers(ctx, after, diags)
-	kept := slices.DeleteFunc(slices.Clone(pending), func(p string) bool {
-		return !slices.ContainsFunc(servers, func(s string) bool { return strings.EqualFold(s, p) })
-	})
+	kept := slices.DeleteFunc(slices.Clone(pending), func(p string) bool { return !containsFold(servers, p) })
 	var gone []string
 	for _, p := range pending {
 		if !slices.Contains(kept, p) {
@@ -132,7 +131,19 @@ func (o *blockOps) pendingInConfig(ctx context.Context, before, after *blockMode
 			fmt.Sprintf("%s still had to be purged but is no longer in servers: it leaves pending_servers. Sessions the "+
 				"account may still have there are not purged by this block.", strings.Join(gone, ", ")))
 	}
+	// A server added to the block's servers was never purged by it: the account may have sessions there.
+	was := o.servers(ctx, before, diags)
+	for _, s := range servers {
+		if !containsFold(was, s) && !containsFold(kept, s) {
+			kept = append(kept, s)
+		}
+	}
 	return kept
+}
+
+// containsFold reports whether list holds s, whatever its letter case (host names).
+func containsFold(list []string, s string) bool {
+	return slices.ContainsFunc(list, func(e string) bool { return strings.EqualFold(e, s) })
 }
 
 // planAccountName keeps another spelling of the same account (letter case, NAME$, a UPN) from replacing the block,

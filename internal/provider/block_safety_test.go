@@ -413,7 +413,7 @@ func otherCAFile(t *testing.T) string {
 }
 
 // A pending server that leaves the configuration leaves pending_servers too, so that an incomplete block can always
-// be completed or destroyed without editing state.
+// be completed or destroyed without editing state; a server added to the block's servers is purged in place.
 func TestAccBlockedDevice_pendingFollowsTheConfiguration(t *testing.T) {
 	l := startLab(t)
 	ras1 := l.info.ServerAddresses[0]
@@ -443,7 +443,17 @@ resource "remoteaccess_blocked_device" "test" {
 					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
 				},
 				Check: resource.ComposeAggregateTestCheckFunc(resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "0"),
-					checkAccountEnabled(l, t, "CLIENT2$", false)),
+					resource.TestCheckResourceAttr(deviceAddr, "purged.%", "1"), checkAccountEnabled(l, t, "CLIENT2$", false)),
+			},
+			{
+				// A server added to the block is purged: the device may be connected there.
+				PreConfig: func() { l.Server("RAS2").Faults().Reset() },
+				Config:    withServers(both),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "0"),
+					resource.TestCheckResourceAttr(deviceAddr, "purged.%", "2")),
 			},
 		},
 	})
