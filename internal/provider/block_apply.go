@@ -154,7 +154,9 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	dialIn := false
 	if d := state.dialIn(); d != nil {
 		d.PriorDialIn = prior.dialIn().PriorDialIn
-		dialIn = d.pending()
+		// Without a purge no server is pending but the ones a refresh named when it found the deny changed out of
+		// band (readDialIn): the hold writes it again then.
+		dialIn = d.pending() || (!m.PurgeSessions.ValueBool() && len(before.PendingServers.Elements()) > 0)
 	}
 	resp.Diagnostics.Append(resp.Identity.Set(ctx, blockIdentityModel{ObjectGUID: before.ObjectGUID})...)
 	blocker := o.blocker(&resp.Diagnostics)

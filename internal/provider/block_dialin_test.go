@@ -193,15 +193,22 @@ func setBobsDialIn(t *testing.T, l *testLab, value string) {
 // in place that writes the deny again and ends the VPN connection made meanwhile; prior_dial_in keeps what the block
 // found first (absent), so the destroy still restores that.
 func TestAccBlockedUser_dialInAllowedOutOfBandIsDeniedAgain(t *testing.T) {
+	t.Run("with the purge", func(t *testing.T) { dialInAllowedOutOfBandIsDeniedAgain(t, true) })
+	t.Run("without it", func(t *testing.T) { dialInAllowedOutOfBandIsDeniedAgain(t, false) })
+}
+
+// dialInAllowedOutOfBandIsDeniedAgain: the deny written again, and with purge the VPN connection made meanwhile ended.
+func dialInAllowedOutOfBandIsDeniedAgain(t *testing.T, purge bool) {
 	l := startLab(t)
 	const vpn = `Vpn::CORP\bob`
-	config := l.providerConfig(`
+	config := l.providerConfig(fmt.Sprintf(`
 resource "remoteaccess_blocked_user" "test" {
   user_name       = "bob"
   deny_dial_in    = true
   disable_account = false
   verify_seconds  = 1
-}`)
+  purge_sessions  = %v
+}`, purge))
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{
@@ -223,7 +230,7 @@ resource "remoteaccess_blocked_user" "test" {
 			Check: resource.ComposeAggregateTestCheckFunc(
 				checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", true),
 				func(*terraformState) error {
-					if connectedOn(t, l, "RAS2", vpn) {
+					if purge && connectedOn(t, l, "RAS2", vpn) {
 						return fmt.Errorf("bob's VPN is still connected after the deny was written again")
 					}
 					return nil
