@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +34,13 @@ type privateHold struct {
 // the block whatever disabled it since (an administrator, a block that does not record itself). An apply that
 // holds the account again clears it.
 const privateReleasedKey = "released"
+
+// privateReleaseSentKey marks, in the private state of a block whose destroy failed because the answer to the
+// release was lost (an outcome unknown), that the release was sent: the next destroy releases again only while the
+// hold's line is still on the account. Gone, the lost release took it off, with the enable it carried if any, and
+// whatever disabled the account since (a helpdesk, another tool) keeps it disabled. An apply that holds the account
+// again clears it.
+const privateReleaseSentKey = "release_sent"
 
 // privateState is the part of the framework's private state a block uses.
 type privateState interface {
@@ -201,6 +209,7 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	}
 	if out.Wrote {
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleasedKey, nil)...) // held again: destroy releases it
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleaseSentKey, nil)...)
 	}
 	if opts.Record {
 		m.HoldID = types.StringValue(hold)
@@ -386,6 +395,15 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 	disables := state.account().disables() // a remote-access-only block never enables the account
 	released, d := req.Private.GetKey(ctx, privateReleasedKey)
 	resp.Diagnostics.Append(d...)
+	sent, d := req.Private.GetKey(ctx, privateReleaseSentKey)
+	resp.Diagnostics.Append(d...)
+	if len(released) == 0 && len(sent) > 0 && !m.HoldID.IsNull() && o.holdLineGone(ctx, blocker, m, hold) {
+		released = []byte("true") // when, not known
+		resp.Diagnostics.AddWarning(fmt.Sprintf("The block of %s was lifted by an earlier destroy", name),
+			"The answer to an earlier destroy's release was lost, and the block's hold is no longer on the account: that "+
+				"release took it off (and enabled the account if it was to). The account is left as it is now: whatever "+
+				"disabled it since keeps it disabled.")
+	}
 	var out block.ReleaseOutcome
 	var err error
 	if len(released) == 0 {
@@ -410,6 +428,10 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 				"or enable the account by hand once no block should hold it.")
 	case err != nil:
 		addReleaseError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, err)
+		var unknown *directory.OutcomeUnknownError
+		if errors.As(err, &unknown) {
+			resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleaseSentKey, []byte("true"))...)
+		}
 	case len(out.OtherHolds) > 0 && !out.Enabled:
 		var holds []string
 		for _, h := range out.OtherHolds {
@@ -439,6 +461,17 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 		resp.Diagnostics.AddWarning(fmt.Sprintf("Domain controllers do not show %s enabled yet", name),
 			fmt.Sprintf("%s did not show the account enabled within ldap.timeout. Check replication to them.", strings.Join(out.Lagging, ", ")))
 	}
+}
+
+// holdLineGone reports whether the account's block record no longer has the hold's line. An account that cannot be
+// read is not known to have lost it: the release then runs and reports what it finds.
+func (o *blockOps) holdLineGone(ctx context.Context, blocker *block.Blocker, m *blockModel, hold string) bool {
+	acct, err := blocker.Directory.FindByGUID(ctx, o.kind.kind, m.ObjectGUID.ValueString())
+	if err != nil {
+		return false
+	}
+	rec := acct.BlockRecord()
+	return rec == nil || !slices.Contains(rec.HoldIDs(), hold)
 }
 
 // releasedNow is the value of privateReleasedKey for a hold released now.

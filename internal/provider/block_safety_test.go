@@ -459,6 +459,37 @@ resource "remoteaccess_blocked_device" "test" {
 	})
 }
 
+// A destroy whose release's answer is lost stays in state. Destroyed again after someone disabled the account (a
+// helpdesk, another tool), it finds that the lost release took the hold's line off, and leaves the account disabled
+// rather than enable it by was_enabled.
+func TestAccBlockedDevice_destroyRetriedAfterALostReleaseKeepsALaterDisable(t *testing.T) {
+	l := startLab(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name  = "CLIENT1"
+  verify_seconds = 0
+}
+`),
+		}, {
+			PreConfig:   func() { l.Directory().LoseModifyReplies(1, true) },
+			Config:      l.providerConfig(""),
+			ExpectError: regexp.MustCompile(`reply was lost`),
+		}, {
+			PreConfig: func() {
+				l.Directory().SetReachable()
+				if err := l.Directory().DisableAccount("CLIENT1$"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Config: l.providerConfig(""),
+			Check:  checkAccountEnabled(l, t, "CLIENT1$", false), // the state is empty: no CheckDestroy runs
+		}},
+	})
+}
+
 // A domain controller that does not answer does not hold up the block: the purge runs while the controllers are
 // read back, the read-back ends at ldap.timeout naming the controller, and the block completes.
 func TestAccBlockedDevice_unreachableDomainControllerDoesNotHoldUpThePurge(t *testing.T) {
