@@ -168,6 +168,11 @@ func holdAt(ctx context.Context, a Authority, requester string, h *CertificateHo
 			ch, err = a.Hold(ctx, c.Serial)
 		}
 		if err != nil {
+			if h.Permanent == nil && ca.IsOutcomeUnknown(err) {
+				// The hold may have been put in place: the block answers for the certificate, so that its release takes it
+				// off hold (an unrevoke of a certificate not on hold changes nothing) rather than leave it to no one.
+				held = append(held, HeldCertificate{Serial: c.Serial, CA: a.Config(), Template: c.Template})
+			}
 			return held, changed, err
 		}
 		switch {

@@ -755,3 +755,34 @@ func TestAccBlockedDevice_retriedReleaseKeepsCertificatesALaterBlockFoundHeld(t 
 		t.Error(err)
 	}
 }
+
+// A hold whose answer is lost (the CA put the certificate on hold, the reply never came) leaves that CA pending, and
+// the block answers for the certificate all the same: the next apply completes the hold, and the destroy takes every
+// certificate off hold, that one too, rather than leave it held by no one.
+func TestAccBlockedDevice_holdWhoseAnswerIsLostIsReleasedByTheDestroy(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel, direct := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
+	config := l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "")))
+	caHost := l.Server("RAS1") // the lab's CA answers through RAS1's WinRM service
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			PreConfig: func() {
+				caHost.Faults().SetLoseReplyScript("ca-revoke/v1")
+				caHost.Faults().SetLoseReplyNext(1)
+			},
+			Config:             config,
+			Check:              resource.TestCheckResourceAttr(deviceAddr, "pending_certificate_authorities.#", "1"),
+			ExpectNonEmptyPlan: true,
+		}, {
+			PreConfig: func() { caHost.Faults().Reset() },
+			Config:    config,
+			Check: resource.ComposeAggregateTestCheckFunc(resource.TestCheckResourceAttr(deviceAddr, "pending_certificate_authorities.#", "0"),
+				checkDisposition(t, l, tunnel, true, 6), checkDisposition(t, l, direct, true, 6)),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, false, 0), checkDisposition(t, l, direct, false, 0)),
+		}},
+	})
+}
