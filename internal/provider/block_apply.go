@@ -30,9 +30,9 @@ type privateHold struct {
 
 // privateReleasedKey marks, in the private state of a block whose destroy failed, that this destroy released the
 // account's hold already (its certificates did not all come off hold after it), and when (a JSON string in RFC 3339;
-// true from earlier versions): the next destroy does not release it again. With the hold gone from the record, a second release would enable an account that was enabled before
-// the block whatever disabled it since (an administrator, a block that does not record itself). An apply that
-// holds the account again clears it.
+// true from earlier versions): the next destroy does not release it again. With the hold gone from the record, a
+// second release would enable an account that was enabled before the block whatever disabled it since (an
+// administrator, a block that does not record itself). An apply that holds the account again clears it.
 const privateReleasedKey = "released"
 
 // privateReleaseSentKey marks, in the private state of a block whose destroy failed because the answer to the
