@@ -243,12 +243,14 @@ func (b *Blocker) complete(ctx context.Context, out *Outcome, opts Options, want
 	if !opts.Purge {
 		return
 	}
-	if readBack && purgeErr == nil {
+	if readBack {
 		// Sessions may have come back through a controller that still showed the account enabled (or the user's
-		// dial-in allowed): purge again where they did.
+		// dial-in allowed): purge again where they did. The servers whose purge failed stay pending with them.
+		failed := out.Pending
 		if out.Pending = b.cameBack(ctx, out.Target, slices.Sorted(maps.Keys(out.Purged)), opts.vpnOnly(out.Target)); len(out.Pending) > 0 {
-			purgeErr = b.purgePending(ctx, out, opts.vpnOnly(out.Target))
+			purgeErr = errors.Join(purgeErr, b.purgePending(ctx, out, opts.vpnOnly(out.Target)))
 		}
+		out.Pending = inServers(opts.Servers, appendNew(out.Pending, failed...))
 	}
 	out.fail(StepPurge, purgeErr)
 	if opts.Verify > 0 {
