@@ -134,7 +134,7 @@ func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prio
 				out.Pending = inServers(prior.Pending, opts.Servers)
 			}
 			out.PendingAuthorities = slices.Clone(prior.Certificates.PendingAuthorities)
-			out.PendingFlush = slices.Clone(prior.Certificates.PendingFlush)
+			out.PendingFlush = inServers(prior.Certificates.PendingFlush, opts.Servers)
 		}
 		return out
 	}

@@ -321,12 +321,12 @@ var categoryErrors = map[string]error{
 	"InvalidArgument":     ErrInvalidArgument,
 }
 
-// classify wraps a script error in the package's error for its category, and a WinRM host that cannot be reached
-// in ErrUnreachable (it is the CA's way in); other transport errors, and a write whose outcome is unknown
-// (winrm.ErrOutcomeUnknown), stay as they are.
 // IsOutcomeUnknown reports whether a change failed after it may have been carried out: its answer was lost.
 func IsOutcomeUnknown(err error) bool { return errors.Is(err, winrm.ErrOutcomeUnknown) }
 
+// classify wraps a script error in the package's error for its category, and a WinRM host that cannot be reached
+// in ErrUnreachable (it is the CA's way in); other transport errors, and a write whose outcome is unknown
+// (winrm.ErrOutcomeUnknown), stay as they are.
 func classify(err error) error {
 	var we *winrm.Error
 	if !errors.As(err, &we) {

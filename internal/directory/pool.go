@@ -45,7 +45,7 @@ func (p *pool) do(ctx context.Context, fn func(*ldap.Conn) error) error {
 			return err
 		}
 		err = runConn(ctx, conn, fn)
-		if err == nil || (!isUnreachable(err) && !conn.IsClosing()) {
+		if err == nil || isBusy(err) || (!isUnreachable(err) && !conn.IsClosing()) { // busy: the connection is fine
 			p.put(conn)
 			return err
 		}

@@ -397,18 +397,28 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 	resp.Diagnostics.Append(d...)
 	sent, d := req.Private.GetKey(ctx, privateReleaseSentKey)
 	resp.Diagnostics.Append(d...)
-	if len(released) == 0 && len(sent) > 0 && !m.HoldID.IsNull() && o.holdLineGone(ctx, blocker, m, hold) {
-		released = []byte("true") // when, not known
-		resp.Diagnostics.AddWarning(fmt.Sprintf("The block of %s was lifted by an earlier destroy", name),
-			"The answer to an earlier destroy's release was lost, and the block's hold is no longer on the account: that "+
-				"release took it off (and enabled the account if it was to). The account is left as it is now: whatever "+
-				"disabled it since keeps it disabled.")
+	if len(released) == 0 && len(sent) > 0 && !m.HoldID.IsNull() {
+		gone, err := o.holdLineGone(ctx, blocker, m, hold)
+		if err != nil {
+			addReleaseError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, fmt.Errorf("reading whether an earlier "+
+				"destroy's release, whose answer was lost, took the block's hold off the account: %w", err))
+			return
+		}
+		if gone {
+			released = []byte("true") // when, not known
+			resp.Diagnostics.AddWarning(fmt.Sprintf("The block of %s was lifted by an earlier destroy", name),
+				"The answer to an earlier destroy's release was lost, and the block's hold is no longer on the account: that "+
+					"release took it off (and enabled the account if it was to). The account is left as it is now: whatever "+
+					"disabled it since keeps it disabled.")
+		}
 	}
 	var out block.ReleaseOutcome
 	var err error
+	mark := released // what the next destroy is told, should the certificates' release fail below
 	if len(released) == 0 {
 		out, err = blocker.Release(ctx, o.kind.kind, m.ObjectGUID.ValueString(), hold, m.WasEnabled.ValueBool() && disables,
 			len(o.clients.settings.LDAP.DomainControllers) > 0 && disables)
+		mark = releasedNow() // when the hold left the record: the blocks begun since may rely on its certificates
 	}
 	var unreadable *directory.UnreadableRecordError
 	switch {
@@ -447,10 +457,7 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 	// held, with the block in state, and one that fails here leaves the block in state to be destroyed again.
 	if (err == nil || errors.Is(err, directory.ErrDeleted)) && !o.releaseLever(ctx, blocker, state.certificates(), m, hold, released, &resp.Diagnostics) {
 		if err == nil {
-			if len(released) == 0 { // when the hold left the record: the blocks begun since may rely on its certificates
-				released = releasedNow()
-			}
-			resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleasedKey, released)...)
+			resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleasedKey, mark)...)
 		}
 		return
 	}
@@ -464,14 +471,14 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 }
 
 // holdLineGone reports whether the account's block record no longer has the hold's line. An account that cannot be
-// read is not known to have lost it: the release then runs and reports what it finds.
-func (o *blockOps) holdLineGone(ctx context.Context, blocker *block.Blocker, m *blockModel, hold string) bool {
+// read stops the destroy: releasing again without knowing could enable an account disabled since.
+func (o *blockOps) holdLineGone(ctx context.Context, blocker *block.Blocker, m *blockModel, hold string) (bool, error) {
 	acct, err := blocker.Directory.FindByGUID(ctx, o.kind.kind, m.ObjectGUID.ValueString())
 	if err != nil {
-		return false
+		return false, err
 	}
 	rec := acct.BlockRecord()
-	return rec == nil || !slices.Contains(rec.HoldIDs(), hold)
+	return rec == nil || !slices.Contains(rec.HoldIDs(), hold), nil
 }
 
 // releasedNow is the value of privateReleasedKey for a hold released now.

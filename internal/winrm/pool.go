@@ -64,16 +64,15 @@ func (c *Client) openShell(tr *opTransport) (string, bool, error) {
 
 // createContext bounds a shell's Create. It is not cut short when the caller gives up (a verify window that ends,
 // Ctrl-C): a shell the server creates after the client stopped listening has an id the client never learns, and stays
-// open until the server's idle timeout. So while the caller waits, the Create has the caller's time, and at least
-// cleanupTimeout (a busy server can take seconds to answer it); once the caller has given up, cleanupTimeout more at
-// most.
+// open until the server's idle timeout. So the Create has the caller's time and cleanupTimeout more once the caller
+// has given up or run out of time (a busy server can take seconds to answer it).
 func createContext(caller context.Context) (context.Context, context.CancelFunc) {
-	deadline := time.Now().Add(cleanupTimeout)
-	if d, ok := caller.Deadline(); ok && d.After(deadline) {
-		deadline = d
+	limit := cleanupTimeout
+	if d, ok := caller.Deadline(); ok {
+		limit += max(time.Until(d), 0)
 	}
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(caller), deadline)
-	stop := context.AfterFunc(caller, func() {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(caller), limit)
+	stop := context.AfterFunc(caller, func() { // cancelled or past its deadline
 		grace := time.AfterFunc(cleanupTimeout, cancel)
 		context.AfterFunc(ctx, func() { grace.Stop() })
 	})
@@ -217,11 +216,11 @@ func (c *Client) reap() {
 			err := c.deleteShell(newOpTransport(ctx, c.transport), id)
 			cancel()
 			c.mu.Lock()
-			c.reaped = ""
-			c.mu.Unlock()
-			if err != nil {
-				c.deleteLater(id)
+			c.reaped = "" // with the shell kept below under the same lock, Close sees it in one list or the other
+			if err != nil && !c.closed {
+				c.undeleted = append(c.undeleted, id)
 			}
+			c.mu.Unlock()
 		}
 		<-c.slots
 		if !ok {

@@ -520,3 +520,22 @@ func TestACallerThatGaveUpWaitsForItsCreateACleanUpsBoundAtMost(t *testing.T) {
 		t.Errorf("the run ended after %s with %v; want it given up after the clean-up's 5 s, before the Create's answer at 9 s", took, err)
 	}
 }
+
+// A caller whose deadline passes while the server is slow to answer its Create (a verify window's poll, a run out of
+// winrm.timeout) does not leave the shell behind either: the Create has a clean-up's bound more to learn its id.
+func TestACreateOutlivedByItsCallersDeadlineLeavesNoShell(t *testing.T) {
+	srv := newLab(t, true)
+	c := clientClosedByTheTest(t, labConfig(srv))
+	// The shell exists before its id reaches the client, a second after the run's deadline, itself beyond a clean-up's
+	// bound (5 s) from the start.
+	srv.Faults().SetReplyLatency("Create", 7*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
+	defer cancel()
+	if err := c.Run(ctx, script(t, "echo/v1"), nil, nil); err == nil {
+		t.Fatal("a run whose deadline passed during its Create succeeded")
+	}
+	srv.Faults().SetReplyLatency("Create", 0)
+	if n := openAfterClose(t, srv, c); n != 0 {
+		t.Errorf("%d shells open after Close; want the late Create's shell pooled and deleted", n)
+	}
+}
