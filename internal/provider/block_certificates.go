@@ -287,7 +287,7 @@ func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *
 			"\n\n"+certificatesKeptOnRelease+" Repair the block record, then run destroy again.")
 		return false
 	}
-	if late := block.BegunSinceRelease(others, releasedAt(released)); len(released) > 0 && len(late) > 0 {
+	if late := lateHolds(others, released); len(late) > 0 {
 		diags.AddError("The device's certificates stay on hold: blocks of the device began after this block's hold was released",
 			fmt.Sprintf("An earlier destroy of this block released its hold of the account, then could not take %s off hold. "+
 				"Since then the account's block record lists blocks that began (%s): they found those certificates on hold "+
@@ -318,6 +318,15 @@ func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *
 		return false
 	}
 	return true
+}
+
+// lateHolds are the other holds begun since an earlier destroy released this block's hold (released, the marker it
+// kept); none when this destroy releases it.
+func lateHolds(others []directory.Hold, released []byte) []directory.Hold {
+	if len(released) == 0 {
+		return nil
+	}
+	return block.BegunSinceRelease(others, releasedAt(released))
 }
 
 // holdIDs lists the ids of holds, for a message.

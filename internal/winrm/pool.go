@@ -139,6 +139,11 @@ func (c *Client) discardShell(ctx context.Context, id string) {
 func (c *Client) deleteLater(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.deleteLaterLocked(id)
+}
+
+// deleteLaterLocked is deleteLater with c.mu held.
+func (c *Client) deleteLaterLocked(id string) {
 	if !c.closed {
 		c.undeleted = append(c.undeleted, id)
 	}
@@ -217,8 +222,8 @@ func (c *Client) reap() {
 			cancel()
 			c.mu.Lock()
 			c.reaped = "" // with the shell kept below under the same lock, Close sees it in one list or the other
-			if err != nil && !c.closed {
-				c.undeleted = append(c.undeleted, id)
+			if err != nil {
+				c.deleteLaterLocked(id)
 			}
 			c.mu.Unlock()
 		}

@@ -3,6 +3,7 @@ package ldapserver
 import (
 	"fmt"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -19,14 +20,8 @@ func (d *Directory) LoseModifyReplies(n int, unreachable bool) {
 
 // takeLostReply reports whether this modify's reply is to be lost, and drops the connections if so.
 func (d *Directory) takeLostReply() bool {
-	for {
-		n := d.lostReplies.Load()
-		if n <= 0 {
-			return false
-		}
-		if d.lostReplies.CompareAndSwap(n, n-1) {
-			break
-		}
+	if !takeOne(&d.lostReplies) {
+		return false
 	}
 	if then := d.afterLostReply.Swap(nil); then != nil {
 		(*then)()
@@ -57,7 +52,7 @@ func (d *Directory) DisableAccount(samAccountName string) error {
 		if err != nil {
 			return nil, fmt.Errorf("userAccountControl of %s: %w", cur.dn, err)
 		}
-		return cur.with(attrUserAccountControl, strconv.FormatInt(int64(int32(uac)|2), 10)), nil //nolint:gosec // a 32-bit flag word
+		return cur.with(attrUserAccountControl, strconv.FormatInt(int64(int32(uac)|uacAccountDisable), 10)), nil //nolint:gosec // a 32-bit flag word
 	})
 }
 
@@ -66,13 +61,16 @@ func (d *Directory) DisableAccount(samAccountName string) error {
 func (d *Directory) RefuseModifiesAsBusy(n int) { d.busyModifies.Store(int32(n)) } //nolint:gosec // a test's small count
 
 // takeBusy reports whether this modify is refused as busy.
-func (d *Directory) takeBusy() bool {
+func (d *Directory) takeBusy() bool { return takeOne(&d.busyModifies) }
+
+// takeOne takes one from a fault's count of requests still to hit, and reports whether there was one.
+func takeOne(count *atomic.Int32) bool {
 	for {
-		n := d.busyModifies.Load()
+		n := count.Load()
 		if n <= 0 {
 			return false
 		}
-		if d.busyModifies.CompareAndSwap(n, n-1) {
+		if count.CompareAndSwap(n, n-1) {
 			return true
 		}
 	}
