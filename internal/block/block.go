@@ -28,6 +28,7 @@ type Directory interface {
 	Guard(acct directory.Account, opts directory.GuardOptions) error
 	Hold(ctx context.Context, acct directory.Account, req directory.HoldRequest) (directory.HoldResult, error)
 	Release(ctx context.Context, acct directory.Account, holdID string, wasEnabled bool) (directory.ReleaseResult, error)
+	ReleaseAgain(ctx context.Context, acct directory.Account, holdID string, wasEnabled bool) (directory.ReleaseResult, error)
 	RecordCertificates(ctx context.Context, acct directory.Account, holdID string, serials []string) error
 	WaitVisible(ctx context.Context, dn string, want directory.Visible) error
 }

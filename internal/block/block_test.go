@@ -183,7 +183,7 @@ func TestUnblockLeavesAnAccountThatWasDisabledBefore(t *testing.T) {
 	if err != nil || out.WasEnabled {
 		t.Fatalf("Block = %+v, %v; want was_enabled false", out, err)
 	}
-	if _, err := b.Release(ctx, directory.KindComputer, target.Account.ObjectGUID, "", out.WasEnabled, false); err != nil {
+	if _, err := b.Release(ctx, directory.KindComputer, target.Account.ObjectGUID, "", block.ReleaseOptions{WasEnabled: out.WasEnabled}); err != nil {
 		t.Fatal(err)
 	}
 	acct, err := dir.FindComputer(ctx, "RETIRED1")

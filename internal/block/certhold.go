@@ -239,24 +239,6 @@ func HeldElsewhere(certs []HeldCertificate, others []directory.Hold) (kept, rest
 	return kept, rest
 }
 
-// releaseSkew is how much earlier than the release a hold's start may read and still count as begun after it:
-// hold lines carry second-precision times written by other machines, whose clocks may be off.
-const releaseSkew = 5 * time.Minute
-
-// BegunSinceRelease are the other holds that may have begun after this block's hold left the record, at released
-// (zero: at a time not known, which counts every hold). Such a block found the certificates on hold with no hold line
-// listing them, took them for a hold it must not undo (holdAt), and so does not list them either: this block's
-// release must leave them on hold.
-func BegunSinceRelease(others []directory.Hold, released time.Time) []directory.Hold {
-	var late []directory.Hold
-	for _, h := range others {
-		if released.IsZero() || !h.Since.Before(released.Add(-releaseSkew)) {
-			late = append(late, h)
-		}
-	}
-	return late
-}
-
 // lists reports whether a hold line lists the serial. Serials are hexadecimal numbers: letter case and leading zeros
 // (a list typed by hand) do not matter.
 func lists(h directory.Hold, serial string) bool {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -251,36 +250,5 @@ func TestCertificateHeldByAnotherBlockMeanwhileIsShared(t *testing.T) {
 	kept, rest := block.HeldElsewhere(first.Certificates, rec.Others("first"))
 	if len(kept) != 1 || len(rest) != 0 {
 		t.Errorf("releasing the first block: kept %+v, taken off hold %+v; want 07 kept for the second (record %+v)", kept, rest, rec.Holds)
-	}
-}
-
-// A block whose destroy released its hold of the account and then failed at the CA leaves its certificates on hold
-// while any other block of the device began after that release (or may have: a time from another machine a little
-// earlier, or no time kept): such a block found them on hold with no hold line listing them and does not list them
-// either. Blocks begun well before the release listed what they rely on, which HeldElsewhere keeps.
-func TestBegunSinceRelease(t *testing.T) {
-	released := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
-	others := []directory.Hold{
-		{ID: "long-before", Since: released.Add(-time.Hour)},
-		{ID: "just-before", Since: released.Add(-time.Minute)}, // within another machine's clock skew
-		{ID: "after", Since: released.Add(time.Minute)},
-	}
-	ids := func(holds []directory.Hold) string {
-		var out []string
-		for _, h := range holds {
-			out = append(out, h.ID)
-		}
-		return strings.Join(out, ",")
-	}
-	for _, tc := range []struct {
-		released time.Time
-		want     string
-	}{
-		{released, "just-before,after"},
-		{time.Time{}, "long-before,just-before,after"}, // kept by an earlier version, without a time
-	} {
-		if got := ids(block.BegunSinceRelease(others, tc.released)); got != tc.want {
-			t.Errorf("released %q: %q, want %q", tc.released, got, tc.want)
-		}
 	}
 }

@@ -268,24 +268,41 @@ type ReleaseOutcome struct {
 	Lagging []string
 	// DialIn is what the release did with the user's dial-in, when the hold's line says it denies it.
 	DialIn directory.DialInRelease
+	// Lifted and LeftDisabled are directory.ReleaseResult's: an earlier release whose answer was lost had lifted the
+	// hold, and the account it was to enable is disabled now and left so.
+	Lifted, LeftDisabled bool
+}
+
+// ReleaseOptions are what a release needs besides the hold.
+type ReleaseOptions struct {
+	// WasEnabled says whether the account was enabled before the block, for an account without a block record.
+	WasEnabled bool
+	// WaitVisible waits until the configured domain controllers show an enabled account enabled.
+	WaitVisible bool
+	// Again says that a release of this hold was sent before and its answer lost (directory.ReleaseAgain).
+	Again bool
 }
 
 // Release is the mirror of Ensure: it releases the block's hold. The account is enabled again only when no other
-// block holds it and it was enabled before the first block (by the account's block record, or by wasEnabled when
+// block holds it and it was enabled before the first block (by the account's block record, or by WasEnabled when
 // it has none). The directory's errors pass through: directory.ErrDeleted for a deleted account,
 // directory.ErrNotFound for one found nowhere, *directory.UnreadableRecordError for a record that cannot be read.
-func (b *Blocker) Release(ctx context.Context, kind directory.Kind, guid, holdID string, wasEnabled, waitVisible bool) (ReleaseOutcome, error) {
+func (b *Blocker) Release(ctx context.Context, kind directory.Kind, guid, holdID string, opts ReleaseOptions) (ReleaseOutcome, error) {
 	var out ReleaseOutcome
 	acct, err := b.Directory.FindByGUID(ctx, kind, guid)
 	if err != nil {
 		return out, err
 	}
-	res, err := b.Directory.Release(ctx, acct, holdID, wasEnabled)
+	release := b.Directory.Release
+	if opts.Again {
+		release = b.Directory.ReleaseAgain
+	}
+	res, err := release(ctx, acct, holdID, opts.WasEnabled)
 	if err != nil {
 		return out, fmt.Errorf("lifting the block of %s: %w", acct.DN, err)
 	}
-	out.Enabled, out.OtherHolds, out.DialIn = res.Enabled, res.OtherHolds, res.DialIn
-	if out.Enabled && waitVisible {
+	out.Enabled, out.OtherHolds, out.DialIn, out.Lifted, out.LeftDisabled = res.Enabled, res.OtherHolds, res.DialIn, res.Lifted, res.LeftDisabled
+	if out.Enabled && !out.Lifted && opts.WaitVisible {
 		var lagging *directory.VisibilityError
 		if err := b.Directory.WaitVisible(ctx, acct.DN, directory.Visible{Enabled: true}); errors.As(err, &lagging) {
 			out.Lagging = lagging.Lagging

@@ -371,6 +371,66 @@ func TestARetriedReleaseDoesNotUndoADisableMadeAfterIt(t *testing.T) {
 	}
 }
 
+// The same for a block that is not recorded (ldap.record_blocks = false): no record tells the retry that the lost
+// release was applied, so the account found disabled is left so, and the release says it (LeftDisabled).
+func TestARetriedUnrecordedReleaseDoesNotUndoADisableMadeAfterIt(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold("a", "INC-1")}); err != nil {
+		t.Fatal(err)
+	}
+	l.Directory().LoseModifyReplies(1, false)
+	l.Directory().ThenOnLostReply(func() {
+		if err := l.Directory().DisableAccount("CLIENT1$"); err != nil {
+			t.Error(err)
+		}
+	})
+	res, err := c.Release(ctx(t), acct, "", true)
+	if err != nil || !res.Lifted || !res.LeftDisabled || res.Enabled {
+		t.Fatalf("Release with a lost reply = %+v, %v; want it lifted, the account left disabled", res, err)
+	}
+	if uac, _, _ := labAccount(t, l, "CLIENT1$"); uac&directory.UFAccountDisable == 0 || len(l.Directory().AccountControlHistory("CLIENT1$")) != 3 {
+		t.Errorf("userAccountControl %#x (history %v); want the release applied once and the later disable kept", uac,
+			l.Directory().AccountControlHistory("CLIENT1$"))
+	}
+}
+
+// ReleaseAgain, the release of a destroy run again after its release's answer was lost, takes an account without a
+// block record for released by that release: it leaves it as it is, enabled or disabled. A hold still in the record
+// was not released, and is released as by Release.
+func TestReleaseAgainLeavesAnAccountWithoutItsHoldAsItIs(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	find := func(name string) directory.Account {
+		t.Helper()
+		acct, err := c.FindComputer(ctx(t), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return acct
+	}
+	if _, err := c.Hold(ctx(t), find("client1"), directory.HoldRequest{Hold: hold("a", "INC-1")}); err != nil {
+		t.Fatal(err)
+	}
+	writes := len(l.Directory().AccountControlHistory("CLIENT1$"))
+	res, err := c.ReleaseAgain(ctx(t), find("client1"), "", true)
+	if err != nil || !res.Lifted || !res.LeftDisabled || res.Enabled || len(l.Directory().AccountControlHistory("CLIENT1$")) != writes {
+		t.Errorf("ReleaseAgain of an unrecorded block on a disabled account = %+v, %v (%d writes); want it left disabled, nothing written",
+			res, err, len(l.Directory().AccountControlHistory("CLIENT1$"))-writes)
+	}
+	if _, err := c.Hold(ctx(t), find("client2"), directory.HoldRequest{Hold: hold("b", "INC-2"), Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	res, err = c.ReleaseAgain(ctx(t), find("client2"), "b", true)
+	if uac, info, _ := labAccount(t, l, "CLIENT2$"); err != nil || res.Lifted || !res.Enabled || uac&directory.UFAccountDisable != 0 ||
+		directory.ParseBlockRecord(info) != nil {
+		t.Errorf("ReleaseAgain of a hold still recorded = %+v, %v (userAccountControl %#x, notes %q); want it released and the account enabled",
+			res, err, uac, info)
+	}
+}
+
 // A domain controller that answers a disable with busy did nothing: the hold is written again after a pause, with its
 // record (the record was not what the directory refused); one that stays busy fails the hold as a write that did
 // not happen, not as an outcome unknown, and leaves the account as it was.

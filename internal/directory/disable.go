@@ -54,6 +54,14 @@ type ReleaseResult struct {
 	OtherHolds []Hold
 	// DialIn is what the release did with msNPAllowDialin, for a hold whose line says it denies dial-in.
 	DialIn DialInRelease
+	// Lifted is set when a release sent before, whose answer was lost, is taken to have taken effect: the hold's line
+	// is not in the account's block record (any more), or there is no record. Nothing was written; Enabled says
+	// whether the account is enabled now.
+	Lifted bool
+	// LeftDisabled is set when a Lifted account without a record was to be enabled (wasEnabled) and is disabled: the
+	// lost release did not enable it, or something disabled it since. It is left disabled: enabling it could undo a block placed by
+	// hand or by another tool.
+	LeftDisabled bool
 }
 
 // DialInRelease is what releasing a hold that denies dial-in did with msNPAllowDialin. It is decided and written in
@@ -364,20 +372,39 @@ func describedByBlock(description, summary string) bool {
 // before the first block. With no record on the account (recording off, or cleared by hand), the account is enabled
 // again only when wasEnabled says it was. A record that cannot be read changes nothing: *UnreadableRecordError.
 func (c *Client) Release(ctx context.Context, acct Account, holdID string, wasEnabled bool) (ReleaseResult, error) {
+	return c.release(ctx, acct, holdID, wasEnabled, false)
+}
+
+// ReleaseAgain is Release after an earlier release of the hold was sent and its answer lost (*OutcomeUnknownError):
+// an account without a block record is taken as released by it, and is left as it is now.
+func (c *Client) ReleaseAgain(ctx context.Context, acct Account, holdID string, wasEnabled bool) (ReleaseResult, error) {
+	return c.release(ctx, acct, holdID, wasEnabled, true)
+}
+
+// release takes holdID out of the account's block record. sent says that a release was sent before, its answer
+// lost, so that it may have been applied; an attempt of this call whose reply is lost counts as one too, and so does
+// a record read by an earlier attempt that is gone now. The account without the hold's line, or without a record, is
+// then left as it is: that release took the line off (and enabled the account by the record, or by wasEnabled for a
+// block that is not recorded), and whatever disabled it since is not undone. Failing safe, this also leaves disabled
+// an account whose record someone removed by hand while the lost release had not landed.
+func (c *Client) release(ctx context.Context, acct Account, holdID string, wasEnabled, sent bool) (ReleaseResult, error) {
 	var res ReleaseResult
-	sawRecord := false
-	err := c.change(ctx, acct, false, func(cur Account) (accountChange, error) {
+	sawRecord := false // an attempt before this one read the record: one without it now was taken off meanwhile
+	err := c.changeDeciding(ctx, acct, false, func(cur Account, lost bool) (accountChange, error) {
+		sent = sent || lost
 		rec, err := cur.ReadBlockRecord()
 		if err != nil {
 			return accountChange{}, withDN(err, cur.DN)
 		}
-		if rec == nil && sawRecord {
-			// An earlier attempt read the record and its modify, whose answer was lost, took the record off: that
-			// modify was applied, with the enable it carried if any. Whoever disabled the account since (another
-			// tool, an administrator) is not undone.
+		res = ReleaseResult{}
+		if (sent || sawRecord) && (rec == nil || rec.hold(holdID) < 0) {
+			enabled := cur.UserAccountControl&UFAccountDisable == 0
+			res = ReleaseResult{Lifted: true, Enabled: enabled, LeftDisabled: wasEnabled && !enabled && rec == nil}
+			if rec != nil {
+				res.OtherHolds = rec.Others(holdID)
+			}
 			return accountChange{uac: cur.UserAccountControl}, nil
 		}
-		res = ReleaseResult{}
 		if rec == nil {
 			if !wasEnabled {
 				return accountChange{uac: cur.UserAccountControl}, nil
@@ -536,6 +563,11 @@ func (e *sentError) Unwrap() error { return e.err }
 // applied).
 // guarded changes read the account's privileged memberships for the guard; a release does not need them.
 func (c *Client) change(ctx context.Context, acct Account, guarded bool, decide func(cur Account) (accountChange, error)) error {
+	return c.changeDeciding(ctx, acct, guarded, func(cur Account, _ bool) (accountChange, error) { return decide(cur) })
+}
+
+// changeDeciding is change whose decide is told when the attempt before it sent a modify whose reply was lost (lost).
+func (c *Client) changeDeciding(ctx context.Context, acct Account, guarded bool, decide func(cur Account, lost bool) (accountChange, error)) error {
 	return c.onWriter(ctx, acct.DN, func(ctx context.Context, w *pool) error {
 		return c.changeOn(ctx, w, acct, guarded, decide)
 	})
@@ -560,7 +592,7 @@ func (c *Client) onWriter(ctx context.Context, dn string, fn func(ctx context.Co
 }
 
 // changeOn is change's compare-and-swap loop on the writer w.
-func (c *Client) changeOn(ctx context.Context, w *pool, acct Account, guarded bool, decide func(cur Account) (accountChange, error)) error {
+func (c *Client) changeOn(ctx context.Context, w *pool, acct Account, guarded bool, decide func(cur Account, lost bool) (accountChange, error)) error {
 	var lost, conflict, busy error
 	for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
 		cur, err := c.readForChange(ctx, w, acct, guarded)
@@ -570,7 +602,7 @@ func (c *Client) changeOn(ctx context.Context, w *pool, acct Account, guarded bo
 			}
 			return err
 		}
-		ch, err := decide(cur)
+		ch, err := decide(cur, lost != nil)
 		if err != nil {
 			return err
 		}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -29,17 +28,18 @@ type privateHold struct {
 }
 
 // privateReleasedKey marks, in the private state of a block whose destroy failed, that this destroy released the
-// account's hold already (its certificates did not all come off hold after it), and when (a JSON string in RFC 3339;
-// true from earlier versions): the next destroy does not release it again. With the hold gone from the record, a
-// second release would enable an account that was enabled before the block whatever disabled it since (an
-// administrator, a block that does not record itself). An apply that holds the account again clears it.
+// account's hold already (its certificates did not all come off hold after it): the next destroy does not release it
+// again. With the hold gone from the record, a second release would enable an account that was enabled before the
+// block whatever disabled it since (an administrator, a block that does not record itself); and the certificates
+// stay on hold while any other block of the device is recorded (it may have found them on hold since). An apply that
+// holds the account again clears it. Its value is JSON true (a time string from earlier versions).
 const privateReleasedKey = "released"
 
 // privateReleaseSentKey marks, in the private state of a block whose destroy failed because the answer to the
-// release was lost (an outcome unknown), that the release was sent: the next destroy releases again only while the
-// hold's line is still on the account. Gone, the lost release took it off, with the enable it carried if any, and
-// whatever disabled the account since (a helpdesk, another tool) keeps it disabled. An apply that holds the account
-// again clears it.
+// release was lost (an outcome unknown), that the release was sent: the next destroy releases again
+// (block.ReleaseOptions.Again) only while the account has the block record. Without it, the lost release took the
+// record off, with the enable it carried if any, and whatever disabled the account since (a helpdesk, another tool)
+// keeps it disabled. An apply that holds the account again clears it.
 const privateReleaseSentKey = "release_sent"
 
 // privateState is the part of the framework's private state a block uses.
@@ -397,28 +397,19 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 	resp.Diagnostics.Append(d...)
 	sent, d := req.Private.GetKey(ctx, privateReleaseSentKey)
 	resp.Diagnostics.Append(d...)
-	if len(released) == 0 && len(sent) > 0 && !m.HoldID.IsNull() {
-		gone, err := o.holdLineGone(ctx, blocker, m, hold)
-		if err != nil {
-			addReleaseError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, fmt.Errorf("reading whether an earlier "+
-				"destroy's release, whose answer was lost, took the block's hold off the account: %w", err))
-			return
-		}
-		if gone {
-			released = []byte("true") // when, not known
-			resp.Diagnostics.AddWarning(fmt.Sprintf("The block of %s was lifted by an earlier destroy", name),
-				"The answer to an earlier destroy's release was lost, and the block's hold is no longer on the account: that "+
-					"release took it off (and enabled the account if it was to). The account is left as it is now: whatever "+
-					"disabled it since keeps it disabled.")
-		}
-	}
 	var out block.ReleaseOutcome
 	var err error
 	mark := released // what the next destroy is told, should the certificates' release fail below
 	if len(released) == 0 {
-		out, err = blocker.Release(ctx, o.kind.kind, m.ObjectGUID.ValueString(), hold, m.WasEnabled.ValueBool() && disables,
-			len(o.clients.settings.LDAP.DomainControllers) > 0 && disables)
-		mark = releasedNow() // when the hold left the record: the blocks begun since may rely on its certificates
+		out, err = blocker.Release(ctx, o.kind.kind, m.ObjectGUID.ValueString(), hold, block.ReleaseOptions{
+			WasEnabled: m.WasEnabled.ValueBool() && disables, Again: len(sent) > 0,
+			WaitVisible: len(o.clients.settings.LDAP.DomainControllers) > 0 && disables,
+		})
+		mark = []byte("true") // the hold has left the record: the blocks of the device may rely on its certificates
+		if out.Lifted {
+			released = mark
+			liftedEarlier(&resp.Diagnostics, name, out.LeftDisabled)
+		}
 	}
 	var unreadable *directory.UnreadableRecordError
 	switch {
@@ -470,34 +461,17 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 	}
 }
 
-// holdLineGone reports whether the account's block record no longer has the hold's line. An account that cannot be
-// read stops the destroy: releasing again without knowing could enable an account disabled since.
-func (o *blockOps) holdLineGone(ctx context.Context, blocker *block.Blocker, m *blockModel, hold string) (bool, error) {
-	acct, err := blocker.Directory.FindByGUID(ctx, o.kind.kind, m.ObjectGUID.ValueString())
-	if err != nil {
-		return false, err
+// liftedEarlier warns that an earlier destroy's release, whose answer was lost, had lifted the block (the directory
+// took it so: block.ReleaseOptions.Again), and says so when the account it was to enable is disabled and stays so.
+func liftedEarlier(diags *diag.Diagnostics, name string, leftDisabled bool) {
+	detail := "The answer to an earlier destroy's release was lost, and the block's hold is no longer on the account: " +
+		"that release took it off (and enabled the account if it was to). The account is left as it is now."
+	if leftDisabled {
+		detail += " It is disabled, although it was enabled before the block: the lost release did not enable it, or " +
+			"something (a helpdesk, another tool, another block that is not recorded) disabled it since. It stays " +
+			"disabled; enable it by hand if nothing should keep it disabled."
 	}
-	rec := acct.BlockRecord()
-	return rec == nil || !slices.Contains(rec.HoldIDs(), hold), nil
-}
-
-// releasedNow is the value of privateReleasedKey for a hold released now.
-func releasedNow() []byte {
-	b, _ := json.Marshal(time.Now().UTC().Format(time.RFC3339Nano)) //nolint:errchkjson // a string always encodes
-	return b
-}
-
-// releasedAt reads when privateReleasedKey says the hold was released; zero when it does not say (earlier versions).
-func releasedAt(released []byte) time.Time {
-	var at string
-	if json.Unmarshal(released, &at) != nil {
-		return time.Time{}
-	}
-	t, err := time.Parse(time.RFC3339Nano, at)
-	if err != nil {
-		return time.Time{}
-	}
-	return t
+	diags.AddWarning(fmt.Sprintf("The block of %s was lifted by an earlier destroy", name), detail)
 }
 
 // privateSink discards private state: a deleted resource keeps none.

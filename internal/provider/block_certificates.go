@@ -287,14 +287,19 @@ func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *
 			"\n\n"+certificatesKeptOnRelease+" Repair the block record, then run destroy again.")
 		return false
 	}
-	if late := lateHolds(others, released); len(late) > 0 {
-		diags.AddError("The device's certificates stay on hold: blocks of the device began after this block's hold was released",
+	if len(released) > 0 && len(others) > 0 {
+		// A block that held the device's certificates at a CA after this hold left the record (one begun since, or
+		// one begun before whose CA answered only since) found them on hold with no block listing them, took them
+		// for a hold it must not undo, and so does not list them either: nothing in the record tells such a block
+		// from the others.
+		diags.AddError("The device's certificates stay on hold: other blocks of the device may rely on them",
 			fmt.Sprintf("An earlier destroy of this block released its hold of the account, then could not take %s off hold. "+
-				"Since then the account's block record lists blocks that began (%s): they found those certificates on hold "+
-				"with no block listing them, so they may rely on them without saying so. The certificates stay on hold and "+
-				"this block stays in state: destroy it again once those blocks are destroyed, or, if none of them should "+
-				"keep the device's certificates on hold, take them off hold by hand (certutil -revoke SERIAL unrevoke) and "+
-				"remove this block from state (terraform state rm).", serials(certs), holdIDs(late)))
+				"The account's block record now lists other blocks of the device (%s): any of them that held the device's "+
+				"certificates since found those on hold with no block listing them, so it may rely on them without saying "+
+				"so. The certificates stay on hold and this block stays in state: destroy it again once those blocks are "+
+				"destroyed, or, if none of them should keep the device's certificates on hold, take them off hold by hand "+
+				"(certutil -revoke SERIAL unrevoke) and remove this block from state (terraform state rm).",
+				serials(certs), holdIDs(others)))
 		return false
 	}
 	kept, rest := block.HeldElsewhere(certs, others)
@@ -318,15 +323,6 @@ func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *
 		return false
 	}
 	return true
-}
-
-// lateHolds are the other holds begun since an earlier destroy released this block's hold (released, the marker it
-// kept); none when this destroy releases it.
-func lateHolds(others []directory.Hold, released []byte) []directory.Hold {
-	if len(released) == 0 {
-		return nil
-	}
-	return block.BegunSinceRelease(others, releasedAt(released))
 }
 
 // holdIDs lists the ids of holds, for a message.

@@ -707,8 +707,9 @@ func TestAccBlockedDevice_blockHeldAgainAfterAFailedDestroyIsReleasedByItsDestro
 // A destroy that released the account's hold and then failed at the CA is retried after another configuration began
 // a block of the same device. That block found the certificates on hold with no hold line listing them, so it took
 // them for a hold it must not undo and does not list them: the retried destroy leaves them on hold and says why,
-// until that block is destroyed; then it takes them off hold.
-func TestAccBlockedDevice_retriedReleaseKeepsCertificatesALaterBlockFoundHeld(t *testing.T) {
+// until that block is destroyed; then it takes them off hold. bBegins says when b begins: after a's release, or
+// before it with the CA down, so that b holds the certificates only once the CA answers, after a's release too.
+func testRetriedReleaseKeepsCertificatesALaterHoldFoundHeld(t *testing.T, bBeginsFirst bool) {
 	tf := newTerraformCLI(t)
 	other := *tf // a second configuration: its own working directory and state
 	other.dir = t.TempDir()
@@ -732,14 +733,22 @@ func TestAccBlockedDevice_retriedReleaseKeepsCertificatesALaterBlockFoundHeld(t 
 	}
 	held("block a", true)
 	l.Cluster().SetCAFaults(true, false)
+	if bBeginsFirst {
+		if out, err := apply(&other, heldDeviceConfig("b", "")); err != nil {
+			t.Fatalf("block b in another configuration, with the CA down: %v\n%s", err, out)
+		}
+		// b began long before a's release, not within the skew of clocks that a time a little earlier could be.
+		e, _ := l.Directory().Lookup("CLIENT2$")
+		l.setNotes(t, "CLIENT2$", regexp.MustCompile(`since=\S+`).ReplaceAllString(strings.Join(e.Attributes["info"], ""), "since=2026-01-01T00:00:00Z"))
+	}
 	if out, err := apply(tf, ""); err == nil || !strings.Contains(out, "not all taken off hold") {
 		t.Fatalf("destroy of a with the CA down: %v\n%s", err, out)
 	}
 	l.Cluster().SetCAFaults(false, false)
 	if out, err := apply(&other, heldDeviceConfig("b", "")); err != nil {
-		t.Fatalf("block b in another configuration: %v\n%s", err, out)
+		t.Fatalf("block b in another configuration, the CA up: %v\n%s", err, out)
 	}
-	if out, err := apply(tf, ""); err == nil || !strings.Contains(out, "began after this block's hold was released") {
+	if out, err := apply(tf, ""); err == nil || !strings.Contains(out, "other blocks of the device may rely on them") {
 		t.Fatalf("destroy of a again, with b in place: %v\n%s", err, out)
 	}
 	held("destroy of a again, with b in place", true)
@@ -754,6 +763,16 @@ func TestAccBlockedDevice_retriedReleaseKeepsCertificatesALaterBlockFoundHeld(t 
 	if err := checkAccountEnabled(l, t, "CLIENT2$", true)(nil); err != nil {
 		t.Error(err)
 	}
+}
+
+func TestAccBlockedDevice_retriedReleaseKeepsCertificatesALaterBlockFoundHeld(t *testing.T) {
+	testRetriedReleaseKeepsCertificatesALaterHoldFoundHeld(t, false)
+}
+
+// A block begun before the release whose CA was down holds the certificates only once the CA answers, after the
+// release: it does not list them either, and its start (its hold line's since) is older than the release.
+func TestAccBlockedDevice_retriedReleaseKeepsCertificatesABlockCompletedSinceFoundHeld(t *testing.T) {
+	testRetriedReleaseKeepsCertificatesALaterHoldFoundHeld(t, true)
 }
 
 // A hold whose answer is lost (the CA put the certificate on hold, the reply never came) leaves that CA pending, and

@@ -490,6 +490,38 @@ resource "remoteaccess_blocked_device" "test" {
 	})
 }
 
+// The same with ldap.record_blocks = false: no record tells the retried destroy whether the lost release was
+// applied, so the account it finds disabled stays disabled, and the destroy says so (enable it by hand if nothing
+// should keep it disabled) rather than enable it by was_enabled.
+func TestAccBlockedDevice_unrecordedDestroyRetriedAfterALostReleaseKeepsALaterDisable(t *testing.T) {
+	l := startLab(t)
+	block := `
+resource "remoteaccess_blocked_device" "test" {
+  computer_name  = "CLIENT1"
+  verify_seconds = 0
+}
+`
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.configWith("record_blocks = false", block),
+		}, {
+			PreConfig:   func() { l.Directory().LoseModifyReplies(1, true) },
+			Config:      l.configWith("record_blocks = false", ""),
+			ExpectError: regexp.MustCompile(`reply was lost`),
+		}, {
+			PreConfig: func() {
+				l.Directory().SetReachable()
+				if err := l.Directory().DisableAccount("CLIENT1$"); err != nil {
+					t.Fatal(err)
+				}
+			},
+			Config: l.configWith("record_blocks = false", ""),
+			Check:  checkAccountEnabled(l, t, "CLIENT1$", false), // the state is empty: no CheckDestroy runs
+		}},
+	})
+}
+
 // A domain controller that does not answer does not hold up the block: the purge runs while the controllers are
 // read back, the read-back ends at ldap.timeout naming the controller, and the block completes.
 func TestAccBlockedDevice_unreachableDomainControllerDoesNotHoldUpThePurge(t *testing.T) {
