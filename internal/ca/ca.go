@@ -38,6 +38,9 @@ var (
 	ErrNotFound = errors.New("certificate not found at the certification authority")
 	// ErrPermanentRevocation: the certificate is revoked with a permanent reason, which is never undone.
 	ErrPermanentRevocation = errors.New("the certificate is revoked permanently")
+	// ErrReadBackFailed: the CA accepted a hold, revocation or unrevoke, then reading the certificate back failed: the
+	// change was made, or may have been. IsOutcomeUnknown reports it; it is never ErrUnreachable ("nothing done").
+	ErrReadBackFailed = errors.New("the certification authority accepted the change, but reading the certificate back failed")
 )
 
 // Reason is a revocation reason (RFC 5280 CRLReason, as ICertAdmin::RevokeCertificate takes it).
@@ -319,10 +322,14 @@ var categoryErrors = map[string]error{
 	"ObjectNotFound":      ErrNotFound,
 	"InvalidOperation":    ErrPermanentRevocation,
 	"InvalidArgument":     ErrInvalidArgument,
+	"ReadError":           ErrReadBackFailed,
 }
 
-// IsOutcomeUnknown reports whether a change failed after it may have been carried out: its answer was lost.
-func IsOutcomeUnknown(err error) bool { return errors.Is(err, winrm.ErrOutcomeUnknown) }
+// IsOutcomeUnknown reports whether a change failed after it may have been carried out: its answer was lost, or the
+// CA accepted it and reading it back failed.
+func IsOutcomeUnknown(err error) bool {
+	return errors.Is(err, winrm.ErrOutcomeUnknown) || errors.Is(err, ErrReadBackFailed)
+}
 
 // classify wraps a script error in the package's error for its category, and a WinRM host that cannot be reached
 // in ErrUnreachable (it is the CA's way in); other transport errors, and a write whose outcome is unknown
@@ -362,7 +369,8 @@ func (e *Error) Unwrap() []error { return []error{e.Kind, e.Err} }
 
 // hints say what to do next.
 var hints = map[error]string{
-	ErrUnreachable:  "check that the CA host answers and that Active Directory Certificate Services (certsvc) runs on it",
-	ErrAccessDenied: `grant the provider's account "Issue and Manage Certificates" on the CA (Certification Authority console, Security tab)`,
-	ErrNotFound:     "the certificate is not in this CA's database: check the CA configured for it",
+	ErrUnreachable:    "check that the CA host answers and that Active Directory Certificate Services (certsvc) runs on it",
+	ErrAccessDenied:   `grant the provider's account "Issue and Manage Certificates" on the CA (Certification Authority console, Security tab)`,
+	ErrNotFound:       "the certificate is not in this CA's database: check the CA configured for it",
+	ErrReadBackFailed: "the change may be in place: the next apply or destroy reads the certificate again and completes it",
 }

@@ -255,3 +255,38 @@ func TestLostReplyOfAHoldIsNotUnreachable(t *testing.T) {
 		}
 	}
 }
+
+// A change whose read-back fails after the CA accepted it (its RPC endpoint gone between RevokeCertificate and the
+// read) is outcome unknown, never unreachable, and the CA's database has the change: the hold is there, and a retry
+// finds it and changes nothing. An unrevoke the same.
+func TestFailedReadBackIsOutcomeUnknown(t *testing.T) {
+	l, clients := startLab(t, lab.Config{})
+	c := newCA(t, l, clients["RAS1"])
+	cert := only(t, c, device, cluster.TemplateDeviceTunnel)
+	unknown := func(op string, err error) {
+		t.Helper()
+		if !ca.IsOutcomeUnknown(err) || !errors.Is(err, ca.ErrReadBackFailed) || errors.Is(err, ca.ErrUnreachable) {
+			t.Fatalf("%s whose read-back failed = %v; want outcome unknown (ErrReadBackFailed), not ErrUnreachable", op, err)
+		}
+		if left := l.Cluster().CAReadBackFailures(); left != 0 {
+			t.Fatalf("%s: the lab still has %d read-back failures to serve", op, left)
+		}
+	}
+
+	l.Cluster().FailCAReadBacks(1)
+	_, err := c.Hold(ctx(t), cert.Serial)
+	unknown("Hold", err)
+	if r := row(t, l, cert.Serial); r.Disposition != enterpriseca.DispositionRevoked || r.RevocationReason != enterpriseca.ReasonCertificateHold {
+		t.Fatalf("after a Hold whose read-back failed the database has %+v; want it on hold", r)
+	}
+	if again, err := c.Hold(ctx(t), cert.Serial); err != nil || again.Changed || !again.Certificate.Held() {
+		t.Fatalf("Hold again = %+v, %v; want no change, on hold", again, err)
+	}
+
+	l.Cluster().FailCAReadBacks(1)
+	_, err = c.Unrevoke(ctx(t), cert.Serial)
+	unknown("Unrevoke", err)
+	if r := row(t, l, cert.Serial); r.Disposition != enterpriseca.DispositionIssued {
+		t.Fatalf("after an Unrevoke whose read-back failed the database has %+v; want it issued", r)
+	}
+}

@@ -4,7 +4,9 @@
 # ICertView2. Reason 6 (certificateHold) is the reversible hold; 0, 1, 3, 4 and 5 are permanent and the provider
 # sends them only when the configuration names one. A certificate that is already revoked with a permanent reason
 # is left as it is (changed false): a hold never replaces a permanent revocation. A hold on a held certificate
-# changes nothing. Contract: internal/remoteaccess/scripts/CONTRACT.md, section 3.
+# changes nothing. Once RevokeCertificate has returned, a failure of what follows (the row read back: the CA's RPC
+# endpoint gone between the two calls, a timeout) is ReadError on serial: the certificate is revoked, or may be, so
+# it is never reported as the CA unreachable. Contract: internal/remoteaccess/scripts/CONTRACT.md, section 3.
 # Input:  {"config":"ca1.corp.example\\Corp Issuing CA","serial":"1A2B","reason":6}
 # Output: {"result":{"changed":true,"certificate":{"serial":"1A2B","requester":"CORP\\CLIENT1$","template":"...",
 #   "not_after":"...","disposition":21,"revocation_reason":6,"revoked_at":"..."}}}
@@ -19,6 +21,7 @@ $ErrorActionPreference = 'Stop'
 # remoteaccess-include: ca-common
 # remoteaccess-include: ca-read-row
 $config = ''
+$changed = $false
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
     $config = [string]$in.config
@@ -34,17 +37,18 @@ try {
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'BadReason', 'InvalidArgument', 'reason')
     }
     $row = Read-CARow $config $serial
-    $changed = $false
     $held = $row.disposition -eq 21 -and $row.revocation_reason -eq 6
     $issued = $row.disposition -eq 20
     if ($issued -or ($held -and $reason -ne 6)) {
         $admin = New-Object -ComObject CertificateAuthority.Admin
         $admin.RevokeCertificate($config, $serial, $reason, 0)
-        $changed = $true
+        $changed = $true # from here on, a failure is ReadError (New-CAReadBackError)
         $row = Read-CARow $config $serial
     }
     @{ result = @{ changed = $changed; certificate = $row } } | ConvertTo-Json -Compress -Depth 8
 } catch {
-    Write-CAError $_ $config
+    $record = $_
+    if ($changed) { $record = New-CAReadBackError $record $serial }
+    Write-CAError $record $config
     exit 1
 }

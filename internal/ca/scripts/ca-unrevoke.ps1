@@ -3,7 +3,9 @@
 # Takes one certificate off hold at an enterprise CA: ICertAdmin2::RevokeCertificate with reason MAXDWORD
 # (-1, certutil's "unrevoke"), which Windows accepts only for a certificate revoked with reason 6 (certificateHold).
 # The row is read first through ICertView2: a certificate revoked with any other reason is refused
-# (InvalidOperation), never unrevoked; one that is not revoked is left as it is (changed false).
+# (InvalidOperation), never unrevoked; one that is not revoked is left as it is (changed false). Once
+# RevokeCertificate has returned, a failure of what follows (the row read back) is ReadError on serial: the hold is
+# taken off, or may be, so it is never reported as the CA unreachable.
 # Contract: internal/remoteaccess/scripts/CONTRACT.md, section 3.
 # Input:  {"config":"ca1.corp.example\\Corp Issuing CA","serial":"1A2B"}
 # Output: {"result":{"changed":true,"certificate":{"serial":"1A2B","requester":"CORP\\CLIENT1$","template":"...",
@@ -19,6 +21,7 @@ $ErrorActionPreference = 'Stop'
 # remoteaccess-include: ca-common
 # remoteaccess-include: ca-read-row
 $config = ''
+$changed = $false
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
     $config = [string]$in.config
@@ -29,7 +32,6 @@ try {
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'NoSerial', 'InvalidArgument', 'serial')
     }
     $row = Read-CARow $config $serial
-    $changed = $false
     if ($row.disposition -eq 21 -and $row.revocation_reason -ne 6) {
         $ex = [System.InvalidOperationException]::new("certificate $serial is revoked with reason $($row.revocation_reason), which is permanent: only a hold (reason 6) can be undone")
         throw [System.Management.Automation.ErrorRecord]::new($ex, 'PermanentRevocation', 'InvalidOperation', 'serial')
@@ -37,11 +39,13 @@ try {
     if ($row.disposition -eq 21) {
         $admin = New-Object -ComObject CertificateAuthority.Admin
         $admin.RevokeCertificate($config, $serial, -1, 0)
-        $changed = $true
+        $changed = $true # from here on, a failure is ReadError (New-CAReadBackError)
         $row = Read-CARow $config $serial
     }
     @{ result = @{ changed = $changed; certificate = $row } } | ConvertTo-Json -Compress -Depth 8
 } catch {
-    Write-CAError $_ $config
+    $record = $_
+    if ($changed) { $record = New-CAReadBackError $record $serial }
+    Write-CAError $record $config
     exit 1
 }

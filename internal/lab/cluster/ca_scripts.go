@@ -20,6 +20,9 @@ type caFaults struct {
 	// outageAfter, when positive, counts the revoke, unrevoke and publish operations still served before the CA
 	// becomes unreachable: an outage in the middle of an apply, at a point a test chooses without racing it.
 	outageAfter int
+	// readBackFailures counts the coming revokes and unrevokes that change a certificate and then fail their
+	// read-back (FailCAReadBacks).
+	readBackFailures int
 }
 
 // SetCAFaults turns the CA's fault switches on or off.
@@ -35,6 +38,24 @@ func (c *Cluster) SetCAOutageAfter(n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.caFaults.outageAfter = n
+}
+
+// FailCAReadBacks makes the next n revokes or unrevokes that change a certificate change it in the CA's database and
+// then fail as the scripts do when reading the row back fails after ICertAdmin::RevokeCertificate returned (the CA's
+// RPC endpoint gone between the two calls): ReadError on serial (CONTRACT.md section 3). RevokeCertificate's page
+// documents S_OK as success and nothing of a read failing after it, so the change stands. 0 cancels; SetCAFaults
+// does too.
+func (c *Cluster) FailCAReadBacks(n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.caFaults.readBackFailures = n
+}
+
+// CAReadBackFailures returns how many of the read-back failures FailCAReadBacks asked for are still to come.
+func (c *Cluster) CAReadBackFailures() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.caFaults.readBackFailures
 }
 
 // CAFaults returns the CA's fault switches.
@@ -185,7 +206,22 @@ func caRevoke(c *Cluster, in call) (any, error) {
 		return nil, invalidArgument("reason", "%v", err)
 	}
 	changed := before.Disposition != after.Disposition || before.RevocationReason != after.RevocationReason
+	if changed {
+		if err := c.readBack(req.Serial); err != nil {
+			return nil, err
+		}
+	}
 	return caChange{Changed: changed, Certificate: caRow(after, after.Template)}, nil
+}
+
+// readBack is the scripts' read of the row after a change: the fault of FailCAReadBacks, or nothing.
+func (c *Cluster) readBack(serial string) error {
+	if c.caFaults.readBackFailures <= 0 {
+		return nil
+	}
+	c.caFaults.readBackFailures--
+	return &scriptError{Category: "ReadError", Target: "serial",
+		Message: "the CA accepted the change of certificate " + serial + ", but reading it back failed: " + msgUnavailable}
 }
 
 func checkRevokeInput(req caRevokeInput) error {
@@ -221,6 +257,9 @@ func caUnrevoke(c *Cluster, in call) (any, error) {
 	case errors.Is(err, enterpriseca.ErrNotRevoked):
 		return caChange{Changed: false, Certificate: caRow(row, row.Template)}, nil
 	case err != nil:
+		return nil, err
+	}
+	if err := c.readBack(req.Serial); err != nil {
 		return nil, err
 	}
 	return caChange{Changed: true, Certificate: caRow(row, row.Template)}, nil
