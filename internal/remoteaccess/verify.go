@@ -86,9 +86,7 @@ type watcher struct {
 	last     IPsecSAs      // what the last completed poll showed of the target (snapshots)
 	polled   chan struct{} // closed after the first completed poll, or for a snapshot the first poll at all
 	once     sync.Once
-	// lastAnswer is when the last poll that answered did, and lastTook how long the last one that answered on its
-	// own run took from when it was sent: a poll that rode a purge batch (poll) took that batch's start and purges
-	// too, which would stretch the allowance (answeredLately) by a batch's run. Zero until an own run answered.
+	// lastAnswer is when the last poll that answered did, and lastTook how long it took from when it was sent.
 	lastAnswer time.Time
 	lastTook   time.Duration
 	// recorded, when set, is told (without blocking) after every poll recorded: the end of a window waits on it.
@@ -97,10 +95,9 @@ type watcher struct {
 
 // answeredLately reports whether w's server has answered lately: a poll answered, none failed after it, and the next
 // poll is not overdue. A server answers every pause and poll's time (the poller pauses after each answer); its next
-// answer is overdue when twice the last poll's time (lastTook) has passed after the pause, the poll hung or failed
-// then. A server whose polls are slow is watched at its own pace: what a poll lists is what the server had at some
-// time between when it was sent and its answer. One whose polls only rode batches has no pace of its own yet and is
-// allowed the pause alone: failing safe, the window's end waits for its next answer (watch's grace).
+// answer is overdue when twice the last poll's time has passed after the pause, the poll hung or failed then. A
+// server whose polls are slow is watched at its own pace: what a poll lists is what the server had at some time
+// between when it was sent and its answer.
 func (w *watcher) answeredLately(pause time.Duration) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -344,7 +341,7 @@ func (h *VerifyHub) run(ctx context.Context, p *poller) {
 			h.OnPoll(p.server, len(watchers), err)
 		}
 		for _, w := range watchers {
-			w.record(sas, err, sent, rode)
+			w.record(sas, err, sent)
 		}
 		if rode && p.purges.batchWaiting(p.server, p.runner) {
 			continue // a poll that rides a batch costs no run of its own: the next one rides the next batch at once
@@ -392,7 +389,7 @@ func (p *poller) poll(ctx context.Context, collect func() identitiesInput) (sas 
 	return p.purges.look(ctx, p.server, p.runner, collect, p.wake)
 }
 
-func (w *watcher) record(sas IPsecSAs, err error, sent time.Time, rode bool) {
+func (w *watcher) record(sas IPsecSAs, err error, sent time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if err != nil {
@@ -407,10 +404,7 @@ func (w *watcher) record(sas IPsecSAs, err error, sent time.Time, rode bool) {
 	w.last = mine
 	w.verdict.Err = nil
 	w.verdict.Polls++
-	w.lastAnswer = time.Now()
-	if !rode {
-		w.lastTook = time.Since(sent)
-	}
+	w.lastAnswer, w.lastTook = time.Now(), time.Since(sent)
 	defer w.tellRecorded()
 	watched := mine.DeviceTunnels()
 	if w.vpnOnly {
