@@ -103,10 +103,11 @@ func (c *Client) ReadDialIn(ctx context.Context, acct Account) (DialIn, error) {
 // says the value changed in between.
 func (c *Client) SetDialIn(ctx context.Context, acct Account, want DialIn) (prior DialIn, err error) {
 	read := false
-	err = c.changeDialIn(ctx, acct, func(cur DialIn) (DialIn, error) {
+	err = c.changeDialIn(ctx, acct, func(cur DialIn, conflicted bool) (DialIn, error) {
 		// A later read that finds want is this write, applied before its answer was lost (the pool runs the change
-		// again on a fresh connection): what was there before is what the first read found.
-		if !read || cur != want {
+		// again on a fresh connection): what was there before is what the first read found. After a refused write
+		// (the value changed in between), the fresh read is what was there: want then is someone else's.
+		if !read || cur != want || conflicted {
 			prior = cur
 		}
 		read = true
@@ -119,7 +120,7 @@ func (c *Client) SetDialIn(ctx context.Context, acct Account, want DialIn) (prio
 // the block wrote; otherwise it changes nothing and returns ErrDialInChanged with the value it found.
 func (c *Client) RestoreDialIn(ctx context.Context, acct Account, prior, set DialIn) (found DialIn, err error) {
 	restoring := false
-	err = c.changeDialIn(ctx, acct, func(cur DialIn) (DialIn, error) {
+	err = c.changeDialIn(ctx, acct, func(cur DialIn, _ bool) (DialIn, error) {
 		if restoring && cur == prior {
 			return cur, nil // this restore, applied before its answer was lost
 		}
@@ -135,22 +136,22 @@ func (c *Client) RestoreDialIn(ctx context.Context, acct Account, prior, set Dia
 
 // changeDialIn writes on the controller every block write goes to, as change does: a compare-and-swap only holds on
 // one controller.
-func (c *Client) changeDialIn(ctx context.Context, acct Account, decide func(cur DialIn) (DialIn, error)) error {
+func (c *Client) changeDialIn(ctx context.Context, acct Account, decide func(cur DialIn, conflicted bool) (DialIn, error)) error {
 	return c.onWriter(ctx, acct.DN, func(ctx context.Context, w *pool) error {
 		return w.do(ctx, func(conn *ldap.Conn) error { return casDialIn(conn, acct, decide) })
 	})
 }
 
 // casDialIn reads the attribute, asks decide, and writes the change as a compare-and-swap, again on a fresh read
-// when the directory says the value changed in between.
-func casDialIn(conn *ldap.Conn, acct Account, decide func(cur DialIn) (DialIn, error)) error {
+// when the directory says the value changed in between (decide is told: conflicted).
+func casDialIn(conn *ldap.Conn, acct Account, decide func(cur DialIn, conflicted bool) (DialIn, error)) error {
 	var conflict error
 	for attempt := 1; attempt <= maxWriteAttempts; attempt++ {
 		cur, err := readDialIn(conn, acct)
 		if err != nil {
 			return err
 		}
-		want, err := decide(cur)
+		want, err := decide(cur, conflict != nil)
 		if err != nil || want == cur {
 			return err
 		}

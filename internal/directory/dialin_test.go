@@ -242,3 +242,27 @@ func TestDialInWritesWhoseAnswerIsLost(t *testing.T) {
 		t.Errorf("msNPAllowDialin = %v after the restore; want %s", e.Attributes["msNPAllowDialin"], directory.DialInAllow)
 	}
 }
+
+// A deny that meets another writer's deny between its read and its write is refused by the compare-and-swap and
+// finds the deny on a fresh read: what was there before is that deny, not the first read, so that the release of an
+// unrecorded block leaves the other writer's deny in place instead of restoring what it replaced.
+func TestADenyRacingAnotherDenyReportsItAsThePrior(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	conn := labclient.LDAP(t, l.Info())
+	acct, err := c.FindUser(ctx(t), "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	setRaw(t, conn, acct.DN, directory.DialInAllow)
+	var fired atomic.Bool
+	restore := directory.SetBeforeWrite(func(string) {
+		if fired.CompareAndSwap(false, true) {
+			setRaw(t, conn, acct.DN, directory.DialInDeny) // an administrator denies at that moment
+		}
+	})
+	prior, err := c.SetDialIn(ctx(t), acct, directory.DialInDeny)
+	restore()
+	if err != nil || !fired.Load() || prior != directory.DialInDeny {
+		t.Fatalf("deny racing another deny = %q, %v (the other deny written: %v); want %q", prior, err, fired.Load(), directory.DialInDeny)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 )
@@ -57,10 +58,8 @@ func (c *Client) findWriter(ctx context.Context) (*url.URL, error) {
 	if err != nil || len(ownerDN.RDNs) < 2 {
 		return nil, fmt.Errorf("directory: fsmoRoleOwner of %s is %q, not an NTDS Settings DN; set ldap.write_url", dom.DomainDN, owner)
 	}
-	for _, u := range c.cfg.candidates() {
-		if c.servesDSA(ctx, u, ownerDN) {
-			return u, nil
-		}
+	if u := c.whichServesDSA(ctx, c.cfg.candidates(), ownerDN); u != nil {
+		return u, nil
 	}
 	serverDN := &ldap.DN{RDNs: ownerDN.RDNs[1:]}
 	host, err := c.readAttribute(ctx, serverDN.String(), "dNSHostName")
@@ -72,6 +71,33 @@ func (c *Client) findWriter(ctx context.Context) (*url.URL, error) {
 	u := *first
 	u.Host = net.JoinHostPort(host, first.Port())
 	return &u, nil
+}
+
+// whichServesDSA asks every candidate at once whether it serves dsa (servesDSA) and returns the first that does, or
+// nil. A controller that stalls does not hold up the others: the candidates share at most half of ctx's time, so
+// that the search for the PDC emulator's host name after them has the rest.
+func (c *Client) whichServesDSA(ctx context.Context, candidates []*url.URL, dsa *ldap.DN) *url.URL {
+	probe, cancel := context.WithCancel(ctx)
+	if deadline, ok := ctx.Deadline(); ok {
+		probe, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(deadline)/2))
+	}
+	defer cancel()
+	answers := make(chan *url.URL, len(candidates))
+	for _, u := range candidates {
+		go func() {
+			if c.servesDSA(probe, u, dsa) {
+				answers <- u
+				return
+			}
+			answers <- nil
+		}()
+	}
+	for range candidates {
+		if u := <-answers; u != nil {
+			return u
+		}
+	}
+	return nil
 }
 
 // servesDSA reports whether the domain controller at u is the one whose NTDS Settings object is dsa (its root DSE's

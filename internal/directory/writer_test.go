@@ -2,6 +2,8 @@ package directory
 
 import (
 	"context"
+	"net"
+	"net/url"
 	"testing"
 	"time"
 
@@ -55,6 +57,47 @@ func TestServesDSAEndsWithItsContext(t *testing.T) {
 	defer cancel()
 	if c.servesDSA(ctx, c.cfg.urls[0], dsa) {
 		t.Error("servesDSA counted an answer that came after its context ended")
+	}
+}
+
+// A candidate that takes the connection and never answers does not hold up the others: the PDC emulator listed after
+// it is found all the same.
+func TestAStalledDomainControllerDoesNotHideThePDCEmulator(t *testing.T) {
+	_, c := labAndClient(t)
+	t.Cleanup(func() { _ = c.Close() })
+	stalled, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stalled.Close() })
+	go func() {
+		for {
+			conn, err := stalled.Accept()
+			if err != nil {
+				return
+			}
+			t.Cleanup(func() { _ = conn.Close() }) // held open, never answered
+		}
+	}()
+	dom, err := c.Domain(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	owner, err := c.readAttribute(context.Background(), dom.DomainDN, "fsmoRoleOwner")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dsa, err := ldap.ParseDN(owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The candidates share half of the context, less than the stalled one's dial timeout: asked one after the other,
+	// the stalled one takes all of it.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*c.cfg.DialTimeout-time.Second)
+	defer cancel()
+	stall := &url.URL{Scheme: "ldaps", Host: stalled.Addr().String()}
+	if got := c.whichServesDSA(ctx, []*url.URL{stall, c.cfg.urls[0]}, dsa); got != c.cfg.urls[0] {
+		t.Errorf("the PDC emulator after a controller that stalls: found %v, want %v", got, c.cfg.urls[0])
 	}
 }
 
