@@ -30,12 +30,9 @@ func labAndClient(t *testing.T) (*lab.Lab, *Client) {
 	return l, c
 }
 
-// Finding the writer asks each configured domain controller whether it is the PDC emulator. One that takes the bind
-// and then stalls is given up when the context ends: writer discovery holds the lock that every write of the client
-// waits for, and an answer that comes after the context's end does not count.
-func TestServesDSAEndsWithItsContext(t *testing.T) {
-	l, c := labAndClient(t)
-	t.Cleanup(func() { _ = c.Close() })
+// pdcEmulator is the NTDS Settings object of the PDC emulator, as the domain's fsmoRoleOwner names it.
+func pdcEmulator(t *testing.T, c *Client) *ldap.DN {
+	t.Helper()
 	dom, err := c.Domain(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -48,8 +45,18 @@ func TestServesDSAEndsWithItsContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return dsa
+}
+
+// Finding the writer asks each configured domain controller whether it is the PDC emulator. One that takes the bind
+// and then stalls is given up when the context ends: writer discovery holds the lock that every write of the client
+// waits for, and an answer that comes after the context's end does not count.
+func TestServesDSAEndsWithItsContext(t *testing.T) {
+	l, c := labAndClient(t)
+	t.Cleanup(func() { _ = c.Close() })
+	dsa := pdcEmulator(t, c)
 	if !c.servesDSA(context.Background(), c.cfg.urls[0], dsa) {
-		t.Fatalf("the lab's only domain controller does not serve %s, the PDC emulator's NTDS Settings", owner)
+		t.Fatalf("the lab's only domain controller does not serve %s, the PDC emulator's NTDS Settings", dsa)
 	}
 	l.Directory().DelayRootDSE(2 * time.Second)
 	defer l.Directory().DelayRootDSE(0)
@@ -79,18 +86,7 @@ func TestAStalledDomainControllerDoesNotHideThePDCEmulator(t *testing.T) {
 			t.Cleanup(func() { _ = conn.Close() }) // held open, never answered
 		}
 	}()
-	dom, err := c.Domain(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	owner, err := c.readAttribute(context.Background(), dom.DomainDN, "fsmoRoleOwner")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dsa, err := ldap.ParseDN(owner)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dsa := pdcEmulator(t, c)
 	// The candidates share half of the context, less than the stalled one's dial timeout: asked one after the other,
 	// the stalled one takes all of it.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*c.cfg.DialTimeout-time.Second)
