@@ -290,6 +290,8 @@ func (a *Authority) Revoke(serial string, reason int) (Row, error) {
 		return *r, ErrBadReason
 	case r.Disposition == DispositionRevoked && r.RevocationReason != ReasonCertificateHold:
 		// permanently revoked: nothing changes
+	case r.Disposition == DispositionRevoked && reason == ReasonCertificateHold:
+		// held already: the hold keeps its time, as ca-revoke.ps1 calls RevokeCertificate only to change a row
 	default:
 		r.Disposition, r.RevocationReason, r.RevokedAt = DispositionRevoked, reason, a.opts.Clock()
 	}

@@ -131,6 +131,29 @@ func TestPermanentRevocationIsNeverUndone(t *testing.T) {
 	}
 }
 
+// A hold of a held certificate keeps the first hold's time, which tells whose hold it is (the blocks compare it with
+// their hold lines' times), as the provider's script leaves such a row alone.
+func TestAHoldAgainKeepsTheHoldsTime(t *testing.T) {
+	now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	a, err := New(Options{Config: testConfig, CDPURL: "http://ca.invalid/Corp.crl", Clock: func() time.Time { return now }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	row, err := a.Issue(`CORP\CLIENT2$`, "client2.corp.example", "DirectAccess", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := a.Revoke(row.Serial, ReasonCertificateHold)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Hour)
+	again, err := a.Revoke(row.Serial, ReasonCertificateHold)
+	if err != nil || !again.RevokedAt.Equal(first.RevokedAt) {
+		t.Fatalf("held again: %v at %v; want the first hold's time %v kept", err, again.RevokedAt, first.RevokedAt)
+	}
+}
+
 // A delta CRL lists a hold placed after the base, names its base, and carries removeFromCRL for a released hold.
 func TestDeltaCRL(t *testing.T) {
 	a, srv := newTestCA(t, time.Hour)
