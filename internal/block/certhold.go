@@ -168,10 +168,12 @@ func holdAt(ctx context.Context, a Authority, requester string, h *CertificateHo
 			ch, err = a.Hold(ctx, c.Serial)
 		}
 		if err != nil {
-			if h.Permanent == nil && ca.IsOutcomeUnknown(err) {
+			if ca.IsOutcomeUnknown(err) {
 				// The hold may have been put in place: the block answers for the certificate, so that its release takes it
-				// off hold (an unrevoke of a certificate not on hold changes nothing) rather than leave it to no one.
-				held = append(held, HeldCertificate{Serial: c.Serial, CA: a.Config(), Template: c.Template})
+				// off hold (an unrevoke of a certificate not on hold changes nothing) rather than leave it to no one. A
+				// permanent revocation is listed as the block's too: found revoked by the next apply, it would be taken
+				// for one made before the block, and the destroy would not say that it stays.
+				held = append(held, HeldCertificate{Serial: c.Serial, CA: a.Config(), Template: c.Template, Permanent: h.Permanent != nil})
 			}
 			return held, changed, err
 		}

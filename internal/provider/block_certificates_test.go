@@ -349,6 +349,56 @@ func TestAccBlockedDevice_permanentRevocationIsNeverUndone(t *testing.T) {
 	})
 }
 
+// A permanent revocation whose answer is lost is the block's all the same: the next apply, which finds the
+// certificate revoked, does not take it for one revoked before the block, and held_certificates lists it as permanent.
+func TestAccBlockedDevice_permanentRevocationWhoseAnswerIsLostIsListed(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel, direct := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
+	config := l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", `permanent_reason = "key_compromise"`)))
+	caHost := l.Server("RAS1") // the lab's CA answers through RAS1's WinRM service
+	// The revocation whose answer was lost is the one the CA's database shows, the other not sent yet.
+	lostOneListed := func(s *terraformState) error {
+		var revoked []string
+		for _, serial := range []string{tunnel, direct} {
+			if r, err := l.EnterpriseCA().Row(serial); err == nil && r.Disposition == enterpriseca.DispositionRevoked && r.RevocationReason == 1 {
+				revoked = append(revoked, serial)
+			}
+		}
+		attrs := s.RootModule().Resources[deviceAddr].Primary.Attributes
+		if len(revoked) != 1 || attrs["held_certificates.#"] != "1" || attrs["held_certificates.0.serial"] != revoked[0] ||
+			attrs["held_certificates.0.permanent"] != "true" {
+			return fmt.Errorf("revoked in the CA database: %v; held_certificates %v %v permanent %v; want that one listed as permanent",
+				revoked, attrs["held_certificates.#"], attrs["held_certificates.0.serial"], attrs["held_certificates.0.permanent"])
+		}
+		return nil
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			PreConfig: func() {
+				caHost.Faults().SetLoseReplyScript("ca-revoke/v1")
+				caHost.Faults().SetLoseReplyNext(1)
+			},
+			Config:             config,
+			Check:              lostOneListed,
+			ExpectNonEmptyPlan: true,
+		}, {
+			PreConfig: func() { caHost.Faults().Reset() },
+			Config:    config,
+			ConfigPlanChecks: resource.ConfigPlanChecks{
+				PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+			},
+			ConfigStateChecks: []statecheck.StateCheck{heldCount(2), noPendingCA(),
+				statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("held_certificates"), knownvalue.ListExact([]knownvalue.Check{
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{"permanent": knownvalue.Bool(true)}),
+					knownvalue.ObjectPartial(map[string]knownvalue.Check{"permanent": knownvalue.Bool(true)}),
+				}))},
+			Check: resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 1), checkDisposition(t, l, direct, true, 1)),
+		}},
+	})
+}
+
 // certificate_hold added to a block in state: the plan reads the servers' enforcement (require_revocation_enforcement
 // refuses it here), and the hold is then placed in place, never by replacing the block.
 func TestAccBlockedDevice_certificateHoldAddedInPlace(t *testing.T) {
