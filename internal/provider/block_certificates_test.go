@@ -18,6 +18,7 @@ import (
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/enterpriseca"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 )
 
@@ -35,6 +36,15 @@ resource "remoteaccess_blocked_device" %q {
   }
 }
 `, name, extra)
+}
+
+// loseOneRevokeReply makes the CA's next hold or revocation take effect and its answer be lost (the lab's CA answers
+// through host's WinRM service).
+func loseOneRevokeReply(host *wsman.Server) func() {
+	return func() {
+		host.Faults().SetLoseReplyScript("ca-revoke/v1")
+		host.Faults().SetLoseReplyNext(1)
+	}
 }
 
 // certSerial is CLIENT2's only certificate of a template in the lab CA's database.
@@ -376,10 +386,7 @@ func TestAccBlockedDevice_permanentRevocationWhoseAnswerIsLostIsListed(t *testin
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{
-			PreConfig: func() {
-				caHost.Faults().SetLoseReplyScript("ca-revoke/v1")
-				caHost.Faults().SetLoseReplyNext(1)
-			},
+			PreConfig:          loseOneRevokeReply(caHost),
 			Config:             config,
 			Check:              lostOneListed,
 			ExpectNonEmptyPlan: true,
@@ -837,10 +844,7 @@ func TestAccBlockedDevice_holdWhoseAnswerIsLostIsReleasedByTheDestroy(t *testing
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{
-			PreConfig: func() {
-				caHost.Faults().SetLoseReplyScript("ca-revoke/v1")
-				caHost.Faults().SetLoseReplyNext(1)
-			},
+			PreConfig:          loseOneRevokeReply(caHost),
 			Config:             config,
 			Check:              resource.TestCheckResourceAttr(deviceAddr, "pending_certificate_authorities.#", "1"),
 			ExpectNonEmptyPlan: true,
