@@ -312,7 +312,7 @@ func (c *CA) run(ctx context.Context, s winrm.Script, input, output any) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("CA %s: %w", c.config, classify(err))
+	return fmt.Errorf("CA %s: %w", c.config, classify(err, !s.ReadOnly))
 }
 
 // categoryErrors maps the categories of CONTRACT.md section 3 to this package's errors.
@@ -333,8 +333,9 @@ func IsOutcomeUnknown(err error) bool {
 
 // classify wraps a script error in the package's error for its category, and a WinRM host that cannot be reached
 // in ErrUnreachable (it is the CA's way in); other transport errors, and a write whose outcome is unknown
-// (winrm.ErrOutcomeUnknown), stay as they are.
-func classify(err error) error {
+// (winrm.ErrOutcomeUnknown), stay as they are. ReadError is ErrReadBackFailed from a script that writes only: a read
+// failing with PowerShell's own ReadError changed nothing.
+func classify(err error, write bool) error {
 	var we *winrm.Error
 	if !errors.As(err, &we) {
 		return err
@@ -346,7 +347,7 @@ func classify(err error) error {
 	if we.Kind != winrm.KindScript {
 		return err
 	}
-	if typed, ok := categoryErrors[we.Category]; ok {
+	if typed, ok := categoryErrors[we.Category]; ok && (write || typed != ErrReadBackFailed) {
 		return &Error{Kind: typed, Err: err}
 	}
 	return err

@@ -5,8 +5,9 @@
 # sends them only when the configuration names one. A certificate that is already revoked with a permanent reason
 # is left as it is (changed false): a hold never replaces a permanent revocation. A hold on a held certificate
 # changes nothing. Once RevokeCertificate has returned, a failure of what follows (the row read back: the CA's RPC
-# endpoint gone between the two calls, a timeout) is ReadError on serial: the certificate is revoked, or may be, so
-# it is never reported as the CA unreachable. Contract: internal/remoteaccess/scripts/CONTRACT.md, section 3.
+# endpoint gone between the two calls, a timeout) is ReadError on serial, and so is a failure of RevokeCertificate
+# itself that may come after the CA acted (Test-CANotDone): the certificate is revoked, or may be, so it is never
+# reported as the CA unreachable. Contract: internal/remoteaccess/scripts/CONTRACT.md, section 3.
 # Input:  {"config":"ca1.corp.example\\Corp Issuing CA","serial":"1A2B","reason":6}
 # Output: {"result":{"changed":true,"certificate":{"serial":"1A2B","requester":"CORP\\CLIENT1$","template":"...",
 #   "not_after":"...","disposition":21,"revocation_reason":6,"revoked_at":"..."}}}
@@ -21,6 +22,7 @@ $ErrorActionPreference = 'Stop'
 # remoteaccess-include: ca-common
 # remoteaccess-include: ca-read-row
 $config = ''
+$sent = $false
 $changed = $false
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
@@ -41,14 +43,15 @@ try {
     $issued = $row.disposition -eq 20
     if ($issued -or ($held -and $reason -ne 6)) {
         $admin = New-Object -ComObject CertificateAuthority.Admin
+        $sent = $true # from here on, a failure that may come after the CA acted is ReadError (New-CAReadBackError)
         $admin.RevokeCertificate($config, $serial, $reason, 0)
-        $changed = $true # from here on, a failure is ReadError (New-CAReadBackError)
+        $changed = $true
         $row = Read-CARow $config $serial
     }
     @{ result = @{ changed = $changed; certificate = $row } } | ConvertTo-Json -Compress -Depth 8
 } catch {
     $record = $_
-    if ($changed) { $record = New-CAReadBackError $record $serial }
+    if ($changed -or ($sent -and -not (Test-CANotDone $record))) { $record = New-CAReadBackError $record $serial $changed }
     Write-CAError $record $config
     exit 1
 }

@@ -4,8 +4,9 @@
 # (-1, certutil's "unrevoke"), which Windows accepts only for a certificate revoked with reason 6 (certificateHold).
 # The row is read first through ICertView2: a certificate revoked with any other reason is refused
 # (InvalidOperation), never unrevoked; one that is not revoked is left as it is (changed false). Once
-# RevokeCertificate has returned, a failure of what follows (the row read back) is ReadError on serial: the hold is
-# taken off, or may be, so it is never reported as the CA unreachable.
+# RevokeCertificate has returned, a failure of what follows (the row read back) is ReadError on serial, and so is a
+# failure of RevokeCertificate itself that may come after the CA acted (Test-CANotDone): the hold is taken off, or may
+# be, so it is never reported as the CA unreachable.
 # Contract: internal/remoteaccess/scripts/CONTRACT.md, section 3.
 # Input:  {"config":"ca1.corp.example\\Corp Issuing CA","serial":"1A2B"}
 # Output: {"result":{"changed":true,"certificate":{"serial":"1A2B","requester":"CORP\\CLIENT1$","template":"...",
@@ -21,6 +22,7 @@ $ErrorActionPreference = 'Stop'
 # remoteaccess-include: ca-common
 # remoteaccess-include: ca-read-row
 $config = ''
+$sent = $false
 $changed = $false
 try {
     $in = ConvertFrom-Json -InputObject $InputJson
@@ -38,14 +40,15 @@ try {
     }
     if ($row.disposition -eq 21) {
         $admin = New-Object -ComObject CertificateAuthority.Admin
+        $sent = $true # from here on, a failure that may come after the CA acted is ReadError (New-CAReadBackError)
         $admin.RevokeCertificate($config, $serial, -1, 0)
-        $changed = $true # from here on, a failure is ReadError (New-CAReadBackError)
+        $changed = $true
         $row = Read-CARow $config $serial
     }
     @{ result = @{ changed = $changed; certificate = $row } } | ConvertTo-Json -Compress -Depth 8
 } catch {
     $record = $_
-    if ($changed) { $record = New-CAReadBackError $record $serial }
+    if ($changed -or ($sent -and -not (Test-CANotDone $record))) { $record = New-CAReadBackError $record $serial $changed }
     Write-CAError $record $config
     exit 1
 }

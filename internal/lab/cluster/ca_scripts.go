@@ -42,9 +42,9 @@ func (c *Cluster) SetCAOutageAfter(n int) {
 
 // FailCAReadBacks makes the next n revokes or unrevokes that change a certificate change it in the CA's database and
 // then fail as the scripts do when reading the row back fails after ICertAdmin::RevokeCertificate returned (the CA's
-// RPC endpoint gone between the two calls): ReadError on serial (CONTRACT.md section 3). RevokeCertificate's page
-// documents S_OK as success and nothing of a read failing after it, so the change stands. 0 cancels; SetCAFaults
-// does too.
+// RPC endpoint gone between the two calls), or when RevokeCertificate fails after the CA carried it out (the RPC call
+// failed on its way back): ReadError on serial (CONTRACT.md section 3). RevokeCertificate's page documents S_OK as
+// success and nothing of either case, so the change stands. 0 cancels; SetCAFaults does too.
 func (c *Cluster) FailCAReadBacks(n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
