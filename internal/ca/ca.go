@@ -347,7 +347,7 @@ func classify(err error, write bool) error {
 	if we.Kind != winrm.KindScript {
 		return err
 	}
-	if typed, ok := categoryErrors[we.Category]; ok && (write || typed != ErrReadBackFailed) {
+	if typed, ok := categoryErrors[we.Category]; ok && (write || !errors.Is(typed, ErrReadBackFailed)) {
 		return &Error{Kind: typed, Err: err}
 	}
 	return err
