@@ -398,6 +398,38 @@ func TestARetriedUnrecordedReleaseDoesNotUndoADisableMadeAfterIt(t *testing.T) {
 	}
 }
 
+// The same when a block that keeps the account enabled (remote access only) stays in the record: the lost release
+// enabled the account for it, and the retry that finds it disabled again says that it leaves it so.
+func TestARetriedReleaseUnderAKeepsEnabledBlockSaysItLeavesTheAccountDisabled(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	find := func() directory.Account {
+		acct, err := c.FindComputer(ctx(t), "client1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return acct
+	}
+	if _, err := c.Hold(ctx(t), find(), directory.HoldRequest{Hold: hold("a", "INC-1"), Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	keeps := hold("b", "INC-2")
+	keeps.KeepsEnabled = true
+	if _, err := c.Hold(ctx(t), find(), directory.HoldRequest{Hold: keeps, Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	l.Directory().LoseModifyReplies(1, false)
+	l.Directory().ThenOnLostReply(func() {
+		if err := l.Directory().DisableAccount("CLIENT1$"); err != nil {
+			t.Error(err)
+		}
+	})
+	res, err := c.Release(ctx(t), find(), "a", true)
+	if err != nil || !res.Lifted || !res.LeftDisabled || res.Enabled || len(res.OtherHolds) != 1 {
+		t.Errorf("Release with a lost reply under a block that keeps the account enabled = %+v, %v; want it lifted, "+
+			"left disabled, the other block still there", res, err)
+	}
+}
+
 // ReleaseAgain, the release of a destroy run again after its release's answer was lost, takes an account without a
 // block record for released by that release: it leaves it as it is, enabled or disabled. A hold still in the record
 // was not released, and is released as by Release.

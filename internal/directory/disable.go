@@ -58,8 +58,9 @@ type ReleaseResult struct {
 	// is not in the account's block record (any more), or there is no record. Nothing was written; Enabled says
 	// whether the account is enabled now.
 	Lifted bool
-	// LeftDisabled is set when a Lifted account without a record was to be enabled (wasEnabled) and is disabled: the
-	// lost release did not enable it, or something disabled it since. It is left disabled: enabling it could undo a block placed by
+	// LeftDisabled is set when a Lifted account was to be enabled by the lost release (by wasEnabled without a record,
+	// or by the record when the holds left keep it enabled) and is disabled: the lost release did not enable it, or
+	// something disabled it since. It is left disabled: enabling it could undo a block placed by
 	// hand or by another tool.
 	LeftDisabled bool
 }
@@ -376,7 +377,8 @@ func (c *Client) Release(ctx context.Context, acct Account, holdID string, wasEn
 }
 
 // ReleaseAgain is Release after an earlier release of the hold was sent and its answer lost (*OutcomeUnknownError):
-// an account without a block record is taken as released by it, and is left as it is now.
+// an account whose block record has no line of the hold, or that has no record, is taken as released by it, and is
+// left as it is now.
 func (c *Client) ReleaseAgain(ctx context.Context, acct Account, holdID string, wasEnabled bool) (ReleaseResult, error) {
 	return c.release(ctx, acct, holdID, wasEnabled, true)
 }
@@ -399,7 +401,10 @@ func (c *Client) release(ctx context.Context, acct Account, holdID string, wasEn
 		res = ReleaseResult{}
 		if (sent || sawRecord) && (rec == nil || rec.hold(holdID) < 0) {
 			enabled := cur.UserAccountControl&UFAccountDisable == 0
-			res = ReleaseResult{Lifted: true, Enabled: enabled, LeftDisabled: wasEnabled && !enabled && rec == nil}
+			// The lost release enabled the account when it was to: by wasEnabled without a record, else by the record
+			// when every hold left keeps the account enabled.
+			toEnable := wasEnabled && (rec == nil || rec.PriorEnabled && !slices.ContainsFunc(rec.Holds, func(h Hold) bool { return !h.KeepsEnabled }))
+			res = ReleaseResult{Lifted: true, Enabled: enabled, LeftDisabled: toEnable && !enabled}
 			if rec != nil {
 				res.OtherHolds = rec.Others(holdID)
 			}

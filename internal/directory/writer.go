@@ -77,11 +77,14 @@ func (c *Client) findWriter(ctx context.Context) (*url.URL, error) {
 // nil. A controller that stalls does not hold up the others: the candidates share at most half of ctx's time, so
 // that the search for the PDC emulator's host name after them has the rest.
 func (c *Client) whichServesDSA(ctx context.Context, candidates []*url.URL, dsa *ldap.DN) *url.URL {
-	probe, cancel := context.WithCancel(ctx)
+	var probe context.Context
+	var cancel context.CancelFunc
 	if deadline, ok := ctx.Deadline(); ok {
 		probe, cancel = context.WithDeadline(ctx, time.Now().Add(time.Until(deadline)/2))
+	} else {
+		probe, cancel = context.WithCancel(ctx)
 	}
-	defer cancel()
+	defer cancel() // the probes still running give up
 	answers := make(chan *url.URL, len(candidates))
 	for _, u := range candidates {
 		go func() {

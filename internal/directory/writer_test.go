@@ -87,9 +87,8 @@ func TestAStalledDomainControllerDoesNotHideThePDCEmulator(t *testing.T) {
 		}
 	}()
 	dsa := pdcEmulator(t, c)
-	// The candidates share half of the context, less than the stalled one's dial timeout: asked one after the other,
-	// the stalled one takes all of it.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*c.cfg.DialTimeout-time.Second)
+	// Less than the stalled one's dial timeout: asked one after the other, the stalled one takes all of it.
+	ctx, cancel := context.WithTimeout(context.Background(), c.cfg.DialTimeout-time.Second)
 	defer cancel()
 	stall := &url.URL{Scheme: "ldaps", Host: stalled.Addr().String()}
 	if got := c.whichServesDSA(ctx, []*url.URL{stall, c.cfg.urls[0]}, dsa); got != c.cfg.urls[0] {

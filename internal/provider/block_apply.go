@@ -37,9 +37,10 @@ const privateReleasedKey = "released"
 
 // privateReleaseSentKey marks, in the private state of a block whose destroy failed because the answer to the
 // release was lost (an outcome unknown), that the release was sent: the next destroy releases again
-// (block.ReleaseOptions.Again) only while the account has the block record. Without it, the lost release took the
-// record off, with the enable it carried if any, and whatever disabled the account since (a helpdesk, another tool)
-// keeps it disabled. An apply that holds the account again clears it.
+// (block.ReleaseOptions.Again) only while the account's block record has the hold's line. Without it, the lost
+// release took the line off, with the enable it carried if any, and whatever disabled the account since (a
+// helpdesk, another tool) keeps it disabled; without a record (a block not recorded), the account is left as it is.
+// An apply that holds the account again clears it.
 const privateReleaseSentKey = "release_sent"
 
 // privateState is the part of the framework's private state a block uses.
@@ -406,9 +407,11 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 			WaitVisible: len(o.clients.settings.LDAP.DomainControllers) > 0 && disables,
 		})
 		mark = []byte("true") // the hold has left the record: the blocks of the device may rely on its certificates
-		if out.Lifted {
-			released = mark
-			liftedEarlier(&resp.Diagnostics, name, out.LeftDisabled)
+		if out.Lifted && len(sent) > 0 {
+			released = mark // by the earlier destroy, at a time not known
+		}
+		if out.Lifted && (len(sent) > 0 || out.LeftDisabled) {
+			liftedEarlier(&resp.Diagnostics, name, len(sent) > 0, out.LeftDisabled)
 		}
 	}
 	var unreadable *directory.UnreadableRecordError
@@ -452,7 +455,9 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 		}
 		return
 	}
-	if err == nil && len(released) == 0 {
+	// A recorded hold's dial-in deny is lifted in the release's own modify (the lost one, when the hold was found
+	// lifted); an unrecorded block's is restored after its release, also when that release's answer was lost.
+	if err == nil && (len(released) == 0 && !out.Lifted || out.Lifted && m.HoldID.IsNull()) {
 		o.restoreDialIn(ctx, state.dialIn(), m, out, &resp.Diagnostics)
 	}
 	if len(out.Lagging) > 0 {
@@ -461,17 +466,24 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 	}
 }
 
-// liftedEarlier warns that an earlier destroy's release, whose answer was lost, had lifted the block (the directory
-// took it so: block.ReleaseOptions.Again), and says so when the account it was to enable is disabled and stays so.
-func liftedEarlier(diags *diag.Diagnostics, name string, leftDisabled bool) {
-	detail := "The answer to an earlier destroy's release was lost, and the block's hold is no longer on the account: " +
-		"that release took it off (and enabled the account if it was to). The account is left as it is now."
-	if leftDisabled {
-		detail += " It is disabled, although it was enabled before the block: the lost release did not enable it, or " +
-			"something (a helpdesk, another tool, another block that is not recorded) disabled it since. It stays " +
-			"disabled; enable it by hand if nothing should keep it disabled."
+// liftedEarlier warns that a release whose answer was lost had lifted the block (the directory took it so:
+// block.ReleaseOptions.Again, or a retry of this destroy's own release), an earlier destroy's when earlier, and says
+// so when the account it was to enable is disabled and stays so.
+func liftedEarlier(diags *diag.Diagnostics, name string, earlier, leftDisabled bool) {
+	detail := "The answer to this destroy's release was lost, and the block's hold is no longer on the account: that " +
+		"release took it off (and enabled the account if it was to). The account is left as it is now."
+	summary := fmt.Sprintf("The block of %s was lifted by a release whose answer was lost", name)
+	if earlier {
+		detail = "The answer to an earlier destroy's release was lost, and the block's hold is no longer on the account: " +
+			"that release took it off (and enabled the account if it was to). The account is left as it is now."
+		summary = fmt.Sprintf("The block of %s was lifted by an earlier destroy", name)
 	}
-	diags.AddWarning(fmt.Sprintf("The block of %s was lifted by an earlier destroy", name), detail)
+	if leftDisabled {
+		detail += " It is disabled, although it was to be enabled: the lost release did not enable it, or something (a " +
+			"helpdesk, another tool, another block that is not recorded) disabled it since. It stays disabled; enable it " +
+			"by hand if nothing should keep it disabled."
+	}
+	diags.AddWarning(summary, detail)
 }
 
 // privateSink discards private state: a deleted resource keeps none.

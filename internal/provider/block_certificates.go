@@ -293,7 +293,8 @@ func (o *blockOps) releaseLever(ctx context.Context, blocker *block.Blocker, l *
 		// for a hold it must not undo, and so does not list them either: nothing in the record tells such a block
 		// from the others.
 		diags.AddError("The device's certificates stay on hold: other blocks of the device may rely on them",
-			fmt.Sprintf("An earlier destroy of this block released its hold of the account, then could not take %s off hold. "+
+			fmt.Sprintf("An earlier destroy of this block released its hold of the account and did not take %s off hold "+
+				"(the CA did not answer, or the release's own answer was lost). "+
 				"The account's block record now lists other blocks of the device (%s): any of them that held the device's "+
 				"certificates since found those on hold with no block listing them, so it may rely on them without saying "+
 				"so. The certificates stay on hold and this block stays in state: destroy it again once those blocks are "+

@@ -38,6 +38,13 @@ resource "remoteaccess_blocked_device" %q {
 `, name, extra)
 }
 
+// secondHeldDeviceConfig is a second block of CLIENT2 with certificate_hold, applied after the first (test), so that
+// it finds the first one's holds.
+func secondHeldDeviceConfig() string {
+	return strings.Replace(heldDeviceConfig("second", ""), `verify_seconds = 2`, `verify_seconds = 0
+  depends_on     = [remoteaccess_blocked_device.test]`, 1)
+}
+
 // loseOneRevokeReply makes the CA's next hold or revocation take effect and its answer be lost (the lab's CA answers
 // through host's WinRM service).
 func loseOneRevokeReply(host *wsman.Server) func() {
@@ -305,8 +312,7 @@ func TestAccBlockedDevice_twoCertificateHolds(t *testing.T) {
 	enforceEverywhere(t, l)
 	tunnel, da := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
 	first := heldDeviceConfig("test", "")
-	second := strings.Replace(heldDeviceConfig("second", ""), `verify_seconds = 2`, `verify_seconds = 0
-  depends_on     = [remoteaccess_blocked_device.test]`, 1)
+	second := secondHeldDeviceConfig()
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{
@@ -567,8 +573,7 @@ func TestAccBlockedDevice_certsListEditedByHandKeepsItsCertificates(t *testing.T
 	l := startLab(t)
 	enforceEverywhere(t, l)
 	tunnel, da := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
-	second := strings.Replace(heldDeviceConfig("second", ""), `verify_seconds = 2`, `verify_seconds = 0
-  depends_on     = [remoteaccess_blocked_device.test]`, 1)
+	second := secondHeldDeviceConfig()
 	tidy := regexp.MustCompile(`certs="[^"]*"`)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
@@ -643,8 +648,7 @@ func TestAccBlockedDevice_holdRemovedFromConfigurationStillCountsItsCertificates
 	l := startLab(t)
 	enforceEverywhere(t, l)
 	tunnel, da := certSerial(t, l, cluster.TemplateDeviceTunnel), certSerial(t, l, cluster.TemplateDirectAccess)
-	second := strings.Replace(heldDeviceConfig("second", ""), `verify_seconds = 2`, `verify_seconds = 0
-  depends_on     = [remoteaccess_blocked_device.test]`, 1)
+	second := secondHeldDeviceConfig()
 	first := `
 resource "remoteaccess_blocked_device" "test" {
   computer_name  = "CLIENT2"
@@ -856,6 +860,31 @@ func TestAccBlockedDevice_holdWhoseAnswerIsLostIsReleasedByTheDestroy(t *testing
 		}, {
 			Config: l.withCertificateAuthority(l.providerConfig("")),
 			Check:  resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, false, 0), checkDisposition(t, l, direct, false, 0)),
+		}},
+	})
+}
+
+// A destroy whose own release's answer is lost, and which then finds the hold's line gone on its next read, goes on
+// as a destroy that released: the certificates another block lists stay on hold for it, and the destroy completes
+// (it is not taken for a destroy run again after an earlier one, which keeps every certificate while any other
+// block is recorded).
+func TestAccBlockedDevice_releaseWhoseAnswerIsLostInTheDestroyCompletesIt(t *testing.T) {
+	l := startLab(t)
+	enforceEverywhere(t, l)
+	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
+	second := secondHeldDeviceConfig()
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "") + second)),
+			Check:  checkDisposition(t, l, tunnel, true, 6),
+		}, {
+			PreConfig: func() { l.Directory().LoseModifyReplies(1, false) },
+			Config:    l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("second", ""))),
+			Check:     resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 6), checkAccountEnabled(l, t, "CLIENT2$", false)),
+		}, {
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, false, 0), checkAccountEnabled(l, t, "CLIENT2$", true)),
 		}},
 	})
 }

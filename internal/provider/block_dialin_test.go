@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -241,6 +242,28 @@ resource "remoteaccess_blocked_user" "test" {
 		}, {
 			Config: l.providerConfig(""),
 			Check:  checkDialIn(l, nil),
+		}},
+	})
+}
+
+// An unrecorded block's dial-in deny is restored after its release, also when it is destroyed again after that
+// release's answer was lost: no hold line carried the restore, so nothing else would set msNPAllowDialin back.
+func TestAccBlockedUser_unrecordedDenyIsRestoredAfterALostRelease(t *testing.T) {
+	l := startLab(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.configWith("record_blocks = false", deniedUserConfig("test", "")),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", false)),
+		}, {
+			PreConfig:   func() { l.Directory().LoseModifyReplies(1, true) },
+			Config:      l.configWith("record_blocks = false", ""),
+			ExpectError: regexp.MustCompile(`reply was lost`),
+		}, {
+			PreConfig: l.Directory().SetReachable,
+			Config:    l.configWith("record_blocks = false", ""),
+			// The state is empty: no CheckDestroy runs.
+			Check: resource.ComposeAggregateTestCheckFunc(checkDialIn(l, nil), checkAccountEnabled(l, t, "bob", true)),
 		}},
 	})
 }
