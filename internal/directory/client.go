@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"slices"
 	"strings"
 	"sync"
 
@@ -86,7 +87,11 @@ func (c *Client) search(ctx context.Context, req *ldap.SearchRequest) ([]*ldap.E
 		if req.Scope == ldap.ScopeBaseObject {
 			res, err = conn.Search(req)
 		} else {
-			res, err = conn.SearchWithPaging(req, pageSize)
+			// SearchWithPaging keeps its cookie in the request's controls; the cookie belongs to the connection's
+			// search, so a search run again on a fresh connection starts from a copy without it.
+			paged := *req
+			paged.Controls = slices.Clone(req.Controls)
+			res, err = conn.SearchWithPaging(&paged, pageSize)
 		}
 		if err != nil {
 			return err

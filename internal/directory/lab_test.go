@@ -2,12 +2,14 @@ package directory_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 )
 
@@ -78,5 +80,33 @@ func TestOverlappingLookupsByGUIDShareSearches(t *testing.T) {
 	lookups := rounds * (len(want) + 2)
 	if searches := l.Directory().Searches() - before; searches > int64(lookups/4) {
 		t.Errorf("%d searches for %d overlapping lookups; want them shared", searches, lookups)
+	}
+}
+
+// A paged listing whose connection breaks between two pages is run again on a fresh connection from its first page:
+// the cookie names a cursor of the broken connection (Active Directory keeps paged-search state per connection), and
+// sending it again is refused.
+func TestAPagedListingBrokenBetweenPagesStartsAgain(t *testing.T) {
+	l, err := lab.Start(lab.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = l.Close() })
+	info := l.Info()
+	c := labclient.Directory(t, info)
+	bulk := make([]ldapserver.Computer, 1200) // three pages
+	for i := range bulk {
+		bulk[i] = ldapserver.Computer{Name: fmt.Sprintf("LOST%05d", i), Container: "OU=Lost,OU=Workstations", Disabled: true}
+	}
+	if err := l.Directory().AddComputers(bulk...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.FindComputer(ctx(t), "client1"); err != nil { // a connection in the pool, which a retry needs
+		t.Fatal(err)
+	}
+	l.Directory().DropConnectionsOnPage(1)
+	got, err := c.ListDisabled(ctx(t), directory.KindComputer, "OU=Lost,OU=Workstations,"+info.BaseDN)
+	if err != nil || len(got) != len(bulk) {
+		t.Fatalf("ListDisabled broken between two pages = %d accounts, %v; want all %d", len(got), err, len(bulk))
 	}
 }

@@ -34,6 +34,7 @@ type Directory struct {
 	modifyReplyDelay atomic.Int64 // how late a modify is answered once applied (faults.go)
 	rootDSEDelay     atomic.Int64 // how late the root DSE is answered (faults.go)
 	afterLostReply   atomic.Pointer[func()]
+	droppedPages     atomic.Int32 // later pages of paged searches still to answer by dropping the connections
 	busyModifies     atomic.Int32 // modifies still to refuse as busy (faults.go)
 }
 

@@ -96,6 +96,9 @@ func errBusy() *resultError {
 	return &resultError{code: gldap.ResultBusy, message: "00002024: SvcErr: DSID-031A1236, problem 5001 (BUSY), data 0"}
 }
 
+// errConnectionDropped is a request answered by dropping the connections: the handler writes nothing.
+var errConnectionDropped = errors.New("the connection was dropped before the answer")
+
 func errInvalidCookie() *resultError {
 	return &resultError{code: gldap.ResultUnwillingToPerform, message: "00002024: LdapErr: DSID-0C090FC5, comment: Error processing control, data 0, v4563"}
 }

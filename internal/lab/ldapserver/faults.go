@@ -37,6 +37,25 @@ func (d *Directory) takeLostReply() bool {
 	return true
 }
 
+// DropConnectionsOnPage makes the next n requests for a later page of a paged search (those that carry a cookie)
+// drop every connection instead of answering, as a network failure between two pages would. The cookie names a
+// cursor of that connection (RFC 2696 leaves it to the server; Active Directory keeps paged-search state per
+// connection), so a client must start its search again on a new one.
+func (d *Directory) DropConnectionsOnPage(n int) { d.droppedPages.Store(int32(n)) } //nolint:gosec // a test's small count
+
+// takeDroppedPage reports whether this page's request is to be answered by dropping the connections, and drops them.
+func (d *Directory) takeDroppedPage() bool {
+	if !takeOne(&d.droppedPages) {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, ep := range d.endpoints {
+		ep.relay.dropConnections()
+	}
+	return true
+}
+
 // ThenOnLostReply runs then, once, when the next lost reply is lost (LoseModifyReplies): after the modify took effect
 // and before the client can read the account again, as another writer that changes the account in that moment.
 func (d *Directory) ThenOnLostReply(then func()) { d.afterLostReply.Store(&then) }

@@ -133,6 +133,9 @@ func (h *handler) search(w *gldap.ResponseWriter, r *gldap.Request) {
 	}
 	h.d.searches.Add(1)
 	res, err := h.runSearch(r.ConnectionID(), m)
+	if errors.Is(err, errConnectionDropped) {
+		return // the connection is gone before the page (DropConnectionsOnPage)
+	}
 	sel := newSelection(m.Attributes)
 	for _, e := range res.entries {
 		resp := r.NewSearchResponseEntry(e.dn)

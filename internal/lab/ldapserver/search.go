@@ -76,6 +76,9 @@ func (h *handler) page(conn int, p *gldap.ControlPaging, sizeLimit int, run func
 		}
 		cookie = h.sessions.openCursor(conn, c)
 	}
+	if p.Cookie != nil && h.d.takeDroppedPage() {
+		return searchResult{}, errConnectionDropped
+	}
 	entries, done, truncated, ok := h.sessions.nextPage(conn, cookie, size)
 	if !ok {
 		return searchResult{}, errInvalidCookie()
