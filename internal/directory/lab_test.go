@@ -87,13 +87,7 @@ func TestOverlappingLookupsByGUIDShareSearches(t *testing.T) {
 // the cookie names a cursor of the broken connection (Active Directory keeps paged-search state per connection), and
 // sending it again is refused.
 func TestAPagedListingBrokenBetweenPagesStartsAgain(t *testing.T) {
-	l, err := lab.Start(lab.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = l.Close() })
-	info := l.Info()
-	c := labclient.Directory(t, info)
+	l, c := startDirectoryLab(t)
 	bulk := make([]ldapserver.Computer, 1200) // three pages
 	for i := range bulk {
 		bulk[i] = ldapserver.Computer{Name: fmt.Sprintf("LOST%05d", i), Container: "OU=Lost,OU=Workstations", Disabled: true}
@@ -105,7 +99,7 @@ func TestAPagedListingBrokenBetweenPagesStartsAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Directory().DropConnectionsOnPage(1)
-	got, err := c.ListDisabled(ctx(t), directory.KindComputer, "OU=Lost,OU=Workstations,"+info.BaseDN)
+	got, err := c.ListDisabled(ctx(t), directory.KindComputer, "OU=Lost,OU=Workstations,"+l.Info().BaseDN)
 	if err != nil || len(got) != len(bulk) {
 		t.Fatalf("ListDisabled broken between two pages = %d accounts, %v; want all %d", len(got), err, len(bulk))
 	}
