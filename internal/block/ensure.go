@@ -138,6 +138,8 @@ func (b *Blocker) Ensure(ctx context.Context, t Target, opts Options, prior Prio
 		}
 		return out
 	}
+	// A hold found in the record (placed by a write whose answer was lost, say) is this block's as much as one written now.
+	out.Recorded = out.Recorded || (opts.Record && holdRecorded(out.Target.Account, opts.Hold))
 	if opts.Purge {
 		out.Pending = inServers(prior.Pending, opts.Servers)
 		// A new block purges every server also when the account was disabled already (by hand, say): disabling it

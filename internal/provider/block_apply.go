@@ -208,8 +208,10 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	if out.Wrote && out.NewlyDisabled {
 		m.BlockedAt = blockedAt(opts.Hold)
 	}
-	if out.Wrote {
-		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleasedKey, nil)...) // held again: destroy releases it
+	if out.Wrote || out.Recorded {
+		// Held again (written now, or its line found in the record: written by a hold whose answer was lost):
+		// destroy releases it.
+		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleasedKey, nil)...)
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleaseSentKey, nil)...)
 	}
 	if opts.Record {

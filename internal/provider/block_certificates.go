@@ -202,13 +202,14 @@ func leverNeedsCompletion(before, after *certificateLever) bool {
 		(!after.CertificateHold.IsNull() && !after.CertificateHold.Equal(before.CertificateHold))
 }
 
-// planLever keeps the lever's computed attributes, or leaves them unknown when the apply will change them.
-func planLever(before, after *certificateLever) {
+// planLever keeps the lever's computed attributes, or leaves them unknown when the apply will change them, or may:
+// a hold written again (reblock) whose answer is lost leaves every CA pending.
+func planLever(before, after *certificateLever, reblock bool) {
 	if before == nil || after == nil {
 		return
 	}
 	after.HeldCertificates, after.PendingAuthorities, after.PendingFlush = before.HeldCertificates, before.PendingAuthorities, before.PendingFlush
-	if leverNeedsCompletion(before, after) || before.HeldCertificates.IsNull() {
+	if reblock || leverNeedsCompletion(before, after) || before.HeldCertificates.IsNull() {
 		after.HeldCertificates = types.ListUnknown(heldCertificateType)
 		after.PendingAuthorities = types.ListUnknown(types.StringType)
 		after.PendingFlush = types.ListUnknown(types.StringType)

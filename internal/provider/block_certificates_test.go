@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/terraform-plugin-testing/statecheck"
 	"github.com/hashicorp/terraform-plugin-testing/tfjsonpath"
 
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/block"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/enterpriseca"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/wsman"
@@ -886,5 +887,35 @@ func TestAccBlockedDevice_releaseWhoseAnswerIsLostInTheDestroyCompletesIt(t *tes
 			Config: l.withCertificateAuthority(l.providerConfig("")),
 			Check:  resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, false, 0), checkAccountEnabled(l, t, "CLIENT2$", true)),
 		}},
+	})
+}
+
+// A block declared again after a destroy whose certificate release failed, whose hold's answer is lost although the
+// hold landed, is completed by the next apply, which finds its line in the record and writes nothing: its destroy
+// then releases the account as any other (the marker of the earlier release is cleared by the line found, not only
+// by a hold written).
+func TestAccBlockedDevice_blockHeldAgainWhoseAnswerWasLostIsReleasedByItsDestroy(t *testing.T) {
+	l := startLab(t)
+	t.Cleanup(func() { directoryHook = func(d block.Directory) block.Directory { return d } })
+	enforceEverywhere(t, l)
+	tunnel := certSerial(t, l, cluster.TemplateDeviceTunnel)
+	config := l.withCertificateAuthority(l.providerConfig(heldDeviceConfig("test", "")))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: append(heldThenReleasedWithTheCADown(t, l, tunnel, `not all taken off hold`), resource.TestStep{
+			PreConfig: func() {
+				l.Cluster().SetCAFaults(false, false)
+				directoryHook = func(d block.Directory) block.Directory { return replyLost{d} } // the hold lands, its answer not
+			},
+			Config:             config,
+			ExpectNonEmptyPlan: true,
+		}, resource.TestStep{
+			PreConfig: func() { directoryHook = func(d block.Directory) block.Directory { return d } },
+			Config:    config,
+			Check:     resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, true, 6), checkAccountEnabled(l, t, "CLIENT2$", false)),
+		}, resource.TestStep{
+			Config: l.withCertificateAuthority(l.providerConfig("")),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDisposition(t, l, tunnel, false, 0), checkAccountEnabled(l, t, "CLIENT2$", true)),
+		}),
 	})
 }

@@ -72,7 +72,7 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 	if o.clients.settings.LDAP.RecordBlocks && before.HoldID.IsNull() {
 		after.HoldID = types.StringUnknown() // the next apply records the block on the account
 	}
-	planLever(prior.certificates(), plan.certificates())
+	planLever(prior.certificates(), plan.certificates(), reblock)
 	o.planChangedHold(ctx, prior, plan, &resp.Diagnostics)
 	if dialIn {
 		d.PriorDialIn = types.StringUnknown() // the apply writes the deny
