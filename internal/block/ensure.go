@@ -300,10 +300,11 @@ func (b *Blocker) Release(ctx context.Context, kind directory.Kind, guid, holdID
 		release = b.Directory.ReleaseAgain
 	}
 	res, err := release(ctx, acct, holdID, opts.WasEnabled)
+	// Also on an error: what the last attempt decided, its modify's answer lost, is what a retry must know (DialIn).
+	out.Enabled, out.OtherHolds, out.DialIn, out.Lifted, out.LeftDisabled = res.Enabled, res.OtherHolds, res.DialIn, res.Lifted, res.LeftDisabled
 	if err != nil {
 		return out, fmt.Errorf("lifting the block of %s: %w", acct.DN, err)
 	}
-	out.Enabled, out.OtherHolds, out.DialIn, out.Lifted, out.LeftDisabled = res.Enabled, res.OtherHolds, res.DialIn, res.Lifted, res.LeftDisabled
 	if out.Enabled && !out.Lifted && opts.WaitVisible {
 		var lagging *directory.VisibilityError
 		if err := b.Directory.WaitVisible(ctx, acct.DN, directory.Visible{Enabled: true}); errors.As(err, &lagging) {

@@ -56,7 +56,8 @@ type ReleaseResult struct {
 	DialIn DialInRelease
 	// Lifted is set when a release sent before, whose answer was lost, is taken to have taken effect: the hold's line
 	// is not in the account's block record (any more), or there is no record. Nothing was written; Enabled says
-	// whether the account is enabled now.
+	// whether the account is enabled now, and DialIn what the lost modify of this call did with dial-in (Recorded:
+	// the line it released denied dial-in, so that modify restored or kept it), zero for an earlier call's.
 	Lifted bool
 	// LeftDisabled is set when a Lifted account was to be enabled by the lost release (by wasEnabled without a record,
 	// or by the record when the holds left keep it enabled) and is disabled: the lost release did not enable it, or
@@ -398,13 +399,14 @@ func (c *Client) release(ctx context.Context, acct Account, holdID string, wasEn
 		if err != nil {
 			return accountChange{}, withDN(err, cur.DN)
 		}
+		carried := res.DialIn // what an earlier attempt's modify, lost, did with msNPAllowDialin
 		res = ReleaseResult{}
 		if (sent || sawRecord) && (rec == nil || rec.hold(holdID) < 0) {
 			enabled := cur.UserAccountControl&UFAccountDisable == 0
 			// The lost release enabled the account when it was to: by wasEnabled without a record, else by the record
 			// when every hold left keeps the account enabled.
 			toEnable := wasEnabled && (rec == nil || rec.PriorEnabled && !slices.ContainsFunc(rec.Holds, func(h Hold) bool { return !h.KeepsEnabled }))
-			res = ReleaseResult{Lifted: true, Enabled: enabled, LeftDisabled: toEnable && !enabled}
+			res = ReleaseResult{Lifted: true, Enabled: enabled, LeftDisabled: toEnable && !enabled, DialIn: carried}
 			if rec != nil {
 				res.OtherHolds = rec.Others(holdID)
 			}

@@ -400,6 +400,7 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 	resp.Diagnostics.Append(d...)
 	sent, d := req.Private.GetKey(ctx, privateReleaseSentKey)
 	resp.Diagnostics.Append(d...)
+	sentCarried := len(sent) > 0 && dialInCarried(sent, !m.HoldID.IsNull())
 	var out block.ReleaseOutcome
 	var err error
 	mark := released // what the next destroy is told, should the certificates' release fail below
@@ -413,7 +414,7 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 			released = mark // by the earlier destroy, at a time not known
 		}
 		if out.Lifted && (len(sent) > 0 || out.LeftDisabled) {
-			liftedEarlier(&resp.Diagnostics, name, len(sent) > 0, out.LeftDisabled)
+			liftedEarlier(&resp.Diagnostics, name, len(sent) > 0, out.LeftDisabled, state.dialIn(), out.DialIn.Recorded || sentCarried)
 		}
 	}
 	var unreadable *directory.UnreadableRecordError
@@ -436,7 +437,7 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 		addReleaseError(&resp.Diagnostics, o.nameAttr(), o.kind.noun, name, err)
 		var unknown *directory.OutcomeUnknownError
 		if errors.As(err, &unknown) {
-			resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleaseSentKey, []byte("true"))...)
+			resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleaseSentKey, releaseSent(out.DialIn.Recorded || sentCarried))...)
 		}
 	case len(out.OtherHolds) > 0 && !out.Enabled:
 		var holds []string
@@ -457,9 +458,12 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 		}
 		return
 	}
-	// A recorded hold's dial-in deny is lifted in the release's own modify (the lost one, when the hold was found
-	// lifted); an unrecorded block's is restored after its release, also when that release's answer was lost.
-	if err == nil && (len(released) == 0 && !out.Lifted || out.Lifted && m.HoldID.IsNull()) {
+	// A hold line that denies dial-in has it lifted in the release's own modify (the lost one, when the hold was
+	// found lifted: carried); otherwise the deny is restored after the release, also when that release's answer was
+	// lost, unless the account is found disabled since (LeftDisabled): whoever disabled it may have denied dial-in
+	// too, and the warning names the value to set back by hand.
+	carried := out.DialIn.Recorded || sentCarried
+	if err == nil && (len(released) == 0 && !out.Lifted || out.Lifted && !carried && !out.LeftDisabled) {
 		o.restoreDialIn(ctx, state.dialIn(), m, out, &resp.Diagnostics)
 	}
 	if len(out.Lagging) > 0 {
@@ -470,8 +474,9 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 
 // liftedEarlier warns that a release whose answer was lost had lifted the block (the directory took it so:
 // block.ReleaseOptions.Again, or a retry of this destroy's own release), an earlier destroy's when earlier, and says
-// so when the account it was to enable is disabled and stays so.
-func liftedEarlier(diags *diag.Diagnostics, name string, earlier, leftDisabled bool) {
+// so when the account it was to enable is disabled and stays so, with the dial-in deny (dialIn) that then stays too
+// unless the lost release carried its restore.
+func liftedEarlier(diags *diag.Diagnostics, name string, earlier, leftDisabled bool, dialIn *dialInLever, carried bool) {
 	detail := "The answer to this destroy's release was lost, and the block's hold is no longer on the account: that " +
 		"release took it off (and enabled the account if it was to). The account is left as it is now."
 	summary := fmt.Sprintf("The block of %s was lifted by a release whose answer was lost", name)
@@ -484,8 +489,31 @@ func liftedEarlier(diags *diag.Diagnostics, name string, earlier, leftDisabled b
 		detail += " It is disabled, although it was to be enabled: the lost release did not enable it, or something (a " +
 			"helpdesk, another tool, another block that is not recorded) disabled it since. It stays disabled; enable it " +
 			"by hand if nothing should keep it disabled."
+		if dialIn != nil && dialIn.DenyDialIn.ValueBool() && !carried && !dialIn.PriorDialIn.IsNull() {
+			detail += fmt.Sprintf(" Its dial-in deny (msNPAllowDialin FALSE) is left as well: set it back to %s (the "+
+				"Dial-in tab) when the account is enabled, if nothing else denies it.", dialIn.PriorDialIn.ValueString())
+		}
 	}
 	diags.AddWarning(summary, detail)
+}
+
+// releaseSent is the value of privateReleaseSentKey: whether the lost release's modify carried the restore of a
+// dial-in deny (its hold line denied dial-in).
+func releaseSent(dialInCarried bool) []byte {
+	b, _ := json.Marshal(map[string]bool{"dial_in_carried": dialInCarried}) //nolint:errchkjson // a map of bools always encodes
+	return b
+}
+
+// dialInCarried reads releaseSent's value; recorded is what a marker of an earlier version (true) is taken to say:
+// a recorded hold's line carried its deny, which fails safe (the deny is not restored blindly).
+func dialInCarried(sent []byte, recorded bool) bool {
+	var v struct {
+		DialInCarried *bool `json:"dial_in_carried"`
+	}
+	if json.Unmarshal(sent, &v) != nil || v.DialInCarried == nil {
+		return recorded
+	}
+	return *v.DialInCarried
 }
 
 // privateSink discards private state: a deleted resource keeps none.

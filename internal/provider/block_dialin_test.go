@@ -247,9 +247,15 @@ resource "remoteaccess_blocked_user" "test" {
 }
 
 // An unrecorded block's dial-in deny is restored after its release, also when it is destroyed again after that
-// release's answer was lost: no hold line carried the restore, so nothing else would set msNPAllowDialin back.
-func TestAccBlockedUser_unrecordedDenyIsRestoredAfterALostRelease(t *testing.T) {
+// release's answer was lost: no hold line carried the restore, so nothing else would set msNPAllowDialin back. Unless
+// the account is found disabled meanwhile (a helpdesk): whoever disabled it may have denied dial-in too, so both
+// stay, and the warning says what to set back.
+func testUnrecordedDenyAfterALostRelease(t *testing.T, disabledMeanwhile bool) {
 	l := startLab(t)
+	want, enabled := []string(nil), true // restored to absent, the account enabled by the lost release
+	if disabledMeanwhile {
+		want, enabled = []string{"FALSE"}, false
+	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{{
@@ -260,10 +266,50 @@ func TestAccBlockedUser_unrecordedDenyIsRestoredAfterALostRelease(t *testing.T) 
 			Config:      l.configWith("record_blocks = false", ""),
 			ExpectError: regexp.MustCompile(`reply was lost`),
 		}, {
-			PreConfig: l.Directory().SetReachable,
-			Config:    l.configWith("record_blocks = false", ""),
+			PreConfig: func() {
+				l.Directory().SetReachable()
+				if disabledMeanwhile {
+					if err := l.Directory().DisableAccount("bob"); err != nil {
+						t.Fatal(err)
+					}
+				}
+			},
+			Config: l.configWith("record_blocks = false", ""),
 			// The state is empty: no CheckDestroy runs.
-			Check: resource.ComposeAggregateTestCheckFunc(checkDialIn(l, nil), checkAccountEnabled(l, t, "bob", true)),
+			Check: resource.ComposeAggregateTestCheckFunc(checkDialIn(l, want), checkAccountEnabled(l, t, "bob", enabled)),
+		}},
+	})
+}
+
+func TestAccBlockedUser_unrecordedDenyIsRestoredAfterALostRelease(t *testing.T) {
+	testUnrecordedDenyAfterALostRelease(t, false)
+}
+
+func TestAccBlockedUser_unrecordedDenyStaysWithADisableMadeAfterALostRelease(t *testing.T) {
+	testUnrecordedDenyAfterALostRelease(t, true)
+}
+
+// A recorded block's release lifts its dial-in deny in the same modify as its hold line. When that modify's answer
+// is lost, the destroy run again finds the line gone and leaves msNPAllowDialin as it is: a deny written since (an
+// administrator's, in the Dial-in tab) is not taken for the block's.
+func TestAccBlockedUser_recordedDenyReleasedWithALostAnswerLeavesALaterDeny(t *testing.T) {
+	l := startLab(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(deniedUserConfig("test", "")),
+			Check:  checkDialIn(l, []string{"FALSE"}),
+		}, {
+			PreConfig:   func() { l.Directory().LoseModifyReplies(1, true) },
+			Config:      l.providerConfig(""),
+			ExpectError: regexp.MustCompile(`reply was lost`),
+		}, {
+			PreConfig: func() {
+				l.Directory().SetReachable()
+				setBobsDialIn(t, l, "FALSE") // restored to absent by the lost release, denied again by hand
+			},
+			Config: l.providerConfig(""),
+			Check:  resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", true)),
 		}},
 	})
 }

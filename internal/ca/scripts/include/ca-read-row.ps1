@@ -1,7 +1,8 @@
 # remoteaccess-include: ca-read-row
 #
 # Read-CARow, shared by the scripts that change one certificate: its row read by serial number, before and after the
-# change; and New-CAReadBackError, their error once the change is made. Needs ca-common, included before it.
+# change; New-CAReadBackError, their error once the change is made or may have been; and Test-CANotDone. Needs
+# ca-common, included before it.
 
 # Read-CARow reads one certificate's row by serial number; a serial the CA does not have is ObjectNotFound.
 function Read-CARow([string]$config, [string]$serial) {
