@@ -61,8 +61,8 @@ type ReleaseResult struct {
 	Lifted bool
 	// LeftDisabled is set when a Lifted account was to be enabled by the lost release (by wasEnabled without a record,
 	// or by the record when the holds left keep it enabled) and is disabled: the lost release did not enable it, or
-	// something disabled it since. It is left disabled: enabling it could undo a block placed by
-	// hand or by another tool.
+	// something disabled it since. It is left disabled: enabling it could undo a block placed by hand or by another
+	// tool.
 	LeftDisabled bool
 }
 
