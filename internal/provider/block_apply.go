@@ -477,14 +477,12 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 // so when the account it was to enable is disabled and stays so, with the dial-in deny (dialIn) that then stays too
 // unless the lost release carried its restore.
 func liftedEarlier(diags *diag.Diagnostics, name string, earlier, leftDisabled bool, dialIn *dialInLever, carried bool) {
-	detail := "The answer to this destroy's release was lost, and the block's hold is no longer on the account: that " +
-		"release took it off (and enabled the account if it was to). The account is left as it is now."
-	summary := fmt.Sprintf("The block of %s was lifted by a release whose answer was lost", name)
+	whose, summary := "this destroy's", fmt.Sprintf("The block of %s was lifted by a release whose answer was lost", name)
 	if earlier {
-		detail = "The answer to an earlier destroy's release was lost, and the block's hold is no longer on the account: " +
-			"that release took it off (and enabled the account if it was to). The account is left as it is now."
-		summary = fmt.Sprintf("The block of %s was lifted by an earlier destroy", name)
+		whose, summary = "an earlier destroy's", fmt.Sprintf("The block of %s was lifted by an earlier destroy", name)
 	}
+	detail := "The answer to " + whose + " release was lost, and the block's hold is no longer on the account: that " +
+		"release took it off (and enabled the account if it was to). The account is left as it is now."
 	if leftDisabled {
 		detail += " It is disabled, although it was to be enabled: the lost release did not enable it, or something (a " +
 			"helpdesk, another tool, another block that is not recorded) disabled it since. It stays disabled; enable it " +

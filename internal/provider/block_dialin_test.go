@@ -2,7 +2,6 @@ package provider
 
 import (
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -256,28 +255,19 @@ func testUnrecordedDenyAfterALostRelease(t *testing.T, disabledMeanwhile bool) {
 	if disabledMeanwhile {
 		want, enabled = []string{"FALSE"}, false
 	}
+	config := func(blocks string) string { return l.configWith("record_blocks = false", blocks) }
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: l.configWith("record_blocks = false", deniedUserConfig("test", "")),
-			Check:  resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", false)),
-		}, {
-			PreConfig:   func() { l.Directory().LoseModifyReplies(1, true) },
-			Config:      l.configWith("record_blocks = false", ""),
-			ExpectError: regexp.MustCompile(`reply was lost`),
-		}, {
-			PreConfig: func() {
-				l.Directory().SetReachable()
+		Steps: retriedAfterALostRelease(l, config, deniedUserConfig("test", ""),
+			resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", false)),
+			func() {
 				if disabledMeanwhile {
 					if err := l.Directory().DisableAccount("bob"); err != nil {
 						t.Fatal(err)
 					}
 				}
 			},
-			Config: l.configWith("record_blocks = false", ""),
-			// The state is empty: no CheckDestroy runs.
-			Check: resource.ComposeAggregateTestCheckFunc(checkDialIn(l, want), checkAccountEnabled(l, t, "bob", enabled)),
-		}},
+			resource.ComposeAggregateTestCheckFunc(checkDialIn(l, want), checkAccountEnabled(l, t, "bob", enabled))),
 	})
 }
 
@@ -296,20 +286,8 @@ func TestAccBlockedUser_recordedDenyReleasedWithALostAnswerLeavesALaterDeny(t *t
 	l := startLab(t)
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: l.providerConfig(deniedUserConfig("test", "")),
-			Check:  checkDialIn(l, []string{"FALSE"}),
-		}, {
-			PreConfig:   func() { l.Directory().LoseModifyReplies(1, true) },
-			Config:      l.providerConfig(""),
-			ExpectError: regexp.MustCompile(`reply was lost`),
-		}, {
-			PreConfig: func() {
-				l.Directory().SetReachable()
-				setBobsDialIn(t, l, "FALSE") // restored to absent by the lost release, denied again by hand
-			},
-			Config: l.providerConfig(""),
-			Check:  resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", true)),
-		}},
+		Steps: retriedAfterALostRelease(l, l.providerConfig, deniedUserConfig("test", ""), checkDialIn(l, []string{"FALSE"}),
+			func() { setBobsDialIn(t, l, "FALSE") }, // restored to absent by the lost release, denied again by hand
+			resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", true))),
 	})
 }

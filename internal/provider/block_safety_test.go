@@ -461,65 +461,54 @@ resource "remoteaccess_blocked_device" "test" {
 
 // A destroy whose release's answer is lost stays in state. Destroyed again after someone disabled the account (a
 // helpdesk, another tool), it finds that the lost release took the hold's line off, and leaves the account disabled
-// rather than enable it by was_enabled.
-func TestAccBlockedDevice_destroyRetriedAfterALostReleaseKeepsALaterDisable(t *testing.T) {
+// rather than enable it by was_enabled. With ldap.record_blocks = false (unrecorded) no record tells whether the lost
+// release was applied, so the account it finds disabled stays disabled too, and the destroy says so.
+func testDestroyRetriedAfterALostReleaseKeepsALaterDisable(t *testing.T, ldapExtra string) {
 	l := startLab(t)
+	config := func(blocks string) string { return l.configWith(ldapExtra, blocks) }
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: l.providerConfig(`
+		Steps: retriedAfterALostRelease(l, config, `
 resource "remoteaccess_blocked_device" "test" {
   computer_name  = "CLIENT1"
   verify_seconds = 0
 }
-`),
-		}, {
-			PreConfig:   func() { l.Directory().LoseModifyReplies(1, true) },
-			Config:      l.providerConfig(""),
-			ExpectError: regexp.MustCompile(`reply was lost`),
-		}, {
-			PreConfig: func() {
-				l.Directory().SetReachable()
-				if err := l.Directory().DisableAccount("CLIENT1$"); err != nil {
-					t.Fatal(err)
-				}
-			},
-			Config: l.providerConfig(""),
-			Check:  checkAccountEnabled(l, t, "CLIENT1$", false), // the state is empty: no CheckDestroy runs
-		}},
+`, nil, func() {
+			if err := l.Directory().DisableAccount("CLIENT1$"); err != nil {
+				t.Fatal(err)
+			}
+		}, checkAccountEnabled(l, t, "CLIENT1$", false)),
 	})
 }
 
-// The same with ldap.record_blocks = false: no record tells the retried destroy whether the lost release was
-// applied, so the account it finds disabled stays disabled, and the destroy says so (enable it by hand if nothing
-// should keep it disabled) rather than enable it by was_enabled.
-func TestAccBlockedDevice_unrecordedDestroyRetriedAfterALostReleaseKeepsALaterDisable(t *testing.T) {
-	l := startLab(t)
-	block := `
-resource "remoteaccess_blocked_device" "test" {
-  computer_name  = "CLIENT1"
-  verify_seconds = 0
+func TestAccBlockedDevice_destroyRetriedAfterALostReleaseKeepsALaterDisable(t *testing.T) {
+	testDestroyRetriedAfterALostReleaseKeepsALaterDisable(t, "")
 }
-`
-	resource.Test(t, resource.TestCase{
-		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config: l.configWith("record_blocks = false", block),
-		}, {
-			PreConfig:   func() { l.Directory().LoseModifyReplies(1, true) },
-			Config:      l.configWith("record_blocks = false", ""),
-			ExpectError: regexp.MustCompile(`reply was lost`),
-		}, {
-			PreConfig: func() {
-				l.Directory().SetReachable()
-				if err := l.Directory().DisableAccount("CLIENT1$"); err != nil {
-					t.Fatal(err)
-				}
-			},
-			Config: l.configWith("record_blocks = false", ""),
-			Check:  checkAccountEnabled(l, t, "CLIENT1$", false), // the state is empty: no CheckDestroy runs
-		}},
-	})
+
+func TestAccBlockedDevice_unrecordedDestroyRetriedAfterALostReleaseKeepsALaterDisable(t *testing.T) {
+	testDestroyRetriedAfterALostReleaseKeepsALaterDisable(t, "record_blocks = false")
+}
+
+// retriedAfterALostRelease are the steps of a block applied (first checks it), destroyed with the directory's answer
+// to the release lost and the directory unreachable after it (the destroy cannot read it back, and stays in state),
+// then, after meanwhile, destroyed again (last checks it: the state is empty, so no CheckDestroy runs).
+func retriedAfterALostRelease(l *testLab, config func(blocks string) string, block string, first resource.TestCheckFunc,
+	meanwhile func(), last resource.TestCheckFunc) []resource.TestStep {
+	return []resource.TestStep{{
+		Config: config(block),
+		Check:  first,
+	}, {
+		PreConfig:   func() { l.Directory().LoseModifyReplies(1, true) },
+		Config:      config(""),
+		ExpectError: regexp.MustCompile(`reply was lost`),
+	}, {
+		PreConfig: func() {
+			l.Directory().SetReachable()
+			meanwhile()
+		},
+		Config: config(""),
+		Check:  last,
+	}}
 }
 
 // A domain controller that does not answer does not hold up the block: the purge runs while the controllers are
