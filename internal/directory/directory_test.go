@@ -250,7 +250,8 @@ func TestGuard(t *testing.T) {
 			{Name: "ras2$", Why: "it is the Remote Access server ras2 (provider servers)"},
 			{Name: "ras3.corp.example", Why: "it is the Remote Access server ras3.corp.example"}},
 		ProtectedAccounts: []Protected{{Name: `CORP\svc-winrm`, Why: "it is the provider's WinRM account (winrm.username)"},
-			{Name: "svc-ldap@corp.example", Why: "it is the provider's LDAP bind account (ldap.bind_username)"}},
+			{Name: "svc-ldap@corp.example", Why: "it is the provider's LDAP bind account (ldap.bind_username)"},
+			{Name: "CN=svc-ra, OU=Service Accounts, DC=corp, DC=example", Why: "it is the provider's account named by a DN"}},
 		AllowedSearchBases: []string{"OU=Laptops,DC=corp,DC=example"},
 	})
 	if err != nil {
@@ -278,6 +279,10 @@ func TestGuard(t *testing.T) {
 		},
 		"provider's LDAP bind account": func(a *Account) {
 			a.Kind, a.SAMAccountName, a.UserPrincipalName = KindUser, "svc-ldap", "svc-ldap@corp.example"
+		},
+		// A simple bind takes a DN with spaces after the commas; the directory prints it without.
+		"provider's account named by a DN": func(a *Account) {
+			a.Kind, a.SAMAccountName, a.DN = KindUser, "svc-ra", "CN=svc-ra,OU=Service Accounts,DC=corp,DC=example"
 		},
 		"adminCount=1": func(a *Account) { a.Kind, a.AdminCount = KindUser, 1 },
 		`protected group "Domain Admins"`: func(a *Account) {

@@ -90,7 +90,7 @@ func accountNamed(acct Account, name string) bool {
 	if name == "" {
 		return false
 	}
-	if strings.EqualFold(name, acct.DN) || strings.EqualFold(name, acct.UserPrincipalName) {
+	if strings.EqualFold(name, acct.DN) || strings.EqualFold(name, acct.UserPrincipalName) || sameDN(name, acct.DN) {
 		return true
 	}
 	if _, user, ok := strings.Cut(name, `\`); ok {
@@ -98,6 +98,21 @@ func accountNamed(acct Account, name string) bool {
 	}
 	local, _, _ := strings.Cut(name, "@")
 	return strings.EqualFold(local, acct.SAMAccountName) || strings.EqualFold(local+"$", acct.SAMAccountName)
+}
+
+// sameDN reports whether name is a distinguished name of the same object as dn, however spelled: a simple bind
+// takes "CN=svc, OU=Service Accounts, DC=corp" as well as the DN the directory prints (spaces, letter case,
+// escapes).
+func sameDN(name, dn string) bool {
+	if !strings.Contains(name, "=") {
+		return false
+	}
+	a, err := ldap.ParseDN(name)
+	if err != nil || len(a.RDNs) == 0 {
+		return false
+	}
+	b, err := ldap.ParseDN(dn)
+	return err == nil && a.EqualFold(b)
 }
 
 // computerNamed matches a computer by NetBIOS name (with or without "$") or DNS host name; a DNS name also matches

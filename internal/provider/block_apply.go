@@ -111,10 +111,14 @@ func (o *blockOps) create(ctx context.Context, state blockState, req resource.Cr
 	m.WasEnabled = types.BoolValue(out.WasEnabled)
 	m.BlockedAt = blockedAt(opts.Hold)
 	m.HoldID = types.StringNull()
-	if opts.Record {
+	if opts.Record && (out.Wrote || out.Recorded) {
+		// Written (the record with it, or a warning says why not), or found in the record. A hold whose answer was
+		// lost leaves it null: the next plan is an update that records the block (with the same id, kept in
+		// private state) or finds it recorded.
 		m.HoldID = types.StringValue(hold)
 	}
 	m.Purged = types.MapValueMust(purgedType, map[string]attr.Value{})
+	setAccount(state, out.Target.Account)
 	o.record(ctx, state, out, &resp.Diagnostics)
 	recordLever(ctx, state.certificates(), nil, out, &resp.Diagnostics)
 	// With the disable's outcome unknown, account_enabled stays as planned (false): the next refresh reads the
@@ -214,9 +218,13 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleasedKey, nil)...)
 		resp.Diagnostics.Append(resp.Private.SetKey(ctx, privateReleaseSentKey, nil)...)
 	}
-	if opts.Record {
+	if opts.Record && (out.Wrote || out.Recorded) {
+		// Only a hold written or found in the record: one that could not be written leaves hold_id null, so that
+		// every plan shows the update that records it.
 		m.HoldID = types.StringValue(hold)
 	}
+	// The account's attributes stay as planned (the next refresh reads them): the plan took them from the
+	// directory, and an account renamed or moved since would make the result differ from the plan.
 	o.record(ctx, state, out, &resp.Diagnostics)
 	recordLever(ctx, state.certificates(), certPrior.Known, out, &resp.Diagnostics)
 	if state.account().disables() {
@@ -283,10 +291,10 @@ func blockedAt(hold directory.Hold) types.String {
 	return types.StringValue(hold.Since.UTC().Format(time.RFC3339))
 }
 
-// record copies an outcome into the model; the purge counts add to those in state, server by server.
+// record copies an outcome into the model: the identities purged, the servers pending, and the purge counts, which
+// add to those in state, server by server.
 func (o *blockOps) record(ctx context.Context, state blockState, out block.Outcome, diags *diag.Diagnostics) {
 	m := state.common()
-	setAccount(state, out.Target.Account)
 	ids, d := types.ListValueFrom(ctx, types.StringType, out.Target.Identities)
 	diags.Append(d...)
 	m.Identities = ids
@@ -479,7 +487,8 @@ func (o *blockOps) remove(ctx context.Context, state blockState, req resource.De
 func liftedEarlier(diags *diag.Diagnostics, name string, earlier, leftDisabled bool, dialIn *dialInLever, carried bool) {
 	whose, summary := "this destroy's", fmt.Sprintf("The block of %s was lifted by a release whose answer was lost", name)
 	if earlier {
-		whose, summary = "an earlier destroy's", fmt.Sprintf("The block of %s was lifted by an earlier destroy", name)
+		// This destroy retries that release, and the retry's answer may be the one lost: the message allows for both.
+		whose, summary = "an earlier destroy's (or this destroy's retry of it)", fmt.Sprintf("The block of %s was lifted by an earlier destroy", name)
 	}
 	detail := "The answer to " + whose + " release was lost, and the block's hold is no longer on the account: that " +
 		"release took it off (and enabled the account if it was to). The account is left as it is now."

@@ -203,13 +203,14 @@ func leverNeedsCompletion(before, after *certificateLever) bool {
 }
 
 // planLever keeps the lever's computed attributes, or leaves them unknown when the apply will change them, or may:
-// a hold written again (reblock) whose answer is lost leaves every CA pending.
-func planLever(before, after *certificateLever, reblock bool) {
+// an apply that completes the block in place (ensures) holds what it finds valid, and a hold written again whose
+// answer is lost leaves every CA pending.
+func planLever(before, after *certificateLever, ensures bool) {
 	if before == nil || after == nil {
 		return
 	}
 	after.HeldCertificates, after.PendingAuthorities, after.PendingFlush = before.HeldCertificates, before.PendingAuthorities, before.PendingFlush
-	if reblock || leverNeedsCompletion(before, after) || before.HeldCertificates.IsNull() {
+	if ensures || leverNeedsCompletion(before, after) || before.HeldCertificates.IsNull() {
 		after.HeldCertificates = types.ListUnknown(heldCertificateType)
 		after.PendingAuthorities = types.ListUnknown(types.StringType)
 		after.PendingFlush = types.ListUnknown(types.StringType)

@@ -361,6 +361,136 @@ func TestAccBlockedDevice_recordSwitchedOnWhilePendingDropsNoServer(t *testing.T
 	l.Server("RAS2").Faults().Reset()
 }
 
+// A block whose record cannot be written (the domain controller refuses every write as busy) keeps hold_id null, so
+// that every plan shows the update that records it, and the next apply writes its line on the account.
+func TestAccBlockedDevice_recordThatFailsIsWrittenByTheNextApply(t *testing.T) {
+	l := startLab(t)
+	watch := l.watchEnables("CLIENT1$")
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: l.configWith("record_blocks = false", blockedDeviceConfig("CLIENT1"))},
+			{
+				PreConfig: func() { l.Directory().RefuseModifiesAsBusy(1000) },
+				Config:    l.providerConfig(blockedDeviceConfig("CLIENT1")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("hold_id"), knownvalue.Null()),
+					noEnableCheck{watch},
+				},
+				ExpectNonEmptyPlan: true, // the block is not recorded yet
+			},
+			{
+				PreConfig: func() { l.Directory().RefuseModifiesAsBusy(0) },
+				Config:    l.providerConfig(blockedDeviceConfig("CLIENT1")),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					stateCheck(func(values map[string]any) error {
+						id, ok := values["hold_id"].(string)
+						if !ok || id == "" {
+							return fmt.Errorf("hold_id = %v; want the block's id", values["hold_id"])
+						}
+						ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+						defer cancel()
+						acct, err := labclient.Directory(t, l.info).FindComputer(ctx, "CLIENT1")
+						if err != nil {
+							return err
+						}
+						if rec := acct.BlockRecord(); rec == nil || !slices.Equal(rec.HoldIDs(), []string{id}) {
+							return fmt.Errorf("CLIENT1's block record is %+v; want the hold %s", rec, id)
+						}
+						return nil
+					}),
+					noEnableCheck{watch},
+				},
+			},
+			{Config: l.providerConfig(blockedDeviceConfig("CLIENT1")), PlanOnly: true},
+		},
+	})
+}
+
+// An apply that completes a block in place reads the account afresh: a device whose dNSHostName changed since the
+// block was placed is purged under its new name, and the result matches the plan (which leaves the identities to
+// the apply) instead of failing as inconsistent.
+func TestAccBlockedDevice_completionAfterARenamePurgesTheNewName(t *testing.T) {
+	l := startLab(t)
+	config := l.providerConfig(blockedDeviceConfig("CLIENT2"))
+	renamed := "client2-new." + l.info.Domain
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				PreConfig:          func() { l.Server("RAS2").Faults().SetDropConnections(true) },
+				Config:             config,
+				ExpectNonEmptyPlan: true, // RAS2 is pending
+			},
+			{
+				PreConfig: func() {
+					l.Server("RAS2").Faults().Reset()
+					if err := l.Directory().SetAttribute("CLIENT2$", "dNSHostName", renamed); err != nil {
+						t.Fatal(err)
+					}
+				},
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					stateCheck(func(values map[string]any) error {
+						if ids, _ := values["identities"].([]any); !slices.Contains(ids, any(renamed)) {
+							return fmt.Errorf("identities = %v; want the new name %s among them", ids, renamed)
+						}
+						return nil
+					}),
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_servers"), knownvalue.ListExact([]knownvalue.Check{})),
+				},
+			},
+			{Config: config, PlanOnly: true},
+		},
+	})
+}
+
+// duringReview runs an action between the plan and its apply, as happens while a saved plan waits for approval.
+type duringReview func()
+
+func (f duringReview) CheckPlan(context.Context, plancheck.CheckPlanRequest, *plancheck.CheckPlanResponse) {
+	f()
+}
+
+// An account re-enabled after the plan of a completion (a saved plan waiting for approval) is blocked again by its
+// apply, which finds it enabled, and the result matches the plan: the time of the block and the purges are left to
+// the apply.
+func TestAccBlockedDevice_reEnabledAfterThePlanIsBlockedAgainByItsApply(t *testing.T) {
+	l := startLab(t)
+	config := l.providerConfig(blockedDeviceConfig("CLIENT2"))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				PreConfig:          func() { l.Server("RAS2").Faults().SetDropConnections(true) },
+				Config:             config,
+				ExpectNonEmptyPlan: true, // RAS2 is pending
+			},
+			{
+				PreConfig: func() { l.Server("RAS2").Faults().Reset() },
+				Config:    config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{
+						plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate),
+						duringReview(func() { l.setEnabled(t, "CLIENT2$", true) }),
+					},
+				},
+				Check: checkAccountEnabled(l, t, "CLIENT2$", false),
+			},
+			{Config: config, PlanOnly: true},
+		},
+	})
+}
+
 // A destroy whose account moved out of the search base finds it by objectGUID in the whole domain and releases the
 // hold: the account is enabled again (CheckDestroy), never forgotten with its hold on it.
 func TestAccBlockedDevice_destroyFindsAnAccountMovedOutOfTheBase(t *testing.T) {

@@ -61,18 +61,23 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 	// A dial-in deny written in place purges every server after it (block.Options.BeforePurge).
 	d := plan.dialIn()
 	dialIn := d != nil && (d.DenyDialIn.ValueBool() || d.DenyDialIn.IsUnknown()) && prior.dialIn().PriorDialIn.IsNull()
-	// A hold completed in place purges every server again after it is flushed.
-	if reblock || len(pending) > 0 || leverNeedsCompletion(prior.certificates(), plan.certificates()) || dialIn {
+	record := o.clients.settings.LDAP.RecordBlocks && before.HoldID.IsNull()
+	// An apply that completes the block in place (a hold completed in place purges every server again after it is
+	// flushed) reads the account afresh and blocks it again if it finds it re-enabled since this plan: its purges,
+	// the identities they use (a name changed since) and the time of the block are known only then, and so is what
+	// the certificate hold finds.
+	ensures := reblock || len(pending) > 0 || len(before.PendingServers.Elements()) > 0 || record ||
+		leverNeedsCompletion(prior.certificates(), plan.certificates()) || dialIn
+	if ensures {
 		after.PendingServers = types.ListUnknown(types.StringType)
 		after.Purged = types.MapUnknown(purgedType)
-		if reblock {
-			after.BlockedAt = types.StringUnknown()
-		}
+		after.BlockedAt = types.StringUnknown()
+		after.Identities = types.ListUnknown(types.StringType)
 	}
-	if o.clients.settings.LDAP.RecordBlocks && before.HoldID.IsNull() {
+	if record {
 		after.HoldID = types.StringUnknown() // the next apply records the block on the account
 	}
-	planLever(prior.certificates(), plan.certificates(), reblock)
+	planLever(prior.certificates(), plan.certificates(), ensures)
 	o.planChangedHold(ctx, prior, plan, &resp.Diagnostics)
 	if dialIn {
 		d.PriorDialIn = types.StringUnknown() // the apply writes the deny

@@ -75,6 +75,16 @@ func (d *Directory) DisableAccount(samAccountName string) error {
 	})
 }
 
+// SetAttribute replaces one attribute of an account as an administrator would (a host renamed, a new user principal
+// name), for attributes that the lab's LDAP modify does not write.
+func (d *Directory) SetAttribute(samAccountName, attr, value string) error {
+	e, ok := d.store.bySAMAccountName(samAccountName)
+	if !ok {
+		return fmt.Errorf("no account %q", samAccountName)
+	}
+	return d.store.update(e.ndn, func(cur *entry) (*entry, error) { return cur.with(attr, value), nil })
+}
+
 // RefuseModifiesAsBusy makes the next n modifies answered with result busy (51) and not carried out, as a domain
 // controller under load answers.
 func (d *Directory) RefuseModifiesAsBusy(n int) { d.busyModifies.Store(int32(n)) } //nolint:gosec // a test's small count
