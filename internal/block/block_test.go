@@ -141,6 +141,24 @@ func TestVerifyWindowNamesTheServersWhereSAsCameBack(t *testing.T) {
 	}
 }
 
+// A user block's verify window watches the user's VPN connections as well as his SAs: a VPN connection that comes
+// back (the server's network policy asked a controller that still shows the account enabled) keeps its server
+// pending, named in the error.
+func TestVerifyWindowWatchesAUsersVPNConnections(t *testing.T) {
+	l, dir := startLabWithSeed(t, "testdata/cluster-dns-user-vpn.json") // bob: VPN on RAS2, DirectAccess on RAS1
+	b := newBlocker(t, l, lagging{dir})
+	ctx := testContext(t)
+	servers := l.Info().ServerAddresses
+	target, err := b.Resolve(ctx, directory.KindUser, "bob", directory.GuardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := ensure(ctx, b, target, block.Prior{}, block.Options{Servers: servers, Purge: true, Verify: 2 * time.Second})
+	if err == nil || !slices.Contains(out.Pending, servers[1]) || !strings.Contains(err.Error(), "a VPN connection of bob came back on "+servers[1]) {
+		t.Fatalf("Ensure = %+v, %v; want %s pending, its VPN connection named as come back", out, err, servers[1])
+	}
+}
+
 func TestBlockWithAServerDownRecordsWhatIsPending(t *testing.T) {
 	l, dir := startLab(t)
 	b := newBlocker(t, l, dir)

@@ -34,8 +34,8 @@ type ServerVerdict struct {
 	// Returned lists the main-mode SAs of the watched target seen at any completed poll.
 	Returned []MainModeSA
 	// ReturnedTunnels lists the Always On VPN device tunnels of a watched device that started after the window
-	// opened: they authenticate with the device's certificate, which disabling the account does not stop. For
-	// WatchVPN, the user's VPN connections that started after the window opened.
+	// opened: they authenticate with the device's certificate, which disabling the account does not stop. For a
+	// user, the user's VPN connections that started after the window opened.
 	ReturnedTunnels []VPNConnection
 	// CannotTell is the server's reason, when a poll could not tell whether the target has sessions there.
 	CannotTell string
@@ -406,10 +406,13 @@ func (w *watcher) record(sas IPsecSAs, err error, sent time.Time) {
 	w.verdict.Polls++
 	w.lastAnswer, w.lastTook = time.Now(), time.Since(sent)
 	defer w.tellRecorded()
+	// A device's tunnels (its users' VPN connections are theirs), or a user's VPN connections: the purge ended
+	// them, and a blocked user cannot make new ones.
 	watched := mine.DeviceTunnels()
-	if w.vpnOnly {
-		watched = mine.VPNConnections // an unreadable SA says nothing of VPN connections: no CannotTell either
-	} else {
+	if !w.device {
+		watched = mine.VPNConnections
+	}
+	if !w.vpnOnly { // an unreadable SA says nothing of VPN connections: WatchVPN has no CannotTell
 		w.verdict.Returned = append(w.verdict.Returned, mine.MainMode...)
 		if mine.Indeterminate {
 			w.verdict.CannotTell = mine.IndeterminateReason
