@@ -64,7 +64,7 @@ func blockSchema(ctx context.Context, noun, description string, own map[string]s
 			Optional: true, Computed: true, Default: int64default.StaticInt64(defaultVerifySeconds),
 			Validators: []validator.Int64{int64validator.Between(0, maxVerifySeconds)},
 			MarkdownDescription: fmt.Sprintf("After the purge, watch every server this long and fail, naming the servers, "+
-				"if an IPsec SA or a VPN connection of the %s comes back (a device's: its device tunnel). The window ends at most one poll (`winrm.timeout`) later; a server "+
+				"if an IPsec SA or a VPN connection of the %s comes back. The window ends at most one poll (`winrm.timeout`) later; a server "+
 				"that answered no poll, or stopped answering (its polls fail or hang), stays pending. A whole number of seconds from `0` "+
 				"(skips the check) to `%d`. Defaults to `%d`.", noun, maxVerifySeconds, defaultVerifySeconds),
 		},
