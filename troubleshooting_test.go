@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +35,8 @@ func diagnosticSummaries(t *testing.T, dir string) map[string]string {
 		t.Fatalf("no Go files in %s: %v", dir, err)
 	}
 	summaries := map[string]string{}
+	var parsed []*ast.File
+	funcs := map[string]*ast.FuncDecl{} // the package's functions, whose returns a summary may be
 	for _, file := range files {
 		if strings.HasSuffix(file, "_test.go") {
 			continue
@@ -42,6 +45,14 @@ func diagnosticSummaries(t *testing.T, dir string) map[string]string {
 		if err != nil {
 			t.Fatal(err)
 		}
+		parsed = append(parsed, f)
+		for _, decl := range f.Decls {
+			if fn, ok := decl.(*ast.FuncDecl); ok && fn.Recv == nil {
+				funcs[fn.Name.Name] = fn
+			}
+		}
+	}
+	for _, f := range parsed {
 		for _, decl := range f.Decls {
 			fn, ok := decl.(*ast.FuncDecl)
 			if !ok || fn.Body == nil {
@@ -70,13 +81,16 @@ func diagnosticSummaries(t *testing.T, dir string) map[string]string {
 				if sel.Sel.Name == "AddAttributeError" && fn.Name.Name == "errorf" {
 					return true
 				}
-				summary, ok := summaryText(fn, call.Args[arg])
+				texts, ok := summaryText(funcs, fn, call.Args[arg])
 				where := fset.Position(call.Pos()).String()
-				if !ok {
+				if !ok || slices.Contains(texts, placeholder) {
+					// A summary computed whole (a parameter, say) would match any heading.
 					t.Errorf("%s: cannot tell the summary of this diagnostic: give it a literal or fmt.Sprintf summary", where)
 					return true
 				}
-				summaries[summary] = where
+				for _, summary := range texts {
+					summaries[summary] = where
+				}
 				return true
 			})
 		}
@@ -84,53 +98,83 @@ func diagnosticSummaries(t *testing.T, dir string) map[string]string {
 	return summaries
 }
 
-// summaryText is the text of a summary expression, with placeholder for the parts computed at run time.
-func summaryText(fn *ast.FuncDecl, e ast.Expr) (string, bool) {
+// summaryText is the text of a summary expression, with placeholder for the parts computed at run time: one text
+// for each way it can be built (a variable assigned twice gives two).
+func summaryText(funcs map[string]*ast.FuncDecl, fn *ast.FuncDecl, e ast.Expr) ([]string, bool) {
 	switch e := e.(type) {
 	case *ast.BasicLit:
 		if e.Kind != token.STRING {
-			return "", false
+			return nil, false
 		}
 		s, err := strconv.Unquote(e.Value)
-		return s, err == nil
+		return []string{s}, err == nil
 	case *ast.BinaryExpr:
 		if e.Op != token.ADD {
-			return "", false
+			return nil, false
 		}
-		x, okX := summaryText(fn, e.X)
-		y, okY := summaryText(fn, e.Y)
-		return x + y, okX && okY
+		xs, okX := summaryText(funcs, fn, e.X)
+		ys, okY := summaryText(funcs, fn, e.Y)
+		var texts []string
+		for _, x := range xs {
+			for _, y := range ys {
+				texts = append(texts, x+y)
+			}
+		}
+		return texts, okX && okY
 	case *ast.SelectorExpr:
-		return placeholder, true
+		return []string{placeholder}, true
 	case *ast.CallExpr:
+		if id, isIdent := e.Fun.(*ast.Ident); isIdent && funcs[id.Name] != nil {
+			return returnedTexts(funcs, funcs[id.Name])
+		}
 		sel, ok := e.Fun.(*ast.SelectorExpr)
 		if !ok || sel.Sel.Name != "Sprintf" || len(e.Args) == 0 {
-			return placeholder, true // a value computed at run time, such as strings.Join of server names
+			return []string{placeholder}, true // a value computed at run time, such as strings.Join of server names
 		}
-		format, ok := summaryText(fn, e.Args[0])
-		if !ok {
-			return "", false
+		formats, ok := summaryText(funcs, fn, e.Args[0])
+		verb := regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z]`)
+		for i, format := range formats {
+			formats[i] = verb.ReplaceAllString(format, placeholder)
 		}
-		return regexp.MustCompile(`%[-+# 0-9.]*[a-zA-Z]`).ReplaceAllString(format, placeholder), true
+		return formats, ok
 	case *ast.Ident:
-		// A local variable: the expression it was last assigned in the function.
-		var value ast.Expr
+		// A local variable: every expression it is assigned in the function.
+		var texts []string
+		ok := true
 		ast.Inspect(fn.Body, func(n ast.Node) bool {
-			if as, ok := n.(*ast.AssignStmt); ok && len(as.Lhs) == len(as.Rhs) {
+			if as, isAssign := n.(*ast.AssignStmt); isAssign && len(as.Lhs) == len(as.Rhs) {
 				for i, lhs := range as.Lhs {
-					if id, ok := lhs.(*ast.Ident); ok && id.Name == e.Name {
-						value = as.Rhs[i]
+					if id, isIdent := lhs.(*ast.Ident); isIdent && id.Name == e.Name {
+						t, okT := summaryText(funcs, fn, as.Rhs[i])
+						texts, ok = append(texts, t...), ok && okT
 					}
 				}
 			}
 			return true
 		})
-		if value == nil {
-			return placeholder, true // a parameter or a value from elsewhere, such as a noun
+		if len(texts) == 0 && ok {
+			return []string{placeholder}, true // a parameter or a value from elsewhere, such as a noun
 		}
-		return summaryText(fn, value)
+		return texts, ok
 	}
-	return "", false
+	return nil, false
+}
+
+// returnedTexts are the texts of every value a function of the package returns first, for a summary it builds.
+func returnedTexts(funcs map[string]*ast.FuncDecl, fn *ast.FuncDecl) ([]string, bool) {
+	var texts []string
+	ok := true
+	ast.Inspect(fn.Body, func(n ast.Node) bool {
+		if _, isLit := n.(*ast.FuncLit); isLit {
+			return false // a closure's returns are its own
+		}
+		if ret, isReturn := n.(*ast.ReturnStmt); isReturn && len(ret.Results) > 0 {
+			t, okT := summaryText(funcs, fn, ret.Results[0])
+			texts, ok = append(texts, t...), ok && okT
+		}
+		return true
+	})
+	return texts, ok && len(texts) > 0
 }
 
 // guideHeadings returns the "### " headings of the guide's diagnostics section, with backquotes taken off.

@@ -221,6 +221,33 @@ func TestUnreadableRecordFailsClosed(t *testing.T) {
 	}
 }
 
+// A block that leaves the account enabled exists only in the record: where the record cannot be read, its hold is
+// refused with an error that says so (and why), and nothing is written.
+func TestKeepEnabledHoldOverAnUnreadableRecordIsRefused(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	conn := labclient.LDAP(t, l.Info())
+	acct, err := c.FindComputer(ctx(t), "client1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold("a", "INC-1"), Record: true}); err != nil {
+		t.Fatal(err)
+	}
+	_, info, _ := labAccount(t, l, "CLIENT1$")
+	edited := strings.Replace(info, "hold id=a", "hold: someone typed here", 1)
+	setAttr(t, conn, acct.DN, "info", edited)
+	keep := hold("keep", "travel")
+	keep.KeepsEnabled = true
+	_, err = c.Hold(ctx(t), acct, directory.HoldRequest{Hold: keep, Record: true})
+	var unrecordable *directory.UnrecordableBlockError
+	if !errors.As(err, &unrecordable) || !strings.Contains(err.Error(), "cannot be read") {
+		t.Fatalf("keep-enabled Hold over an edited record = %v; want an UnrecordableBlockError saying the record cannot be read", err)
+	}
+	if _, now, _ := labAccount(t, l, "CLIENT1$"); now != edited {
+		t.Errorf("the refused hold changed the Notes: %q", now)
+	}
+}
+
 // A block that does not record itself is refused on an account that carries another block's record (it would be
 // undone when that one is released); the helper the plan calls says so before.
 func TestUnrecordedBlockOfARecordedAccountIsRefused(t *testing.T) {

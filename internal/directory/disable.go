@@ -114,6 +114,38 @@ func (e *OtherHoldsError) Error() string {
 
 func (e *OtherHoldsError) Unwrap() error { return e.Cause }
 
+// UnrecordableBlockError refuses a block that leaves the account enabled (a remote-access-only block) where its hold
+// cannot be recorded: such a block exists only in the account's block record, so nothing is written without it.
+// Cause says why: the record does not fit, cannot be read, or the directory refused it.
+type UnrecordableBlockError struct {
+	DN    string
+	Cause error
+}
+
+func (e *UnrecordableBlockError) Error() string {
+	return fmt.Sprintf("directory: a block that leaves %s enabled exists only in the account's block record, and its hold "+
+		"cannot be recorded there: %v. Nothing was changed", e.DN, e.Cause)
+}
+
+func (e *UnrecordableBlockError) Unwrap() error { return e.Cause }
+
+// unrecordedKeepEnabled is the UnrecordableBlockError of a remote-access-only block whose record cannot be written:
+// the provider does not record blocks (record false), the record cannot be read (recErr), or the directory refused it.
+func unrecordedKeepEnabled(dn string, record bool, recErr error, refused *writeRefusedError) error {
+	var unreadable *UnreadableRecordError
+	switch {
+	case !record:
+		return &UnrecordableBlockError{DN: dn, Cause: errors.New("this provider does not record blocks (ldap.record_blocks = false)")}
+	case errors.As(recErr, &unreadable):
+		return &UnrecordableBlockError{DN: dn, Cause: fmt.Errorf("the block record in its Notes (info) cannot be read (%s): "+
+			"restore the section as it was written", unreadable.Reason)}
+	case recErr != nil:
+		return &UnrecordableBlockError{DN: dn, Cause: recErr}
+	default:
+		return &UnrecordableBlockError{DN: dn, Cause: fmt.Errorf("the directory refused to write the block record: %w", refused.err)}
+	}
+}
+
 // HeldByOthers lists the recorded holds on the account other than holdID; an unreadable record is an error.
 func (a Account) HeldByOthers(holdID string) ([]Hold, error) {
 	rec, err := a.ReadBlockRecord()
@@ -152,8 +184,7 @@ func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldR
 			res.PriorEnabled = rec.PriorEnabled
 		}
 		if req.Hold.KeepsEnabled && (!req.Record || recErr != nil || refused != nil) {
-			return accountChange{}, &ValidationError{Field: "hold", Reason: "a block that keeps the account enabled " +
-				"exists only in the block record, and the record cannot be written"}
+			return accountChange{}, unrecordedKeepEnabled(cur.DN, req.Record, recErr, refused)
 		}
 		if !req.Record {
 			if others := rec.othersOf(req.Hold.ID); len(others) > 0 {
@@ -179,7 +210,7 @@ func (c *Client) Hold(ctx context.Context, acct Account, req HoldRequest) (HoldR
 		}
 		info, descr, err := recordHold(cur, rec, hold)
 		if err != nil && req.Hold.KeepsEnabled {
-			return accountChange{}, err
+			return accountChange{}, &UnrecordableBlockError{DN: cur.DN, Cause: err}
 		}
 		if err != nil {
 			res.RecordErr = unrecorded(cur.DN, rec, req.Hold.ID, err)

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -192,6 +193,34 @@ func setBobsDialIn(t *testing.T, l *testLab, value string) {
 // Dial-in allowed again by hand while a dial-in-only block holds: the refresh shows it, the next plan is an update
 // in place that writes the deny again and ends the VPN connection made meanwhile; prior_dial_in keeps what the block
 // found first (absent), so the destroy still restores that.
+// A remote-access-only block exists only in the account's block record: over a record that cannot be read, its apply
+// is refused with an error that says so, and nothing is changed (bob's dial-in and Notes stay as they were).
+func TestAccBlockedUser_remoteAccessOnlyBlockOverAnUnreadableRecordChangesNothing(t *testing.T) {
+	l := startLab(t)
+	const notes = "-----BEGIN remoteaccess-block/v2-----\nhold: typed by hand"
+	if err := l.Directory().SetAttribute("bob", "info", notes); err != nil {
+		t.Fatal(err)
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			Config: l.providerConfig(`
+resource "remoteaccess_blocked_user" "test" {
+  user_name       = "bob"
+  deny_dial_in    = true
+  disable_account = false
+}`),
+			ExpectError: regexp.MustCompile(`(?s)The block of the user "bob" cannot be recorded on the account.*cannot be read`),
+		}},
+	})
+	if err := checkDialIn(l, nil)(nil); err != nil {
+		t.Error(err)
+	}
+	if e, _ := l.Directory().Lookup("bob"); !slices.Equal(e.Attributes["info"], []string{notes}) {
+		t.Errorf("bob's Notes are %q after the refused block; want them as they were", e.Attributes["info"])
+	}
+}
+
 func TestAccBlockedUser_dialInAllowedOutOfBandIsDeniedAgain(t *testing.T) {
 	t.Run("with the purge", func(t *testing.T) { dialInAllowedOutOfBandIsDeniedAgain(t, true) })
 	t.Run("without it", func(t *testing.T) { dialInAllowedOutOfBandIsDeniedAgain(t, false) })

@@ -156,6 +156,7 @@ func addAccountError(diags *diag.Diagnostics, at path.Path, work accountWork, no
 	var config *block.ConfigurationError
 	var remote *winrm.Error
 	var conflict *directory.OtherHoldsError
+	var unrecordable *directory.UnrecordableBlockError
 	var ldapTLS *directory.TLSError
 	switch {
 	case errors.As(err, &ldapTLS):
@@ -171,6 +172,11 @@ func addAccountError(diags *diag.Diagnostics, at path.Path, work accountWork, no
 			fmt.Sprintf("The provider refuses to disable %s: %s.", guard.DN, guard.Reason))
 	case errors.As(err, &conflict) && conflict.Cause == nil:
 		diags.AddAttributeError(at, fmt.Sprintf("Refusing an unrecorded block of the %s %q", noun, name), conflict.Error()+".")
+	case errors.As(err, &unrecordable):
+		diags.AddAttributeError(at, fmt.Sprintf("The block of the %s %q cannot be recorded on the account", noun, name),
+			err.Error()+".\n\nA block with disable_account = false leaves the account enabled and exists only in the "+
+				"account's block record, where the other blocks count it. Make the record writable (see the error), or "+
+				"block with disable_account = true, then apply again.")
 	case errors.As(err, &invalid):
 		diags.AddAttributeError(at, fmt.Sprintf("Invalid %s name %q", noun, name), invalid.Error())
 	case errors.As(err, &config):
