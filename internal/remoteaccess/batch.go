@@ -150,7 +150,10 @@ type (
 	}
 	deviceOutput struct {
 		purgeDeviceOutput
-		Error *deviceError `json:"error"`
+		// Indeterminate shadows the verdict's field (encoding/json takes the shallower one) so that an entry without
+		// it, null or empty, is told from a determinate one: malformed, never a purge that found nothing.
+		Indeterminate *bool        `json:"indeterminate"`
+		Error         *deviceError `json:"error"`
 	}
 	deviceError struct {
 		Category string `json:"category"`
@@ -495,6 +498,12 @@ func (b *PurgeBatcher) run(key batchKey, batch []*purgeRequest, looks []*lookReq
 				Message: d.Error.Message, Target: d.Error.Target}}
 			continue
 		}
+		if d.Indeterminate == nil {
+			req.done <- purgeReply{err: &winrm.Error{Kind: winrm.KindMalformedOutput, Server: key.server, Script: scriptPurgeDevices.Name,
+				Err: fmt.Errorf("the answer for device %d of the batch has no verdict", i+1)}}
+			continue
+		}
+		d.purgeDeviceOutput.Indeterminate = *d.Indeterminate
 		result, err := deviceOutcome(d.purgeDeviceOutput)
 		req.done <- purgeReply{result: result, err: err}
 	}

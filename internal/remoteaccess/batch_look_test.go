@@ -36,7 +36,7 @@ func startPurge(b *PurgeBatcher, r Runner, name string) chan error {
 // A look that arrives while a purge waits for its batch rides that batch: one PowerShell run purges the devices
 // and then lists the server for the look, whose answer is the batch's listing.
 func TestALookRidesTheBatchThatPurgesWaitFor(t *testing.T) {
-	r := answer(`{"devices":[{"main_mode_removed":1},{"main_mode_removed":1}],` +
+	r := answer(`{"devices":[{"main_mode_removed":1,"indeterminate":false},{"main_mode_removed":1,"indeterminate":false}],` +
 		`"look":{"main_mode":[{"name":"7","remote_first_id":"CORP\\LOOKED$","matched_by":"identity"}],"vpn_connections":[]},"look_error":null}`)
 	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
 	first := startPurge(b, r, "A")
@@ -83,7 +83,7 @@ func TestALookWithNoBatchToRideRunsAlone(t *testing.T) {
 // A look names what it looks for when its batch is sent: a watcher that joined the poll while it waited for the
 // batch is in it (its purge ended before it joined, so before the batch lists the server).
 func TestALookTakesWhatJoinedWhileItWaited(t *testing.T) {
-	r := answer(`{"devices":[{"main_mode_removed":1},{"main_mode_removed":1}],"look":{"main_mode":[],"vpn_connections":[]},"look_error":null}`)
+	r := answer(`{"devices":[{"main_mode_removed":1,"indeterminate":false},{"main_mode_removed":1,"indeterminate":false}],"look":{"main_mode":[],"vpn_connections":[]},"look_error":null}`)
 	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
 	first := startPurge(b, r, "A")
 	for b.PurgesWaiting("RAS1", r) != 1 {
@@ -164,7 +164,7 @@ func TestALookOfABatchNeverSentRunsAlone(t *testing.T) {
 		case "get-ipsec-sas/v1":
 			return `{"main_mode":[{"name":"9"}],"vpn_connections":[]}`, nil
 		}
-		return `{"main_mode_removed":0}`, nil
+		return `{"main_mode_removed":0,"indeterminate":false}`, nil
 	}}
 	sas, err := rideOneBatch(t, r)
 	if err != nil || len(sas.MainMode) != 1 {
@@ -183,7 +183,7 @@ func TestALookOfABatchNeverSentRunsAlone(t *testing.T) {
 
 // A look that fails inside its batch is that look's failure: the devices keep their results.
 func TestALookThatFailsInItsBatchFailsAlone(t *testing.T) {
-	r := answer(`{"devices":[{"main_mode_removed":1},{"main_mode_removed":1}],"look":null,` +
+	r := answer(`{"devices":[{"main_mode_removed":1,"indeterminate":false},{"main_mode_removed":1,"indeterminate":false}],"look":null,` +
 		`"look_error":{"category":"ResourceUnavailable","message":"the IPsec service did not answer","target":"RAS1"}}`)
 	_, err := rideOneBatch(t, r)
 	var we *winrm.Error
@@ -194,7 +194,7 @@ func TestALookThatFailsInItsBatchFailsAlone(t *testing.T) {
 
 // A look whose caller gives up while it waits for its batch is taken out of it; the batch goes without it.
 func TestALookWithdrawnBeforeItsBatchIsNotSent(t *testing.T) {
-	r := answer(`{"devices":[{"main_mode_removed":1},{"main_mode_removed":1}],"look":null,"look_error":null}`)
+	r := answer(`{"devices":[{"main_mode_removed":1,"indeterminate":false},{"main_mode_removed":1,"indeterminate":false}],"look":null,"look_error":null}`)
 	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
 	first := startPurge(b, r, "A")
 	for b.PurgesWaiting("RAS1", r) != 1 {
@@ -296,7 +296,7 @@ func TestAHurriedLookLeavesItsBatch(t *testing.T) {
 		if script == "get-ipsec-sas/v1" {
 			return `{"main_mode":[{"name":"1"}],"vpn_connections":[]}`, nil
 		}
-		return `{"devices":[{"main_mode_removed":1},{"main_mode_removed":1}],"look":null,"look_error":null}`, nil
+		return `{"devices":[{"main_mode_removed":1,"indeterminate":false},{"main_mode_removed":1,"indeterminate":false}],"look":null,"look_error":null}`, nil
 	}}
 	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
 	hurry := make(chan struct{}, 1)
@@ -318,7 +318,7 @@ func TestAHurriedLookLeavesItsBatch(t *testing.T) {
 
 // A look the batch's answer holds in a shape that does not read fails the look alone: the devices keep their results.
 func TestALookThatDoesNotReadFailsAlone(t *testing.T) {
-	r := answer(`{"devices":[{"main_mode_removed":1},{"main_mode_removed":1}],"look":"not a listing","look_error":null}`)
+	r := answer(`{"devices":[{"main_mode_removed":1,"indeterminate":false},{"main_mode_removed":1,"indeterminate":false}],"look":"not a listing","look_error":null}`)
 	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
 	first, looked := queueLook(t, b, r, context.Background(), context.Background(), nil)
 	second := startPurge(b, r, "B")

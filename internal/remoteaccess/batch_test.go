@@ -17,7 +17,7 @@ import (
 // A purge whose caller gives up while it waits for its batch is taken out of it and never sent; the batch goes
 // without it.
 func TestBatcherWithdrawsAPurgeNotSentYet(t *testing.T) {
-	r := answer(`{"devices":[{"main_mode_removed":1},{"main_mode_removed":2}]}`)
+	r := answer(`{"devices":[{"main_mode_removed":1,"indeterminate":false},{"main_mode_removed":2,"indeterminate":false}]}`)
 	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
 	in := func(name string) purgeDeviceInput {
 		return purgeDeviceInput{Identities: []string{`CORP\` + name + `$`}}
@@ -57,10 +57,30 @@ func TestBatcherWithdrawsAPurgeNotSentYet(t *testing.T) {
 	}
 }
 
+// A batch's answer whose entry for a device has no verdict (null, or empty) fails that device as malformed output:
+// decoded, it would read as a purge that found nothing, with certainty.
+func TestBatchEntryWithoutAVerdictIsMalformed(t *testing.T) {
+	r := answer(`{"devices":[null,{}]}`)
+	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
+	errs := make(chan error, 2)
+	for _, name := range []string{"CLIENT1", "CLIENT2"} {
+		go func() {
+			_, err := b.purge(context.Background(), "RAS1", r, purgeDeviceInput{Identities: []string{`CORP\` + name + `$`}})
+			errs <- err
+		}()
+	}
+	for range 2 {
+		var werr *winrm.Error
+		if err := <-errs; !errors.As(err, &werr) || werr.Kind != winrm.KindMalformedOutput || !strings.Contains(err.Error(), "has no verdict") {
+			t.Errorf("a device whose entry has no verdict: %v; want malformed output", err)
+		}
+	}
+}
+
 // A purge withdrawn while it waits alone for its window leaves nothing to send when the window ends, and the
 // batcher forgets the server.
 func TestBatcherSendsNothingWhenTheOnlyPurgeIsWithdrawn(t *testing.T) {
-	r := answer(`{"devices":[{"main_mode_removed":1}]}`)
+	r := answer(`{"devices":[{"main_mode_removed":1,"indeterminate":false}]}`)
 	b := &PurgeBatcher{Window: time.Second} // far longer than the withdrawal takes
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -78,7 +98,7 @@ func TestBatcherSendsNothingWhenTheOnlyPurgeIsWithdrawn(t *testing.T) {
 // An answer that does not hold one entry per device sent is a failure for every device, not a guess at which entry
 // is whose; and as the script ran, no device is sent again.
 func TestBatcherRefusesAnAnswerOfTheWrongLength(t *testing.T) {
-	r := answer(`{"devices":[{"main_mode_removed":1}]}`)
+	r := answer(`{"devices":[{"main_mode_removed":1,"indeterminate":false}]}`)
 	c, err := NewCluster(map[string]Runner{"RAS1": r})
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +140,7 @@ func (c *clockedRunner) Run(_ context.Context, _ winrm.Script, input, output any
 	c.starts = append(c.starts, time.Now())
 	c.mu.Unlock()
 	n := len(input.(purgeDevicesInput).Devices)
-	return json.Unmarshal([]byte(`{"devices":[`+strings.TrimSuffix(strings.Repeat(`{"main_mode_removed":1},`, n), ",")+`]}`), output)
+	return json.Unmarshal([]byte(`{"devices":[`+strings.TrimSuffix(strings.Repeat(`{"main_mode_removed":1,"indeterminate":false},`, n), ",")+`]}`), output)
 }
 
 func (c *clockedRunner) Check(context.Context) error { return nil }

@@ -13,7 +13,7 @@ import (
 var errUnreachable = errors.New("connection refused")
 
 func TestFanOutRunsEveryServerAndNamesEachFailure(t *testing.T) {
-	ok := answer(`{"devices":[{"main_mode_removed":1,"quick_mode_removed":2,"vpn_device_tunnels_disconnected":0}]}`)
+	ok := answer(`{"devices":[{"main_mode_removed":1,"quick_mode_removed":2,"vpn_device_tunnels_disconnected":0,"indeterminate":false}]}`)
 	down := &fakeRunner{result: func(string) (string, error) { return "", errUnreachable }}
 	c, err := NewCluster(map[string]Runner{"RAS1": ok, "RAS2": down, "RAS3": ok, "RAS4": down})
 	if err != nil {

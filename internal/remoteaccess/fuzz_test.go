@@ -29,7 +29,7 @@ func (c *captureExecutor) Execute(_ context.Context, req wsman.ExecRequest) wsma
 	defer c.mu.Unlock()
 	c.reqs = append(c.reqs, req)
 	if bytes.HasPrefix(req.Stdin, []byte("# remoteaccess-script: purge-devices/v1")) {
-		return wsman.ExecResult{Stdout: []byte(`{"result":{"devices":[{}]}}` + "\r\n")}
+		return wsman.ExecResult{Stdout: []byte(`{"result":{"devices":[{"indeterminate":false}]}}` + "\r\n")}
 	}
 	return wsman.ExecResult{Stdout: []byte(`{"result":{}}` + "\r\n")}
 }

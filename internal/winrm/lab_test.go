@@ -70,6 +70,8 @@ func (echoExecutor) Execute(ctx context.Context, req wsman.ExecRequest) wsman.Ex
 		return wsman.ExecResult{Stderr: []byte(clixmlSample), ExitCode: 1}
 	case "garbage/v1":
 		return wsman.ExecResult{Stdout: []byte("WARNING: not JSON\r\n")}
+	case "null/v1":
+		return wsman.ExecResult{Stdout: []byte(`{"result":null}` + "\r\n")}
 	case "slow/v1":
 		select {
 		case <-time.After(30 * time.Millisecond):
@@ -419,6 +421,14 @@ func TestScriptErrors(t *testing.T) {
 		wantKind(t, err, winrm.KindMalformedOutput)
 		if winrm.IsTransient(err) {
 			t.Error("malformed output is transient")
+		}
+	})
+	t.Run("null result", func(t *testing.T) {
+		// Decoded, it would leave the output zero, which reads as a certain "nothing found".
+		var out struct{ Removed int }
+		wantKind(t, c.Run(context.Background(), script(t, "null/v1"), nil, &out), winrm.KindMalformedOutput)
+		if err := c.Run(context.Background(), script(t, "null/v1"), nil, nil); err != nil {
+			t.Errorf("a null result of a script whose output is not read: %v", err)
 		}
 	})
 	t.Run("result of the wrong shape", func(t *testing.T) {

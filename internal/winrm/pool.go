@@ -117,7 +117,11 @@ func (c *Client) keepShell(tr *opTransport, id string) {
 		return
 	}
 	c.mu.Unlock()
-	_ = c.deleteShell(tr, id) // best effort: the server's idle timeout is the backstop
+	// Closed meanwhile: deleted now, with a clean-up context of its own, since the caller may have given up (its
+	// Create answered after Ctrl-C). Best effort: the server's idle timeout is the backstop.
+	cleanup, cancel := cleanupContext(tr.context())
+	defer cancel()
+	_ = c.deleteShell(newOpTransport(cleanup, c.transport), id)
 }
 
 // discardShell deletes a shell after a failure. The Delete has a clean-up context of its own, since the caller may

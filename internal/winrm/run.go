@@ -161,6 +161,9 @@ func (c *Client) decode(s Script, res *result, output any) error {
 		return fail(KindScript, fmt.Errorf("the script printed a result but exited with code %d", res.exitCode))
 	case out.Result == nil:
 		return fail(KindMalformedOutput, fmt.Errorf(`stdout has no "result"`))
+	case output != nil && bytes.Equal(out.Result, []byte("null")):
+		// Decoded, null would leave output zero: a purge that removed nothing, with certainty.
+		return fail(KindMalformedOutput, fmt.Errorf(`the "result" is null`))
 	}
 	if output == nil {
 		return nil

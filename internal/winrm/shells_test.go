@@ -539,3 +539,25 @@ func TestACreateOutlivedByItsCallersDeadlineLeavesNoShell(t *testing.T) {
 		t.Errorf("%d shells open after Close; want the late Create's shell pooled and deleted", n)
 	}
 }
+
+// A shell whose Create answers after its caller gave up and after Close (Ctrl-C while the server is slow to answer)
+// is deleted when it arrives, not left to the server's idle timeout.
+func TestAShellCreatedAfterCloseForACallerThatGaveUpIsDeleted(t *testing.T) {
+	srv := newLab(t, true)
+	c := newClient(t, labConfig(srv))
+	srv.Faults().SetReplyLatency("Create", 5*time.Second) // ample for the test to give up and close meanwhile
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, script(t, "echo/v1"), nil, nil) }()
+	poll.Until(t, "the lab created the shell", func() bool { return srv.Counters().OpenShells == 1 })
+	cancel()
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err == nil {
+		t.Fatal("the run whose caller gave up succeeded")
+	}
+	if n := srv.Counters().OpenShells; n != 0 {
+		t.Errorf("%d shells open after the run ended; want the late shell deleted", n)
+	}
+}

@@ -141,7 +141,9 @@ func JSONPaths(t reflect.Type, prefix string) []string {
 			paths = append(paths, prefix+tag)
 		}
 	}
-	return paths
+	// A field that shadows one of an embedded struct (encoding/json takes the shallower) is one key of the document.
+	slices.Sort(paths)
+	return slices.Compact(paths)
 }
 
 var (
