@@ -46,6 +46,9 @@ type Account struct {
 	IsCriticalSystemObject bool
 	// AdminCount is set (1) by Active Directory's SDProp on members of protected groups, nested ones included.
 	AdminCount int
+	// PrimaryGroupID is the relative identifier of the account's primary group (513 Domain Users, 515 Domain
+	// Computers): a membership that memberOf never lists and LDAP_MATCHING_RULE_IN_CHAIN does not follow.
+	PrimaryGroupID uint32
 	// PrivilegedVia is the DN of a protected group the account is a member of, directly or through nested groups
 	// (LDAP_MATCHING_RULE_IN_CHAIN); empty when it is a member of none. Filled by every lookup.
 	PrivilegedVia string
@@ -70,7 +73,7 @@ func (a Account) Name() string { return strings.TrimSuffix(a.SAMAccountName, "$"
 
 var accountAttributes = []string{
 	"objectClass", "sAMAccountName", "userPrincipalName", "dNSHostName", "displayName",
-	"objectGUID", "objectSid", "userAccountControl", "memberOf", "isCriticalSystemObject", "adminCount",
+	"objectGUID", "objectSid", "userAccountControl", "memberOf", "isCriticalSystemObject", "adminCount", "primaryGroupID",
 	attrInfo, attrDescription, attrDialIn,
 }
 
@@ -101,6 +104,9 @@ func parseAccount(e *ldap.Entry) (Account, error) {
 		AllowDialin:            e.GetAttributeValue(attrDialIn),
 	}
 	a.AdminCount, _ = strconv.Atoi(e.GetAttributeValue("adminCount"))
+	if rid, err := strconv.ParseUint(e.GetAttributeValue("primaryGroupID"), 10, 32); err == nil {
+		a.PrimaryGroupID = uint32(rid)
+	}
 	for _, class := range e.GetAttributeValues("objectClass") {
 		if strings.EqualFold(class, "computer") {
 			a.Kind = KindComputer

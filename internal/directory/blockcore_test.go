@@ -2,9 +2,11 @@ package directory_test
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -580,6 +582,49 @@ func TestFindByGUIDOutsideTheSearchBase(t *testing.T) {
 	if _, err := narrow.FindByGUID(ctx(t), directory.KindComputer, "00000000-0000-0000-0000-0000000000aa"); !errors.Is(err, directory.ErrNotFound) {
 		t.Errorf("FindByGUID of no account = %v; want ErrNotFound", err)
 	}
+}
+
+// A user whose primary group is a protected group, or a group nested in one, is refused: memberOf never lists the
+// primary group, and LDAP_MATCHING_RULE_IN_CHAIN does not follow it.
+func TestPrimaryGroupMembershipIsPrivileged(t *testing.T) {
+	l, c := startDirectoryLab(t)
+	d := l.Directory()
+	refused := func(want string) {
+		t.Helper()
+		acct, err := c.FindUser(ctx(t), "mallory")
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = c.Guard(acct, directory.GuardOptions{})
+		var guard *directory.GuardError
+		if !errors.As(err, &guard) || !strings.Contains(guard.Reason, want) {
+			t.Errorf("Guard of mallory with primaryGroupID %d = %v; want a GuardError saying %q", acct.PrimaryGroupID, err, want)
+		}
+		if err := c.Guard(acct, directory.GuardOptions{AllowPrivileged: true}); err != nil {
+			t.Errorf("Guard with allow_privileged: %v", err)
+		}
+	}
+	if err := d.SetAttribute("mallory", "primaryGroupID", "512"); err != nil {
+		t.Fatal(err)
+	}
+	refused("its primary group is a protected group (primaryGroupID 512)")
+
+	if err := d.AddGroups(ldapserver.Group{Name: "Tier0 Operators", Container: "OU=Groups"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.AddMember("Domain Admins", "Tier0 Operators"); err != nil {
+		t.Fatal(err)
+	}
+	group, ok := d.Lookup("Tier0 Operators")
+	if !ok || len(group.Attributes["objectSid"]) != 1 || len(group.Attributes["objectSid"][0]) < 12 {
+		t.Fatalf("Tier0 Operators: %+v", group)
+	}
+	sid := []byte(group.Attributes["objectSid"][0])
+	rid := binary.LittleEndian.Uint32(sid[len(sid)-4:])
+	if err := d.SetAttribute("mallory", "primaryGroupID", strconv.FormatUint(uint64(rid), 10)); err != nil {
+		t.Fatal(err)
+	}
+	refused("protected group CN=Domain Admins,")
 }
 
 // A member of Domain Admins through a nested group is refused, although adminCount is not set.

@@ -3,6 +3,7 @@ package directory
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -60,6 +61,10 @@ func (c *Client) Guard(acct Account, opts GuardOptions) error {
 		if acct.AdminCount != 0 {
 			return refuse("it is a privileged account (adminCount=1: a member of a protected group such as Domain Admins); " +
 				"set allow_privileged = true on the block if this is intended")
+		}
+		if slices.Contains(protectedDomainRIDs, acct.PrimaryGroupID) {
+			return refuse("its primary group is a protected group (primaryGroupID %d); set allow_privileged = true on the "+
+				"block if this is intended", acct.PrimaryGroupID)
 		}
 		if group, ok := protectedMembership(acct.MemberOf); ok {
 			return refuse("it is a member of the protected group %q; set allow_privileged = true on the block if this is intended", group)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/go-ldap/ldap/v3"
@@ -134,7 +136,65 @@ func (c *Client) markPrivileged(ctx context.Context, do doFunc, accts []*Account
 			}
 		}
 	}
+	for _, a := range accts {
+		if err := markPrivilegedPrimaryGroup(ctx, do, dom.DomainDN, groups, a); err != nil {
+			return err
+		}
+	}
 	return nil
+}
+
+// ordinaryPrimaryGroups are the primary groups of almost every account: Domain Users, Domain Guests, Domain
+// Computers. No search is made for them (an administrator who nests one in a protected group is refused by
+// adminCount on Windows, where SDProp runs).
+var ordinaryPrimaryGroups = []uint32{0, 513, 514, 515}
+
+// markPrivilegedPrimaryGroup fills PrivilegedVia of an account whose primary group, which memberOf does not list and
+// LDAP_MATCHING_RULE_IN_CHAIN does not follow, is a member of a protected group (nested or direct). Primary groups
+// that are protected groups themselves are refused by Guard from the RID alone.
+func markPrivilegedPrimaryGroup(ctx context.Context, do doFunc, base string, groups []string, a *Account) error {
+	if a.PrivilegedVia != "" || slices.Contains(ordinaryPrimaryGroups, a.PrimaryGroupID) || slices.Contains(protectedDomainRIDs, a.PrimaryGroupID) {
+		return nil
+	}
+	sid, err := primaryGroupSID(a.ObjectSID, a.PrimaryGroupID)
+	if err != nil {
+		return fmt.Errorf("directory: the primary group of %s: %w", a.DN, err)
+	}
+	group := "(objectSid=" + escapeBytes(sid) + ")"
+	found, err := searchOn(ctx, do, base, "(&"+group+inChain(groups)+")")
+	if err != nil {
+		return fmt.Errorf("directory: checking the primary group of %s: %w", a.DN, err)
+	}
+	if len(found) == 0 {
+		return nil
+	}
+	a.PrivilegedVia = groups[0]
+	for _, g := range groups {
+		hit, err := searchOn(ctx, do, base, "(&"+group+"(memberOf:"+matchingRuleInChain+":="+ldap.EscapeFilter(g)+"))")
+		if err == nil && len(hit) > 0 {
+			a.PrivilegedVia = g
+			break
+		}
+	}
+	return nil
+}
+
+// primaryGroupSID returns the binary SID of an account's primary group: the account's domain SID with the group's
+// relative identifier.
+func primaryGroupSID(accountSID string, rid uint32) ([]byte, error) {
+	if _, ok := domainRID(accountSID); !ok {
+		return nil, fmt.Errorf("objectSid %s is not a domain account's", accountSID)
+	}
+	parts := strings.Split(accountSID, "-")
+	b := []byte{1, 5, 0, 0, 0, 0, 0, 5} // S-1-5, five sub-authorities: 21, the domain's three, the RID
+	for _, p := range append(slices.Clone(parts[3:7]), strconv.FormatUint(uint64(rid), 10)) {
+		n, err := strconv.ParseUint(p, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("objectSid %s: %w", accountSID, err)
+		}
+		b = binary.LittleEndian.AppendUint32(b, uint32(n))
+	}
+	return b, nil
 }
 
 // privilegedVia returns the protected group acct is a member of, nested or direct ("" for none).

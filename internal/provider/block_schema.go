@@ -48,7 +48,8 @@ func blockSchema(ctx context.Context, noun, description string, own map[string]s
 		"allow_privileged": schema.BoolAttribute{
 			Optional: true, Computed: true, Default: booldefault.StaticBool(false),
 			MarkdownDescription: "Allow blocking a privileged account: a member of a protected group such as Domain Admins " +
-				"(`adminCount = 1`). Defaults to `false`: such a block is refused when the plan is made.",
+				"(`adminCount = 1`, or a membership found directly, through nested groups or as the primary group). " +
+				"Defaults to `false`: such a block is refused when the plan is made.",
 		},
 		"hold_id": computedString("Identifies this block in the account's block record, so that two blocks of one account " +
 			"(two configurations, two teams) never undo each other. Chosen before the account is written, and kept when the " +
