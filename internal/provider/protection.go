@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/terraform-plugin-framework/diag"
+	"github.com/hashicorp/terraform-plugin-framework/path"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 )
 
@@ -96,4 +98,23 @@ func (s settings) ownAccounts() []directory.Protected {
 			Why: fmt.Sprintf("it is the provider's own WinRM account (winrm.username %s): blocking it would lock the provider out", s.WinRM.Username)})
 	}
 	return own
+}
+
+// refuseServerAccount refuses a device block of a Remote Access server by the name the server gives itself
+// (get-readiness/v1's computer_name, read once per process with the readiness): a server that servers names by a
+// DNS alias, or by an address whose reverse name is not its host name, is otherwise not recognised by the guard,
+// which knows the names of the configuration. A server whose readiness could not be read is left to those names.
+func (c *clients) refuseServerAccount(ctx context.Context, acct directory.Account, servers []string, at path.Path, noun, name string, diags *diag.Diagnostics) {
+	if acct.Kind != directory.KindComputer || len(servers) == 0 {
+		return
+	}
+	looks := c.readiness(ctx, servers)
+	for _, server := range slices.Sorted(slices.Values(servers)) {
+		if look := looks[server]; look.err == nil && look.ready.ComputerName != "" && strings.EqualFold(look.ready.ComputerName, acct.Name()) {
+			diags.AddAttributeError(at, fmt.Sprintf("Refusing to block the %s %q", noun, name),
+				fmt.Sprintf("The provider refuses to disable %s: it is the Remote Access server %s (the server's own computer name is %s, "+
+					"although servers and protected_computers name it otherwise).", acct.DN, server, look.ready.ComputerName))
+			return
+		}
+	}
 }
