@@ -450,17 +450,18 @@ func (b *Blocker) verify(ctx context.Context, out *Outcome, opts Options) error 
 	out.Pending = slices.Compact(pending)
 	name := out.Target.Account.SAMAccountName
 	var errs []error
-	if len(tunnels) > 0 && vpnOnly {
+	switch {
+	case len(tunnels) > 0 && vpnOnly:
 		errs = append(errs, fmt.Errorf("a VPN connection of %s came back on %s during the %s verify window although "+
 			"the user's dial-in is denied (msNPAllowDialin FALSE): the server's network policy does not check it (NPS "+
 			"\"Ignore user account dial-in properties\"), or the server does not authenticate VPN users through NPS. "+
 			"Make the policy honour the dial-in setting, or block with disable_account = true, then apply again",
 			name, strings.Join(tunnels, ", "), opts.Verify))
-	} else if len(tunnels) > 0 && out.Target.Account.Kind == directory.KindUser {
+	case len(tunnels) > 0 && out.Target.Account.Kind == directory.KindUser:
 		errs = append(errs, fmt.Errorf("a VPN connection of %s came back on %s during the %s verify window: the account may "+
 			"still authenticate (the server's network policy asked a domain controller that does not show it disabled yet)",
 			name, strings.Join(tunnels, ", "), opts.Verify))
-	} else if len(tunnels) > 0 {
+	case len(tunnels) > 0:
 		errs = append(errs, fmt.Errorf("the Always On VPN device tunnel of %s came back on %s: a device tunnel authenticates with "+
 			"the device's certificate, not its computer account, so disabling the account does not stop it. Revoke the "+
 			"device certificate, with revocation checking enforced on the VPN servers, then apply again", name, strings.Join(tunnels, ", ")))
