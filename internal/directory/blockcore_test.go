@@ -16,6 +16,7 @@ import (
 	"github.com/go-ldap/ldap/v3"
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/ldapserver"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/labclient"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
@@ -199,8 +200,9 @@ func TestDescriptionIsCompareAndSwap(t *testing.T) {
 	}
 }
 
-// A record edited so that it cannot be read: the release changes nothing and says why (fail closed).
-func TestUnreadableRecordFailsClosed(t *testing.T) {
+// editedRecord is CLIENT1 held by hold a, whose record an administrator then edited so that it cannot be read.
+func editedRecord(t *testing.T) (*lab.Lab, *directory.Client, directory.Account, string) {
+	t.Helper()
 	l, c := startDirectoryLab(t)
 	conn := labclient.LDAP(t, l.Info())
 	acct, err := c.FindComputer(ctx(t), "client1")
@@ -213,7 +215,13 @@ func TestUnreadableRecordFailsClosed(t *testing.T) {
 	_, info, _ := labAccount(t, l, "CLIENT1$")
 	edited := strings.Replace(info, "hold id=a", "hold: someone typed here", 1)
 	setAttr(t, conn, acct.DN, "info", edited)
-	_, err = c.Release(ctx(t), acct, "a", true)
+	return l, c, acct, edited
+}
+
+// A record edited so that it cannot be read: the release changes nothing and says why (fail closed).
+func TestUnreadableRecordFailsClosed(t *testing.T) {
+	l, c, acct, edited := editedRecord(t)
+	_, err := c.Release(ctx(t), acct, "a", true)
 	var unreadable *directory.UnreadableRecordError
 	if !errors.As(err, &unreadable) || !strings.Contains(err.Error(), "stays disabled") {
 		t.Fatalf("Release of an edited record = %v; want an UnreadableRecordError", err)
@@ -226,21 +234,10 @@ func TestUnreadableRecordFailsClosed(t *testing.T) {
 // A block that leaves the account enabled exists only in the record: where the record cannot be read, its hold is
 // refused with an error that says so (and why), and nothing is written.
 func TestKeepEnabledHoldOverAnUnreadableRecordIsRefused(t *testing.T) {
-	l, c := startDirectoryLab(t)
-	conn := labclient.LDAP(t, l.Info())
-	acct, err := c.FindComputer(ctx(t), "client1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: hold("a", "INC-1"), Record: true}); err != nil {
-		t.Fatal(err)
-	}
-	_, info, _ := labAccount(t, l, "CLIENT1$")
-	edited := strings.Replace(info, "hold id=a", "hold: someone typed here", 1)
-	setAttr(t, conn, acct.DN, "info", edited)
+	l, c, acct, edited := editedRecord(t)
 	keep := hold("keep", "travel")
 	keep.KeepsEnabled = true
-	_, err = c.Hold(ctx(t), acct, directory.HoldRequest{Hold: keep, Record: true})
+	_, err := c.Hold(ctx(t), acct, directory.HoldRequest{Hold: keep, Record: true})
 	var unrecordable *directory.UnrecordableBlockError
 	if !errors.As(err, &unrecordable) || !strings.Contains(err.Error(), "cannot be read") {
 		t.Fatalf("keep-enabled Hold over an edited record = %v; want an UnrecordableBlockError saying the record cannot be read", err)

@@ -442,6 +442,16 @@ func TestAccBlockedDevice_recordThatFailsIsWrittenByTheNextApply(t *testing.T) {
 	})
 }
 
+// ras2Pending is a step that blocks with RAS2 unreachable: RAS2 is pending, and the next step's plan an update that
+// completes the block.
+func ras2Pending(l *testLab, config string) resource.TestStep {
+	return resource.TestStep{
+		PreConfig:          func() { l.Server("RAS2").Faults().SetDropConnections(true) },
+		Config:             config,
+		ExpectNonEmptyPlan: true,
+	}
+}
+
 // An apply that completes a block in place reads the account afresh: a device whose dNSHostName changed since the
 // block was placed is purged under its new name, and the result matches the plan (which leaves the identities to
 // the apply) instead of failing as inconsistent.
@@ -452,11 +462,7 @@ func TestAccBlockedDevice_completionAfterARenamePurgesTheNewName(t *testing.T) {
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
-			{
-				PreConfig:          func() { l.Server("RAS2").Faults().SetDropConnections(true) },
-				Config:             config,
-				ExpectNonEmptyPlan: true, // RAS2 is pending
-			},
+			ras2Pending(l, config),
 			{
 				PreConfig: func() {
 					l.Server("RAS2").Faults().Reset()
@@ -499,11 +505,7 @@ func TestAccBlockedDevice_reEnabledAfterThePlanIsBlockedAgainByItsApply(t *testi
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
 		Steps: []resource.TestStep{
-			{
-				PreConfig:          func() { l.Server("RAS2").Faults().SetDropConnections(true) },
-				Config:             config,
-				ExpectNonEmptyPlan: true, // RAS2 is pending
-			},
+			ras2Pending(l, config),
 			{
 				PreConfig: func() { l.Server("RAS2").Faults().Reset() },
 				Config:    config,
