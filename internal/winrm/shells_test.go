@@ -545,7 +545,7 @@ func TestACreateOutlivedByItsCallersDeadlineLeavesNoShell(t *testing.T) {
 func TestAShellCreatedAfterCloseForACallerThatGaveUpIsDeleted(t *testing.T) {
 	srv := newLab(t, true)
 	c := newClient(t, labConfig(srv))
-	srv.Faults().SetReplyLatency("Create", 5*time.Second) // ample for the test to give up and close meanwhile
+	srv.Faults().SetReplyLatency("Create", 3*time.Second) // time to give up and close, within the 5 s a late Create is waited for
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- c.Run(ctx, script(t, "echo/v1"), nil, nil) }()
