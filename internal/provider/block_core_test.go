@@ -99,27 +99,37 @@ resource "remoteaccess_blocked_device" "test" {
 
 // A Remote Access server that the configuration names by an alias (an address given a name that is not its host
 // name, as a DNS alias or a reverse name would be) is still recognised by the name it gives itself: a block of its
-// account is refused when the plan is made.
+// account is refused when the plan is made, also when the block purges nothing, or purges only another server.
 func TestAccBlockedDevice_serverNamedByAnAliasIsGuardedByItsOwnName(t *testing.T) {
 	l := startLab(t)
-	config := l.providerConfig(`
-resource "remoteaccess_blocked_device" "test" {
-  computer_name = "RAS2"
-}`)
-	for _, s := range l.info.Servers {
-		config = strings.Replace(config, fmt.Sprintf("%q", s.Address+"="+s.Name), fmt.Sprintf("%q", s.Address+"=vpn-"+strings.ToLower(s.Name)), 1)
+	aliased := func(block string) string {
+		config := l.providerConfig(block)
+		for _, s := range l.info.Servers {
+			config = strings.Replace(config, fmt.Sprintf("%q", s.Address+"="+s.Name), fmt.Sprintf("%q", s.Address+"=vpn-"+strings.ToLower(s.Name)), 1)
+		}
+		if !strings.Contains(config, "=vpn-ras2") || strings.Contains(config, "=RAS2") {
+			t.Fatalf("the configuration does not name the servers by aliases alone:\n%s", config)
+		}
+		return config
 	}
-	if !strings.Contains(config, "=vpn-ras2") || strings.Contains(config, "=RAS2") {
-		t.Fatalf("the configuration does not name the servers by aliases alone:\n%s", config)
+	refused := regexp.MustCompile(`(?s)Refusing to block the computer "RAS2".*Remote Access server \S+ \(the server's own\s+computer\s+name is RAS2`)
+	step := func(block string) resource.TestStep {
+		return resource.TestStep{Config: aliased(block), PlanOnly: true, ExpectNonEmptyPlan: true, ExpectError: refused}
 	}
 	resource.Test(t, resource.TestCase{
 		ProtoV6ProviderFactories: testAccProviders,
-		Steps: []resource.TestStep{{
-			Config:             config,
-			PlanOnly:           true,
-			ExpectNonEmptyPlan: true,
-			ExpectError:        regexp.MustCompile(`(?s)Refusing to block the computer "RAS2".*Remote Access server \S+ \(the server's own\s+computer\s+name is RAS2`),
-		}},
+		Steps: []resource.TestStep{
+			step(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name = "RAS2"
+}`),
+			step(fmt.Sprintf(`
+resource "remoteaccess_blocked_device" "test" {
+  computer_name  = "RAS2"
+  servers        = [%q]
+  purge_sessions = false
+}`, l.info.ServerAddresses[0])),
+		},
 	})
 	if !l.accountEnabled(t, "RAS2$") {
 		t.Fatal("RAS2's account was disabled")

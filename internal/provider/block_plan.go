@@ -224,10 +224,7 @@ func (o *blockOps) planCreate(ctx context.Context, plan blockState, req resource
 	o.refuseUnreadyAndShowImpact(ctx, m.PurgeSessions.ValueBool(), servers, func(ctx context.Context, diags *diag.Diagnostics) {
 		o.showImpact(ctx, blocker, target, servers, name, disables, diags)
 	}, &resp.Diagnostics)
-	if m.PurgeSessions.ValueBool() {
-		// The readiness read above has each server's own name.
-		o.clients.refuseServerAccount(ctx, target.Account, servers, o.nameAttr(), o.kind.noun, name, &resp.Diagnostics)
-	}
+	o.clients.refuseServerAccount(ctx, target.Account, servers, o.nameAttr(), o.kind.noun, name, &resp.Diagnostics)
 	if resp.Diagnostics.HasError() {
 		return
 	}

@@ -55,13 +55,7 @@ func (n *serverNames) of(ctx context.Context, ip string) []string {
 // provider's protected_computers, which add to the servers' own names and never replace them. unresolved are the
 // servers given by IP address that neither DNS nor an ADDRESS=NAME entry of protected_computers names.
 func (c *clients) protection(ctx context.Context, servers []string) (protected []directory.Protected, unresolved []string) {
-	all := slices.Clone(c.settings.Servers)
-	for _, s := range servers {
-		if !slices.ContainsFunc(all, func(x string) bool { return strings.EqualFold(x, s) }) {
-			all = append(all, s)
-		}
-	}
-	for _, server := range all {
+	for _, server := range c.withProviderServers(servers) {
 		if net.ParseIP(server) == nil {
 			protected = append(protected, directory.Protected{Name: server,
 				Why: fmt.Sprintf("it is the Remote Access server %s (servers)", server)})
@@ -86,6 +80,18 @@ func (c *clients) protection(ctx context.Context, servers []string) (protected [
 	return protected, unresolved
 }
 
+// withProviderServers is the provider's servers and those of servers that it does not list: every Remote Access
+// server that the configuration names for an operation.
+func (c *clients) withProviderServers(servers []string) []string {
+	all := slices.Clone(c.settings.Servers)
+	for _, s := range servers {
+		if !slices.ContainsFunc(all, func(x string) bool { return strings.EqualFold(x, s) }) {
+			all = append(all, s)
+		}
+	}
+	return all
+}
+
 // ownAccounts are the accounts the provider logs on with: blocking them would lock the provider out.
 func (s settings) ownAccounts() []directory.Protected {
 	var own []directory.Protected
@@ -101,10 +107,12 @@ func (s settings) ownAccounts() []directory.Protected {
 }
 
 // refuseServerAccount refuses a device block of a Remote Access server by the name the server gives itself
-// (get-readiness/v1's computer_name, read once per process with the readiness): a server that servers names by a
-// DNS alias, or by an address whose reverse name is not its host name, is otherwise not recognised by the guard,
-// which knows the names of the configuration. A server whose readiness could not be read is left to those names.
-func (c *clients) refuseServerAccount(ctx context.Context, acct directory.Account, servers []string, at path.Path, noun, name string, diags *diag.Diagnostics) {
+// (get-readiness/v1's computer_name, read once per process with the readiness), for the block's servers and the
+// provider's: a server that the configuration names by a DNS alias, or by an address whose reverse name is not its
+// host name, is otherwise not recognised by the guard, which knows the configuration's names. A server whose
+// readiness could not be read is left to those names.
+func (c *clients) refuseServerAccount(ctx context.Context, acct directory.Account, blockServers []string, at path.Path, noun, name string, diags *diag.Diagnostics) {
+	servers := c.withProviderServers(blockServers)
 	if acct.Kind != directory.KindComputer || len(servers) == 0 {
 		return
 	}
