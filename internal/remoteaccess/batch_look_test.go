@@ -70,7 +70,7 @@ func TestALookRidesTheBatchThatPurgesWaitFor(t *testing.T) {
 
 // With no purge waiting, a look runs by itself at once.
 func TestALookWithNoBatchToRideRunsAlone(t *testing.T) {
-	r := answer(`{"main_mode":[],"vpn_connections":[]}`)
+	r := answer(`{"indeterminate":false,"main_mode":[],"vpn_connections":[]}`)
 	b := &PurgeBatcher{Window: time.Hour}
 	if _, rode, err := b.look(context.Background(), "RAS1", r, lookIn("LOOKED"), nil); err != nil || rode {
 		t.Fatalf("look: rode %v, %v; want a run of its own", rode, err)
@@ -162,7 +162,7 @@ func TestALookOfABatchNeverSentRunsAlone(t *testing.T) {
 		case "purge-devices/v1":
 			return "", &winrm.Error{Kind: winrm.KindUnreachable, Server: "RAS1", Script: script}
 		case "get-ipsec-sas/v1":
-			return `{"main_mode":[{"name":"9"}],"vpn_connections":[]}`, nil
+			return `{"indeterminate":false,"main_mode":[{"name":"9"}],"vpn_connections":[]}`, nil
 		}
 		return `{"main_mode_removed":0,"indeterminate":false}`, nil
 	}}
@@ -252,7 +252,7 @@ type lookOutcome struct {
 
 // A look whose purges are all withdrawn before their batch goes has no batch to ride: it runs alone.
 func TestALookRunsAloneWhenItsPurgesAreWithdrawn(t *testing.T) {
-	r := answer(`{"main_mode":[{"name":"1"}],"vpn_connections":[]}`)
+	r := answer(`{"indeterminate":false,"main_mode":[{"name":"1"}],"vpn_connections":[]}`)
 	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
 	ctx, cancel := context.WithCancel(context.Background())
 	purged, looked := queueLook(t, b, r, ctx, context.Background(), nil)
@@ -270,7 +270,7 @@ func TestALookRunsAloneWhenItsPurgesAreWithdrawn(t *testing.T) {
 
 // A look released to run alone after its own context ended is a failed poll, not an empty listing.
 func TestALookReleasedAfterItsContextEndedFails(t *testing.T) {
-	r := answer(`{"main_mode":[],"vpn_connections":[]}`)
+	r := answer(`{"indeterminate":false,"main_mode":[],"vpn_connections":[]}`)
 	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
 	lookCtx, cancelLook := context.WithCancel(context.Background())
 	purgeCtx, cancelPurge := context.WithCancel(context.Background())
@@ -294,7 +294,7 @@ func TestALookReleasedAfterItsContextEndedFails(t *testing.T) {
 func TestAHurriedLookLeavesItsBatch(t *testing.T) {
 	r := &fakeRunner{result: func(script string) (string, error) {
 		if script == "get-ipsec-sas/v1" {
-			return `{"main_mode":[{"name":"1"}],"vpn_connections":[]}`, nil
+			return `{"indeterminate":false,"main_mode":[{"name":"1"}],"vpn_connections":[]}`, nil
 		}
 		return `{"devices":[{"main_mode_removed":1,"indeterminate":false},{"main_mode_removed":1,"indeterminate":false}],"look":null,"look_error":null}`, nil
 	}}

@@ -59,7 +59,7 @@ func TestFanOutRunsServersInParallel(t *testing.T) {
 }
 
 func TestClusterValidatesOnceBeforeFanningOut(t *testing.T) {
-	r := answer(`{}`)
+	r := answer(`{"indeterminate":false}`)
 	c, err := NewCluster(map[string]Runner{"RAS1": r, "RAS2": r})
 	if err != nil {
 		t.Fatal(err)
@@ -80,8 +80,8 @@ func sasRunner(rounds int) *fakeRunner {
 	var polls atomic.Int32
 	return &fakeRunner{result: func(string) (string, error) {
 		if int(polls.Add(1)) <= rounds {
-			return `{"main_mode":[{"name":"7","remote_first_id":"CORP\\CLIENT1$","quick_mode_count":2}],"quick_mode_count":2}`, nil
+			return `{"indeterminate":false,"main_mode":[{"name":"7","remote_first_id":"CORP\\CLIENT1$","quick_mode_count":2}],"quick_mode_count":2}`, nil
 		}
-		return `{"main_mode":[],"quick_mode_count":0}`, nil
+		return `{"indeterminate":false,"main_mode":[],"quick_mode_count":0}`, nil
 	}}
 }

@@ -18,7 +18,7 @@ import (
 )
 
 // captureExecutor records every command the lab's WS-Management server is asked to run and answers it with an
-// empty result (for a batched purge, of its one device).
+// result that says only that it is determinate (for a batched purge, of its one device).
 type captureExecutor struct {
 	mu   sync.Mutex
 	reqs []wsman.ExecRequest
@@ -31,7 +31,7 @@ func (c *captureExecutor) Execute(_ context.Context, req wsman.ExecRequest) wsma
 	if bytes.HasPrefix(req.Stdin, []byte("# remoteaccess-script: purge-devices/v1")) {
 		return wsman.ExecResult{Stdout: []byte(`{"result":{"devices":[{"indeterminate":false}]}}` + "\r\n")}
 	}
-	return wsman.ExecResult{Stdout: []byte(`{"result":{}}` + "\r\n")}
+	return wsman.ExecResult{Stdout: []byte(`{"result":{"indeterminate":false}}` + "\r\n")}
 }
 
 func (c *captureExecutor) take() []wsman.ExecRequest {

@@ -33,7 +33,11 @@ const maxNameLength = 512
 // run sends one script and decodes its result.
 func run[T any](ctx context.Context, r Runner, s winrm.Script, input any) (T, error) {
 	var out T
-	err := r.Run(ctx, s, input, &out)
+	var target any = &out
+	if _, ok := target.(interface{ carriesVerdict() }); ok {
+		target = &verdictRequired{out: &out}
+	}
+	err := r.Run(ctx, s, input, target)
 	nameLanguageMode(err)
 	return out, err
 }

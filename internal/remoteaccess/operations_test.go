@@ -127,7 +127,7 @@ func TestOperationsSendTheContractInput(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := answer(`{}`)
+			r := answer(`{"indeterminate":false}`)
 			if err := tt.op(r); err != nil {
 				t.Fatal(err)
 			}
@@ -164,7 +164,7 @@ func TestInvalidArgumentsAreRefusedBeforeSending(t *testing.T) {
 		"connections bad filter":      func(r Runner) error { _, err := GetConnections(ctx, r, ConnectionFilter{HostName: "a\tb"}); return err },
 	}
 	for name, op := range tests {
-		r := answer(`{}`)
+		r := answer(`{"indeterminate":false}`)
 		if err := op(r); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%s: error %v, want ErrInvalidArgument", name, err)
 		}
@@ -175,7 +175,7 @@ func TestInvalidArgumentsAreRefusedBeforeSending(t *testing.T) {
 }
 
 func TestResultsAreDecoded(t *testing.T) {
-	r := answer(`{"main_mode_removed":2,"quick_mode_removed":4,"vpn_device_tunnels_disconnected":1}`)
+	r := answer(`{"main_mode_removed":2,"quick_mode_removed":4,"vpn_device_tunnels_disconnected":1,"indeterminate":false}`)
 	got, err := PurgeDevice(context.Background(), r, []string{`CORP\CLIENT1$`}, "", true)
 	if err != nil || got != (PurgeDeviceResult{MainModeRemoved: 2, QuickModeRemoved: 4, VPNDeviceTunnelsDisconnected: 1}) {
 		t.Errorf("PurgeDevice = %+v, %v", got, err)
@@ -183,6 +183,25 @@ func TestResultsAreDecoded(t *testing.T) {
 	nodes, err := GetNodes(context.Background(), answer(`{"nodes":[{"name":"RAS1","interface_name":"Internet","state":"Draining","host_priority":1,"is_local":true}]}`))
 	if err != nil || len(nodes) != 1 || nodes[0] != (Node{Name: "RAS1", InterfaceName: "Internet", State: NodeDraining, HostPriority: 1, IsLocal: true}) {
 		t.Errorf("GetNodes = %+v, %v", nodes, err)
+	}
+}
+
+// A result that carries a verdict and leaves "indeterminate" out is refused: decoded, it would read as a certain
+// answer (the purge found nothing, the server holds no SA of the device).
+func TestAResultWithoutItsVerdictIsRefused(t *testing.T) {
+	ctx := context.Background()
+	device := []string{`CORP\CLIENT1$`}
+	ops := map[string]func(Runner) error{
+		"purge-device/v1":  func(r Runner) error { _, err := PurgeDevice(ctx, r, device, "", true); return err },
+		"get-ipsec-sas/v1": func(r Runner) error { _, err := GetDeviceSAs(ctx, r, device); return err },
+	}
+	for name, op := range ops {
+		if err := op(answer(`{"main_mode_removed":0,"main_mode":[]}`)); err == nil || !strings.Contains(err.Error(), `no "indeterminate"`) {
+			t.Errorf("%s without its verdict: %v; want it refused", name, err)
+		}
+		if err := op(answer(`{"indeterminate":false}`)); err != nil {
+			t.Errorf("%s with its verdict: %v", name, err)
+		}
 	}
 }
 

@@ -1,6 +1,8 @@
 package remoteaccess
 
 import (
+	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 )
@@ -87,6 +89,24 @@ const (
 type Verdict struct {
 	Indeterminate       bool   `json:"indeterminate"`
 	IndeterminateReason string `json:"indeterminate_reason"`
+}
+
+// carriesVerdict marks the results that embed a Verdict (the method is promoted to them): run refuses such a result
+// whose answer leaves "indeterminate" out, which would decode as a certain answer.
+func (Verdict) carriesVerdict() {}
+
+// verdictRequired decodes a result that carries a Verdict into out, and refuses one without "indeterminate".
+type verdictRequired struct{ out any }
+
+func (v *verdictRequired) UnmarshalJSON(b []byte) error {
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return err
+	}
+	if _, ok := keys["indeterminate"]; !ok {
+		return errors.New(`the result has no "indeterminate"`)
+	}
+	return json.Unmarshal(b, v.out)
 }
 
 // VPNConnection is a VPN connection of the target, as get-ipsec-sas reports it beside the SAs.

@@ -30,9 +30,9 @@ func TestWatchNamesTheServersWhereSAsCameBack(t *testing.T) {
 	var polls atomic.Int32
 	comesBack := &fakeRunner{result: func(string) (string, error) {
 		if polls.Add(1) < 3 {
-			return `{"main_mode":[],"quick_mode_count":0}`, nil
+			return `{"indeterminate":false,"main_mode":[],"quick_mode_count":0}`, nil
 		}
-		return `{"main_mode":[{"name":"9","remote_first_id":"CORP\\CLIENT1$"}],"quick_mode_count":2}`, nil
+		return `{"indeterminate":false,"main_mode":[{"name":"9","remote_first_id":"CORP\\CLIENT1$"}],"quick_mode_count":2}`, nil
 	}}
 	c, err := NewCluster(map[string]Runner{"RAS1": sasRunner(0), "RAS2": comesBack, "RAS3": down})
 	if err != nil {
@@ -64,7 +64,7 @@ func TestWatchNamesTheServersWhereSAsCameBack(t *testing.T) {
 // of the window is waited for, and verified when it answers again within one more poll.
 func TestWatchDoesNotVerifyAServerThatStoppedAnswering(t *testing.T) {
 	const window = 100 * time.Millisecond
-	clean := `{"main_mode":[],"quick_mode_count":0}`
+	clean := `{"indeterminate":false,"main_mode":[],"quick_mode_count":0}`
 	var stopsPolls, backPolls atomic.Int32
 	stops := &fakeRunner{result: func(string) (string, error) {
 		if stopsPolls.Add(1) <= 2 {
@@ -117,14 +117,14 @@ func TestWatchCountsWhatComesBackWhileAnotherServerIsWaitedFor(t *testing.T) {
 	start := time.Now()
 	comesBack := &fakeRunner{result: func(string) (string, error) {
 		if time.Since(start) < window+50*time.Millisecond {
-			return `{"main_mode":[],"quick_mode_count":0}`, nil
+			return `{"indeterminate":false,"main_mode":[],"quick_mode_count":0}`, nil
 		}
-		return `{"main_mode":[{"name":"9","remote_first_id":"CORP\\CLIENT1$"}],"quick_mode_count":2}`, nil
+		return `{"indeterminate":false,"main_mode":[{"name":"9","remote_first_id":"CORP\\CLIENT1$"}],"quick_mode_count":2}`, nil
 	}}
 	var hangsPolls atomic.Int32
 	hangs := &fakeRunner{resultCtx: func(ctx context.Context, _ string) (string, error) {
 		if hangsPolls.Add(1) == 1 {
-			return `{"main_mode":[],"quick_mode_count":0}`, nil
+			return `{"indeterminate":false,"main_mode":[],"quick_mode_count":0}`, nil
 		}
 		<-ctx.Done()
 		return "", ctx.Err()
@@ -181,7 +181,7 @@ func (r *countingRunner) runner() *fakeRunner {
 				sas = append(sas, fmt.Sprintf(`{"name":"%d","remote_first_id":"%s","quick_mode_count":2}`, i, id))
 			}
 		}
-		return `{"main_mode":[` + strings.Join(sas, ",") + `],"quick_mode_count":0}`, nil
+		return `{"indeterminate":false,"main_mode":[` + strings.Join(sas, ",") + `],"quick_mode_count":0}`, nil
 	}
 	return f
 }
