@@ -50,7 +50,8 @@ type Account struct {
 	// Computers): a membership that memberOf never lists and LDAP_MATCHING_RULE_IN_CHAIN does not follow.
 	PrimaryGroupID uint32
 	// PrivilegedVia is the DN of a protected group the account is a member of, directly or through nested groups
-	// (LDAP_MATCHING_RULE_IN_CHAIN); empty when it is a member of none. Filled by every lookup.
+	// (LDAP_MATCHING_RULE_IN_CHAIN), followed by the primary group it is a member through when that is how; empty
+	// when it is a member of none. Filled by every lookup.
 	PrivilegedVia string
 	// Info (Notes) and Description hold the block record and its summary while a block holds the account.
 	Info        string

@@ -168,14 +168,15 @@ func markPrivilegedPrimaryGroup(ctx context.Context, do doFunc, base string, gro
 	if len(found) == 0 {
 		return nil
 	}
-	a.PrivilegedVia = groups[0]
+	via := groups[0]
 	for _, g := range groups {
 		hit, err := searchOn(ctx, do, base, "(&"+group+"(memberOf:"+matchingRuleInChain+":="+ldap.EscapeFilter(g)+"))")
 		if err == nil && len(hit) > 0 {
-			a.PrivilegedVia = g
+			via = g
 			break
 		}
 	}
+	a.PrivilegedVia = via + " (through its primary group " + found[0].DN + ")"
 	return nil
 }
 

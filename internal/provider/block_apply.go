@@ -180,9 +180,9 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	if renamed && !o.sameAccount(ctx, name, before.ObjectGUID.ValueString(), &resp.Diagnostics) {
 		return
 	}
-	if reason := holdReason(m.Reason.ValueString(), m.Ticket.ValueString()); o.clients.settings.LDAP.RecordBlocks &&
-		!before.HoldID.IsNull() && reason != holdReason(before.Reason.ValueString(), before.Ticket.ValueString()) {
-		o.recordReason(ctx, before, reason, &resp.Diagnostics)
+	reason := holdReason(m.Reason.ValueString(), m.Ticket.ValueString())
+	if o.clients.settings.LDAP.RecordBlocks && !before.HoldID.IsNull() && reason != holdReason(before.Reason.ValueString(), before.Ticket.ValueString()) {
+		o.recordReason(ctx, before.ObjectGUID.ValueString(), before.HoldID.ValueString(), reason, &resp.Diagnostics)
 	}
 	reblock := state.account().disables() && before.AccountEnabled.ValueBool()
 	if !reblock && len(pending) == 0 && !record && !leverPending && !dialIn {
@@ -223,6 +223,12 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 		// every plan shows the update that records it.
 		m.HoldID = types.StringValue(hold)
 	}
+	if before.HoldID.IsNull() && out.Recorded {
+		// A line found in the record (written by a hold whose answer was lost) has the reason of then.
+		if h, ok := heldLine(out.Target.Account, hold); ok && h.Reason != directory.ReasonInRecord(reason) {
+			o.recordReason(ctx, before.ObjectGUID.ValueString(), hold, reason, &resp.Diagnostics)
+		}
+	}
 	// The account's attributes stay as planned (the next refresh reads them): the plan took them from the
 	// directory, and an account renamed or moved since would make the result differ from the plan.
 	o.record(ctx, state, out, &resp.Diagnostics)
@@ -234,23 +240,31 @@ func (o *blockOps) update(ctx context.Context, prior, state blockState, req reso
 	o.warn(&resp.Diagnostics, name, out)
 }
 
+// heldLine is the hold line of holdID in the account's block record.
+func heldLine(acct directory.Account, holdID string) (directory.Hold, bool) {
+	if rec := acct.BlockRecord(); rec != nil {
+		return rec.HoldWithID(holdID)
+	}
+	return directory.Hold{}, false
+}
+
 // recordReason writes a block's new reason (and ticket) in its hold line of the account's block record, so that an
 // administrator who looks at the account reads why it is blocked now. A record that cannot be written is a warning:
 // the block holds as it did.
-func (o *blockOps) recordReason(ctx context.Context, before *blockModel, reason string, diags *diag.Diagnostics) {
+func (o *blockOps) recordReason(ctx context.Context, guid, holdID, reason string, diags *diag.Diagnostics) {
 	dir, err := o.directory()
 	var acct directory.Account
 	if err == nil {
-		acct, err = dir.ReadByGUID(ctx, o.kind.kind, before.ObjectGUID.ValueString())
+		acct, err = dir.ReadByGUID(ctx, o.kind.kind, guid)
 	}
 	if err == nil {
-		err = dir.RecordReason(ctx, acct, before.HoldID.ValueString(), directory.ReasonInRecord(reason))
+		err = dir.RecordReason(ctx, acct, holdID, directory.ReasonInRecord(reason))
 	}
 	if err != nil {
 		diags.AddWarning("The block record still shows the earlier reason",
 			fmt.Sprintf("The new reason and ticket are in the state, but the account's block record could not be "+
 				"rewritten: %s. The block holds as before. To write them, change the reason again and apply, or correct "+
-				"this block's line (hold id=%s) in the account's Notes.", err, before.HoldID.ValueString()))
+				"this block's line (hold id=%s) in the account's Notes.", err, holdID))
 	}
 }
 

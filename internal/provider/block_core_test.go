@@ -462,6 +462,51 @@ func ras2Pending(l *testLab, config string) resource.TestStep {
 	}
 }
 
+// A hold whose answer was lost (the directory then unreachable) leaves hold_id null; when the next apply finds the
+// hold's line in the record (the write had landed), it writes the reason changed since into that line, as it does
+// for a recorded block.
+func TestAccBlockedDevice_reasonChangedAfterALostHoldIsRecorded(t *testing.T) {
+	l := startLab(t)
+	config := l.providerConfig(blockedDeviceConfig("CLIENT1"))
+	changed := strings.Replace(config, "INC-1: reported stolen", "INC-2: not found after all", 1)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				PreConfig: func() { l.Directory().LoseModifyReplies(1, true) },
+				Config:    config,
+				ConfigStateChecks: []statecheck.StateCheck{
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("hold_id"), knownvalue.Null()),
+				},
+				// Reachable again once the apply has ended, for the plans that follow it.
+				Check:              func(*terraformState) error { l.Directory().SetReachable(); return nil },
+				ExpectNonEmptyPlan: true,
+			},
+			{
+				Config: changed,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				ConfigStateChecks: []statecheck.StateCheck{
+					stateCheck(func(values map[string]any) error {
+						ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+						defer cancel()
+						acct, err := labclient.Directory(t, l.info).FindComputer(ctx, "CLIENT1")
+						if err != nil {
+							return err
+						}
+						rec := acct.BlockRecord()
+						if rec == nil || len(rec.Holds) != 1 || rec.Holds[0].ID != values["hold_id"] || !strings.Contains(rec.Holds[0].Reason, "INC-2") {
+							return fmt.Errorf("CLIENT1's record is %+v; want the block's one line, with the new reason", rec)
+						}
+						return nil
+					}),
+				},
+			},
+		},
+	})
+}
+
 // An apply that completes a block in place reads the account afresh: a device whose dNSHostName changed since the
 // block was placed is purged under its new name, and the result matches the plan (which leaves the identities to
 // the apply) instead of failing as inconsistent.

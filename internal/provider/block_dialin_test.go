@@ -190,9 +190,6 @@ func setBobsDialIn(t *testing.T, l *testLab, value string) {
 	}
 }
 
-// Dial-in allowed again by hand while a dial-in-only block holds: the refresh shows it, the next plan is an update
-// in place that writes the deny again and ends the VPN connection made meanwhile; prior_dial_in keeps what the block
-// found first (absent), so the destroy still restores that.
 // A remote-access-only block exists only in the account's block record: over a record that cannot be read, its apply
 // is refused with an error that says so, and nothing is changed (bob's dial-in and Notes stay as they were).
 func TestAccBlockedUser_remoteAccessOnlyBlockOverAnUnreadableRecordChangesNothing(t *testing.T) {
@@ -221,6 +218,9 @@ resource "remoteaccess_blocked_user" "test" {
 	}
 }
 
+// Dial-in allowed again by hand while a dial-in-only block holds: the refresh shows it, the next plan is an update
+// in place that writes the deny again and ends the VPN connection made meanwhile; prior_dial_in keeps what the block
+// found first (absent), so the destroy still restores that.
 func TestAccBlockedUser_dialInAllowedOutOfBandIsDeniedAgain(t *testing.T) {
 	t.Run("with the purge", func(t *testing.T) { dialInAllowedOutOfBandIsDeniedAgain(t, true) })
 	t.Run("without it", func(t *testing.T) { dialInAllowedOutOfBandIsDeniedAgain(t, false) })

@@ -55,7 +55,7 @@ func blockSchema(ctx context.Context, noun, description string, own map[string]s
 			"(two configurations, two teams) never undo each other. Chosen before the account is written, and kept when the " +
 			"account was disabled but the record could not be written with it (the apply warns). Null after an import, and " +
 			"when the write failed or its answer was lost, until an apply records the block (every plan shows that update " +
-			"until then); always null with `ldap.record_blocks = false`."),
+			"until then); null for a block made with `ldap.record_blocks = false`."),
 		"purge_sessions": schema.BoolAttribute{
 			Optional: true, Computed: true, Default: booldefault.StaticBool(true),
 			MarkdownDescription: "Purge the account's sessions on every Remote Access server after disabling it. Defaults to " +
