@@ -136,10 +136,19 @@ func (c *Client) markPrivileged(ctx context.Context, do doFunc, accts []*Account
 			}
 		}
 	}
+	viaPrimary := map[uint32]string{} // by primary group: the accounts of one lookup often share one
 	for _, a := range accts {
-		if err := markPrivilegedPrimaryGroup(ctx, do, dom.DomainDN, groups, a); err != nil {
-			return err
+		if a.PrivilegedVia != "" || slices.Contains(ordinaryPrimaryGroups, a.PrimaryGroupID) || slices.Contains(protectedDomainRIDs, a.PrimaryGroupID) {
+			continue
 		}
+		via, known := viaPrimary[a.PrimaryGroupID]
+		if !known {
+			if via, err = primaryGroupPrivilegedVia(ctx, do, dom.DomainDN, groups, *a); err != nil {
+				return err
+			}
+			viaPrimary[a.PrimaryGroupID] = via
+		}
+		a.PrivilegedVia = via
 	}
 	return nil
 }
@@ -149,24 +158,21 @@ func (c *Client) markPrivileged(ctx context.Context, do doFunc, accts []*Account
 // adminCount on Windows, where SDProp runs).
 var ordinaryPrimaryGroups = []uint32{0, 513, 514, 515}
 
-// markPrivilegedPrimaryGroup fills PrivilegedVia of an account whose primary group, which memberOf does not list and
-// LDAP_MATCHING_RULE_IN_CHAIN does not follow, is a member of a protected group (nested or direct). Primary groups
-// that are protected groups themselves are refused by Guard from the RID alone.
-func markPrivilegedPrimaryGroup(ctx context.Context, do doFunc, base string, groups []string, a *Account) error {
-	if a.PrivilegedVia != "" || slices.Contains(ordinaryPrimaryGroups, a.PrimaryGroupID) || slices.Contains(protectedDomainRIDs, a.PrimaryGroupID) {
-		return nil
-	}
+// primaryGroupPrivilegedVia is PrivilegedVia for an account whose primary group, which memberOf does not list and
+// LDAP_MATCHING_RULE_IN_CHAIN does not follow, is a member of a protected group (nested or direct); "" when it is
+// not. Primary groups that are protected groups themselves are refused by Guard from the RID alone.
+func primaryGroupPrivilegedVia(ctx context.Context, do doFunc, base string, groups []string, a Account) (string, error) {
 	sid, err := primaryGroupSID(a.ObjectSID, a.PrimaryGroupID)
 	if err != nil {
-		return fmt.Errorf("directory: the primary group of %s: %w", a.DN, err)
+		return "", fmt.Errorf("directory: the primary group of %s: %w", a.DN, err)
 	}
 	group := "(objectSid=" + escapeBytes(sid) + ")"
 	found, err := searchOn(ctx, do, base, "(&"+group+inChain(groups)+")")
 	if err != nil {
-		return fmt.Errorf("directory: checking the primary group of %s: %w", a.DN, err)
+		return "", fmt.Errorf("directory: checking the primary group of %s: %w", a.DN, err)
 	}
 	if len(found) == 0 {
-		return nil
+		return "", nil
 	}
 	via := groups[0]
 	for _, g := range groups {
@@ -176,8 +182,7 @@ func markPrivilegedPrimaryGroup(ctx context.Context, do doFunc, base string, gro
 			break
 		}
 	}
-	a.PrivilegedVia = via + " (through its primary group " + found[0].DN + ")"
-	return nil
+	return via + " (through its primary group " + found[0].DN + ")", nil
 }
 
 // primaryGroupSID returns the binary SID of an account's primary group: the account's domain SID with the group's
