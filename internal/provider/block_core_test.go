@@ -637,18 +637,26 @@ func (d replyLost) Hold(ctx context.Context, acct directory.Account, req directo
 	return directory.HoldResult{}, &directory.OutcomeUnknownError{DN: acct.DN, Sent: errors.Join(io.ErrUnexpectedEOF, err)}
 }
 
-// A disable whose reply is lost leaves no orphan: the block is saved with its hold id and every server pending, the
-// next apply completes it in place and recognises its own hold (one hold on the account, the one in state), and
-// destroy releases it.
+// A disable whose reply is lost leaves no orphan: the block is saved with every server pending and hold_id null (it
+// is not known to be recorded), the next apply completes it in place and recognises its own hold (one hold on the
+// account, the one in state), and destroy releases it.
 func TestAccBlockedDevice_lostReplyLeavesNoOrphanHold(t *testing.T) {
 	l := startLab(t)
 	watch := l.watchEnables("CLIENT1$")
 	config := l.providerConfig(blockedDeviceConfig("CLIENT1"))
+	t.Cleanup(func() { directoryHook = func(d block.Directory) block.Directory { return d } })
 	holdInRecord := stateCheck(func(values map[string]any) error {
 		e, _ := l.Directory().Lookup("CLIENT1$")
 		rec := directory.ParseBlockRecord(strings.Join(e.Attributes["info"], ""))
 		if rec == nil || !slices.Equal(rec.HoldIDs(), []string{fmt.Sprint(values["hold_id"])}) {
 			return fmt.Errorf("block record %+v; want exactly the hold in state, %v", rec, values["hold_id"])
+		}
+		return nil
+	})
+	oneHold := stateCheck(func(map[string]any) error {
+		e, _ := l.Directory().Lookup("CLIENT1$")
+		if rec := directory.ParseBlockRecord(strings.Join(e.Attributes["info"], "")); rec == nil || len(rec.Holds) != 1 {
+			return fmt.Errorf("block record %+v; want the one hold whose answer was lost", rec)
 		}
 		return nil
 	})
@@ -663,7 +671,8 @@ func TestAccBlockedDevice_lostReplyLeavesNoOrphanHold(t *testing.T) {
 				Config: config,
 				ConfigStateChecks: []statecheck.StateCheck{
 					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("pending_servers"), knownvalue.ListSizeExact(len(l.info.ServerAddresses))),
-					holdInRecord,
+					statecheck.ExpectKnownValue(deviceAddr, tfjsonpath.New("hold_id"), knownvalue.Null()),
+					oneHold,
 				},
 				ExpectNonEmptyPlan: true,
 			},
@@ -683,7 +692,6 @@ func TestAccBlockedDevice_lostReplyLeavesNoOrphanHold(t *testing.T) {
 			},
 		},
 	})
-	directoryHook = func(d block.Directory) block.Directory { return d }
 }
 
 // The apply's own check of a name that was unknown at plan time (Terraform's final plan refuses it first, so the CLI

@@ -121,6 +121,7 @@ func TestAccBlockedUser_denyDialInReleasedUnderADisablingBlockRestores(t *testin
 // tainted block lifts it). The next apply writes the deny in place, and the account is never enabled in between.
 func TestAccBlockedUser_lostDisableReplyLeavesTheDenyPending(t *testing.T) {
 	l := startLab(t)
+	t.Cleanup(func() { directoryHook = func(d block.Directory) block.Directory { return d } })
 	watch := l.watchEnables("bob")
 	config := l.providerConfig(deniedUserConfig("test", ""))
 	resource.Test(t, resource.TestCase{
@@ -145,7 +146,6 @@ func TestAccBlockedUser_lostDisableReplyLeavesTheDenyPending(t *testing.T) {
 			Check: resource.ComposeAggregateTestCheckFunc(checkDialIn(l, []string{"FALSE"}), checkAccountEnabled(l, t, "bob", false)),
 		}},
 	})
-	directoryHook = func(d block.Directory) block.Directory { return d }
 }
 
 // deny_dial_in set on a block in state is written in place, and every server is purged after it (a VPN connection
