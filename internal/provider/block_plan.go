@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -85,6 +86,21 @@ func (o *blockOps) modifyPlan(ctx context.Context, prior, plan blockState, req r
 	resp.Diagnostics.Append(resp.Plan.Set(ctx, plan)...)
 }
 
+// serverNeverPurged reports whether a block that purges has a server, of its own servers or the provider's, that
+// it never purged: one added to the configuration since the block was applied, or every server of an imported block.
+func (o *blockOps) serverNeverPurged(ctx context.Context, state tfsdk.State, diags *diag.Diagnostics) bool {
+	var purge types.Bool
+	var servers types.List
+	var purged types.Map
+	diags.Append(state.GetAttribute(ctx, path.Root("purge_sessions"), &purge)...)
+	diags.Append(state.GetAttribute(ctx, path.Root("servers"), &servers)...)
+	diags.Append(state.GetAttribute(ctx, path.Root("purged"), &purged)...)
+	if !purge.ValueBool() {
+		return false
+	}
+	return len(unpurged(o.servers(ctx, &blockModel{Servers: servers}, diags), slices.Collect(maps.Keys(purged.Elements())), nil)) > 0
+}
+
 // needsCompletion reads the attributes of a block in state that decide whether an unchanged configuration still
 // needs an apply: an out-of-band re-enable, a pending purge, a block not recorded on the account yet.
 func (o *blockOps) needsCompletion(ctx context.Context, state tfsdk.State, diags *diag.Diagnostics) bool {
@@ -98,7 +114,8 @@ func (o *blockOps) needsCompletion(ctx context.Context, state tfsdk.State, diags
 	}
 	diags.Append(state.GetAttribute(ctx, path.Root("pending_servers"), &pending)...)
 	diags.Append(state.GetAttribute(ctx, path.Root("hold_id"), &hold)...)
-	if enabled.ValueBool() || len(pending.Elements()) > 0 || (o.clients.settings.LDAP.RecordBlocks && hold.IsNull()) {
+	if enabled.ValueBool() || len(pending.Elements()) > 0 || (o.clients.settings.LDAP.RecordBlocks && hold.IsNull()) ||
+		o.serverNeverPurged(ctx, state, diags) {
 		return true
 	}
 	if o.kind.kind != directory.KindComputer {
@@ -136,14 +153,21 @@ func (o *blockOps) pendingInConfig(ctx context.Context, before, after *blockMode
 			fmt.Sprintf("%s still had to be purged but is no longer in servers: it leaves pending_servers. Sessions the "+
 				"account may still have there are not purged by this block.", strings.Join(gone, ", ")))
 	}
-	// A server added to the block's servers was never purged by it: the account may have sessions there.
-	was := o.servers(ctx, before, diags)
+	// A server that this block never purged (added to its servers or the provider's since, or a block imported):
+	// the account may have sessions there.
+	return append(kept, unpurged(servers, slices.Collect(maps.Keys(before.Purged.Elements())), kept)...)
+}
+
+// unpurged are the servers that neither purged (the servers a block purged, the keys of its purged map) nor pending
+// lists.
+func unpurged(servers, purged, pending []string) []string {
+	var out []string
 	for _, s := range servers {
-		if !containsFold(was, s) && !containsFold(kept, s) {
-			kept = append(kept, s)
+		if !containsFold(purged, s) && !containsFold(pending, s) {
+			out = append(out, s)
 		}
 	}
-	return kept
+	return out
 }
 
 // containsFold reports whether list holds s, whatever its letter case (host names).

@@ -243,9 +243,9 @@ func TestAccBlockedDevice_queryGeneratesConfigurationThatPlansClean(t *testing.T
 	cli := queryCLI(t)
 	l := startLab(t)
 	l.setEnabled(t, "CLIENT10$", false)
-	// By default the apply that imports a block also writes the provider's block record on the account: hold_id is
-	// planned, and with it what that apply reads afresh (it blocks again an account found re-enabled since the plan,
-	// and purges then); no argument changes.
+	// The apply that imports a block also writes the provider's block record on the account (hold_id) and purges
+	// every server, which the block made by hand never did: what it finds and does is known after it; no argument
+	// changes.
 	holds := testGeneratedConfig(t, cli, l, "remoteaccess_blocked_device", "computer_name", map[string]string{
 		labObjectGUID(t, l, "CLIENT10$"): "CLIENT10", labObjectGUID(t, l, "RETIRED1$"): "RETIRED1",
 	}, "blocked_at", "held_certificates", "hold_id", "identities", "pending_certificate_authorities",
@@ -264,11 +264,12 @@ func TestAccBlockedDevice_queryGeneratesConfigurationThatPlansClean(t *testing.T
 func TestAccBlockedUser_queryGeneratesConfigurationThatPlansClean(t *testing.T) {
 	cli := queryCLI(t)
 	l := startLab(t)
-	// Without block records, the generated configuration plans as a plain import.
+	// Without block records, the generated configuration plans as an import whose apply purges every server, and
+	// writes no record.
 	t.Setenv("REMOTEACCESS_LDAP_RECORD_BLOCKS", "false")
 	testGeneratedConfig(t, cli, l, "remoteaccess_blocked_user", "user_name", map[string]string{
 		labObjectGUID(t, l, "carol"): "carol",
-	})
+	}, "blocked_at", "identities", "pending_servers", "purged")
 	if l.accountEnabled(t, "carol") {
 		t.Error("carol was enabled by the import")
 	}

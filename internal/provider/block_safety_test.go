@@ -111,6 +111,71 @@ func TestAccBlockedDevice_unreachableServerIsCompletedInPlace(t *testing.T) {
 	})
 }
 
+// A server added to the provider's servers after a block was applied is one the block never purged: the next plan is
+// an update that purges it, and the account's sessions there end. The same holds for a block imported, whose purged
+// map is empty.
+func TestAccBlockedDevice_serverAddedToTheProviderIsPurged(t *testing.T) {
+	l := startLab(t)
+	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
+	both := l.providerConfig(blockedDeviceConfig("CLIENT2"))
+	one := strings.Replace(both, fmt.Sprintf("servers             = [%q, %q]", ras1, ras2), fmt.Sprintf("servers             = [%q]", ras1), 1)
+	if one == both {
+		t.Fatalf("the configuration does not list both servers as expected:\n%s", both)
+	}
+	l.revokeDeviceCertificate("CLIENT2") // its device tunnel on RAS2 would come back on a valid certificate
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: one, Check: checkSAs(l, t, "CLIENT2", map[string]int{ras1: 0})},
+			{
+				Config: both,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "0"),
+					resource.TestCheckResourceAttrSet(deviceAddr, "purged."+ras2+".main_mode_sas"),
+					checkSAs(l, t, "CLIENT2", map[string]int{ras1: 0, ras2: 0}),
+				),
+			},
+			{Config: both, PlanOnly: true},
+		},
+	})
+}
+
+// A block made by hand and imported has purged nothing: the apply after the import purges every server, so that the
+// device's sessions end as a block's do, and the block is complete only then.
+func TestAccBlockedDevice_importedBlockIsPurgedByTheNextApply(t *testing.T) {
+	l := startLab(t)
+	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
+	config := l.providerConfig(blockedDeviceConfig("CLIENT10"))
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{
+				PreConfig:          func() { l.setEnabled(t, "CLIENT10$", false) }, // disabled by hand, sessions left up
+				Config:             config,
+				ResourceName:       deviceAddr,
+				ImportState:        true,
+				ImportStateId:      "CLIENT10",
+				ImportStatePersist: true,
+				Check:              checkSAs(l, t, "CLIENT10", nil),
+			},
+			{
+				Config: config,
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: resource.ComposeAggregateTestCheckFunc(
+					resource.TestCheckResourceAttr(deviceAddr, "pending_servers.#", "0"),
+					checkSAs(l, t, "CLIENT10", map[string]int{ras1: 0, ras2: 0}),
+				),
+			},
+			{Config: config, PlanOnly: true},
+		},
+	})
+}
+
 // A server that refuses the provider's logon stops the block before the account is touched, naming the setting.
 func TestAccBlockedDevice_wrongWinRMSettingsChangeNothing(t *testing.T) {
 	l := startLab(t)

@@ -102,7 +102,9 @@ func blockSchema(ctx context.Context, noun, description string, own map[string]s
 			Computed: true, ElementType: types.StringType,
 			MarkdownDescription: "Servers where the purge or its verification has not succeeded yet. While it is not empty, " +
 				"every plan shows an update that completes the block in place (the account stays disabled); a server " +
-				"removed from `servers` leaves the list. Always empty with `purge_sessions = false`.",
+				"removed from `servers` leaves the list, and one that the block never purged (added to the block's or the " +
+				"provider's `servers` since, or every server of an imported block) joins it. Always empty with " +
+				"`purge_sessions = false`.",
 		},
 	}
 	for name, a := range own {

@@ -102,7 +102,7 @@ func TestFaultMatrix_winrm(t *testing.T) {
 	}
 	// Each case has a lab of its own; they run in parallel (go test's -parallel, the cores by default), which
 	// halves the matrix's time in CI, where three CLIs run it at once. Their drains take turns: the in-process
-	// provider serializes the drains of its process (drainSerial), as it does within one apply.
+	// provider serializes the drains of its process (takeDrainTurn), as it does within one apply.
 	fastDrains(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

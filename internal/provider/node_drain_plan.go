@@ -79,7 +79,7 @@ func (r *nodeDrainResource) checkPlan(ctx context.Context, plan *nodeDrainModel,
 	readCtx, cancel := context.WithTimeout(ctx, planReadTimeout)
 	defer cancel()
 	topo, topoErr := c.Topology(readCtx)
-	server, node, found := locateNode(c, topo, plan.Node.ValueString())
+	server, node, found := locateNode(c, topo, topoErr, plan.Node.ValueString())
 	switch {
 	case !found && topoErr == nil:
 		diags.AddAttributeError(path.Root("node"), "Unknown node", unknownNodeDetail(plan.Node.ValueString(), topo, nil))
@@ -127,7 +127,7 @@ const destroyHint = "\n\nIf this stops terraform destroy: this drain was never a
 // plannedDrains are the nodes that the drains planned by this provider process (one Terraform plan or apply) will
 // take out of rotation. Each drain's plan sees only itself, so the plan of the second drain counts the first one
 // here. It cannot see drains planned by another provider configuration (an alias), another Terraform run, or a
-// drain whose node is unknown until apply; the apply checks the cluster again under drainSerial before it drains.
+// drain whose node is unknown until apply; the apply checks the cluster again in its drain turn (takeDrainTurn) before it drains.
 type plannedDrains struct {
 	mu    sync.Mutex
 	nodes map[string]string // upper-case node name: node name
@@ -230,8 +230,10 @@ func (r *nodeDrainResource) checkTimeout(ctx context.Context, plan *nodeDrainMod
 }
 
 // locateNode finds the server that is the node: by the node name its server reports, or by its entry in the
-// provider's servers (a cluster behind an external balancer may have no NLB to ask).
-func locateNode(c *remoteaccess.Cluster, topo remoteaccess.Topology, name string) (server, node string, ok bool) {
+// provider's servers (a cluster behind an external balancer may have no NLB to ask). A server entry whose server did
+// not answer (topoErr names it) is no node: its node name is not known, and the rotation guard, which counts nodes by
+// name, could not tell that it counts this one.
+func locateNode(c *remoteaccess.Cluster, topo remoteaccess.Topology, topoErr error, name string) (server, node string, ok bool) {
 	if server, node, ok := topo.ServerOf(name); ok {
 		return server, node, true
 	}
@@ -240,6 +242,9 @@ func locateNode(c *remoteaccess.Cluster, topo remoteaccess.Topology, name string
 		if strings.EqualFold(s, name) || strings.EqualFold(label, name) {
 			if local, ok := topo.Local[s]; ok {
 				return s, local, true
+			}
+			if slices.Contains(remoteaccess.FailedServers(topoErr), s) {
+				return "", "", false
 			}
 			return s, name, true
 		}

@@ -2,9 +2,9 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/hashicorp/terraform-plugin-framework-timeouts/resource/timeouts"
@@ -48,9 +48,22 @@ var (
 	quietWindow   = externalQuietWindow
 )
 
-// drainSerial serializes the drains of this provider process: two drains in one apply run one after the other, so
-// that the second one's guard sees the first node out of rotation.
-var drainSerial sync.Mutex
+// drainTurn serializes the drains of this provider process: two drains in one apply run one after the other, so
+// that the second one's guard sees the first node out of rotation. A drain takes its turn before its timeout starts:
+// the plan checked that the timeout covers the drain itself, not the wait for the drains before it.
+var drainTurn = make(chan struct{}, 1)
+
+// takeDrainTurn waits for this process's drain turn, or until ctx ends (Ctrl-C); release gives it back.
+func takeDrainTurn(ctx context.Context, diags *diag.Diagnostics) (release func(), ok bool) {
+	select {
+	case drainTurn <- struct{}{}:
+		return func() { <-drainTurn }, true
+	case <-ctx.Done():
+		diags.AddError("The drain did not start", fmt.Sprintf("It was waiting for the drains before it in this apply "+
+			"when it was stopped: %v. Nothing was changed.", ctx.Err()))
+		return nil, false
+	}
+}
 
 type nodeDrainModel struct {
 	ID                      types.String   `tfsdk:"id"`
@@ -210,21 +223,25 @@ func (r *nodeDrainResource) Create(ctx context.Context, req resource.CreateReque
 	if resp.Diagnostics.HasError() {
 		return
 	}
+	release, ok := takeDrainTurn(ctx, &resp.Diagnostics)
+	if !ok {
+		return
+	}
+	defer release()
 	ctx, cancel, c := r.prepare(ctx, plan.Timeouts.Create, defaultDrainCreate, &resp.Diagnostics)
 	defer cancel()
 	if c == nil {
 		return
 	}
-	drainSerial.Lock()
-	defer drainSerial.Unlock()
 	server, node, ok := r.resolve(ctx, c, &plan, &resp.Diagnostics)
 	if !ok {
 		return
 	}
 	plan.ID, plan.Server = types.StringValue(node), types.StringValue(server)
 	res, err := r.drain(ctx, c, &plan, server, node)
-	if res.StateBefore == "" {
-		// Nothing was changed: no state to record.
+	if res.StateBefore == "" || errors.Is(err, remoteaccess.ErrInvalidArgument) {
+		// Nothing was changed (the node's state could not be read, or the drain was refused before it was sent): no
+		// state to record, and an error, so that the apply fails with the node still in rotation.
 		resp.Diagnostics.AddError(fmt.Sprintf("Cannot drain %s", node), err.Error())
 		return
 	}
@@ -242,7 +259,7 @@ func (r *nodeDrainResource) Create(ctx context.Context, req resource.CreateReque
 // in rotation (the plan's view may be old, and other drains may have run since).
 func (r *nodeDrainResource) resolve(ctx context.Context, c *remoteaccess.Cluster, m *nodeDrainModel, diags *diag.Diagnostics) (server, node string, ok bool) {
 	topo, err := c.Topology(ctx)
-	server, node, found := locateNode(c, topo, m.Node.ValueString())
+	server, node, found := locateNode(c, topo, err, m.Node.ValueString())
 	if !found {
 		diags.AddAttributeError(path.Root("node"), unknownNodeSummary(err), unknownNodeDetail(m.Node.ValueString(), topo, err))
 		return "", "", false
@@ -345,14 +362,18 @@ func (r *nodeDrainResource) Update(ctx context.Context, req resource.UpdateReque
 		resp.Diagnostics.Append(resp.State.Set(ctx, &plan)...)
 		return
 	}
+	release, ok := takeDrainTurn(ctx, &resp.Diagnostics)
+	if !ok {
+		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)
+		return
+	}
+	defer release()
 	ctx, cancel, c := r.prepare(ctx, plan.Timeouts.Update, defaultDrainCreate, &resp.Diagnostics)
 	defer cancel()
 	if c == nil {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...) // the update response starts as the plan: keep drained = false
 		return
 	}
-	drainSerial.Lock()
-	defer drainSerial.Unlock()
 	server, node, ok := r.resolve(ctx, c, &plan, &resp.Diagnostics)
 	if !ok {
 		resp.Diagnostics.Append(resp.State.Set(ctx, &prior)...)

@@ -338,6 +338,79 @@ func TestAccNodeDrain_timeoutLeavesStateTheNextApplyCompletes(t *testing.T) {
 	})
 }
 
+// unusedRunner is a server that the code under test never asks.
+type unusedRunner struct{}
+
+func (unusedRunner) Run(context.Context, winrm.Script, any, any) error {
+	return errors.New("unexpected run")
+}
+func (unusedRunner) Check(context.Context) error { return errors.New("unexpected check") }
+
+// A node named by its server entry is found through that server's own answer: when that server did not answer, the
+// node's name is not known and the rotation guard could not tell that it counts this node, so no node is found (the
+// plan warns, the apply refuses) rather than the entry taken for the node's name.
+func TestNodeByServerEntryNeedsItsServersAnswer(t *testing.T) {
+	c, err := remoteaccess.NewCluster(map[string]remoteaccess.Runner{"10.0.0.1": unusedRunner{}, "10.0.0.2": unusedRunner{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	topo := remoteaccess.Topology{
+		Nodes: []remoteaccess.NodeStatus{{Name: "RAS1"}, {Name: "RAS2"}},
+		Local: map[string]string{"10.0.0.2": "RAS2"},
+	}
+	silent := errors.Join(&remoteaccess.ServerError{Server: "10.0.0.1", Err: errors.New("connection refused")})
+	if server, node, ok := locateNode(c, topo, silent, "10.0.0.1"); ok {
+		t.Errorf("locateNode(10.0.0.1) with its server silent = %s, %s; want no node", server, node)
+	}
+	if server, node, ok := locateNode(c, topo, silent, "10.0.0.2"); !ok || server != "10.0.0.2" || node != "RAS2" {
+		t.Errorf("locateNode(10.0.0.2) = %s, %s, %v; want RAS2 on 10.0.0.2", server, node, ok)
+	}
+	// Behind an external balancer no server has NLB to answer with: the entry is the node.
+	if server, node, ok := locateNode(c, remoteaccess.Topology{}, nil, "10.0.0.1"); !ok || server != "10.0.0.1" || node != "10.0.0.1" {
+		t.Errorf("locateNode(10.0.0.1) without NLB = %s, %s, %v; want the entry", server, node, ok)
+	}
+}
+
+// A drain waiting for its turn behind the drains before it in the apply stops at Ctrl-C (its context), with an
+// error that says nothing was changed, and the turn is given back when the drain ends.
+func TestDrainTurnWaitEndsWithItsContext(t *testing.T) {
+	var diags diag.Diagnostics
+	release, ok := takeDrainTurn(context.Background(), &diags)
+	if !ok {
+		t.Fatalf("the first drain did not get its turn: %v", diags)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, ok := takeDrainTurn(ctx, &diags); ok || !diags.HasError() || !strings.Contains(diags.Errors()[0].Detail(), "Nothing was changed") {
+		t.Fatalf("a drain stopped while it waited for its turn: ok %v, %v; want an error saying nothing was changed", ok, diags)
+	}
+	release()
+	next, ok := takeDrainTurn(context.Background(), &diag.Diagnostics{})
+	if !ok {
+		t.Fatal("the turn was not given back")
+	}
+	next()
+}
+
+// A drain refused before it is sent (the create timeout, just long enough at plan time, is not once the apply has
+// read the cluster) fails the apply and records nothing: the node stays in rotation, and a pipeline sees the failure
+// instead of a warning and a zero exit code.
+func TestAccNodeDrain_drainRefusedBeforeItIsSentFailsTheApply(t *testing.T) {
+	l := startDrainLab(t)
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{{
+			// RAS2 has two NLB interfaces: the drain may take 2 × 1 s and the margin, 62 s, which the plan accepts.
+			Config:      l.providerConfig(nodeDrainConfig("RAS2", "1s", "timeouts {\n    create = \"62s\"\n  }")),
+			ExpectError: regexp.MustCompile(`(?s)Cannot drain RAS2.*raise the create timeout`),
+			Check:       checkNode(l, "RAS2", cluster.Converged),
+		}},
+	})
+	if err := checkNode(l, "RAS2", cluster.Converged)(nil); err != nil {
+		t.Error(err)
+	}
+}
+
 // TestAccNodeDrain_sessionsReturningAreDrift: behind an external balancer, RAS2 goes back into the pool out of band
 // and RAS1 stops, so clients land on RAS2 again: Read reports the returned sessions, the plan shows an in-place update,
 // and the apply says that the node still receives new sessions.
