@@ -208,22 +208,23 @@ func appendNew(list []string, values ...string) []string {
 	return list
 }
 
-// Preflight asks every server for the target's SAs, which proves TLS, logon and PowerShell on each. A server that
-// refuses the settings is a *ConfigurationError; a server that does not answer is not an error here: an emergency
-// block goes on without it, and the server is recorded as pending. It returns what each server holds now, read in
-// a poll that the previews of other blocks in flight share (VerifyHub.Snapshot).
-func (b *Blocker) Preflight(ctx context.Context, t Target, servers []string) (map[string]remoteaccess.IPsecSAs, error) {
+// Preflight asks every server for the target's SAs, which proves TLS, logon and PowerShell on each. It returns what
+// each server holds now, read in a poll that the previews of other blocks in flight share (VerifyHub.Snapshot); stop,
+// the servers that refuse the settings (*ConfigurationError), which stop a block; and failed, every server's
+// failure, for the message: a server that does not answer does not stop an emergency block, which goes on without
+// it and records it as pending.
+func (b *Blocker) Preflight(ctx context.Context, t Target, servers []string) (sas map[string]remoteaccess.IPsecSAs, stop, failed error) {
 	if len(servers) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	cluster, err := b.Cluster(servers)
 	if err != nil {
-		return nil, err
+		return nil, err, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, b.preflightTimeout())
 	defer cancel()
-	sas, err := b.hub().Snapshot(ctx, cluster, pollIdentities(t), t.Account.Kind == directory.KindComputer)
-	return sas, configurationErrors(err)
+	sas, err = b.hub().Snapshot(ctx, cluster, pollIdentities(t), t.Account.Kind == directory.KindComputer)
+	return sas, configurationErrors(err), err
 }
 
 // hub is the provider's shared poller of the servers, or a private one.

@@ -363,19 +363,27 @@ func (o *blockOps) showImpact(ctx context.Context, blocker *block.Blocker, targe
 		return
 	}
 	blocker.PreflightTimeout = impactTimeout
-	sas, err := blocker.Preflight(ctx, target, servers)
+	sas, stop, failed := blocker.Preflight(ctx, target, servers)
 	var lines []string
 	for _, server := range servers {
 		if s, ok := sas[server]; ok {
-			lines = append(lines, fmt.Sprintf("- %s: %d main-mode and %d quick-mode IPsec SAs", server, len(s.MainMode), s.QuickModeCount))
+			// What the purge ends: a device's VPN device tunnels, a user's VPN connections.
+			vpn := fmt.Sprintf("VPN connections: %d", len(s.VPNConnections))
+			if target.Account.Kind == directory.KindComputer {
+				vpn = fmt.Sprintf("VPN device tunnels: %d", len(s.DeviceTunnels()))
+			}
+			lines = append(lines, fmt.Sprintf("- %s: %d main-mode and %d quick-mode IPsec SAs; %s", server,
+				len(s.MainMode), s.QuickModeCount, vpn))
 		} else {
-			lines = append(lines, fmt.Sprintf("- %s: %s; not shown", server, serverFailure(err, server, impactTimeout)))
+			lines = append(lines, fmt.Sprintf("- %s: %s; not shown", server, serverFailure(failed, server, impactTimeout)))
 		}
 	}
 	detail := fmt.Sprintf("Blocking %s %s and ends, on each Remote Access server, the sessions it has now:\n%s",
 		name, accountImpact(target.Account, disables), strings.Join(lines, "\n"))
-	if err != nil {
-		detail += "\n\nThe apply will stop before changing anything unless this is fixed: " + err.Error()
+	if stop != nil {
+		detail += "\n\nThe apply will stop before changing anything unless this is fixed: " + stop.Error()
+	} else if failed != nil && len(sas) < len(servers) {
+		detail += "\n\nThe apply goes on without the servers not shown, which stay pending until they answer:\n" + serverFailures(failed)
 	}
 	diags.AddWarning(fmt.Sprintf("Impact of blocking %s", name), detail)
 }

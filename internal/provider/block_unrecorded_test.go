@@ -130,3 +130,34 @@ func TestImpactPreviewSaysWhatTheBlockDoesToTheAccount(t *testing.T) {
 		}
 	}
 }
+
+// impactOf is the detail of the impact preview of a new device block of name.
+func impactOf(t *testing.T, server tfprotov6.ProviderServer, typ tftypes.Type, name string) string {
+	t.Helper()
+	for _, w := range planNewBlockWarnings(t, server, typ, name, true) {
+		if w.Summary == "Impact of blocking "+name {
+			return w.Detail
+		}
+	}
+	t.Fatalf("no impact preview of %s", name)
+	return ""
+}
+
+// The impact preview counts what the purge ends on each server, the VPN device tunnel included, and names how a
+// server that could not be asked failed (not a bare "did not answer"), saying that the apply goes on without it.
+func TestImpactPreviewCountsTunnelsAndNamesUnreachableServers(t *testing.T) {
+	l := startLab(t)
+	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
+	server, typ := labProviderServer(t, l, true, true)
+	if detail := impactOf(t, server, typ, "CLIENT2"); !strings.Contains(detail, "- "+ras2+": ") ||
+		!strings.Contains(detail[strings.Index(detail, "- "+ras2+": "):], "VPN device tunnels: 1") {
+		t.Errorf("impact of blocking CLIENT2: %q; want its device tunnel on %s counted", detail, ras2)
+	}
+	l.Server("RAS1").Faults().SetDropConnections(true)
+	t.Cleanup(func() { l.Server("RAS1").Faults().Reset() })
+	server, typ = labProviderServer(t, l, true, true) // a new process: no poll of RAS1 kept
+	detail := impactOf(t, server, typ, "CLIENT1")
+	if !strings.Contains(detail, "- "+ras1+": could not be reached") || !strings.Contains(detail, "The apply goes on without the servers not shown") {
+		t.Errorf("impact of blocking CLIENT1 with RAS1 dropping connections: %q; want RAS1 named as unreachable", detail)
+	}
+}
