@@ -239,7 +239,7 @@ func (r *nodeDrainResource) Create(ctx context.Context, req resource.CreateReque
 	}
 	plan.ID, plan.Server = types.StringValue(node), types.StringValue(server)
 	res, err := r.drain(ctx, c, &plan, server, node)
-	if res.StateBefore == "" || errors.Is(err, remoteaccess.ErrInvalidArgument) {
+	if res.StateBefore == "" || errors.Is(err, remoteaccess.ErrDrainNotSent) {
 		// Nothing was changed (the node's state could not be read, or the drain was refused before it was sent): no
 		// state to record, and an error, so that the apply fails with the node still in rotation.
 		resp.Diagnostics.AddError(fmt.Sprintf("Cannot drain %s", node), err.Error())

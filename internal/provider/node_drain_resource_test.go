@@ -402,7 +402,7 @@ func TestAccNodeDrain_drainRefusedBeforeItIsSentFailsTheApply(t *testing.T) {
 		Steps: []resource.TestStep{{
 			// RAS2 has two NLB interfaces: the drain may take 2 × 1 s and the margin, 62 s, which the plan accepts.
 			Config:      l.providerConfig(nodeDrainConfig("RAS2", "1s", "timeouts {\n    create = \"62s\"\n  }")),
-			ExpectError: regexp.MustCompile(`(?s)Cannot drain RAS2.*raise the create timeout`),
+			ExpectError: regexp.MustCompile(`(?s)Cannot drain RAS2.*raise the create\s+timeout`),
 			Check:       checkNode(l, "RAS2", cluster.Converged),
 		}},
 	})

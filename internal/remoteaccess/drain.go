@@ -242,6 +242,9 @@ func (c *Cluster) Drain(ctx context.Context, server, node string, opts DrainOpti
 	return res, nil
 }
 
+// ErrDrainNotSent is wrapped by a drain refused before its command was sent: the node was not touched.
+var ErrDrainNotSent = errors.New("the drain was not sent")
+
 // drainNLB runs the drain on the node itself and waits for every interface to stop.
 func (c *Cluster) drainNLB(ctx context.Context, w *waiter, node string, res *DrainResult) error {
 	status, err := c.LocalStatus(ctx, w.server)
@@ -252,8 +255,8 @@ func (c *Cluster) drainNLB(ctx context.Context, w *waiter, node string, res *Dra
 	if !status.Drained() {
 		budget := DrainDeadline(w.opts.Timeout, len(status.Interfaces))
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < budget {
-			return fmt.Errorf("%w: draining %s may take %s (drain timeout per interface and a margin) but only %s is left: "+
-				"raise the create timeout", ErrInvalidArgument, node, budget, time.Until(deadline).Round(time.Second))
+			return fmt.Errorf("%w: %w: draining %s may take %s (drain timeout per interface and a margin) but only %s is "+
+				"left: raise the create timeout", ErrDrainNotSent, ErrInvalidArgument, node, budget, time.Until(deadline).Truncate(time.Second))
 		}
 		drainCtx, cancel := context.WithTimeout(ctx, budget)
 		defer cancel()
