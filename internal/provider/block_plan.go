@@ -153,8 +153,15 @@ func (o *blockOps) pendingInConfig(ctx context.Context, before, after *blockMode
 			fmt.Sprintf("%s still had to be purged but is no longer in servers: it leaves pending_servers. Sessions the "+
 				"account may still have there are not purged by this block.", strings.Join(gone, ", ")))
 	}
-	// A server that this block never purged (added to its servers or the provider's since, or a block imported):
+	// A server that this block never purged (added to its servers or the provider's since, or a block imported), or
+	// that its own servers did not list before (removed once and listed again: sessions made in between are up):
 	// the account may have sessions there.
+	was := o.servers(ctx, before, diags)
+	for _, s := range servers {
+		if !containsFold(kept, s) && !containsFold(was, s) {
+			kept = append(kept, s)
+		}
+	}
 	return append(kept, unpurged(servers, slices.Collect(maps.Keys(before.Purged.Elements())), kept)...)
 }
 

@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 	"net"
 	"os"
 	"path/filepath"
@@ -139,6 +140,42 @@ func TestAccBlockedDevice_serverAddedToTheProviderIsPurged(t *testing.T) {
 				),
 			},
 			{Config: both, PlanOnly: true},
+		},
+	})
+}
+
+// A server removed from a block's servers and listed again is purged again: sessions made while it was not listed
+// are up there, although the block purged it once.
+func TestAccBlockedDevice_serverListedAgainIsPurgedAgain(t *testing.T) {
+	l := startLab(t)
+	ras1, ras2 := l.info.ServerAddresses[0], l.info.ServerAddresses[1]
+	const device = "LAPTOP-ÄÖ" // connected through RAS2, with no VPN device tunnel
+	withServers := func(servers ...string) string {
+		quoted := make([]string, len(servers))
+		for i, s := range servers {
+			quoted[i] = fmt.Sprintf("%q", s)
+		}
+		return l.providerConfig(strings.Replace(blockedDeviceConfig(device), "verify_seconds = 1",
+			"verify_seconds = 1\n  servers        = ["+strings.Join(quoted, ", ")+"]", 1))
+	}
+	resource.Test(t, resource.TestCase{
+		ProtoV6ProviderFactories: testAccProviders,
+		Steps: []resource.TestStep{
+			{Config: withServers(ras1, ras2), Check: checkSAs(l, t, device, map[string]int{ras1: 0, ras2: 0})},
+			{Config: withServers(ras1)},
+			{
+				// Meanwhile the device connected to RAS2 again: its account enabled by hand for a while, then disabled.
+				PreConfig: func() {
+					l.setEnabled(t, device+"$", true)
+					poll.Until(t, device+" connects to RAS2 again", func() bool { return l.mainModeSAs(t, identitiesOf(device)...)[ras2] > 0 })
+					l.setEnabled(t, device+"$", false)
+				},
+				Config: withServers(ras1, ras2),
+				ConfigPlanChecks: resource.ConfigPlanChecks{
+					PreApply: []plancheck.PlanCheck{plancheck.ExpectResourceAction(deviceAddr, plancheck.ResourceActionUpdate)},
+				},
+				Check: checkSAs(l, t, device, map[string]int{ras1: 0, ras2: 0}),
+			},
 		},
 	})
 }

@@ -174,7 +174,7 @@ func (l *batchLook) UnmarshalJSON(data []byte) error {
 		return nil
 	}
 	var sas IPsecSAs
-	if l.err = json.Unmarshal(data, &sas); l.err == nil {
+	if l.err = json.Unmarshal(data, &verdictRequired{out: &sas}); l.err == nil {
 		l.IPsecSAs = &sas
 	}
 	return nil // the looks' failure, not the answer's

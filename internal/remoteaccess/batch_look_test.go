@@ -37,7 +37,7 @@ func startPurge(b *PurgeBatcher, r Runner, name string) chan error {
 // and then lists the server for the look, whose answer is the batch's listing.
 func TestALookRidesTheBatchThatPurgesWaitFor(t *testing.T) {
 	r := answer(`{"devices":[{"main_mode_removed":1,"indeterminate":false},{"main_mode_removed":1,"indeterminate":false}],` +
-		`"look":{"main_mode":[{"name":"7","remote_first_id":"CORP\\LOOKED$","matched_by":"identity"}],"vpn_connections":[]},"look_error":null}`)
+		`"look":{"indeterminate":false,"main_mode":[{"name":"7","remote_first_id":"CORP\\LOOKED$","matched_by":"identity"}],"vpn_connections":[]},"look_error":null}`)
 	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
 	first := startPurge(b, r, "A")
 	for b.PurgesWaiting("RAS1", r) != 1 {
@@ -83,7 +83,7 @@ func TestALookWithNoBatchToRideRunsAlone(t *testing.T) {
 // A look names what it looks for when its batch is sent: a watcher that joined the poll while it waited for the
 // batch is in it (its purge ended before it joined, so before the batch lists the server).
 func TestALookTakesWhatJoinedWhileItWaited(t *testing.T) {
-	r := answer(`{"devices":[{"main_mode_removed":1,"indeterminate":false},{"main_mode_removed":1,"indeterminate":false}],"look":{"main_mode":[],"vpn_connections":[]},"look_error":null}`)
+	r := answer(`{"devices":[{"main_mode_removed":1,"indeterminate":false},{"main_mode_removed":1,"indeterminate":false}],"look":{"indeterminate":false,"main_mode":[],"vpn_connections":[]},"look_error":null}`)
 	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
 	first := startPurge(b, r, "A")
 	for b.PurgesWaiting("RAS1", r) != 1 {
@@ -318,15 +318,18 @@ func TestAHurriedLookLeavesItsBatch(t *testing.T) {
 
 // A look the batch's answer holds in a shape that does not read fails the look alone: the devices keep their results.
 func TestALookThatDoesNotReadFailsAlone(t *testing.T) {
-	r := answer(`{"devices":[{"main_mode_removed":1,"indeterminate":false},{"main_mode_removed":1,"indeterminate":false}],"look":"not a listing","look_error":null}`)
-	b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
-	first, looked := queueLook(t, b, r, context.Background(), context.Background(), nil)
-	second := startPurge(b, r, "B")
-	if err := errors.Join(<-first, <-second); err != nil {
-		t.Errorf("the devices of a batch whose look does not read: %v; want their results", err)
-	}
-	var we *winrm.Error
-	if got := <-looked; !errors.As(got.err, &we) || we.Kind != winrm.KindMalformedOutput {
-		t.Errorf("the look: %+v; want malformed output", got)
+	// A listing that is not one, and one without its verdict, which would read as a certain "nothing there".
+	for _, look := range []string{`"not a listing"`, `{"main_mode":[],"vpn_connections":[]}`} {
+		r := answer(`{"devices":[{"main_mode_removed":1,"indeterminate":false},{"main_mode_removed":1,"indeterminate":false}],"look":` + look + `,"look_error":null}`)
+		b := &PurgeBatcher{Window: time.Hour, MaxDevices: 2}
+		first, looked := queueLook(t, b, r, context.Background(), context.Background(), nil)
+		second := startPurge(b, r, "B")
+		if err := errors.Join(<-first, <-second); err != nil {
+			t.Errorf("the devices of a batch whose look is %s: %v; want their results", look, err)
+		}
+		var we *winrm.Error
+		if got := <-looked; !errors.As(got.err, &we) || we.Kind != winrm.KindMalformedOutput {
+			t.Errorf("the look %s: %+v; want malformed output", look, got)
+		}
 	}
 }

@@ -103,7 +103,7 @@ func (v *verdictRequired) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &keys); err != nil {
 		return err
 	}
-	if _, ok := keys["indeterminate"]; !ok {
+	if v, ok := keys["indeterminate"]; !ok || string(v) == "null" {
 		return errors.New(`the result has no "indeterminate"`)
 	}
 	return json.Unmarshal(b, v.out)
