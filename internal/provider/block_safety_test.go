@@ -3,7 +3,6 @@ package provider
 import (
 	"context"
 	"fmt"
-	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 	"net"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/directory"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/labtls"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 )
 
 // enableWatch records, from the lab's directory itself, every value an account's userAccountControl took during a
