@@ -1,10 +1,12 @@
 package provider
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/terraform-plugin-testing/helper/resource"
 	"github.com/hashicorp/terraform-plugin-testing/knownvalue"
@@ -13,6 +15,7 @@ import (
 
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/lab/cluster"
 	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/remoteaccess"
+	"github.com/remoteaccess-iac/terraform-provider-remoteaccess/internal/testutil/poll"
 )
 
 // matchesLabNodes checks the nodes against the lab's model: names, priorities, the state on each interface, whether
@@ -68,9 +71,22 @@ func TestAccCluster_nodesAndLoad(t *testing.T) {
 			{
 				// An administrator stops RAS2 on its console: it drops its connections, which come back through RAS1.
 				PreConfig: func() {
+					connections := func(server string) int {
+						rows, err := l.Cluster().ConnectionsOn(context.Background(), server) // brings the lab's model up to now
+						if err != nil {
+							t.Fatal(err)
+						}
+						return len(rows)
+					}
 					if err := l.Cluster().SetNodeState("RAS2", cluster.Stopped); err != nil {
 						t.Fatal(err)
 					}
+					// The data source's reads of the two servers must not straddle a client's return: once RAS2 has
+					// dropped its connections, wait past the lab's reestablish delay (startLab: 300 ms), after which
+					// every client that comes back is due, and bring the model up to then.
+					poll.Until(t, "RAS2 drops its connections", func() bool { return connections("RAS2") == 0 })
+					time.Sleep(time.Second)
+					connections("RAS1")
 				},
 				Config: config,
 				ConfigStateChecks: []statecheck.StateCheck{nodes, checkRows("data.remoteaccess_cluster.this", "nodes", func(rows []map[string]any) error {
